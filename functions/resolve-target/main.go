@@ -1,0 +1,50 @@
+// Command resolve-target is the ResolveTarget Lambda: it reads the execution
+// input, finds the configured target and checks the image and the service.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
+	"github.com/ecr-deployer/ecr-deployer/internal/awsconf"
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "resolve-target:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx := context.Background()
+	cfg, err := awsconf.Load(ctx)
+	if err != nil {
+		return err
+	}
+	targets, err := loadTargets()
+	if err != nil {
+		return err
+	}
+	d := &deploy.Deployer{ECS: ecs.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg), Config: targets, Region: cfg.Region, Log: lambdacontext.NewLogger()}
+	lambda.Start(deploy.Handler(d.ResolveTarget))
+	return nil
+}
+
+// loadTargets reads the file named by DEPLOYER_CONFIG_FILE if set, else the
+// targets.json compiled into this binary.
+func loadTargets() (*config.Config, error) {
+	if path := os.Getenv("DEPLOYER_CONFIG_FILE"); path != "" {
+		return config.LoadFile(path)
+	}
+	return config.Parse("targets.json", ecrdeployer.TargetsJSON)
+}

@@ -1,0 +1,353 @@
+// Package config loads and validates the deployer's target configuration:
+// which ECR repository and tag deploy to which ECS cluster and service, and how.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Defaults that follow the convention of the shell script ecr-deployer replaces:
+// the cluster is named after the environment and the service is "<cluster>-service".
+var (
+	DefaultCommand                = []string{"goose", "-dir", "migrations", "up"}
+	DefaultMigrationTimeout       = Duration(30 * time.Minute)
+	DefaultDeploymentTimeout      = Duration(30 * time.Minute)
+	DefaultMigrationPollInterval  = Duration(10 * time.Second)
+	DefaultDeploymentPollInterval = Duration(15 * time.Second)
+	DefaultCapacityRetries        = 5
+	DefaultCapacityRetryInterval  = Duration(30 * time.Second)
+)
+
+// File is the document in targets.json.
+type File struct {
+	// Defaults apply to every target that does not set the field itself.
+	Defaults Settings `json:"defaults"`
+	// Targets maps repository + tag to an environment.
+	Targets []Target `json:"targets"`
+}
+
+// Settings are the knobs that can be set once in defaults and overridden per target.
+type Settings struct {
+	Migration              *Migration `json:"migration,omitempty"`
+	MigrationTimeout       *Duration  `json:"migrationTimeout,omitempty"`
+	DeploymentTimeout      *Duration  `json:"deploymentTimeout,omitempty"`
+	MigrationPollInterval  *Duration  `json:"migrationPollInterval,omitempty"`
+	DeploymentPollInterval *Duration  `json:"deploymentPollInterval,omitempty"`
+	CapacityRetries        *int       `json:"capacityRetries,omitempty"`
+	CapacityRetryInterval  *Duration  `json:"capacityRetryInterval,omitempty"`
+}
+
+// Target is one entry of targets.json as written.
+type Target struct {
+	Repository  string `json:"repository"`
+	Tag         string `json:"tag"`
+	Environment string `json:"environment,omitempty"`
+	Cluster     string `json:"cluster,omitempty"`
+	Service     string `json:"service,omitempty"`
+	Settings
+}
+
+// Migration says how to run the migration. `"migration": false` disables it.
+type Migration struct {
+	Disabled bool `json:"-"`
+	// Container is the container whose command is overridden. Empty: the
+	// container that runs the target's repository image, else the first essential one.
+	Container string   `json:"container,omitempty"`
+	Command   []string `json:"command,omitempty"`
+}
+
+// UnmarshalJSON accepts false (no migration) or an object.
+func (m *Migration) UnmarshalJSON(b []byte) error {
+	switch strings.TrimSpace(string(b)) {
+	case "false":
+		*m = Migration{Disabled: true}
+		return nil
+	case "true":
+		return errors.New(`"migration" must be false or an object such as {"container":"app","command":["goose","-dir","migrations","up"]}`)
+	}
+	type plain Migration
+	var p plain
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	*m = Migration(p)
+	return nil
+}
+
+// MarshalJSON writes false for a disabled migration.
+func (m Migration) MarshalJSON() ([]byte, error) {
+	if m.Disabled {
+		return []byte("false"), nil
+	}
+	type plain Migration
+	return json.Marshal(plain(m))
+}
+
+// Duration is a time.Duration written as a Go duration string ("30m", "15s").
+type Duration time.Duration
+
+// UnmarshalJSON parses a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string such as \"30s\" or \"15m\", got %s", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want a duration string such as \"30s\" or \"15m\": %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// Seconds returns the duration in whole seconds, at least 1.
+func (d Duration) Seconds() int {
+	s := int(time.Duration(d) / time.Second)
+	if s < 1 {
+		return 1
+	}
+	return s
+}
+
+// Resolved is a target with every default applied: what the workflow runs with.
+type Resolved struct {
+	Environment            string    `json:"environment"`
+	Repository             string    `json:"repository"`
+	Tag                    string    `json:"tag"`
+	Cluster                string    `json:"cluster"`
+	Service                string    `json:"service"`
+	Migration              Migration `json:"migration"`
+	MigrationTimeout       Duration  `json:"migrationTimeout"`
+	DeploymentTimeout      Duration  `json:"deploymentTimeout"`
+	MigrationPollInterval  Duration  `json:"migrationPollInterval"`
+	DeploymentPollInterval Duration  `json:"deploymentPollInterval"`
+	CapacityRetries        int       `json:"capacityRetries"`
+	CapacityRetryInterval  Duration  `json:"capacityRetryInterval"`
+}
+
+// Config is a validated configuration.
+type Config struct {
+	targets []Resolved
+}
+
+// Targets returns every resolved target, in file order.
+func (c *Config) Targets() []Resolved { return append([]Resolved(nil), c.targets...) }
+
+// ByImage finds the target for a repository and tag.
+func (c *Config) ByImage(repository, tag string) (Resolved, bool) {
+	for _, t := range c.targets {
+		if t.Repository == repository && t.Tag == tag {
+			return t, true
+		}
+	}
+	return Resolved{}, false
+}
+
+// ByEnvironment finds the target for an environment name.
+func (c *Config) ByEnvironment(env string) (Resolved, bool) {
+	for _, t := range c.targets {
+		if t.Environment == env {
+			return t, true
+		}
+	}
+	return Resolved{}, false
+}
+
+// Environments lists the configured environment names, sorted.
+func (c *Config) Environments() []string {
+	var out []string
+	for _, t := range c.targets {
+		out = append(out, t.Environment)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Repositories lists each configured repository once with its tags, in file order.
+func (c *Config) Repositories() []RepositoryTags {
+	var out []RepositoryTags
+	idx := map[string]int{}
+	for _, t := range c.targets {
+		i, ok := idx[t.Repository]
+		if !ok {
+			i = len(out)
+			idx[t.Repository] = i
+			out = append(out, RepositoryTags{Repository: t.Repository})
+		}
+		out[i].Tags = append(out[i].Tags, t.Tag)
+	}
+	return out
+}
+
+// RepositoryTags is a repository and the tags that deploy from it.
+type RepositoryTags struct {
+	Repository string
+	Tags       []string
+}
+
+// FieldError says which field of which file is wrong.
+type FieldError struct {
+	File  string
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", e.File, e.Field, e.Msg)
+}
+
+// LoadFile reads and validates a configuration file.
+func LoadFile(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, b)
+}
+
+// Parse validates a configuration document; name is used in error messages.
+func Parse(name string, b []byte) (*Config, error) {
+	var f File
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, &FieldError{File: name, Msg: "not a valid targets document: " + err.Error()}
+	}
+	var errs []error
+	if len(f.Targets) == 0 {
+		errs = append(errs, &FieldError{File: name, Field: "targets", Msg: "at least one target is required"})
+	}
+	errs = append(errs, validateSettings(name, "defaults", f.Defaults)...)
+	c := &Config{}
+	seenImage := map[string]int{}
+	seenEnv := map[string]int{}
+	for i, t := range f.Targets {
+		field := fmt.Sprintf("targets[%d]", i)
+		r := resolve(f.Defaults, t)
+		if !repoName.MatchString(t.Repository) {
+			errs = append(errs, &FieldError{name, field + ".repository", fmt.Sprintf("%q is not an ECR repository name (lowercase letters, digits, . _ - /)", t.Repository)})
+		}
+		if !tagName.MatchString(t.Tag) {
+			errs = append(errs, &FieldError{name, field + ".tag", fmt.Sprintf("%q is not an image tag (letters, digits, . _ -, at most 128)", t.Tag)})
+		}
+		if !envName.MatchString(r.Environment) {
+			errs = append(errs, &FieldError{name, field + ".environment", fmt.Sprintf("%q must be 1-40 of [A-Za-z0-9_-] (it becomes part of execution names)", r.Environment)})
+		}
+		if r.Cluster == "" || len(r.Cluster) > 255 {
+			errs = append(errs, &FieldError{name, field + ".cluster", "must be 1-255 characters"})
+		}
+		if r.Service == "" || len(r.Service) > 255 {
+			errs = append(errs, &FieldError{name, field + ".service", "must be 1-255 characters"})
+		}
+		errs = append(errs, validateSettings(name, field, t.Settings)...)
+		if !r.Migration.Disabled && len(r.Migration.Command) == 0 {
+			errs = append(errs, &FieldError{name, field + ".migration.command", "must not be empty (use \"migration\": false for a target without a migration)"})
+		}
+		key := t.Repository + ":" + t.Tag
+		if j, dup := seenImage[key]; dup {
+			errs = append(errs, &FieldError{name, field, fmt.Sprintf("repository %q tag %q is already targets[%d]", t.Repository, t.Tag, j)})
+		}
+		seenImage[key] = i
+		if j, dup := seenEnv[r.Environment]; dup {
+			errs = append(errs, &FieldError{name, field + ".environment", fmt.Sprintf("%q is already the environment of targets[%d]; set \"environment\" to tell them apart", r.Environment, j)})
+		}
+		seenEnv[r.Environment] = i
+		c.targets = append(c.targets, r)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var (
+	// https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Repository.html (repositoryName pattern)
+	repoName = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+	tagName  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	envName  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
+)
+
+func validateSettings(file, field string, s Settings) []error {
+	var errs []error
+	check := func(name string, d *Duration, min time.Duration) {
+		if d != nil && time.Duration(*d) < min {
+			errs = append(errs, &FieldError{file, field + "." + name, fmt.Sprintf("must be at least %s", min)})
+		}
+	}
+	check("migrationTimeout", s.MigrationTimeout, time.Second)
+	check("deploymentTimeout", s.DeploymentTimeout, time.Second)
+	check("migrationPollInterval", s.MigrationPollInterval, time.Second)
+	check("deploymentPollInterval", s.DeploymentPollInterval, time.Second)
+	check("capacityRetryInterval", s.CapacityRetryInterval, time.Second)
+	if s.CapacityRetries != nil && (*s.CapacityRetries < 0 || *s.CapacityRetries > 100) {
+		errs = append(errs, &FieldError{file, field + ".capacityRetries", "must be between 0 and 100"})
+	}
+	return errs
+}
+
+func resolve(d Settings, t Target) Resolved {
+	r := Resolved{Repository: t.Repository, Tag: t.Tag, Environment: t.Environment, Cluster: t.Cluster, Service: t.Service}
+	if r.Environment == "" {
+		r.Environment = t.Tag
+	}
+	if r.Cluster == "" {
+		r.Cluster = r.Environment
+	}
+	if r.Service == "" {
+		r.Service = r.Cluster + "-service"
+	}
+	r.Migration = Migration{Command: DefaultCommand}
+	for _, m := range []*Migration{d.Migration, t.Migration} {
+		if m == nil {
+			continue
+		}
+		if m.Disabled {
+			r.Migration = Migration{Disabled: true}
+			continue
+		}
+		r.Migration.Disabled = false
+		if m.Container != "" {
+			r.Migration.Container = m.Container
+		}
+		if len(m.Command) > 0 {
+			r.Migration.Command = m.Command
+		}
+	}
+	r.Migration.Command = append([]string(nil), r.Migration.Command...)
+	pick := func(def Duration, vals ...*Duration) Duration {
+		for i := len(vals) - 1; i >= 0; i-- {
+			if vals[i] != nil {
+				return *vals[i]
+			}
+		}
+		return def
+	}
+	r.MigrationTimeout = pick(DefaultMigrationTimeout, d.MigrationTimeout, t.MigrationTimeout)
+	r.DeploymentTimeout = pick(DefaultDeploymentTimeout, d.DeploymentTimeout, t.DeploymentTimeout)
+	r.MigrationPollInterval = pick(DefaultMigrationPollInterval, d.MigrationPollInterval, t.MigrationPollInterval)
+	r.DeploymentPollInterval = pick(DefaultDeploymentPollInterval, d.DeploymentPollInterval, t.DeploymentPollInterval)
+	r.CapacityRetryInterval = pick(DefaultCapacityRetryInterval, d.CapacityRetryInterval, t.CapacityRetryInterval)
+	r.CapacityRetries = DefaultCapacityRetries
+	for _, v := range []*int{d.CapacityRetries, t.CapacityRetries} {
+		if v != nil {
+			r.CapacityRetries = *v
+		}
+	}
+	return r
+}

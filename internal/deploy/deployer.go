@@ -1,0 +1,74 @@
+// Package deploy is the workflow's logic: it resolves a target, runs and judges
+// the migration task, and starts and judges the service deployment. It never
+// imports the Lambda runtime; functions/* wire it to lambda.Start.
+package deploy
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+)
+
+// ECSAPI is the part of the ECS API the workflow calls.
+type ECSAPI interface {
+	DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+	DescribeTaskDefinition(context.Context, *ecs.DescribeTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+	RunTask(context.Context, *ecs.RunTaskInput, ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
+	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
+	StopTask(context.Context, *ecs.StopTaskInput, ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
+	UpdateService(context.Context, *ecs.UpdateServiceInput, ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
+}
+
+// ECRAPI is the part of the ECR API the workflow calls.
+type ECRAPI interface {
+	DescribeImages(context.Context, *ecr.DescribeImagesInput, ...func(*ecr.Options)) (*ecr.DescribeImagesOutput, error)
+}
+
+var (
+	_ ECSAPI = (*ecs.Client)(nil)
+	_ ECRAPI = (*ecr.Client)(nil)
+)
+
+// Deployer runs the workflow's steps. Each exported step is one Lambda.
+type Deployer struct {
+	ECS    ECSAPI
+	ECR    ECRAPI
+	Config *config.Config // only ResolveTarget needs it
+	Region string
+	Now    func() time.Time
+	Log    *slog.Logger
+}
+
+func (d *Deployer) now() time.Time {
+	if d.Now != nil {
+		return d.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (d *Deployer) log() *slog.Logger {
+	if d.Log != nil {
+		return d.Log
+	}
+	return slog.Default()
+}
+
+// Handler adapts a step to what a Lambda must return: on failure, the typed
+// error itself, so that its type name becomes the Step Functions error name.
+func Handler[I, O any](step func(context.Context, I) (O, error)) func(context.Context, I) (O, error) {
+	return func(ctx context.Context, in I) (O, error) {
+		out, err := step(ctx, in)
+		if err != nil {
+			var zero O
+			return zero, ForStepFunctions(err)
+		}
+		return out, nil
+	}
+}
+
+func ptrTime(t time.Time) *time.Time { return &t }

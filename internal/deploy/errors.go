@@ -1,0 +1,91 @@
+package deploy
+
+import (
+	"errors"
+	"fmt"
+)
+
+// The error types below are what the Lambdas return to Step Functions.
+// aws-lambda-go reports the Go type name of the returned error as errorType,
+// and Step Functions uses that as the error name that Retry and Catch match
+// (aws-lambda-go lambda/errors.go). So each type is named exactly after the
+// Fail state that ends the execution, and its message is what a person reads
+// as the cause: what happened, the ARN, and what to do.
+
+type failure struct{ msg string }
+
+func (f *failure) Error() string      { return f.msg }
+func (f *failure) stepFunctionsName() {}
+
+// stepFunctionsError is implemented by every typed error of this package.
+type stepFunctionsError interface {
+	error
+	stepFunctionsName()
+}
+
+// InvalidInput: the execution input is neither an ECR Image Action event nor a manual start.
+type InvalidInput struct{ failure }
+
+// UnknownTarget: no configured target matches the repository and tag, or the environment.
+type UnknownTarget struct{ failure }
+
+// ImageNotFound: the repository has no image with that tag or digest.
+type ImageNotFound struct{ failure }
+
+// ServiceNotFound: the ECS service is missing, DRAINING or INACTIVE.
+type ServiceNotFound struct{ failure }
+
+// MigrationCapacityUnavailable: RunTask kept failing for capacity reasons.
+type MigrationCapacityUnavailable struct{ failure }
+
+// MigrationFailedToStart: the migration task could not start or its container never ran.
+type MigrationFailedToStart struct{ failure }
+
+// MigrationFailed: the migration container exited with a non-zero code.
+type MigrationFailed struct{ failure }
+
+// MigrationLost: ECS no longer knows the migration task.
+type MigrationLost struct{ failure }
+
+// MigrationTimedOut: the migration ran past its timeout and was stopped.
+type MigrationTimedOut struct{ failure }
+
+// DeploymentRolledBack: our deployment failed (circuit breaker) and ECS rolled back.
+type DeploymentRolledBack struct{ failure }
+
+// DeploymentSuperseded: another deployment replaced ours before it completed.
+type DeploymentSuperseded struct{ failure }
+
+// DeploymentTimedOut: our deployment had not completed within its timeout.
+type DeploymentTimedOut struct{ failure }
+
+// InternalError: anything else (an AWS API error such as AccessDenied, a bug).
+type InternalError struct{ failure }
+
+func newf(format string, a ...any) failure { return failure{msg: fmt.Sprintf(format, a...)} }
+
+// AllErrors returns one value of every typed error, for tests and the ASL check
+// that each one is caught.
+func AllErrors() []error {
+	return []error{
+		&InvalidInput{}, &UnknownTarget{}, &ImageNotFound{}, &ServiceNotFound{},
+		&MigrationCapacityUnavailable{}, &MigrationFailedToStart{}, &MigrationFailed{},
+		&MigrationLost{}, &MigrationTimedOut{},
+		&DeploymentRolledBack{}, &DeploymentSuperseded{}, &DeploymentTimedOut{},
+		&InternalError{},
+	}
+}
+
+// ForStepFunctions returns err in the form a Lambda must return it: the typed
+// error itself (not a wrapper, whose type name would be the error name), or an
+// InternalError carrying the whole message.
+func ForStepFunctions(err error) error {
+	if err == nil {
+		return nil
+	}
+	var sfe stepFunctionsError
+	if errors.As(err, &sfe) {
+		return sfe
+	}
+	return &InternalError{newf("ecr-deployer hit an unexpected error: %v. Check the function's CloudWatch logs and its IAM permissions, then start the deployment again.", err)}
+}

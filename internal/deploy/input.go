@@ -1,0 +1,112 @@
+package deploy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Request is what a start asks for, from either kind of input.
+type Request struct {
+	// From an ECR event: the repository, tag and digest pushed.
+	Repository string
+	Tag        string
+	Registry   string
+	// From a manual start: the environment.
+	Environment string
+	// Digest is the event's digest, or the one a person asked for (optional).
+	Digest        string
+	SkipMigration bool
+	Trigger       Trigger
+}
+
+// ManualInput is the input a person (or the CLI) gives StartExecution.
+type ManualInput struct {
+	Environment   string `json:"environment"`
+	Digest        string `json:"digest,omitempty"`
+	SkipMigration bool   `json:"skipMigration,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+}
+
+const acceptedInputs = `Start an execution with either the "ECR Image Action" event EventBridge delivers, or {"environment":"staging"} with optional "digest":"sha256:…", "skipMigration":true and "reason":"…".`
+
+// digestPattern accepts an OCI digest (algorithm:hex). It is not pinned to 64
+// hex digits: AWS's own documented sample event carries a shortened one.
+var digestPattern = regexp.MustCompile(`^sha(256|384|512):[0-9a-f]{32,128}$`)
+
+// ParseInput reads the execution input: an ECR Image Action event as EventBridge
+// delivers it (the whole event), or a ManualInput. Anything else is InvalidInput.
+func ParseInput(raw json.RawMessage) (Request, error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return Request{}, invalid("the input is not a JSON object")
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &probe); err != nil {
+		return Request{}, invalid("the input is not valid JSON: " + err.Error())
+	}
+	_, hasSource := probe["source"]
+	_, hasDetailType := probe["detail-type"]
+	if hasSource || hasDetailType {
+		return parseEvent(trimmed)
+	}
+	return parseManual(trimmed)
+}
+
+func invalid(why string) error {
+	return &InvalidInput{newf("Invalid input: %s. %s", why, acceptedInputs)}
+}
+
+func parseEvent(b []byte) (Request, error) {
+	var ev events.ECRImageActionEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return Request{}, invalid("the event could not be read: " + err.Error())
+	}
+	d := ev.Detail
+	switch {
+	case ev.Source != "aws.ecr" || ev.DetailType != "ECR Image Action":
+		return Request{}, invalid(fmt.Sprintf("the event is %q from %q, not \"ECR Image Action\" from \"aws.ecr\"", ev.DetailType, ev.Source))
+	case d.ActionType != "PUSH":
+		return Request{}, invalid(fmt.Sprintf("the ECR event's action-type is %q; only PUSH deploys", d.ActionType))
+	case d.Result != "SUCCESS":
+		return Request{}, invalid(fmt.Sprintf("the ECR event's result is %q; only a SUCCESS push deploys", d.Result))
+	case d.ImageTag == "":
+		return Request{}, invalid("the ECR push has no image-tag (a push by digest): nothing says which environment it is for")
+	case d.RepositoryName == "":
+		return Request{}, invalid("the ECR event has no repository-name")
+	case !digestPattern.MatchString(d.ImageDigest):
+		return Request{}, invalid(fmt.Sprintf("the ECR event's image-digest %q is not a sha256 digest", d.ImageDigest))
+	}
+	return Request{
+		Repository: d.RepositoryName,
+		Tag:        d.ImageTag,
+		Registry:   ev.Account,
+		Digest:     d.ImageDigest,
+		Trigger:    Trigger{Type: "push", EventID: ev.ID},
+	}, nil
+}
+
+func parseManual(b []byte) (Request, error) {
+	var in ManualInput
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return Request{}, invalid(strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if in.Environment == "" {
+		return Request{}, invalid(`"environment" is missing`)
+	}
+	if in.Digest != "" && !digestPattern.MatchString(in.Digest) {
+		return Request{}, invalid(fmt.Sprintf(`"digest" %q is not of the form sha256:<hex digits>`, in.Digest))
+	}
+	return Request{
+		Environment:   in.Environment,
+		Digest:        in.Digest,
+		SkipMigration: in.SkipMigration,
+		Trigger:       Trigger{Type: "manual", Reason: in.Reason},
+	}, nil
+}

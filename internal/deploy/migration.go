@@ -1,0 +1,192 @@
+package deploy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// StartedBy marks the tasks ecr-deployer starts (RunTask startedBy, at most 36 characters).
+const StartedBy = "ecr-deployer"
+
+// maxCapacityBackoff caps the wait between RunTask attempts that found no capacity.
+const maxCapacityBackoff = 5 * time.Minute
+
+// ClientToken derives RunTask's idempotency token from the execution and the
+// attempt: a Lambda retried by Step Functions sends the same token, so ECS
+// returns the task it already started instead of starting a second migration.
+// ECS takes up to 64 ASCII characters; a hex SHA-256 is exactly 64.
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html#ECS-RunTask-request-clientToken
+func ClientToken(executionID string, attempt int) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/migration/%d", executionID, attempt)))
+	return hex.EncodeToString(sum[:])
+}
+
+// CapacityBackoff is the wait before RunTask attempt number next (2, 3, …):
+// the configured interval doubled per attempt, capped at five minutes.
+func CapacityBackoff(intervalSeconds, next int) int {
+	d := time.Duration(intervalSeconds) * time.Second
+	for i := 2; i < next && d < maxCapacityBackoff; i++ {
+		d *= 2
+	}
+	return int(min(d, maxCapacityBackoff) / time.Second)
+}
+
+// RunMigration starts the migration task with the service's task definition and
+// network, overriding the migration container's command. When ECS has no
+// capacity it returns the State with RetryInSeconds set and no task; the state
+// machine waits and calls it again, up to MaxAttempts.
+func (d *Deployer) RunMigration(ctx context.Context, s State) (State, error) {
+	m := &s.Migration
+	m.Attempt++
+	m.RetryInSeconds = 0
+	in := &ecs.RunTaskInput{
+		Cluster:        aws.String(s.Cluster),
+		TaskDefinition: aws.String(s.Launch.TaskDefinition),
+		Count:          aws.Int32(1),
+		StartedBy:      aws.String(StartedBy),
+		ClientToken:    aws.String(ClientToken(s.Execution.ID, m.Attempt)),
+		Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{
+			{Name: aws.String(m.Container), Command: m.Command},
+		}},
+	}
+	if s.Launch.PlatformVersion != "" {
+		in.PlatformVersion = aws.String(s.Launch.PlatformVersion)
+	}
+	if len(s.Launch.CapacityProviderStrategy) > 0 {
+		for _, c := range s.Launch.CapacityProviderStrategy {
+			in.CapacityProviderStrategy = append(in.CapacityProviderStrategy, ecstypes.CapacityProviderStrategyItem{
+				CapacityProvider: aws.String(c.CapacityProvider), Weight: c.Weight, Base: c.Base,
+			})
+		}
+	} else if s.Launch.LaunchType != "" {
+		in.LaunchType = ecstypes.LaunchType(s.Launch.LaunchType)
+	}
+	if n := s.Launch.Network; n != nil {
+		in.NetworkConfiguration = &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+			Subnets: n.Subnets, SecurityGroups: n.SecurityGroups, AssignPublicIp: ecstypes.AssignPublicIp(n.AssignPublicIP),
+		}}
+	}
+	out, err := d.ECS.RunTask(ctx, in)
+	if err != nil {
+		return s, fmt.Errorf("run migration task in cluster %s: %w", s.Cluster, err)
+	}
+	if len(out.Tasks) > 0 {
+		now := d.now()
+		t := out.Tasks[0]
+		m.TaskARN = aws.ToString(t.TaskArn)
+		m.LastStatus = aws.ToString(t.LastStatus)
+		m.LastFailure = ""
+		m.StartedAt = ptrTime(now)
+		m.Deadline = ptrTime(now.Add(time.Duration(m.TimeoutSeconds) * time.Second))
+		if m.LogGroup != "" && m.LogStreamPrefix != "" {
+			m.LogStream = fmt.Sprintf("%s/%s/%s", m.LogStreamPrefix, m.Container, taskID(m.TaskARN))
+		}
+		d.log().InfoContext(ctx, "migration started", "execution", s.Execution.ID, "cluster", s.Cluster,
+			"taskArn", m.TaskARN, "attempt", m.Attempt)
+		return s, nil
+	}
+	var reasons []string
+	capacity := len(out.Failures) > 0
+	for _, f := range out.Failures {
+		r := aws.ToString(f.Reason)
+		if dt := aws.ToString(f.Detail); dt != "" {
+			r += " (" + dt + ")"
+		}
+		reasons = append(reasons, r)
+		capacity = capacity && IsCapacityFailure(aws.ToString(f.Reason))
+	}
+	m.LastFailure = strings.Join(reasons, "; ")
+	if m.LastFailure == "" {
+		m.LastFailure = "RunTask returned neither a task nor a failure"
+	}
+	switch {
+	case !capacity:
+		return s, &MigrationFailedToStart{newf("ECS could not start the migration task in cluster %s with task definition %s: %s. Fix the cause (task definition, cluster, network) and start the deployment again.",
+			s.Cluster, s.Launch.TaskDefinition, m.LastFailure)}
+	case m.Attempt >= m.MaxAttempts:
+		return s, &MigrationCapacityUnavailable{newf("ECS had no capacity for the migration task in cluster %s after %d attempts: %s. Add capacity (instances or capacity provider) or raise capacityRetries, then start the deployment again.",
+			s.Cluster, m.Attempt, m.LastFailure)}
+	}
+	m.RetryInSeconds = CapacityBackoff(m.RetryIntervalSeconds, m.Attempt+1)
+	d.log().WarnContext(ctx, "no capacity for migration, will retry", "execution", s.Execution.ID, "cluster", s.Cluster,
+		"attempt", m.Attempt, "retryInSeconds", m.RetryInSeconds, "failure", m.LastFailure)
+	return s, nil
+}
+
+// CheckMigration looks at the migration task once. It returns the State with
+// Done set when the migration succeeded, and a typed error when it failed, was
+// lost or ran out of time (after stopping it).
+func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
+	m := &s.Migration
+	out, err := d.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(s.Cluster), Tasks: []string{m.TaskARN}})
+	if err != nil {
+		return s, fmt.Errorf("describe migration task %s: %w", m.TaskARN, err)
+	}
+	if len(out.Tasks) == 0 {
+		reason := "not returned"
+		if len(out.Failures) > 0 {
+			reason = aws.ToString(out.Failures[0].Reason)
+		}
+		return s, &MigrationLost{newf("ECS no longer knows the migration task %s (%s): its outcome is unknown, so nothing was deployed. Check the migration's logs%s and the database, then start the deployment again.",
+			m.TaskARN, reason, d.logHint(s))}
+	}
+	now := d.now()
+	v := JudgeMigration(out.Tasks[0], m.Container)
+	m.LastStatus = v.LastStatus
+	m.ExitCode = v.ExitCode
+	switch v.Phase {
+	case MigrationRunning:
+		if m.Deadline != nil && now.After(*m.Deadline) {
+			reason := fmt.Sprintf("ecr-deployer: migration timed out after %ds", m.TimeoutSeconds)
+			if _, err := d.ECS.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(s.Cluster), Task: aws.String(m.TaskARN), Reason: aws.String(reason)}); err != nil {
+				return s, fmt.Errorf("stop migration task %s after its timeout: %w", m.TaskARN, err)
+			}
+			return s, &MigrationTimedOut{newf("The migration task %s was still %s after the %ds migration timeout, so ecr-deployer stopped it and deployed nothing. Check the logs%s; raise migrationTimeout if the migration needs longer.",
+				m.TaskARN, v.LastStatus, m.TimeoutSeconds, d.logHint(s))}
+		}
+		return s, nil
+	case MigrationSucceeded:
+		m.Done = true
+		m.FinishedAt = ptrTime(now)
+		if m.StartedAt != nil {
+			s.Phases.MigrationSeconds = seconds(*m.StartedAt, now)
+		}
+		d.log().InfoContext(ctx, "migration succeeded", "execution", s.Execution.ID, "taskArn", m.TaskARN)
+		return s, nil
+	case MigrationExitedNonZero:
+		return s, &MigrationFailed{newf("The migration container %s exited with code %d (task %s%s), so nothing was deployed. Logs%s. Console: %s",
+			m.Container, *v.ExitCode, m.TaskARN, withReason(v.Reason), d.logHint(s), TaskConsoleURL(d.Region, s.Cluster, m.TaskARN))}
+	default:
+		return s, &MigrationFailedToStart{newf("The migration task %s stopped before the %s container ran (no exit code): %s. Nothing was deployed. Fix the cause (image, secrets, network), then start again. Console: %s",
+			m.TaskARN, m.Container, v.Reason, TaskConsoleURL(d.Region, s.Cluster, m.TaskARN))}
+	}
+}
+
+func withReason(r string) string {
+	if r == "" {
+		return ""
+	}
+	return "; " + r
+}
+
+func (d *Deployer) logHint(s State) string {
+	m := s.Migration
+	if m.LogGroup == "" {
+		return " (the container has no awslogs configuration)"
+	}
+	if m.LogStream == "" {
+		return fmt.Sprintf(" in log group %s", m.LogGroup)
+	}
+	return fmt.Sprintf(" in log group %s, stream %s (%s)", m.LogGroup, m.LogStream, LogConsoleURL(m.LogRegion, m.LogGroup, m.LogStream))
+}
+
+// taskID is the last part of a task ARN.
+func taskID(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }

@@ -1,0 +1,250 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+)
+
+// ResolveInput is what the ResolveTarget state passes: the execution input
+// untouched, and the execution from the context object.
+type ResolveInput struct {
+	Input     json.RawMessage `json:"input"`
+	Execution Execution       `json:"execution"`
+}
+
+// ResolveTarget reads the input, finds the configured target, checks the image
+// exists and reads how the service runs, and returns the initial State.
+func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, error) {
+	req, err := ParseInput(in.Input)
+	if err != nil {
+		return State{}, err
+	}
+	target, err := d.lookup(req)
+	if err != nil {
+		return State{}, err
+	}
+	s := State{
+		Execution:   in.Execution,
+		Trigger:     req.Trigger,
+		Environment: target.Environment,
+		Cluster:     target.Cluster,
+		Service:     target.Service,
+		Image:       Image{Registry: req.Registry, Repository: target.Repository, Tag: target.Tag},
+		Poll: Poll{
+			MigrationSeconds:  target.MigrationPollInterval.Seconds(),
+			DeploymentSeconds: target.DeploymentPollInterval.Seconds(),
+		},
+		Deployment: Deployment{TimeoutSeconds: target.DeploymentTimeout.Seconds()},
+	}
+	if s.Image.Digest, err = d.resolveDigest(ctx, req, target); err != nil {
+		return State{}, err
+	}
+	svc, err := d.describeService(ctx, target.Cluster, target.Service)
+	if err != nil {
+		return State{}, err
+	}
+	s.Launch = launchOf(svc)
+	td, err := d.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition})
+	if err != nil {
+		return State{}, fmt.Errorf("describe task definition %s: %w", aws.ToString(svc.TaskDefinition), err)
+	}
+	switch {
+	case target.Migration.Disabled:
+		s.Migration = Migration{Skipped: true, SkipReason: "the target has no migration (\"migration\": false)", Done: true}
+	case req.SkipMigration:
+		s.Migration = Migration{Skipped: true, SkipReason: "skipMigration was set in the input", Done: true}
+	default:
+		if s.Migration, err = planMigration(target, td.TaskDefinition, d.Region); err != nil {
+			return State{}, err
+		}
+	}
+	now := d.now()
+	s.Phases.ResolveSeconds = seconds(s.Execution.StartTime, now)
+	d.log().InfoContext(ctx, "target resolved", "execution", s.Execution.ID, "environment", s.Environment,
+		"cluster", s.Cluster, "service", s.Service, "digest", s.Image.Digest, "taskDefinition", s.Launch.TaskDefinition)
+	return s, nil
+}
+
+func (d *Deployer) lookup(req Request) (config.Resolved, error) {
+	if req.Environment != "" {
+		t, ok := d.Config.ByEnvironment(req.Environment)
+		if !ok {
+			return t, &UnknownTarget{newf("Unknown environment %q: configured environments are %s. Add a target to targets.json or start with one of those.",
+				req.Environment, strings.Join(d.Config.Environments(), ", "))}
+		}
+		return t, nil
+	}
+	t, ok := d.Config.ByImage(req.Repository, req.Tag)
+	if !ok {
+		var known []string
+		for _, r := range d.Config.Repositories() {
+			known = append(known, r.Repository+":"+strings.Join(r.Tags, "|"))
+		}
+		return t, &UnknownTarget{newf("No target for image %s:%s: only these repository:tags deploy: %s. Push one of those tags, or add a target to targets.json.",
+			req.Repository, req.Tag, strings.Join(known, ", "))}
+	}
+	return t, nil
+}
+
+// resolveDigest checks the image exists. An event names its digest; a manual
+// start deploys what the tag names now, and a digest given by hand must be that
+// one, because a forced deployment deploys the tag.
+func (d *Deployer) resolveDigest(ctx context.Context, req Request, t config.Resolved) (string, error) {
+	id := ecrtypes.ImageIdentifier{ImageTag: aws.String(t.Tag)}
+	if req.Trigger.Type == "push" {
+		id = ecrtypes.ImageIdentifier{ImageDigest: aws.String(req.Digest)}
+	}
+	in := &ecr.DescribeImagesInput{RepositoryName: aws.String(t.Repository), ImageIds: []ecrtypes.ImageIdentifier{id}}
+	if req.Registry != "" {
+		in.RegistryId = aws.String(req.Registry)
+	}
+	out, err := d.ECR.DescribeImages(ctx, in)
+	var notFound *ecrtypes.ImageNotFoundException
+	var noRepo *ecrtypes.RepositoryNotFoundException
+	switch {
+	case errors.As(err, &noRepo):
+		return "", &ImageNotFound{newf("ECR repository %q does not exist (in this account and region). Check \"repository\" in targets.json.", t.Repository)}
+	case errors.As(err, &notFound) || (err == nil && len(out.ImageDetails) == 0):
+		what := "tag " + t.Tag
+		if req.Trigger.Type == "push" {
+			what = "digest " + req.Digest
+		}
+		return "", &ImageNotFound{newf("ECR repository %q has no image with %s. Push or promote the image first, then start again.", t.Repository, what)}
+	case err != nil:
+		return "", fmt.Errorf("describe image %s:%s: %w", t.Repository, t.Tag, err)
+	}
+	digest := aws.ToString(out.ImageDetails[0].ImageDigest)
+	if req.Trigger.Type == "manual" && req.Digest != "" && req.Digest != digest {
+		return "", &InvalidInput{newf("Invalid input: digest %s is not the image that tag %q names now (%s). ecr-deployer deploys the tag: promote that digest to %q first, or start without \"digest\".",
+			req.Digest, t.Tag, digest, t.Tag)}
+	}
+	return digest, nil
+}
+
+func (d *Deployer) describeService(ctx context.Context, cluster, service string) (ecstypes.Service, error) {
+	out, err := d.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
+	var noCluster *ecstypes.ClusterNotFoundException
+	if errors.As(err, &noCluster) {
+		return ecstypes.Service{}, &ServiceNotFound{newf("ECS cluster %q does not exist. Check \"cluster\" in targets.json.", cluster)}
+	}
+	if err != nil {
+		return ecstypes.Service{}, fmt.Errorf("describe service %s/%s: %w", cluster, service, err)
+	}
+	for _, s := range out.Services {
+		if st := aws.ToString(s.Status); st != "ACTIVE" {
+			return ecstypes.Service{}, &ServiceNotFound{newf("ECS service %s in cluster %s is %s, not ACTIVE: it cannot be deployed. Recreate it or point the target at another service.", service, cluster, st)}
+		}
+		return s, nil
+	}
+	reason := "MISSING"
+	if len(out.Failures) > 0 {
+		reason = aws.ToString(out.Failures[0].Reason)
+	}
+	return ecstypes.Service{}, &ServiceNotFound{newf("ECS service %s was not found in cluster %s (%s). Check \"cluster\" and \"service\" in targets.json.", service, cluster, reason)}
+}
+
+func launchOf(svc ecstypes.Service) Launch {
+	l := Launch{
+		TaskDefinition:  aws.ToString(svc.TaskDefinition),
+		LaunchType:      string(svc.LaunchType),
+		PlatformVersion: aws.ToString(svc.PlatformVersion),
+	}
+	for _, c := range svc.CapacityProviderStrategy {
+		l.CapacityProviderStrategy = append(l.CapacityProviderStrategy, CapacityProviderStrategy{
+			CapacityProvider: aws.ToString(c.CapacityProvider), Weight: c.Weight, Base: c.Base,
+		})
+	}
+	if len(l.CapacityProviderStrategy) > 0 {
+		// launchType and capacityProviderStrategy are mutually exclusive in RunTask.
+		l.LaunchType = ""
+	}
+	if nc := svc.NetworkConfiguration; nc != nil && nc.AwsvpcConfiguration != nil {
+		l.Network = &AwsvpcConfiguration{
+			Subnets:        nc.AwsvpcConfiguration.Subnets,
+			SecurityGroups: nc.AwsvpcConfiguration.SecurityGroups,
+			AssignPublicIP: string(nc.AwsvpcConfiguration.AssignPublicIp),
+		}
+	}
+	return l
+}
+
+// planMigration picks the migration container and its log location from the
+// service's task definition.
+func planMigration(t config.Resolved, td *ecstypes.TaskDefinition, region string) (Migration, error) {
+	m := Migration{
+		Container:            t.Migration.Container,
+		Command:              t.Migration.Command,
+		TimeoutSeconds:       t.MigrationTimeout.Seconds(),
+		MaxAttempts:          1 + t.CapacityRetries,
+		RetryIntervalSeconds: t.CapacityRetryInterval.Seconds(),
+	}
+	var chosen *ecstypes.ContainerDefinition
+	var names []string
+	for i := range td.ContainerDefinitions {
+		c := &td.ContainerDefinitions[i]
+		names = append(names, aws.ToString(c.Name))
+		if m.Container != "" && aws.ToString(c.Name) == m.Container {
+			chosen = c
+		}
+	}
+	if m.Container != "" && chosen == nil {
+		return m, &ServiceNotFound{newf("The service's task definition %s has no container %q (it has: %s). Fix \"migration.container\" in targets.json.",
+			aws.ToString(td.TaskDefinitionArn), m.Container, strings.Join(names, ", "))}
+	}
+	if chosen == nil {
+		chosen = defaultContainer(td.ContainerDefinitions, t.Repository)
+		m.Container = aws.ToString(chosen.Name)
+	}
+	if chosen.LogConfiguration != nil && chosen.LogConfiguration.LogDriver == ecstypes.LogDriverAwslogs {
+		o := chosen.LogConfiguration.Options
+		m.LogGroup = o["awslogs-group"]
+		m.LogStreamPrefix = o["awslogs-stream-prefix"]
+		m.LogRegion = o["awslogs-region"]
+		if m.LogRegion == "" {
+			m.LogRegion = region
+		}
+	}
+	return m, nil
+}
+
+// defaultContainer is the container that runs an image of the target's
+// repository, else the first essential container, else the first.
+func defaultContainer(cs []ecstypes.ContainerDefinition, repository string) *ecstypes.ContainerDefinition {
+	for i := range cs {
+		if imageRepository(aws.ToString(cs[i].Image)) == repository {
+			return &cs[i]
+		}
+	}
+	for i := range cs {
+		if cs[i].Essential == nil || *cs[i].Essential {
+			return &cs[i]
+		}
+	}
+	return &cs[0]
+}
+
+// imageRepository returns the repository part of an image reference:
+// "123.dkr.ecr.us-east-1.amazonaws.com/team/app:tag" → "team/app".
+func imageRepository(image string) string {
+	if i := strings.Index(image, "@"); i >= 0 {
+		image = image[:i]
+	}
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		image = image[:i]
+	}
+	if i := strings.Index(image, "/"); i >= 0 && strings.ContainsAny(image[:i], ".:") {
+		image = image[i+1:]
+	}
+	return image
+}

@@ -1,0 +1,131 @@
+package deploy
+
+import "time"
+
+// State is the document that flows through the state machine: each Lambda
+// takes it and returns it updated. It is what a person sees as the input and
+// output of every step in the console, and the execution's final output.
+type State struct {
+	Execution   Execution  `json:"execution"`
+	Trigger     Trigger    `json:"trigger"`
+	Environment string     `json:"environment"`
+	Cluster     string     `json:"cluster"`
+	Service     string     `json:"service"`
+	Image       Image      `json:"image"`
+	Launch      Launch     `json:"launch"`
+	Migration   Migration  `json:"migration"`
+	Deployment  Deployment `json:"deployment"`
+	Poll        Poll       `json:"poll"`
+	Phases      Phases     `json:"phases"`
+}
+
+// Execution identifies the Step Functions execution (from the context object).
+type Execution struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	StartTime time.Time `json:"startTime"`
+}
+
+// Trigger says why this deployment runs.
+type Trigger struct {
+	// Type is "push" (an ECR event) or "manual".
+	Type    string `json:"type"`
+	EventID string `json:"eventId,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Image is the image being deployed.
+type Image struct {
+	Registry   string `json:"registry,omitempty"`
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+	Digest     string `json:"digest"`
+}
+
+// Launch is how the service runs its tasks; the migration runs the same way.
+type Launch struct {
+	TaskDefinition           string                     `json:"taskDefinition"`
+	LaunchType               string                     `json:"launchType,omitempty"`
+	PlatformVersion          string                     `json:"platformVersion,omitempty"`
+	CapacityProviderStrategy []CapacityProviderStrategy `json:"capacityProviderStrategy,omitempty"`
+	Network                  *AwsvpcConfiguration       `json:"awsvpcConfiguration,omitempty"`
+}
+
+// CapacityProviderStrategy is one item of the service's strategy.
+type CapacityProviderStrategy struct {
+	CapacityProvider string `json:"capacityProvider"`
+	Weight           int32  `json:"weight"`
+	Base             int32  `json:"base"`
+}
+
+// AwsvpcConfiguration is the service's awsvpc network configuration.
+type AwsvpcConfiguration struct {
+	Subnets        []string `json:"subnets"`
+	SecurityGroups []string `json:"securityGroups,omitempty"`
+	AssignPublicIP string   `json:"assignPublicIp,omitempty"`
+}
+
+// Migration is the one-off migration task: its settings and what happened.
+type Migration struct {
+	Skipped    bool     `json:"skipped"`
+	SkipReason string   `json:"skipReason,omitempty"`
+	Container  string   `json:"container,omitempty"`
+	Command    []string `json:"command,omitempty"`
+	// TimeoutSeconds bounds the migration from the moment its task started.
+	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
+	// Attempt counts RunTask calls; MaxAttempts is 1 + the configured capacity retries.
+	Attempt              int `json:"attempt,omitempty"`
+	MaxAttempts          int `json:"maxAttempts,omitempty"`
+	RetryIntervalSeconds int `json:"retryIntervalSeconds,omitempty"`
+	// RetryInSeconds is set when RunTask found no capacity and will be tried again.
+	RetryInSeconds int    `json:"retryInSeconds,omitempty"`
+	LastFailure    string `json:"lastFailure,omitempty"`
+
+	TaskARN    string     `json:"taskArn,omitempty"`
+	LastStatus string     `json:"lastStatus,omitempty"`
+	ExitCode   *int32     `json:"exitCode,omitempty"`
+	StartedAt  *time.Time `json:"startedAt,omitempty"`
+	Deadline   *time.Time `json:"deadline,omitempty"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+	LogGroup   string     `json:"logGroup,omitempty"`
+	LogStream  string     `json:"logStream,omitempty"`
+	// LogStreamPrefix is the container's awslogs-stream-prefix, from the task definition.
+	LogStreamPrefix string `json:"logStreamPrefix,omitempty"`
+	LogRegion       string `json:"logRegion,omitempty"`
+	Done            bool   `json:"done"`
+}
+
+// Deployment is the ECS service deployment this execution started.
+type Deployment struct {
+	TimeoutSeconds     int        `json:"timeoutSeconds,omitempty"`
+	ID                 string     `json:"id,omitempty"`
+	StartedAt          *time.Time `json:"startedAt,omitempty"`
+	Deadline           *time.Time `json:"deadline,omitempty"`
+	FinishedAt         *time.Time `json:"finishedAt,omitempty"`
+	Status             string     `json:"status,omitempty"`
+	RolloutState       string     `json:"rolloutState,omitempty"`
+	RolloutStateReason string     `json:"rolloutStateReason,omitempty"`
+	DesiredCount       int32      `json:"desiredCount"`
+	RunningCount       int32      `json:"runningCount"`
+	PendingCount       int32      `json:"pendingCount"`
+	FailedTasks        int32      `json:"failedTasks"`
+	Done               bool       `json:"done"`
+}
+
+// Poll holds the Wait states' intervals (read with SecondsPath).
+type Poll struct {
+	MigrationSeconds  int `json:"migrationSeconds"`
+	DeploymentSeconds int `json:"deploymentSeconds"`
+}
+
+// Phases are the durations of each phase in seconds, filled as they end.
+type Phases struct {
+	ResolveSeconds    float64 `json:"resolveSeconds"`
+	MigrationSeconds  float64 `json:"migrationSeconds"`
+	DeploymentSeconds float64 `json:"deploymentSeconds"`
+	TotalSeconds      float64 `json:"totalSeconds"`
+}
+
+func seconds(from, to time.Time) float64 {
+	return float64(to.Sub(from).Milliseconds()) / 1000
+}

@@ -1,0 +1,730 @@
+package emulator
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+var ecsOps = map[string]func(*Emulator, json.RawMessage) (any, *apiError){
+	"DescribeServices":       (*Emulator).describeServices,
+	"DescribeTaskDefinition": (*Emulator).describeTaskDefinition,
+	"RunTask":                (*Emulator).runTask,
+	"DescribeTasks":          (*Emulator).describeTasks,
+	"StopTask":               (*Emulator).stopTask,
+	"UpdateService":          (*Emulator).updateService,
+}
+
+type cluster struct {
+	name, arn string
+	services  map[string]*service
+}
+
+type service struct {
+	name, arn          string
+	cluster            *cluster
+	status             string
+	taskDefinition     string
+	desired            int32
+	launchType         string
+	capacityProviders  []wCapacityProviderItem
+	platformVersion    string
+	network            *wNetworkConfiguration
+	breaker            *wCircuitBreaker
+	deployments        []*deployment // PRIMARY first
+	events             []wServiceEvent
+	steps              []step
+	deploymentsStarted int
+}
+
+type deployment struct {
+	id, status, taskDefinition string
+	desired, running, pending  int32
+	failed                     int32
+	rolloutState, reason       string
+	createdAt, updatedAt       time.Time
+	// rampEnd is when a rolling deployment reaches its desired count.
+	rampEnd time.Time
+}
+
+// step is a scheduled change of a service, applied when the clock passes at.
+type step struct {
+	at    time.Time
+	apply func(now time.Time)
+}
+
+type taskDef struct {
+	wTaskDefinition
+}
+
+type task struct {
+	arn, clusterArn, taskDefArn string
+	launchType, capacityProvider, group, startedBy string
+	createdAt                                      time.Time
+	containers                                     []wContainerDefinition
+	overrides                                      *wTaskOverride
+	plan                                           MigrationScript
+	stoppedAt                                      time.Time
+	stopReason                                     string
+}
+
+type tokenEntry struct {
+	requestHash [32]byte
+	response    any
+}
+
+// TaskDefinitionSpec describes a task definition to seed.
+type TaskDefinitionSpec struct {
+	Family           string
+	NetworkMode      string // bridge (default) or awsvpc
+	Compatibilities  []string
+	Containers       []ContainerSpec
+	TaskRoleArn      string
+	ExecutionRoleArn string
+}
+
+// ContainerSpec describes one container of a seeded task definition.
+type ContainerSpec struct {
+	Name            string
+	Image           string
+	Essential       *bool
+	LogGroup        string // awslogs-group; empty: no awslogs configuration
+	LogStreamPrefix string // awslogs-stream-prefix
+}
+
+// ServiceSpec describes a service to seed.
+type ServiceSpec struct {
+	Cluster                  string
+	Name                     string
+	TaskDefinition           string // family:revision or ARN
+	DesiredCount             int32
+	LaunchType               string
+	CapacityProviderStrategy []CapacityProvider
+	Subnets                  []string
+	SecurityGroups           []string
+	AssignPublicIP           string
+	CircuitBreakerRollback   bool
+	Status                   string // ACTIVE (default), DRAINING, INACTIVE
+}
+
+// CapacityProvider is one item of a capacity provider strategy.
+type CapacityProvider struct {
+	Name   string
+	Weight int32
+	Base   int32
+}
+
+// RegisterTaskDefinition seeds a task definition revision and returns its ARN.
+func (e *Emulator) RegisterTaskDefinition(s TaskDefinitionSpec) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rev := int32(len(e.families[s.Family]) + 1)
+	td := &taskDef{wTaskDefinition{
+		TaskDefinitionArn:       fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:%d", e.Region, e.Account, s.Family, rev),
+		Family:                  s.Family,
+		Revision:                rev,
+		Status:                  "ACTIVE",
+		NetworkMode:             s.NetworkMode,
+		RequiresCompatibilities: s.Compatibilities,
+		TaskRoleArn:             s.TaskRoleArn,
+		ExecutionRoleArn:        s.ExecutionRoleArn,
+	}}
+	if td.NetworkMode == "" {
+		td.NetworkMode = "bridge"
+	}
+	for _, c := range s.Containers {
+		cd := wContainerDefinition{Name: c.Name, Image: c.Image, Essential: c.Essential}
+		if c.LogGroup != "" {
+			cd.LogConfiguration = &wLogConfiguration{LogDriver: "awslogs", Options: map[string]string{
+				"awslogs-group": c.LogGroup, "awslogs-region": e.Region, "awslogs-stream-prefix": c.LogStreamPrefix,
+			}}
+		}
+		td.ContainerDefinitions = append(td.ContainerDefinitions, cd)
+	}
+	e.taskDefs[td.TaskDefinitionArn] = td
+	e.families[s.Family] = append(e.families[s.Family], td)
+	return td.TaskDefinitionArn
+}
+
+// CreateService seeds a service (and its cluster) with one completed deployment.
+func (e *Emulator) CreateService(s ServiceSpec) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	td := e.findTaskDef(s.TaskDefinition)
+	if td == nil {
+		return fmt.Errorf("create service %s: no task definition %s", s.Name, s.TaskDefinition)
+	}
+	c := e.clusterNamed(s.Cluster, true)
+	now := e.now()
+	svc := &service{
+		name: s.Name, arn: fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", e.Region, e.Account, c.name, s.Name),
+		cluster: c, status: s.Status, taskDefinition: td.TaskDefinitionArn, desired: s.DesiredCount,
+		launchType: s.LaunchType, deploymentsStarted: 1,
+	}
+	if svc.status == "" {
+		svc.status = "ACTIVE"
+	}
+	for _, cp := range s.CapacityProviderStrategy {
+		svc.capacityProviders = append(svc.capacityProviders, wCapacityProviderItem{CapacityProvider: cp.Name, Weight: cp.Weight, Base: cp.Base})
+	}
+	if svc.launchType == "FARGATE" || len(svc.capacityProviders) > 0 {
+		svc.platformVersion = "LATEST"
+	}
+	if len(s.Subnets) > 0 {
+		svc.network = &wNetworkConfiguration{AwsvpcConfiguration: &wAwsvpc{Subnets: s.Subnets, SecurityGroups: s.SecurityGroups, AssignPublicIP: s.AssignPublicIP}}
+	}
+	if s.CircuitBreakerRollback {
+		svc.breaker = &wCircuitBreaker{Enable: true, Rollback: true}
+	}
+	svc.deployments = []*deployment{{
+		id: e.deploymentID(), status: "PRIMARY", taskDefinition: td.TaskDefinitionArn,
+		desired: s.DesiredCount, running: s.DesiredCount, rolloutState: "COMPLETED",
+		reason: "ECS deployment completed.", createdAt: now.Add(-time.Hour), updatedAt: now.Add(-time.Hour),
+	}}
+	c.services[s.Name] = svc
+	return nil
+}
+
+func (e *Emulator) clusterNamed(nameOrArn string, create bool) *cluster {
+	name := nameOrArn
+	if i := strings.LastIndex(nameOrArn, "cluster/"); strings.HasPrefix(nameOrArn, "arn:") && i >= 0 {
+		name = nameOrArn[i+len("cluster/"):]
+	}
+	if name == "" {
+		name = "default"
+	}
+	c := e.clusters[name]
+	if c == nil && create {
+		c = &cluster{name: name, arn: fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", e.Region, e.Account, name), services: map[string]*service{}}
+		e.clusters[name] = c
+	}
+	return c
+}
+
+func (e *Emulator) findTaskDef(ref string) *taskDef {
+	if td, ok := e.taskDefs[ref]; ok {
+		return td
+	}
+	ref = ref[strings.LastIndex(ref, "/")+1:]
+	family, rev, hasRev := strings.Cut(ref, ":")
+	revs := e.families[family]
+	if len(revs) == 0 {
+		return nil
+	}
+	if !hasRev {
+		return revs[len(revs)-1]
+	}
+	for _, td := range revs {
+		if fmt.Sprint(td.Revision) == rev {
+			return td
+		}
+	}
+	return nil
+}
+
+func (e *Emulator) deploymentID() string {
+	return fmt.Sprintf("ecs-svc/%019d", e.rng.Uint64()%10_000_000_000_000_000_000)
+}
+
+// --- DescribeServices ------------------------------------------------------
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServices.html
+// A missing service is a failures[] entry with reason MISSING, not an error;
+// a missing cluster is ClusterNotFoundException.
+
+func (e *Emulator) describeServices(body json.RawMessage) (any, *apiError) {
+	var in struct {
+		Cluster  string   `json:"cluster"`
+		Services []string `json:"services"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if len(in.Services) == 0 || len(in.Services) > 10 {
+		return nil, errorf("InvalidParameterException", "services must name 1 to 10 services")
+	}
+	c := e.clusterNamed(in.Cluster, false)
+	if c == nil {
+		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	}
+	now := e.now()
+	out := struct {
+		Services []wService `json:"services"`
+		Failures []wFailure `json:"failures"`
+	}{Services: []wService{}, Failures: []wFailure{}}
+	for _, ref := range in.Services {
+		svc := c.services[ref[strings.LastIndex(ref, "/")+1:]]
+		if svc == nil {
+			arn := ref
+			if !strings.HasPrefix(ref, "arn:") {
+				arn = fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", e.Region, e.Account, c.name, ref)
+			}
+			out.Failures = append(out.Failures, wFailure{Arn: arn, Reason: "MISSING"})
+			continue
+		}
+		e.advance(svc, now)
+		out.Services = append(out.Services, svc.wire())
+	}
+	return out, nil
+}
+
+func (s *service) wire() wService {
+	w := wService{
+		ServiceArn: s.arn, ServiceName: s.name, ClusterArn: s.cluster.arn, Status: s.status,
+		DesiredCount: s.desired, LaunchType: s.launchType, CapacityProviderStrategy: s.capacityProviders,
+		PlatformVersion: s.platformVersion, TaskDefinition: s.taskDefinition, NetworkConfiguration: s.network,
+		SchedulingStrategy: "REPLICA", Events: s.events, Deployments: []wDeployment{},
+		DeploymentConfiguration: &wDeploymentConfiguration{DeploymentCircuitBreaker: s.breaker, MaximumPercent: 200, MinimumHealthyPercent: 100},
+	}
+	if w.Events == nil {
+		w.Events = []wServiceEvent{}
+	}
+	for _, d := range s.deployments {
+		w.RunningCount += d.running
+		w.PendingCount += d.pending
+		w.Deployments = append(w.Deployments, wDeployment{
+			ID: d.id, Status: d.status, TaskDefinition: d.taskDefinition, DesiredCount: d.desired,
+			PendingCount: d.pending, RunningCount: d.running, FailedTasks: d.failed,
+			CreatedAt: ts(d.createdAt), UpdatedAt: ts(d.updatedAt), LaunchType: s.launchType,
+			CapacityProviderStrategy: s.capacityProviders, RolloutState: d.rolloutState, RolloutStateReason: d.reason,
+		})
+	}
+	return w
+}
+
+// advance applies the scheduled steps whose time has come, in time order, and
+// ramps the running count of rolling deployments.
+func (e *Emulator) advance(s *service, now time.Time) {
+	for {
+		sort.SliceStable(s.steps, func(i, j int) bool { return s.steps[i].at.Before(s.steps[j].at) })
+		if len(s.steps) == 0 || s.steps[0].at.After(now) {
+			break
+		}
+		st := s.steps[0]
+		s.steps = s.steps[1:]
+		st.apply(st.at)
+	}
+	for _, d := range s.deployments {
+		if d.rolloutState != "IN_PROGRESS" || d.rampEnd.IsZero() {
+			continue
+		}
+		total := d.rampEnd.Sub(d.createdAt)
+		done := now.Sub(d.createdAt)
+		r := d.desired
+		if done < total {
+			r = int32(int64(d.desired) * int64(done) / int64(total))
+		}
+		d.running = min(r, d.desired)
+		d.pending = 0
+		if d.running < d.desired {
+			d.pending = 1
+		}
+	}
+}
+
+func (s *service) event(at time.Time, format string, args ...any) {
+	msg := fmt.Sprintf("(service %s) ", s.name) + fmt.Sprintf(format, args...)
+	ev := wServiceEvent{ID: fmt.Sprintf("%x", sha256.Sum256([]byte(msg+at.String())))[:36], CreatedAt: ts(at), Message: msg}
+	s.events = append([]wServiceEvent{ev}, s.events...) // newest first, as ECS lists them
+	if len(s.events) > 100 {
+		s.events = s.events[:100]
+	}
+}
+
+// --- UpdateService ---------------------------------------------------------
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+// forceNewDeployment starts a new PRIMARY deployment of the same task
+// definition; the previous PRIMARY becomes ACTIVE until the new one completes.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+// A deployment the circuit breaker fails gets rolloutState FAILED; with
+// rollback on, ECS starts a deployment of the last completed revision.
+
+func (e *Emulator) updateService(body json.RawMessage) (any, *apiError) {
+	var in struct {
+		Cluster            string `json:"cluster"`
+		Service            string `json:"service"`
+		ForceNewDeployment bool   `json:"forceNewDeployment"`
+		TaskDefinition     string `json:"taskDefinition"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	c := e.clusterNamed(in.Cluster, false)
+	if c == nil {
+		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	}
+	svc := c.services[in.Service[strings.LastIndex(in.Service, "/")+1:]]
+	if svc == nil {
+		return nil, errorf("ServiceNotFoundException", "Service not found.")
+	}
+	if svc.status != "ACTIVE" {
+		return nil, errorf("ServiceNotActiveException", "Service was not ACTIVE.")
+	}
+	now := e.now()
+	e.advance(svc, now)
+	td := svc.taskDefinition
+	if in.TaskDefinition != "" {
+		t := e.findTaskDef(in.TaskDefinition)
+		if t == nil {
+			return nil, errorf("ClientException", "TaskDefinition not found.")
+		}
+		td = t.TaskDefinitionArn
+	}
+	if in.ForceNewDeployment || td != svc.taskDefinition {
+		e.startDeployment(svc, td, now, e.script.Rollout)
+	}
+	return map[string]any{"service": svc.wire()}, nil
+}
+
+func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan RolloutScript) *deployment {
+	prev := svc.deployments[0]
+	for _, d := range svc.deployments {
+		if d.status == "PRIMARY" {
+			d.status = "ACTIVE"
+			d.updatedAt = now
+		}
+	}
+	dur := secs(plan.duration())
+	d := &deployment{
+		id: e.deploymentID(), status: "PRIMARY", taskDefinition: td, desired: svc.desired,
+		rolloutState: "IN_PROGRESS", createdAt: now, updatedAt: now, rampEnd: now.Add(dur),
+	}
+	d.reason = fmt.Sprintf("ECS deployment %s in progress.", d.id)
+	svc.taskDefinition = td
+	svc.deployments = append([]*deployment{d}, svc.deployments...)
+	svc.deploymentsStarted++
+	switch plan.Outcome {
+	case OutcomeStuck:
+		d.rampEnd = now.Add(1000 * time.Hour)
+	case OutcomeRolledBack:
+		d.rampEnd = time.Time{}
+		svc.steps = append(svc.steps, step{at: now.Add(dur), apply: func(at time.Time) { e.failDeployment(svc, d, prev.taskDefinition, at, dur) }})
+	case OutcomeSuperseded:
+		svc.steps = append(svc.steps, step{at: now.Add(dur / 2), apply: func(at time.Time) {
+			svc.event(at, "updated by another client: a new deployment was started.")
+			e.startDeployment(svc, td, at, RolloutScript{Seconds: plan.duration(), Outcome: OutcomeCompleted})
+		}})
+	default:
+		svc.steps = append(svc.steps, step{at: now.Add(dur), apply: func(at time.Time) { completeDeployment(svc, d, at) }})
+	}
+	return d
+}
+
+func completeDeployment(svc *service, d *deployment, at time.Time) {
+	if d.status != "PRIMARY" || d.rolloutState != "IN_PROGRESS" {
+		return
+	}
+	d.rolloutState = "COMPLETED"
+	d.reason = fmt.Sprintf("ECS deployment %s completed.", d.id)
+	d.running, d.pending, d.updatedAt = d.desired, 0, at
+	svc.deployments = []*deployment{d} // the others drained and are INACTIVE, which DescribeServices omits
+	svc.event(at, "(deployment %s) deployment completed.", d.id)
+	svc.event(at, "has reached a steady state.")
+}
+
+func (e *Emulator) failDeployment(svc *service, d *deployment, previous string, at time.Time, dur time.Duration) {
+	d.rolloutState = "FAILED"
+	d.reason = "ECS deployment circuit breaker: tasks failed to start."
+	d.failed = max(3, d.desired*2)
+	d.running, d.pending, d.updatedAt = 0, 0, at
+	svc.event(at, "(deployment %s) deployment failed: tasks failed to start.", d.id)
+	if svc.breaker == nil || !svc.breaker.Rollback {
+		return
+	}
+	rb := e.startDeployment(svc, previous, at, RolloutScript{Seconds: dur.Seconds(), Outcome: OutcomeCompleted})
+	svc.event(at, "rolling back to deployment %s.", rb.id)
+}
+
+// --- DescribeTaskDefinition ------------------------------------------------
+
+func (e *Emulator) describeTaskDefinition(body json.RawMessage) (any, *apiError) {
+	var in struct {
+		TaskDefinition string `json:"taskDefinition"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	td := e.findTaskDef(in.TaskDefinition)
+	if td == nil {
+		return nil, errorf("ClientException", "Unable to describe task definition.")
+	}
+	return map[string]any{"taskDefinition": td.wTaskDefinition}, nil
+}
+
+// --- RunTask ---------------------------------------------------------------
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html
+// Placement problems are failures[] in an HTTP 200 answer
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/api_failures_messages.html);
+// clientToken makes the call idempotent, and the same token with another
+// request is ConflictException.
+
+type runTaskInput struct {
+	Cluster                  string                  `json:"cluster"`
+	TaskDefinition           string                  `json:"taskDefinition"`
+	Count                    int32                   `json:"count"`
+	LaunchType               string                  `json:"launchType"`
+	CapacityProviderStrategy []wCapacityProviderItem `json:"capacityProviderStrategy"`
+	NetworkConfiguration     *wNetworkConfiguration  `json:"networkConfiguration"`
+	Overrides                *wTaskOverride          `json:"overrides"`
+	StartedBy                string                  `json:"startedBy"`
+	Group                    string                  `json:"group"`
+	ClientToken              string                  `json:"clientToken"`
+	PlatformVersion          string                  `json:"platformVersion"`
+}
+
+func (e *Emulator) runTask(body json.RawMessage) (any, *apiError) {
+	var in runTaskInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var hash [32]byte
+	if in.ClientToken != "" {
+		if len(in.ClientToken) > 64 {
+			return nil, errorf("InvalidParameterException", "clientToken must be at most 64 characters.")
+		}
+		token := in.ClientToken
+		in.ClientToken = ""
+		canon, _ := json.Marshal(in)
+		hash = sha256.Sum256(canon)
+		if prev, ok := e.tokens[token]; ok {
+			if prev.requestHash != hash {
+				return nil, errorf("ConflictException", "The provided clientToken is already in use with a different RunTask request.")
+			}
+			return prev.response, nil
+		}
+		defer func() { in.ClientToken = token }()
+		resp, aerr := e.runTaskOnce(in)
+		if aerr == nil {
+			e.tokens[token] = tokenEntry{requestHash: hash, response: resp}
+		}
+		return resp, aerr
+	}
+	return e.runTaskOnce(in)
+}
+
+func (e *Emulator) runTaskOnce(in runTaskInput) (any, *apiError) {
+	c := e.clusterNamed(in.Cluster, false)
+	if c == nil {
+		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	}
+	td := e.findTaskDef(in.TaskDefinition)
+	if td == nil {
+		return nil, errorf("ClientException", "TaskDefinition not found.")
+	}
+	if in.LaunchType != "" && len(in.CapacityProviderStrategy) > 0 {
+		return nil, errorf("InvalidParameterException", "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
+	}
+	if td.NetworkMode == "awsvpc" && (in.NetworkConfiguration == nil || in.NetworkConfiguration.AwsvpcConfiguration == nil) {
+		return nil, errorf("InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+	}
+	if td.NetworkMode != "awsvpc" && in.NetworkConfiguration != nil {
+		return nil, errorf("InvalidParameterException", "Network Configuration is not valid for the given networkMode of this task definition.")
+	}
+	if in.LaunchType == "FARGATE" && td.NetworkMode != "awsvpc" {
+		return nil, errorf("ClientException", "Fargate only supports network mode 'awsvpc'.")
+	}
+	if in.Overrides != nil {
+		for _, o := range in.Overrides.ContainerOverrides {
+			found := false
+			for _, cd := range td.ContainerDefinitions {
+				found = found || cd.Name == o.Name
+			}
+			if !found {
+				return nil, errorf("InvalidParameterException", "Override for container named %s is not a container in the TaskDefinition.", o.Name)
+			}
+		}
+	}
+	count := max(in.Count, 1)
+	if count > 10 {
+		return nil, errorf("InvalidParameterException", "count must be at most 10.")
+	}
+	e.runTasks++
+	out := struct {
+		Tasks    []wTask    `json:"tasks"`
+		Failures []wFailure `json:"failures"`
+	}{Tasks: []wTask{}, Failures: []wFailure{}}
+	if n := e.script.CapacityFailures; n < 0 || e.runTasks <= n {
+		out.Failures = append(out.Failures, wFailure{Arn: c.arn, Reason: "RESOURCE:MEMORY"})
+		return out, nil
+	}
+	now := e.now()
+	provider := ""
+	if len(in.CapacityProviderStrategy) > 0 {
+		provider = in.CapacityProviderStrategy[0].CapacityProvider
+	}
+	for range count {
+		t := &task{
+			arn:        fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", e.Region, e.Account, c.name, e.id(32)),
+			clusterArn: c.arn, taskDefArn: td.TaskDefinitionArn, launchType: in.LaunchType, capacityProvider: provider,
+			group: in.Group, startedBy: in.StartedBy, createdAt: now, containers: td.ContainerDefinitions,
+			overrides: in.Overrides, plan: e.script.Migration,
+		}
+		if t.group == "" {
+			t.group = "family:" + td.Family
+		}
+		e.tasks[t.arn] = t
+		out.Tasks = append(out.Tasks, t.wire(now, e.migrationContainer(t)))
+	}
+	return out, nil
+}
+
+// migrationContainer is the container whose command was overridden: the one
+// the scenario's exit code and failure apply to.
+func (e *Emulator) migrationContainer(t *task) string {
+	if t.overrides != nil && len(t.overrides.ContainerOverrides) > 0 {
+		return t.overrides.ContainerOverrides[0].Name
+	}
+	return t.containers[0].Name
+}
+
+// wire renders the task as DescribeTasks shows it at now, following the task
+// lifecycle: PROVISIONING → PENDING → RUNNING → DEPROVISIONING → STOPPED.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
+// A container that never ran has no exitCode and a reason such as
+// CannotPullContainerError; the task's stopCode is then TaskFailedToStart.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html
+func (t *task) wire(now time.Time, migration string) wTask {
+	p := t.plan
+	dur := secs(p.duration())
+	el := now.Sub(t.createdAt)
+	w := wTask{
+		TaskArn: t.arn, ClusterArn: t.clusterArn, TaskDefinitionArn: t.taskDefArn, DesiredStatus: "RUNNING",
+		LaunchType: t.launchType, CapacityProviderName: t.capacityProvider, Group: t.group, StartedBy: t.startedBy,
+		CreatedAt: ts(t.createdAt), Overrides: t.overrides,
+	}
+	var exit *int32
+	containerStatus, containerReason := "PENDING", ""
+	startedAt := t.createdAt.Add(dur / 5)
+	switch {
+	case !t.stoppedAt.IsZero():
+		w.LastStatus, w.DesiredStatus, w.StopCode, w.StoppedReason = "STOPPED", "STOPPED", "UserInitiated", t.stopReason
+		w.StoppingAt, w.StoppedAt = tsp(t.stoppedAt), tsp(t.stoppedAt)
+		if t.stoppedAt.After(startedAt) && p.FailToStart == "" {
+			w.StartedAt = tsp(startedAt)
+			code := int32(137) // SIGKILL after the stop timeout
+			exit = &code
+		}
+		containerStatus = "STOPPED"
+	case p.FailToStart != "":
+		w.LastStatus = "PROVISIONING"
+		if el >= dur/3 {
+			w.LastStatus = "PENDING"
+		}
+		if el >= dur {
+			w.LastStatus, w.DesiredStatus, w.StopCode, w.StoppedReason = "STOPPED", "STOPPED", "TaskFailedToStart", p.FailToStart
+			w.StoppingAt, w.StoppedAt = tsp(t.createdAt.Add(dur)), tsp(t.createdAt.Add(dur))
+			containerStatus, containerReason = "STOPPED", p.FailToStart
+		}
+	case el < dur/10:
+		w.LastStatus = "PROVISIONING"
+	case el < dur/5:
+		w.LastStatus = "PENDING"
+	case el < dur*9/10 || p.Hang:
+		w.LastStatus, containerStatus = "RUNNING", "RUNNING"
+		w.StartedAt = tsp(startedAt)
+	case el < dur:
+		w.LastStatus, containerStatus = "DEPROVISIONING", "STOPPED"
+		w.DesiredStatus = "STOPPED"
+		w.StartedAt, w.StoppingAt = tsp(startedAt), tsp(t.createdAt.Add(dur*9/10))
+		exit = &p.ExitCode
+	default:
+		w.LastStatus, w.DesiredStatus, w.StopCode, w.StoppedReason = "STOPPED", "STOPPED", "EssentialContainerExited", "Essential container in task exited"
+		w.StartedAt, w.StoppingAt, w.StoppedAt = tsp(startedAt), tsp(t.createdAt.Add(dur*9/10)), tsp(t.createdAt.Add(dur))
+		exit = &p.ExitCode
+		containerStatus = "STOPPED"
+	}
+	for _, cd := range t.containers {
+		c := wContainer{
+			ContainerArn: fmt.Sprintf("%s/%s", strings.Replace(t.arn, ":task/", ":container/", 1), cd.Name),
+			TaskArn:      t.arn, Name: cd.Name, Image: cd.Image, LastStatus: containerStatus,
+		}
+		if cd.Name == migration {
+			c.ExitCode, c.Reason = exit, containerReason
+		} else if containerStatus == "STOPPED" && exit != nil {
+			// sidecars are stopped with the task
+			code := int32(0)
+			c.ExitCode = &code
+		}
+		w.Containers = append(w.Containers, c)
+	}
+	return w
+}
+
+// --- DescribeTasks / StopTask ----------------------------------------------
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html
+// A task ECS no longer knows (stopped tasks are kept for at least an hour) is
+// a failures[] entry with reason MISSING.
+
+func (e *Emulator) describeTasks(body json.RawMessage) (any, *apiError) {
+	var in struct {
+		Cluster string   `json:"cluster"`
+		Tasks   []string `json:"tasks"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if len(in.Tasks) == 0 || len(in.Tasks) > 100 {
+		return nil, errorf("InvalidParameterException", "tasks must name 1 to 100 tasks")
+	}
+	c := e.clusterNamed(in.Cluster, false)
+	if c == nil {
+		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	}
+	now := e.now()
+	out := struct {
+		Tasks    []wTask    `json:"tasks"`
+		Failures []wFailure `json:"failures"`
+	}{Tasks: []wTask{}, Failures: []wFailure{}}
+	for _, ref := range in.Tasks {
+		t := e.findTask(c, ref)
+		if t == nil || (t.plan.Disappear && now.Sub(t.createdAt) >= secs(t.plan.duration())/2) {
+			out.Failures = append(out.Failures, wFailure{Arn: ref, Reason: "MISSING"})
+			continue
+		}
+		out.Tasks = append(out.Tasks, t.wire(now, e.migrationContainer(t)))
+	}
+	return out, nil
+}
+
+func (e *Emulator) findTask(c *cluster, ref string) *task {
+	if t, ok := e.tasks[ref]; ok && t.clusterArn == c.arn {
+		return t
+	}
+	for arn, t := range e.tasks {
+		if t.clusterArn == c.arn && strings.HasSuffix(arn, "/"+ref) {
+			return t
+		}
+	}
+	return nil
+}
+
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html
+func (e *Emulator) stopTask(body json.RawMessage) (any, *apiError) {
+	var in struct {
+		Cluster string `json:"cluster"`
+		Task    string `json:"task"`
+		Reason  string `json:"reason"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	c := e.clusterNamed(in.Cluster, false)
+	if c == nil {
+		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	}
+	t := e.findTask(c, in.Task)
+	if t == nil {
+		return nil, errorf("InvalidParameterException", "The referenced task was not found.")
+	}
+	now := e.now()
+	if w := t.wire(now, e.migrationContainer(t)); w.LastStatus != "STOPPED" {
+		t.stoppedAt = now
+		t.stopReason = in.Reason
+		if t.stopReason == "" {
+			t.stopReason = "Task stopped by user"
+		}
+	}
+	return map[string]any{"task": t.wire(now, e.migrationContainer(t))}, nil
+}

@@ -1,0 +1,230 @@
+// Package emulator is a local ECS and ECR: an HTTP server that speaks the AWS
+// JSON 1.1 protocol (X-Amz-Target dispatch, {"__type","message"} errors), so
+// the deployer's real SDK clients talk to it through AWS_ENDPOINT_URL_ECS and
+// AWS_ENDPOINT_URL_ECR. Tasks and deployments move through their documented
+// lifecycles on the wall clock, evaluated when read, and a Scenario scripts
+// every way the deployment can go wrong.
+package emulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Emulator holds the emulated account's clusters, services, task definitions,
+// tasks and images.
+type Emulator struct {
+	Region  string
+	Account string
+
+	mu       sync.Mutex
+	now      func() time.Time
+	rng      *rand.Rand
+	clusters map[string]*cluster
+	taskDefs map[string]*taskDef // by ARN
+	families map[string][]*taskDef
+	tasks    map[string]*task // by ARN
+	tokens   map[string]tokenEntry
+	repos    map[string]*repository
+	script   Scenario
+	runTasks int // RunTask calls that were not idempotent replays
+	calls    []Call
+	throttle map[string]int
+}
+
+// Call is one API request the emulator served.
+type Call struct {
+	Operation string
+	Request   json.RawMessage
+	Error     string
+	At        time.Time
+}
+
+// New returns an empty emulator for one account and region.
+func New(account, region string) *Emulator {
+	return &Emulator{
+		Region: region, Account: account,
+		now:      time.Now,
+		rng:      rand.New(rand.NewPCG(1, 2)),
+		clusters: map[string]*cluster{},
+		taskDefs: map[string]*taskDef{},
+		families: map[string][]*taskDef{},
+		tasks:    map[string]*task{},
+		tokens:   map[string]tokenEntry{},
+		repos:    map[string]*repository{},
+		throttle: map[string]int{},
+	}
+}
+
+// SetScenario scripts the behaviour of what follows.
+func (e *Emulator) SetScenario(s Scenario) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.script = s
+	e.throttle = map[string]int{}
+	for op, n := range s.Throttle {
+		e.throttle[op] = n
+	}
+}
+
+// Calls returns the requests served so far, optionally only those of one operation.
+func (e *Emulator) Calls(op string) []Call {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Call
+	for _, c := range e.calls {
+		if op == "" || c.Operation == op {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TaskCount is the number of tasks started (migration tasks; service tasks are counted, not modelled).
+func (e *Emulator) TaskCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.tasks)
+}
+
+// DeploymentCount is the number of deployments ever started on a service,
+// including the one it was created with.
+func (e *Emulator) DeploymentCount(clusterName, service string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.clusters[clusterName]
+	if c == nil || c.services[service] == nil {
+		return 0
+	}
+	return c.services[service].deploymentsStarted
+}
+
+type apiError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (a *apiError) Error() string { return a.code + ": " + a.msg }
+
+func errorf(code, format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// Service target prefixes of the JSON 1.1 protocol.
+const (
+	ecsPrefix = "AmazonEC2ContainerServiceV20141113."
+	ecrPrefix = "AmazonEC2ContainerRegistry_V20150921."
+)
+
+// ServeHTTP dispatches on X-Amz-Target like the AWS endpoints do.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	target := r.Header.Get("X-Amz-Target")
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, errorf("SerializationException", "could not read the request body"))
+		return
+	}
+	if r.Method != http.MethodPost {
+		writeError(w, &apiError{status: http.StatusMethodNotAllowed, code: "UnknownOperationException", msg: "only POST is served"})
+		return
+	}
+	var handler func(*Emulator, json.RawMessage) (any, *apiError)
+	var op string
+	switch {
+	case strings.HasPrefix(target, ecsPrefix):
+		op = strings.TrimPrefix(target, ecsPrefix)
+		handler = ecsOps[op]
+	case strings.HasPrefix(target, ecrPrefix):
+		op = strings.TrimPrefix(target, ecrPrefix)
+		handler = ecrOps[op]
+	}
+	if handler == nil {
+		writeError(w, errorf("UnknownOperationException", "operation %q is not served by the ecr-deployer emulator", target))
+		return
+	}
+	if !json.Valid(body) {
+		writeError(w, errorf("SerializationException", "the request body is not JSON"))
+		return
+	}
+	e.mu.Lock()
+	call := Call{Operation: op, Request: append(json.RawMessage(nil), body...), At: e.now()}
+	var out any
+	var aerr *apiError
+	if e.throttle[op] > 0 {
+		// ECS and ECR throttle per account and Region with a token bucket and
+		// answer ThrottlingException; the SDK retries it.
+		// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html
+		e.throttle[op]--
+		aerr = errorf("ThrottlingException", "Rate exceeded")
+	} else {
+		out, aerr = handler(e, body)
+	}
+	if aerr != nil {
+		call.Error = aerr.code
+	}
+	e.calls = append(e.calls, call)
+	e.mu.Unlock()
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		writeError(w, &apiError{status: 500, code: "ServerException", msg: err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-RequestId", e.requestID())
+	_, _ = w.Write(b)
+}
+
+func (e *Emulator) requestID() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", e.rng.Uint32(), e.rng.Uint32()&0xffff, e.rng.Uint32()&0xffff, e.rng.Uint32()&0xffff, e.rng.Uint64()&0xffffffffffff)
+}
+
+// writeError answers as the JSON 1.1 protocol does: HTTP 400 (or 5xx) with
+// {"__type": code, "message": text}; the SDK reads the code from __type.
+func writeError(w http.ResponseWriter, e *apiError) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", e.code)
+	w.WriteHeader(e.status)
+	b, _ := json.Marshal(map[string]string{"__type": e.code, "message": e.msg})
+	_, _ = w.Write(b)
+}
+
+func decode(body json.RawMessage, v any) *apiError {
+	if err := json.Unmarshal(body, v); err != nil {
+		return errorf("SerializationException", "%v", err)
+	}
+	return nil
+}
+
+func ts(t time.Time) epoch { return epoch(float64(t.UnixMilli()) / 1000) }
+
+func tsp(t time.Time) *epoch {
+	if t.IsZero() {
+		return nil
+	}
+	v := ts(t)
+	return &v
+}
+
+func (e *Emulator) id(n int) string {
+	const hex = "0123456789abcdef"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = hex[e.rng.IntN(16)]
+	}
+	return string(b)
+}
+
+func secs(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }

@@ -1,0 +1,117 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// Scenario scripts how AWS behaves during one deployment. The zero value is a
+// deployment where everything works. It is read from the Go tests and from a
+// JSON file (make demo SCENARIO=…); see the README for the format.
+type Scenario struct {
+	// Description is printed by the demo.
+	Description string `json:"description,omitempty"`
+	// Input replaces the execution input (default: AWS's documented ECR push
+	// event with the tag "staging" and the seeded image's digest).
+	Input json.RawMessage `json:"input,omitempty"`
+	// Migration scripts the migration task.
+	Migration MigrationScript `json:"migration"`
+	// CapacityFailures is how many RunTask calls answer with a RESOURCE:MEMORY
+	// failure before one succeeds; -1 means every call.
+	CapacityFailures int `json:"capacityFailures,omitempty"`
+	// Rollout scripts the service deployment.
+	Rollout RolloutScript `json:"rollout"`
+	// Throttle makes the first N calls of an operation (e.g. "DescribeTasks")
+	// answer ThrottlingException.
+	Throttle map[string]int `json:"throttle,omitempty"`
+	// LambdaFaults makes the first N invocations of a Task state (by state
+	// name) run the function and then lose its response, answering
+	// Lambda.ServiceException as the Lambda service can.
+	LambdaFaults map[string]int `json:"lambdaFaults,omitempty"`
+	// DeleteImage removes the image from ECR before the execution starts.
+	DeleteImage bool `json:"deleteImage,omitempty"`
+}
+
+// MigrationScript scripts the one-off migration task.
+type MigrationScript struct {
+	// Seconds from RunTask until the task has STOPPED (default 1).
+	Seconds float64 `json:"seconds,omitempty"`
+	// ExitCode of the migration container (default 0).
+	ExitCode int32 `json:"exitCode,omitempty"`
+	// FailToStart, when set, stops the task with stop code TaskFailedToStart
+	// and this stopped reason; its container never runs and has no exit code.
+	FailToStart string `json:"failToStart,omitempty"`
+	// Hang keeps the task RUNNING until it is stopped.
+	Hang bool `json:"hang,omitempty"`
+	// Disappear makes the task vanish from DescribeTasks (MISSING) once started.
+	Disappear bool `json:"disappear,omitempty"`
+}
+
+// RolloutScript scripts the service deployment that UpdateService starts.
+type RolloutScript struct {
+	// Seconds the rollout takes (default 2).
+	Seconds float64 `json:"seconds,omitempty"`
+	// Outcome is COMPLETED (default), ROLLED_BACK (the circuit breaker fails
+	// it and ECS rolls back), SUPERSEDED (another UpdateService arrives half
+	// way), or STUCK (never completes).
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// Rollout outcomes.
+const (
+	OutcomeCompleted  = "COMPLETED"
+	OutcomeRolledBack = "ROLLED_BACK"
+	OutcomeSuperseded = "SUPERSEDED"
+	OutcomeStuck      = "STUCK"
+)
+
+// LoadScenario reads a scenario file, rejecting unknown fields.
+func LoadScenario(path string) (Scenario, error) {
+	var s Scenario
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return s, fmt.Errorf("read scenario: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return s, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	return s, s.Validate()
+}
+
+// Validate checks the scenario's values.
+func (s Scenario) Validate() error {
+	switch s.Rollout.Outcome {
+	case "", OutcomeCompleted, OutcomeRolledBack, OutcomeSuperseded, OutcomeStuck:
+	default:
+		return fmt.Errorf("scenario: rollout.outcome %q must be one of COMPLETED, ROLLED_BACK, SUPERSEDED, STUCK", s.Rollout.Outcome)
+	}
+	if s.Migration.Seconds < 0 || s.Rollout.Seconds < 0 {
+		return fmt.Errorf("scenario: seconds must not be negative")
+	}
+	for op := range s.Throttle {
+		if _, ok := ecsOps[op]; !ok {
+			if _, ok := ecrOps[op]; !ok {
+				return fmt.Errorf("scenario: throttle: %q is not an operation the emulator serves", op)
+			}
+		}
+	}
+	return nil
+}
+
+func (m MigrationScript) duration() float64 {
+	if m.Seconds == 0 {
+		return 1
+	}
+	return m.Seconds
+}
+
+func (r RolloutScript) duration() float64 {
+	if r.Seconds == 0 {
+		return 2
+	}
+	return r.Seconds
+}

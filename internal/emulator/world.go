@@ -1,0 +1,54 @@
+package emulator
+
+// The standard world that `make demo` and the end-to-end tests deploy into.
+// It follows the convention of the shell script ecr-deployer replaces: the
+// cluster is named after the environment and the service is "<cluster>-service".
+const (
+	// Account and Region of the emulated AWS account.
+	Account = "123456789012"
+	Region  = "us-west-2"
+	// Repository is the application's ECR repository.
+	Repository = "app"
+	// Digest is the image tagged staging and prod in the standard world.
+	Digest = "sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234"
+	// LogGroup is the app container's awslogs group.
+	LogGroup = "/ecs/app"
+)
+
+// SeedStandardWorld creates:
+//   - repository "app" with one image tagged staging, prod and qa;
+//   - cluster "staging" with "staging-service": EC2, bridge networking, task definition app:1;
+//   - cluster "prod" with "prod-service": Fargate through a capacity provider strategy
+//     (FARGATE, FARGATE_SPOT), awsvpc networking, task definition app-fargate:1;
+//   - cluster "qa" with "qa-service": EC2 like staging (for short timeouts in tests);
+//
+// every service with the deployment circuit breaker and rollback on.
+func (e *Emulator) SeedStandardWorld() error {
+	for _, tag := range []string{"staging", "prod", "qa"} {
+		e.PushImage(Repository, tag, Digest)
+	}
+	essential := true
+	containers := func() []ContainerSpec {
+		return []ContainerSpec{
+			{Name: "app", Image: e.imageURI(Repository, "staging"), Essential: &essential, LogGroup: LogGroup, LogStreamPrefix: "app"},
+			{Name: "log-router", Image: "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable", Essential: &essential},
+		}
+	}
+	ec2 := e.RegisterTaskDefinition(TaskDefinitionSpec{Family: "app", Compatibilities: []string{"EC2"}, Containers: containers(),
+		TaskRoleArn: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleArn: "arn:aws:iam::123456789012:role/app-execution"})
+	fargate := e.RegisterTaskDefinition(TaskDefinitionSpec{Family: "app-fargate", NetworkMode: "awsvpc", Compatibilities: []string{"FARGATE"}, Containers: containers(),
+		TaskRoleArn: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleArn: "arn:aws:iam::123456789012:role/app-execution"})
+	for _, s := range []ServiceSpec{
+		{Cluster: "staging", Name: "staging-service", TaskDefinition: ec2, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true},
+		{Cluster: "qa", Name: "qa-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true},
+		{Cluster: "prod", Name: "prod-service", TaskDefinition: fargate, DesiredCount: 3,
+			CapacityProviderStrategy: []CapacityProvider{{Name: "FARGATE", Weight: 1, Base: 1}, {Name: "FARGATE_SPOT", Weight: 3}},
+			Subnets:                  []string{"subnet-0a1b2c3d", "subnet-4e5f6a7b"}, SecurityGroups: []string{"sg-0123456789abcdef0"}, AssignPublicIP: "DISABLED",
+			CircuitBreakerRollback: true},
+	} {
+		if err := e.CreateService(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,60 @@
+package localstack
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/ecr-deployer/ecr-deployer/statemachine"
+)
+
+// RIEPackage is the Lambda Runtime Interface Emulator, pinned as a tool in go.mod.
+const RIEPackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
+
+// Build compiles every Lambda as the `bootstrap` executable it is shipped as
+// (tags lambda.norpc, as on provided.al2023), for this machine's architecture,
+// into binDir/<function dir>/bootstrap, and the RIE into binDir/aws-lambda-rie
+// unless it is there already. root is the module root.
+func Build(ctx context.Context, root, binDir string) error {
+	for _, f := range statemachine.Functions {
+		out := filepath.Join(binDir, f.Dir, "bootstrap")
+		if err := goBuild(ctx, root, out, "-tags", "lambda.norpc", "-trimpath", "./functions/"+f.Dir); err != nil {
+			return err
+		}
+	}
+	rie := filepath.Join(binDir, "aws-lambda-rie")
+	if _, err := os.Stat(rie); err == nil {
+		return nil
+	}
+	return goBuild(ctx, root, rie, RIEPackage)
+}
+
+func goBuild(ctx context.Context, root, out string, args ...string) error {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-o", out}, args...)...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %v: %w\n%s", args, err, b)
+	}
+	return nil
+}
+
+// ModuleRoot finds the directory holding go.mod, from the working directory up.
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}

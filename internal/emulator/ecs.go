@@ -61,7 +61,7 @@ type taskDef struct {
 }
 
 type task struct {
-	arn, clusterArn, taskDefArn string
+	arn, clusterArn, taskDefArn                    string
 	launchType, capacityProvider, group, startedBy string
 	createdAt                                      time.Time
 	containers                                     []wContainerDefinition

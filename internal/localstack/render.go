@@ -74,6 +74,9 @@ func errorLine(name string, cause json.RawMessage) string {
 	if json.Unmarshal([]byte(s), &payload) == nil && payload.ErrorMessage != "" {
 		s = payload.ErrorMessage
 	}
+	if r := []rune(s); len(r) > 90 {
+		s = string(r[:90]) + "…"
+	}
 	return fmt.Sprintf("✗ %s: %s", name, s)
 }
 

@@ -46,7 +46,7 @@ async function invoke(stateName, url, payload) {
     // The function ran, but its response is lost on the way back: Step
     // Functions sees a Lambda service error and retries the whole invocation.
     faults[stateName]--;
-    emit({ type: 'FaultInjected', state: stateName, timestamp: Date.now(), detail: 'response dropped after the function ran' });
+    emit({ type: 'FaultInjected', state: { name: stateName, type: 'Task' }, timestamp: Date.now(), detail: 'response dropped after the function ran' });
     throw new LambdaError('Lambda.ServiceException', 'ecr-deployer local stack: injected Lambda service fault after the function ran');
   }
   const functionError = res.headers.get('x-amz-function-error');

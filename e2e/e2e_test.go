@@ -1,0 +1,319 @@
+// Package e2e runs the deployer end to end on the local stack: the shipped
+// bootstrap binaries under the Lambda RIE, the ASL in aws-local-stepfunctions,
+// and the ECS/ECR emulator scripted per case.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
+	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+)
+
+var root, binDir string
+
+func TestMain(m *testing.M) {
+	os.Exit(setup(m))
+}
+
+func setup(m *testing.M) int {
+	var err error
+	if root, err = localstack.ModuleRoot(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	binDir = filepath.Join(root, "bin")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := localstack.Build(ctx, root, binDir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// want is what a case expects of the execution and of the calls ECS received.
+type want struct {
+	status string
+	error  string
+	// causeHas lists strings the cause must contain.
+	causeHas []string
+	// calls counts requests per operation, retries and throttled ones included.
+	calls map[string]int
+	// tasks is the number of migration tasks ECS started.
+	tasks int
+	// deployments is the number of deployments UpdateService started.
+	deployments int
+	service     string
+	cluster     string
+}
+
+func TestDeployScenarios(t *testing.T) {
+	push := func(tag string) json.RawMessage { return localstack.SamplePushEvent(tag, emulator.Digest) }
+	manual := func(s string) json.RawMessage { return json.RawMessage(s) }
+	cases := map[string]struct {
+		input    json.RawMessage
+		scenario emulator.Scenario
+		want     want
+		check    func(t *testing.T, s *localstack.Stack, r *localstack.Result)
+	}{
+		"happy path EC2": {
+			input: push("staging"),
+			want:  want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 1, "UpdateService": 1, "StopTask": 0}},
+			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+				rt := lastRequest(t, s, "RunTask")
+				expect(t, rt["launchType"] == "EC2", "RunTask launchType = %v, want EC2", rt["launchType"])
+				expect(t, rt["networkConfiguration"] == nil, "RunTask sent a networkConfiguration for a bridge-mode service")
+				expect(t, rt["startedBy"] == "ecr-deployer", "startedBy = %v", rt["startedBy"])
+				ov := fmt.Sprint(rt["overrides"])
+				expect(t, strings.Contains(ov, "name:app") && strings.Contains(ov, "goose -dir migrations up"), "overrides = %s", ov)
+				out := output(t, r)
+				expect(t, out.Environment == "staging" && out.Cluster == "staging" && out.Service == "staging-service", "target = %+v", out)
+				expect(t, out.Image.Digest == emulator.Digest, "digest = %s", out.Image.Digest)
+				expect(t, out.Migration.ExitCode != nil && *out.Migration.ExitCode == 0 && out.Migration.TaskARN != "", "migration = %+v", out.Migration)
+				expect(t, out.Migration.LogStream == "app/app/"+out.Migration.TaskARN[strings.LastIndex(out.Migration.TaskARN, "/")+1:], "log stream = %s", out.Migration.LogStream)
+				expect(t, strings.HasPrefix(out.Deployment.ID, "ecs-svc/") && out.Deployment.RolloutState == "COMPLETED", "deployment = %+v", out.Deployment)
+				expect(t, out.Phases.MigrationSeconds > 0 && out.Phases.DeploymentSeconds > 0 && out.Phases.TotalSeconds >= out.Phases.DeploymentSeconds, "phases = %+v", out.Phases)
+			},
+		},
+		"happy path Fargate with capacity providers": {
+			input: push("prod"),
+			want:  want{status: "SUCCEEDED", tasks: 1, deployments: 1, service: "prod-service", cluster: "prod", calls: map[string]int{"RunTask": 1, "UpdateService": 1}},
+			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+				rt := lastRequest(t, s, "RunTask")
+				expect(t, rt["launchType"] == nil, "RunTask sent launchType %v with a capacity provider strategy", rt["launchType"])
+				cps := fmt.Sprint(rt["capacityProviderStrategy"])
+				expect(t, strings.Contains(cps, "FARGATE_SPOT") && strings.Contains(cps, "capacityProvider:FARGATE "), "strategy = %s", cps)
+				nc := fmt.Sprint(rt["networkConfiguration"])
+				expect(t, strings.Contains(nc, "subnet-0a1b2c3d") && strings.Contains(nc, "sg-0123456789abcdef0") && strings.Contains(nc, "DISABLED"), "network = %s", nc)
+			},
+		},
+		"skip migration": {
+			input: manual(`{"environment":"staging","skipMigration":true,"reason":"hotfix without schema change"}`),
+			want:  want{status: "SUCCEEDED", tasks: 0, deployments: 1, calls: map[string]int{"RunTask": 0, "DescribeTasks": 0, "UpdateService": 1}},
+			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+				out := output(t, r)
+				expect(t, out.Migration.Skipped && out.Trigger.Type == "manual" && out.Trigger.Reason == "hotfix without schema change", "output = %+v", out)
+			},
+		},
+		"migration exits 1": {
+			input:    push("staging"),
+			scenario: emulator.Scenario{Migration: emulator.MigrationScript{ExitCode: 1}},
+			want: want{status: "FAILED", error: "MigrationFailed", tasks: 1, calls: map[string]int{"UpdateService": 0},
+				causeHas: []string{"exited with code 1", "arn:aws:ecs:us-west-2:123456789012:task/staging/", "log group /ecs/app", "stream app/app/", "console.aws.amazon.com"}},
+		},
+		"image pull failure leaves no exit code": {
+			input:    push("staging"),
+			scenario: emulator.Scenario{Migration: emulator.MigrationScript{FailToStart: "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found"}},
+			want: want{status: "FAILED", error: "MigrationFailedToStart", tasks: 1, calls: map[string]int{"UpdateService": 0},
+				causeHas: []string{"no exit code", "TaskFailedToStart", "CannotPullContainerError"}},
+		},
+		"capacity failure clears after retries": {
+			input:    push("staging"),
+			scenario: emulator.Scenario{CapacityFailures: 2},
+			want:     want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 3, "UpdateService": 1}},
+			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+				tokens := map[any]bool{}
+				for _, c := range s.Emulator.Calls("RunTask") {
+					tokens[decodeCall(t, c)["clientToken"]] = true
+				}
+				expect(t, len(tokens) == 3, "each RunTask attempt must have its own client token, got %d distinct", len(tokens))
+			},
+		},
+		"capacity failure does not clear": {
+			input:    push("staging"),
+			scenario: emulator.Scenario{CapacityFailures: -1},
+			want: want{status: "FAILED", error: "MigrationCapacityUnavailable", tasks: 0, calls: map[string]int{"RunTask": 4, "UpdateService": 0},
+				causeHas: []string{"after 4 attempts", "RESOURCE:MEMORY"}},
+		},
+		"Lambda retried after RunTask succeeded starts one task": {
+			input:    push("staging"),
+			scenario: emulator.Scenario{LambdaFaults: map[string]int{"RunMigration": 1}},
+			want:     want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 2, "UpdateService": 1}},
+			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+				calls := s.Emulator.Calls("RunTask")
+				expect(t, len(calls) == 2 && decodeCall(t, calls[0])["clientToken"] == decodeCall(t, calls[1])["clientToken"],
+					"the retried invocation must send the same client token")
+			},
+		},
+		"circuit breaker rollback": {
+			input:    push("staging"),
+			scenario: emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 1, Outcome: emulator.OutcomeRolledBack}},
+			want: want{status: "FAILED", error: "DeploymentRolledBack", tasks: 1, deployments: 2,
+				causeHas: []string{"rolled it back", "circuit breaker", "deployment failed"}},
+		},
+		"deployment superseded": {
+			input:    push("staging"),
+			scenario: emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 2, Outcome: emulator.OutcomeSuperseded}},
+			want:     want{status: "FAILED", error: "DeploymentSuperseded", tasks: 1, deployments: 2, causeHas: []string{"was replaced by deployment ecs-svc/"}},
+		},
+		"deployment timeout": {
+			input:    push("qa"),
+			scenario: emulator.Scenario{Rollout: emulator.RolloutScript{Outcome: emulator.OutcomeStuck}},
+			want: want{status: "FAILED", error: "DeploymentTimedOut", tasks: 1, deployments: 1, service: "qa-service", cluster: "qa",
+				causeHas: []string{"had not completed after 4s", "IN_PROGRESS"}},
+		},
+		"migration timeout stops the task": {
+			input:    push("qa"),
+			scenario: emulator.Scenario{Migration: emulator.MigrationScript{Hang: true}},
+			want: want{status: "FAILED", error: "MigrationTimedOut", tasks: 1, service: "qa-service", cluster: "qa",
+				calls: map[string]int{"StopTask": 1, "UpdateService": 0}, causeHas: []string{"3s migration timeout", "stopped it"}},
+		},
+		"migration task lost": {
+			input:    push("staging"),
+			scenario: emulator.Scenario{Migration: emulator.MigrationScript{Disappear: true, Seconds: 2}},
+			want:     want{status: "FAILED", error: "MigrationLost", tasks: 1, calls: map[string]int{"UpdateService": 0}, causeHas: []string{"MISSING"}},
+		},
+		"throttling bursts are ridden out": {
+			input: push("staging"),
+			scenario: emulator.Scenario{Throttle: map[string]int{
+				"DescribeImages": 2, "DescribeServices": 4, "RunTask": 2, "DescribeTasks": 4, "UpdateService": 2,
+			}},
+			want: want{status: "SUCCEEDED", tasks: 1, deployments: 1},
+			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+				throttled := 0
+				for _, c := range s.Emulator.Calls("") {
+					if c.Error == "ThrottlingException" {
+						throttled++
+					}
+				}
+				expect(t, throttled == 14, "throttled calls = %d, want 14", throttled)
+			},
+		},
+		"unknown environment": {
+			input: manual(`{"environment":"production"}`),
+			want:  want{status: "FAILED", error: "UnknownTarget", causeHas: []string{`"production"`, "dev, prod, qa, staging"}, calls: map[string]int{"DescribeServices": 0}},
+		},
+		"malformed input": {
+			input: manual(`{"env":"staging"}`),
+			want:  want{status: "FAILED", error: "InvalidInput", causeHas: []string{`unknown field "env"`, `{"environment":"staging"}`}},
+		},
+		"documented sample event with tag latest": {
+			input: push("latest"),
+			want:  want{status: "FAILED", error: "UnknownTarget", causeHas: []string{"app:latest", "app:staging|prod|qa|dev"}},
+		},
+		"image deleted before the run": {
+			input:    push("staging"),
+			scenario: emulator.Scenario{DeleteImage: true},
+			want:     want{status: "FAILED", error: "ImageNotFound", causeHas: []string{"no image with digest " + emulator.Digest}},
+		},
+		"service missing": {
+			input: push("dev"),
+			want:  want{status: "FAILED", error: "ServiceNotFound", causeHas: []string{"dev-service was not found in cluster staging (MISSING)"}},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			stack := startStack(t)
+			r, err := stack.Run(t.Context(), tc.input, tc.scenario)
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			w := tc.want
+			if r.Status != w.status || r.Error != w.error {
+				t.Fatalf("ended %s %s (%s), want %s %s", r.Status, r.Error, r.Cause, w.status, w.error)
+			}
+			for _, s := range w.causeHas {
+				if !strings.Contains(r.Cause, s) {
+					t.Errorf("cause %q does not contain %q", r.Cause, s)
+				}
+			}
+			if w.status == "FAILED" && !endsInFailState(r, w.error) {
+				t.Errorf("the execution did not end in the Fail state %s", w.error)
+			}
+			for op, n := range w.calls {
+				if got := len(stack.Emulator.Calls(op)); got != n {
+					t.Errorf("%s calls = %d, want %d", op, got, n)
+				}
+			}
+			if got := stack.Emulator.TaskCount(); got != w.tasks {
+				t.Errorf("migration tasks started = %d, want %d", got, w.tasks)
+			}
+			cluster, service := w.cluster, w.service
+			if cluster == "" {
+				cluster, service = "staging", "staging-service"
+			}
+			// The seeded deployment counts as one.
+			if got := stack.Emulator.DeploymentCount(cluster, service) - 1; got != w.deployments {
+				t.Errorf("deployments of %s = %d, want %d", service, got, w.deployments)
+			}
+			if tc.check != nil {
+				tc.check(t, stack, r)
+			}
+			if t.Failed() {
+				var b strings.Builder
+				localstack.RenderHistory(&b, r)
+				t.Log("\n" + b.String())
+			}
+		})
+	}
+}
+
+func startStack(t *testing.T) *localstack.Stack {
+	t.Helper()
+	s, err := localstack.Start(t.Context(), localstack.Options{
+		Root: root, BinDir: binDir, ConfigFile: filepath.Join(root, "local", "targets.json"),
+		Wait: 100 * time.Millisecond, Retry: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if err := s.Emulator.SeedStandardWorld(); err != nil {
+		t.Fatal(err)
+	}
+	s.Emulator.PushImage(emulator.Repository, "dev", emulator.Digest)
+	return s
+}
+
+func endsInFailState(r *localstack.Result, name string) bool {
+	for i := len(r.Events) - 1; i >= 0; i-- {
+		if ev := r.Events[i]; ev.Type == "StateEntered" {
+			return ev.State.Name == name && ev.State.Type == "Fail"
+		}
+	}
+	return false
+}
+
+func output(t *testing.T, r *localstack.Result) deploy.State {
+	t.Helper()
+	var s deploy.State
+	if err := json.Unmarshal(r.Output, &s); err != nil {
+		t.Fatalf("output %s: %v", r.Output, err)
+	}
+	return s
+}
+
+func lastRequest(t *testing.T, s *localstack.Stack, op string) map[string]any {
+	t.Helper()
+	calls := s.Emulator.Calls(op)
+	if len(calls) == 0 {
+		t.Fatalf("no %s call", op)
+	}
+	return decodeCall(t, calls[len(calls)-1])
+}
+
+func decodeCall(t *testing.T, c emulator.Call) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(c.Request, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func expect(t *testing.T, ok bool, format string, args ...any) {
+	t.Helper()
+	if !ok {
+		t.Errorf(format, args...)
+	}
+}

@@ -285,9 +285,15 @@ var (
 
 func validateSettings(file, field string, s Settings) []error {
 	var errs []error
+	// The state machine's overall timeout is 24 hours; each phase gets at most half.
+	const maxDuration = 12 * time.Hour
 	check := func(name string, d *Duration, min time.Duration) {
-		if d != nil && time.Duration(*d) < min {
+		switch {
+		case d == nil:
+		case time.Duration(*d) < min:
 			errs = append(errs, &FieldError{file, field + "." + name, fmt.Sprintf("must be at least %s", min)})
+		case time.Duration(*d) > maxDuration:
+			errs = append(errs, &FieldError{file, field + "." + name, "must be at most 12h"})
 		}
 	}
 	check("migrationTimeout", s.MigrationTimeout, time.Second)

@@ -38,7 +38,8 @@ func Steps(events []Event) []Step {
 		case "StateExited":
 			if i, ok := open[ev.State.Name]; ok {
 				out[i].Duration = off - out[i].Offset
-				out[i].Summary = summarize(ev.State.Name, ev.State.Type, ev.State.Output)
+				// keep the retry and fault notes gathered while the state ran
+				out[i].Summary = strings.TrimSpace(summarize(ev.State.Name, ev.State.Type, ev.State.Output) + " " + out[i].Summary)
 			}
 		case "StateRetried":
 			if i, ok := open[ev.State.Name]; ok {

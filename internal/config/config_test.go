@@ -1,0 +1,131 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
+)
+
+func TestDefaultsFollowTheScriptConvention(t *testing.T) {
+	c, err := Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := c.ByImage("app", "staging")
+	if !ok {
+		t.Fatal("target not found")
+	}
+	want := Resolved{Environment: "staging", Repository: "app", Tag: "staging", Cluster: "staging", Service: "staging-service",
+		Migration: Migration{Command: []string{"goose", "-dir", "migrations", "up"}}, MigrationTimeout: DefaultMigrationTimeout,
+		DeploymentTimeout: DefaultDeploymentTimeout, MigrationPollInterval: DefaultMigrationPollInterval,
+		DeploymentPollInterval: DefaultDeploymentPollInterval, CapacityRetries: DefaultCapacityRetries, CapacityRetryInterval: DefaultCapacityRetryInterval}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	c, err := Parse("t.json", []byte(`{
+	  "defaults": {"migration": {"container": "web", "command": ["./migrate"]}, "deploymentTimeout": "10m", "capacityRetries": 2},
+	  "targets": [
+	    {"repository": "team/api", "tag": "prod", "environment": "api-prod", "cluster": "main", "service": "api",
+	     "migration": {"command": ["rake", "db:migrate"]}, "deploymentTimeout": "45m", "capacityRetries": 0},
+	    {"repository": "team/api", "tag": "staging", "environment": "api-staging", "migration": false}
+	  ]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := c.ByEnvironment("api-prod")
+	if p.Cluster != "main" || p.Service != "api" || p.Migration.Container != "web" || strings.Join(p.Migration.Command, " ") != "rake db:migrate" ||
+		time.Duration(p.DeploymentTimeout) != 45*time.Minute || p.CapacityRetries != 0 {
+		t.Errorf("api-prod = %+v", p)
+	}
+	s, _ := c.ByImage("team/api", "staging")
+	if !s.Migration.Disabled || s.Cluster != "api-staging" || s.Service != "api-staging-service" || time.Duration(s.DeploymentTimeout) != 10*time.Minute {
+		t.Errorf("api-staging = %+v", s)
+	}
+	if _, ok := c.ByImage("team/api", "latest"); ok {
+		t.Error("an unconfigured tag matched")
+	}
+}
+
+func TestValidationErrorsNameFileAndField(t *testing.T) {
+	cases := map[string]struct {
+		doc  string
+		want []string
+	}{
+		"no targets":         {`{"targets":[]}`, []string{"t.json: targets: at least one target"}},
+		"unknown field":      {`{"targets":[{"repository":"app","tag":"x","clustr":"c"}]}`, []string{`unknown field "clustr"`}},
+		"bad repository":     {`{"targets":[{"repository":"App","tag":"x"}]}`, []string{"targets[0].repository", "not an ECR repository name"}},
+		"bad tag":            {`{"targets":[{"repository":"app","tag":"a b"}]}`, []string{"targets[0].tag"}},
+		"duplicate image":    {`{"targets":[{"repository":"app","tag":"x"},{"repository":"app","tag":"x","environment":"y"}]}`, []string{"targets[1]: repository \"app\" tag \"x\" is already targets[0]"}},
+		"duplicate env":      {`{"targets":[{"repository":"a","tag":"staging"},{"repository":"b","tag":"staging"}]}`, []string{"targets[1].environment", "set \"environment\""}},
+		"bad duration":       {`{"targets":[{"repository":"app","tag":"x","deploymentTimeout":"soon"}]}`, []string{"duration string"}},
+		"too short":          {`{"targets":[{"repository":"app","tag":"x","migrationPollInterval":"10ms"}]}`, []string{"targets[0].migrationPollInterval: must be at least 1s"}},
+		"too long":           {`{"targets":[{"repository":"app","tag":"x","deploymentTimeout":"13h"}]}`, []string{"targets[0].deploymentTimeout: must be at most 12h"}},
+		"negative retries":   {`{"defaults":{"capacityRetries":-1},"targets":[{"repository":"app","tag":"x"}]}`, []string{"defaults.capacityRetries"}},
+		"empty command":      {`{"targets":[{"repository":"app","tag":"x","migration":{"command":[]}}]}`, []string{}},
+		"migration true":     {`{"targets":[{"repository":"app","tag":"x","migration":true}]}`, []string{`"migration" must be false or an object`}},
+		"two errors at once": {`{"targets":[{"repository":"App","tag":"a b"}]}`, []string{"targets[0].repository", "targets[0].tag"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("t.json", []byte(tc.doc))
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestShippedTargetsFileIsValid(t *testing.T) {
+	c, err := Parse("targets.json", ecrdeployer.TargetsJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Environments(), ","); got != "prod,staging" {
+		t.Errorf("environments = %s", got)
+	}
+}
+
+// The whole configuration reaches ResolveTarget compiled into its binary, not
+// through Lambda's 4 KB of environment variables; this checks 50 targets
+// parse and resolve, and that the resolved state the later Lambdas receive
+// stays small.
+func TestFiftyTargets(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"targets":[`)
+	for i := range 50 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"repository":"team/service-%02d","tag":"staging","environment":"service-%02d-staging","deploymentTimeout":"20m"}`, i, i)
+	}
+	b.WriteString(`]}`)
+	c, err := Parse("t.json", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Targets()) != 50 {
+		t.Fatalf("%d targets", len(c.Targets()))
+	}
+	one, _ := json.Marshal(c.Targets()[49])
+	if len(one) > 1024 {
+		t.Errorf("one resolved target is %d bytes", len(one))
+	}
+}

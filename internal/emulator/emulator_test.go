@@ -1,0 +1,147 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
+)
+
+// clients talks to the emulator with the real SDK clients over HTTP, as the
+// Lambdas do, so these tests check the wire protocol as well as the behaviour.
+func clients(t *testing.T) (*Emulator, *ecs.Client, *ecr.Client) {
+	t.Helper()
+	e := New(Account, Region)
+	if err := e.SeedStandardWorld(); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	cfg := aws.Config{
+		Region: Region,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "x", SecretAccessKey: "y"}, nil
+		}),
+		Retryer: func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 1) },
+	}
+	return e, ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
+		ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+}
+
+func TestDescribeServicesMissingIsAFailureNotAnError(t *testing.T) {
+	_, c, _ := clients(t)
+	out, err := c.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"nope"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Services) != 0 || len(out.Failures) != 1 || aws.ToString(out.Failures[0].Reason) != "MISSING" {
+		t.Fatalf("out = %+v", out)
+	}
+	_, err = c.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: aws.String("nope"), Services: []string{"x"}})
+	var nf *ecstypes.ClusterNotFoundException
+	if !errors.As(err, &nf) {
+		t.Fatalf("err = %v, want ClusterNotFoundException", err)
+	}
+}
+
+func TestServiceWireShape(t *testing.T) {
+	_, c, _ := clients(t)
+	out, err := c.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"prod-service"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := out.Services[0]
+	if aws.ToString(s.Status) != "ACTIVE" || len(s.CapacityProviderStrategy) != 2 || s.NetworkConfiguration.AwsvpcConfiguration.Subnets[0] != "subnet-0a1b2c3d" ||
+		len(s.Deployments) != 1 || s.Deployments[0].RolloutState != ecstypes.DeploymentRolloutStateCompleted || s.Deployments[0].CreatedAt == nil ||
+		!s.DeploymentConfiguration.DeploymentCircuitBreaker.Rollback {
+		t.Fatalf("service = %+v", s)
+	}
+}
+
+func TestRunTaskClientToken(t *testing.T) {
+	e, c, _ := clients(t)
+	in := &ecs.RunTaskInput{Cluster: aws.String("staging"), TaskDefinition: aws.String("app:1"), ClientToken: aws.String("token-1")}
+	a, err := c.RunTask(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.RunTask(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(a.Tasks[0].TaskArn) != aws.ToString(b.Tasks[0].TaskArn) || e.TaskCount() != 1 {
+		t.Fatalf("the same token started %d tasks", e.TaskCount())
+	}
+	in.TaskDefinition = aws.String("app-fargate:1")
+	in.NetworkConfiguration = &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"s"}}}
+	_, err = c.RunTask(t.Context(), in)
+	var conflict *ecstypes.ConflictException
+	if !errors.As(err, &conflict) {
+		t.Fatalf("err = %v, want ConflictException for the same token with another request", err)
+	}
+}
+
+func TestRunTaskValidation(t *testing.T) {
+	_, c, _ := clients(t)
+	cases := map[string]*ecs.RunTaskInput{
+		"awsvpc without network":          {Cluster: aws.String("prod"), TaskDefinition: aws.String("app-fargate:1")},
+		"launch type and capacity":        {Cluster: aws.String("staging"), TaskDefinition: aws.String("app:1"), LaunchType: ecstypes.LaunchTypeEc2, CapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{{CapacityProvider: aws.String("x")}}},
+		"override of a missing container": {Cluster: aws.String("staging"), TaskDefinition: aws.String("app:1"), Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String("web")}}}},
+	}
+	for name, in := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := c.RunTask(t.Context(), in)
+			var inv *ecstypes.InvalidParameterException
+			if !errors.As(err, &inv) {
+				t.Fatalf("err = %v, want InvalidParameterException", err)
+			}
+		})
+	}
+}
+
+func TestThrottlingIsTheSDKsThrottlingError(t *testing.T) {
+	e, c, _ := clients(t)
+	e.SetScenario(Scenario{Throttle: map[string]int{"DescribeTasks": 1}})
+	_, err := c.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String("staging"), Tasks: []string{"x"}})
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "ThrottlingException" {
+		t.Fatalf("err = %v, want ThrottlingException", err)
+	}
+	if !retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool() {
+		t.Error("the SDK's retryer does not treat the answer as throttling")
+	}
+}
+
+func TestDescribeImages(t *testing.T) {
+	_, _, r := clients(t)
+	out, err := r.DescribeImages(t.Context(), &ecr.DescribeImagesInput{RepositoryName: aws.String("app"), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("staging")}}})
+	if err != nil || aws.ToString(out.ImageDetails[0].ImageDigest) != Digest {
+		t.Fatalf("out = %+v, err = %v", out, err)
+	}
+	_, err = r.DescribeImages(t.Context(), &ecr.DescribeImagesInput{RepositoryName: aws.String("app"), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("nope")}}})
+	var nf *ecrtypes.ImageNotFoundException
+	if !errors.As(err, &nf) {
+		t.Fatalf("err = %v, want ImageNotFoundException", err)
+	}
+	_, err = r.DescribeImages(t.Context(), &ecr.DescribeImagesInput{RepositoryName: aws.String("nope")})
+	var rnf *ecrtypes.RepositoryNotFoundException
+	if !errors.As(err, &rnf) {
+		t.Fatalf("err = %v, want RepositoryNotFoundException", err)
+	}
+}
+
+func TestLoadScenarioRejectsTypos(t *testing.T) {
+	for _, bad := range []Scenario{{Rollout: RolloutScript{Outcome: "DONE"}}, {Throttle: map[string]int{"ListTasks": 1}}} {
+		if bad.Validate() == nil {
+			t.Errorf("%+v validated", bad)
+		}
+	}
+}

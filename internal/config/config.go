@@ -52,6 +52,13 @@ type Target struct {
 	Environment string `json:"environment,omitempty"`
 	Cluster     string `json:"cluster,omitempty"`
 	Service     string `json:"service,omitempty"`
+	// TaskDefinitionFamily is the family of the service's task definition:
+	// the only one the migration may run (IAM ecs:RunTask). Default: the
+	// repository's last path segment.
+	TaskDefinitionFamily string `json:"taskDefinitionFamily,omitempty"`
+	// TaskRoles are the roles in that task definition (task role, execution
+	// role), names or ARNs: the only ones iam:PassRole may pass.
+	TaskRoles []string `json:"taskRoles,omitempty"`
 	Settings
 }
 
@@ -129,6 +136,8 @@ type Resolved struct {
 	Tag                    string    `json:"tag"`
 	Cluster                string    `json:"cluster"`
 	Service                string    `json:"service"`
+	TaskDefinitionFamily   string    `json:"taskDefinitionFamily"`
+	TaskRoles              []string  `json:"taskRoles,omitempty"`
 	Migration              Migration `json:"migration"`
 	MigrationTimeout       Duration  `json:"migrationTimeout"`
 	DeploymentTimeout      Duration  `json:"deploymentTimeout"`
@@ -255,6 +264,14 @@ func Parse(name string, b []byte) (*Config, error) {
 		if r.Service == "" || len(r.Service) > 255 {
 			errs = append(errs, &FieldError{name, field + ".service", "must be 1-255 characters"})
 		}
+		if !familyName.MatchString(r.TaskDefinitionFamily) {
+			errs = append(errs, &FieldError{name, field + ".taskDefinitionFamily", fmt.Sprintf("%q must be 1-255 of [A-Za-z0-9_-]", r.TaskDefinitionFamily)})
+		}
+		for j, role := range t.TaskRoles {
+			if !roleRef.MatchString(role) {
+				errs = append(errs, &FieldError{name, fmt.Sprintf("%s.taskRoles[%d]", field, j), fmt.Sprintf("%q is neither an IAM role name nor a role ARN", role)})
+			}
+		}
 		errs = append(errs, validateSettings(name, field, t.Settings)...)
 		if !r.Migration.Disabled && len(r.Migration.Command) == 0 {
 			errs = append(errs, &FieldError{name, field + ".migration.command", "must not be empty (use \"migration\": false for a target without a migration)"})
@@ -281,6 +298,9 @@ var (
 	repoName = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 	tagName  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 	envName  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
+	// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html (family)
+	familyName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	roleRef    = regexp.MustCompile(`^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}|[\w+=,.@-]{1,64})$`)
 )
 
 func validateSettings(file, field string, s Settings) []error {
@@ -308,7 +328,11 @@ func validateSettings(file, field string, s Settings) []error {
 }
 
 func resolve(d Settings, t Target) Resolved {
-	r := Resolved{Repository: t.Repository, Tag: t.Tag, Environment: t.Environment, Cluster: t.Cluster, Service: t.Service}
+	r := Resolved{Repository: t.Repository, Tag: t.Tag, Environment: t.Environment, Cluster: t.Cluster, Service: t.Service,
+		TaskDefinitionFamily: t.TaskDefinitionFamily, TaskRoles: append([]string(nil), t.TaskRoles...)}
+	if r.TaskDefinitionFamily == "" {
+		r.TaskDefinitionFamily = t.Repository[strings.LastIndex(t.Repository, "/")+1:]
+	}
 	if r.Environment == "" {
 		r.Environment = t.Tag
 	}

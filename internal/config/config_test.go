@@ -19,7 +19,7 @@ func TestDefaultsFollowTheScriptConvention(t *testing.T) {
 	if !ok {
 		t.Fatal("target not found")
 	}
-	want := Resolved{Environment: "staging", Repository: "app", Tag: "staging", Cluster: "staging", Service: "staging-service",
+	want := Resolved{Environment: "staging", Repository: "app", Tag: "staging", Cluster: "staging", Service: "staging-service", TaskDefinitionFamily: "app",
 		Migration: Migration{Command: []string{"goose", "-dir", "migrations", "up"}}, MigrationTimeout: DefaultMigrationTimeout,
 		DeploymentTimeout: DefaultDeploymentTimeout, MigrationPollInterval: DefaultMigrationPollInterval,
 		DeploymentPollInterval: DefaultDeploymentPollInterval, CapacityRetries: DefaultCapacityRetries, CapacityRetryInterval: DefaultCapacityRetryInterval}
@@ -127,5 +127,23 @@ func TestFiftyTargets(t *testing.T) {
 	one, _ := json.Marshal(c.Targets()[49])
 	if len(one) > 1024 {
 		t.Errorf("one resolved target is %d bytes", len(one))
+	}
+}
+
+func TestTaskDefinitionFamilyAndRoles(t *testing.T) {
+	c, err := Parse("t.json", []byte(`{"targets":[
+	  {"repository":"team/api","tag":"staging","taskRoles":["api-task","arn:aws:iam::123456789012:role/path/api-execution"]},
+	  {"repository":"team/api","tag":"prod","taskDefinitionFamily":"api-prod"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := c.ByEnvironment("staging")
+	p, _ := c.ByEnvironment("prod")
+	if s.TaskDefinitionFamily != "api" || len(s.TaskRoles) != 2 || p.TaskDefinitionFamily != "api-prod" {
+		t.Errorf("staging = %+v, prod = %+v", s, p)
+	}
+	_, err = Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"x","taskRoles":["arn:aws:iam::1:user/x"],"taskDefinitionFamily":"a:1"}]}`))
+	if err == nil || !strings.Contains(err.Error(), "targets[0].taskRoles[0]") || !strings.Contains(err.Error(), "targets[0].taskDefinitionFamily") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -7,22 +7,19 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/ecr-deployer/ecr-deployer/statemachine"
+	"github.com/ecr-deployer/ecr-deployer/internal/lambdabuild"
 )
 
 // RIEPackage is the Lambda Runtime Interface Emulator, pinned as a tool in go.mod.
 const RIEPackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
 
 // Build compiles every Lambda as the `bootstrap` executable it is shipped as
-// (tags lambda.norpc, as on provided.al2023), for this machine's architecture,
+// (lambdabuild.Flags, as on provided.al2023), for this machine's architecture,
 // into binDir/<function dir>/bootstrap, and the RIE into binDir/aws-lambda-rie
 // unless it is there already. root is the module root.
 func Build(ctx context.Context, root, binDir string) error {
-	for _, f := range statemachine.Functions {
-		out := filepath.Join(binDir, f.Dir, "bootstrap")
-		if err := goBuild(ctx, root, out, "-tags", "lambda.norpc", "-trimpath", "./functions/"+f.Dir); err != nil {
-			return err
-		}
+	if err := lambdabuild.Build(ctx, root, binDir, ""); err != nil {
+		return err
 	}
 	rie := filepath.Join(binDir, "aws-lambda-rie")
 	if _, err := os.Stat(rie); err == nil {
@@ -31,12 +28,12 @@ func Build(ctx context.Context, root, binDir string) error {
 	return goBuild(ctx, root, rie, RIEPackage)
 }
 
-func goBuild(ctx context.Context, root, out string, args ...string) error {
-	cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-o", out}, args...)...)
+func goBuild(ctx context.Context, root, out string, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %v: %w\n%s", args, err, b)
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
 	}
 	return nil
 }

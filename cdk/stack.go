@@ -1,0 +1,281 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/statemachine"
+)
+
+// DeployerStackProps configure the stack.
+type DeployerStackProps struct {
+	awscdk.StackProps
+	// Config is the validated targets.json.
+	Config *config.Config
+	// Definition is statemachine/deployer.asl.json.
+	Definition []byte
+	// AssetDir, when set, takes each function's code from <AssetDir>/<dir>.zip
+	// as a CDK asset (cdk deploy). Empty: the code comes from the S3 bucket and
+	// version named by the CodeBucket and CodeVersion parameters, so the
+	// template deploys with plain CloudFormation (template.json).
+	AssetDir string
+}
+
+// Lambda settings. The functions make two or three ECS/ECR calls each and hold
+// nothing in memory: 128 MB is plenty for a Go binary (about 30 MB resident).
+// The timeout leaves room for the SDK's throttling retries (10 attempts, up to
+// 20 s apart) and stays under the Task states' 120 s TimeoutSeconds.
+const (
+	memoryMB       = 128
+	timeoutSeconds = 60
+	logRetention   = awslogs.RetentionDays_THREE_MONTHS
+)
+
+// NewDeployerStack builds ecr-deployer's stack: the five Lambdas, the state
+// machine, an EventBridge rule per repository with a dead-letter queue, and
+// least-privilege roles scoped to what targets.json names.
+func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStackProps) awscdk.Stack {
+	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+	targets := props.Config.Targets()
+
+	code := codeSource(stack, props.AssetDir)
+	fns := map[string]awslambda.Function{}
+	roles := map[string]awsiam.Role{}
+	subs := map[string]*string{}
+	var fnArns []*string
+	for _, f := range statemachine.Functions {
+		logs := awslogs.NewLogGroup(stack, jsii.String(f.Name+"Logs"), &awslogs.LogGroupProps{Retention: logRetention})
+		role := awsiam.NewRole(stack, jsii.String(f.Name+"Role"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String("ecr-deployer " + f.Name + " Lambda"),
+		})
+		// Only its own log group, instead of AWSLambdaBasicExecutionRole's logs:* on every group.
+		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+			Resources: &[]*string{logs.LogGroupArn()},
+		}))
+		fn := awslambda.NewFunction(stack, jsii.String(f.Name), &awslambda.FunctionProps{
+			Description:   jsii.String("ecr-deployer: " + f.Name + " step of the deploy workflow"),
+			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture:  awslambda.Architecture_ARM_64(),
+			Handler:       jsii.String("bootstrap"),
+			Code:          code(f.Dir),
+			MemorySize:    jsii.Number(memoryMB),
+			Timeout:       awscdk.Duration_Seconds(jsii.Number(timeoutSeconds)),
+			Role:          role,
+			LogGroup:      logs,
+			LoggingFormat: awslambda.LoggingFormat_JSON,
+		})
+		fns[f.Name], roles[f.Name] = fn, role
+		subs[f.Placeholder()] = fn.FunctionArn()
+		fnArns = append(fnArns, fn.FunctionArn())
+	}
+	grantWorkflow(stack, roles, targets)
+
+	smLogs := awslogs.NewLogGroup(stack, jsii.String("StateMachineLogs"), &awslogs.LogGroupProps{
+		// Vended logs under /aws/vendedlogs/ keep the account's log resource policy small.
+		LogGroupName: awscdk.Fn_Sub(jsii.String("/aws/vendedlogs/states/${AWS::StackName}"), nil),
+		Retention:    logRetention,
+	})
+	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		Comment:                 jsii.String("ecr-deployer: migrate, then deploy an ECS service when an image is tagged in ECR"),
+		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(string(props.Definition))),
+		DefinitionSubstitutions: &subs,
+		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
+		Logs: &awsstepfunctions.LogOptions{
+			Destination: smLogs, Level: awsstepfunctions.LogLevel_ALL, IncludeExecutionData: jsii.Bool(true),
+		},
+		TracingEnabled: jsii.Bool(true),
+	})
+	sm.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("lambda:InvokeFunction"),
+		Resources: &fnArns,
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(sm.Role(), &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Added by CDK for LogLevel ALL and tracing: the CloudWatch Logs delivery actions (logs:CreateLogDelivery, …) " +
+			"and X-Ray (xray:PutTraceSegments, …) do not support resource-level permissions; none of them can change ECS, IAM or ECR."),
+		AppliesTo: &[]interface{}{"Resource::*"},
+	}}, jsii.Bool(true))
+
+	dlq := awssqs.NewQueue(stack, jsii.String("DeadLetterQueue"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is itself the dead-letter queue of the EventBridge rules' targets."),
+	}}, nil)
+
+	for i, r := range props.Config.Repositories() {
+		awsevents.NewRule(stack, jsii.String(fmt.Sprintf("PushRule%d", i+1)), &awsevents.RuleProps{
+			Description:  jsii.String(fmt.Sprintf("ecr-deployer: start a deployment when %s is tagged %s", r.Repository, strings.Join(r.Tags, " or "))),
+			EventPattern: PushPattern(r.Repository, r.Tags),
+			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(sm, &awseventstargets.SfnStateMachineProps{
+				DeadLetterQueue: dlq,
+				RetryAttempts:   jsii.Number(185),
+				MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
+			})},
+		})
+	}
+
+	out := func(id, desc string, v *string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
+	}
+	out("StateMachineArn", "ARN of the deploy workflow (deployer start uses it)", sm.StateMachineArn())
+	out("StateMachineName", "Name of the deploy workflow", sm.StateMachineName())
+	out("StateMachineConsoleUrl", "The workflow's executions in the Step Functions console", awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("https://"), stack.Region(), jsii.String(".console.aws.amazon.com/states/home?region="), stack.Region(),
+		jsii.String("#/statemachines/view/"), sm.StateMachineArn(),
+	}))
+	out("DeadLetterQueueUrl", "Pushes whose execution could not be started land here", dlq.QueueUrl())
+	return stack
+}
+
+// PushPattern is the EventBridge pattern for a successful push of one of tags to repository.
+func PushPattern(repository string, tags []string) *awsevents.EventPattern {
+	return &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.ecr"),
+		DetailType: jsii.Strings("ECR Image Action"),
+		Detail: &map[string]interface{}{
+			"action-type":     []string{"PUSH"},
+			"result":          []string{"SUCCESS"},
+			"repository-name": []string{repository},
+			"image-tag":       tags,
+		},
+	}
+}
+
+// codeSource returns where each function's code comes from.
+func codeSource(stack awscdk.Stack, assetDir string) func(dir string) awslambda.Code {
+	if assetDir != "" {
+		return func(dir string) awslambda.Code {
+			return awslambda.Code_FromAsset(jsii.String(assetDir+"/"+dir+".zip"), nil)
+		}
+	}
+	bucketName := awscdk.NewCfnParameter(stack, jsii.String("CodeBucket"), &awscdk.CfnParameterProps{
+		Type:        jsii.String("String"),
+		Description: jsii.String("S3 bucket holding ecr-deployer/<CodeVersion>/<function>.zip (make package BUCKET=… uploads them)"),
+	})
+	version := awscdk.NewCfnParameter(stack, jsii.String("CodeVersion"), &awscdk.CfnParameterProps{
+		Type:           jsii.String("String"),
+		AllowedPattern: jsii.String("^[0-9a-f]{16}$"),
+		Description:    jsii.String("Code version printed by make package (a hash of the zips)"),
+	})
+	bucket := awss3.Bucket_FromBucketName(stack, jsii.String("CodeBucketRef"), bucketName.ValueAsString())
+	return func(dir string) awslambda.Code {
+		key := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("ecr-deployer/"), version.ValueAsString(), jsii.String("/" + dir + ".zip")})
+		return awslambda.Code_FromBucket(bucket, key, nil)
+	}
+}
+
+// grantWorkflow gives each function exactly the ECS, ECR and IAM actions its
+// step calls, on the resources the configuration names.
+func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []config.Resolved) {
+	arn := func(service, resource, name string) *string {
+		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String(service), Resource: jsii.String(resource), ResourceName: jsii.String(name)})
+	}
+	var repos, services, clusters, tasks, families, passRoles []*string
+	seen := map[string]bool{}
+	add := func(list *[]*string, key string, v *string) {
+		if !seen[key] {
+			seen[key] = true
+			*list = append(*list, v)
+		}
+	}
+	for _, t := range targets {
+		add(&repos, "repo/"+t.Repository, arn("ecr", "repository", t.Repository))
+		add(&services, "svc/"+t.Cluster+"/"+t.Service, arn("ecs", "service", t.Cluster+"/"+t.Service))
+		add(&clusters, "cluster/"+t.Cluster, arn("ecs", "cluster", t.Cluster))
+		add(&tasks, "task/"+t.Cluster, arn("ecs", "task", t.Cluster+"/*"))
+		if t.Migration.Disabled {
+			continue
+		}
+		add(&families, "family/"+t.TaskDefinitionFamily, arn("ecs", "task-definition", t.TaskDefinitionFamily+":*"))
+		for _, r := range t.TaskRoles {
+			v := jsii.String(r)
+			if !strings.HasPrefix(r, "arn:") {
+				v = stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("role"), ResourceName: jsii.String(r)})
+			}
+			add(&passRoles, "role/"+r, v)
+		}
+	}
+	onClusters := &map[string]interface{}{"ArnEquals": map[string]interface{}{"ecs:cluster": clusters}}
+	allow := func(fn string, actions []string, resources []*string, conditions *map[string]interface{}) {
+		if len(resources) == 0 {
+			return
+		}
+		roles[fn].AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings(actions...), Resources: &resources, Conditions: conditions,
+		}))
+	}
+	suppress := func(fn, reason string, appliesTo ...string) {
+		sort.Strings(appliesTo)
+		var at []interface{}
+		for _, a := range appliesTo {
+			at = append(at, a)
+		}
+		cdknag.NagSuppressions_AddResourceSuppressions(roles[fn], &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String(reason), AppliesTo: &at,
+		}}, jsii.Bool(true))
+	}
+
+	allow("ResolveTarget", []string{"ecr:DescribeImages"}, repos, nil)
+	allow("ResolveTarget", []string{"ecs:DescribeServices"}, services, nil)
+	// DescribeTaskDefinition has no resource-level permissions.
+	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+	allow("ResolveTarget", []string{"ecs:DescribeTaskDefinition"}, []*string{jsii.String("*")}, nil)
+	suppress("ResolveTarget", "ecs:DescribeTaskDefinition is read-only and does not support resource-level permissions.", "Resource::*")
+
+	allow("RunMigration", []string{"ecs:RunTask"}, families, onClusters)
+	allow("RunMigration", []string{"iam:PassRole"}, passRoles, &map[string]interface{}{
+		"StringEquals": map[string]interface{}{"iam:PassedToService": "ecs-tasks.amazonaws.com"},
+	})
+	var familyWildcards []string
+	for _, t := range targets {
+		if !t.Migration.Disabled {
+			familyWildcards = append(familyWildcards, fmt.Sprintf("Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/%s:*", t.TaskDefinitionFamily))
+		}
+	}
+	if len(familyWildcards) > 0 {
+		suppress("RunMigration", "ecs:RunTask is limited to the configured task definition families, any revision (every deployment registers a new one), and to the configured clusters by the ecs:cluster condition.", dedupe(familyWildcards)...)
+	}
+
+	allow("CheckMigration", []string{"ecs:DescribeTasks", "ecs:StopTask"}, tasks, onClusters)
+	var taskWildcards []string
+	for _, t := range targets {
+		taskWildcards = append(taskWildcards, fmt.Sprintf("Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/%s/*", t.Cluster))
+	}
+	suppress("CheckMigration", "Task IDs are not known in advance: the statement is limited to tasks of the configured clusters (and the ecs:cluster condition).", dedupe(taskWildcards)...)
+
+	allow("StartDeployment", []string{"ecs:UpdateService"}, services, nil)
+	allow("CheckDeployment", []string{"ecs:DescribeServices"}, services, nil)
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/statemachine"
+)
+
+// One synthesis serves every test: jsii starts a Node process per run.
+var (
+	stack     awscdk.Stack
+	synthesis []byte
+	doc       map[string]any
+)
+
+func TestMain(m *testing.M) {
+	code := setup(m)
+	jsii.Close() // stops the Node child and removes /tmp/jsii-runtime.*
+	os.Exit(code)
+}
+
+func setup(m *testing.M) int {
+	cfg, err := config.Parse("targets.json", ecrdeployer.TargetsJSON)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	out, err := os.MkdirTemp("", "cdk-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(out)
+	// GIVEN the shipped targets.json, WHEN the app synthesizes as make synth does
+	app := NewApp(jsii.String(out))
+	stack = NewDeployerStack(app, StackName, Props(cfg, ""))
+	app.Synth(nil)
+	if synthesis, err = os.ReadFile(filepath.Join(out, StackName+".template.json")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := json.Unmarshal(synthesis, &doc); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// THEN template.json is what make synth writes, byte for byte.
+func TestTemplateJSONIsUpToDate(t *testing.T) {
+	committed, err := os.ReadFile("../template.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(committed) != string(synthesis) {
+		t.Fatal("template.json is out of date: run make synth and commit it")
+	}
+}
+
+func template() assertions.Template { return assertions.Template_FromStack(stack, nil) }
+
+func TestLambdas(t *testing.T) {
+	tpl := template()
+	tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(statemachine.Functions)))
+	tpl.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
+		"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap", "MemorySize": memoryMB, "Timeout": timeoutSeconds,
+		"Code":          map[string]any{"S3Bucket": map[string]any{"Ref": "CodeBucket"}},
+		"LoggingConfig": map[string]any{"LogFormat": "JSON"},
+	})
+	tpl.AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), &map[string]any{"RetentionInDays": 90})
+	tpl.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(len(statemachine.Functions)+1))
+}
+
+func TestStateMachine(t *testing.T) {
+	tpl := template()
+	subs := map[string]any{}
+	for _, p := range statemachine.Placeholders() {
+		subs[p] = assertions.Match_AnyValue()
+	}
+	tpl.HasResourceProperties(jsii.String("AWS::StepFunctions::StateMachine"), &map[string]any{
+		"StateMachineType":        "STANDARD",
+		"DefinitionSubstitutions": assertions.Match_ObjectEquals(&subs),
+		"LoggingConfiguration":    map[string]any{"Level": "ALL", "IncludeExecutionData": true},
+		"TracingConfiguration":    map[string]any{"Enabled": true},
+	})
+	// The definition is the ASL file itself, inline (no second S3 asset).
+	for _, r := range resources("AWS::StepFunctions::StateMachine") {
+		def := fmt.Sprint(r["DefinitionString"])
+		if !strings.Contains(def, `"TimeoutSeconds": 86400`) || !strings.Contains(def, "${ResolveTargetFunctionArn}") {
+			t.Errorf("DefinitionString is not deployer.asl.json: %.200s", def)
+		}
+	}
+}
+
+func TestTriggerRuleAndDeadLetterQueue(t *testing.T) {
+	tpl := template()
+	tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
+		"EventPattern": map[string]any{
+			"source": []any{"aws.ecr"}, "detail-type": []any{"ECR Image Action"},
+			"detail": map[string]any{"action-type": []any{"PUSH"}, "result": []any{"SUCCESS"}, "repository-name": []any{"app"}, "image-tag": []any{"staging", "prod"}},
+		},
+		"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+			"RetryPolicy":      map[string]any{"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+			"DeadLetterConfig": map[string]any{"Arn": assertions.Match_AnyValue()},
+		})},
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{"SqsManagedSseEnabled": true, "MessageRetentionPeriod": 1209600})
+	for _, o := range []string{"StateMachineArn", "StateMachineName", "StateMachineConsoleUrl", "DeadLetterQueueUrl"} {
+		tpl.HasOutput(jsii.String(o), &map[string]any{})
+	}
+}
+
+// The rule, as written in template.json, against AWS's documented sample
+// event: a configured tag matches; latest, a DELETE, a FAILURE and a push by
+// digest do not.
+func TestRulePatternAgainstTheDocumentedSample(t *testing.T) {
+	sample, err := os.ReadFile("../internal/deploy/testdata/ecr-image-push-event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := func(change func(detail map[string]any)) map[string]any {
+		var ev map[string]any
+		if err := json.Unmarshal(sample, &ev); err != nil {
+			t.Fatal(err)
+		}
+		ev["detail"].(map[string]any)["repository-name"] = "app"
+		change(ev["detail"].(map[string]any))
+		return ev
+	}
+	var pattern map[string]any
+	for _, r := range resources("AWS::Events::Rule") {
+		pattern = r["EventPattern"].(map[string]any)
+	}
+	cases := map[string]struct {
+		event map[string]any
+		match bool
+	}{
+		"staging":          {event(func(d map[string]any) { d["image-tag"] = "staging" }), true},
+		"prod":             {event(func(d map[string]any) { d["image-tag"] = "prod" }), true},
+		"latest (as is)":   {event(func(map[string]any) {}), false},
+		"DELETE":           {event(func(d map[string]any) { d["image-tag"] = "staging"; d["action-type"] = "DELETE" }), false},
+		"FAILURE":          {event(func(d map[string]any) { d["image-tag"] = "staging"; d["result"] = "FAILURE" }), false},
+		"push by digest":   {event(func(d map[string]any) { delete(d, "image-tag") }), false},
+		"other repository": {event(func(d map[string]any) { d["image-tag"] = "staging"; d["repository-name"] = "other" }), false},
+	}
+	for name, tc := range cases {
+		if got := matches(pattern, tc.event); got != tc.match {
+			t.Errorf("%s: match = %v, want %v", name, got, tc.match)
+		}
+	}
+}
+
+// matches implements EventBridge's exact-value matching: every pattern field
+// must be present in the event, and a leaf array matches if the event value
+// equals one of its values.
+// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
+func matches(pattern, event map[string]any) bool {
+	for k, p := range pattern {
+		v, ok := event[k]
+		if !ok {
+			return false
+		}
+		switch p := p.(type) {
+		case map[string]any:
+			sub, ok := v.(map[string]any)
+			if !ok || !matches(p, sub) {
+				return false
+			}
+		case []any:
+			if !slices.Contains(p, v) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// No role may mutate anything that targets.json does not name.
+func TestLeastPrivilege(t *testing.T) {
+	mutating := []string{"ecs:RunTask", "ecs:StopTask", "ecs:UpdateService", "iam:PassRole", "lambda:InvokeFunction", "states:StartExecution"}
+	found := map[string]bool{}
+	for name, policy := range resources("AWS::IAM::Policy") {
+		for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			s := st.(map[string]any)
+			actions := strings.Fields(strings.Trim(fmt.Sprint(s["Action"]), "[]"))
+			res, _ := json.Marshal(s["Resource"])
+			for _, a := range actions {
+				found[a] = true
+				if a == "*" || strings.HasSuffix(a, ":*") {
+					t.Errorf("%s: wildcard action %s", name, a)
+				}
+				if slices.Contains(mutating, a) && (string(res) == `"*"` || strings.Contains(string(res), `"*"`)) {
+					t.Errorf("%s: %s on every resource", name, a)
+				}
+			}
+			cond, _ := json.Marshal(s["Condition"])
+			switch {
+			case slices.Contains(actions, "iam:PassRole"):
+				want := []string{`:role/app-task"`, `:role/app-execution"`}
+				for _, w := range want {
+					if !strings.Contains(string(res), w) {
+						t.Errorf("iam:PassRole resources %s lack %s", res, w)
+					}
+				}
+				if !strings.Contains(string(cond), `"iam:PassedToService":"ecs-tasks.amazonaws.com"`) {
+					t.Errorf("iam:PassRole without the iam:PassedToService condition: %s", cond)
+				}
+			case slices.Contains(actions, "ecs:RunTask"):
+				if !strings.Contains(string(res), ":task-definition/app:*") || !strings.Contains(string(cond), "ecs:cluster") {
+					t.Errorf("ecs:RunTask not scoped to the family and clusters: %s %s", res, cond)
+				}
+			case slices.Contains(actions, "ecs:StopTask"):
+				if !strings.Contains(string(res), ":task/staging/*") || !strings.Contains(string(cond), "ecs:cluster") {
+					t.Errorf("ecs:StopTask not scoped to the clusters: %s %s", res, cond)
+				}
+			case slices.Contains(actions, "ecs:UpdateService"), slices.Contains(actions, "ecs:DescribeServices"):
+				if !strings.Contains(string(res), ":service/staging/staging-service") || !strings.Contains(string(res), ":service/prod/prod-service") {
+					t.Errorf("%v not on the configured services: %s", actions, res)
+				}
+			case slices.Contains(actions, "ecr:DescribeImages"):
+				if !strings.Contains(string(res), ":repository/app") {
+					t.Errorf("ecr:DescribeImages not on the repository: %s", res)
+				}
+			}
+		}
+	}
+	for _, a := range []string{"ecs:RunTask", "ecs:StopTask", "ecs:UpdateService", "iam:PassRole", "ecr:DescribeImages", "lambda:InvokeFunction", "states:StartExecution"} {
+		if !found[a] {
+			t.Errorf("no statement grants %s: a step would fail in AWS", a)
+		}
+	}
+	// No managed policies (AWSLambdaBasicExecutionRole would grant logs on every group).
+	for name, r := range resources("AWS::IAM::Role") {
+		if r["ManagedPolicyArns"] != nil {
+			t.Errorf("%s has managed policies %v", name, r["ManagedPolicyArns"])
+		}
+	}
+}
+
+// cdk-nag AwsSolutions: no unsuppressed error or warning, and every
+// suppression carries a reason.
+func TestCdkNag(t *testing.T) {
+	ann := assertions.Annotations_FromStack(stack)
+	errs := ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+	for _, e := range *errs {
+		t.Errorf("cdk-nag error at %s: %v", *e.Id, e.Entry.Data)
+	}
+	warns := ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+	for _, w := range *warns {
+		t.Errorf("cdk-nag warning at %s: %v", *w.Id, w.Entry.Data)
+	}
+	suppressions := 0
+	for name, r := range allResources() {
+		meta, _ := r["Metadata"].(map[string]any)
+		nag, _ := meta["cdk_nag"].(map[string]any)
+		rules, _ := nag["rules_to_suppress"].([]any)
+		for _, rule := range rules {
+			suppressions++
+			reason := fmt.Sprint(rule.(map[string]any)["reason"])
+			if len(reason) < 40 {
+				t.Errorf("%s: suppression %v has no reason a reviewer can check", name, rule)
+			}
+		}
+	}
+	if suppressions == 0 {
+		t.Error("no suppressions found: the metadata check is not looking at the right place")
+	}
+}
+
+func allResources() map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for name, r := range doc["Resources"].(map[string]any) {
+		out[name] = r.(map[string]any)
+	}
+	return out
+}
+
+func resources(typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for name, r := range allResources() {
+		if r["Type"] == typ {
+			out[name] = r["Properties"].(map[string]any)
+		}
+	}
+	return out
+}

@@ -15,6 +15,7 @@ import (
 
 	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/eventpattern"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
@@ -156,37 +157,10 @@ func TestRulePatternAgainstTheDocumentedSample(t *testing.T) {
 		"other repository": {event(func(d map[string]any) { d["image-tag"] = "staging"; d["repository-name"] = "other" }), false},
 	}
 	for name, tc := range cases {
-		if got := matches(pattern, tc.event); got != tc.match {
+		if got := eventpattern.Match(pattern, tc.event); got != tc.match {
 			t.Errorf("%s: match = %v, want %v", name, got, tc.match)
 		}
 	}
-}
-
-// matches implements EventBridge's exact-value matching: every pattern field
-// must be present in the event, and a leaf array matches if the event value
-// equals one of its values.
-// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
-func matches(pattern, event map[string]any) bool {
-	for k, p := range pattern {
-		v, ok := event[k]
-		if !ok {
-			return false
-		}
-		switch p := p.(type) {
-		case map[string]any:
-			sub, ok := v.(map[string]any)
-			if !ok || !matches(p, sub) {
-				return false
-			}
-		case []any:
-			if !slices.Contains(p, v) {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // No role may mutate anything that targets.json does not name.

@@ -36,6 +36,11 @@ type Emulator struct {
 	runTasks int // RunTask calls that were not idempotent replays
 	calls    []Call
 	throttle map[string]int
+	// pending are events emitted while the lock was held, delivered after.
+	pending []map[string]any
+	// OnEvent, if set, receives every event the emulator emits (ECR pushes),
+	// as EventBridge would: asynchronously, after the API call has answered.
+	OnEvent func(event map[string]any)
 }
 
 // Call is one API request the emulator served.
@@ -170,7 +175,15 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		call.Error = aerr.code
 	}
 	e.calls = append(e.calls, call)
+	events := e.pending
+	e.pending = nil
+	onEvent := e.OnEvent
 	e.mu.Unlock()
+	if onEvent != nil {
+		for _, ev := range events {
+			go onEvent(ev)
+		}
+	}
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -188,6 +201,18 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (e *Emulator) requestID() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.uuid()
+}
+
+// NewUUID returns a UUID from the emulator's seeded generator.
+func (e *Emulator) NewUUID() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.uuid()
+}
+
+// uuid is a random-looking UUID from the emulator's seeded generator.
+func (e *Emulator) uuid() string {
 	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", e.rng.Uint32(), e.rng.Uint32()&0xffff, e.rng.Uint32()&0xffff, e.rng.Uint32()&0xffff, e.rng.Uint64()&0xffffffffffff)
 }
 

@@ -9,14 +9,20 @@ const (
 	Region  = "us-west-2"
 	// Repository is the application's ECR repository.
 	Repository = "app"
-	// Digest is the image tagged staging and prod in the standard world.
-	Digest = "sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234"
 	// LogGroup is the app container's awslogs group.
 	LogGroup = "/ecs/app"
 )
 
+var (
+	// Digest is the image tagged staging, prod and qa in the standard world.
+	Digest = DigestOf(SampleManifest(1))
+	// NewDigest is a second image, pushed as "sha-2" (a git-SHA tag), not yet promoted.
+	NewDigest = DigestOf(SampleManifest(2))
+)
+
 // SeedStandardWorld creates:
-//   - repository "app" with one image tagged staging, prod and qa;
+//   - repository "app" with two images: Digest tagged sha-1, staging, prod
+//     and qa, and NewDigest tagged sha-2 (built, not yet promoted);
 //   - cluster "staging" with "staging-service": EC2, bridge networking, task definition app:1;
 //   - cluster "prod" with "prod-service": Fargate through a capacity provider strategy
 //     (FARGATE, FARGATE_SPOT), awsvpc networking, task definition app-fargate:1;
@@ -24,6 +30,8 @@ const (
 //
 // every service with the deployment circuit breaker and rollback on.
 func (e *Emulator) SeedStandardWorld() error {
+	e.PushManifest(Repository, "sha-1", SampleManifest(1))
+	e.PushManifest(Repository, "sha-2", SampleManifest(2))
 	for _, tag := range []string{"staging", "prod", "qa"} {
 		e.PushImage(Repository, tag, Digest)
 	}

@@ -25,6 +25,8 @@ func TestRenderHistoryGolden(t *testing.T) {
 				{Type: "StateExited", Timestamp: 1120, State: &EventState{Name: "ResolveTarget", Type: "Task", Output: state(resolved)}},
 				{Type: "StateEntered", Timestamp: 1121, State: &EventState{Name: "RunMigration", Type: "Task"}},
 				{Type: "FaultInjected", Timestamp: 1200, State: &EventState{Name: "RunMigration", Type: "Task"}},
+				{Type: "StateFailed", Timestamp: 1200, State: &EventState{Name: "RunMigration", Type: "Task"}, Error: "Lambda.ServiceException",
+					Cause: json.RawMessage(`"ecr-deployer local stack: injected Lambda service fault after the function ran"`)},
 				{Type: "StateRetried", Timestamp: 1200, State: &EventState{Name: "RunMigration", Type: "Task"}, Retry: &struct {
 					Attempt int `json:"attempt"`
 				}{Attempt: 1}},

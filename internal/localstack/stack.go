@@ -18,11 +18,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
+	"github.com/ecr-deployer/ecr-deployer/internal/eventpattern"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
@@ -48,13 +50,75 @@ type Stack struct {
 	// Endpoint is the emulator's URL (AWS_ENDPOINT_URL_ECS and _ECR).
 	Endpoint string
 
+	// SFN serves the Step Functions API on the same endpoint.
+	SFN *SFNServer
+
 	opts      Options
 	listener  net.Listener
 	server    *http.Server
 	rie       []*exec.Cmd
-	functions map[string]string // Lambda ARN → invocation URL
+	functions map[string]string // Lambda ARN → invocation URL (the proxy)
 	arns      map[string]string // placeholder → Lambda ARN
+	lambdas   map[string]*lambdaProxy
 	seq       atomic.Int64
+
+	scenarioMu sync.Mutex
+	faults     map[string]int
+}
+
+// lambdaProxy forwards invocations to one RIE, one at a time: an RIE runs a
+// single execution environment, where Lambda would start more for
+// concurrent invocations.
+type lambdaProxy struct {
+	mu          sync.Mutex
+	url         string
+	invocations atomic.Int64
+}
+
+func (s *Stack) invoke(w http.ResponseWriter, r *http.Request) {
+	p := s.lambdas[strings.TrimPrefix(r.URL.Path, "/lambda/")]
+	if p == nil {
+		http.Error(w, "no such function", http.StatusNotFound)
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.invocations.Add(1)
+	resp, err := http.Post(p.url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+}
+
+// Invocations counts the invocations of a function (by its directory name).
+func (s *Stack) Invocations(dir string) int64 {
+	if p := s.lambdas["ecr-deployer-"+dir]; p != nil {
+		return p.invocations.Load()
+	}
+	return 0
+}
+
+func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/lambda/"):
+		s.invoke(w, r)
+	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), sfnPrefix):
+		s.SFN.ServeHTTP(w, r)
+	default:
+		s.Emulator.ServeHTTP(w, r)
+	}
 }
 
 // Start starts the emulator and one RIE per Lambda, on loopback ports.
@@ -79,8 +143,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		listener:  ln,
 		functions: map[string]string{},
 		arns:      map[string]string{},
+		lambdas:   map[string]*lambdaProxy{},
 	}
-	s.server = &http.Server{Handler: s.Emulator, ReadHeaderTimeout: 10 * time.Second}
+	s.SFN = newSFNServer(s)
+	s.server = &http.Server{Handler: http.HandlerFunc(s.route), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.server.Serve(ln) }()
 	for _, f := range statemachine.Functions {
 		if err := s.startFunction(ctx, f); err != nil {
@@ -88,7 +154,38 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, err
 		}
 	}
+	if err := s.routeEvents(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// routeEvents does EventBridge's part: every event the emulator emits that
+// matches one of the rules in template.json starts an execution with the
+// whole event as input and a random name, as a rule on the default bus does.
+func (s *Stack) routeEvents() error {
+	tpl, err := os.ReadFile(filepath.Join(s.opts.Root, "template.json"))
+	if err != nil {
+		return fmt.Errorf("read the EventBridge rules: %w", err)
+	}
+	patterns, err := eventpattern.FromTemplate(tpl)
+	if err != nil {
+		return err
+	}
+	s.Emulator.OnEvent = func(ev map[string]any) {
+		for _, p := range patterns {
+			if eventpattern.Match(p, ev) {
+				body, _ := json.Marshal(ev)
+				req, _ := json.Marshal(map[string]any{"stateMachineArn": s.SFN.StateMachineARN, "input": string(body)})
+				if _, err := s.SFN.startExecution(req); err != nil {
+					fmt.Fprintf(s.opts.LambdaLog, "EventBridge: StartExecution failed: %s: %s\n", err.code, err.msg)
+				}
+				return
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Stack) startFunction(ctx context.Context, f statemachine.Function) error {
@@ -134,7 +231,8 @@ func (s *Stack) startFunction(ctx context.Context, f statemachine.Function) erro
 	}
 	arn := fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", emulator.Region, emulator.Account, name)
 	s.arns[f.Placeholder()] = arn
-	s.functions[arn] = "http://" + invokeAddr + "/2015-03-31/functions/function/invocations"
+	s.lambdas[name] = &lambdaProxy{url: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations"}
+	s.functions[arn] = s.Endpoint + "/lambda/" + name
 	return nil
 }
 
@@ -177,8 +275,34 @@ func waitListening(ctx context.Context, addr string, limit time.Duration) error 
 	}
 }
 
-// Close stops every process the stack started and the emulator.
+// taskResource is the Lambda ARN of a Task state.
+func (s *Stack) taskResource(state string) string {
+	for _, f := range statemachine.Functions {
+		if f.Name == state {
+			return s.arns[f.Placeholder()]
+		}
+	}
+	return ""
+}
+
+// SetScenario scripts the emulator and the Lambda faults for the executions
+// started through the Step Functions API from now on.
+func (s *Stack) SetScenario(sc emulator.Scenario) {
+	s.Emulator.SetScenario(sc)
+	s.scenarioMu.Lock()
+	defer s.scenarioMu.Unlock()
+	s.faults = sc.LambdaFaults
+}
+
+func (s *Stack) scenarioFaults() map[string]int {
+	s.scenarioMu.Lock()
+	defer s.scenarioMu.Unlock()
+	return s.faults
+}
+
+// Close stops every execution and process the stack started, and the emulator.
 func (s *Stack) Close() {
+	s.SFN.Close()
 	for _, c := range s.rie {
 		if c.Process != nil {
 			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
@@ -241,25 +365,32 @@ func (s *Stack) Run(ctx context.Context, input json.RawMessage, sc emulator.Scen
 	if input == nil {
 		input = SamplePushEvent("staging", emulator.Digest)
 	}
-	def, err := s.Definition()
-	if err != nil {
-		return nil, err
-	}
 	s.Emulator.SetScenario(sc)
 	if sc.DeleteImage {
 		s.Emulator.DeleteImages(emulator.Repository)
+	}
+	start := time.Now().UTC()
+	name := fmt.Sprintf("local-%s-%d", start.Format("20060102T150405"), s.seq.Add(1))
+	return s.execute(ctx, s.ExecutionARN(name), name, start, input, sc.LambdaFaults, nil)
+}
+
+// ExecutionARN is the ARN of the named execution of the local state machine.
+func (s *Stack) ExecutionARN(name string) string {
+	return fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", emulator.Region, emulator.Account, StateMachineName, name)
+}
+
+// execute runs one execution in aws-local-stepfunctions, handing each event
+// to onEvent as it happens, and returns how it ended.
+func (s *Stack) execute(ctx context.Context, arn, name string, start time.Time, input json.RawMessage, faults map[string]int, onEvent func(Event)) (*Result, error) {
+	def, err := s.Definition()
+	if err != nil {
+		return nil, err
 	}
 	waits, retries, err := s.overrides(def)
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now().UTC()
-	name := fmt.Sprintf("local-%s-%d", start.Format("20060102T150405"), s.seq.Add(1))
-	res := &Result{
-		Name:         name,
-		StartTime:    start,
-		ExecutionARN: fmt.Sprintf("arn:aws:states:%s:%s:execution:ecr-deployer:%s", emulator.Region, emulator.Account, name),
-	}
+	res := &Result{Name: name, StartTime: start, ExecutionARN: arn}
 	req := map[string]any{
 		"definition": json.RawMessage(def),
 		"input":      input,
@@ -267,7 +398,7 @@ func (s *Stack) Run(ctx context.Context, input json.RawMessage, sc emulator.Scen
 		"functions":  s.functions,
 		"waitMs":     waits,
 		"retryMs":    retries,
-		"faults":     sc.LambdaFaults,
+		"faults":     faults,
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
@@ -286,23 +417,31 @@ func (s *Stack) Run(ctx context.Context, input json.RawMessage, sc emulator.Scen
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start aws-local-stepfunctions (run make deps?): %w", err)
 	}
-	sc2 := bufio.NewScanner(out)
-	sc2.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc2.Scan() {
+	lines := bufio.NewScanner(out)
+	lines.Buffer(make([]byte, 1<<20), 16<<20)
+	for lines.Scan() {
 		var ev Event
-		if err := json.Unmarshal(sc2.Bytes(), &ev); err != nil {
-			return nil, fmt.Errorf("runner printed %q: %w", sc2.Text(), err)
+		if err := json.Unmarshal(lines.Bytes(), &ev); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return nil, fmt.Errorf("runner printed %q: %w", lines.Text(), err)
 		}
 		if ev.Type == "Result" {
 			var r struct {
 				Output json.RawMessage `json:"output"`
 			}
-			_ = json.Unmarshal(sc2.Bytes(), &r)
+			_ = json.Unmarshal(lines.Bytes(), &r)
 			res.Status, res.Output, res.Error, res.Cause = ev.Status, r.Output, ev.ResultError, ev.ResultCause
 		}
 		res.Events = append(res.Events, ev)
+		if onEvent != nil {
+			onEvent(ev)
+		}
 	}
 	if err := cmd.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
 		return res, fmt.Errorf("aws-local-stepfunctions: %w\n%s", err, stderr.String())
 	}
 	if res.Status == "" {

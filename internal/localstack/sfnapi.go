@@ -1,0 +1,437 @@
+package localstack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
+)
+
+// StateMachineName is the local state machine's name.
+const StateMachineName = "ecr-deployer"
+
+const sfnPrefix = "AWSStepFunctions."
+
+// SFNServer serves the Step Functions API (JSON 1.0) for the local state
+// machine: StartExecution, DescribeExecution, ListExecutions,
+// GetExecutionHistory and StopExecution, with each execution run by
+// aws-local-stepfunctions and its history kept as Step Functions reports it.
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_Operations.html
+type SFNServer struct {
+	stack *Stack
+	// StateMachineARN is the ARN clients address.
+	StateMachineARN string
+
+	mu         sync.Mutex
+	executions map[string]*execution
+	order      []*execution
+}
+
+type execution struct {
+	arn, name string
+	input     string
+	start     time.Time
+	stop      time.Time
+	status    string
+	output    string
+	errName   string
+	cause     string
+	history   []historyEvent
+	cancel    context.CancelFunc
+	done      chan struct{}
+	openTasks map[string]string // state name → Lambda ARN
+}
+
+func newSFNServer(s *Stack) *SFNServer {
+	return &SFNServer{
+		stack:           s,
+		StateMachineARN: fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", emulator.Region, emulator.Account, StateMachineName),
+		executions:      map[string]*execution{},
+	}
+}
+
+// historyEvent is a HistoryEvent on the wire.
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html
+type historyEvent struct {
+	Timestamp       epochSeconds   `json:"timestamp"`
+	Type            string         `json:"type"`
+	ID              int64          `json:"id"`
+	PreviousEventID int64          `json:"previousEventId"`
+	Details         map[string]any `json:"-"`
+	DetailsKey      string         `json:"-"`
+}
+
+func (h historyEvent) MarshalJSON() ([]byte, error) {
+	m := map[string]any{"timestamp": h.Timestamp, "type": h.Type, "id": h.ID, "previousEventId": h.PreviousEventID}
+	if h.DetailsKey != "" {
+		m[h.DetailsKey] = h.Details
+	}
+	return json.Marshal(m)
+}
+
+type epochSeconds float64
+
+func epochOf(t time.Time) epochSeconds { return epochSeconds(float64(t.UnixMilli()) / 1000) }
+
+type sfnError struct {
+	code, msg string
+}
+
+func (s *SFNServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), sfnPrefix)
+	body, _ := io.ReadAll(r.Body)
+	var out any
+	var err *sfnError
+	switch op {
+	case "StartExecution":
+		out, err = s.startExecution(body)
+	case "DescribeExecution":
+		out, err = s.describeExecution(body)
+	case "ListExecutions":
+		out, err = s.listExecutions(body)
+	case "GetExecutionHistory":
+		out, err = s.getExecutionHistory(body)
+	case "StopExecution":
+		out, err = s.stopExecution(body)
+	default:
+		err = &sfnError{"UnknownOperationException", fmt.Sprintf("operation %q is not served by the local stack", op)}
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		b, _ := json.Marshal(map[string]string{"__type": err.code, "message": err.msg})
+		_, _ = w.Write(b)
+		return
+	}
+	b, _ := json.Marshal(out)
+	_, _ = w.Write(b)
+}
+
+// Execution names: 1-80 characters, no whitespace, wildcards, brackets,
+// quotes or control characters; ecr-deployer's own are [0-9A-Za-z_-].
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+var executionName = regexp.MustCompile(`^[^\s<>{}\[\]?*"#%\\^|~` + "`" + `$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$`)
+
+func (s *SFNServer) startExecution(body []byte) (any, *sfnError) {
+	var in struct {
+		StateMachineArn string  `json:"stateMachineArn"`
+		Name            string  `json:"name"`
+		Input           *string `json:"input"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, &sfnError{"SerializationException", err.Error()}
+	}
+	if in.StateMachineArn != s.StateMachineARN {
+		return nil, &sfnError{"StateMachineDoesNotExist", "State Machine Does Not Exist: '" + in.StateMachineArn + "'"}
+	}
+	input := "{}"
+	if in.Input != nil {
+		input = *in.Input
+	}
+	if !json.Valid([]byte(input)) {
+		return nil, &sfnError{"InvalidExecutionInput", "Invalid State Machine Execution Input: 'input is not valid JSON'"}
+	}
+	if in.Name == "" {
+		in.Name = s.stack.Emulator.NewUUID()
+	}
+	if !executionName.MatchString(in.Name) {
+		return nil, &sfnError{"InvalidName", "Invalid Name: '" + in.Name + "'"}
+	}
+	arn := s.stack.ExecutionARN(in.Name)
+	s.mu.Lock()
+	if prev, ok := s.executions[arn]; ok {
+		s.mu.Unlock()
+		// Idempotent for the same name and input while it runs.
+		if prev.status == "RUNNING" && prev.input == input {
+			return map[string]any{"executionArn": arn, "startDate": epochOf(prev.start)}, nil
+		}
+		return nil, &sfnError{"ExecutionAlreadyExists", "Execution Already Exists: '" + arn + "'"}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ex := &execution{arn: arn, name: in.Name, input: input, start: time.Now().UTC(), status: "RUNNING", cancel: cancel,
+		done: make(chan struct{}), openTasks: map[string]string{}}
+	s.executions[arn] = ex
+	s.order = append(s.order, ex)
+	s.mu.Unlock()
+	faults := s.stack.scenarioFaults()
+	go func() {
+		defer close(ex.done)
+		res, err := s.stack.execute(ctx, arn, ex.name, ex.start, json.RawMessage(input), faults, func(ev Event) { s.record(ex, ev) })
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if ex.status != "RUNNING" {
+			return // stopped
+		}
+		ex.stop = time.Now().UTC()
+		switch {
+		case err != nil:
+			ex.status, ex.errName, ex.cause = "FAILED", "States.Runtime", err.Error()
+			s.appendEvent(ex, "ExecutionFailed", "executionFailedEventDetails", map[string]any{"error": ex.errName, "cause": ex.cause})
+		default:
+			ex.status, ex.output, ex.errName, ex.cause = res.Status, string(res.Output), res.Error, res.Cause
+		}
+	}()
+	return map[string]any{"executionArn": arn, "startDate": epochOf(ex.start)}, nil
+}
+
+// record turns one aws-local-stepfunctions event into the history events
+// Step Functions writes for it.
+func (s *SFNServer) record(ex *execution, ev Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ex.status != "RUNNING" {
+		return
+	}
+	at := time.UnixMilli(ev.Timestamp).UTC()
+	add := func(typ, key string, details map[string]any) {
+		s.appendEventAt(ex, at, typ, key, details)
+	}
+	str := func(raw json.RawMessage) string {
+		if len(raw) == 0 {
+			return "null"
+		}
+		return string(raw)
+	}
+	switch ev.Type {
+	case "ExecutionStarted":
+		add("ExecutionStarted", "executionStartedEventDetails", map[string]any{"input": str(ev.Input), "inputDetails": map[string]any{"truncated": false},
+			"roleArn": fmt.Sprintf("arn:aws:iam::%s:role/ecr-deployer-local", emulator.Account)})
+	case "ExecutionSucceeded":
+		add("ExecutionSucceeded", "executionSucceededEventDetails", map[string]any{"output": str(ev.Output), "outputDetails": map[string]any{"truncated": false}})
+	case "ExecutionFailed":
+		add("ExecutionFailed", "executionFailedEventDetails", map[string]any{"error": ev.Error, "cause": causeString(ev.Cause)})
+	case "StateEntered":
+		add(ev.State.Type+"StateEntered", "stateEnteredEventDetails", map[string]any{"name": ev.State.Name, "input": str(ev.State.Input), "inputDetails": map[string]any{"truncated": false}})
+		if ev.State.Type == "Task" {
+			resource := s.stack.taskResource(ev.State.Name)
+			ex.openTasks[ev.State.Name] = resource
+			add("LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", map[string]any{"resource": resource, "input": str(ev.State.Input), "timeoutInSeconds": 120})
+			add("LambdaFunctionStarted", "", nil)
+		}
+	case "StateExited":
+		if ev.State.Type == "Task" {
+			add("LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails", map[string]any{"output": str(ev.State.Output)})
+		}
+		add(ev.State.Type+"StateExited", "stateExitedEventDetails", map[string]any{"name": ev.State.Name, "output": str(ev.State.Output), "outputDetails": map[string]any{"truncated": false}})
+	case "StateFailed":
+		if ev.State != nil && ev.State.Type == "Task" {
+			add("LambdaFunctionFailed", "lambdaFunctionFailedEventDetails", map[string]any{"error": ev.Error, "cause": causeString(ev.Cause)})
+		}
+	case "StateRetried":
+		resource := ex.openTasks[ev.State.Name]
+		add("LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", map[string]any{"resource": resource, "input": str(ev.State.Input), "timeoutInSeconds": 120})
+		add("LambdaFunctionStarted", "", nil)
+	}
+}
+
+func causeString(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+func (s *SFNServer) appendEvent(ex *execution, typ, key string, details map[string]any) {
+	s.appendEventAt(ex, time.Now().UTC(), typ, key, details)
+}
+
+func (s *SFNServer) appendEventAt(ex *execution, at time.Time, typ, key string, details map[string]any) {
+	id := int64(len(ex.history) + 1)
+	ex.history = append(ex.history, historyEvent{Timestamp: epochOf(at), Type: typ, ID: id, PreviousEventID: id - 1, DetailsKey: key, Details: details})
+}
+
+func (s *SFNServer) find(body []byte) (*execution, *sfnError) {
+	var in struct {
+		ExecutionArn string `json:"executionArn"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, &sfnError{"SerializationException", err.Error()}
+	}
+	ex, ok := s.executions[in.ExecutionArn]
+	if !ok {
+		return nil, &sfnError{"ExecutionDoesNotExist", "Execution Does Not Exist: '" + in.ExecutionArn + "'"}
+	}
+	return ex, nil
+}
+
+func (s *SFNServer) describe(ex *execution) map[string]any {
+	out := map[string]any{
+		"executionArn": ex.arn, "stateMachineArn": s.StateMachineARN, "name": ex.name, "status": ex.status,
+		"startDate": epochOf(ex.start), "input": ex.input, "inputDetails": map[string]any{"included": true},
+	}
+	if !ex.stop.IsZero() {
+		out["stopDate"] = epochOf(ex.stop)
+	}
+	if ex.status == "SUCCEEDED" {
+		out["output"] = ex.output
+		out["outputDetails"] = map[string]any{"included": true}
+	}
+	if ex.errName != "" {
+		out["error"] = ex.errName
+	}
+	if ex.cause != "" {
+		out["cause"] = ex.cause
+	}
+	return out
+}
+
+func (s *SFNServer) describeExecution(body []byte) (any, *sfnError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ex, err := s.find(body)
+	if err != nil {
+		return nil, err
+	}
+	return s.describe(ex), nil
+}
+
+func page(token string, maxResults, n int) (from, to int, next string, err *sfnError) {
+	if token != "" {
+		v, perr := strconv.Atoi(token)
+		if perr != nil || v < 0 || v > n {
+			return 0, 0, "", &sfnError{"InvalidToken", "Invalid Token: '" + token + "'"}
+		}
+		from = v
+	}
+	if maxResults <= 0 || maxResults > 1000 {
+		maxResults = 100
+	}
+	to = min(from+maxResults, n)
+	if to < n {
+		next = strconv.Itoa(to)
+	}
+	return from, to, next, nil
+}
+
+func (s *SFNServer) listExecutions(body []byte) (any, *sfnError) {
+	var in struct {
+		StateMachineArn string `json:"stateMachineArn"`
+		StatusFilter    string `json:"statusFilter"`
+		MaxResults      int    `json:"maxResults"`
+		NextToken       string `json:"nextToken"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, &sfnError{"SerializationException", err.Error()}
+	}
+	if in.StateMachineArn != s.StateMachineARN {
+		return nil, &sfnError{"StateMachineDoesNotExist", "State Machine Does Not Exist: '" + in.StateMachineArn + "'"}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var list []map[string]any
+	// Newest first, as Step Functions lists them.
+	sorted := append([]*execution(nil), s.order...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].start.After(sorted[j].start) })
+	for _, ex := range sorted {
+		if in.StatusFilter != "" && ex.status != in.StatusFilter {
+			continue
+		}
+		item := map[string]any{"executionArn": ex.arn, "stateMachineArn": s.StateMachineARN, "name": ex.name, "status": ex.status, "startDate": epochOf(ex.start)}
+		if !ex.stop.IsZero() {
+			item["stopDate"] = epochOf(ex.stop)
+		}
+		list = append(list, item)
+	}
+	from, to, next, err := page(in.NextToken, in.MaxResults, len(list))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"executions": append([]map[string]any{}, list[from:to]...)}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return out, nil
+}
+
+func (s *SFNServer) getExecutionHistory(body []byte) (any, *sfnError) {
+	var in struct {
+		ExecutionArn string `json:"executionArn"`
+		MaxResults   int    `json:"maxResults"`
+		NextToken    string `json:"nextToken"`
+		ReverseOrder bool   `json:"reverseOrder"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, &sfnError{"SerializationException", err.Error()}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ex, err := s.find(body)
+	if err != nil {
+		return nil, err
+	}
+	events := append([]historyEvent(nil), ex.history...)
+	if in.ReverseOrder {
+		for i, j := 0, len(events)-1; i < j; i, j = i+1, j-1 {
+			events[i], events[j] = events[j], events[i]
+		}
+	}
+	from, to, next, err := page(in.NextToken, in.MaxResults, len(events))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"events": append([]historyEvent{}, events[from:to]...)}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return out, nil
+}
+
+func (s *SFNServer) stopExecution(body []byte) (any, *sfnError) {
+	var in struct {
+		Error string `json:"error"`
+		Cause string `json:"cause"`
+	}
+	_ = json.Unmarshal(body, &in)
+	s.mu.Lock()
+	ex, err := s.find(body)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	if ex.status == "RUNNING" {
+		ex.status, ex.stop, ex.errName, ex.cause = "ABORTED", time.Now().UTC(), in.Error, in.Cause
+		s.appendEvent(ex, "ExecutionAborted", "executionAbortedEventDetails", map[string]any{"error": in.Error, "cause": in.Cause})
+		ex.cancel()
+	}
+	stop := ex.stop
+	s.mu.Unlock()
+	return map[string]any{"stopDate": epochOf(stop)}, nil
+}
+
+// Wait blocks until every execution started so far has ended.
+func (s *SFNServer) Wait(ctx context.Context) error {
+	s.mu.Lock()
+	var done []chan struct{}
+	for _, ex := range s.order {
+		done = append(done, ex.done)
+	}
+	s.mu.Unlock()
+	for _, d := range done {
+		select {
+		case <-d:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Close stops every running execution.
+func (s *SFNServer) Close() {
+	s.mu.Lock()
+	for _, ex := range s.order {
+		ex.cancel()
+	}
+	s.mu.Unlock()
+	_ = s.Wait(context.Background())
+}

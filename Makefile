@@ -15,7 +15,7 @@ BUCKET    ?=
 FUNCTIONS := resolve-target run-migration check-migration start-deployment check-deployment
 SCENARIO  ?=
 
-.PHONY: help deps build demo test lint synth deploy bootstrap package clean
+.PHONY: help deps build demo localstack promote start test lint synth deploy bootstrap package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,15 @@ build: ## build each Lambda's bootstrap (for this machine) and the Lambda RIE in
 
 demo: deps ## push → migrate → deploy on the local stack and print the history (SCENARIO=file for a scripted failure)
 	$(GO) run ./cmd/localdemo $(if $(SCENARIO),-scenario $(SCENARIO))
+
+localstack: deps ## keep the local stack running for the deployer CLI and the AWS CLI (prints the environment to export)
+	$(GO) run ./cmd/localdemo -serve $(if $(SCENARIO),-scenario $(SCENARIO))
+
+promote: ## retag an image through the deployer CLI: make promote FROM=sha-2 TO=staging [REPO=app]
+	$(GO) run ./cmd/deployer promote --repository $(or $(REPO),app) --from $(FROM) --to $(TO)
+
+start: ## start and follow a deployment through the deployer CLI: make start ENV=staging
+	$(GO) run ./cmd/deployer start $(ENV) --follow
 
 test: deps lint ## run every test: unit, ASL, CDK (assertions, cdk-nag, template.json), end to end on the local stack
 	$(WITH_NODE) $(GO) test -count=1 ./...

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
@@ -29,12 +30,13 @@ func run() int {
 	wait := flag.Duration("wait", 250*time.Millisecond, "how long each Wait state pauses locally")
 	verbose := flag.Bool("v", false, "print the Lambdas' logs")
 	buildOnly := flag.Bool("build-only", false, "build the binaries into bin/ and stop")
+	serve := flag.Bool("serve", false, "keep the local stack running for the deployer CLI and the AWS CLI, until interrupted")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: localdemo [-scenario FILE] [-wait DURATION] [-v]")
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	var sc emulator.Scenario
@@ -76,6 +78,22 @@ func run() int {
 		return 1
 	}
 	fmt.Printf("Local stack: ECS/ECR emulator at %s, 5 Lambdas under aws-lambda-rie, ASL in aws-local-stepfunctions.\n", stack.Endpoint)
+	if *serve {
+		stack.SetScenario(sc)
+		fmt.Printf(`
+The local stack serves ECS, ECR and Step Functions at %[1]s until you press Ctrl-C.
+ECR pushes of a configured tag start executions, as the EventBridge rules in template.json do.
+In another shell:
+
+  export AWS_ENDPOINT_URL=%[1]s AWS_REGION=%[2]s AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+  export DEPLOYER_STATE_MACHINE_ARN=%[3]s DEPLOYER_CONFIG_FILE=%[4]s
+  go run ./cmd/deployer promote --repository app --from sha-2 --to staging
+  go run ./cmd/deployer status
+  go run ./cmd/deployer start staging --follow
+`, stack.Endpoint, emulator.Region, stack.SFN.StateMachineARN, filepath.Join(root, "local", "targets.json"))
+		<-ctx.Done()
+		return 0
+	}
 	if sc.Description != "" {
 		fmt.Println("Scenario:", sc.Description)
 	}

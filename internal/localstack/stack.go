@@ -173,10 +173,17 @@ func (s *Stack) routeEvents() error {
 	if err != nil {
 		return err
 	}
-	s.Emulator.OnEvent = func(ev map[string]any) {
+	s.Emulator.OnEvent = func(emitted map[string]any) {
+		// EventBridge matches the event as JSON.
+		body, err := json.Marshal(emitted)
+		if err != nil {
+			fmt.Fprintf(s.opts.LambdaLog, "EventBridge: %v\n", err)
+			return
+		}
+		var ev map[string]any
+		_ = json.Unmarshal(body, &ev)
 		for _, p := range patterns {
 			if eventpattern.Match(p, ev) {
-				body, _ := json.Marshal(ev)
 				req, _ := json.Marshal(map[string]any{"stateMachineArn": s.SFN.StateMachineARN, "input": string(body)})
 				if _, err := s.SFN.startExecution(req); err != nil {
 					fmt.Fprintf(s.opts.LambdaLog, "EventBridge: StartExecution failed: %s: %s\n", err.code, err.msg)

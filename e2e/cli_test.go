@@ -1,0 +1,205 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/cli"
+	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
+	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+)
+
+// cliEnv points the AWS SDK (and the AWS CLI) at the local stack.
+func cliEnv(t *testing.T, s *localstack.Stack) {
+	t.Helper()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL": s.Endpoint, "AWS_REGION": emulator.Region, "AWS_DEFAULT_REGION": emulator.Region,
+		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_CONFIG_FILE": "/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+		"DEPLOYER_STATE_MACHINE_ARN":  s.SFN.StateMachineARN,
+		"DEPLOYER_CONFIG_FILE":        filepath.Join(root, "local", "targets.json"),
+	} {
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_PROFILE", "")
+	os.Unsetenv("AWS_PROFILE") // t.Setenv restores it after the test
+}
+
+// deployer runs one command line of the CLI and returns its exit code and output.
+func deployer(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	app := &cli.App{Out: &out, Err: &errOut, Getenv: os.Getenv, Poll: 100 * time.Millisecond, Now: time.Now}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	code := app.Run(ctx, args)
+	return code, out.String(), errOut.String()
+}
+
+func waitAll(t *testing.T, s *localstack.Stack) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	// The push event reaches the rule asynchronously, as through EventBridge.
+	time.Sleep(300 * time.Millisecond)
+	if err := s.SFN.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCLI(t *testing.T) {
+	s := startStack(t)
+	cliEnv(t, s)
+
+	t.Run("promote triggers a deployment of the new digest", func(t *testing.T) {
+		code, out, errOut := deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "staging")
+		if code != 0 || !strings.Contains(out, "Promoted app@"+emulator.NewDigest[:19]) {
+			t.Fatalf("exit %d\n%s%s", code, out, errOut)
+		}
+		waitAll(t, s)
+		code, out, _ = deployer(t, "status", "staging", "--output", "json")
+		var rows []cli.Row
+		if err := json.Unmarshal([]byte(out), &rows); err != nil || code != 0 || len(rows) != 1 {
+			t.Fatalf("status: exit %d, %v, %d rows\n%s", code, err, len(rows), out)
+		}
+		r := rows[0]
+		if r.Status != "SUCCEEDED" || r.Digest != emulator.NewDigest || r.Trigger != "push app:staging" || r.Environment != "staging" {
+			t.Errorf("status row = %+v", r)
+		}
+		code, out, _ = deployer(t, "history", r.Execution)
+		for _, want := range []string{"ResolveTarget", "RunMigration", "task STOPPED, exit code 0", "CheckDeployment", "COMPLETED", "Result: SUCCEEDED"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("history lacks %q (exit %d):\n%s", want, code, out)
+			}
+		}
+		code, out, _ = deployer(t, "history", r.Execution, "--output", "json")
+		var h struct {
+			Status string `json:"status"`
+			Steps  []struct {
+				Name string `json:"name"`
+			} `json:"steps"`
+		}
+		if err := json.Unmarshal([]byte(out), &h); err != nil || code != 0 || h.Status != "SUCCEEDED" || h.Steps[0].Name != "ResolveTarget" {
+			t.Errorf("history json: exit %d, %v: %.300s", code, err, out)
+		}
+	})
+
+	t.Run("promote of an already-promoted image says so and starts nothing", func(t *testing.T) {
+		before := len(s.Emulator.Calls("UpdateService"))
+		code, out, _ := deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "staging")
+		if code != 0 || !strings.Contains(out, "already names this image") || !strings.Contains(out, "deployer start staging") {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+		waitAll(t, s)
+		if after := len(s.Emulator.Calls("UpdateService")); after != before {
+			t.Errorf("a deployment started: UpdateService calls %d → %d", before, after)
+		}
+	})
+
+	t.Run("start --follow succeeds", func(t *testing.T) {
+		code, out, errOut := deployer(t, "start", "staging", "--reason", "config change", "--follow")
+		if code != 0 || !strings.Contains(out, "Started staging-tag-") || !strings.Contains(out, "RunMigration") || !strings.Contains(out, "Result: SUCCEEDED") {
+			t.Fatalf("exit %d\n%s%s", code, out, errOut)
+		}
+		_, status, _ := deployer(t, "status", "staging")
+		if !strings.Contains(status, "manual: config change") {
+			t.Errorf("status does not show the manual trigger and reason:\n%s", status)
+		}
+	})
+
+	t.Run("start of an unknown environment fails with the cause", func(t *testing.T) {
+		code, _, errOut := deployer(t, "start", "production", "--follow")
+		if code != 1 || !strings.Contains(errOut, "UnknownTarget") || !strings.Contains(errOut, `"production"`) {
+			t.Fatalf("exit %d\n%s", code, errOut)
+		}
+	})
+
+	t.Run("follow of a failing run exits non-zero with the cause", func(t *testing.T) {
+		s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{ExitCode: 3}})
+		defer s.SetScenario(emulator.Scenario{})
+		code, out, errOut := deployer(t, "start", "staging", "--follow")
+		if code != 1 || !strings.Contains(errOut, "FAILED: MigrationFailed") || !strings.Contains(errOut, "exited with code 3") || !strings.Contains(out, "error: MigrationFailed") {
+			t.Fatalf("exit %d\n%s%s", code, out, errOut)
+		}
+	})
+
+	t.Run("bad command lines", func(t *testing.T) {
+		cases := map[string]struct {
+			args []string
+			code int
+			has  string
+		}{
+			"no command":           {nil, 2, "Commands:"},
+			"unknown command":      {[]string{"deploy"}, 2, `unknown command "deploy"`},
+			"unknown flag":         {[]string{"start", "staging", "--folow"}, 2, "flag provided but not defined"},
+			"missing environment":  {[]string{"start"}, 2, "give exactly one environment"},
+			"promote without --to": {[]string{"promote", "--repository", "app", "--from", "sha-2"}, 2, "--to are required"},
+			"bad output":           {[]string{"status", "--output", "yaml"}, 2, "--output must be text or json"},
+			"help has an example":  {[]string{"start", "--help"}, 0, "Example:\n  deployer start staging"},
+			"unknown image":        {[]string{"promote", "--repository", "app", "--from", "sha-9", "--to", "staging"}, 1, "ImageNotFound"},
+			"unknown execution":    {[]string{"history", "nope"}, 1, "ExecutionDoesNotExist"},
+		}
+		for name, tc := range cases {
+			code, out, errOut := deployer(t, tc.args...)
+			if code != tc.code || !strings.Contains(out+errOut, tc.has) {
+				t.Errorf("%s: exit %d, want %d with %q\n%s%s", name, code, tc.code, tc.has, out, errOut)
+			}
+		}
+	})
+
+	// Debian's AWS CLI is a client nobody here wrote: it must be able to
+	// start and describe executions on the local stack.
+	t.Run("AWS CLI drives the local stack", func(t *testing.T) {
+		aws, err := exec.LookPath("aws")
+		if err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatal("the AWS CLI is not installed; .ci/run installs Debian's awscli")
+			}
+			t.Skip("aws not installed (apt-get install awscli)")
+		}
+		run := func(args ...string) map[string]any {
+			t.Helper()
+			cmd := exec.Command(aws, append([]string{"--endpoint-url", s.Endpoint, "--output", "json"}, args...)...)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("aws %v: %v\n%s", args, err, out)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(out, &m); err != nil {
+				t.Fatalf("aws %v printed %s", args, out)
+			}
+			return m
+		}
+		started := run("stepfunctions", "start-execution", "--state-machine-arn", s.SFN.StateMachineARN,
+			"--name", "from-aws-cli", "--input", `{"environment":"prod","reason":"aws cli"}`)
+		arn, _ := started["executionArn"].(string)
+		if !strings.HasSuffix(arn, ":from-aws-cli") {
+			t.Fatalf("start-execution = %v", started)
+		}
+		deadline := time.Now().Add(time.Minute)
+		for {
+			d := run("stepfunctions", "describe-execution", "--execution-arn", arn)
+			if d["status"] != "RUNNING" {
+				if d["status"] != "SUCCEEDED" || !strings.Contains(d["output"].(string), `"environment":"prod"`) {
+					t.Fatalf("describe-execution = %v", d)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("still RUNNING after a minute")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		h := run("stepfunctions", "get-execution-history", "--execution-arn", arn)
+		if evs, _ := h["events"].([]any); len(evs) < 10 {
+			t.Errorf("get-execution-history has %d events", len(evs))
+		}
+	})
+}

@@ -1,0 +1,264 @@
+// Package cli is the deployer command: promote an image, start, follow and
+// inspect deployments. cmd/deployer wires it to os.Args.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+)
+
+// SFNAPI is the part of Step Functions the CLI calls.
+type SFNAPI interface {
+	StartExecution(context.Context, *sfn.StartExecutionInput, ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+	DescribeExecution(context.Context, *sfn.DescribeExecutionInput, ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+	ListExecutions(context.Context, *sfn.ListExecutionsInput, ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error)
+	GetExecutionHistory(context.Context, *sfn.GetExecutionHistoryInput, ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
+}
+
+// ECRAPI is the part of ECR the CLI calls.
+type ECRAPI interface {
+	BatchGetImage(context.Context, *ecr.BatchGetImageInput, ...func(*ecr.Options)) (*ecr.BatchGetImageOutput, error)
+	PutImage(context.Context, *ecr.PutImageInput, ...func(*ecr.Options)) (*ecr.PutImageOutput, error)
+}
+
+// CFNAPI finds the state machine from the stack's outputs.
+type CFNAPI interface {
+	DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+}
+
+var (
+	_ SFNAPI = (*sfn.Client)(nil)
+	_ ECRAPI = (*ecr.Client)(nil)
+	_ CFNAPI = (*cloudformation.Client)(nil)
+)
+
+// App is one run of the command.
+type App struct {
+	Out, Err io.Writer
+	Getenv   func(string) string
+	// Poll is how often --follow looks at the execution.
+	Poll time.Duration
+	// Now is the clock (names, durations).
+	Now func() time.Time
+
+	global  globalFlags
+	region  string
+	sfn     SFNAPI
+	ecr     ECRAPI
+	cfn     CFNAPI
+	targets *config.Config
+}
+
+type globalFlags struct {
+	region, profile, stateMachine, stack, output string
+}
+
+// usageError is a bad command line: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// exitError ends the command with a code after its message was printed.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+const usage = `deployer: promote images and follow ecr-deployer's deployments.
+
+Usage:
+  deployer <command> [flags]
+
+Commands:
+  promote   retag an image in ECR (BatchGetImage + PutImage); the push starts a deployment
+  start     start a deployment of an environment by hand
+  status    recent deployments per environment
+  history   an execution's history, state by state
+
+Flags of every command:
+  --region R           AWS region (default: the SDK's: AWS_REGION, profile)
+  --profile P          AWS profile
+  --state-machine ARN  the workflow (default: $DEPLOYER_STATE_MACHINE_ARN, else the --stack output)
+  --stack NAME         the CloudFormation stack to read StateMachineArn from (default EcrDeployer)
+  --output text|json   output format of the read commands (default text)
+
+Run 'deployer <command> --help' for a command's flags and an example.
+`
+
+// Main runs the command line and returns the exit code: 0 success, 1 a
+// failure (a failed deployment, an AWS error), 2 a bad command line.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &App{Out: stdout, Err: stderr, Getenv: os.Getenv, Poll: 2 * time.Second, Now: time.Now}
+	return a.Run(ctx, args)
+}
+
+// Run runs one command line.
+func (a *App) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(a.Out, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmds := map[string]func(context.Context, []string) error{
+		"promote": a.promote, "start": a.start, "status": a.status, "history": a.history,
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(a.Err, "deployer: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	err := cmd(ctx, args[1:])
+	var ue *usageError
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(a.Err, "deployer %s: %s (see deployer %s --help)\n", args[0], ue.msg, args[0])
+		return 2
+	case errors.As(err, &ee):
+		return ee.code
+	default:
+		fmt.Fprintf(a.Err, "deployer %s: %v\n", args[0], err)
+		return 1
+	}
+}
+
+// flags returns a command's flag set with the global flags on it.
+func (a *App) flags(name, summary, example string) *flag.FlagSet {
+	fs := flag.NewFlagSet("deployer "+name, flag.ContinueOnError)
+	fs.SetOutput(a.Err)
+	fs.StringVar(&a.global.region, "region", "", "AWS region")
+	fs.StringVar(&a.global.profile, "profile", "", "AWS profile")
+	fs.StringVar(&a.global.stateMachine, "state-machine", "", "state machine ARN (default $DEPLOYER_STATE_MACHINE_ARN, else the stack output)")
+	fs.StringVar(&a.global.stack, "stack", "EcrDeployer", "CloudFormation stack with the StateMachineArn output")
+	fs.StringVar(&a.global.output, "output", "text", "output format: text or json")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nExample:\n  %s\n\nFlags:\n", summary, example)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags anywhere among the positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, &usageError{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func (a *App) checkOutput() error {
+	if a.global.output != "text" && a.global.output != "json" {
+		return &usageError{fmt.Sprintf("--output must be text or json, not %q", a.global.output)}
+	}
+	return nil
+}
+
+// connect builds the AWS clients from the SDK's default configuration
+// (profiles, region, AWS_ENDPOINT_URL*) and the global flags.
+func (a *App) connect(ctx context.Context) error {
+	if a.sfn != nil {
+		return nil
+	}
+	var opts []func(*awsconfig.LoadOptions) error
+	if a.global.region != "" {
+		opts = append(opts, awsconfig.WithRegion(a.global.region))
+	}
+	if a.global.profile != "" {
+		opts = append(opts, awsconfig.WithSharedConfigProfile(a.global.profile))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return &usageError{"no AWS region: set --region, AWS_REGION or a profile's region"}
+	}
+	a.region = cfg.Region
+	a.sfn, a.ecr, a.cfn = sfn.NewFromConfig(cfg), ecr.NewFromConfig(cfg), cloudformation.NewFromConfig(cfg)
+	return nil
+}
+
+// stateMachine finds the workflow's ARN.
+func (a *App) stateMachine(ctx context.Context) (string, error) {
+	if a.global.stateMachine != "" {
+		return a.global.stateMachine, nil
+	}
+	if v := a.Getenv("DEPLOYER_STATE_MACHINE_ARN"); v != "" {
+		return v, nil
+	}
+	out, err := a.cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(a.global.stack)})
+	if err != nil {
+		return "", fmt.Errorf("find the state machine: give --state-machine or DEPLOYER_STATE_MACHINE_ARN, or deploy the stack %q (describe stack: %w)", a.global.stack, err)
+	}
+	for _, s := range out.Stacks {
+		for _, o := range s.Outputs {
+			if aws.ToString(o.OutputKey) == "StateMachineArn" {
+				return aws.ToString(o.OutputValue), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("stack %s has no StateMachineArn output", a.global.stack)
+}
+
+// config is the target configuration: $DEPLOYER_CONFIG_FILE, else the
+// targets.json compiled in, to map repository tags to environments.
+func (a *App) config() *config.Config {
+	if a.targets != nil {
+		return a.targets
+	}
+	var err error
+	if path := a.Getenv("DEPLOYER_CONFIG_FILE"); path != "" {
+		a.targets, err = config.LoadFile(path)
+	} else {
+		a.targets, err = config.Parse("targets.json", ecrdeployer.TargetsJSON)
+	}
+	if err != nil {
+		fmt.Fprintf(a.Err, "deployer: warning: %v\n", err)
+		a.targets, _ = config.Parse("empty", []byte(`{"targets":[{"repository":"none","tag":"none"}]}`))
+	}
+	return a.targets
+}
+
+// ExecutionConsoleURL links to an execution in the Step Functions console.
+func ExecutionConsoleURL(region, arn string) string {
+	return fmt.Sprintf("https://%s.console.aws.amazon.com/states/home?region=%s#/v2/executions/details/%s", region, region, arn)
+}
+
+// executionARN turns an execution name into its ARN, for the state machine.
+func executionARN(stateMachine, nameOrARN string) string {
+	if strings.HasPrefix(nameOrARN, "arn:") {
+		return nameOrARN
+	}
+	return strings.Replace(stateMachine, ":stateMachine:", ":execution:", 1) + ":" + nameOrARN
+}

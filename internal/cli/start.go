@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/history"
+)
+
+var nameUnsafe = regexp.MustCompile(`[^0-9A-Za-z_-]`)
+
+// ExecutionName is a readable, valid, unique name: environment, short digest
+// (or "tag"), UTC time and a random suffix, at most 80 characters of
+// [0-9A-Za-z_-] as Step Functions requires.
+func ExecutionName(env, digest string, now time.Time, suffix string) string {
+	short := "tag"
+	if d := strings.TrimPrefix(digest, "sha256:"); d != digest && len(d) >= 12 {
+		short = d[:12]
+	}
+	env = nameUnsafe.ReplaceAllString(env, "_")
+	if len(env) > 40 {
+		env = env[:40]
+	}
+	return fmt.Sprintf("%s-%s-%s-%s", env, short, now.UTC().Format("20060102T150405Z"), suffix)
+}
+
+func (a *App) start(ctx context.Context, args []string) error {
+	fs := a.flags("start", "Start a deployment of an environment by hand (what the ECR push would start).",
+		"deployer start staging --reason 'redeploy after a config change' --follow")
+	digest := fs.String("digest", "", "deploy only if the environment's tag names this sha256: digest")
+	skip := fs.Bool("skip-migration", false, "deploy without running the migration")
+	reason := fs.String("reason", "", "why, recorded in the execution")
+	follow := fs.Bool("follow", false, "show progress until the end; exit 0 only if it SUCCEEDED")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return &usageError{"give exactly one environment, e.g. deployer start staging"}
+	}
+	if err := a.checkOutput(); err != nil {
+		return err
+	}
+	env := pos[0]
+	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: *digest, SkipMigration: *skip, Reason: *reason})
+	if err := a.connect(ctx); err != nil {
+		return err
+	}
+	sm, err := a.stateMachine(ctx)
+	if err != nil {
+		return err
+	}
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	name := ExecutionName(env, *digest, a.Now(), hex.EncodeToString(b))
+	out, err := a.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(sm), Name: aws.String(name), Input: aws.String(string(input))})
+	if err != nil {
+		return fmt.Errorf("start execution: %w", err)
+	}
+	arn := aws.ToString(out.ExecutionArn)
+	if a.global.output == "json" && !*follow {
+		return json.NewEncoder(a.Out).Encode(map[string]string{"executionArn": arn, "name": name, "consoleUrl": ExecutionConsoleURL(a.region, arn)})
+	}
+	fmt.Fprintf(a.Out, "Started %s\n  %s\n", name, ExecutionConsoleURL(a.region, arn))
+	if !*follow {
+		return nil
+	}
+	return a.follow(ctx, arn)
+}
+
+// follow prints each step as it completes until the execution ends; it
+// fails (exit 1) unless the execution SUCCEEDED.
+func (a *App) follow(ctx context.Context, arn string) error {
+	printed := 0
+	last := ""
+	for {
+		events, err := a.allEvents(ctx, arn)
+		if err != nil {
+			return err
+		}
+		desc, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+		if err != nil {
+			return fmt.Errorf("describe execution: %w", err)
+		}
+		done := desc.Status != sfntypes.ExecutionStatusRunning
+		if done { // the history may have grown since the first call
+			if events, err = a.allEvents(ctx, arn); err != nil {
+				return err
+			}
+		}
+		steps := history.Steps(history.FromSDK(events))
+		for ; printed < len(steps); printed++ {
+			if printed == len(steps)-1 && !done {
+				break // still running
+			}
+			s := steps[printed]
+			line := s.Summary
+			if s.Type == "Fail" || s.Type == "Succeed" {
+				line = s.Type
+			}
+			if (s.Type != "Task" && s.Type != "Fail" && s.Type != "Succeed") || line == last {
+				continue // waits, choices and unchanged polls add nothing
+			}
+			last = line
+			fmt.Fprintf(a.Out, "  +%5.1fs  %-16s %s\n", (s.Offset + s.Duration).Seconds(), s.Name, line)
+		}
+		if done {
+			history.RenderResult(a.Out, history.Result{ExecutionARN: arn, Status: string(desc.Status), Output: aws.ToString(desc.Output),
+				Error: aws.ToString(desc.Error), Cause: aws.ToString(desc.Cause)})
+			if desc.Status != sfntypes.ExecutionStatusSucceeded {
+				fmt.Fprintf(a.Err, "deployer: the deployment ended %s: %s: %s\n", desc.Status, aws.ToString(desc.Error), history.CauseMessage(aws.ToString(desc.Cause)))
+				return &exitError{code: 1}
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(a.Poll):
+		}
+	}
+}
+
+func (a *App) allEvents(ctx context.Context, arn string) ([]sfntypes.HistoryEvent, error) {
+	var all []sfntypes.HistoryEvent
+	p := sfn.NewGetExecutionHistoryPaginator(a.sfn, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("get execution history: %w", err)
+		}
+		all = append(all, page.Events...)
+	}
+	return all, nil
+}

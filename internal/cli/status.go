@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/history"
+)
+
+// Row is one execution as `deployer status` shows it.
+type Row struct {
+	Environment string    `json:"environment"`
+	Status      string    `json:"status"`
+	Digest      string    `json:"digest,omitempty"`
+	Trigger     string    `json:"trigger"`
+	Reason      string    `json:"reason,omitempty"`
+	Started     time.Time `json:"started"`
+	Seconds     float64   `json:"durationSeconds"`
+	Error       string    `json:"error,omitempty"`
+	Cause       string    `json:"cause,omitempty"`
+	Execution   string    `json:"execution"`
+}
+
+func (a *App) status(ctx context.Context, args []string) error {
+	fs := a.flags("status", "Recent deployments, newest first, optionally of one environment.", "deployer status staging --output json")
+	limit := fs.Int("limit", 20, "how many executions to look at")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return &usageError{"give at most one environment"}
+	}
+	if err := a.checkOutput(); err != nil {
+		return err
+	}
+	if err := a.connect(ctx); err != nil {
+		return err
+	}
+	sm, err := a.stateMachine(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := a.sfn.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), MaxResults: int32(*limit)})
+	if err != nil {
+		return fmt.Errorf("list executions: %w", err)
+	}
+	rows := []Row{}
+	for _, item := range list.Executions {
+		d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: item.ExecutionArn})
+		if err != nil {
+			return fmt.Errorf("describe execution %s: %w", aws.ToString(item.Name), err)
+		}
+		r := a.row(d)
+		if len(pos) == 1 && r.Environment != pos[0] {
+			continue
+		}
+		rows = append(rows, r)
+	}
+	if a.global.output == "json" {
+		enc := json.NewEncoder(a.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	RenderStatus(a.Out, rows, a.Now())
+	return nil
+}
+
+// row reads environment, digest and trigger from the execution's input, and
+// the digest actually resolved from its output when it succeeded.
+func (a *App) row(d *sfn.DescribeExecutionOutput) Row {
+	r := Row{Status: string(d.Status), Started: aws.ToTime(d.StartDate), Execution: aws.ToString(d.Name),
+		Error: aws.ToString(d.Error), Cause: history.CauseMessage(aws.ToString(d.Cause))}
+	if d.StopDate != nil {
+		r.Seconds = d.StopDate.Sub(r.Started).Seconds()
+	}
+	req, err := deploy.ParseInput(json.RawMessage(aws.ToString(d.Input)))
+	switch {
+	case err != nil:
+		r.Environment, r.Trigger = "?", "invalid input"
+	case req.Trigger.Type == "push":
+		r.Trigger, r.Digest, r.Environment = "push "+req.Repository+":"+req.Tag, req.Digest, req.Tag
+		if t, ok := a.config().ByImage(req.Repository, req.Tag); ok {
+			r.Environment = t.Environment
+		}
+	default:
+		r.Trigger, r.Environment, r.Digest, r.Reason = "manual", req.Environment, req.Digest, req.Trigger.Reason
+	}
+	var out deploy.State
+	if json.Unmarshal([]byte(aws.ToString(d.Output)), &out) == nil && out.Image.Digest != "" {
+		r.Digest = out.Image.Digest
+	}
+	return r
+}
+
+// RenderStatus writes the rows as a table; durations of running executions count to now.
+func RenderStatus(w io.Writer, rows []Row, now time.Time) {
+	if len(rows) == 0 {
+		fmt.Fprintln(w, "No deployments found.")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENVIRONMENT\tSTATUS\tDIGEST\tTRIGGER\tSTARTED\tDURATION\tDETAIL")
+	for _, r := range rows {
+		secs := r.Seconds
+		if r.Status == "RUNNING" {
+			secs = now.Sub(r.Started).Seconds()
+		}
+		digest := history.ShortDigest(r.Digest)
+		if digest == "" {
+			digest = "(tag)"
+		}
+		trigger := r.Trigger
+		if r.Reason != "" {
+			trigger += ": " + r.Reason
+		}
+		detail := r.Execution
+		if r.Error != "" {
+			detail = history.ErrorLine(r.Error, r.Cause)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Environment, r.Status, digest, trigger,
+			r.Started.UTC().Format("2006-01-02 15:04:05Z"), (time.Duration(secs*1000) * time.Millisecond).Round(100*time.Millisecond), detail)
+	}
+	_ = tw.Flush()
+}

@@ -103,6 +103,13 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("promote --follow waits for the push's deployment", func(t *testing.T) {
+		code, out, errOut := deployer(t, "promote", "--repository", "app", "--from", emulator.Digest, "--to", "staging", "--follow")
+		if code != 0 || !strings.Contains(out, "Deployment ") || !strings.Contains(out, "Result: SUCCEEDED") || !strings.Contains(out, emulator.Digest) {
+			t.Fatalf("exit %d\n%s%s", code, out, errOut)
+		}
+	})
+
 	t.Run("start --follow succeeds", func(t *testing.T) {
 		code, out, errOut := deployer(t, "start", "staging", "--reason", "config change", "--follow")
 		if code != 0 || !strings.Contains(out, "Started staging-tag-") || !strings.Contains(out, "RunMigration") || !strings.Contains(out, "Result: SUCCEEDED") {

@@ -85,7 +85,10 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		subs[f.Placeholder()] = fn.FunctionArn()
 		fnArns = append(fnArns, fn.FunctionArn())
 	}
-	grantWorkflow(stack, roles, targets)
+	// Named, so that CheckTurn's policy can name its ARN without a reference
+	// cycle (state machine → function → role policy → state machine).
+	smName := awscdk.Fn_Join(jsii.String("-"), &[]*string{stack.StackName(), jsii.String("deploy")})
+	grantWorkflow(stack, roles, targets, smName)
 
 	smLogs := awslogs.NewLogGroup(stack, jsii.String("StateMachineLogs"), &awslogs.LogGroupProps{
 		// Vended logs under /aws/vendedlogs/ keep the account's log resource policy small.
@@ -93,6 +96,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		Retention:    logRetention,
 	})
 	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		StateMachineName:        smName,
 		Comment:                 jsii.String("ecr-deployer: migrate, then deploy an ECS service when an image is tagged in ECR"),
 		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(string(props.Definition))),
 		DefinitionSubstitutions: &subs,
@@ -187,11 +191,12 @@ func codeSource(stack awscdk.Stack, assetDir string) func(dir string) awslambda.
 
 // grantWorkflow gives each function exactly the ECS, ECR and IAM actions its
 // step calls, on the resources the configuration names.
-func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []config.Resolved) {
+func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []config.Resolved, smName *string) {
 	arn := func(service, resource, name string) *string {
 		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String(service), Resource: jsii.String(resource), ResourceName: jsii.String(name)})
 	}
-	var repos, services, clusters, tasks, families, passRoles []*string
+	var repos, services, clusters, tasks, families, passRoles, pinnedFamilies []*string
+	pinning := false
 	seen := map[string]bool{}
 	add := func(list *[]*string, key string, v *string) {
 		if !seen[key] {
@@ -208,6 +213,10 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 			continue
 		}
 		add(&families, "family/"+t.TaskDefinitionFamily, arn("ecs", "task-definition", t.TaskDefinitionFamily+":*"))
+		if t.Image == config.ImageDigest {
+			pinning = true
+			add(&pinnedFamilies, "pinned/"+t.TaskDefinitionFamily, arn("ecs", "task-definition", t.TaskDefinitionFamily+":*"))
+		}
 		for _, r := range t.TaskRoles {
 			v := jsii.String(r)
 			if !strings.HasPrefix(r, "arn:") {
@@ -264,8 +273,48 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	}
 	suppress("CheckMigration", "Task IDs are not known in advance: the statement is limited to tasks of the configured clusters (and the ecs:cluster condition).", dedupe(taskWildcards)...)
 
-	allow("StartDeployment", []string{"ecs:UpdateService"}, services, nil)
+	allow("StartDeployment", []string{"ecs:UpdateService", "ecs:DescribeServices"}, services, nil)
 	allow("CheckDeployment", []string{"ecs:DescribeServices"}, services, nil)
+	// The deployed digest is read from the tasks of our deployment.
+	allow("CheckDeployment", []string{"ecs:DescribeTasks"}, tasks, onClusters)
+	allow("CheckDeployment", []string{"ecs:ListTasks"}, []*string{jsii.String("*")}, onClusters)
+	suppress("CheckDeployment", "ecs:ListTasks is read-only and is scoped by the ecs:cluster condition to the configured clusters; DescribeTasks to their tasks, whose IDs are not known in advance.",
+		append([]string{"Resource::*"}, dedupe(taskWildcards)...)...)
+
+	// CheckTurn reads this state machine's executions.
+	smArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("stateMachine"), ResourceName: smName, ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
+	execArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("execution"),
+		ResourceName: awscdk.Fn_Join(jsii.String(""), &[]*string{smName, jsii.String(":*")}), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
+	allow("CheckTurn", []string{"states:ListExecutions"}, []*string{smArn}, nil)
+	allow("CheckTurn", []string{"states:DescribeExecution"}, []*string{execArn}, nil)
+	suppress("CheckTurn", "Read-only: the executions of this stack's own state machine, whose names are not known in advance.",
+		"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"+*stack.StackName()+"-deploy:*")
+
+	// PinImage ("image": "digest") registers revisions of the configured families.
+	allow("PinImage", []string{"ecs:DescribeTaskDefinition"}, []*string{jsii.String("*")}, nil)
+	if pinning {
+		// RegisterTaskDefinition has no resource-level permissions. A revision
+		// it registers can only be run through RunTask, which is limited to the
+		// configured families, and can only name roles iam:PassRole allows.
+		allow("PinImage", []string{"ecs:RegisterTaskDefinition"}, []*string{jsii.String("*")}, nil)
+		allow("PinImage", []string{"ecs:TagResource"}, pinnedFamilies, &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"ecs:CreateAction": "RegisterTaskDefinition"},
+		})
+		allow("PinImage", []string{"iam:PassRole"}, passRoles, &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"iam:PassedToService": "ecs-tasks.amazonaws.com"},
+		})
+	}
+	pinReason := "ecs:DescribeTaskDefinition is read-only without resource-level permissions."
+	pinApplies := []string{"Resource::*"}
+	if pinning {
+		pinReason += " ecs:RegisterTaskDefinition has no resource-level permissions either: a revision it registers can only be run through RunTask, limited to the configured families, and can only carry the roles iam:PassRole allows. ecs:TagResource (tags copied at registration) is limited to the configured families."
+		for _, t := range targets {
+			if t.Image == config.ImageDigest {
+				pinApplies = append(pinApplies, fmt.Sprintf("Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/%s:*", t.TaskDefinitionFamily))
+			}
+		}
+	}
+	suppress("PinImage", pinReason, dedupe(pinApplies)...)
 }
 
 func dedupe(in []string) []string {

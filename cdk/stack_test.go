@@ -201,6 +201,14 @@ func TestLeastPrivilege(t *testing.T) {
 				if !strings.Contains(string(res), ":task/staging/*") || !strings.Contains(string(cond), "ecs:cluster") {
 					t.Errorf("ecs:StopTask not scoped to the clusters: %s %s", res, cond)
 				}
+			case slices.Contains(actions, "states:ListExecutions"), slices.Contains(actions, "states:DescribeExecution"):
+				if !strings.Contains(string(res), ":stateMachine:") && !strings.Contains(string(res), ":execution:") {
+					t.Errorf("%v not on this state machine: %s", actions, res)
+				}
+			case slices.Contains(actions, "ecs:ListTasks"):
+				if !strings.Contains(string(cond), "ecs:cluster") {
+					t.Errorf("ecs:ListTasks without the ecs:cluster condition: %s", cond)
+				}
 			case slices.Contains(actions, "ecs:UpdateService"), slices.Contains(actions, "ecs:DescribeServices"):
 				if !strings.Contains(string(res), ":service/staging/staging-service") || !strings.Contains(string(res), ":service/prod/prod-service") {
 					t.Errorf("%v not on the configured services: %s", actions, res)
@@ -212,7 +220,8 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	}
-	for _, a := range []string{"ecs:RunTask", "ecs:StopTask", "ecs:UpdateService", "iam:PassRole", "ecr:DescribeImages", "lambda:InvokeFunction", "states:StartExecution"} {
+	for _, a := range []string{"ecs:RunTask", "ecs:StopTask", "ecs:UpdateService", "iam:PassRole", "ecr:DescribeImages", "lambda:InvokeFunction", "states:StartExecution",
+		"states:ListExecutions", "states:DescribeExecution", "ecs:ListTasks"} {
 		if !found[a] {
 			t.Errorf("no statement grants %s: a step would fail in AWS", a)
 		}
@@ -271,4 +280,29 @@ func resources(typ string) map[string]map[string]any {
 		}
 	}
 	return out
+}
+
+// "image": "digest" adds PinImage's registration rights, and only then.
+func TestDigestModeAddsOnlyTheRegistrationItNeeds(t *testing.T) {
+	if strings.Contains(string(synthesis), "ecs:RegisterTaskDefinition") {
+		t.Error("the shipped configuration uses image mode tag, yet a role may register task definitions")
+	}
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"prod","image":"digest","taskRoles":["app-task"]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := NewApp(jsii.String(t.TempDir()))
+	s := NewDeployerStack(app, "Pinned", Props(cfg, ""))
+	tpl := assertions.Template_FromStack(s, nil)
+	tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), &map[string]any{
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+			map[string]any{"Action": "ecs:RegisterTaskDefinition", "Effect": "Allow", "Resource": "*"},
+			assertions.Match_ObjectLike(&map[string]any{"Action": "ecs:TagResource", "Condition": map[string]any{"StringEquals": map[string]any{"ecs:CreateAction": "RegisterTaskDefinition"}}}),
+			assertions.Match_ObjectLike(&map[string]any{"Action": "iam:PassRole", "Condition": map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}),
+		})},
+	})
+	errs := assertions.Annotations_FromStack(s).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+	for _, e := range *errs {
+		t.Errorf("cdk-nag error at %s: %v", *e.Id, e.Entry.Data)
+	}
 }

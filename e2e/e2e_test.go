@@ -82,6 +82,8 @@ func TestDeployScenarios(t *testing.T) {
 				expect(t, out.Migration.LogStream == "app/app/"+out.Migration.TaskARN[strings.LastIndex(out.Migration.TaskARN, "/")+1:], "log stream = %s", out.Migration.LogStream)
 				expect(t, strings.HasPrefix(out.Deployment.ID, "ecs-svc/") && out.Deployment.RolloutState == "COMPLETED", "deployment = %+v", out.Deployment)
 				expect(t, out.Phases.MigrationSeconds > 0 && out.Phases.DeploymentSeconds > 0 && out.Phases.TotalSeconds >= out.Phases.DeploymentSeconds, "phases = %+v", out.Phases)
+				expect(t, out.Image.DeployedDigest == emulator.Digest && out.Image.Note == "", "deployed digest = %s (%s)", out.Image.DeployedDigest, out.Image.Note)
+				expect(t, out.Turn.Decision == "GO" && out.Image.Mode == "tag", "turn = %+v, mode %s", out.Turn, out.Image.Mode)
 			},
 		},
 		"happy path Fargate with capacity providers": {
@@ -98,7 +100,7 @@ func TestDeployScenarios(t *testing.T) {
 		},
 		"skip migration": {
 			input: manual(`{"environment":"staging","skipMigration":true,"reason":"hotfix without schema change"}`),
-			want:  want{status: "SUCCEEDED", tasks: 0, deployments: 1, calls: map[string]int{"RunTask": 0, "DescribeTasks": 0, "UpdateService": 1}},
+			want:  want{status: "SUCCEEDED", tasks: 0, deployments: 1, calls: map[string]int{"RunTask": 0, "UpdateService": 1, "ListTasks": 1}},
 			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
 				out := output(t, r)
 				expect(t, out.Migration.Skipped && out.Trigger.Type == "manual" && out.Trigger.Reason == "hotfix without schema change", "output = %+v", out)
@@ -190,7 +192,7 @@ func TestDeployScenarios(t *testing.T) {
 		},
 		"unknown environment": {
 			input: manual(`{"environment":"production"}`),
-			want:  want{status: "FAILED", error: "UnknownTarget", causeHas: []string{`"production"`, "dev, prod, qa, staging"}, calls: map[string]int{"DescribeServices": 0}},
+			want:  want{status: "FAILED", error: "UnknownTarget", causeHas: []string{`"production"`, "dev, fleet1, fleet2, fleet3, fleet4, fleet5, pinned, prod, qa, staging"}, calls: map[string]int{"DescribeServices": 0}},
 		},
 		"malformed input": {
 			input: manual(`{"env":"staging"}`),
@@ -198,7 +200,7 @@ func TestDeployScenarios(t *testing.T) {
 		},
 		"documented sample event with tag latest": {
 			input: push("latest"),
-			want:  want{status: "FAILED", error: "UnknownTarget", causeHas: []string{"app:latest", "app:staging|prod|qa|dev"}},
+			want:  want{status: "FAILED", error: "UnknownTarget", causeHas: []string{"app:latest", "app:staging|prod|qa|dev|pinned|fleet1|fleet2|fleet3|fleet4|fleet5"}},
 		},
 		"image deleted before the run": {
 			input:    push("staging"),

@@ -20,6 +20,8 @@ var Definition []byte
 // (${<Name>FunctionArn}), in workflow order, with its directory under functions/.
 var Functions = []Function{
 	{Name: "ResolveTarget", Dir: "resolve-target"},
+	{Name: "CheckTurn", Dir: "check-turn"},
+	{Name: "PinImage", Dir: "pin-image"},
 	{Name: "RunMigration", Dir: "run-migration"},
 	{Name: "CheckMigration", Dir: "check-migration"},
 	{Name: "StartDeployment", Dir: "start-deployment"},

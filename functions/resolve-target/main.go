@@ -12,9 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
 	"github.com/ecr-deployer/ecr-deployer/internal/awsconf"
-	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 )
 
@@ -31,20 +29,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	targets, err := loadTargets()
+	targets, err := awsconf.Targets()
 	if err != nil {
 		return err
 	}
 	d := &deploy.Deployer{ECS: ecs.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg), Config: targets, Region: cfg.Region, Log: lambdacontext.NewLogger()}
 	lambda.Start(deploy.Handler(d.ResolveTarget))
 	return nil
-}
-
-// loadTargets reads the file named by DEPLOYER_CONFIG_FILE if set, else the
-// targets.json compiled into this binary.
-func loadTargets() (*config.Config, error) {
-	if path := os.Getenv("DEPLOYER_CONFIG_FILE"); path != "" {
-		return config.LoadFile(path)
-	}
-	return config.Parse("targets.json", ecrdeployer.TargetsJSON)
 }

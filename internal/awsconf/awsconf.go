@@ -4,11 +4,15 @@ package awsconf
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+
+	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
+	deployerconfig "github.com/ecr-deployer/ecr-deployer/internal/config"
 )
 
 // MaxAttempts bounds the SDK's retries of one call. ECS throttles per account
@@ -30,4 +34,13 @@ func Load(ctx context.Context) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
 	return cfg, nil
+}
+
+// Targets reads the file named by DEPLOYER_CONFIG_FILE if set, else the
+// targets.json compiled into the binary.
+func Targets() (*deployerconfig.Config, error) {
+	if path := os.Getenv("DEPLOYER_CONFIG_FILE"); path != "" {
+		return deployerconfig.LoadFile(path)
+	}
+	return deployerconfig.Parse("targets.json", ecrdeployer.TargetsJSON)
 }

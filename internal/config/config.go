@@ -24,6 +24,19 @@ var (
 	DefaultDeploymentPollInterval = Duration(15 * time.Second)
 	DefaultCapacityRetries        = 5
 	DefaultCapacityRetryInterval  = Duration(30 * time.Second)
+	// Queueing: see the README's "One deployment per service at a time".
+	DefaultQueueSettle       = Duration(5 * time.Second)
+	DefaultQueuePollInterval = Duration(15 * time.Second)
+	DefaultDuplicateWindow   = Duration(15 * time.Minute)
+)
+
+// Image modes.
+const (
+	// ImageTag forces a new deployment of the service's task definition, so
+	// ECS resolves the tag (today's script); the deployed digest is verified.
+	ImageTag = "tag"
+	// ImageDigest registers a task definition revision pinned to the digest.
+	ImageDigest = "digest"
 )
 
 // File is the document in targets.json.
@@ -43,6 +56,10 @@ type Settings struct {
 	DeploymentPollInterval *Duration  `json:"deploymentPollInterval,omitempty"`
 	CapacityRetries        *int       `json:"capacityRetries,omitempty"`
 	CapacityRetryInterval  *Duration  `json:"capacityRetryInterval,omitempty"`
+	Image                  *string    `json:"image,omitempty"`
+	QueueSettle            *Duration  `json:"queueSettle,omitempty"`
+	QueuePollInterval      *Duration  `json:"queuePollInterval,omitempty"`
+	DuplicateWindow        *Duration  `json:"duplicateWindow,omitempty"`
 }
 
 // Target is one entry of targets.json as written.
@@ -145,6 +162,10 @@ type Resolved struct {
 	DeploymentPollInterval Duration  `json:"deploymentPollInterval"`
 	CapacityRetries        int       `json:"capacityRetries"`
 	CapacityRetryInterval  Duration  `json:"capacityRetryInterval"`
+	Image                  string    `json:"image"`
+	QueueSettle            Duration  `json:"queueSettle"`
+	QueuePollInterval      Duration  `json:"queuePollInterval"`
+	DuplicateWindow        Duration  `json:"duplicateWindow"`
 }
 
 // Config is a validated configuration.
@@ -321,6 +342,12 @@ func validateSettings(file, field string, s Settings) []error {
 	check("migrationPollInterval", s.MigrationPollInterval, time.Second)
 	check("deploymentPollInterval", s.DeploymentPollInterval, time.Second)
 	check("capacityRetryInterval", s.CapacityRetryInterval, time.Second)
+	check("queueSettle", s.QueueSettle, 0)
+	check("queuePollInterval", s.QueuePollInterval, time.Second)
+	check("duplicateWindow", s.DuplicateWindow, 0)
+	if s.Image != nil && *s.Image != ImageTag && *s.Image != ImageDigest {
+		errs = append(errs, &FieldError{file, field + ".image", fmt.Sprintf("%q must be \"tag\" or \"digest\"", *s.Image)})
+	}
 	if s.CapacityRetries != nil && (*s.CapacityRetries < 0 || *s.CapacityRetries > 100) {
 		errs = append(errs, &FieldError{file, field + ".capacityRetries", "must be between 0 and 100"})
 	}
@@ -373,6 +400,15 @@ func resolve(d Settings, t Target) Resolved {
 	r.MigrationPollInterval = pick(DefaultMigrationPollInterval, d.MigrationPollInterval, t.MigrationPollInterval)
 	r.DeploymentPollInterval = pick(DefaultDeploymentPollInterval, d.DeploymentPollInterval, t.DeploymentPollInterval)
 	r.CapacityRetryInterval = pick(DefaultCapacityRetryInterval, d.CapacityRetryInterval, t.CapacityRetryInterval)
+	r.QueueSettle = pick(DefaultQueueSettle, d.QueueSettle, t.QueueSettle)
+	r.QueuePollInterval = pick(DefaultQueuePollInterval, d.QueuePollInterval, t.QueuePollInterval)
+	r.DuplicateWindow = pick(DefaultDuplicateWindow, d.DuplicateWindow, t.DuplicateWindow)
+	r.Image = ImageTag
+	for _, v := range []*string{d.Image, t.Image} {
+		if v != nil {
+			r.Image = *v
+		}
+	}
 	r.CapacityRetries = DefaultCapacityRetries
 	for _, v := range []*int{d.CapacityRetries, t.CapacityRetries} {
 		if v != nil {

@@ -22,7 +22,8 @@ func TestDefaultsFollowTheScriptConvention(t *testing.T) {
 	want := Resolved{Environment: "staging", Repository: "app", Tag: "staging", Cluster: "staging", Service: "staging-service", TaskDefinitionFamily: "app",
 		Migration: Migration{Command: []string{"goose", "-dir", "migrations", "up"}}, MigrationTimeout: DefaultMigrationTimeout,
 		DeploymentTimeout: DefaultDeploymentTimeout, MigrationPollInterval: DefaultMigrationPollInterval,
-		DeploymentPollInterval: DefaultDeploymentPollInterval, CapacityRetries: DefaultCapacityRetries, CapacityRetryInterval: DefaultCapacityRetryInterval}
+		DeploymentPollInterval: DefaultDeploymentPollInterval, CapacityRetries: DefaultCapacityRetries, CapacityRetryInterval: DefaultCapacityRetryInterval,
+		Image: ImageTag, QueueSettle: DefaultQueueSettle, QueuePollInterval: DefaultQueuePollInterval, DuplicateWindow: DefaultDuplicateWindow}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
@@ -70,6 +71,7 @@ func TestValidationErrorsNameFileAndField(t *testing.T) {
 		"negative retries":   {`{"defaults":{"capacityRetries":-1},"targets":[{"repository":"app","tag":"x"}]}`, []string{"defaults.capacityRetries"}},
 		"empty command":      {`{"targets":[{"repository":"app","tag":"x","migration":{"command":[]}}]}`, []string{}},
 		"migration true":     {`{"targets":[{"repository":"app","tag":"x","migration":true}]}`, []string{`"migration" must be false or an object`}},
+		"bad image mode":     {`{"targets":[{"repository":"app","tag":"x","image":"sha"}]}`, []string{`targets[0].image: "sha" must be "tag" or "digest"`}},
 		"two errors at once": {`{"targets":[{"repository":"App","tag":"a b"}]}`, []string{"targets[0].repository", "targets[0].tag"}},
 	}
 	for name, tc := range cases {

@@ -22,6 +22,8 @@ type ECSAPI interface {
 	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
 	StopTask(context.Context, *ecs.StopTaskInput, ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
 	UpdateService(context.Context, *ecs.UpdateServiceInput, ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
+	RegisterTaskDefinition(context.Context, *ecs.RegisterTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
+	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
 }
 
 // ECRAPI is the part of the ECR API the workflow calls.
@@ -38,7 +40,8 @@ var (
 type Deployer struct {
 	ECS    ECSAPI
 	ECR    ECRAPI
-	Config *config.Config // only ResolveTarget needs it
+	SFN    SFNAPI
+	Config *config.Config // ResolveTarget and CheckTurn read it
 	Region string
 	Now    func() time.Time
 	Log    *slog.Logger

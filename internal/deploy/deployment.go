@@ -14,21 +14,32 @@ import (
 // StartDeployment forces a new deployment of the service and records its id:
 // the PRIMARY deployment in UpdateService's response.
 // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+//
+// A retried invocation must not start a second deployment: if the service's
+// PRIMARY deployment is of our task definition and was created since the
+// deployment became due (Deployment.NotBefore), an earlier attempt started
+// it, and it is adopted. Only one execution per service gets here at a time
+// (CheckTurn), so no other ecr-deployer deployment can be mistaken for ours.
 func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) {
-	out, err := d.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{
-		Cluster:            aws.String(s.Cluster),
-		Service:            aws.String(s.Service),
-		ForceNewDeployment: true,
-	})
+	svc, err := d.describeService(ctx, s.Cluster, s.Service)
 	if err != nil {
-		return s, fmt.Errorf("update service %s/%s: %w", s.Cluster, s.Service, err)
+		return s, err
 	}
-	var primary *ecstypes.Deployment
-	if out.Service != nil {
-		for i := range out.Service.Deployments {
-			if aws.ToString(out.Service.Deployments[i].Status) == "PRIMARY" {
-				primary = &out.Service.Deployments[i]
-			}
+	primary := primaryOf(svc.Deployments)
+	adopted := primary != nil && s.Deployment.NotBefore != nil && primary.CreatedAt != nil &&
+		!primary.CreatedAt.Before(*s.Deployment.NotBefore) && aws.ToString(primary.TaskDefinition) == s.Launch.TaskDefinition
+	if !adopted {
+		in := &ecs.UpdateServiceInput{Cluster: aws.String(s.Cluster), Service: aws.String(s.Service), ForceNewDeployment: true}
+		if s.Image.PinnedTaskDefinition != "" {
+			in.TaskDefinition = aws.String(s.Image.PinnedTaskDefinition)
+		}
+		out, err := d.ECS.UpdateService(ctx, in)
+		if err != nil {
+			return s, fmt.Errorf("update service %s/%s: %w", s.Cluster, s.Service, err)
+		}
+		primary = nil
+		if out.Service != nil {
+			primary = primaryOf(out.Service.Deployments)
 		}
 	}
 	if primary == nil {
@@ -41,8 +52,56 @@ func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) 
 	dep.Deadline = ptrTime(now.Add(time.Duration(dep.TimeoutSeconds) * time.Second))
 	record(dep, primary)
 	d.log().InfoContext(ctx, "deployment started", "execution", s.Execution.ID, "cluster", s.Cluster,
-		"service", s.Service, "deploymentId", dep.ID)
+		"service", s.Service, "deploymentId", dep.ID, "adopted", adopted)
 	return s, nil
+}
+
+func primaryOf(deps []ecstypes.Deployment) *ecstypes.Deployment {
+	for i := range deps {
+		if aws.ToString(deps[i].Status) == "PRIMARY" {
+			return &deps[i]
+		}
+	}
+	return nil
+}
+
+// verifyDigest reads which digest the tasks of our deployment run (ECS
+// resolves a tag once per deployment and records the digest on each task's
+// containers), and explains it when it is not the pushed one.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html#deployment-container-image-stability
+func (d *Deployer) verifyDigest(ctx context.Context, s *State) error {
+	list, err := d.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(s.Cluster), ServiceName: aws.String(s.Service),
+		StartedBy: aws.String(s.Deployment.ID), DesiredStatus: ecstypes.DesiredStatusRunning})
+	if err != nil {
+		return fmt.Errorf("list tasks of deployment %s: %w", s.Deployment.ID, err)
+	}
+	if len(list.TaskArns) == 0 {
+		s.Image.Note = "No running task of the deployment to read the deployed digest from (desired count 0?)."
+		return nil
+	}
+	arns := list.TaskArns
+	if len(arns) > 100 {
+		arns = arns[:100]
+	}
+	out, err := d.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(s.Cluster), Tasks: arns})
+	if err != nil {
+		return fmt.Errorf("describe tasks of deployment %s: %w", s.Deployment.ID, err)
+	}
+	for _, t := range out.Tasks {
+		for _, c := range t.Containers {
+			if imageRepository(aws.ToString(c.Image)) == s.Image.Repository && aws.ToString(c.ImageDigest) != "" {
+				s.Image.DeployedDigest = aws.ToString(c.ImageDigest)
+			}
+		}
+	}
+	switch {
+	case s.Image.DeployedDigest == "":
+		s.Image.Note = "The deployment's tasks report no image digest for " + s.Image.Repository + "."
+	case s.Image.DeployedDigest != s.Image.Digest:
+		s.Image.Note = fmt.Sprintf("The service runs %s, not %s: tag %q moved to a newer image before ECS resolved it. The push of %s starts its own deployment; use \"image\": \"digest\" to deploy exactly the pushed digest.",
+			s.Image.DeployedDigest, s.Image.Digest, s.Image.Tag, s.Image.DeployedDigest)
+	}
+	return nil
 }
 
 // CheckDeployment looks at the service once and judges our deployment.
@@ -61,6 +120,9 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 	}
 	switch v.Phase {
 	case DeploymentCompleted:
+		if err := d.verifyDigest(ctx, &s); err != nil {
+			return s, err
+		}
 		dep.Done = true
 		dep.FinishedAt = ptrTime(now)
 		if dep.StartedAt != nil {
@@ -71,6 +133,13 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 			"service", s.Service, "deploymentId", dep.ID)
 		return s, nil
 	case DeploymentFailed:
+		// Hold the service until ECS's rollback has settled, so that the next
+		// queued execution does not deploy over it.
+		if rb := v.Primary; rb != nil && aws.ToString(rb.Id) != dep.ID && rb.RolloutState == ecstypes.DeploymentRolloutStateInProgress &&
+			dep.Deadline != nil && !now.After(*dep.Deadline) {
+			dep.RollingBackTo = aws.ToString(rb.Id)
+			return s, nil
+		}
 		return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed and ECS rolled it back: %s; %d tasks failed. The service runs the previous version. Latest events: %s. Check the new tasks' stopped reasons and logs.",
 			dep.ID, s.Service, orUnknown(dep.RolloutStateReason), dep.FailedTasks, eventList(v.Events))}
 	case DeploymentReplaced:

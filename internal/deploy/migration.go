@@ -156,6 +156,7 @@ func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
 	case MigrationSucceeded:
 		m.Done = true
 		m.FinishedAt = ptrTime(now)
+		s.Deployment.NotBefore = ptrTime(now)
 		if m.StartedAt != nil {
 			s.Phases.MigrationSeconds = seconds(*m.StartedAt, now)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -40,7 +41,12 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 		Environment: target.Environment,
 		Cluster:     target.Cluster,
 		Service:     target.Service,
-		Image:       Image{Registry: req.Registry, Repository: target.Repository, Tag: target.Tag},
+		Image:       Image{Registry: req.Registry, Repository: target.Repository, Tag: target.Tag, Mode: target.Image},
+		Turn: Turn{
+			SettleSeconds:          int(time.Duration(target.QueueSettle) / time.Second),
+			PollSeconds:            target.QueuePollInterval.Seconds(),
+			DuplicateWindowSeconds: int(time.Duration(target.DuplicateWindow) / time.Second),
+		},
 		Poll: Poll{
 			MigrationSeconds:  target.MigrationPollInterval.Seconds(),
 			DeploymentSeconds: target.DeploymentPollInterval.Seconds(),

@@ -8,6 +8,7 @@ import "time"
 type State struct {
 	Execution   Execution  `json:"execution"`
 	Trigger     Trigger    `json:"trigger"`
+	Turn        Turn       `json:"turn"`
 	Environment string     `json:"environment"`
 	Cluster     string     `json:"cluster"`
 	Service     string     `json:"service"`
@@ -21,9 +22,26 @@ type State struct {
 
 // Execution identifies the Step Functions execution (from the context object).
 type Execution struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	StartTime time.Time `json:"startTime"`
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	StartTime    time.Time `json:"startTime"`
+	StateMachine string    `json:"stateMachine"`
+}
+
+// Turn is this execution's place in its service's queue.
+type Turn struct {
+	// Decision is GO, WAIT, SUPERSEDED or DUPLICATE.
+	Decision     string `json:"decision,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	WaitingFor   string `json:"waitingFor,omitempty"`
+	SupersededBy string `json:"supersededBy,omitempty"`
+	DuplicateOf  string `json:"duplicateOf,omitempty"`
+	// WaitSeconds is the WaitingForTurn pause before the next check.
+	WaitSeconds            int `json:"waitSeconds"`
+	Checks                 int `json:"checks"`
+	SettleSeconds          int `json:"settleSeconds"`
+	PollSeconds            int `json:"pollSeconds"`
+	DuplicateWindowSeconds int `json:"duplicateWindowSeconds"`
 }
 
 // Trigger says why this deployment runs.
@@ -40,6 +58,15 @@ type Image struct {
 	Repository string `json:"repository"`
 	Tag        string `json:"tag"`
 	Digest     string `json:"digest"`
+	// Mode is "tag" (force a new deployment; ECS resolves the tag) or
+	// "digest" (a task definition revision pinned to Digest).
+	Mode string `json:"mode"`
+	// PinnedTaskDefinition is the revision PinImage registered or reused.
+	PinnedTaskDefinition string `json:"pinnedTaskDefinition,omitempty"`
+	// DeployedDigest is what the tasks of our deployment run.
+	DeployedDigest string `json:"deployedDigest,omitempty"`
+	// Note explains a DeployedDigest other than Digest.
+	Note string `json:"note,omitempty"`
 }
 
 // Launch is how the service runs its tasks; the migration runs the same way.
@@ -97,7 +124,10 @@ type Migration struct {
 
 // Deployment is the ECS service deployment this execution started.
 type Deployment struct {
-	TimeoutSeconds     int        `json:"timeoutSeconds,omitempty"`
+	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
+	// NotBefore is when the deployment became due: a PRIMARY deployment of
+	// our task definition created since is ours (a retried StartDeployment).
+	NotBefore          *time.Time `json:"notBefore,omitempty"`
 	ID                 string     `json:"id,omitempty"`
 	StartedAt          *time.Time `json:"startedAt,omitempty"`
 	Deadline           *time.Time `json:"deadline,omitempty"`
@@ -109,7 +139,9 @@ type Deployment struct {
 	RunningCount       int32      `json:"runningCount"`
 	PendingCount       int32      `json:"pendingCount"`
 	FailedTasks        int32      `json:"failedTasks"`
-	Done               bool       `json:"done"`
+	// RollingBackTo is ECS's rollback deployment, waited for before failing.
+	RollingBackTo string `json:"rollingBackTo,omitempty"`
+	Done          bool   `json:"done"`
 }
 
 // Poll holds the Wait states' intervals (read with SecondsPath).
@@ -121,6 +153,7 @@ type Poll struct {
 // Phases are the durations of each phase in seconds, filled as they end.
 type Phases struct {
 	ResolveSeconds    float64 `json:"resolveSeconds"`
+	QueueSeconds      float64 `json:"queueSeconds"`
 	MigrationSeconds  float64 `json:"migrationSeconds"`
 	DeploymentSeconds float64 `json:"deploymentSeconds"`
 	TotalSeconds      float64 `json:"totalSeconds"`

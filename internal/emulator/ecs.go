@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +17,8 @@ var ecsOps = map[string]func(*Emulator, json.RawMessage) (any, *apiError){
 	"DescribeTasks":          (*Emulator).describeTasks,
 	"StopTask":               (*Emulator).stopTask,
 	"UpdateService":          (*Emulator).updateService,
+	"RegisterTaskDefinition": (*Emulator).registerTaskDefinition,
+	"ListTasks":              (*Emulator).listTasks,
 }
 
 type cluster struct {
@@ -48,6 +51,11 @@ type deployment struct {
 	createdAt, updatedAt       time.Time
 	// rampEnd is when a rolling deployment reaches its desired count.
 	rampEnd time.Time
+	// digests is what each container's image resolved to when the deployment
+	// started: ECS resolves a tag once per deployment.
+	digests map[string]string
+	// endedAt is when it left IN_PROGRESS (COMPLETED or FAILED).
+	endedAt time.Time
 }
 
 // step is a scheduled change of a service, applied when the clock passes at.
@@ -69,6 +77,9 @@ type task struct {
 	plan                                           MigrationScript
 	stoppedAt                                      time.Time
 	stopReason                                     string
+	digests                                        map[string]string
+	// service tasks (of a deployment) run until replaced
+	service bool
 }
 
 type tokenEntry struct {
@@ -149,6 +160,59 @@ func (e *Emulator) RegisterTaskDefinition(s TaskDefinitionSpec) string {
 	return td.TaskDefinitionArn
 }
 
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html
+// Every call registers a new revision of the family, even an identical one.
+func (e *Emulator) registerTaskDefinition(body json.RawMessage) (any, *apiError) {
+	var in wTaskDefinition
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.Family == "" || len(in.ContainerDefinitions) == 0 {
+		return nil, errorf("ClientException", "family and containerDefinitions are required.")
+	}
+	in.Revision = int32(len(e.families[in.Family]) + 1)
+	in.TaskDefinitionArn = fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:%d", e.Region, e.Account, in.Family, in.Revision)
+	in.Status = "ACTIVE"
+	if in.NetworkMode == "" {
+		in.NetworkMode = "bridge"
+	}
+	td := &taskDef{in}
+	e.taskDefs[td.TaskDefinitionArn] = td
+	e.families[in.Family] = append(e.families[in.Family], td)
+	e.registered = append(e.registered, append(json.RawMessage(nil), body...))
+	return map[string]any{"taskDefinition": td.wTaskDefinition, "tags": []any{}}, nil
+}
+
+// resolveDigests resolves each container's image to a digest as ECS does when
+// it starts a deployment or a task: a tag to the digest it names now.
+func (e *Emulator) resolveDigests(td *taskDef) map[string]string {
+	out := map[string]string{}
+	for _, c := range td.ContainerDefinitions {
+		out[c.Name] = e.digestOf(c.Image)
+	}
+	return out
+}
+
+func (e *Emulator) digestOf(image string) string {
+	if i := strings.Index(image, "@"); i >= 0 {
+		return image[i+1:]
+	}
+	name, tag := image, "latest"
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		name, tag = image[:i], image[i+1:]
+	}
+	r := e.repos[name[strings.Index(name, "/")+1:]]
+	if r == nil {
+		return ""
+	}
+	for _, im := range r.images {
+		if slices.Contains(im.tags, tag) {
+			return im.digest
+		}
+	}
+	return ""
+}
+
 // CreateService seeds a service (and its cluster) with one completed deployment.
 func (e *Emulator) CreateService(s ServiceSpec) error {
 	e.mu.Lock()
@@ -183,6 +247,7 @@ func (e *Emulator) CreateService(s ServiceSpec) error {
 		id: e.deploymentID(), status: "PRIMARY", taskDefinition: td.TaskDefinitionArn,
 		desired: s.DesiredCount, running: s.DesiredCount, rolloutState: "COMPLETED",
 		reason: "ECS deployment completed.", createdAt: now.Add(-time.Hour), updatedAt: now.Add(-time.Hour),
+		digests: e.resolveDigests(td),
 	}}
 	c.services[s.Name] = svc
 	return nil
@@ -373,7 +438,15 @@ func (e *Emulator) updateService(body json.RawMessage) (any, *apiError) {
 		td = t.TaskDefinitionArn
 	}
 	if in.ForceNewDeployment || td != svc.taskDefinition {
-		e.startDeployment(svc, td, now, e.script.Rollout)
+		plan := e.script.Rollout
+		if r := e.script.Random; r != nil {
+			plan = RolloutScript{Seconds: e.draw(r), Outcome: OutcomeCompleted}
+			if e.random.Float64() < r.RolloutFailureRate {
+				plan.Outcome = OutcomeRolledBack
+			}
+		}
+		d := e.startDeployment(svc, td, now, plan)
+		e.spans = append(e.spans, Span{Kind: "deployment", Cluster: svc.cluster.name, Service: svc.name, ID: d.id, Start: now, deployment: d})
 	}
 	return map[string]any{"service": svc.wire()}, nil
 }
@@ -390,6 +463,9 @@ func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan 
 	d := &deployment{
 		id: e.deploymentID(), status: "PRIMARY", taskDefinition: td, desired: svc.desired,
 		rolloutState: "IN_PROGRESS", createdAt: now, updatedAt: now, rampEnd: now.Add(dur),
+	}
+	if t := e.findTaskDef(td); t != nil {
+		d.digests = e.resolveDigests(t)
 	}
 	d.reason = fmt.Sprintf("ECS deployment %s in progress.", d.id)
 	svc.taskDefinition = td
@@ -416,6 +492,7 @@ func completeDeployment(svc *service, d *deployment, at time.Time) {
 	if d.status != "PRIMARY" || d.rolloutState != "IN_PROGRESS" {
 		return
 	}
+	d.endedAt = at
 	d.rolloutState = "COMPLETED"
 	d.reason = fmt.Sprintf("ECS deployment %s completed.", d.id)
 	d.running, d.pending, d.updatedAt = d.desired, 0, at
@@ -426,6 +503,7 @@ func completeDeployment(svc *service, d *deployment, at time.Time) {
 
 func (e *Emulator) failDeployment(svc *service, d *deployment, previous string, at time.Time, dur time.Duration) {
 	d.rolloutState = "FAILED"
+	d.endedAt = at
 	d.reason = "ECS deployment circuit breaker: tasks failed to start."
 	d.failed = max(3, d.desired*2)
 	d.running, d.pending, d.updatedAt = 0, 0, at
@@ -435,6 +513,7 @@ func (e *Emulator) failDeployment(svc *service, d *deployment, previous string, 
 	}
 	rb := e.startDeployment(svc, previous, at, RolloutScript{Seconds: dur.Seconds(), Outcome: OutcomeCompleted})
 	svc.event(at, "rolling back to deployment %s.", rb.id)
+	e.spans = append(e.spans, Span{Kind: "rollback", Cluster: svc.cluster.name, Service: svc.name, ID: rb.id, Start: at, deployment: rb})
 }
 
 // --- DescribeTaskDefinition ------------------------------------------------
@@ -550,6 +629,13 @@ func (e *Emulator) runTaskOnce(in runTaskInput) (any, *apiError) {
 		return out, nil
 	}
 	now := e.now()
+	plan := e.script.Migration
+	if r := e.script.Random; r != nil {
+		plan = MigrationScript{Seconds: e.draw(r)}
+		if e.random.Float64() < r.MigrationFailureRate {
+			plan.ExitCode = 1
+		}
+	}
 	provider := ""
 	if len(in.CapacityProviderStrategy) > 0 {
 		provider = in.CapacityProviderStrategy[0].CapacityProvider
@@ -559,8 +645,9 @@ func (e *Emulator) runTaskOnce(in runTaskInput) (any, *apiError) {
 			arn:        fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", e.Region, e.Account, c.name, e.id(32)),
 			clusterArn: c.arn, taskDefArn: td.TaskDefinitionArn, launchType: in.LaunchType, capacityProvider: provider,
 			group: in.Group, startedBy: in.StartedBy, createdAt: now, containers: td.ContainerDefinitions,
-			overrides: in.Overrides, plan: e.script.Migration,
+			overrides: in.Overrides, plan: plan, digests: e.resolveDigests(td),
 		}
+		e.spans = append(e.spans, Span{Kind: "migration", Cluster: c.name, ID: t.arn, Start: now, task: t})
 		if t.group == "" {
 			t.group = "family:" + td.Family
 		}
@@ -598,6 +685,9 @@ func (t *task) wire(now time.Time, migration string) wTask {
 	containerStatus, containerReason := "PENDING", ""
 	startedAt := t.createdAt.Add(dur / 5)
 	switch {
+	case t.service && t.stoppedAt.IsZero():
+		w.LastStatus, containerStatus = "RUNNING", "RUNNING"
+		w.StartedAt = tsp(t.createdAt)
 	case !t.stoppedAt.IsZero():
 		w.LastStatus, w.DesiredStatus, w.StopCode, w.StoppedReason = "STOPPED", "STOPPED", "UserInitiated", t.stopReason
 		w.StoppingAt, w.StoppedAt = tsp(t.stoppedAt), tsp(t.stoppedAt)
@@ -638,7 +728,7 @@ func (t *task) wire(now time.Time, migration string) wTask {
 	for _, cd := range t.containers {
 		c := wContainer{
 			ContainerArn: fmt.Sprintf("%s/%s", strings.Replace(t.arn, ":task/", ":container/", 1), cd.Name),
-			TaskArn:      t.arn, Name: cd.Name, Image: cd.Image, LastStatus: containerStatus,
+			TaskArn:      t.arn, Name: cd.Name, Image: cd.Image, LastStatus: containerStatus, ImageDigest: t.digests[cd.Name],
 		}
 		if cd.Name == migration {
 			c.ExitCode, c.Reason = exit, containerReason
@@ -692,6 +782,9 @@ func (e *Emulator) findTask(c *cluster, ref string) *task {
 	if t, ok := e.tasks[ref]; ok && t.clusterArn == c.arn {
 		return t
 	}
+	if t, ok := e.serviceTasks[ref]; ok && t.clusterArn == c.arn {
+		return t
+	}
 	for arn, t := range e.tasks {
 		if t.clusterArn == c.arn && strings.HasSuffix(arn, "/"+ref) {
 			return t
@@ -727,4 +820,145 @@ func (e *Emulator) stopTask(body json.RawMessage) (any, *apiError) {
 		}
 	}
 	return map[string]any{"task": t.wire(now, e.migrationContainer(t))}, nil
+}
+
+// ListTasks lists a service's running tasks: each running task of a
+// deployment has startedBy set to the deployment's id.
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html
+func (e *Emulator) listTasks(body json.RawMessage) (any, *apiError) {
+	var in struct {
+		Cluster       string `json:"cluster"`
+		ServiceName   string `json:"serviceName"`
+		StartedBy     string `json:"startedBy"`
+		DesiredStatus string `json:"desiredStatus"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	c := e.clusterNamed(in.Cluster, false)
+	if c == nil {
+		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	}
+	arns := []string{}
+	if in.DesiredStatus == "STOPPED" {
+		return map[string]any{"taskArns": arns}, nil
+	}
+	now := e.now()
+	for _, svc := range c.services {
+		if in.ServiceName != "" && svc.name != in.ServiceName {
+			continue
+		}
+		e.advance(svc, now)
+		for _, d := range svc.deployments {
+			if in.StartedBy != "" && d.id != in.StartedBy {
+				continue
+			}
+			for i := range d.running {
+				arns = append(arns, e.serviceTask(c, svc, d, int(i)).arn)
+			}
+		}
+	}
+	if in.ServiceName == "" {
+		for arn, t := range e.tasks {
+			if t.clusterArn == c.arn && (in.StartedBy == "" || t.startedBy == in.StartedBy) {
+				arns = append(arns, arn)
+			}
+		}
+	}
+	sort.Strings(arns)
+	return map[string]any{"taskArns": arns}, nil
+}
+
+// serviceTask is the i-th running task of a deployment, made on first sight.
+func (e *Emulator) serviceTask(c *cluster, svc *service, d *deployment, i int) *task {
+	arn := fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", e.Region, e.Account, c.name, fmt.Sprintf("%x", sha256.Sum256([]byte(fmt.Sprintf("%s/%d", d.id, i))))[:32])
+	if t, ok := e.serviceTasks[arn]; ok {
+		return t
+	}
+	td := e.findTaskDef(d.taskDefinition)
+	t := &task{arn: arn, clusterArn: c.arn, taskDefArn: d.taskDefinition, launchType: svc.launchType, group: "service:" + svc.name,
+		startedBy: d.id, createdAt: d.createdAt, containers: td.ContainerDefinitions, digests: d.digests, service: true}
+	e.serviceTasks[arn] = t
+	return t
+}
+
+// RegisteredTaskDefinitions returns the bodies of the RegisterTaskDefinition calls served.
+func (e *Emulator) RegisteredTaskDefinitions() []json.RawMessage {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]json.RawMessage(nil), e.registered...)
+}
+
+// RunningDigest is the digest the service's PRIMARY deployment runs in its
+// container named container.
+func (e *Emulator) RunningDigest(clusterName, serviceName, container string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.clusters[clusterName]
+	if c == nil || c.services[serviceName] == nil {
+		return ""
+	}
+	svc := c.services[serviceName]
+	e.advance(svc, e.now())
+	for _, d := range svc.deployments {
+		if d.status == "PRIMARY" {
+			return d.digests[container]
+		}
+	}
+	return ""
+}
+
+// Span is how long a migration task or a deployment was active: from RunTask
+// until the task stopped, from UpdateService (or ECS's rollback) until the
+// deployment left IN_PROGRESS. A zero End means it still is.
+type Span struct {
+	Kind    string // migration, deployment or rollback
+	Cluster string
+	Service string
+	ID      string
+	Start   time.Time
+	End     time.Time
+	// Digest is what the migration's or deployment's app container ran.
+	Digest     string
+	ExitCode   *int32
+	task       *task
+	deployment *deployment
+}
+
+// Spans returns every migration and deployment span so far.
+func (e *Emulator) Spans() []Span {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	for _, c := range e.clusters {
+		for _, svc := range c.services {
+			e.advance(svc, now)
+		}
+	}
+	out := make([]Span, len(e.spans))
+	for i, sp := range e.spans {
+		if t := sp.task; t != nil {
+			w := t.wire(now, e.migrationContainer(t))
+			if w.StoppedAt != nil {
+				sp.End = time.UnixMilli(int64(float64(*w.StoppedAt) * 1000)).UTC()
+			}
+			sp.Digest = t.digests[e.migrationContainer(t)]
+			for _, c := range w.Containers {
+				if c.Name == e.migrationContainer(t) {
+					sp.ExitCode = c.ExitCode
+				}
+			}
+		}
+		if d := sp.deployment; d != nil {
+			sp.End = d.endedAt
+			sp.Digest = d.digests["app"]
+		}
+		sp.task, sp.deployment = nil, nil
+		out[i] = sp
+	}
+	return out
+}
+
+func (e *Emulator) draw(r *RandomScript) float64 {
+	return r.MinSeconds + e.random.Float64()*(r.MaxSeconds-r.MinSeconds)
 }

@@ -29,13 +29,18 @@ type Emulator struct {
 	clusters map[string]*cluster
 	taskDefs map[string]*taskDef // by ARN
 	families map[string][]*taskDef
-	tasks    map[string]*task // by ARN
-	tokens   map[string]tokenEntry
-	repos    map[string]*repository
-	script   Scenario
-	runTasks int // RunTask calls that were not idempotent replays
-	calls    []Call
-	throttle map[string]int
+	tasks    map[string]*task // by ARN: tasks started by RunTask
+	// serviceTasks are the tasks of service deployments, made when listed.
+	serviceTasks map[string]*task
+	registered   []json.RawMessage
+	random       *rand.Rand
+	spans        []Span
+	tokens       map[string]tokenEntry
+	repos        map[string]*repository
+	script       Scenario
+	runTasks     int // RunTask calls that were not idempotent replays
+	calls        []Call
+	throttle     map[string]int
 	// pending are events emitted while the lock was held, delivered after.
 	pending []map[string]any
 	// OnEvent, if set, receives every event the emulator emits (ECR pushes),
@@ -55,15 +60,16 @@ type Call struct {
 func New(account, region string) *Emulator {
 	return &Emulator{
 		Region: region, Account: account,
-		now:      time.Now,
-		rng:      rand.New(rand.NewPCG(1, 2)),
-		clusters: map[string]*cluster{},
-		taskDefs: map[string]*taskDef{},
-		families: map[string][]*taskDef{},
-		tasks:    map[string]*task{},
-		tokens:   map[string]tokenEntry{},
-		repos:    map[string]*repository{},
-		throttle: map[string]int{},
+		now:          time.Now,
+		rng:          rand.New(rand.NewPCG(1, 2)),
+		clusters:     map[string]*cluster{},
+		taskDefs:     map[string]*taskDef{},
+		families:     map[string][]*taskDef{},
+		tasks:        map[string]*task{},
+		serviceTasks: map[string]*task{},
+		tokens:       map[string]tokenEntry{},
+		repos:        map[string]*repository{},
+		throttle:     map[string]int{},
 	}
 }
 
@@ -72,6 +78,9 @@ func (e *Emulator) SetScenario(s Scenario) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.script = s
+	if s.Random != nil {
+		e.random = rand.New(rand.NewPCG(s.Random.Seed, s.Random.Seed^0x9e3779b97f4a7c15))
+	}
 	e.throttle = map[string]int{}
 	for op, n := range s.Throttle {
 		e.throttle[op] = n
@@ -158,27 +167,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf("SerializationException", "the request body is not JSON"))
 		return
 	}
-	e.mu.Lock()
-	call := Call{Operation: op, Request: append(json.RawMessage(nil), body...), At: e.now()}
-	var out any
-	var aerr *apiError
-	if e.throttle[op] > 0 {
-		// ECS and ECR throttle per account and Region with a token bucket and
-		// answer ThrottlingException; the SDK retries it.
-		// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html
-		e.throttle[op]--
-		aerr = errorf("ThrottlingException", "Rate exceeded")
-	} else {
-		out, aerr = handler(e, body)
-	}
-	if aerr != nil {
-		call.Error = aerr.code
-	}
-	e.calls = append(e.calls, call)
-	events := e.pending
-	e.pending = nil
-	onEvent := e.OnEvent
-	e.mu.Unlock()
+	out, aerr, events, onEvent := e.serve(op, handler, body)
 	if onEvent != nil {
 		for _, ev := range events {
 			go onEvent(ev)
@@ -196,6 +185,34 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-RequestId", e.requestID())
 	_, _ = w.Write(b)
+}
+
+// serve runs one operation under the lock and records it. A panic in a
+// handler is answered as a ServerException rather than left holding the lock.
+func (e *Emulator) serve(op string, handler func(*Emulator, json.RawMessage) (any, *apiError), body []byte) (out any, aerr *apiError, events []map[string]any, onEvent func(map[string]any)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	call := Call{Operation: op, Request: append(json.RawMessage(nil), body...), At: e.now()}
+	defer func() {
+		if r := recover(); r != nil {
+			out, aerr = nil, &apiError{status: http.StatusInternalServerError, code: "ServerException", msg: fmt.Sprintf("emulator bug: %v", r)}
+		}
+		if aerr != nil {
+			call.Error = aerr.code
+		}
+		e.calls = append(e.calls, call)
+		events, e.pending = e.pending, nil
+		onEvent = e.OnEvent
+	}()
+	if e.throttle[op] > 0 {
+		// ECS and ECR throttle per account and Region with a token bucket and
+		// answer ThrottlingException; the SDK retries it.
+		// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html
+		e.throttle[op]--
+		return nil, errorf("ThrottlingException", "Rate exceeded"), nil, nil
+	}
+	out, aerr = handler(e, body)
+	return out, aerr, nil, nil
 }
 
 func (e *Emulator) requestID() string {

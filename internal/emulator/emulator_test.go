@@ -139,7 +139,7 @@ func TestDescribeImages(t *testing.T) {
 }
 
 func TestLoadScenarioRejectsTypos(t *testing.T) {
-	for _, bad := range []Scenario{{Rollout: RolloutScript{Outcome: "DONE"}}, {Throttle: map[string]int{"ListTasks": 1}}} {
+	for _, bad := range []Scenario{{Rollout: RolloutScript{Outcome: "DONE"}}, {Throttle: map[string]int{"ListClusters": 1}}} {
 		if bad.Validate() == nil {
 			t.Errorf("%+v validated", bad)
 		}

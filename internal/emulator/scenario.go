@@ -32,6 +32,21 @@ type Scenario struct {
 	LambdaFaults map[string]int `json:"lambdaFaults,omitempty"`
 	// DeleteImage removes the image from ECR before the execution starts.
 	DeleteImage bool `json:"deleteImage,omitempty"`
+	// Random, when set, draws each migration's and each rollout's duration
+	// and outcome from a seeded generator instead of Migration and Rollout.
+	Random *RandomScript `json:"random,omitempty"`
+}
+
+// RandomScript draws durations and failures per task and per deployment.
+type RandomScript struct {
+	Seed uint64 `json:"seed"`
+	// MinSeconds and MaxSeconds bound every migration and rollout.
+	MinSeconds float64 `json:"minSeconds"`
+	MaxSeconds float64 `json:"maxSeconds"`
+	// MigrationFailureRate is the share of migrations that exit 1.
+	MigrationFailureRate float64 `json:"migrationFailureRate"`
+	// RolloutFailureRate is the share of rollouts the circuit breaker fails.
+	RolloutFailureRate float64 `json:"rolloutFailureRate"`
 }
 
 // MigrationScript scripts the one-off migration task.

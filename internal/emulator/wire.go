@@ -105,6 +105,8 @@ type wTaskDefinition struct {
 	ContainerDefinitions    []wContainerDefinition `json:"containerDefinitions"`
 	TaskRoleArn             string                 `json:"taskRoleArn,omitempty"`
 	ExecutionRoleArn        string                 `json:"executionRoleArn,omitempty"`
+	Cpu                     string                 `json:"cpu,omitempty"`
+	Memory                  string                 `json:"memory,omitempty"`
 }
 
 type wContainer struct {

@@ -1,5 +1,7 @@
 package emulator
 
+import "fmt"
+
 // The standard world that `make demo` and the end-to-end tests deploy into.
 // It follows the convention of the shell script ecr-deployer replaces: the
 // cluster is named after the environment and the service is "<cluster>-service".
@@ -27,6 +29,8 @@ var (
 //   - cluster "prod" with "prod-service": Fargate through a capacity provider strategy
 //     (FARGATE, FARGATE_SPOT), awsvpc networking, task definition app-fargate:1;
 //   - cluster "qa" with "qa-service": EC2 like staging (for short timeouts in tests);
+//   - cluster "pinned" with "pinned-service" (tag pinned, for "image": "digest");
+//   - clusters fleet1…fleet5, each with fleetN-service (the concurrency tests);
 //
 // every service with the deployment circuit breaker and rollback on.
 func (e *Emulator) SeedStandardWorld() error {
@@ -46,17 +50,31 @@ func (e *Emulator) SeedStandardWorld() error {
 		TaskRoleArn: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleArn: "arn:aws:iam::123456789012:role/app-execution"})
 	fargate := e.RegisterTaskDefinition(TaskDefinitionSpec{Family: "app-fargate", NetworkMode: "awsvpc", Compatibilities: []string{"FARGATE"}, Containers: containers(),
 		TaskRoleArn: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleArn: "arn:aws:iam::123456789012:role/app-execution"})
-	for _, s := range []ServiceSpec{
+	services := []ServiceSpec{
 		{Cluster: "staging", Name: "staging-service", TaskDefinition: ec2, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true},
+		{Cluster: "pinned", Name: "pinned-service", TaskDefinition: ec2, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true},
 		{Cluster: "qa", Name: "qa-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true},
 		{Cluster: "prod", Name: "prod-service", TaskDefinition: fargate, DesiredCount: 3,
 			CapacityProviderStrategy: []CapacityProvider{{Name: "FARGATE", Weight: 1, Base: 1}, {Name: "FARGATE_SPOT", Weight: 3}},
 			Subnets:                  []string{"subnet-0a1b2c3d", "subnet-4e5f6a7b"}, SecurityGroups: []string{"sg-0123456789abcdef0"}, AssignPublicIP: "DISABLED",
 			CircuitBreakerRollback: true},
-	} {
+	}
+	for i := 1; i <= FleetSize; i++ {
+		e.PushImage(Repository, FleetTag(i), Digest)
+		services = append(services, ServiceSpec{Cluster: FleetTag(i), Name: FleetTag(i) + "-service", TaskDefinition: ec2, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true})
+	}
+	e.PushImage(Repository, "pinned", Digest)
+	for _, s := range services {
 		if err := e.CreateService(s); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// FleetSize is the number of fleet services: clusters fleet1… with
+// fleetN-service, deployed from the tag fleetN of repository app.
+const FleetSize = 5
+
+// FleetTag is the tag (and cluster and environment) of fleet service n.
+func FleetTag(n int) string { return fmt.Sprintf("fleet%d", n) }

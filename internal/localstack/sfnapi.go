@@ -47,6 +47,8 @@ type execution struct {
 	cause     string
 	history   []historyEvent
 	cancel    context.CancelFunc
+	result    *Result
+	runErr    error
 	done      chan struct{}
 	openTasks map[string]string // state name → Lambda ARN
 }
@@ -168,6 +170,7 @@ func (s *SFNServer) startExecution(body []byte) (any, *sfnError) {
 		res, err := s.stack.execute(ctx, arn, ex.name, ex.start, json.RawMessage(input), faults, func(ev Event) { s.record(ex, ev) })
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		ex.result, ex.runErr = res, err
 		if ex.status != "RUNNING" {
 			return // stopped
 		}
@@ -406,6 +409,34 @@ func (s *SFNServer) stopExecution(body []byte) (any, *sfnError) {
 	stop := ex.stop
 	s.mu.Unlock()
 	return map[string]any{"stopDate": epochOf(stop)}, nil
+}
+
+// Start starts an execution as StartExecution does and returns its ARN.
+func (s *SFNServer) Start(name string, input json.RawMessage) (string, error) {
+	req, _ := json.Marshal(map[string]any{"stateMachineArn": s.StateMachineARN, "name": name, "input": string(input)})
+	out, err := s.startExecution(req)
+	if err != nil {
+		return "", fmt.Errorf("%s: %s", err.code, err.msg)
+	}
+	return out.(map[string]any)["executionArn"].(string), nil
+}
+
+// Result waits for an execution to end and returns its run.
+func (s *SFNServer) Result(ctx context.Context, arn string) (*Result, error) {
+	s.mu.Lock()
+	ex := s.executions[arn]
+	s.mu.Unlock()
+	if ex == nil {
+		return nil, fmt.Errorf("no execution %s", arn)
+	}
+	select {
+	case <-ex.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return ex.result, ex.runErr
 }
 
 // Wait blocks until every execution started so far has ended.

@@ -222,6 +222,7 @@ func (s *Stack) startFunction(ctx context.Context, f statemachine.Function) erro
 		"AWS_SECRET_ACCESS_KEY=local",
 		"AWS_ENDPOINT_URL_ECS="+s.Endpoint,
 		"AWS_ENDPOINT_URL_ECR="+s.Endpoint,
+		"AWS_ENDPOINT_URL_SFN="+s.Endpoint,
 		"AWS_LAMBDA_FUNCTION_NAME="+name,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",
@@ -255,13 +256,34 @@ func filteredEnv() []string {
 	return out
 }
 
+// Ports for the RIEs come from below Linux's ephemeral range (32768-60999),
+// so that no listener bound to port 0 is handed a port reserved for an RIE
+// that has not bound it yet (an RIE binds its runtime API port at the first
+// invocation), and none is handed out twice in this process. Two RIEs on one
+// port would cross-wire two functions or two stacks.
+var ports = struct {
+	sync.Mutex
+	next int
+}{next: 20000 + os.Getpid()%1000*10}
+
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	ports.Lock()
+	defer ports.Unlock()
+	for range 10000 {
+		p := ports.next
+		ports.next++
+		if ports.next >= 32000 {
+			ports.next = 20000
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue // in use
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		return addr, nil
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", errors.New("no free port between 20000 and 32000")
 }
 
 func waitListening(ctx context.Context, addr string, limit time.Duration) error {
@@ -363,8 +385,9 @@ type EventState struct {
 	Output json.RawMessage `json:"output,omitempty"`
 }
 
-// Run executes the state machine once with input under the scenario, and
-// waits for the end. A nil input uses the scenario's, else the ECR push sample.
+// Run executes the state machine once with input under the scenario, through
+// the local Step Functions API, and waits for the end. A nil input uses the
+// scenario's, else the ECR push sample.
 func (s *Stack) Run(ctx context.Context, input json.RawMessage, sc emulator.Scenario) (*Result, error) {
 	if input == nil {
 		input = sc.Input
@@ -372,13 +395,16 @@ func (s *Stack) Run(ctx context.Context, input json.RawMessage, sc emulator.Scen
 	if input == nil {
 		input = SamplePushEvent("staging", emulator.Digest)
 	}
-	s.Emulator.SetScenario(sc)
+	s.SetScenario(sc)
 	if sc.DeleteImage {
 		s.Emulator.DeleteImages(emulator.Repository)
 	}
-	start := time.Now().UTC()
-	name := fmt.Sprintf("local-%s-%d", start.Format("20060102T150405"), s.seq.Add(1))
-	return s.execute(ctx, s.ExecutionARN(name), name, start, input, sc.LambdaFaults, nil)
+	name := fmt.Sprintf("local-%s-%d", time.Now().UTC().Format("20060102T150405"), s.seq.Add(1))
+	arn, err := s.SFN.Start(name, input)
+	if err != nil {
+		return nil, err
+	}
+	return s.SFN.Result(ctx, arn)
 }
 
 // ExecutionARN is the ARN of the named execution of the local state machine.
@@ -401,11 +427,14 @@ func (s *Stack) execute(ctx context.Context, arn, name string, start time.Time, 
 	req := map[string]any{
 		"definition": json.RawMessage(def),
 		"input":      input,
-		"context":    map[string]any{"Id": res.ExecutionARN, "Name": name, "StartTime": start.Format(time.RFC3339Nano)},
-		"functions":  s.functions,
-		"waitMs":     waits,
-		"retryMs":    retries,
-		"faults":     faults,
+		"context": map[string]any{
+			"Execution":    map[string]any{"Id": res.ExecutionARN, "Name": name, "StartTime": start.Format(time.RFC3339Nano)},
+			"StateMachine": map[string]any{"Id": s.SFN.StateMachineARN, "Name": StateMachineName},
+		},
+		"functions": s.functions,
+		"waitMs":    waits,
+		"retryMs":   retries,
+		"faults":    faults,
 	}
 	body, err := json.Marshal(req)
 	if err != nil {

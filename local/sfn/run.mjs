@@ -5,7 +5,7 @@
 // Reads one JSON request on stdin:
 //   definition  the ASL document (placeholders already substituted)
 //   input       the execution input
-//   context     the context object's Execution (Id, Name, StartTime)
+//   context     the context object: Execution (Id, Name) and StateMachine (Id, Name)
 //   functions   Lambda ARN → RIE invocation URL
 //   waitMs      Wait state name → milliseconds (the time factor, applied by the caller)
 //   retryMs     state name → milliseconds between Retry attempts
@@ -71,7 +71,7 @@ for (const [name, state] of Object.entries(req.definition.States)) {
 }
 
 const sm = new StateMachine(req.definition);
-const execution = sm.run(req.input, { overrides, context: { Execution: req.context } });
+const execution = sm.run(req.input, { overrides, context: req.context });
 
 const logs = (async () => {
   for await (const ev of execution.eventLogs) emit(ev);

@@ -1,0 +1,232 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+)
+
+// SFNAPI is the part of Step Functions CheckTurn reads.
+type SFNAPI interface {
+	ListExecutions(context.Context, *sfn.ListExecutionsInput, ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error)
+	DescribeExecution(context.Context, *sfn.DescribeExecutionInput, ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+}
+
+var _ SFNAPI = (*sfn.Client)(nil)
+
+// Turn decisions.
+const (
+	TurnGo         = "GO"
+	TurnWait       = "WAIT"
+	TurnSuperseded = "SUPERSEDED"
+	TurnDuplicate  = "DUPLICATE"
+)
+
+// Candidate is an execution as the queue sees it.
+type Candidate struct {
+	Name   string
+	Start  time.Time
+	Status string // RUNNING or SUCCEEDED
+	Stop   time.Time
+	// Service is "cluster/service".
+	Service string
+	// Key is "repository:tag@digest" for a push; empty for a manual start,
+	// which is deliberate and never a duplicate.
+	Key string
+	// Deployed says a SUCCEEDED execution did deploy: one that ended as
+	// Superseded or Duplicate succeeded without deploying anything.
+	Deployed bool
+}
+
+// before is the queue order: start time, then name, so that two executions
+// started in the same millisecond still have one order everybody agrees on.
+func before(a, b Candidate) bool {
+	if !a.Start.Equal(b.Start) {
+		return a.Start.Before(b.Start)
+	}
+	return a.Name < b.Name
+}
+
+// TurnDecision is what CheckTurn concludes.
+type TurnDecision struct {
+	Kind string
+	// Other is the execution waited for, the newer one that supersedes, or
+	// the one this duplicates.
+	Other string
+}
+
+// DecideTurn is the queue's rule for one execution, given the others of the
+// state machine (RUNNING ones, and SUCCEEDED ones for duplicates):
+//
+//  1. A push whose repository:tag@digest another push is already deploying
+//     (RUNNING and earlier), or deployed within the window, is a DUPLICATE.
+//  2. With no RUNNING execution of the same service ahead of it, it is its
+//     turn (GO). The turn lasts while the execution runs; its end, however it
+//     ends, hands the turn on.
+//  3. A waiting execution with a newer one of the same service behind it is
+//     SUPERSEDED: only the newest waits. Duplicates behind it do not count.
+//  4. Otherwise it waits for the one ahead (WAIT).
+func DecideTurn(me Candidate, others []Candidate, now time.Time, window time.Duration) TurnDecision {
+	all := append([]Candidate{me}, others...)
+	sort.SliceStable(all, func(i, j int) bool { return before(all[i], all[j]) })
+	if dup, ok := duplicateOf(me, all, now, window); ok {
+		return TurnDecision{Kind: TurnDuplicate, Other: dup}
+	}
+	var ahead, behind []Candidate
+	for _, o := range all {
+		if o.Name == me.Name || o.Status != "RUNNING" || o.Service != me.Service {
+			continue
+		}
+		if before(o, me) {
+			ahead = append(ahead, o)
+		} else if _, dup := duplicateOf(o, all, now, window); !dup {
+			behind = append(behind, o)
+		}
+	}
+	switch {
+	case len(ahead) == 0:
+		return TurnDecision{Kind: TurnGo}
+	case len(behind) > 0:
+		return TurnDecision{Kind: TurnSuperseded, Other: behind[len(behind)-1].Name}
+	default:
+		return TurnDecision{Kind: TurnWait, Other: ahead[0].Name}
+	}
+}
+
+func duplicateOf(c Candidate, all []Candidate, now time.Time, window time.Duration) (string, bool) {
+	if c.Key == "" {
+		return "", false
+	}
+	for _, o := range all {
+		if o.Name == c.Name || o.Key != c.Key {
+			continue
+		}
+		if o.Status == "RUNNING" && before(o, c) {
+			return o.Name, true
+		}
+		if o.Status == "SUCCEEDED" && o.Deployed && now.Sub(o.Stop) <= window {
+			return o.Name, true
+		}
+	}
+	return "", false
+}
+
+// CheckTurn decides whether this execution may migrate and deploy now, must
+// wait, or ends because it is superseded or a duplicate. See DecideTurn.
+//
+// Step Functions' ListExecutions is eventually consistent: an execution
+// started a moment ago may not be listed yet. So the first check waits until
+// the execution is QueueSettle old; an execution that started earlier than
+// another is then listed to it, which keeps the order above total.
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html
+func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
+	t := &s.Turn
+	t.Checks++
+	// The queue orders by the start time Step Functions lists, so read our own
+	// from the same source.
+	self, err := d.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(s.Execution.ID)})
+	if err != nil {
+		return s, fmt.Errorf("describe this execution: %w", err)
+	}
+	start := aws.ToTime(self.StartDate)
+	now := d.now()
+	if wait := time.Duration(t.SettleSeconds)*time.Second - now.Sub(start); wait > 0 {
+		t.Decision, t.Reason, t.WaitSeconds = TurnWait, "letting other executions that started at the same time be listed", int(math.Ceil(wait.Seconds()))
+		return s, nil
+	}
+	me := Candidate{Name: s.Execution.Name, Start: start, Status: "RUNNING", Service: s.Cluster + "/" + s.Service}
+	if s.Trigger.Type == "push" {
+		me.Key = fmt.Sprintf("%s:%s@%s", s.Image.Repository, s.Image.Tag, s.Image.Digest)
+	}
+	others, err := d.candidates(ctx, s.Execution.StateMachine, me.Name, now, time.Duration(t.DuplicateWindowSeconds)*time.Second)
+	if err != nil {
+		return s, err
+	}
+	dec := DecideTurn(me, others, now, time.Duration(t.DuplicateWindowSeconds)*time.Second)
+	t.Decision, t.WaitingFor, t.SupersededBy, t.DuplicateOf, t.WaitSeconds = dec.Kind, "", "", "", 0
+	switch dec.Kind {
+	case TurnGo:
+		t.Reason = "no other deployment of " + me.Service + " is running"
+		s.Phases.QueueSeconds = seconds(s.Execution.StartTime, now)
+		s.Deployment.NotBefore = ptrTime(now)
+	case TurnWait:
+		t.WaitingFor, t.WaitSeconds = dec.Other, t.PollSeconds
+		t.Reason = "execution " + dec.Other + " is deploying " + me.Service
+	case TurnSuperseded:
+		t.SupersededBy = dec.Other
+		t.Reason = "a newer execution, " + dec.Other + ", is waiting to deploy " + me.Service + "; only the newest waits, so this one deploys nothing"
+	case TurnDuplicate:
+		t.DuplicateOf = dec.Other
+		t.Reason = "execution " + dec.Other + " already deploys (or just deployed) " + me.Key + "; this one deploys nothing"
+	}
+	d.log().InfoContext(ctx, "turn", "execution", s.Execution.ID, "service", me.Service, "decision", dec.Kind, "other", dec.Other)
+	return s, nil
+}
+
+// candidates reads the other RUNNING executions, and the SUCCEEDED ones that
+// stopped within the duplicate window, with the service and key each targets.
+func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now time.Time, window time.Duration) ([]Candidate, error) {
+	var out []Candidate
+	for _, status := range []sfntypes.ExecutionStatus{sfntypes.ExecutionStatusRunning, sfntypes.ExecutionStatusSucceeded} {
+		p := sfn.NewListExecutionsPaginator(d.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(stateMachine), StatusFilter: status, MaxResults: 100})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("list %s executions: %w", status, err)
+			}
+			done := false
+			for _, ex := range page.Executions {
+				if aws.ToString(ex.Name) == me {
+					continue
+				}
+				if status == sfntypes.ExecutionStatusSucceeded && (window == 0 || now.Sub(aws.ToTime(ex.StopDate)) > window) {
+					done = true // listed newest first: the rest are older still
+					break
+				}
+				c, ok, err := d.candidate(ctx, ex)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					out = append(out, c)
+				}
+			}
+			if done || status == sfntypes.ExecutionStatusSucceeded {
+				break // recent successes fit in one page
+			}
+		}
+	}
+	return out, nil
+}
+
+func (d *Deployer) candidate(ctx context.Context, ex sfntypes.ExecutionListItem) (Candidate, bool, error) {
+	desc, err := d.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
+	if err != nil {
+		return Candidate{}, false, fmt.Errorf("describe execution %s: %w", aws.ToString(ex.Name), err)
+	}
+	req, err := ParseInput(json.RawMessage(aws.ToString(desc.Input)))
+	if err != nil {
+		return Candidate{}, false, nil // it ends in InvalidInput and deploys nothing
+	}
+	target, err := d.lookup(req)
+	if err != nil {
+		return Candidate{}, false, nil // it ends in UnknownTarget
+	}
+	c := Candidate{Name: aws.ToString(ex.Name), Start: aws.ToTime(ex.StartDate), Status: string(ex.Status), Stop: aws.ToTime(ex.StopDate),
+		Service: target.Cluster + "/" + target.Service}
+	if req.Trigger.Type == "push" {
+		c.Key = fmt.Sprintf("%s:%s@%s", req.Repository, req.Tag, req.Digest)
+	}
+	var out State
+	if ex.Status == sfntypes.ExecutionStatusSucceeded && json.Unmarshal([]byte(aws.ToString(desc.Output)), &out) == nil {
+		c.Deployed = out.Deployment.Done
+	}
+	return c, true, nil
+}

@@ -1,0 +1,55 @@
+package deploy
+
+import (
+	"testing"
+	"time"
+)
+
+func TestDecideTurn(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	run := func(name string, start int, service, key string) Candidate {
+		return Candidate{Name: name, Start: at(start), Status: "RUNNING", Service: service, Key: key}
+	}
+	done := func(name string, stop int, service, key string) Candidate {
+		return Candidate{Name: name, Start: at(stop - 60), Stop: at(stop), Status: "SUCCEEDED", Service: service, Key: key, Deployed: true}
+	}
+	deployedNothing := func(c Candidate) Candidate { c.Deployed = false; return c }
+	const a, b = "staging/staging-service", "prod/prod-service"
+	const d1, d2, d3 = "app:staging@sha256:1", "app:staging@sha256:2", "app:staging@sha256:3"
+	window := 15 * time.Minute
+	cases := map[string]struct {
+		me     Candidate
+		others []Candidate
+		want   TurnDecision
+	}{
+		"alone":                                      {me: run("m", 10, a, d2), want: TurnDecision{Kind: TurnGo}},
+		"another service is busy":                    {me: run("m", 10, a, d2), others: []Candidate{run("x", 0, b, "")}, want: TurnDecision{Kind: TurnGo}},
+		"an older one runs: wait":                    {me: run("m", 10, a, d2), others: []Candidate{run("x", 0, a, d1)}, want: TurnDecision{Kind: TurnWait, Other: "x"}},
+		"a newer one arrived: first keeps it":        {me: run("m", 10, a, d2), others: []Candidate{run("y", 20, a, d3)}, want: TurnDecision{Kind: TurnGo}},
+		"waiting with a newer one behind":            {me: run("m", 10, a, d2), others: []Candidate{run("x", 0, a, d1), run("y", 20, a, d3)}, want: TurnDecision{Kind: TurnSuperseded, Other: "y"}},
+		"newest of three waits for the first":        {me: run("y", 20, a, d3), others: []Candidate{run("x", 0, a, d1), run("m", 10, a, d2)}, want: TurnDecision{Kind: TurnWait, Other: "x"}},
+		"same millisecond: name decides (lower)":     {me: run("a-exec", 10, a, d2), others: []Candidate{run("b-exec", 10, a, d3)}, want: TurnDecision{Kind: TurnGo}},
+		"same millisecond: name decides (higher)":    {me: run("b-exec", 10, a, d3), others: []Candidate{run("a-exec", 10, a, d2)}, want: TurnDecision{Kind: TurnWait, Other: "a-exec"}},
+		"same event twice: the later is a duplicate": {me: run("m2", 11, a, d2), others: []Candidate{run("m1", 10, a, d2)}, want: TurnDecision{Kind: TurnDuplicate, Other: "m1"}},
+		"same event twice: the earlier goes on":      {me: run("m1", 10, a, d2), others: []Candidate{run("m2", 11, a, d2)}, want: TurnDecision{Kind: TurnGo}},
+		"duplicate of a recent success":              {me: run("m", 100, a, d2), others: []Candidate{done("p", 90, a, d2)}, want: TurnDecision{Kind: TurnDuplicate, Other: "p"}},
+		// The same event twice, where the second copy got to CheckTurn first,
+		// saw the first running ahead and ended Duplicate (a Succeed end): the
+		// first must still deploy.
+		"a success that deployed nothing is not a duplicate": {me: run("m", 100, a, d2), others: []Candidate{deployedNothing(done("m-again", 99, a, d2))}, want: TurnDecision{Kind: TurnGo}},
+		"an old success is not a duplicate":                  {me: run("m", 2000, a, d2), others: []Candidate{done("p", 90, a, d2)}, want: TurnDecision{Kind: TurnGo}},
+		"manual starts are never duplicates":                 {me: run("m", 11, a, ""), others: []Candidate{done("p", 10, a, "")}, want: TurnDecision{Kind: TurnGo}},
+		// A duplicate behind a waiting execution must not supersede it: the
+		// duplicate ends, and the waiting one would deploy nothing.
+		"a duplicate behind does not supersede":      {me: run("m", 10, a, d2), others: []Candidate{run("x", 0, a, d1), run("x2", 20, a, d1)}, want: TurnDecision{Kind: TurnWait, Other: "x"}},
+		"my own duplicate behind does not supersede": {me: run("m", 10, a, d2), others: []Candidate{run("x", 0, a, d1), run("m2", 20, a, d2)}, want: TurnDecision{Kind: TurnWait, Other: "x"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := DecideTurn(tc.me, tc.others, tc.me.Start, window); got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
 	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
 func main() {
@@ -77,7 +78,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "localdemo:", err)
 		return 1
 	}
-	fmt.Printf("Local stack: ECS/ECR emulator at %s, 5 Lambdas under aws-lambda-rie, ASL in aws-local-stepfunctions.\n", stack.Endpoint)
+	fmt.Printf("Local stack: ECS/ECR emulator at %s, %d Lambdas under aws-lambda-rie, ASL in aws-local-stepfunctions.\n", stack.Endpoint, len(statemachine.Functions))
 	if *serve {
 		stack.SetScenario(sc)
 		fmt.Printf(`

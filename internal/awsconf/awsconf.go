@@ -1,4 +1,5 @@
-// Package awsconf builds the AWS SDK configuration the Lambdas share.
+// Package awsconf builds what the Lambdas share: the AWS SDK configuration,
+// the target configuration and the deployer.
 package awsconf
 
 import (
@@ -11,8 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
 	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
 	deployerconfig "github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 )
 
 // MaxAttempts bounds the SDK's retries of one call. ECS throttles per account
@@ -34,6 +41,24 @@ func Load(ctx context.Context) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
 	return cfg, nil
+}
+
+// Deployer builds the deployer every Lambda runs: the SDK clients (created
+// once, reused by warm invocations; creating one makes no request), the
+// target configuration, and the Lambda logger.
+func Deployer(ctx context.Context) (*deploy.Deployer, error) {
+	cfg, err := Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := Targets()
+	if err != nil {
+		return nil, err
+	}
+	return &deploy.Deployer{
+		ECS: ecs.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg), SFN: sfn.NewFromConfig(cfg),
+		Config: targets, Region: cfg.Region, Log: lambdacontext.NewLogger(),
+	}, nil
 }
 
 // Targets reads the file named by DEPLOYER_CONFIG_FILE if set, else the

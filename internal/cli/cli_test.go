@@ -1,16 +1,13 @@
 package cli
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+	"github.com/ecr-deployer/ecr-deployer/internal/golden"
+)
 
 func TestExecutionName(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 15, 0, 0, time.UTC)
@@ -33,25 +30,15 @@ func TestRenderStatusGolden(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	rows := []Row{
 		{Environment: "staging", Status: "RUNNING", Digest: "sha256:8262dc4f553c4ab2a0e7cf8c3f5c4a1b2d0ef11ee4b4d2c7c2f8e0a1b9d6c3e7", Trigger: "push app:staging", Started: t0.Add(50 * time.Second), Execution: "12be8f07-8a48-67d1-e4a3-c6f618e5ce2d"},
+		{Environment: "staging", Status: "SUCCEEDED", Digest: "sha256:1111111111111111111111111111111111111111111111111111111111111111", Trigger: "push app:staging", Started: t0.Add(20 * time.Second), Seconds: 5.2,
+			Outcome: "superseded by 12be8f07-8a48-67d1-e4a3-c6f618e5ce2d", Execution: "y"},
 		{Environment: "prod", Status: "SUCCEEDED", Trigger: "manual", Reason: "hotfix", Started: t0.Add(10 * time.Second), Seconds: 412.3, Execution: "prod-tag-20261125T100010Z-d4d4"},
 		{Environment: "staging", Status: "FAILED", Digest: "sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234", Trigger: "push app:staging", Started: t0, Seconds: 61,
 			Error: "MigrationFailed", Cause: "The migration container app exited with code 1 (task arn:aws:ecs:us-west-2:123456789012:task/staging/abc), so nothing was deployed.", Execution: "x"},
 	}
 	var b strings.Builder
 	RenderStatus(&b, rows, t0.Add(80*time.Second))
-	path := filepath.Join("testdata", "status.golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update once)", err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("status rendering differs from %s:\n%s", path, b.String())
-	}
+	golden.Check(t, "status", b.String())
 }
 
 func TestExecutionARN(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -26,7 +27,9 @@ type Row struct {
 	Seconds     float64   `json:"durationSeconds"`
 	Error       string    `json:"error,omitempty"`
 	Cause       string    `json:"cause,omitempty"`
-	Execution   string    `json:"execution"`
+	// Outcome is deployed, superseded, duplicate, failed or running.
+	Outcome   string `json:"outcome"`
+	Execution string `json:"execution"`
 }
 
 func (a *App) status(ctx context.Context, args []string) error {
@@ -98,6 +101,18 @@ func (a *App) row(d *sfn.DescribeExecutionOutput) Row {
 	if json.Unmarshal([]byte(aws.ToString(d.Output)), &out) == nil && out.Image.Digest != "" {
 		r.Digest = out.Image.Digest
 	}
+	switch {
+	case r.Status == "RUNNING":
+		r.Outcome = "running"
+	case r.Status != "SUCCEEDED":
+		r.Outcome = "failed"
+	case out.Turn.Decision == deploy.TurnSuperseded:
+		r.Outcome = "superseded by " + out.Turn.SupersededBy
+	case out.Turn.Decision == deploy.TurnDuplicate:
+		r.Outcome = "duplicate of " + out.Turn.DuplicateOf
+	default:
+		r.Outcome = "deployed"
+	}
 	return r
 }
 
@@ -123,8 +138,11 @@ func RenderStatus(w io.Writer, rows []Row, now time.Time) {
 			trigger += ": " + r.Reason
 		}
 		detail := r.Execution
-		if r.Error != "" {
+		switch {
+		case r.Error != "":
 			detail = history.ErrorLine(r.Error, r.Cause)
+		case strings.HasPrefix(r.Outcome, "superseded") || strings.HasPrefix(r.Outcome, "duplicate"):
+			detail = r.Outcome + ": nothing deployed"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Environment, r.Status, digest, trigger,
 			r.Started.UTC().Format("2006-01-02 15:04:05Z"), (time.Duration(secs*1000) * time.Millisecond).Round(100*time.Millisecond), detail)

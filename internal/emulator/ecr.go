@@ -19,6 +19,17 @@ type repository struct {
 	images []*image
 }
 
+// find is the image an imageId names: by digest, by tag, or both.
+func (r *repository) find(id wImageIdentifier) *image {
+	var found *image
+	for _, im := range r.images {
+		if (id.ImageDigest == "" || im.digest == id.ImageDigest) && (id.ImageTag == "" || slices.Contains(im.tags, id.ImageTag)) {
+			found = im
+		}
+	}
+	return found
+}
+
 type image struct {
 	digest    string
 	tags      []string
@@ -126,12 +137,7 @@ func (e *Emulator) describeImages(body json.RawMessage) (any, *apiError) {
 		return out, nil
 	}
 	for _, id := range in.ImageIDs {
-		var found *image
-		for _, im := range r.images {
-			if (id.ImageDigest == "" || im.digest == id.ImageDigest) && (id.ImageTag == "" || slices.Contains(im.tags, id.ImageTag)) {
-				found = im
-			}
-		}
+		found := r.find(id)
 		if found == nil {
 			return nil, errorf("ImageNotFoundException", "The image with imageId {imageDigest:'%s', imageTag:'%s'} does not exist within the repository with name '%s' in the registry with id '%s'",
 				orNull(id.ImageDigest), orNull(id.ImageTag), r.name, e.Account)
@@ -195,12 +201,7 @@ func (e *Emulator) batchGetImage(body json.RawMessage) (any, *apiError) {
 		Failures []failure `json:"failures"`
 	}{Images: []wImage{}, Failures: []failure{}}
 	for _, id := range in.ImageIDs {
-		var found *image
-		for _, im := range r.images {
-			if (id.ImageDigest == "" || im.digest == id.ImageDigest) && (id.ImageTag == "" || slices.Contains(im.tags, id.ImageTag)) {
-				found = im
-			}
-		}
+		found := r.find(id)
 		if found == nil || found.manifest == "" {
 			out.Failures = append(out.Failures, failure{ImageID: id, FailureCode: "ImageNotFound", FailureReason: "Requested image not found"})
 			continue

@@ -146,6 +146,20 @@ func Summarize(name, typ, output string) string {
 		}
 		return fmt.Sprintf("%s: %s@%s → %s/%s (%s); %s", s.Environment, s.Image.Repository, ShortDigest(s.Image.Digest),
 			s.Cluster, s.Service, lastPart(s.Launch.TaskDefinition), mig)
+	case "CheckTurn":
+		switch s.Turn.Decision {
+		case "WAIT":
+			if s.Turn.WaitingFor != "" {
+				return "waiting for " + s.Turn.WaitingFor
+			}
+			return "waiting: " + s.Turn.Reason
+		case "GO":
+			return "its turn: " + s.Turn.Reason
+		default:
+			return strings.ToLower(s.Turn.Decision) + ": " + s.Turn.Reason
+		}
+	case "PinImage":
+		return "pinned to " + lastPart(s.Image.PinnedTaskDefinition)
 	case "RunMigration":
 		if m.TaskARN == "" {
 			return fmt.Sprintf("no capacity (%s), attempt %d of %d, retry in %ds", m.LastFailure, m.Attempt, m.MaxAttempts, m.RetryInSeconds)
@@ -213,6 +227,13 @@ func RenderResult(w io.Writer, r Result) {
 	}
 	fmt.Fprintf(w, "  environment: %s (cluster %s, service %s)\n", s.Environment, s.Cluster, s.Service)
 	fmt.Fprintf(w, "  image:       %s@%s\n", s.Image.Repository, s.Image.Digest)
+	if d := s.Turn.Decision; d == "SUPERSEDED" || d == "DUPLICATE" {
+		fmt.Fprintf(w, "  deployed:    nothing (%s): %s\n", strings.ToLower(d), s.Turn.Reason)
+		return
+	}
+	if s.Image.DeployedDigest != "" && s.Image.DeployedDigest != s.Image.Digest {
+		fmt.Fprintf(w, "  note:        %s\n", s.Image.Note)
+	}
 	if s.Migration.Skipped {
 		fmt.Fprintf(w, "  migration:   skipped (%s)\n", s.Migration.SkipReason)
 	} else if s.Migration.ExitCode != nil {

@@ -1,35 +1,15 @@
 package history
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update once)", err)
-	}
-	if got != string(want) {
-		t.Errorf("rendering differs from %s:\n%s", path, got)
-	}
-}
 
 // A history as GetExecutionHistory returns it: a rolled-back deployment.
 func TestRenderFromStepFunctionsHistory(t *testing.T) {
@@ -65,7 +45,7 @@ func TestRenderFromStepFunctionsHistory(t *testing.T) {
 	var b strings.Builder
 	Render(&b, Result{ExecutionARN: "arn:aws:states:us-west-2:123456789012:execution:ecr-deployer:staging-tag-20261125T100000Z-3f9a", Status: "FAILED",
 		Error: "DeploymentRolledBack", Cause: "Deployment ecs-svc/111 of service staging-service failed and ECS rolled it back."}, Steps(FromSDK(events)))
-	golden(t, "rolled-back", b.String())
+	golden.Check(t, "rolled-back", b.String())
 }
 
 func TestCauseMessage(t *testing.T) {

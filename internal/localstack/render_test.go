@@ -2,14 +2,11 @@ package localstack
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+	"github.com/ecr-deployer/ecr-deployer/internal/golden"
+)
 
 func TestRenderHistoryGolden(t *testing.T) {
 	state := func(s string) json.RawMessage { return json.RawMessage(s) }
@@ -43,19 +40,7 @@ func TestRenderHistoryGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var b strings.Builder
 			RenderHistory(&b, r)
-			path := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update once)", err)
-			}
-			if b.String() != string(want) {
-				t.Errorf("rendering differs from %s:\n%s", path, b.String())
-			}
+			golden.Check(t, name, b.String())
 		})
 	}
 }

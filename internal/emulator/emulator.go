@@ -73,6 +73,28 @@ func New(account, region string) *Emulator {
 	}
 }
 
+// SetTimeScale makes the emulator's clock run scale times faster than the
+// wall clock from now on, so that an ECS timeline of minutes plays in
+// seconds; every time it reports and records is on that clock. The clock
+// starts a week in the past, so that it stays behind the Lambdas' wall
+// clock for the length of a benchmark: StartDeployment compares ECS's
+// createdAt with its own clock to recognise a deployment it started, and a
+// clock running ahead would make it adopt the previous deployment.
+func (e *Emulator) SetTimeScale(scale float64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	wall := time.Now()
+	base := wall.Add(-7 * 24 * time.Hour)
+	e.now = func() time.Time { return base.Add(time.Duration(float64(time.Since(wall)) * scale)) }
+}
+
+// Now is the emulator's clock.
+func (e *Emulator) Now() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.now()
+}
+
 // SetScenario scripts the behaviour of what follows.
 func (e *Emulator) SetScenario(s Scenario) {
 	e.mu.Lock()

@@ -42,6 +42,9 @@ type Options struct {
 	Retry time.Duration
 	// LambdaLog receives the RIE's and the functions' output; nil discards it.
 	LambdaLog io.Writer
+	// TimeScale, when set, runs every Wait for its own duration divided by
+	// TimeScale (instead of Wait), to match an emulator clock of that scale.
+	TimeScale float64
 }
 
 // Stack is a running local stack.
@@ -407,6 +410,14 @@ func (s *Stack) Run(ctx context.Context, input json.RawMessage, sc emulator.Scen
 	return s.SFN.Result(ctx, arn)
 }
 
+// TimeScale is the stack's time compression (1 without one).
+func (s *Stack) TimeScale() float64 {
+	if s.opts.TimeScale > 0 {
+		return s.opts.TimeScale
+	}
+	return 1
+}
+
 // ExecutionARN is the ARN of the named execution of the local state machine.
 func (s *Stack) ExecutionARN(name string) string {
 	return fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", emulator.Region, emulator.Account, StateMachineName, name)
@@ -435,6 +446,10 @@ func (s *Stack) execute(ctx context.Context, arn, name string, start time.Time, 
 		"waitMs":    waits,
 		"retryMs":   retries,
 		"faults":    faults,
+	}
+	if s.opts.TimeScale > 0 {
+		req["timeScale"] = s.opts.TimeScale
+		req["waitMs"] = map[string]int64{}
 	}
 	body, err := json.Marshal(req)
 	if err != nil {

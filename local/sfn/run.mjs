@@ -10,6 +10,9 @@
 //   waitMs      Wait state name → milliseconds (the time factor, applied by the caller)
 //   retryMs     state name → milliseconds between Retry attempts
 //   faults      Task state name → how many invocations lose their response
+//   timeScale   (benchmarks) run every Wait state for its SecondsPath value
+//               divided by timeScale; the state keeps its name, so the count
+//               of state transitions is unchanged
 // Writes one JSON object per line on stdout: each event of the execution log,
 // then {"type":"Result", status, output | error, cause}.
 import { StateMachine, ExecutionError, ExecutionTimeoutError } from 'aws-local-stepfunctions';
@@ -68,6 +71,22 @@ for (const [name, state] of Object.entries(req.definition.States)) {
   const url = req.functions[state.Resource];
   if (!url) throw new Error(`no function endpoint for ${state.Resource} (state ${name})`);
   overrides.taskResourceLocalHandlers[name] = (input) => invoke(name, url, input);
+}
+
+if (req.timeScale) {
+  // aws-local-stepfunctions overrides a Wait with a fixed pause; a benchmark
+  // needs each Wait's own SecondsPath, compressed. Such a Wait becomes a Task
+  // of the same name that sleeps and passes its input on (ResultPath null).
+  for (const [name, state] of Object.entries(req.definition.States)) {
+    if (state.Type !== 'Wait' || !state.SecondsPath) continue;
+    const path = state.SecondsPath.replace(/^\$\./, '').split('.');
+    req.definition.States[name] = { Type: 'Task', Resource: 'arn:aws:lambda:us-west-2:123456789012:function:local-sleep', ResultPath: null, Next: state.Next };
+    overrides.taskResourceLocalHandlers[name] = async (input) => {
+      const seconds = path.reduce((v, k) => (v == null ? v : v[k]), input) ?? 0;
+      await new Promise((r) => setTimeout(r, (seconds * 1000) / req.timeScale));
+      return null;
+    };
+  }
 }
 
 const sm = new StateMachine(req.definition);

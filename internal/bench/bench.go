@@ -1,0 +1,276 @@
+// Package bench measures what the deployer adds on top of ECS's own time:
+// detection lag (the emulator's true event time vs. when the workflow moved
+// on), state transitions, Lambda invocations and GB-seconds, ECS calls, and
+// dollars per deployment, for several waiting strategies on one timeline,
+// side by side with today's script (the AWS waiters' fixed polls).
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
+	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+)
+
+// Published prices (us-east-1): Step Functions Standard, Lambda arm64.
+const (
+	PricePerTransition = 0.025 / 1000
+	PricePerGBSecond   = 0.0000133334
+	PricePerInvocation = 0.20 / 1e6
+	LambdaMemoryGB     = 128.0 / 1024
+)
+
+// Options configure a run.
+type Options struct {
+	Root, BinDir string
+	// Deployments per strategy.
+	Deployments int
+	// TimeScale compresses the timeline; every reported time is scaled back.
+	TimeScale float64
+	// Migration and Rollout are the mean ECS durations; each deployment
+	// draws ±25% around them (seeded), so polls meet events at every phase.
+	Migration, Rollout time.Duration
+	Seed               uint64
+}
+
+// Strategy is one way of waiting.
+type Strategy struct {
+	Name string
+	// Script: the CLI waiters' fixed polls, without Step Functions.
+	Script bool
+	// MigrationPoll and DeploymentPoll are the Wait states' intervals.
+	MigrationPoll, DeploymentPoll time.Duration
+}
+
+// Strategies are compared on the same timeline.
+var Strategies = []Strategy{
+	{Name: "script (waiters 6s/15s)", Script: true, MigrationPoll: 6 * time.Second, DeploymentPoll: 15 * time.Second},
+	{Name: "ecr-deployer fixed 10s/15s (default)", MigrationPoll: 10 * time.Second, DeploymentPoll: 15 * time.Second},
+	{Name: "ecr-deployer fixed 2s/2s", MigrationPoll: 2 * time.Second, DeploymentPoll: 2 * time.Second},
+}
+
+// Result is one strategy's figures, per deployment unless said otherwise.
+type Result struct {
+	Strategy            string             `json:"strategy"`
+	Deployments         int                `json:"deployments"`
+	LagSeconds          map[string]Summary `json:"detectionLagSeconds"` // by phase: migration, deployment
+	Transitions         float64            `json:"stateTransitions"`
+	Invocations         float64            `json:"lambdaInvocations"`
+	GBSeconds           float64            `json:"lambdaGBSeconds"`
+	DescribeCalls       float64            `json:"describeCalls"`
+	DescribePerMinute   float64            `json:"describeCallsPerDeploymentMinute"`
+	CallsByOperation    map[string]float64 `json:"ecsCallsByOperation"`
+	DollarsPerDeploy    float64            `json:"dollarsPerDeployment"`
+	DeploymentMinutes   float64            `json:"deploymentMinutes"`
+	TransitionsPer10Min float64            `json:"stateTransitionsPer10Minutes"`
+}
+
+// Summary is a distribution's p50, p95 and max.
+type Summary struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	Max float64 `json:"max"`
+}
+
+func summarize(xs []float64) Summary {
+	if len(xs) == 0 {
+		return Summary{}
+	}
+	sort.Float64s(xs)
+	q := func(p float64) float64 { return xs[int(math.Ceil(p*float64(len(xs))))-1] }
+	return Summary{P50: q(0.5), P95: q(0.95), Max: xs[len(xs)-1]}
+}
+
+// timeline is the ECS durations of each deployment, the same for every strategy.
+type timeline struct{ migration, rollout []time.Duration }
+
+func newTimeline(o Options) timeline {
+	rng := rand.New(rand.NewPCG(o.Seed, 7))
+	var t timeline
+	for range o.Deployments {
+		jitter := func(d time.Duration) time.Duration { return time.Duration(float64(d) * (0.75 + 0.5*rng.Float64())) }
+		t.migration = append(t.migration, jitter(o.Migration))
+		t.rollout = append(t.rollout, jitter(o.Rollout))
+	}
+	return t
+}
+
+// Run measures every strategy and returns their results in order.
+func Run(ctx context.Context, o Options) ([]Result, error) {
+	tl := newTimeline(o)
+	var out []Result
+	for _, st := range Strategies {
+		r, err := runStrategy(ctx, o, st, tl)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", st.Name, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func runStrategy(ctx context.Context, o Options, st Strategy, tl timeline) (Result, error) {
+	cfg := filepath.Join(os.TempDir(), fmt.Sprintf("bench-targets-%d.json", os.Getpid()))
+	doc, _ := json.Marshal(map[string]any{"targets": []any{map[string]any{
+		"repository": "app", "tag": "staging", "queueSettle": "0s",
+		"migrationPollInterval": st.MigrationPoll.String(), "deploymentPollInterval": st.DeploymentPoll.String(),
+	}}})
+	if err := os.WriteFile(cfg, doc, 0o600); err != nil {
+		return Result{}, err
+	}
+	defer os.Remove(cfg)
+	stack, err := localstack.Start(ctx, localstack.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, TimeScale: o.TimeScale, Retry: 10 * time.Millisecond})
+	if err != nil {
+		return Result{}, err
+	}
+	defer stack.Close()
+	em := stack.Emulator
+	if err := em.SeedStandardWorld(); err != nil {
+		return Result{}, err
+	}
+	em.SetTimeScale(o.TimeScale)
+	res := Result{Strategy: st.Name, Deployments: o.Deployments, LagSeconds: map[string]Summary{}, CallsByOperation: map[string]float64{}}
+	var lagMig, lagDep []float64
+	var transitions, invocations, gbSeconds, minutes float64
+	for i := range o.Deployments {
+		em.SetScenario(emulator.Scenario{
+			Migration: emulator.MigrationScript{Seconds: tl.migration[i].Seconds()},
+			Rollout:   emulator.RolloutScript{Seconds: tl.rollout[i].Seconds()},
+		})
+		from := len(em.Calls(""))
+		spansFrom := len(em.Spans())
+		start := em.Now()
+		if st.Script {
+			if err := runScript(ctx, stack, st); err != nil {
+				return res, err
+			}
+		} else {
+			// A manual start: the same push event again would be a Duplicate.
+			r, err := stack.Run(ctx, json.RawMessage(`{"environment":"staging","reason":"bench"}`), emulator.Scenario{
+				Migration: emulator.MigrationScript{Seconds: tl.migration[i].Seconds()},
+				Rollout:   emulator.RolloutScript{Seconds: tl.rollout[i].Seconds()},
+			})
+			if err != nil {
+				return res, err
+			}
+			if r.Status != "SUCCEEDED" {
+				return res, fmt.Errorf("deployment %d ended %s: %s", i, r.Error, r.Cause)
+			}
+			t, n, ms := lambdaUse(r)
+			transitions += t
+			invocations += n
+			gbSeconds += ms / 1000 * LambdaMemoryGB
+		}
+		minutes += em.Now().Sub(start).Minutes()
+		calls := em.Calls("")[from:]
+		for _, c := range calls {
+			res.CallsByOperation[c.Operation]++
+		}
+		for _, sp := range em.Spans()[spansFrom:] {
+			op := map[string]string{"migration": "DescribeTasks", "deployment": "DescribeServices"}[sp.Kind]
+			if op == "" || sp.End.IsZero() {
+				continue
+			}
+			lag := firstCallAfter(calls, op, sp.End).Sub(sp.End).Seconds()
+			if sp.Kind == "migration" {
+				lagMig = append(lagMig, lag)
+			} else {
+				lagDep = append(lagDep, lag)
+			}
+		}
+	}
+	n := float64(o.Deployments)
+	res.LagSeconds["migration"] = summarize(lagMig)
+	res.LagSeconds["deployment"] = summarize(lagDep)
+	for op := range res.CallsByOperation {
+		res.CallsByOperation[op] /= n
+	}
+	res.DescribeCalls = res.CallsByOperation["DescribeTasks"] + res.CallsByOperation["DescribeServices"]
+	res.DeploymentMinutes = minutes / n
+	res.DescribePerMinute = res.DescribeCalls / res.DeploymentMinutes
+	res.Transitions, res.Invocations, res.GBSeconds = transitions/n, invocations/n, gbSeconds/n
+	res.TransitionsPer10Min = res.Transitions / res.DeploymentMinutes * 10
+	res.DollarsPerDeploy = res.Transitions*PricePerTransition + res.Invocations*PricePerInvocation + res.GBSeconds*PricePerGBSecond
+	return res, nil
+}
+
+// firstCallAfter is when the first call of op at or after t was made: the
+// moment the waiter could notice the event.
+func firstCallAfter(calls []emulator.Call, op string, t time.Time) time.Time {
+	for _, c := range calls {
+		if c.Operation == op && !c.At.Before(t) {
+			return c.At
+		}
+	}
+	return t
+}
+
+// lambdaUse counts state transitions (states entered), Lambda invocations
+// and their billed milliseconds (rounded up to 1 ms each) in an execution.
+func lambdaUse(r *localstack.Result) (transitions, invocations, billedMs float64) {
+	entered := map[string]int64{}
+	for _, ev := range r.Events {
+		switch ev.Type {
+		case "StateEntered":
+			transitions++
+			if ev.State.Type == "Task" && ev.State.Name != "" && !isSleep(ev.State.Name) {
+				invocations++
+				entered[ev.State.Name] = ev.Timestamp
+			}
+		case "StateExited", "StateFailed":
+			if t0, ok := entered[ev.State.Name]; ok {
+				billedMs += math.Max(1, float64(ev.Timestamp-t0))
+				delete(entered, ev.State.Name)
+			}
+		}
+	}
+	return transitions, invocations, billedMs
+}
+
+// isSleep tells the Wait states (run as sleeping Tasks under TimeScale).
+func isSleep(state string) bool {
+	switch state {
+	case "WaitForMigration", "WaitForDeployment", "WaitForCapacity", "WaitingForTurn":
+		return true
+	}
+	return false
+}
+
+// runScript is today's CI script on the same emulator: run-task, wait
+// tasks-stopped (6 s polls), update-service --force-new-deployment, wait
+// services-stable (15 s polls), with the SDK's own waiters.
+func runScript(ctx context.Context, s *localstack.Stack, st Strategy) error {
+	client := ecs.New(ecs.Options{Region: emulator.Region, BaseEndpoint: aws.String(s.Endpoint),
+		Credentials: aws.AnonymousCredentials{}})
+	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) / s.TimeScale()) }
+	run, err := client.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("staging"), TaskDefinition: aws.String("app:1"), LaunchType: ecstypes.LaunchTypeEc2,
+		Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String("app"), Command: []string{"goose", "-dir", "migrations", "up"}}}}})
+	if err != nil || len(run.Tasks) == 0 {
+		return fmt.Errorf("run-task: %v", err)
+	}
+	stopped := ecs.NewTasksStoppedWaiter(client, func(o *ecs.TasksStoppedWaiterOptions) {
+		o.MinDelay, o.MaxDelay = scale(st.MigrationPoll), scale(st.MigrationPoll)
+	})
+	if err := stopped.Wait(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("staging"), Tasks: []string{aws.ToString(run.Tasks[0].TaskArn)}}, time.Hour); err != nil {
+		return fmt.Errorf("wait tasks-stopped: %w", err)
+	}
+	if _, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String("staging-service"), ForceNewDeployment: true}); err != nil {
+		return fmt.Errorf("update-service: %w", err)
+	}
+	stable := ecs.NewServicesStableWaiter(client, func(o *ecs.ServicesStableWaiterOptions) {
+		o.MinDelay, o.MaxDelay = scale(st.DeploymentPoll), scale(st.DeploymentPoll)
+	})
+	return stable.Wait(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"staging-service"}}, time.Hour)
+}

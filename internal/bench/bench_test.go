@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+)
+
+// The benchmark runs end to end and reports every figure; its timings are
+// not asserted (they belong to make bench, not to a test on a busy machine).
+func TestBenchmarkRuns(t *testing.T) {
+	root, err := localstack.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(root, "bin")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := localstack.Build(ctx, root, bin); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Run(ctx, Options{Root: root, BinDir: bin, Deployments: 2, TimeScale: 200, Migration: 40 * time.Second, Rollout: 6 * time.Minute, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != len(Strategies) {
+		t.Fatalf("%d results for %d strategies", len(rs), len(Strategies))
+	}
+	for _, r := range rs {
+		if r.CallsByOperation["UpdateService"] != 1 || r.CallsByOperation["RunTask"] != 1 {
+			t.Errorf("%s: not one migration and one deployment each: %v", r.Strategy, r.CallsByOperation)
+		}
+		if r.DescribeCalls == 0 || r.DeploymentMinutes < 4 || r.LagSeconds["migration"].Max < 0 || r.LagSeconds["deployment"].Max < 0 {
+			t.Errorf("%s: figures missing: %+v", r.Strategy, r)
+		}
+		if !strings.HasPrefix(r.Strategy, "script") && (r.Transitions == 0 || r.Invocations == 0 || r.GBSeconds == 0 || r.DollarsPerDeploy == 0) {
+			t.Errorf("%s: Step Functions and Lambda figures missing: %+v", r.Strategy, r)
+		}
+	}
+	var table, svg bytes.Buffer
+	WriteTable(&table, rs)
+	WriteSVG(&svg, rs)
+	if !strings.Contains(table.String(), "Targets (against") || !strings.Contains(svg.String(), "<rect") {
+		t.Errorf("report incomplete:\n%s", table.String())
+	}
+	if _, err := json.Marshal(rs); err != nil {
+		t.Error(err)
+	}
+}

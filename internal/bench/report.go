@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// Targets the issue sets for the deployer, checked in the report.
+const (
+	TargetLagP50         = 2.0
+	TargetLagP95         = 5.0
+	TargetTransitions10m = 60.0
+)
+
+// WriteTable prints the results side by side, with the targets checked.
+func WriteTable(w io.Writer, rs []Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "strategy\tmigration lag p50/p95/max s\tdeployment lag p50/p95/max s\ttransitions\ttransitions/10min\tinvocations\tGB-s\tDescribe calls\tDescribe/min\t$ per deploy\t")
+	for _, r := range rs {
+		m, d := r.LagSeconds["migration"], r.LagSeconds["deployment"]
+		fmt.Fprintf(tw, "%s\t%.1f / %.1f / %.1f\t%.1f / %.1f / %.1f\t%.0f\t%.0f\t%.0f\t%.3f\t%.1f\t%.2f\t$%.5f\t\n", r.Strategy,
+			m.P50, m.P95, m.Max, d.P50, d.P95, d.Max, r.Transitions, r.TransitionsPer10Min, r.Invocations, r.GBSeconds, r.DescribeCalls, r.DescribePerMinute, r.DollarsPerDeploy)
+	}
+	_ = tw.Flush()
+	if len(rs) == 0 {
+		return
+	}
+	base := rs[0]
+	fmt.Fprintf(w, "\nTargets (against %q: Describe calls per deployment-minute at most %.2f):\n", base.Strategy, base.DescribePerMinute)
+	for _, r := range rs[1:] {
+		var checks []string
+		for _, phase := range []string{"migration", "deployment"} {
+			l := r.LagSeconds[phase]
+			checks = append(checks, verdict(fmt.Sprintf("%s lag p50 %.1fs ≤ %.0fs", phase, l.P50, TargetLagP50), l.P50 <= TargetLagP50),
+				verdict(fmt.Sprintf("p95 %.1fs ≤ %.0fs", l.P95, TargetLagP95), l.P95 <= TargetLagP95))
+		}
+		checks = append(checks, verdict(fmt.Sprintf("Describe/min %.2f ≤ %.2f", r.DescribePerMinute, base.DescribePerMinute), r.DescribePerMinute <= base.DescribePerMinute),
+			verdict(fmt.Sprintf("transitions/10min %.0f < %.0f", r.TransitionsPer10Min, TargetTransitions10m), r.TransitionsPer10Min < TargetTransitions10m))
+		fmt.Fprintf(w, "  %s:\n    %s\n", r.Strategy, strings.Join(checks, "\n    "))
+	}
+	fmt.Fprintln(w, "\nECS calls per deployment by operation:")
+	for _, r := range rs {
+		var ops []string
+		for op, n := range r.CallsByOperation {
+			ops = append(ops, fmt.Sprintf("%s %.1f", op, n))
+		}
+		sort.Strings(ops)
+		fmt.Fprintf(w, "  %s: %s\n", r.Strategy, strings.Join(ops, ", "))
+	}
+}
+
+func verdict(s string, ok bool) string {
+	if ok {
+		return "PASS " + s
+	}
+	return "FAIL " + s
+}
+
+// WriteSVG draws the lag p50/p95 per phase, Describe calls per minute and
+// transitions per 10 minutes for each strategy, as grouped bars.
+func WriteSVG(w io.Writer, rs []Result) {
+	type panel struct {
+		title  string
+		series []string
+		value  func(Result, int) float64
+		target float64
+	}
+	panels := []panel{
+		{"detection lag (s): migration p50, p95 · deployment p50, p95", []string{"mig p50", "mig p95", "dep p50", "dep p95"}, func(r Result, i int) float64 {
+			return []float64{r.LagSeconds["migration"].P50, r.LagSeconds["migration"].P95, r.LagSeconds["deployment"].P50, r.LagSeconds["deployment"].P95}[i]
+		}, TargetLagP95},
+		{"ECS Describe calls per deployment-minute", []string{"calls/min"}, func(r Result, _ int) float64 { return r.DescribePerMinute }, rs[0].DescribePerMinute},
+		{"state transitions per 10 minutes", []string{"transitions"}, func(r Result, _ int) float64 { return r.TransitionsPer10Min }, TargetTransitions10m},
+	}
+	colors := []string{"#4c78a8", "#9ecae9", "#f58518", "#ffbf79"}
+	const pw, ph, top = 300, 220, 60
+	width := len(panels)*(pw+40) + 40
+	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", width, ph+top+120)
+	fmt.Fprintf(w, `<text x="20" y="24" font-size="15" font-weight="bold">ecr-deployer make bench: each strategy on the same ECS timeline (dashed: target or baseline)</text>`+"\n")
+	for pi, p := range panels {
+		x0 := 40 + pi*(pw+40)
+		max := p.target
+		for _, r := range rs {
+			for si := range p.series {
+				if v := p.value(r, si); v > max {
+					max = v
+				}
+			}
+		}
+		if max == 0 {
+			max = 1
+		}
+		fmt.Fprintf(w, `<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", x0, top-10, p.title)
+		fmt.Fprintf(w, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>`+"\n", x0, top+ph, x0+pw, top+ph)
+		groupW := pw / len(rs)
+		barW := (groupW - 10) / len(p.series)
+		for ri, r := range rs {
+			for si := range p.series {
+				v := p.value(r, si)
+				h := int(float64(ph) * v / max)
+				bx := x0 + ri*groupW + 5 + si*barW
+				fmt.Fprintf(w, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s"><title>%s %s: %.2f</title></rect>`+"\n", bx, top+ph-h, barW-2, h, colors[si%len(colors)], r.Strategy, p.series[si], v)
+				fmt.Fprintf(w, `<text x="%d" y="%d" font-size="9" text-anchor="middle">%.1f</text>`+"\n", bx+barW/2, top+ph-h-3, v)
+			}
+			fmt.Fprintf(w, `<text x="%d" y="%d" font-size="9" text-anchor="middle">%s</text>`+"\n", x0+ri*groupW+groupW/2, top+ph+14, shortName(r.Strategy))
+		}
+		ty := top + ph - int(float64(ph)*p.target/max)
+		fmt.Fprintf(w, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#c00" stroke-dasharray="4,3"/>`+"\n", x0, ty, x0+pw, ty)
+		if len(p.series) > 1 {
+			for si, name := range p.series {
+				fmt.Fprintf(w, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", x0+si*70, top+ph+30, colors[si], x0+si*70+14, top+ph+39, name)
+			}
+		}
+	}
+	fmt.Fprintln(w, "</svg>")
+}
+
+func shortName(s string) string {
+	s = strings.TrimPrefix(s, "ecr-deployer ")
+	if i := strings.Index(s, " ("); i > 0 && !strings.HasPrefix(s, "script") {
+		s = s[:i]
+	}
+	return s
+}

@@ -69,7 +69,7 @@ func WriteSVG(w io.Writer, rs []Result) {
 		target float64
 	}
 	panels := []panel{
-		{"detection lag (s): migration p50, p95 · deployment p50, p95", []string{"mig p50", "mig p95", "dep p50", "dep p95"}, func(r Result, i int) float64 {
+		{"detection lag (seconds)", []string{"mig p50", "mig p95", "dep p50", "dep p95"}, func(r Result, i int) float64 {
 			return []float64{r.LagSeconds["migration"].P50, r.LagSeconds["migration"].P95, r.LagSeconds["deployment"].P50, r.LagSeconds["deployment"].P95}[i]
 		}, TargetLagP95},
 		{"ECS Describe calls per deployment-minute", []string{"calls/min"}, func(r Result, _ int) float64 { return r.DescribePerMinute }, rs[0].DescribePerMinute},
@@ -78,7 +78,7 @@ func WriteSVG(w io.Writer, rs []Result) {
 	colors := []string{"#4c78a8", "#9ecae9", "#f58518", "#ffbf79"}
 	const pw, ph, top = 300, 220, 60
 	width := len(panels)*(pw+40) + 40
-	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", width, ph+top+120)
+	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", width, ph+top+60)
 	fmt.Fprintf(w, `<text x="20" y="24" font-size="15" font-weight="bold">ecr-deployer make bench: each strategy on the same ECS timeline (dashed: target or baseline)</text>`+"\n")
 	for pi, p := range panels {
 		x0 := 40 + pi*(pw+40)

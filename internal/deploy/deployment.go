@@ -141,7 +141,7 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 			return s, nil
 		}
 		return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed and ECS rolled it back: %s; %d tasks failed. The service runs the previous version. Latest events: %s. Check the new tasks' stopped reasons and logs.",
-			dep.ID, s.Service, orUnknown(dep.RolloutStateReason), dep.FailedTasks, eventList(v.Events))}
+			dep.ID, s.Service, strings.TrimSuffix(orUnknown(dep.RolloutStateReason), "."), dep.FailedTasks, strings.TrimSuffix(eventList(v.Events), "."))}
 	case DeploymentReplaced:
 		by := "another deployment"
 		if v.Primary != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
 	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
 // Published prices (us-east-1): Step Functions Standard, Lambda arm64.
@@ -221,11 +222,12 @@ func firstCallAfter(calls []emulator.Call, op string, t time.Time) time.Time {
 // and their billed milliseconds (rounded up to 1 ms each) in an execution.
 func lambdaUse(r *localstack.Result) (transitions, invocations, billedMs float64) {
 	entered := map[string]int64{}
+	sleeps := waitStates()
 	for _, ev := range r.Events {
 		switch ev.Type {
 		case "StateEntered":
 			transitions++
-			if ev.State.Type == "Task" && ev.State.Name != "" && !isSleep(ev.State.Name) {
+			if ev.State.Type == "Task" && ev.State.Name != "" && !sleeps[ev.State.Name] {
 				invocations++
 				entered[ev.State.Name] = ev.Timestamp
 			}
@@ -239,13 +241,16 @@ func lambdaUse(r *localstack.Result) (transitions, invocations, billedMs float64
 	return transitions, invocations, billedMs
 }
 
-// isSleep tells the Wait states (run as sleeping Tasks under TimeScale).
-func isSleep(state string) bool {
-	switch state {
-	case "WaitForMigration", "WaitForDeployment", "WaitForCapacity", "WaitingForTurn":
-		return true
+// waitStates are the ASL's Wait states, which run as sleeping Tasks under a
+// TimeScale and invoke no Lambda.
+func waitStates() map[string]bool {
+	out := map[string]bool{}
+	if doc, err := statemachine.Parse(); err == nil {
+		for name, st := range doc.States {
+			out[name] = st.Type == "Wait"
+		}
 	}
-	return false
+	return out
 }
 
 // runScript is today's CI script on the same emulator: run-task, wait

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/bench"
+	"github.com/ecr-deployer/ecr-deployer/internal/lambdabuild"
 	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
 func main() {
@@ -45,6 +47,12 @@ func run(n int, scale float64, migration, rollout time.Duration, out string) err
 		return err
 	}
 	bench.WriteTable(os.Stdout, rs)
+	zips, err := zipSizes(ctx, root)
+	if err != nil {
+		return err
+	}
+	fmt.Println()
+	bench.WriteFunctions(os.Stdout, rs, zips)
 	if !filepath.IsAbs(out) {
 		out = filepath.Join(root, out)
 	}
@@ -65,4 +73,29 @@ func run(n int, scale float64, migration, rollout time.Duration, out string) err
 	}
 	fmt.Printf("\nWrote %s and %s\n", filepath.Join(out, "results.json"), filepath.Join(out, "chart.svg"))
 	return nil
+}
+
+// zipSizes builds the shipped arm64 packages and returns each zip's size.
+func zipSizes(ctx context.Context, root string) (map[string]int64, error) {
+	dir, err := os.MkdirTemp("", "bench-zips-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := lambdabuild.Build(ctx, root, dir, "arm64"); err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, f := range statemachine.Functions {
+		zip := filepath.Join(dir, f.Dir+".zip")
+		if _, err := lambdabuild.Zip(filepath.Join(dir, f.Dir, "bootstrap"), zip); err != nil {
+			return nil, err
+		}
+		st, err := os.Stat(zip)
+		if err != nil {
+			return nil, err
+		}
+		out[f.Dir] = st.Size()
+	}
+	return out, nil
 }

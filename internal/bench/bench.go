@@ -22,7 +22,6 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
 	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
-	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
 // Published prices (us-east-1): Step Functions Standard, Lambda arm64.
@@ -76,6 +75,14 @@ type Result struct {
 	DollarsPerDeploy    float64            `json:"dollarsPerDeployment"`
 	DeploymentMinutes   float64            `json:"deploymentMinutes"`
 	TransitionsPer10Min float64            `json:"stateTransitionsPer10Minutes"`
+	// Functions are the RIE's REPORT figures per function, for all runs.
+	Functions map[string]FunctionReport `json:"functions,omitempty"`
+}
+
+// FunctionReport is one function's invocations and cold start.
+type FunctionReport struct {
+	Invocations int     `json:"invocations"`
+	InitMs      float64 `json:"initMs"`
 }
 
 // Summary is a distribution's p50, p95 and max.
@@ -169,10 +176,7 @@ func runStrategy(ctx context.Context, o Options, st Strategy, tl timeline) (Resu
 			if r.Status != "SUCCEEDED" {
 				return res, fmt.Errorf("deployment %d ended %s: %s", i, r.Error, r.Cause)
 			}
-			t, n, ms := lambdaUse(r)
-			transitions += t
-			invocations += n
-			gbSeconds += ms / 1000 * LambdaMemoryGB
+			transitions += stateTransitions(r)
 		}
 		minutes += em.Now().Sub(start).Minutes()
 		calls := em.Calls("")[from:]
@@ -191,6 +195,13 @@ func runStrategy(ctx context.Context, o Options, st Strategy, tl timeline) (Resu
 				lagDep = append(lagDep, lag)
 			}
 		}
+	}
+	// Invocations and billed time as the RIE reports them (REPORT lines).
+	res.Functions = map[string]FunctionReport{}
+	for dir, rep := range stack.LambdaReports() {
+		invocations += float64(rep.Invocations)
+		gbSeconds += rep.BilledMs / 1000 * LambdaMemoryGB
+		res.Functions[dir] = FunctionReport{Invocations: rep.Invocations, InitMs: rep.InitMs}
 	}
 	n := float64(o.Deployments)
 	res.LagSeconds["migration"] = summarize(lagMig)
@@ -218,39 +229,16 @@ func firstCallAfter(calls []emulator.Call, op string, t time.Time) time.Time {
 	return t
 }
 
-// lambdaUse counts state transitions (states entered), Lambda invocations
-// and their billed milliseconds (rounded up to 1 ms each) in an execution.
-func lambdaUse(r *localstack.Result) (transitions, invocations, billedMs float64) {
-	entered := map[string]int64{}
-	sleeps := waitStates()
+// stateTransitions counts the states an execution entered: what Step
+// Functions bills.
+func stateTransitions(r *localstack.Result) float64 {
+	n := 0.0
 	for _, ev := range r.Events {
-		switch ev.Type {
-		case "StateEntered":
-			transitions++
-			if ev.State.Type == "Task" && ev.State.Name != "" && !sleeps[ev.State.Name] {
-				invocations++
-				entered[ev.State.Name] = ev.Timestamp
-			}
-		case "StateExited", "StateFailed":
-			if t0, ok := entered[ev.State.Name]; ok {
-				billedMs += math.Max(1, float64(ev.Timestamp-t0))
-				delete(entered, ev.State.Name)
-			}
+		if ev.Type == "StateEntered" {
+			n++
 		}
 	}
-	return transitions, invocations, billedMs
-}
-
-// waitStates are the ASL's Wait states, which run as sleeping Tasks under a
-// TimeScale and invoke no Lambda.
-func waitStates() map[string]bool {
-	out := map[string]bool{}
-	if doc, err := statemachine.Parse(); err == nil {
-		for name, st := range doc.States {
-			out[name] = st.Type == "Wait"
-		}
-	}
-	return out
+	return n
 }
 
 // runScript is today's CI script on the same emulator: run-task, wait

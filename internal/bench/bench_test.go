@@ -43,7 +43,16 @@ func TestBenchmarkRuns(t *testing.T) {
 			t.Errorf("%s: Step Functions and Lambda figures missing: %+v", r.Strategy, r)
 		}
 	}
-	var table, svg bytes.Buffer
+	for _, r := range rs[1:] {
+		if len(r.Functions) != 7 || r.Functions["resolve-target"].InitMs <= 0 || r.Functions["check-migration"].Invocations == 0 {
+			t.Errorf("%s: RIE REPORT figures missing: %+v", r.Strategy, r.Functions)
+		}
+	}
+	var table, svg, fns bytes.Buffer
+	WriteFunctions(&fns, rs, map[string]int64{"resolve-target": 3_900_000})
+	if !strings.Contains(fns.String(), "resolve-target") || !strings.Contains(fns.String(), "3.90") {
+		t.Errorf("function table incomplete:\n%s", fns.String())
+	}
 	WriteTable(&table, rs)
 	WriteSVG(&svg, rs)
 	if !strings.Contains(table.String(), "Targets (against") || !strings.Contains(svg.String(), "<rect") {

@@ -125,3 +125,33 @@ func shortName(s string) string {
 	}
 	return s
 }
+
+// WriteFunctions prints each function's deployment zip size (arm64, as
+// shipped) and its cold-start init duration under the RIE on this machine.
+func WriteFunctions(w io.Writer, rs []Result, zipBytes map[string]int64) {
+	init := map[string]float64{}
+	calls := map[string]int{}
+	for _, r := range rs {
+		for dir, f := range r.Functions {
+			if f.InitMs > init[dir] {
+				init[dir] = f.InitMs
+			}
+			calls[dir] += f.Invocations
+		}
+	}
+	var dirs []string
+	for dir := range init {
+		dirs = append(dirs, dir)
+	}
+	sort.Strings(dirs)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "function\tarm64 zip MB\tinit ms (RIE, this machine)\tinvocations (all runs)\t")
+	for _, dir := range dirs {
+		size := "-"
+		if b, ok := zipBytes[dir]; ok {
+			size = fmt.Sprintf("%.2f", float64(b)/1e6)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%d\t\n", dir, size, init[dir], calls[dir])
+	}
+	_ = tw.Flush()
+}

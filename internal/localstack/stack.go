@@ -63,6 +63,7 @@ type Stack struct {
 	functions map[string]string // Lambda ARN → invocation URL (the proxy)
 	arns      map[string]string // placeholder → Lambda ARN
 	lambdas   map[string]*lambdaProxy
+	reports   map[string]*reportWriter
 	seq       atomic.Int64
 
 	scenarioMu sync.Mutex
@@ -147,6 +148,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		functions: map[string]string{},
 		arns:      map[string]string{},
 		lambdas:   map[string]*lambdaProxy{},
+		reports:   map[string]*reportWriter{},
 	}
 	s.SFN = newSFNServer(s)
 	s.server = &http.Server{Handler: http.HandlerFunc(s.route), ReadHeaderTimeout: 10 * time.Second}
@@ -231,7 +233,9 @@ func (s *Stack) startFunction(ctx context.Context, f statemachine.Function) erro
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",
 		"DEPLOYER_CONFIG_FILE="+s.opts.ConfigFile,
 	)
-	cmd.Stdout, cmd.Stderr = s.opts.LambdaLog, s.opts.LambdaLog
+	rw := &reportWriter{out: s.opts.LambdaLog}
+	s.reports[f.Dir] = rw
+	cmd.Stdout, cmd.Stderr = rw, s.opts.LambdaLog
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start RIE for %s: %w", f.Name, err)

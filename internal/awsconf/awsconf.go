@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 
@@ -35,6 +36,12 @@ func Load(ctx context.Context) (aws.Config, error) {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = MaxAttempts
 			o.MaxBackoff = 20 * time.Second
+			// The standard retryer's client-side retry quota (500 tokens, 5 per
+			// throttled retry) is shared by every invocation of a warm instance:
+			// a long throttling burst would drain it and fail deployments with
+			// "retry quota exceeded" although ECS was only slow. Each invocation
+			// is short and the workflow bounds the total time, so it is off.
+			o.RateLimiter = ratelimit.None
 		})
 	}))
 	if err != nil {

@@ -24,14 +24,15 @@ func main() {
 	migration := flag.Duration("migration", 40*time.Second, "mean migration duration (each draws ±25%)")
 	rollout := flag.Duration("rollout", 6*time.Minute, "mean rollout duration (each draws ±25%)")
 	out := flag.String("out", "dist/bench", "directory for results.json and chart.svg")
+	concurrent := flag.Int("concurrent", 100, "deployments run at once against a throttled ECS (0 skips)")
 	flag.Parse()
-	if err := run(*n, *scale, *migration, *rollout, *out); err != nil {
+	if err := run(*n, *scale, *migration, *rollout, *out, *concurrent); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, scale float64, migration, rollout time.Duration, out string) error {
+func run(n int, scale float64, migration, rollout time.Duration, out string, concurrent int) error {
 	ctx := context.Background()
 	root, err := localstack.ModuleRoot()
 	if err != nil {
@@ -59,7 +60,18 @@ func run(n int, scale float64, migration, rollout time.Duration, out string) err
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	b, _ := json.MarshalIndent(rs, "", "  ")
+	var sr *bench.ScaleResult
+	if concurrent > 0 {
+		fmt.Println()
+		r, err := bench.Scale(ctx, bench.ScaleOptions{Root: root, BinDir: bin, Deployments: concurrent, PerSecond: 20,
+			Migration: 5 * time.Second, Rollout: 20 * time.Second, Instances: 10, TimeScale: 1})
+		if err != nil {
+			return err
+		}
+		bench.WriteScale(os.Stdout, r)
+		sr = &r
+	}
+	b, _ := json.MarshalIndent(map[string]any{"strategies": rs, "concurrency": sr}, "", "  ")
 	if err := os.WriteFile(filepath.Join(out, "results.json"), b, 0o644); err != nil {
 		return err
 	}

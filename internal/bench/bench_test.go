@@ -62,3 +62,28 @@ func TestBenchmarkRuns(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// The concurrency run works end to end: every deployment succeeds through a
+// bucket small enough that throttling is certain.
+func TestScaleRuns(t *testing.T) {
+	root, err := localstack.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r, err := Scale(ctx, ScaleOptions{Root: root, BinDir: filepath.Join(root, "bin"), Deployments: 10, PerSecond: 3,
+		Migration: time.Second, Rollout: 3 * time.Second, Instances: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Succeeded["unthrottled"] != 10 || r.Succeeded["throttled"] != 10 {
+		t.Errorf("succeeded: %v, want all 10 in both runs", r.Succeeded)
+	}
+	if r.ThrottledCalls["throttled"] == 0 || r.ThrottledCalls["unthrottled"] != 0 {
+		t.Errorf("throttled calls: %v", r.ThrottledCalls)
+	}
+	var b bytes.Buffer
+	WriteScale(&b, r)
+	t.Log("\n" + b.String())
+}

@@ -35,6 +35,7 @@ type Emulator struct {
 	registered   []json.RawMessage
 	random       *rand.Rand
 	spans        []Span
+	buckets      map[string]*bucket
 	tokens       map[string]tokenEntry
 	repos        map[string]*repository
 	script       Scenario
@@ -102,6 +103,12 @@ func (e *Emulator) SetScenario(s Scenario) {
 	e.script = s
 	if s.Random != nil {
 		e.random = rand.New(rand.NewPCG(s.Random.Seed, s.Random.Seed^0x9e3779b97f4a7c15))
+	}
+	e.buckets = map[string]*bucket{}
+	if rl := s.RateLimit; rl != nil {
+		for _, op := range rl.Operations {
+			e.buckets[op] = &bucket{rate: rl.PerSecond, tokens: rl.PerSecond, at: e.now()}
+		}
 	}
 	e.throttle = map[string]int{}
 	for op, n := range s.Throttle {
@@ -226,6 +233,9 @@ func (e *Emulator) serve(op string, handler func(*Emulator, json.RawMessage) (an
 		events, e.pending = e.pending, nil
 		onEvent = e.OnEvent
 	}()
+	if b := e.buckets[op]; b != nil && !b.take(e.now()) {
+		return nil, errorf("ThrottlingException", "Rate exceeded"), nil, nil
+	}
 	if e.throttle[op] > 0 {
 		// ECS and ECR throttle per account and Region with a token bucket and
 		// answer ThrottlingException; the SDK retries it.
@@ -292,3 +302,20 @@ func (e *Emulator) id(n int) string {
 }
 
 func secs(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// bucket is a token bucket refilled continuously on the emulator's clock.
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html
+type bucket struct {
+	rate, tokens float64
+	at           time.Time
+}
+
+func (b *bucket) take(now time.Time) bool {
+	b.tokens = min(b.rate, b.tokens+now.Sub(b.at).Seconds()*b.rate)
+	b.at = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

@@ -145,3 +145,23 @@ func TestLoadScenarioRejectsTypos(t *testing.T) {
 		}
 	}
 }
+
+func TestRateLimitIsATokenBucket(t *testing.T) {
+	e, c, _ := clients(t)
+	e.SetScenario(Scenario{RateLimit: &RateLimit{PerSecond: 5, Operations: []string{"DescribeServices"}}})
+	in := &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"staging-service"}}
+	ok, throttled := 0, 0
+	for range 8 {
+		if _, err := c.DescribeServices(t.Context(), in); err != nil {
+			throttled++
+		} else {
+			ok++
+		}
+	}
+	if ok != 5 || throttled != 3 {
+		t.Errorf("a burst of 8 against 5/s: %d served, %d throttled; want 5 and 3", ok, throttled)
+	}
+	if _, err := c.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String("staging"), Tasks: []string{"x"}}); err != nil {
+		t.Errorf("an operation without a bucket was throttled: %v", err)
+	}
+}

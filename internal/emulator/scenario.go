@@ -35,6 +35,16 @@ type Scenario struct {
 	// Random, when set, draws each migration's and each rollout's duration
 	// and outcome from a seeded generator instead of Migration and Rollout.
 	Random *RandomScript `json:"random,omitempty"`
+	// RateLimit throttles operations with a token bucket each, as ECS does
+	// per account and Region.
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+}
+
+// RateLimit is a token bucket per operation: PerSecond tokens a second, at
+// most PerSecond in the bucket (one second of burst).
+type RateLimit struct {
+	PerSecond  float64  `json:"perSecond"`
+	Operations []string `json:"operations"`
 }
 
 // RandomScript draws durations and failures per task and per deployment.

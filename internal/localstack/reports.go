@@ -57,13 +57,23 @@ func (w *reportWriter) Write(p []byte) (int, error) {
 	return w.out.Write(p)
 }
 
-// LambdaReports returns each function's REPORT figures so far, by directory name.
+// LambdaReports returns each function's REPORT figures so far, by directory
+// name, added up over its instances (cold start: the first instance used).
 func (s *Stack) LambdaReports() map[string]LambdaReport {
 	out := map[string]LambdaReport{}
-	for dir, w := range s.reports {
-		w.mu.Lock()
-		out[dir] = w.report
-		w.mu.Unlock()
+	for dir, ws := range s.reports {
+		var sum LambdaReport
+		for _, w := range ws {
+			w.mu.Lock()
+			r := w.report
+			w.mu.Unlock()
+			if sum.Invocations == 0 && r.Invocations > 0 {
+				sum.InitMs, sum.FirstMs = r.InitMs, r.FirstMs
+			}
+			sum.Invocations += r.Invocations
+			sum.BilledMs += r.BilledMs
+		}
+		out[dir] = sum
 	}
 	return out
 }

@@ -45,6 +45,9 @@ type Options struct {
 	// TimeScale, when set, runs every Wait for its own duration divided by
 	// TimeScale (instead of Wait), to match an emulator clock of that scale.
 	TimeScale float64
+	// Instances is how many RIEs run each function (default 1): Lambda runs
+	// concurrent invocations in separate environments.
+	Instances int
 }
 
 // Stack is a running local stack.
@@ -63,7 +66,7 @@ type Stack struct {
 	functions map[string]string // Lambda ARN → invocation URL (the proxy)
 	arns      map[string]string // placeholder → Lambda ARN
 	lambdas   map[string]*lambdaProxy
-	reports   map[string]*reportWriter
+	reports   map[string][]*reportWriter
 	seq       atomic.Int64
 
 	scenarioMu sync.Mutex
@@ -74,8 +77,8 @@ type Stack struct {
 // single execution environment, where Lambda would start more for
 // concurrent invocations.
 type lambdaProxy struct {
-	mu          sync.Mutex
-	url         string
+	// urls holds the invocation URLs of the function's idle instances.
+	urls        chan string
 	invocations atomic.Int64
 }
 
@@ -90,10 +93,10 @@ func (s *Stack) invoke(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	url := <-p.urls
+	defer func() { p.urls <- url }()
 	p.invocations.Add(1)
-	resp, err := http.Post(p.url, "application/json", bytes.NewReader(body))
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -148,7 +151,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		functions: map[string]string{},
 		arns:      map[string]string{},
 		lambdas:   map[string]*lambdaProxy{},
-		reports:   map[string]*reportWriter{},
+		reports:   map[string][]*reportWriter{},
 	}
 	s.SFN = newSFNServer(s)
 	s.server = &http.Server{Handler: http.HandlerFunc(s.route), ReadHeaderTimeout: 10 * time.Second}
@@ -205,15 +208,32 @@ func (s *Stack) startFunction(ctx context.Context, f statemachine.Function) erro
 	if _, err := os.Stat(bootstrap); err != nil {
 		return fmt.Errorf("function %s: %w (run make build)", f.Name, err)
 	}
+	name := "ecr-deployer-" + f.Dir
+	proxy := &lambdaProxy{urls: make(chan string, max(1, s.opts.Instances))}
+	for range max(1, s.opts.Instances) {
+		url, err := s.startInstance(ctx, f, name, bootstrap)
+		if err != nil {
+			return err
+		}
+		proxy.urls <- url
+	}
+	s.lambdas[name] = proxy
+	arn := fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", emulator.Region, emulator.Account, name)
+	s.arns[f.Placeholder()] = arn
+	s.functions[arn] = s.Endpoint + "/lambda/" + name
+	return nil
+}
+
+// startInstance starts one RIE running the function and returns its invocation URL.
+func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name, bootstrap string) (string, error) {
 	invokeAddr, err := freeAddr()
 	if err != nil {
-		return err
+		return "", err
 	}
 	runtimeAddr, err := freeAddr()
 	if err != nil {
-		return err
+		return "", err
 	}
-	name := "ecr-deployer-" + f.Dir
 	cmd := exec.Command(filepath.Join(s.opts.BinDir, "aws-lambda-rie"),
 		"--runtime-interface-emulator-address", invokeAddr,
 		"--runtime-api-address", runtimeAddr,
@@ -229,26 +249,22 @@ func (s *Stack) startFunction(ctx context.Context, f statemachine.Function) erro
 		"AWS_ENDPOINT_URL_ECR="+s.Endpoint,
 		"AWS_ENDPOINT_URL_SFN="+s.Endpoint,
 		"AWS_LAMBDA_FUNCTION_NAME="+name,
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",
 		"DEPLOYER_CONFIG_FILE="+s.opts.ConfigFile,
 	)
 	rw := &reportWriter{out: s.opts.LambdaLog}
-	s.reports[f.Dir] = rw
+	s.reports[f.Dir] = append(s.reports[f.Dir], rw)
 	cmd.Stdout, cmd.Stderr = rw, s.opts.LambdaLog
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start RIE for %s: %w", f.Name, err)
+		return "", fmt.Errorf("start RIE for %s: %w", f.Name, err)
 	}
 	s.rie = append(s.rie, cmd)
 	if err := waitListening(ctx, invokeAddr, 10*time.Second); err != nil {
-		return fmt.Errorf("RIE for %s: %w", f.Name, err)
+		return "", fmt.Errorf("RIE for %s: %w", f.Name, err)
 	}
-	arn := fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", emulator.Region, emulator.Account, name)
-	s.arns[f.Placeholder()] = arn
-	s.lambdas[name] = &lambdaProxy{url: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations"}
-	s.functions[arn] = s.Endpoint + "/lambda/" + name
-	return nil
+	return "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", nil
 }
 
 // filteredEnv keeps the environment but any AWS settings, so that a developer's

@@ -1,0 +1,153 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
+	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+)
+
+// ScaleOptions configure the concurrency run.
+type ScaleOptions struct {
+	Root, BinDir string
+	// Deployments run at once, each on its own service.
+	Deployments int
+	// PerSecond is the DescribeServices/DescribeTasks token bucket.
+	PerSecond float64
+	// Migration and Rollout are the ECS durations (real time: the SDK's
+	// backoff and the bucket share the wall clock).
+	Migration, Rollout time.Duration
+	// Instances per function (Lambda scales out; one RIE runs one invocation).
+	Instances int
+	// TimeScale 1 waits the Wait states' own durations (the configured
+	// polls, 10 s and 15 s by default); 0 shortens them to 100 ms.
+	TimeScale float64
+}
+
+// ScaleResult compares the same concurrent run with and without the bucket.
+type ScaleResult struct {
+	Deployments     int                `json:"deployments"`
+	PerSecond       float64            `json:"describeRequestsPerSecond"`
+	Succeeded       map[string]int     `json:"succeeded"` // by run: "unthrottled", "throttled"
+	ThrottledCalls  map[string]int     `json:"throttledCalls"`
+	LagSeconds      map[string]Summary `json:"deploymentDetectionLagSeconds"`
+	TotalSeconds    map[string]float64 `json:"wallSecondsUntilAllEnded"`
+	DescribeCallsPS map[string]float64 `json:"describeCallsPerSecond"`
+}
+
+// Scale runs Deployments deployments at once against the emulator, first
+// without and then with a PerSecond token bucket on DescribeServices and
+// DescribeTasks, and reports the throttled calls and the lag they cost.
+func Scale(ctx context.Context, o ScaleOptions) (ScaleResult, error) {
+	res := ScaleResult{Deployments: o.Deployments, PerSecond: o.PerSecond, Succeeded: map[string]int{}, ThrottledCalls: map[string]int{},
+		LagSeconds: map[string]Summary{}, TotalSeconds: map[string]float64{}, DescribeCallsPS: map[string]float64{}}
+	for _, run := range []string{"unthrottled", "throttled"} {
+		var rl *emulator.RateLimit
+		if run == "throttled" {
+			rl = &emulator.RateLimit{PerSecond: o.PerSecond, Operations: []string{"DescribeServices", "DescribeTasks"}}
+		}
+		if err := scaleRun(ctx, o, rl, run, &res); err != nil {
+			return res, fmt.Errorf("%s: %w", run, err)
+		}
+	}
+	return res, nil
+}
+
+func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run string, res *ScaleResult) error {
+	var targets []any
+	for i := 1; i <= o.Deployments; i++ {
+		targets = append(targets, map[string]any{"repository": "app", "tag": fmt.Sprintf("scale%d", i), "cluster": "scale", "service": fmt.Sprintf("scale%d-service", i), "queueSettle": "0s"})
+	}
+	doc, _ := json.Marshal(map[string]any{"targets": targets})
+	cfg := filepath.Join(os.TempDir(), fmt.Sprintf("bench-scale-%d.json", os.Getpid()))
+	if err := os.WriteFile(cfg, doc, 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(cfg)
+	stack, err := localstack.Start(ctx, localstack.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, Instances: o.Instances, LambdaLog: io.Discard, TimeScale: o.TimeScale})
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+	em := stack.Emulator
+	if err := em.SeedStandardWorld(); err != nil {
+		return err
+	}
+	for i := 1; i <= o.Deployments; i++ {
+		em.PushImage(emulator.Repository, fmt.Sprintf("scale%d", i), emulator.Digest)
+		if err := em.CreateService(emulator.ServiceSpec{Cluster: "scale", Name: fmt.Sprintf("scale%d-service", i), TaskDefinition: "app:1", DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true}); err != nil {
+			return err
+		}
+	}
+	stack.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{Seconds: o.Migration.Seconds()}, Rollout: emulator.RolloutScript{Seconds: o.Rollout.Seconds()}, RateLimit: rl})
+	start := time.Now()
+	arns := make([]string, o.Deployments)
+	for i := range arns {
+		arn, err := stack.SFN.Start(fmt.Sprintf("%s-%d", run, i+1), json.RawMessage(fmt.Sprintf(`{"environment":"scale%d","reason":"bench"}`, i+1)))
+		if err != nil {
+			return err
+		}
+		arns[i] = arn
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, arn := range arns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := stack.SFN.Result(ctx, arn)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil && r.Status == "SUCCEEDED" {
+				res.Succeeded[run]++
+			}
+		}()
+	}
+	wg.Wait()
+	res.TotalSeconds[run] = time.Since(start).Seconds()
+	calls := em.Calls("")
+	describe := 0
+	for _, c := range calls {
+		if c.Operation == "DescribeServices" || c.Operation == "DescribeTasks" {
+			describe++
+			if c.Error == "ThrottlingException" {
+				res.ThrottledCalls[run]++
+			}
+		}
+	}
+	res.DescribeCallsPS[run] = float64(describe) / res.TotalSeconds[run]
+	var lags []float64
+	for _, sp := range em.Spans() {
+		if sp.Kind != "deployment" || sp.End.IsZero() {
+			continue
+		}
+		for _, c := range calls {
+			if c.Operation == "DescribeServices" && c.Error == "" && !c.At.Before(sp.End) && strings.Contains(string(c.Request), `"`+sp.Service+`"`) {
+				lags = append(lags, c.At.Sub(sp.End).Seconds())
+				break
+			}
+		}
+	}
+	res.LagSeconds[run] = summarize(lags)
+	return nil
+}
+
+// WriteScale prints the concurrency run.
+func WriteScale(w io.Writer, r ScaleResult) {
+	fmt.Fprintf(w, "%d deployments at once, each on its own service; DescribeServices and DescribeTasks limited to %.0f requests/s in the throttled run:\n", r.Deployments, r.PerSecond)
+	for _, run := range []string{"unthrottled", "throttled"} {
+		l := r.LagSeconds[run]
+		fmt.Fprintf(w, "  %-11s  %3d/%d succeeded  throttled calls %4d  Describe %.1f/s  deployment lag p50 %.1fs p95 %.1fs max %.1fs  all ended after %.0fs\n",
+			run, r.Succeeded[run], r.Deployments, r.ThrottledCalls[run], r.DescribeCallsPS[run], l.P50, l.P95, l.Max, r.TotalSeconds[run])
+	}
+	fmt.Fprintf(w, "  extra lag from throttling: p50 %+.1fs, p95 %+.1fs\n",
+		r.LagSeconds["throttled"].P50-r.LagSeconds["unthrottled"].P50, r.LagSeconds["throttled"].P95-r.LagSeconds["unthrottled"].P95)
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
@@ -151,7 +152,8 @@ func TestEveryStateIsReachableAndEveryTransitionExists(t *testing.T) {
 			t.Errorf("state %s is unreachable", name)
 		}
 	}
-	if doc.TimeoutSeconds == 0 {
-		t.Error("the state machine has no overall TimeoutSeconds")
+	// CheckTurn bounds its look-back for recent successes by this timeout.
+	if time.Duration(doc.TimeoutSeconds)*time.Second != deploy.MaxExecution {
+		t.Errorf("TimeoutSeconds %d does not match deploy.MaxExecution %s", doc.TimeoutSeconds, deploy.MaxExecution)
 	}
 }

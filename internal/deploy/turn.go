@@ -170,36 +170,58 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	return s, nil
 }
 
+// MaxExecution is the state machine's overall timeout (TimeoutSeconds in
+// deployer.asl.json): no execution runs longer.
+const MaxExecution = 24 * time.Hour
+
 // candidates reads the other RUNNING executions, and the SUCCEEDED ones that
 // stopped within the duplicate window, with the service and key each targets.
 func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now time.Time, window time.Duration) ([]Candidate, error) {
 	var out []Candidate
-	for _, status := range []sfntypes.ExecutionStatus{sfntypes.ExecutionStatusRunning, sfntypes.ExecutionStatusSucceeded} {
-		p := sfn.NewListExecutionsPaginator(d.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(stateMachine), StatusFilter: status, MaxResults: 100})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("list %s executions: %w", status, err)
-			}
-			done := false
-			for _, ex := range page.Executions {
-				if aws.ToString(ex.Name) == me {
-					continue
-				}
-				if status == sfntypes.ExecutionStatusSucceeded && (window == 0 || now.Sub(aws.ToTime(ex.StopDate)) > window) {
-					done = true // listed newest first: the rest are older still
-					break
-				}
-				c, ok, err := d.candidate(ctx, ex)
-				if err != nil {
+	add := func(ex sfntypes.ExecutionListItem) error {
+		c, ok, err := d.candidate(ctx, ex)
+		if ok {
+			out = append(out, c)
+		}
+		return err
+	}
+	running := sfn.NewListExecutionsPaginator(d.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(stateMachine),
+		StatusFilter: sfntypes.ExecutionStatusRunning, MaxResults: 100})
+	for running.HasMorePages() {
+		page, err := running.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list running executions: %w", err)
+		}
+		for _, ex := range page.Executions {
+			if aws.ToString(ex.Name) != me {
+				if err := add(ex); err != nil {
 					return nil, err
 				}
-				if ok {
-					out = append(out, c)
-				}
 			}
-			if done || status == sfntypes.ExecutionStatusSucceeded {
-				break // recent successes fit in one page
+		}
+	}
+	if window == 0 {
+		return out, nil
+	}
+	// Executions are listed by start time, newest first, not by stop time:
+	// one that stopped within the window started within the window plus
+	// the longest an execution can run, and the listing stops past that.
+	succeeded := sfn.NewListExecutionsPaginator(d.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(stateMachine),
+		StatusFilter: sfntypes.ExecutionStatusSucceeded, MaxResults: 100})
+	for succeeded.HasMorePages() {
+		page, err := succeeded.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list succeeded executions: %w", err)
+		}
+		for _, ex := range page.Executions {
+			if now.Sub(aws.ToTime(ex.StartDate)) > window+MaxExecution {
+				return out, nil
+			}
+			if now.Sub(aws.ToTime(ex.StopDate)) > window {
+				continue
+			}
+			if err := add(ex); err != nil {
+				return nil, err
 			}
 		}
 	}

@@ -1,8 +1,16 @@
 package deploy
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
 )
 
 func TestDecideTurn(t *testing.T) {
@@ -51,5 +59,56 @@ func TestDecideTurn(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// fakeSFN serves ListExecutions by status and DescribeExecution by ARN.
+type fakeSFN struct {
+	list  map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem
+	input map[string]string
+}
+
+func (f *fakeSFN) ListExecutions(_ context.Context, in *sfn.ListExecutionsInput, _ ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error) {
+	return &sfn.ListExecutionsOutput{Executions: f.list[in.StatusFilter]}, nil
+}
+
+func (f *fakeSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	out := &sfn.DescribeExecutionOutput{Input: aws.String(f.input[aws.ToString(in.ExecutionArn)])}
+	if strings.HasPrefix(aws.ToString(in.ExecutionArn), "succeeded-") {
+		out.Output = aws.String(`{"deployment":{"done":true}}`)
+	}
+	return out, nil
+}
+
+// ListExecutions sorts by start time: a long execution that stopped a
+// minute ago is listed after a short one that stopped long ago, and must
+// still count for duplicates.
+func TestCandidatesSeeRecentSuccessesListedAfterOldOnes(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	item := func(arn string, start, stop time.Duration) sfntypes.ExecutionListItem {
+		return sfntypes.ExecutionListItem{ExecutionArn: aws.String(arn), Name: aws.String(arn), Status: sfntypes.ExecutionStatusSucceeded,
+			StartDate: aws.Time(now.Add(-start)), StopDate: aws.Time(now.Add(-stop))}
+	}
+	push := `{"source":"aws.ecr","detail-type":"ECR Image Action","account":"1","detail":{"result":"SUCCESS","action-type":"PUSH","repository-name":"app","image-tag":"staging","image-digest":"sha256:` + strings.Repeat("a", 64) + `"}}`
+	fake := &fakeSFN{
+		list: map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem{sfntypes.ExecutionStatusSucceeded: {
+			item("succeeded-short-old", 50*time.Minute, 49*time.Minute), // started last, stopped long ago
+			item("succeeded-long-recent", 3*time.Hour, time.Minute),     // started earlier, stopped a minute ago
+			item("succeeded-ancient", 30*time.Hour, 29*time.Hour),       // past window + 24 h: the listing stops here
+			item("succeeded-never-read", 31*time.Hour, time.Minute),
+		}},
+		input: map[string]string{"succeeded-short-old": push, "succeeded-long-recent": push, "succeeded-never-read": push},
+	}
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Deployer{SFN: fake, Config: cfg, Log: quiet}
+	got, err := d.candidates(context.Background(), "sm", "me", now, 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Name != "succeeded-long-recent" || !got[0].Deployed {
+		t.Errorf("candidates = %+v, want only the long execution that stopped a minute ago", got)
 	}
 }

@@ -393,11 +393,10 @@ type Event struct {
 		Attempt int `json:"attempt"`
 	} `json:"retry,omitempty"`
 	// Result fields (the runner's last line).
-	Status      string          `json:"status,omitempty"`
-	ResultOut   json.RawMessage `json:"-"`
-	ResultError string          `json:"error,omitempty"`
-	ResultCause string          `json:"cause,omitempty"`
-	Detail      string          `json:"detail,omitempty"`
+	Status      string `json:"status,omitempty"`
+	ResultError string `json:"error,omitempty"`
+	ResultCause string `json:"cause,omitempty"`
+	Detail      string `json:"detail,omitempty"`
 }
 
 // EventState is the state an event is about.

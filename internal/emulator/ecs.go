@@ -80,6 +80,8 @@ type task struct {
 	digests                                        map[string]string
 	// service tasks (of a deployment) run until replaced
 	service bool
+	// reported are the lastStatus values a task state change event was emitted for.
+	reported map[string]bool
 }
 
 type tokenEntry struct {
@@ -471,24 +473,33 @@ func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan 
 	svc.taskDefinition = td
 	svc.deployments = append([]*deployment{d}, svc.deployments...)
 	svc.deploymentsStarted++
+	e.deploymentEvent(svc, d, now)
 	switch plan.Outcome {
 	case OutcomeStuck:
 		d.rampEnd = now.Add(1000 * time.Hour)
 	case OutcomeRolledBack:
 		d.rampEnd = time.Time{}
-		svc.steps = append(svc.steps, step{at: now.Add(dur), apply: func(at time.Time) { e.failDeployment(svc, d, prev.taskDefinition, at, dur) }})
+		e.schedule(svc, step{at: now.Add(dur), apply: func(at time.Time) { e.failDeployment(svc, d, prev.taskDefinition, at, dur) }})
 	case OutcomeSuperseded:
-		svc.steps = append(svc.steps, step{at: now.Add(dur / 2), apply: func(at time.Time) {
+		e.schedule(svc, step{at: now.Add(dur / 2), apply: func(at time.Time) {
 			svc.event(at, "updated by another client: a new deployment was started.")
 			e.startDeployment(svc, td, at, RolloutScript{Seconds: plan.duration(), Outcome: OutcomeCompleted})
 		}})
 	default:
-		svc.steps = append(svc.steps, step{at: now.Add(dur), apply: func(at time.Time) { completeDeployment(svc, d, at) }})
+		e.schedule(svc, step{at: now.Add(dur), apply: func(at time.Time) { e.completeDeployment(svc, d, at) }})
 	}
 	return d
 }
 
-func completeDeployment(svc *service, d *deployment, at time.Time) {
+// schedule adds a step to the service, applied when the clock passes it:
+// when the service is next read, or by a timer at that moment, whichever
+// comes first, so that its events go out on time.
+func (e *Emulator) schedule(svc *service, st step) {
+	svc.steps = append(svc.steps, st)
+	e.at(st.at, func(now time.Time) { e.advance(svc, now) })
+}
+
+func (e *Emulator) completeDeployment(svc *service, d *deployment, at time.Time) {
 	if d.status != "PRIMARY" || d.rolloutState != "IN_PROGRESS" {
 		return
 	}
@@ -499,6 +510,7 @@ func completeDeployment(svc *service, d *deployment, at time.Time) {
 	svc.deployments = []*deployment{d} // the others drained and are INACTIVE, which DescribeServices omits
 	svc.event(at, "(deployment %s) deployment completed.", d.id)
 	svc.event(at, "has reached a steady state.")
+	e.deploymentEvent(svc, d, at)
 }
 
 func (e *Emulator) failDeployment(svc *service, d *deployment, previous string, at time.Time, dur time.Duration) {
@@ -508,6 +520,7 @@ func (e *Emulator) failDeployment(svc *service, d *deployment, previous string, 
 	d.failed = max(3, d.desired*2)
 	d.running, d.pending, d.updatedAt = 0, 0, at
 	svc.event(at, "(deployment %s) deployment failed: tasks failed to start.", d.id)
+	e.deploymentEvent(svc, d, at)
 	if svc.breaker == nil || !svc.breaker.Rollback {
 		return
 	}
@@ -652,6 +665,8 @@ func (e *Emulator) runTaskOnce(in runTaskInput) (any, *apiError) {
 			t.group = "family:" + td.Family
 		}
 		e.tasks[t.arn] = t
+		t.reported = map[string]bool{}
+		e.watchTask(t)
 		out.Tasks = append(out.Tasks, t.wire(now, e.migrationContainer(t)))
 	}
 	return out, nil
@@ -817,6 +832,9 @@ func (e *Emulator) stopTask(body json.RawMessage) (any, *apiError) {
 		t.stopReason = in.Reason
 		if t.stopReason == "" {
 			t.stopReason = "Task stopped by user"
+		}
+		if t.reported != nil {
+			e.taskEvent(t, now)
 		}
 	}
 	return map[string]any{"task": t.wire(now, e.migrationContainer(t))}, nil

@@ -44,7 +44,14 @@ type Emulator struct {
 	throttle     map[string]int
 	// pending are events emitted while the lock was held, delivered after.
 	pending []map[string]any
-	// OnEvent, if set, receives every event the emulator emits (ECR pushes),
+	// scale is the clock's speed-up (SetTimeScale); timers fire scheduled
+	// state changes and their events.
+	scale         float64
+	timers        map[*time.Timer]bool
+	closed        bool
+	droppedEvents int
+	// OnEvent, if set, receives every event the emulator emits (ECR pushes,
+	// ECS task and deployment state changes),
 	// as EventBridge would: asynchronously, after the API call has answered.
 	OnEvent func(event map[string]any)
 }
@@ -71,6 +78,8 @@ func New(account, region string) *Emulator {
 		tokens:       map[string]tokenEntry{},
 		repos:        map[string]*repository{},
 		throttle:     map[string]int{},
+		scale:        1,
+		timers:       map[*time.Timer]bool{},
 	}
 }
 
@@ -86,6 +95,7 @@ func (e *Emulator) SetTimeScale(scale float64) {
 	defer e.mu.Unlock()
 	wall := time.Now()
 	base := wall.Add(-7 * 24 * time.Hour)
+	e.scale = scale
 	e.now = func() time.Time { return base.Add(time.Duration(float64(time.Since(wall)) * scale)) }
 }
 

@@ -38,6 +38,8 @@ type Scenario struct {
 	// RateLimit throttles operations with a token bucket each, as ECS does
 	// per account and Region.
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+	// Events scripts the delivery of ECS events: lost, late or duplicated.
+	Events EventsScript `json:"events"`
 }
 
 // RateLimit is a token bucket per operation: PerSecond tokens a second, at
@@ -114,7 +116,7 @@ func (s Scenario) Validate() error {
 	default:
 		return fmt.Errorf("scenario: rollout.outcome %q must be one of COMPLETED, ROLLED_BACK, SUPERSEDED, STUCK", s.Rollout.Outcome)
 	}
-	if s.Migration.Seconds < 0 || s.Rollout.Seconds < 0 {
+	if s.Migration.Seconds < 0 || s.Rollout.Seconds < 0 || s.Events.DelaySeconds < 0 {
 		return fmt.Errorf("scenario: seconds must not be negative")
 	}
 	for op := range s.Throttle {

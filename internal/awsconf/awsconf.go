@@ -62,9 +62,11 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 	if err != nil {
 		return nil, err
 	}
+	sfnClient := sfn.NewFromConfig(cfg)
 	return &deploy.Deployer{
-		ECS: ecs.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg), SFN: sfn.NewFromConfig(cfg),
-		Config: targets, Region: cfg.Region, Log: lambdacontext.NewLogger(),
+		ECS: ecs.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg), SFN: sfnClient, Tokens: sfnClient, History: sfnClient,
+		StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
+		Config:          targets, Region: cfg.Region, Log: lambdacontext.NewLogger(),
 	}, nil
 }
 

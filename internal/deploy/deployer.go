@@ -38,13 +38,20 @@ var (
 
 // Deployer runs the workflow's steps. Each exported step is one Lambda.
 type Deployer struct {
-	ECS    ECSAPI
-	ECR    ECRAPI
-	SFN    SFNAPI
-	Config *config.Config // ResolveTarget and CheckTurn read it
-	Region string
-	Now    func() time.Time
-	Log    *slog.Logger
+	ECS ECSAPI
+	ECR ECRAPI
+	SFN SFNAPI
+	// Tokens ends waits (Watch, Wake); History finds them (Wake).
+	Tokens  TokenAPI
+	History HistoryAPI
+	// StateMachineARN is the workflow whose executions Wake wakes.
+	StateMachineARN string
+	Config          *config.Config // ResolveTarget and CheckTurn read it
+	Region          string
+	Now             func() time.Time
+	Log             *slog.Logger
+
+	wakeCache wakeCache
 }
 
 func (d *Deployer) now() time.Time {

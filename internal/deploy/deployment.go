@@ -50,6 +50,7 @@ func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) 
 	dep.ID = aws.ToString(primary.Id)
 	dep.StartedAt = ptrTime(now)
 	dep.Deadline = ptrTime(now.Add(time.Duration(dep.TimeoutSeconds) * time.Second))
+	s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
 	record(dep, primary)
 	d.log().InfoContext(ctx, "deployment started", "execution", s.Execution.ID, "cluster", s.Cluster,
 		"service", s.Service, "deploymentId", dep.ID, "adopted", adopted)
@@ -138,6 +139,7 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 		if rb := v.Primary; rb != nil && aws.ToString(rb.Id) != dep.ID && rb.RolloutState == ecstypes.DeploymentRolloutStateInProgress &&
 			dep.Deadline != nil && !now.After(*dep.Deadline) {
 			dep.RollingBackTo = aws.ToString(rb.Id)
+			s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
 			return s, nil
 		}
 		return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed and ECS rolled it back: %s; %d tasks failed. The service runs the previous version. Latest events: %s. Check the new tasks' stopped reasons and logs.",
@@ -154,6 +156,7 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 		return s, &DeploymentTimedOut{newf("Deployment %s of service %s had not completed after %ds (rollout %s, %d of %d tasks running, %d pending). ECS continues it; look at the service's events and tasks, and raise deploymentTimeout if rollouts take longer.",
 			dep.ID, s.Service, dep.TimeoutSeconds, orUnknown(dep.RolloutState), dep.RunningCount, dep.DesiredCount, dep.PendingCount)}
 	}
+	s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
 	return s, nil
 }
 

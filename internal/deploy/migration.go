@@ -86,6 +86,7 @@ func (d *Deployer) RunMigration(ctx context.Context, s State) (State, error) {
 		m.LastFailure = ""
 		m.StartedAt = ptrTime(now)
 		m.Deadline = ptrTime(now.Add(time.Duration(m.TimeoutSeconds) * time.Second))
+		s.Poll.MigrationSeconds = waitSeconds(s.Poll.MigrationIntervalSeconds, m.Deadline, now)
 		if m.LogGroup != "" && m.LogStreamPrefix != "" {
 			m.LogStream = fmt.Sprintf("%s/%s/%s", m.LogStreamPrefix, m.Container, taskID(m.TaskARN))
 		}
@@ -152,6 +153,7 @@ func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
 			return s, &MigrationTimedOut{newf("The migration task %s was still %s after the %ds migration timeout, so ecr-deployer stopped it and deployed nothing. Check the logs%s; raise migrationTimeout if the migration needs longer.",
 				m.TaskARN, v.LastStatus, m.TimeoutSeconds, d.logHint(s))}
 		}
+		s.Poll.MigrationSeconds = waitSeconds(s.Poll.MigrationIntervalSeconds, m.Deadline, now)
 		return s, nil
 	case MigrationSucceeded:
 		m.Done = true

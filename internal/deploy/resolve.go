@@ -48,8 +48,10 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 			DuplicateWindowSeconds: int(time.Duration(target.DuplicateWindow) / time.Second),
 		},
 		Poll: Poll{
-			MigrationSeconds:  target.MigrationPollInterval.Seconds(),
-			DeploymentSeconds: target.DeploymentPollInterval.Seconds(),
+			MigrationSeconds:          target.MigrationPollInterval.Seconds(),
+			DeploymentSeconds:         target.DeploymentPollInterval.Seconds(),
+			MigrationIntervalSeconds:  target.MigrationPollInterval.Seconds(),
+			DeploymentIntervalSeconds: target.DeploymentPollInterval.Seconds(),
 		},
 		Deployment: Deployment{TimeoutSeconds: target.DeploymentTimeout.Seconds()},
 	}

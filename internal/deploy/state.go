@@ -18,6 +18,8 @@ type State struct {
 	Deployment  Deployment `json:"deployment"`
 	Poll        Poll       `json:"poll"`
 	Phases      Phases     `json:"phases"`
+	// Wake says what last ended a WaitForMigration or WaitForDeployment early.
+	Wake *Wake `json:"wake,omitempty"`
 }
 
 // Execution identifies the Step Functions execution (from the context object).
@@ -144,10 +146,41 @@ type Deployment struct {
 	Done          bool   `json:"done"`
 }
 
-// Poll holds the Wait states' intervals (read with SecondsPath).
+// Poll holds how long WaitForMigration and WaitForDeployment wait for an
+// ECS event before looking themselves (TimeoutSecondsPath): the configured
+// safety poll interval, cut short to end at the phase's deadline.
 type Poll struct {
 	MigrationSeconds  int `json:"migrationSeconds"`
 	DeploymentSeconds int `json:"deploymentSeconds"`
+	// The configured intervals.
+	MigrationIntervalSeconds  int `json:"migrationIntervalSeconds"`
+	DeploymentIntervalSeconds int `json:"deploymentIntervalSeconds"`
+}
+
+// Wake is what a waiting state's task token was sent: who woke it and why.
+type Wake struct {
+	// By is "event" (the Wake function, on an ECS event) or "watch" (the
+	// Watch function found the change already there when the wait began).
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// EventID is the EventBridge event's id.
+	EventID string `json:"eventId,omitempty"`
+	// Error and Cause are set instead when the wait ended without a wake:
+	// States.Timeout (the safety poll looks), or the Watch function's error.
+	Error string `json:"Error,omitempty"`
+	Cause string `json:"Cause,omitempty"`
+}
+
+// waitSeconds is the next wait: interval, or less to end one second past
+// the deadline, and at least one second (TimeoutSecondsPath takes a
+// positive integer).
+func waitSeconds(interval int, deadline *time.Time, now time.Time) int {
+	w := interval
+	if deadline != nil {
+		left := int(deadline.Sub(now).Seconds()) + 1
+		w = min(w, left)
+	}
+	return max(w, 1)
 }
 
 // Phases are the durations of each phase in seconds, filled as they end.

@@ -1,0 +1,242 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
+)
+
+// HistoryAPI is the part of Step Functions Wake reads to find who waits.
+type HistoryAPI interface {
+	ListExecutions(context.Context, *sfn.ListExecutionsInput, ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error)
+	GetExecutionHistory(context.Context, *sfn.GetExecutionHistoryInput, ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
+}
+
+var _ HistoryAPI = (*sfn.Client)(nil)
+
+// ECSEvent is an EventBridge event from ECS: an "ECS Task State Change" or
+// an "ECS Deployment State Change".
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html
+type ECSEvent struct {
+	ID         string          `json:"id"`
+	DetailType string          `json:"detail-type"`
+	Source     string          `json:"source"`
+	Time       string          `json:"time"`
+	Resources  []string        `json:"resources"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+// Change is what an ECS event says happened, reduced to what a waiting
+// execution is matched on.
+type Change struct {
+	// Cluster and Service are names (Service empty for a task).
+	Cluster, Service string
+	// TaskARN and LastStatus are set for a task state change.
+	TaskARN, LastStatus string
+	// DeploymentID and EventName are set for a deployment state change.
+	DeploymentID, EventName string
+}
+
+// ParseECSEvent reads an ECS task or deployment state change event.
+func ParseECSEvent(ev ECSEvent) (Change, error) {
+	if ev.Source != "aws.ecs" {
+		return Change{}, &InvalidInput{newf("Wake takes ECS events; this one is from %q (%s).", ev.Source, ev.DetailType)}
+	}
+	switch ev.DetailType {
+	case "ECS Task State Change":
+		var d struct {
+			TaskArn, ClusterArn, LastStatus string
+		}
+		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.TaskArn == "" {
+			return Change{}, &InvalidInput{newf("ECS Task State Change %s has no task ARN in its detail.", ev.ID)}
+		}
+		return Change{Cluster: lastSegment(d.ClusterArn), TaskARN: d.TaskArn, LastStatus: d.LastStatus}, nil
+	case "ECS Deployment State Change":
+		var d struct {
+			DeploymentID string `json:"deploymentId"`
+			EventName    string `json:"eventName"`
+		}
+		if err := json.Unmarshal(ev.Detail, &d); err != nil || len(ev.Resources) == 0 {
+			return Change{}, &InvalidInput{newf("ECS Deployment State Change %s names no service.", ev.ID)}
+		}
+		// arn:aws:ecs:region:account:service/cluster/service
+		parts := strings.Split(ev.Resources[0], "/")
+		if len(parts) != 3 {
+			return Change{}, &InvalidInput{newf("ECS Deployment State Change %s: %q is not a service ARN with its cluster.", ev.ID, ev.Resources[0])}
+		}
+		return Change{Cluster: parts[1], Service: parts[2], DeploymentID: d.DeploymentID, EventName: d.EventName}, nil
+	}
+	return Change{}, &InvalidInput{newf("Wake takes ECS task and deployment state changes, not %q.", ev.DetailType)}
+}
+
+// Parked is an execution waiting for a task token in WaitForMigration or WaitForDeployment.
+type Parked struct {
+	ExecutionARN string
+	Token        string
+	WaitingFor   string
+	State        State
+}
+
+// Wakes says whether the change is one the parked execution waits for: its
+// migration task stopped, or anything happened to its service's deployments
+// other than ours starting (ours completing or failing, ECS's rollback, or
+// somebody else's deployment).
+func Wakes(c Change, p Parked) bool {
+	s := p.State
+	switch {
+	case c.Cluster != lastSegment(s.Cluster):
+		return false
+	case c.TaskARN != "":
+		return p.WaitingFor == WaitingForMigration && c.TaskARN == s.Migration.TaskARN && c.LastStatus == "STOPPED"
+	default:
+		return p.WaitingFor == WaitingForDeployment && c.Service == lastSegment(s.Service) &&
+			!(c.DeploymentID == s.Deployment.ID && c.EventName == "SERVICE_DEPLOYMENT_IN_PROGRESS")
+	}
+}
+
+// ParkedFrom finds the wait an execution is in from its latest history
+// events, newest first: a TaskScheduled of a lambda:invoke.waitForTaskToken
+// state not yet followed by its end. Its parameters hold the Payload with
+// the task token and the state.
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_TaskScheduledEventDetails.html
+func ParkedFrom(arn string, newestFirst []sfntypes.HistoryEvent) (Parked, bool) {
+	for _, ev := range newestFirst {
+		switch ev.Type {
+		case sfntypes.HistoryEventTypeTaskScheduled:
+			det := ev.TaskScheduledEventDetails
+			if det == nil || aws.ToString(det.Resource) != "invoke.waitForTaskToken" {
+				return Parked{}, false
+			}
+			var params struct {
+				Payload WatchInput `json:"Payload"`
+			}
+			if json.Unmarshal([]byte(aws.ToString(det.Parameters)), &params) != nil || params.Payload.TaskToken == "" {
+				return Parked{}, false
+			}
+			p := params.Payload
+			return Parked{ExecutionARN: arn, Token: p.TaskToken, WaitingFor: p.WaitingFor, State: p.State}, true
+		case sfntypes.HistoryEventTypeTaskStarted, sfntypes.HistoryEventTypeTaskSubmitted:
+			continue
+		default:
+			// TaskSucceeded, TaskFailed, TaskTimedOut, a state exited or
+			// anything else: the latest event is not a pending wait.
+			return Parked{}, false
+		}
+	}
+	return Parked{}, false
+}
+
+// WakeOutput is what Wake did with one event.
+type WakeOutput struct {
+	Change Change `json:"change"`
+	// Woken is the execution whose wait the event ended, if any.
+	Woken string `json:"woken,omitempty"`
+	// Read counts the execution histories read to find it.
+	Read int `json:"historiesRead"`
+}
+
+// wakeCache remembers which cluster and service each execution deploys, as
+// learnt from its waits: executions of other services are not read again
+// while this instance is warm.
+type wakeCache struct {
+	mu      sync.Mutex
+	service map[string][2]string
+}
+
+func (c *wakeCache) get(arn string) ([2]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.service[arn]
+	return v, ok
+}
+
+func (c *wakeCache) put(arn string, s State) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.service == nil {
+		c.service = map[string][2]string{}
+	}
+	c.service[arn] = [2]string{lastSegment(s.Cluster), lastSegment(s.Service)}
+}
+
+// Wake ends the wait of the execution an ECS event is about, by sending its
+// task token. It finds it among the state machine's RUNNING executions by
+// reading their latest history events. Nobody waiting is not an error: the
+// change may have come before the wait, which Watch then sees.
+func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
+	c, err := ParseECSEvent(ev)
+	out := WakeOutput{Change: c}
+	if err != nil {
+		return out, err
+	}
+	if d.StateMachineARN == "" {
+		return out, errors.New("wake: no state machine ARN (STATE_MACHINE_ARN)")
+	}
+	pages := sfn.NewListExecutionsPaginator(d.History, &sfn.ListExecutionsInput{StateMachineArn: aws.String(d.StateMachineARN), StatusFilter: sfntypes.ExecutionStatusRunning})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return out, fmt.Errorf("list running executions of %s: %w", d.StateMachineARN, err)
+		}
+		for _, ex := range page.Executions {
+			arn := aws.ToString(ex.ExecutionArn)
+			if known, ok := d.wakeCache.get(arn); ok && (known[0] != c.Cluster || (c.Service != "" && known[1] != c.Service)) {
+				continue
+			}
+			h, err := d.History.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 5})
+			if err != nil {
+				return out, fmt.Errorf("read the history of %s: %w", arn, err)
+			}
+			out.Read++
+			p, ok := ParkedFrom(arn, h.Events)
+			if !ok {
+				continue
+			}
+			d.wakeCache.put(arn, p.State)
+			if !Wakes(c, p) {
+				continue
+			}
+			reason := describeChange(ev.DetailType, c)
+			if err := d.sendWake(ctx, p.Token, Wake{By: "event", Reason: reason, EventID: ev.ID}); err != nil {
+				return out, err
+			}
+			out.Woken = arn
+			d.log().InfoContext(ctx, "woke execution", "execution", arn, "waitingFor", p.WaitingFor, "event", ev.ID, "reason", reason)
+			// One execution per service is past its turn: nobody else waits for this.
+			return out, nil
+		}
+	}
+	d.log().InfoContext(ctx, "nobody waits for this event", "event", ev.ID, "detailType", ev.DetailType, "cluster", c.Cluster,
+		"service", c.Service, "taskArn", c.TaskARN, "deploymentId", c.DeploymentID, "historiesRead", out.Read)
+	return out, nil
+}
+
+func describeChange(detailType string, c Change) string {
+	if c.TaskARN != "" {
+		return fmt.Sprintf("%s: task %s is %s", detailType, taskID(c.TaskARN), c.LastStatus)
+	}
+	return fmt.Sprintf("%s: %s for deployment %s of %s/%s", detailType, c.EventName, c.DeploymentID, c.Cluster, c.Service)
+}
+
+// IsGoneToken says the task token was already used or timed out.
+func IsGoneToken(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "TaskTimedOut", "TaskDoesNotExist", "InvalidToken":
+		return true
+	}
+	return false
+}
+
+func lastSegment(s string) string { return s[strings.LastIndex(s, "/")+1:] }

@@ -1,0 +1,140 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+)
+
+// Waiting for ECS: WaitForMigration and WaitForDeployment are Task states
+// that wait for a task token (lambda:invoke.waitForTaskToken). Their
+// function, Watch, looks once; if the change is already there it sends the
+// token itself, else the execution waits until the Wake function sends it on
+// an ECS event, or until the state's timeout (the safety poll), after which
+// Check looks anyway. Events are best effort; the timeout keeps the workflow
+// correct without them.
+// https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token
+
+// Waiting phases (WatchInput.WaitingFor).
+const (
+	WaitingForMigration  = "migration"
+	WaitingForDeployment = "deployment"
+)
+
+// TokenAPI is the part of Step Functions that ends a wait for a task token.
+type TokenAPI interface {
+	SendTaskSuccess(context.Context, *sfn.SendTaskSuccessInput, ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
+}
+
+var _ TokenAPI = (*sfn.Client)(nil)
+
+// WatchInput is the Payload of WaitForMigration and WaitForDeployment.
+type WatchInput struct {
+	TaskToken  string `json:"taskToken"`
+	WaitingFor string `json:"waitingFor"`
+	State      State  `json:"state"`
+}
+
+// WatchOutput is what Watch returns (the history shows it as TaskSubmitted).
+type WatchOutput struct {
+	// Parked is true when the execution waits for an event or its timeout.
+	Parked bool   `json:"parked"`
+	Reason string `json:"reason"`
+}
+
+// Watch looks at the migration task or the service once, after the waiting
+// state has begun: a change that happened before the wait began (whose event
+// found nobody waiting) is seen here, so no event is missed for good.
+func (d *Deployer) Watch(ctx context.Context, in WatchInput) (WatchOutput, error) {
+	if in.TaskToken == "" {
+		return WatchOutput{}, &InvalidInput{newf("Watch needs the task token of the waiting state (Payload.taskToken = $$.Task.Token).")}
+	}
+	s := in.State
+	now := d.now()
+	var changed bool
+	var reason string
+	switch in.WaitingFor {
+	case WaitingForMigration:
+		out, err := d.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(s.Cluster), Tasks: []string{s.Migration.TaskARN}})
+		if err != nil {
+			return WatchOutput{}, fmt.Errorf("describe migration task %s: %w", s.Migration.TaskARN, err)
+		}
+		var task *ecstypes.Task
+		if len(out.Tasks) > 0 {
+			task = &out.Tasks[0]
+		}
+		changed, reason = MigrationChanged(task, s.Migration.Deadline, now)
+	case WaitingForDeployment:
+		svc, err := d.describeService(ctx, s.Cluster, s.Service)
+		if err != nil {
+			return WatchOutput{}, err
+		}
+		v := JudgeDeployment(svc, s.Deployment.ID, s.Deployment.RolloutState == string(ecstypes.DeploymentRolloutStateFailed))
+		changed, reason = DeploymentChanged(v, s.Deployment, now)
+	default:
+		return WatchOutput{}, &InvalidInput{newf("Watch: waitingFor is %q, want %q or %q.", in.WaitingFor, WaitingForMigration, WaitingForDeployment)}
+	}
+	if !changed {
+		return WatchOutput{Parked: true, Reason: reason}, nil
+	}
+	if err := d.sendWake(ctx, in.TaskToken, Wake{By: "watch", Reason: reason}); err != nil {
+		return WatchOutput{}, err
+	}
+	d.log().InfoContext(ctx, "change found before waiting", "execution", s.Execution.ID, "waitingFor", in.WaitingFor, "reason", reason)
+	return WatchOutput{Reason: reason}, nil
+}
+
+// sendWake sends the token. A token already sent (by the other of Watch and
+// Wake, or a duplicate event) or timed out is not an error: the execution has
+// moved on, which is what the sender wanted.
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html
+func (d *Deployer) sendWake(ctx context.Context, token string, w Wake) error {
+	b, _ := json.Marshal(w)
+	_, err := d.Tokens.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(string(b))})
+	if err != nil && !IsGoneToken(err) {
+		return fmt.Errorf("send task success: %w", err)
+	}
+	return nil
+}
+
+// MigrationChanged says whether CheckMigration has something to act on:
+// the task stopped or is gone, or its deadline passed.
+func MigrationChanged(task *ecstypes.Task, deadline *time.Time, now time.Time) (bool, string) {
+	switch {
+	case task == nil:
+		return true, "ECS no longer knows the migration task"
+	case aws.ToString(task.LastStatus) == "STOPPED":
+		return true, "the migration task stopped"
+	case deadline != nil && now.After(*deadline):
+		return true, "the migration is past its deadline"
+	}
+	return false, "the migration task is " + aws.ToString(task.LastStatus)
+}
+
+// DeploymentChanged says whether CheckDeployment has something to act on.
+// It mirrors CheckDeployment: waiting goes on while our deployment is in
+// progress, or while ECS's rollback of it (dep.RollingBackTo) is.
+func DeploymentChanged(v DeploymentVerdict, dep Deployment, now time.Time) (bool, string) {
+	if dep.Deadline != nil && now.After(*dep.Deadline) {
+		return true, "the deployment is past its deadline"
+	}
+	switch v.Phase {
+	case DeploymentCompleted:
+		return true, "the deployment completed"
+	case DeploymentReplaced:
+		return true, "another deployment replaced ours"
+	case DeploymentFailed:
+		if p := v.Primary; dep.RollingBackTo != "" && p != nil && aws.ToString(p.Id) == dep.RollingBackTo &&
+			p.RolloutState == ecstypes.DeploymentRolloutStateInProgress {
+			return false, "ECS is rolling back to deployment " + dep.RollingBackTo
+		}
+		return true, "the deployment failed"
+	}
+	return false, "the deployment is " + orUnknown(dep.RolloutState)
+}

@@ -23,17 +23,23 @@ var Functions = []Function{
 	{Name: "CheckTurn", Dir: "check-turn"},
 	{Name: "PinImage", Dir: "pin-image"},
 	{Name: "RunMigration", Dir: "run-migration"},
+	{Name: "Watch", Dir: "watch"},
 	{Name: "CheckMigration", Dir: "check-migration"},
 	{Name: "StartDeployment", Dir: "start-deployment"},
 	{Name: "CheckDeployment", Dir: "check-deployment"},
+	{Name: "Wake", Dir: "wake", Event: true},
 }
 
 // Function is one Lambda of the workflow.
 type Function struct {
-	// Name is the Task state's name and the placeholder's stem.
+	// Name is the placeholder's stem, and the Task state's name for a
+	// function a single state invokes directly.
 	Name string
 	// Dir is the directory of its main package under functions/.
 	Dir string
+	// Event is set for a function EventBridge invokes (on ECS events), not
+	// the state machine; it has no placeholder in the definition.
+	Event bool
 }
 
 // Placeholder is the substitution key for the function's ARN.
@@ -86,7 +92,29 @@ type State struct {
 	Catch    []Catcher       `json:"Catch"`
 	Retry    []Catcher       `json:"Retry"`
 	Error    string          `json:"Error"`
-	Extra    json.RawMessage `json:"-"`
+	// TimeoutSecondsPath and Parameters are read for the waits.
+	TimeoutSecondsPath string          `json:"TimeoutSecondsPath"`
+	Parameters         json.RawMessage `json:"Parameters"`
+	Extra              json.RawMessage `json:"-"`
+}
+
+// WaitForTaskToken is the Resource of a state that invokes a Lambda and
+// waits for its task token.
+const WaitForTaskToken = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+
+// FunctionOf is the placeholder of the function a Task state invokes: its
+// Resource, or Parameters.FunctionName for a wait for a task token.
+func (s State) FunctionOf() string {
+	ref := s.Resource
+	if s.Resource == WaitForTaskToken {
+		var p struct{ FunctionName string }
+		_ = json.Unmarshal(s.Parameters, &p)
+		ref = p.FunctionName
+	}
+	if m := placeholder.FindStringSubmatch(ref); m != nil {
+		return m[1]
+	}
+	return ref
 }
 
 // Choice is one rule of a Choice state.
@@ -98,6 +126,7 @@ type Choice struct {
 type Catcher struct {
 	ErrorEquals []string `json:"ErrorEquals"`
 	Next        string   `json:"Next"`
+	ResultPath  *string  `json:"ResultPath"`
 }
 
 // Document is the parsed definition.

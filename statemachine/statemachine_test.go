@@ -1,6 +1,7 @@
 package statemachine_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,7 +47,9 @@ func TestASLValidator(t *testing.T) {
 func TestPlaceholdersAreTheFunctions(t *testing.T) {
 	var want []string
 	for _, f := range statemachine.Functions {
-		want = append(want, f.Placeholder())
+		if !f.Event {
+			want = append(want, f.Placeholder())
+		}
 	}
 	sort.Strings(want)
 	if got := statemachine.Placeholders(); !slices.Equal(got, want) {
@@ -79,8 +82,8 @@ func TestEveryTypedErrorEndsInItsFailState(t *testing.T) {
 			t.Errorf("%s: RouteFailure does not route to it", name)
 		}
 		for sname, s := range doc.States {
-			if s.Type != "Task" {
-				continue
+			if s.Type != "Task" || s.Resource == statemachine.WaitForTaskToken {
+				continue // a wait's failure falls back to polling (TestWaitsFallBackToPolling)
 			}
 			if len(s.Catch) == 0 || !slices.Contains(s.Catch[0].ErrorEquals, name) || s.Catch[0].Next != "ReadFailure" {
 				t.Errorf("Task %s does not catch %s into ReadFailure", sname, name)
@@ -96,22 +99,63 @@ func TestTasksRetryOnlyTransientLambdaFaultsAndCatchTheRest(t *testing.T) {
 	}
 	transient := []string{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
 		"Lambda.ClientExecutionTimeoutException", "Lambda.TooManyRequestsException"}
-	tasks := 0
+	used := map[string]bool{}
 	for name, s := range doc.States {
 		if s.Type != "Task" {
 			continue
 		}
-		tasks++
+		used[s.FunctionOf()] = true
 		if len(s.Retry) != 1 || !slices.Equal(s.Retry[0].ErrorEquals, transient) {
 			t.Errorf("%s retries %v, want exactly the transient Lambda faults", name, s.Retry)
+		}
+		if s.Resource == statemachine.WaitForTaskToken {
+			continue
 		}
 		last := s.Catch[len(s.Catch)-1]
 		if !slices.Equal(last.ErrorEquals, []string{"States.ALL"}) || last.Next != "DeployerFailed" {
 			t.Errorf("%s: last catcher is %v → %s, want States.ALL → DeployerFailed", name, last.ErrorEquals, last.Next)
 		}
 	}
-	if tasks != len(statemachine.Functions) {
-		t.Errorf("%d Task states, want one per function (%d)", tasks, len(statemachine.Functions))
+	for _, f := range statemachine.Functions {
+		if used[f.Placeholder()] == f.Event {
+			t.Errorf("function %s: invoked by a Task state = %v, want %v", f.Name, used[f.Placeholder()], !f.Event)
+		}
+	}
+}
+
+// A wait for a task token ends in its Check whether it is woken or times out
+// (the safety poll), and falls back to a plain Wait, then the Check, when the
+// Watch function fails: a wait never fails a deployment on its own.
+func TestWaitsFallBackToPolling(t *testing.T) {
+	doc, err := statemachine.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := map[string]struct{ check, poll, seconds string }{
+		"WaitForMigration":  {"CheckMigration", "PollMigration", "$.poll.migrationSeconds"},
+		"WaitForDeployment": {"CheckDeployment", "PollDeployment", "$.poll.deploymentSeconds"},
+	}
+	for name, want := range waits {
+		s := doc.States[name]
+		if s.Resource != statemachine.WaitForTaskToken || s.FunctionOf() != "WatchFunctionArn" {
+			t.Errorf("%s: resource %s, function %s", name, s.Resource, s.FunctionOf())
+		}
+		var p struct {
+			Payload map[string]any `json:"Payload"`
+		}
+		if err := json.Unmarshal(s.Parameters, &p); err != nil || p.Payload["taskToken.$"] != "$$.Task.Token" || p.Payload["state.$"] != "$" {
+			t.Errorf("%s: payload %v must carry $$.Task.Token and the state", name, p.Payload)
+		}
+		if s.Next != want.check || s.TimeoutSecondsPath != want.seconds {
+			t.Errorf("%s: next %s, timeout %s; want %s, %s", name, s.Next, s.TimeoutSecondsPath, want.check, want.seconds)
+		}
+		if len(s.Catch) != 2 || !slices.Equal(s.Catch[0].ErrorEquals, []string{"States.Timeout"}) || s.Catch[0].Next != want.check ||
+			!slices.Equal(s.Catch[1].ErrorEquals, []string{"States.ALL"}) || s.Catch[1].Next != want.poll {
+			t.Errorf("%s: catchers %+v", name, s.Catch)
+		}
+		if poll := doc.States[want.poll]; poll.Type != "Wait" || poll.Next != want.check {
+			t.Errorf("%s: %s is %s → %s, want a Wait → %s", name, want.poll, poll.Type, poll.Next, want.check)
+		}
 	}
 }
 

@@ -35,8 +35,26 @@ func TestMatch(t *testing.T) {
 }
 
 func TestFromTemplate(t *testing.T) {
-	got, err := FromTemplate([]byte(`{"Resources":{"R":{"Type":"AWS::Events::Rule","Properties":{"EventPattern":{"source":["aws.ecr"]}}},"Q":{"Type":"AWS::SQS::Queue"}}}`))
-	if err != nil || len(got) != 1 {
+	tpl := `{"Resources":{
+		"R":{"Type":"AWS::Events::Rule","Properties":{"EventPattern":{"source":["aws.ecr"]},"Targets":[{"Arn":{"Ref":"SM"}}]}},
+		"S":{"Type":"AWS::Events::Rule","Properties":{"EventPattern":{"resources":[{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":ecs:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":service/c/s"]]}]},
+			"Targets":[{"Arn":{"Fn::GetAtt":["Fn","Arn"]}}]}},
+		"Q":{"Type":"AWS::SQS::Queue"}}}`
+	got, err := FromTemplate([]byte(tpl), Pseudo{Partition: "aws", Region: "us-west-2", AccountID: "123456789012"})
+	if err != nil || len(got) != 2 {
 		t.Fatalf("got %v, %v", got, err)
+	}
+	if got[0].Name != "R" || got[0].Target != "SM" || got[1].Target != "Fn" {
+		t.Errorf("rules = %+v", got)
+	}
+	want := "arn:aws:ecs:us-west-2:123456789012:service/c/s"
+	if r := got[1].Pattern["resources"].([]any)[0]; r != want {
+		t.Errorf("resolved ARN = %v, want %s", r, want)
+	}
+	if !Match(got[1].Pattern, map[string]any{"resources": []any{want}}) || Match(got[1].Pattern, map[string]any{"resources": []any{"other"}}) {
+		t.Error("a resources pattern must match an event whose resources array holds one of its values, and only then")
+	}
+	if _, err := FromTemplate([]byte(`{"Resources":{"R":{"Type":"AWS::Events::Rule","Properties":{"EventPattern":{"a":[{"Ref":"Param"}]}}}}}`), Pseudo{}); err == nil {
+		t.Error("a Ref to a parameter must not be left unresolved")
 	}
 }

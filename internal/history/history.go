@@ -65,7 +65,11 @@ func FromSDK(events []sfntypes.HistoryEvent) []Event {
 			out = append(out, Event{Kind: "Failed", At: at, Error: aws.ToString(e.LambdaFunctionFailedEventDetails.Error), Cause: aws.ToString(e.LambdaFunctionFailedEventDetails.Cause)})
 		case typ == "LambdaFunctionTimedOut" && e.LambdaFunctionTimedOutEventDetails != nil:
 			out = append(out, Event{Kind: "Failed", At: at, Error: aws.ToString(e.LambdaFunctionTimedOutEventDetails.Error), Cause: aws.ToString(e.LambdaFunctionTimedOutEventDetails.Cause)})
-		case typ == "LambdaFunctionScheduled":
+		case typ == "TaskFailed" && e.TaskFailedEventDetails != nil:
+			out = append(out, Event{Kind: "Failed", At: at, Error: aws.ToString(e.TaskFailedEventDetails.Error), Cause: aws.ToString(e.TaskFailedEventDetails.Cause)})
+		case typ == "TaskTimedOut" && e.TaskTimedOutEventDetails != nil:
+			out = append(out, Event{Kind: "Failed", At: at, Error: aws.ToString(e.TaskTimedOutEventDetails.Error), Cause: aws.ToString(e.TaskTimedOutEventDetails.Cause)})
+		case typ == "LambdaFunctionScheduled" || typ == "TaskScheduled":
 			out = append(out, Event{Kind: "Scheduled", At: at})
 		}
 	}
@@ -100,12 +104,19 @@ func Steps(events []Event) []Step {
 		case "Failed":
 			if current >= 0 {
 				out[current].Duration = off - out[current].Offset
-				out[current].Summary = strings.TrimSpace(out[current].Summary + " " + ErrorLine(ev.Error, ev.Cause))
+				line := ErrorLine(ev.Error, ev.Cause)
+				if ev.Error == "States.Timeout" && isWait(out[current].Name) {
+					line = "no event before the safety poll: looks itself"
+				}
+				out[current].Summary = strings.TrimSpace(out[current].Summary + " " + line)
 			}
 		}
 	}
 	return out
 }
+
+// isWait says the state waits for an ECS event (a task token).
+func isWait(state string) bool { return state == "WaitForMigration" || state == "WaitForDeployment" }
 
 // ErrorLine renders an error and its cause in one short line; a Lambda's
 // cause is its error payload as JSON, of which the message is kept.
@@ -174,6 +185,14 @@ func Summarize(name, typ, output string) string {
 		return fmt.Sprintf("deployment %s started", d.ID)
 	case "CheckDeployment":
 		return fmt.Sprintf("deployment %s %s %s, %d/%d running", d.ID, d.Status, d.RolloutState, d.RunningCount, d.DesiredCount)
+	case "WaitForMigration", "WaitForDeployment":
+		switch w := s.Wake; {
+		case w == nil:
+		case w.By == "event":
+			return "woken by " + w.Reason
+		case w.By == "watch":
+			return "no wait: " + w.Reason
+		}
 	}
 	return ""
 }

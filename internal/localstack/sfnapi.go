@@ -23,7 +23,8 @@ const sfnPrefix = "AWSStepFunctions."
 
 // SFNServer serves the Step Functions API (JSON 1.0) for the local state
 // machine: StartExecution, DescribeExecution, ListExecutions,
-// GetExecutionHistory and StopExecution, with each execution run by
+// GetExecutionHistory, StopExecution, SendTaskSuccess and SendTaskFailure,
+// with each execution run by
 // aws-local-stepfunctions and its history kept as Step Functions reports it.
 // https://docs.aws.amazon.com/step-functions/latest/apireference/API_Operations.html
 type SFNServer struct {
@@ -34,6 +35,9 @@ type SFNServer struct {
 	mu         sync.Mutex
 	executions map[string]*execution
 	order      []*execution
+	// tokens are the task tokens handed out; seen signals their registration.
+	tokens map[string]*taskToken
+	seen   map[string]chan struct{}
 }
 
 type execution struct {
@@ -51,6 +55,11 @@ type execution struct {
 	runErr    error
 	done      chan struct{}
 	openTasks map[string]string // state name → Lambda ARN
+	// entered is the state entered last; early holds a wait's TaskScheduled
+	// line that arrived before its state's StateEntered line (the runner
+	// writes it from the task, the interpreter's log comes a moment later).
+	entered string
+	early   map[string]Event
 }
 
 func newSFNServer(s *Stack) *SFNServer {
@@ -58,6 +67,8 @@ func newSFNServer(s *Stack) *SFNServer {
 		stack:           s,
 		StateMachineARN: fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", emulator.Region, emulator.Account, StateMachineName),
 		executions:      map[string]*execution{},
+		tokens:          map[string]*taskToken{},
+		seen:            map[string]chan struct{}{},
 	}
 }
 
@@ -104,6 +115,10 @@ func (s *SFNServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, err = s.getExecutionHistory(body)
 	case "StopExecution":
 		out, err = s.stopExecution(body)
+	case "SendTaskSuccess":
+		out, err = s.sendTask(body, true)
+	case "SendTaskFailure":
+		out, err = s.sendTask(body, false)
 	default:
 		err = &sfnError{"UnknownOperationException", fmt.Sprintf("operation %q is not served by the local stack", op)}
 	}
@@ -160,7 +175,7 @@ func (s *SFNServer) startExecution(body []byte) (any, *sfnError) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ex := &execution{arn: arn, name: in.Name, input: input, start: time.Now().UTC(), status: "RUNNING", cancel: cancel,
-		done: make(chan struct{}), openTasks: map[string]string{}}
+		done: make(chan struct{}), openTasks: map[string]string{}, early: map[string]Event{}}
 	s.executions[arn] = ex
 	s.order = append(s.order, ex)
 	s.mu.Unlock()
@@ -212,24 +227,41 @@ func (s *SFNServer) record(ex *execution, ev Event) {
 		add("ExecutionSucceeded", "executionSucceededEventDetails", map[string]any{"output": str(ev.Output), "outputDetails": map[string]any{"truncated": false}})
 	case "ExecutionFailed":
 		add("ExecutionFailed", "executionFailedEventDetails", map[string]any{"error": ev.Error, "cause": causeString(ev.Cause)})
+	case "TaskScheduled":
+		if ex.entered != ev.State.Name {
+			ex.early[ev.State.Name] = ev
+			return
+		}
+		s.scheduled(ex, ev, at)
+	case "TaskSubmitted":
+		add("TaskSubmitted", "taskSubmittedEventDetails", map[string]any{"resourceType": "lambda", "resource": "invoke.waitForTaskToken",
+			"output": str(ev.Output), "outputDetails": map[string]any{"truncated": false}})
 	case "StateEntered":
 		add(ev.State.Type+"StateEntered", "stateEnteredEventDetails", map[string]any{"name": ev.State.Name, "input": str(ev.State.Input), "inputDetails": map[string]any{"truncated": false}})
-		if ev.State.Type == "Task" {
+		ex.entered = ev.State.Name
+		if early, ok := ex.early[ev.State.Name]; ok {
+			delete(ex.early, ev.State.Name)
+			s.scheduled(ex, early, time.UnixMilli(early.Timestamp).UTC())
+		}
+		if ev.State.Type == "Task" && !s.stack.waits[ev.State.Name] {
 			resource := s.stack.taskResource(ev.State.Name)
 			ex.openTasks[ev.State.Name] = resource
 			add("LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", map[string]any{"resource": resource, "input": str(ev.State.Input), "timeoutInSeconds": 120})
 			add("LambdaFunctionStarted", "", nil)
 		}
 	case "StateExited":
-		if ev.State.Type == "Task" {
+		if ev.State.Type == "Task" && !s.stack.waits[ev.State.Name] {
 			add("LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails", map[string]any{"output": str(ev.State.Output)})
 		}
 		add(ev.State.Type+"StateExited", "stateExitedEventDetails", map[string]any{"name": ev.State.Name, "output": str(ev.State.Output), "outputDetails": map[string]any{"truncated": false}})
 	case "StateFailed":
-		if ev.State != nil && ev.State.Type == "Task" {
+		if ev.State != nil && ev.State.Type == "Task" && !s.stack.waits[ev.State.Name] {
 			add("LambdaFunctionFailed", "lambdaFunctionFailedEventDetails", map[string]any{"error": ev.Error, "cause": causeString(ev.Cause)})
 		}
 	case "StateRetried":
+		if s.stack.waits[ev.State.Name] {
+			break // the runner schedules the retry with a new token
+		}
 		resource := ex.openTasks[ev.State.Name]
 		add("LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", map[string]any{"resource": resource, "input": str(ev.State.Input), "timeoutInSeconds": 120})
 		add("LambdaFunctionStarted", "", nil)

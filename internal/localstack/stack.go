@@ -17,14 +17,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
 	"github.com/ecr-deployer/ecr-deployer/internal/eventpattern"
+	"github.com/ecr-deployer/ecr-deployer/internal/rules"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
@@ -48,6 +51,9 @@ type Options struct {
 	// Instances is how many RIEs run each function (default 1): Lambda runs
 	// concurrent invocations in separate environments.
 	Instances int
+	// TokenTimeout is how long WaitForMigration and WaitForDeployment wait
+	// for an event before their safety poll, without a TimeScale (default 10 s).
+	TokenTimeout time.Duration
 }
 
 // Stack is a running local stack.
@@ -69,8 +75,15 @@ type Stack struct {
 	reports   map[string][]*reportWriter
 	seq       atomic.Int64
 
+	// delivered counts the events a rule matched.
+	delivered atomic.Int64
+	// tokenTimeout is in milliseconds.
+	tokenTimeout atomic.Int64
+
 	scenarioMu sync.Mutex
 	faults     map[string]int
+	// waits are the Task states that wait for a task token.
+	waits map[string]bool
 }
 
 // lambdaProxy forwards invocations to one RIE, one at a time: an RIE runs a
@@ -121,6 +134,8 @@ func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/lambda/"):
 		s.invoke(w, r)
+	case strings.HasPrefix(r.URL.Path, "/_local/token/"):
+		s.SFN.localToken(w, r)
 	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), sfnPrefix):
 		s.SFN.ServeHTTP(w, r)
 	default:
@@ -139,6 +154,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.LambdaLog == nil {
 		opts.LambdaLog = io.Discard
 	}
+	if opts.TokenTimeout == 0 {
+		opts.TokenTimeout = 10 * time.Second
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
@@ -154,6 +172,15 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		reports:   map[string][]*reportWriter{},
 	}
 	s.SFN = newSFNServer(s)
+	s.tokenTimeout.Store(opts.TokenTimeout.Milliseconds())
+	doc, err := statemachine.Parse()
+	if err != nil {
+		return nil, err
+	}
+	s.waits = map[string]bool{}
+	for name, st := range doc.States {
+		s.waits[name] = st.Resource == statemachine.WaitForTaskToken
+	}
 	s.server = &http.Server{Handler: http.HandlerFunc(s.route), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.server.Serve(ln) }()
 	for _, f := range statemachine.Functions {
@@ -169,17 +196,52 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	return s, nil
 }
 
-// routeEvents does EventBridge's part: every event the emulator emits that
-// matches one of the rules in template.json starts an execution with the
-// whole event as input and a random name, as a rule on the default bus does.
+// routeEvents does EventBridge's part: every event the emulator emits is
+// matched against the rules and goes to the first matching rule's target.
+// The rules are those of template.json, except that the wake rules (whose
+// patterns name the configured clusters and services) are made from the
+// stack's own targets file with the same code as the CDK app's. A rule for
+// the state machine starts an execution with the whole event as input and a
+// random name; a rule for a function invokes it asynchronously, retried
+// twice on error as Lambda does.
+// https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html
 func (s *Stack) routeEvents() error {
 	tpl, err := os.ReadFile(filepath.Join(s.opts.Root, "template.json"))
 	if err != nil {
 		return fmt.Errorf("read the EventBridge rules: %w", err)
 	}
-	patterns, err := eventpattern.FromTemplate(tpl)
+	tplRules, err := eventpattern.FromTemplate(tpl, eventpattern.Pseudo{Partition: "aws", Region: emulator.Region, AccountID: emulator.Account})
 	if err != nil {
 		return err
+	}
+	var doc struct {
+		Resources map[string]struct{ Type string }
+	}
+	if err := json.Unmarshal(tpl, &doc); err != nil {
+		return fmt.Errorf("read template.json: %w", err)
+	}
+	targets := map[string]func(body []byte){}
+	var routed []eventpattern.Rule
+	for _, r := range tplRules {
+		switch typ := doc.Resources[r.Target].Type; typ {
+		case "AWS::StepFunctions::StateMachine":
+			targets[r.Name] = s.startFromEvent
+			routed = append(routed, r)
+		case "AWS::Lambda::Function":
+			if fn := functionOf(r.Target); fn != "ecr-deployer-wake" {
+				return fmt.Errorf("rule %s: no local function for %s", r.Name, r.Target)
+			}
+		default:
+			return fmt.Errorf("rule %s: the local stack cannot deliver to %s (%s)", r.Name, r.Target, typ)
+		}
+	}
+	wake, err := s.wakeRules()
+	if err != nil {
+		return err
+	}
+	for _, r := range wake {
+		targets[r.Name] = func(body []byte) { s.invokeAsync("ecr-deployer-wake", body) }
+		routed = append(routed, r)
 	}
 	s.Emulator.OnEvent = func(emitted map[string]any) {
 		// EventBridge matches the event as JSON.
@@ -190,17 +252,78 @@ func (s *Stack) routeEvents() error {
 		}
 		var ev map[string]any
 		_ = json.Unmarshal(body, &ev)
-		for _, p := range patterns {
-			if eventpattern.Match(p, ev) {
-				req, _ := json.Marshal(map[string]any{"stateMachineArn": s.SFN.StateMachineARN, "input": string(body)})
-				if _, err := s.SFN.startExecution(req); err != nil {
-					fmt.Fprintf(s.opts.LambdaLog, "EventBridge: StartExecution failed: %s: %s\n", err.code, err.msg)
-				}
+		for _, r := range routed {
+			if eventpattern.Match(r.Pattern, ev) {
+				s.delivered.Add(1)
+				targets[r.Name](body)
 				return
 			}
 		}
 	}
 	return nil
+}
+
+// wakeRules are the wake rules for the stack's targets file.
+func (s *Stack) wakeRules() ([]eventpattern.Rule, error) {
+	cfg, err := config.LoadFile(s.opts.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	var clusters, services []*string
+	seen := map[string]bool{}
+	for _, t := range cfg.Targets() {
+		c := fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", emulator.Region, emulator.Account, t.Cluster)
+		svc := fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", emulator.Region, emulator.Account, t.Cluster, t.Service)
+		if !seen[c] {
+			seen[c] = true
+			clusters = append(clusters, &c)
+		}
+		if !seen[svc] {
+			seen[svc] = true
+			services = append(services, &svc)
+		}
+	}
+	return []eventpattern.Rule{
+		{Name: "MigrationStoppedRule", Pattern: rules.TaskStopped(clusters).Map()},
+		{Name: "DeploymentStateRule", Pattern: rules.DeploymentState(services).Map()},
+	}, nil
+}
+
+// functionOf is the local name of the function a logical ID of template.json
+// names: CDK makes it the construct ID (the Function's Name) and a hash.
+func functionOf(logicalID string) string {
+	for _, f := range statemachine.Functions {
+		if ok, _ := regexp.MatchString("^"+f.Name+"[0-9A-F]{8}$", logicalID); ok {
+			return "ecr-deployer-" + f.Dir
+		}
+	}
+	return ""
+}
+
+func (s *Stack) startFromEvent(body []byte) {
+	req, _ := json.Marshal(map[string]any{"stateMachineArn": s.SFN.StateMachineARN, "input": string(body)})
+	if _, err := s.SFN.startExecution(req); err != nil {
+		fmt.Fprintf(s.opts.LambdaLog, "EventBridge: StartExecution failed: %s: %s\n", err.code, err.msg)
+	}
+}
+
+// invokeAsync invokes a function with an event, as EventBridge does
+// (InvocationType Event), retrying a failed invocation twice.
+func (s *Stack) invokeAsync(name string, body []byte) {
+	url := s.Endpoint + "/lambda/" + name
+	for attempt := 1; attempt <= 3; attempt++ {
+		resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+		if err == nil {
+			out, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && resp.Header.Get("X-Amz-Function-Error") == "" && !bytes.Contains(out, []byte(`"errorType"`)) {
+				return
+			}
+			err = fmt.Errorf("HTTP %d: %s", resp.StatusCode, out)
+		}
+		fmt.Fprintf(s.opts.LambdaLog, "EventBridge: %s attempt %d failed: %v\n", name, attempt, err)
+		time.Sleep(s.opts.Retry)
+	}
 }
 
 func (s *Stack) startFunction(ctx context.Context, f statemachine.Function) error {
@@ -249,6 +372,7 @@ func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name
 		"AWS_ENDPOINT_URL_ECR="+s.Endpoint,
 		"AWS_ENDPOINT_URL_SFN="+s.Endpoint,
 		"AWS_LAMBDA_FUNCTION_NAME="+name,
+		"STATE_MACHINE_ARN="+s.SFN.StateMachineARN,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",
 		"DEPLOYER_CONFIG_FILE="+s.opts.ConfigFile,
@@ -354,6 +478,7 @@ func (s *Stack) scenarioFaults() map[string]int {
 
 // Close stops every execution and process the stack started, and the emulator.
 func (s *Stack) Close() {
+	s.Emulator.Close()
 	s.SFN.Close()
 	for _, c := range s.rie {
 		if c.Process != nil {
@@ -397,6 +522,10 @@ type Event struct {
 	ResultError string `json:"error,omitempty"`
 	ResultCause string `json:"cause,omitempty"`
 	Detail      string `json:"detail,omitempty"`
+	// A wait for a task token (TaskScheduled lines).
+	Token          string `json:"token,omitempty"`
+	Parameters     string `json:"parameters,omitempty"`
+	TimeoutSeconds int    `json:"timeoutSeconds,omitempty"`
 }
 
 // EventState is the state an event is about.
@@ -428,6 +557,13 @@ func (s *Stack) Run(ctx context.Context, input json.RawMessage, sc emulator.Scen
 	}
 	return s.SFN.Result(ctx, arn)
 }
+
+// SetTokenTimeout changes how long the waits for an event last before their
+// safety poll, for the executions started from now on (without a TimeScale).
+func (s *Stack) SetTokenTimeout(d time.Duration) { s.tokenTimeout.Store(d.Milliseconds()) }
+
+// EventsDelivered counts the emulator's events that matched a rule of template.json.
+func (s *Stack) EventsDelivered() int64 { return s.delivered.Load() }
 
 // TimeScale is the stack's time compression (1 without one).
 func (s *Stack) TimeScale() float64 {
@@ -465,6 +601,10 @@ func (s *Stack) execute(ctx context.Context, arn, name string, start time.Time, 
 		"waitMs":    waits,
 		"retryMs":   retries,
 		"faults":    faults,
+		"local":     s.Endpoint,
+		// Without a time scale, a wait for an event lasts at most this long
+		// before its safety poll, whatever TimeoutSecondsPath says.
+		"tokenTimeoutMs": s.tokenTimeout.Load(),
 	}
 	if s.opts.TimeScale > 0 {
 		req["timeScale"] = s.opts.TimeScale

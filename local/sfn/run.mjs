@@ -13,8 +13,13 @@
 //   timeScale   (benchmarks) run every Wait state for its SecondsPath value
 //               divided by timeScale; the state keeps its name, so the count
 //               of state transitions is unchanged
+//   local       the local stack's endpoint, which holds the task tokens
+//   tokenTimeoutMs  the longest a wait for a task token lasts before
+//               States.Timeout, without timeScale (with it: TimeoutSecondsPath
+//               divided by timeScale)
 // Writes one JSON object per line on stdout: each event of the execution log,
 // then {"type":"Result", status, output | error, cause}.
+import { randomBytes } from 'node:crypto';
 import { StateMachine, ExecutionError, ExecutionTimeoutError } from 'aws-local-stepfunctions';
 
 const chunks = [];
@@ -65,9 +70,79 @@ async function invoke(stateName, url, payload) {
   return parsed;
 }
 
+// A wait for a task token (lambda:invoke.waitForTaskToken). aws-local-stepfunctions
+// has no task tokens, so the state becomes an override that makes one: the
+// context object's $$.Task.Token is a placeholder, replaced in the resolved
+// Parameters by a fresh token per attempt. The local stack records the
+// TaskScheduled event with the token (GetExecutionHistory shows it, as Step
+// Functions does) before the function runs, then holds the wait until
+// SendTaskSuccess or SendTaskFailure, or until the state's timeout, which
+// fails the state with States.Timeout for its Catch.
+const TOKEN_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+const TOKEN_PLACEHOLDER = 'ecr-deployer-local-task-token';
+
+class StatesTimeout extends Error {
+  constructor(stateName) {
+    super(`${stateName} timed out waiting for its task token`);
+    this.name = 'States.Timeout';
+  }
+}
+
+async function local(path, body) {
+  const res = await fetch(`${req.local}/_local/token/${path}`, { method: 'POST', body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`local stack ${path}: HTTP ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+function withToken(v, token) {
+  if (v === TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(v)) return v.map((e) => withToken(e, token));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, withToken(e, token)]));
+  return v;
+}
+
+const pathValue = (path, doc) => path.replace(/^\$\.?/, '').split('.').filter(Boolean).reduce((v, k) => (v == null ? v : v[k]), doc);
+
+async function waitForToken(stateName, state, url, input) {
+  const token = randomBytes(384).toString('base64');
+  const params = withToken(input, token);
+  // TimeoutSecondsPath reads the state input, which the Payload carries whole as "state".
+  const seconds = state.TimeoutSeconds ?? pathValue(state.TimeoutSecondsPath, params.Payload?.state);
+  if (!Number.isInteger(seconds) || seconds < 1) throw new LambdaError('States.Runtime', `${stateName}: TimeoutSecondsPath ${state.TimeoutSecondsPath} is ${seconds}, not a positive integer`);
+  const ms = req.timeScale ? (seconds * 1000) / req.timeScale : Math.min(seconds * 1000, req.tokenTimeoutMs ?? Infinity);
+  const deadline = Date.now() + ms;
+  emit({ type: 'TaskScheduled', state: { name: stateName, type: 'Task' }, token, parameters: JSON.stringify(params), timeoutSeconds: seconds, timestamp: Date.now() });
+  await local('registered', { token });
+  let submitted;
+  try {
+    submitted = await invoke(stateName, url, params.Payload);
+  } catch (e) {
+    await local('failed', { token, error: e.name, cause: e.message });
+    throw e;
+  }
+  emit({ type: 'TaskSubmitted', state: { name: stateName, type: 'Task' }, output: submitted, timestamp: Date.now() });
+  for (;;) {
+    const r = await local('wait', { token, deadline });
+    if (r.status === 'SUCCEEDED') return JSON.parse(r.output);
+    if (r.status === 'FAILED') throw new LambdaError(r.error || 'States.TaskFailed', r.cause);
+    if (r.status === 'TIMED_OUT') throw new StatesTimeout(stateName);
+  }
+}
+
 const overrides = { taskResourceLocalHandlers: {}, waitTimeOverrides: req.waitMs ?? {}, retryIntervalOverrides: req.retryMs ?? {} };
 for (const [name, state] of Object.entries(req.definition.States)) {
   if (state.Type !== 'Task') continue;
+  if (state.Resource === TOKEN_RESOURCE) {
+    const url = req.functions[state.Parameters?.FunctionName];
+    if (!url) throw new Error(`no function endpoint for ${state.Parameters?.FunctionName} (state ${name})`);
+    const original = { TimeoutSeconds: state.TimeoutSeconds, TimeoutSecondsPath: state.TimeoutSecondsPath };
+    // The override enforces the timeout; the interpreter's own must not fire first
+    // (and must stay below setTimeout's 2^31 ms).
+    delete state.TimeoutSecondsPath;
+    state.TimeoutSeconds = 2000000;
+    overrides.taskResourceLocalHandlers[name] = (input) => waitForToken(name, original, url, input);
+    continue;
+  }
   const url = req.functions[state.Resource];
   if (!url) throw new Error(`no function endpoint for ${state.Resource} (state ${name})`);
   overrides.taskResourceLocalHandlers[name] = (input) => invoke(name, url, input);
@@ -90,7 +165,7 @@ if (req.timeScale) {
 }
 
 const sm = new StateMachine(req.definition);
-const execution = sm.run(req.input, { overrides, context: req.context });
+const execution = sm.run(req.input, { overrides, context: { ...req.context, Task: { Token: TOKEN_PLACEHOLDER } } });
 
 const logs = (async () => {
   for await (const ev of execution.eventLogs) emit(ev);

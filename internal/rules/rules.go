@@ -1,0 +1,83 @@
+// Package rules holds the EventBridge patterns of the rules that wake a
+// waiting execution on ECS events. The CDK app puts them in template.json;
+// the local stack routes the emulator's ECS events with them, for whichever
+// targets file it runs, so both use the same patterns.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html
+package rules
+
+import "github.com/ecr-deployer/ecr-deployer/internal/deploy"
+
+// Pattern is an event pattern: each field lists the values that match.
+// ARNs are *string so that the CDK app can pass CloudFormation tokens.
+type Pattern struct {
+	Source     []string
+	DetailType []string
+	Resources  []*string
+	Detail     map[string]any
+}
+
+// TaskStopped matches the STOPPED task state change of a task ecr-deployer
+// started (RunTask startedBy) in one of the clusters.
+func TaskStopped(clusterARNs []*string) Pattern {
+	return Pattern{
+		Source:     []string{"aws.ecs"},
+		DetailType: []string{"ECS Task State Change"},
+		Detail: map[string]any{
+			"lastStatus": []string{"STOPPED"},
+			"startedBy":  []string{deploy.StartedBy},
+			"clusterArn": clusterARNs,
+		},
+	}
+}
+
+// DeploymentState matches every deployment state change of the services:
+// ours completing or failing, ECS's rollback, or somebody else's deployment.
+func DeploymentState(serviceARNs []*string) Pattern {
+	return Pattern{
+		Source:     []string{"aws.ecs"},
+		DetailType: []string{"ECS Deployment State Change"},
+		Resources:  serviceARNs,
+	}
+}
+
+// Map is the pattern as EventBridge reads it (JSON field names).
+func (p Pattern) Map() map[string]any {
+	m := map[string]any{}
+	list := func(vs []string) []any {
+		out := make([]any, len(vs))
+		for i, v := range vs {
+			out[i] = v
+		}
+		return out
+	}
+	if len(p.Source) > 0 {
+		m["source"] = list(p.Source)
+	}
+	if len(p.DetailType) > 0 {
+		m["detail-type"] = list(p.DetailType)
+	}
+	if len(p.Resources) > 0 {
+		var rs []any
+		for _, r := range p.Resources {
+			rs = append(rs, *r)
+		}
+		m["resources"] = rs
+	}
+	if len(p.Detail) > 0 {
+		d := map[string]any{}
+		for k, v := range p.Detail {
+			switch v := v.(type) {
+			case []string:
+				d[k] = list(v)
+			case []*string:
+				var vs []any
+				for _, s := range v {
+					vs = append(vs, *s)
+				}
+				d[k] = vs
+			}
+		}
+		m["detail"] = d
+	}
+	return m
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/rules"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
@@ -46,8 +47,8 @@ const (
 	logRetention   = awslogs.RetentionDays_THREE_MONTHS
 )
 
-// NewDeployerStack builds ecr-deployer's stack: the five Lambdas, the state
-// machine, an EventBridge rule per repository with a dead-letter queue, and
+// NewDeployerStack builds ecr-deployer's stack: the Lambdas, the state
+// machine, an EventBridge rule per repository and two for ECS events, with a dead-letter queue, and
 // least-privilege roles scoped to what targets.json names.
 func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStackProps) awscdk.Stack {
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
@@ -58,6 +59,11 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	roles := map[string]awsiam.Role{}
 	subs := map[string]*string{}
 	var fnArns []*string
+	// Named, so that the policies and Wake's environment can name its ARN
+	// without a reference cycle (state machine → function → role policy →
+	// state machine).
+	smName := awscdk.Fn_Join(jsii.String("-"), &[]*string{stack.StackName(), jsii.String("deploy")})
+	smArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("stateMachine"), ResourceName: smName, ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
 	for _, f := range statemachine.Functions {
 		logs := awslogs.NewLogGroup(stack, jsii.String(f.Name+"Logs"), &awslogs.LogGroupProps{Retention: logRetention})
 		role := awsiam.NewRole(stack, jsii.String(f.Name+"Role"), &awsiam.RoleProps{
@@ -69,8 +75,15 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 			Resources: &[]*string{logs.LogGroupArn()},
 		}))
+		desc := "ecr-deployer: " + f.Name + " step of the deploy workflow"
+		var env *map[string]*string
+		if f.Event {
+			desc = "ecr-deployer: " + f.Name + ": ends the wait of the execution an ECS event is about"
+			env = &map[string]*string{"STATE_MACHINE_ARN": smArn}
+		}
 		fn := awslambda.NewFunction(stack, jsii.String(f.Name), &awslambda.FunctionProps{
-			Description:   jsii.String("ecr-deployer: " + f.Name + " step of the deploy workflow"),
+			Description:   jsii.String(desc),
+			Environment:   env,
 			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 			Architecture:  awslambda.Architecture_ARM_64(),
 			Handler:       jsii.String("bootstrap"),
@@ -82,12 +95,11 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 			LoggingFormat: awslambda.LoggingFormat_JSON,
 		})
 		fns[f.Name], roles[f.Name] = fn, role
-		subs[f.Placeholder()] = fn.FunctionArn()
-		fnArns = append(fnArns, fn.FunctionArn())
+		if !f.Event {
+			subs[f.Placeholder()] = fn.FunctionArn()
+			fnArns = append(fnArns, fn.FunctionArn())
+		}
 	}
-	// Named, so that CheckTurn's policy can name its ARN without a reference
-	// cycle (state machine → function → role policy → state machine).
-	smName := awscdk.Fn_Join(jsii.String("-"), &[]*string{stack.StackName(), jsii.String("deploy")})
 	grantWorkflow(stack, roles, targets, smName)
 
 	smLogs := awslogs.NewLogGroup(stack, jsii.String("StateMachineLogs"), &awslogs.LogGroupProps{
@@ -139,6 +151,8 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		})
 	}
 
+	wakeRules(stack, fns["Wake"], targets, dlq)
+
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
 	}
@@ -164,6 +178,56 @@ func PushPattern(repository string, tags []string) *awsevents.EventPattern {
 			"image-tag":       tags,
 		},
 	}
+}
+
+// wakeRules send ECS's state change events about the configured services to
+// the Wake function: the migration tasks ecr-deployer starts stopping, and
+// the services' deployments changing state.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html
+func wakeRules(stack awscdk.Stack, wake awslambda.Function, targets []config.Resolved, dlq awssqs.Queue) {
+	arn := func(resource, name string) *string {
+		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ecs"), Resource: jsii.String(resource), ResourceName: jsii.String(name)})
+	}
+	var clusters, services []*string
+	seen := map[string]bool{}
+	for _, t := range targets {
+		if !seen["c/"+t.Cluster] {
+			seen["c/"+t.Cluster] = true
+			clusters = append(clusters, arn("cluster", t.Cluster))
+		}
+		if !seen["s/"+t.Cluster+"/"+t.Service] {
+			seen["s/"+t.Cluster+"/"+t.Service] = true
+			services = append(services, arn("service", t.Cluster+"/"+t.Service))
+		}
+	}
+	// Events older than a safety poll are of no use: the execution has looked itself by then.
+	target := func() *[]awsevents.IRuleTarget {
+		return &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(wake, &awseventstargets.LambdaFunctionProps{
+			DeadLetterQueue: dlq, RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(10)),
+		})}
+	}
+	awsevents.NewRule(stack, jsii.String("MigrationStoppedRule"), &awsevents.RuleProps{
+		Description:  jsii.String("ecr-deployer: wake the execution whose migration task stopped"),
+		EventPattern: eventPattern(rules.TaskStopped(clusters)),
+		Targets:      target(),
+	})
+	awsevents.NewRule(stack, jsii.String("DeploymentStateRule"), &awsevents.RuleProps{
+		Description:  jsii.String("ecr-deployer: wake the execution whose service deployment changed state"),
+		EventPattern: eventPattern(rules.DeploymentState(services)),
+		Targets:      target(),
+	})
+}
+
+// eventPattern converts one of the wake rules' patterns.
+func eventPattern(p rules.Pattern) *awsevents.EventPattern {
+	e := &awsevents.EventPattern{Source: jsii.Strings(p.Source...), DetailType: jsii.Strings(p.DetailType...)}
+	if len(p.Resources) > 0 {
+		e.Resources = &p.Resources
+	}
+	if len(p.Detail) > 0 {
+		e.Detail = &p.Detail
+	}
+	return e
 }
 
 // codeSource returns where each function's code comes from.
@@ -288,6 +352,18 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	allow("CheckTurn", []string{"states:ListExecutions"}, []*string{smArn}, nil)
 	allow("CheckTurn", []string{"states:DescribeExecution"}, []*string{execArn}, nil)
 	suppress("CheckTurn", "Read-only: the executions of this stack's own state machine, whose names are not known in advance.",
+		"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"+*stack.StackName()+"-deploy:*")
+
+	// Watch looks once, as the Check functions do, and may end its own wait;
+	// Wake finds the waiting execution in the history and ends its wait.
+	// Task tokens are granted on the state machine, as grantTaskResponse does.
+	allow("Watch", []string{"ecs:DescribeTasks"}, tasks, onClusters)
+	allow("Watch", []string{"ecs:DescribeServices"}, services, nil)
+	allow("Watch", []string{"states:SendTaskSuccess"}, []*string{smArn}, nil)
+	suppress("Watch", "Read-only: tasks of the configured clusters (and the ecs:cluster condition), whose IDs are not known in advance.", dedupe(taskWildcards)...)
+	allow("Wake", []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smArn}, nil)
+	allow("Wake", []string{"states:GetExecutionHistory"}, []*string{execArn}, nil)
+	suppress("Wake", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",
 		"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"+*stack.StackName()+"-deploy:*")
 
 	// PinImage ("image": "digest") registers revisions of the configured families.

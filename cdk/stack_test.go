@@ -16,6 +16,7 @@ import (
 	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/eventpattern"
+	wakerules "github.com/ecr-deployer/ecr-deployer/internal/rules"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
@@ -142,7 +143,9 @@ func TestRulePatternAgainstTheDocumentedSample(t *testing.T) {
 	}
 	var pattern map[string]any
 	for _, r := range resources("AWS::Events::Rule") {
-		pattern = r["EventPattern"].(map[string]any)
+		if p := r["EventPattern"].(map[string]any); fmt.Sprint(p["source"]) == "[aws.ecr]" {
+			pattern = p
+		}
 	}
 	cases := map[string]struct {
 		event map[string]any
@@ -163,9 +166,105 @@ func TestRulePatternAgainstTheDocumentedSample(t *testing.T) {
 	}
 }
 
+// The ECS rules wake only for what an execution can wait for: a migration
+// task (startedBy ecr-deployer) of a configured cluster stopping, and the
+// deployments of a configured service. Events are AWS's documented examples
+// (ECS developer guide, "Amazon ECS task state change events", stopped and
+// started by ecr-deployer, and "Amazon ECS service deployment state change
+// events") moved to the configured cluster and service.
+func TestWakeRulesAgainstTheDocumentedSamples(t *testing.T) {
+	const account, region = "111122223333", "us-west-2"
+	rules, err := eventpattern.FromTemplate(synthesis, eventpattern.Pseudo{Partition: "aws", Region: region, AccountID: account})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wake := ""
+	for name := range resources("AWS::Lambda::Function") {
+		if strings.HasPrefix(name, "Wake") {
+			wake = name
+		}
+	}
+	load := func(file string, change func(ev, detail map[string]any)) map[string]any {
+		b, err := os.ReadFile("../internal/deploy/testdata/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev map[string]any
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Fatal(err)
+		}
+		change(ev, ev["detail"].(map[string]any))
+		return ev
+	}
+	task := func(change func(d map[string]any)) map[string]any {
+		return load("ecs-task-state-change-event.json", func(_, d map[string]any) {
+			d["clusterArn"] = "arn:aws:ecs:us-west-2:111122223333:cluster/staging"
+			change(d)
+		})
+	}
+	deployment := func(service string) map[string]any {
+		return load("ecs-deployment-state-change-event.json", func(ev, _ map[string]any) {
+			ev["resources"] = []any{"arn:aws:ecs:us-west-2:111122223333:service/" + service}
+		})
+	}
+	cases := map[string]struct {
+		event map[string]any
+		wakes bool
+	}{
+		"migration stopped":          {task(func(map[string]any) {}), true},
+		"migration running":          {task(func(d map[string]any) { d["lastStatus"] = "RUNNING" }), false},
+		"a service's task stopped":   {task(func(d map[string]any) { d["startedBy"] = "ecs-svc/123" }), false},
+		"task of another cluster":    {task(func(d map[string]any) { d["clusterArn"] = "arn:aws:ecs:us-west-2:111122223333:cluster/other" }), false},
+		"staging-service deployment": {deployment("staging/staging-service"), true},
+		"prod-service deployment":    {deployment("prod/prod-service"), true},
+		"another service":            {deployment("staging/other-service"), false},
+	}
+	// The local stack routes with internal/rules for its own targets file:
+	// template.json's wake rules must be exactly those patterns.
+	cfg, err := config.Parse("targets.json", ecrdeployer.TargetsJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clusters, services []*string
+	for _, tg := range cfg.Targets() {
+		clusters = append(clusters, jsii.String("arn:aws:ecs:"+region+":"+account+":cluster/"+tg.Cluster))
+		services = append(services, jsii.String("arn:aws:ecs:"+region+":"+account+":service/"+tg.Cluster+"/"+tg.Service))
+	}
+	want := map[string]map[string]any{"ECS Task State Change": wakerules.TaskStopped(clusters).Map(), "ECS Deployment State Change": wakerules.DeploymentState(services).Map()}
+	for _, r := range rules {
+		if r.Target != wake {
+			continue
+		}
+		kind := fmt.Sprint(r.Pattern["detail-type"].([]any)[0])
+		got, _ := json.Marshal(r.Pattern)
+		exp, _ := json.Marshal(want[kind])
+		if string(got) != string(exp) {
+			t.Errorf("rule %s:\n got  %s\n want %s", r.Name, got, exp)
+		}
+		delete(want, kind)
+	}
+	if len(want) > 0 {
+		t.Errorf("no wake rule for %v", want)
+	}
+	for name, tc := range cases {
+		var matched []string
+		for _, r := range rules {
+			if eventpattern.Match(r.Pattern, tc.event) {
+				matched = append(matched, r.Name)
+				if r.Target != wake {
+					t.Errorf("%s: rule %s targets %s, want the Wake function %s", name, r.Name, r.Target, wake)
+				}
+			}
+		}
+		if (len(matched) == 1) != tc.wakes || len(matched) > 1 {
+			t.Errorf("%s: matched by %v, want wakes = %v (by one rule)", name, matched, tc.wakes)
+		}
+	}
+}
+
 // No role may mutate anything that targets.json does not name.
 func TestLeastPrivilege(t *testing.T) {
-	mutating := []string{"ecs:RunTask", "ecs:StopTask", "ecs:UpdateService", "iam:PassRole", "lambda:InvokeFunction", "states:StartExecution"}
+	mutating := []string{"ecs:RunTask", "ecs:StopTask", "ecs:UpdateService", "iam:PassRole", "lambda:InvokeFunction", "states:StartExecution", "states:SendTaskSuccess"}
 	found := map[string]bool{}
 	for name, policy := range resources("AWS::IAM::Policy") {
 		for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {

@@ -62,8 +62,10 @@ func TestDeployScenarios(t *testing.T) {
 	cases := map[string]struct {
 		input    json.RawMessage
 		scenario emulator.Scenario
-		want     want
-		check    func(t *testing.T, s *localstack.Stack, r *localstack.Result)
+		// safetyPoll, when set, bounds the waits for an ECS event (10 s by default).
+		safetyPoll time.Duration
+		want       want
+		check      func(t *testing.T, s *localstack.Stack, r *localstack.Result)
 	}{
 		"happy path EC2": {
 			input: push("staging"),
@@ -84,6 +86,46 @@ func TestDeployScenarios(t *testing.T) {
 				expect(t, out.Phases.MigrationSeconds > 0 && out.Phases.DeploymentSeconds > 0 && out.Phases.TotalSeconds >= out.Phases.DeploymentSeconds, "phases = %+v", out.Phases)
 				expect(t, out.Image.DeployedDigest == emulator.Digest && out.Image.Note == "", "deployed digest = %s (%s)", out.Image.DeployedDigest, out.Image.Note)
 				expect(t, out.Turn.Decision == "GO" && out.Image.Mode == "tag", "turn = %+v, mode %s", out.Turn, out.Image.Mode)
+				// Both waits end on ECS's events, not on their safety poll.
+				for _, st := range []string{"WaitForMigration", "WaitForDeployment"} {
+					w := wakeOf(t, r, st)
+					expect(t, w.By == "event" && w.EventID != "", "%s ended by %+v, want an ECS event", st, w)
+				}
+				expect(t, strings.Contains(wakeOf(t, r, "WaitForMigration").Reason, "STOPPED"), "migration wake = %+v", wakeOf(t, r, "WaitForMigration"))
+				expect(t, strings.Contains(wakeOf(t, r, "WaitForDeployment").Reason, "SERVICE_DEPLOYMENT_COMPLETED"), "deployment wake = %+v", wakeOf(t, r, "WaitForDeployment"))
+				expect(t, s.Invocations("wake") == s.EventsDelivered(), "Wake invoked %d times for %d events: an invocation failed and was retried", s.Invocations("wake"), s.EventsDelivered())
+			},
+		},
+		"ECS events lost: the safety poll deploys": {
+			input:      push("staging"),
+			scenario:   emulator.Scenario{Events: emulator.EventsScript{Drop: true}, Migration: emulator.MigrationScript{Seconds: 0.5}},
+			safetyPoll: 300 * time.Millisecond,
+			want:       want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 1, "UpdateService": 1}},
+			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+				expect(t, s.Emulator.DroppedEvents() >= 3 && s.Invocations("wake") == 0, "dropped %d events, Wake invoked %d times", s.Emulator.DroppedEvents(), s.Invocations("wake"))
+				w := wakeOf(t, r, "WaitForDeployment")
+				expect(t, w.Error == "States.Timeout" && w.By == "", "deployment wait ended by %+v, want its safety poll", w)
+			},
+		},
+		"ECS events duplicated and late: one wake each, no failed invocation": {
+			input:    push("staging"),
+			scenario: emulator.Scenario{Events: emulator.EventsScript{Duplicate: true, DelaySeconds: 0.3}},
+			want:     want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 1, "UpdateService": 1}},
+			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+				expect(t, wakeOf(t, r, "WaitForMigration").By == "event" && wakeOf(t, r, "WaitForDeployment").By == "event", "waits not ended by events")
+				// The second copy finds the token used (TaskTimedOut): not an error.
+				expect(t, s.Invocations("wake") == s.EventsDelivered(), "Wake invoked %d times for %d events", s.Invocations("wake"), s.EventsDelivered())
+			},
+		},
+		"migration stopped before the wait began: Watch ends it": {
+			input: push("staging"),
+			// The task stops 1 ms after RunTask and its event is lost: only Watch can see it.
+			scenario:   emulator.Scenario{Events: emulator.EventsScript{Drop: true}, Migration: emulator.MigrationScript{Seconds: 0.001}},
+			safetyPoll: 300 * time.Millisecond,
+			want:       want{status: "SUCCEEDED", tasks: 1, deployments: 1},
+			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+				w := wakeOf(t, r, "WaitForMigration")
+				expect(t, w.By == "watch" && strings.Contains(w.Reason, "stopped"), "migration wait ended by %+v, want Watch", w)
 			},
 		},
 		"happy path Fargate with capacity providers": {
@@ -170,9 +212,10 @@ func TestDeployScenarios(t *testing.T) {
 				calls: map[string]int{"StopTask": 1, "UpdateService": 0}, causeHas: []string{"3s migration timeout", "stopped it"}},
 		},
 		"migration task lost": {
-			input:    push("staging"),
-			scenario: emulator.Scenario{Migration: emulator.MigrationScript{Disappear: true, Seconds: 2}},
-			want:     want{status: "FAILED", error: "MigrationLost", tasks: 1, calls: map[string]int{"UpdateService": 0}, causeHas: []string{"MISSING"}},
+			input:      push("staging"),
+			safetyPoll: 300 * time.Millisecond, // a lost task sends no event
+			scenario:   emulator.Scenario{Migration: emulator.MigrationScript{Disappear: true, Seconds: 2}},
+			want:       want{status: "FAILED", error: "MigrationLost", tasks: 1, calls: map[string]int{"UpdateService": 0}, causeHas: []string{"MISSING"}},
 		},
 		"throttling bursts are ridden out": {
 			input: push("staging"),
@@ -216,6 +259,9 @@ func TestDeployScenarios(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			stack := startStack(t)
+			if tc.safetyPoll > 0 {
+				stack.SetTokenTimeout(tc.safetyPoll)
+			}
 			r, err := stack.Run(t.Context(), tc.input, tc.scenario)
 			if err != nil {
 				t.Fatalf("run: %v", err)
@@ -275,6 +321,24 @@ func startStack(t *testing.T) *localstack.Stack {
 	}
 	s.Emulator.PushImage(emulator.Repository, "dev", emulator.Digest)
 	return s
+}
+
+// wakeOf is what ended the last visit of a wait state: the state's output's
+// wake (an event, Watch, or the safety poll's States.Timeout).
+func wakeOf(t *testing.T, r *localstack.Result, state string) deploy.Wake {
+	t.Helper()
+	for i := len(r.Events) - 1; i >= 0; i-- {
+		ev := r.Events[i]
+		if ev.Type == "StateExited" && ev.State != nil && ev.State.Name == state {
+			var s deploy.State
+			if err := json.Unmarshal(ev.State.Output, &s); err != nil || s.Wake == nil {
+				t.Fatalf("%s output %s: no wake (%v)", state, ev.State.Output, err)
+			}
+			return *s.Wake
+		}
+	}
+	t.Fatalf("%s never exited", state)
+	return deploy.Wake{}
 }
 
 func endsInFailState(r *localstack.Result, name string) bool {

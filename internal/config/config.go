@@ -17,11 +17,12 @@ import (
 // Defaults that follow the convention of the shell script ecr-deployer replaces:
 // the cluster is named after the environment and the service is "<cluster>-service".
 var (
-	DefaultCommand                = []string{"goose", "-dir", "migrations", "up"}
-	DefaultMigrationTimeout       = Duration(30 * time.Minute)
-	DefaultDeploymentTimeout      = Duration(30 * time.Minute)
-	DefaultMigrationPollInterval  = Duration(10 * time.Second)
-	DefaultDeploymentPollInterval = Duration(15 * time.Second)
+	DefaultCommand           = []string{"goose", "-dir", "migrations", "up"}
+	DefaultMigrationTimeout  = Duration(30 * time.Minute)
+	DefaultDeploymentTimeout = Duration(30 * time.Minute)
+	// The waits end on ECS events; the poll intervals are their safety net.
+	DefaultMigrationPollInterval  = Duration(time.Minute)
+	DefaultDeploymentPollInterval = Duration(time.Minute)
 	DefaultCapacityRetries        = 5
 	DefaultCapacityRetryInterval  = Duration(30 * time.Second)
 	// Queueing: see the README's "One deployment per service at a time".

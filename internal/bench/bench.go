@@ -50,15 +50,27 @@ type Strategy struct {
 	Name string
 	// Script: the CLI waiters' fixed polls, without Step Functions.
 	Script bool
-	// MigrationPoll and DeploymentPoll are the Wait states' intervals.
+	// MigrationPoll and DeploymentPoll are the waiters' polls, or
+	// ecr-deployer's safety polls (migrationPollInterval, deploymentPollInterval).
 	MigrationPoll, DeploymentPoll time.Duration
+	// Events is how ECS's events reach EventBridge.
+	Events emulator.EventsScript
 }
+
+// EventDelaySeconds is how late every ECS event arrives in the benchmark:
+// ECS and EventBridge publish no delivery latency; a second is on the
+// cautious side of what is usually seen.
+const EventDelaySeconds = 1.0
 
 // Strategies are compared on the same timeline.
 var Strategies = []Strategy{
 	{Name: "script (waiters 6s/15s)", Script: true, MigrationPoll: 6 * time.Second, DeploymentPoll: 15 * time.Second},
-	{Name: "ecr-deployer fixed 10s/15s (default)", MigrationPoll: 10 * time.Second, DeploymentPoll: 15 * time.Second},
-	{Name: "ecr-deployer fixed 2s/2s", MigrationPoll: 2 * time.Second, DeploymentPoll: 2 * time.Second},
+	{Name: "ecr-deployer: ECS events + 1m safety poll (default)", MigrationPoll: time.Minute, DeploymentPoll: time.Minute,
+		Events: emulator.EventsScript{DelaySeconds: EventDelaySeconds}},
+	{Name: "ecr-deployer: every ECS event lost (1m safety poll alone)", MigrationPoll: time.Minute, DeploymentPoll: time.Minute,
+		Events: emulator.EventsScript{Drop: true}},
+	{Name: "ecr-deployer: every ECS event lost, 15s safety poll", MigrationPoll: 15 * time.Second, DeploymentPoll: 15 * time.Second,
+		Events: emulator.EventsScript{Drop: true}},
 }
 
 // Result is one strategy's figures, per deployment unless said otherwise.
@@ -158,10 +170,12 @@ func runStrategy(ctx context.Context, o Options, st Strategy, tl timeline) (Resu
 	var lagMig, lagDep []float64
 	var transitions, invocations, gbSeconds, minutes float64
 	for i := range o.Deployments {
-		em.SetScenario(emulator.Scenario{
+		sc := emulator.Scenario{
 			Migration: emulator.MigrationScript{Seconds: tl.migration[i].Seconds()},
 			Rollout:   emulator.RolloutScript{Seconds: tl.rollout[i].Seconds()},
-		})
+			Events:    st.Events,
+		}
+		em.SetScenario(sc)
 		from := len(em.Calls(""))
 		spansFrom := len(em.Spans())
 		start := em.Now()
@@ -171,10 +185,7 @@ func runStrategy(ctx context.Context, o Options, st Strategy, tl timeline) (Resu
 			}
 		} else {
 			// A manual start: the same push event again would be a Duplicate.
-			r, err := stack.Run(ctx, json.RawMessage(`{"environment":"staging","reason":"bench"}`), emulator.Scenario{
-				Migration: emulator.MigrationScript{Seconds: tl.migration[i].Seconds()},
-				Rollout:   emulator.RolloutScript{Seconds: tl.rollout[i].Seconds()},
-			})
+			r, err := stack.Run(ctx, json.RawMessage(`{"environment":"staging","reason":"bench"}`), sc)
 			if err != nil {
 				return res, err
 			}

@@ -27,8 +27,8 @@ type ScaleOptions struct {
 	Migration, Rollout time.Duration
 	// Instances per function (Lambda scales out; one RIE runs one invocation).
 	Instances int
-	// TimeScale 1 waits the Wait states' own durations (the configured
-	// polls, 10 s and 15 s by default); 0 shortens them to 100 ms.
+	// TimeScale 1 waits the states' own durations (the configured safety
+	// polls, 1 m by default); 0 shortens them to 100 ms.
 	TimeScale float64
 }
 
@@ -41,6 +41,11 @@ type ScaleResult struct {
 	LagSeconds      map[string]Summary `json:"deploymentDetectionLagSeconds"`
 	TotalSeconds    map[string]float64 `json:"wallSecondsUntilAllEnded"`
 	DescribeCallsPS map[string]float64 `json:"describeCallsPerSecond"`
+	// ECS events delivered to Wake, and the Step Functions calls Wake made
+	// to find the waiting executions (ListExecutions, GetExecutionHistory).
+	Events       map[string]int64 `json:"ecsEventsDelivered"`
+	HistoryReads map[string]int   `json:"getExecutionHistoryCalls"`
+	ListCalls    map[string]int   `json:"listExecutionsCalls"`
 }
 
 // Scale runs Deployments deployments at once against the emulator, first
@@ -48,7 +53,8 @@ type ScaleResult struct {
 // DescribeTasks, and reports the throttled calls and the lag they cost.
 func Scale(ctx context.Context, o ScaleOptions) (ScaleResult, error) {
 	res := ScaleResult{Deployments: o.Deployments, PerSecond: o.PerSecond, Succeeded: map[string]int{}, ThrottledCalls: map[string]int{},
-		LagSeconds: map[string]Summary{}, TotalSeconds: map[string]float64{}, DescribeCallsPS: map[string]float64{}}
+		LagSeconds: map[string]Summary{}, TotalSeconds: map[string]float64{}, DescribeCallsPS: map[string]float64{},
+		Events: map[string]int64{}, HistoryReads: map[string]int{}, ListCalls: map[string]int{}}
 	for _, run := range []string{"unthrottled", "throttled"} {
 		var rl *emulator.RateLimit
 		if run == "throttled" {
@@ -124,6 +130,9 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 		}
 	}
 	res.DescribeCallsPS[run] = float64(describe) / res.TotalSeconds[run]
+	res.Events[run] = stack.EventsDelivered()
+	res.HistoryReads[run] = stack.SFN.Calls("GetExecutionHistory")
+	res.ListCalls[run] = stack.SFN.Calls("ListExecutions")
 	var lags []float64
 	for _, sp := range em.Spans() {
 		if sp.Kind != "deployment" || sp.End.IsZero() {
@@ -147,6 +156,10 @@ func WriteScale(w io.Writer, r ScaleResult) {
 		l := r.LagSeconds[run]
 		fmt.Fprintf(w, "  %-11s  %3d/%d succeeded  throttled calls %4d  Describe %.1f/s  deployment lag p50 %.1fs p95 %.1fs max %.1fs  all ended after %.0fs\n",
 			run, r.Succeeded[run], r.Deployments, r.ThrottledCalls[run], r.DescribeCallsPS[run], l.P50, l.P95, l.Max, r.TotalSeconds[run])
+	}
+	for _, run := range []string{"unthrottled", "throttled"} {
+		fmt.Fprintf(w, "  %-11s  %d ECS events woke executions; Step Functions: %d GetExecutionHistory (%.1f per event), %d ListExecutions (CheckTurn and Wake)\n",
+			run, r.Events[run], r.HistoryReads[run], float64(r.HistoryReads[run])/max(1, float64(r.Events[run])), r.ListCalls[run])
 	}
 	fmt.Fprintf(w, "  extra lag from throttling: p50 %+.1fs, p95 %+.1fs\n",
 		r.LagSeconds["throttled"].P50-r.LagSeconds["unthrottled"].P50, r.LagSeconds["throttled"].P95-r.LagSeconds["unthrottled"].P95)

@@ -38,6 +38,8 @@ type SFNServer struct {
 	// tokens are the task tokens handed out; seen signals their registration.
 	tokens map[string]*taskToken
 	seen   map[string]chan struct{}
+	// calls counts the requests served, by operation.
+	calls map[string]int
 }
 
 type execution struct {
@@ -69,7 +71,15 @@ func newSFNServer(s *Stack) *SFNServer {
 		executions:      map[string]*execution{},
 		tokens:          map[string]*taskToken{},
 		seen:            map[string]chan struct{}{},
+		calls:           map[string]int{},
 	}
+}
+
+// Calls counts the Step Functions API requests of an operation served so far.
+func (s *SFNServer) Calls(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[op]
 }
 
 // historyEvent is a HistoryEvent on the wire.
@@ -102,6 +112,9 @@ type sfnError struct {
 func (s *SFNServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), sfnPrefix)
 	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.calls[op]++
+	s.mu.Unlock()
 	var out any
 	var err *sfnError
 	switch op {

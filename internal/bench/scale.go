@@ -46,6 +46,9 @@ type ScaleResult struct {
 	Events       map[string]int64 `json:"ecsEventsDelivered"`
 	HistoryReads map[string]int   `json:"getExecutionHistoryCalls"`
 	ListCalls    map[string]int   `json:"listExecutionsCalls"`
+	// SFNThrottled counts the Step Functions calls answered
+	// ThrottlingException (the throttled run applies the documented quotas).
+	SFNThrottled map[string]int `json:"stepFunctionsThrottledCalls"`
 }
 
 // Scale runs Deployments deployments at once against the emulator, first
@@ -54,7 +57,7 @@ type ScaleResult struct {
 func Scale(ctx context.Context, o ScaleOptions) (ScaleResult, error) {
 	res := ScaleResult{Deployments: o.Deployments, PerSecond: o.PerSecond, Succeeded: map[string]int{}, ThrottledCalls: map[string]int{},
 		LagSeconds: map[string]Summary{}, TotalSeconds: map[string]float64{}, DescribeCallsPS: map[string]float64{},
-		Events: map[string]int64{}, HistoryReads: map[string]int{}, ListCalls: map[string]int{}}
+		Events: map[string]int64{}, HistoryReads: map[string]int{}, ListCalls: map[string]int{}, SFNThrottled: map[string]int{}}
 	for _, run := range []string{"unthrottled", "throttled"} {
 		var rl *emulator.RateLimit
 		if run == "throttled" {
@@ -94,6 +97,9 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 		}
 	}
 	stack.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{Seconds: o.Migration.Seconds()}, Rollout: emulator.RolloutScript{Seconds: o.Rollout.Seconds()}, RateLimit: rl})
+	if rl != nil {
+		stack.SFN.SetQuotas(localstack.Quotas)
+	}
 	start := time.Now()
 	arns := make([]string, o.Deployments)
 	for i := range arns {
@@ -133,6 +139,9 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 	res.Events[run] = stack.EventsDelivered()
 	res.HistoryReads[run] = stack.SFN.Calls("GetExecutionHistory")
 	res.ListCalls[run] = stack.SFN.Calls("ListExecutions")
+	for op := range localstack.Quotas {
+		res.SFNThrottled[run] += stack.SFN.Calls(op + ":throttled")
+	}
 	var lags []float64
 	for _, sp := range em.Spans() {
 		if sp.Kind != "deployment" || sp.End.IsZero() {
@@ -151,15 +160,15 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 
 // WriteScale prints the concurrency run.
 func WriteScale(w io.Writer, r ScaleResult) {
-	fmt.Fprintf(w, "%d deployments at once, each on its own service; DescribeServices and DescribeTasks limited to %.0f requests/s in the throttled run:\n", r.Deployments, r.PerSecond)
+	fmt.Fprintf(w, "%d deployments at once, each on its own service; in the throttled run DescribeServices and DescribeTasks are limited to %.0f requests/s and Step Functions to its documented API quotas:\n", r.Deployments, r.PerSecond)
 	for _, run := range []string{"unthrottled", "throttled"} {
 		l := r.LagSeconds[run]
 		fmt.Fprintf(w, "  %-11s  %3d/%d succeeded  throttled calls %4d  Describe %.1f/s  deployment lag p50 %.1fs p95 %.1fs max %.1fs  all ended after %.0fs\n",
 			run, r.Succeeded[run], r.Deployments, r.ThrottledCalls[run], r.DescribeCallsPS[run], l.P50, l.P95, l.Max, r.TotalSeconds[run])
 	}
 	for _, run := range []string{"unthrottled", "throttled"} {
-		fmt.Fprintf(w, "  %-11s  %d ECS events woke executions; Step Functions: %d GetExecutionHistory (%.1f per event), %d ListExecutions (CheckTurn and Wake)\n",
-			run, r.Events[run], r.HistoryReads[run], float64(r.HistoryReads[run])/max(1, float64(r.Events[run])), r.ListCalls[run])
+		fmt.Fprintf(w, "  %-11s  %d ECS events woke executions; Step Functions: %d GetExecutionHistory (%.1f per event), %d ListExecutions (CheckTurn and Wake), %d throttled\n",
+			run, r.Events[run], r.HistoryReads[run], float64(r.HistoryReads[run])/max(1, float64(r.Events[run])), r.ListCalls[run], r.SFNThrottled[run])
 	}
 	fmt.Fprintf(w, "  extra lag from throttling: p50 %+.1fs, p95 %+.1fs\n",
 		r.LagSeconds["throttled"].P50-r.LagSeconds["unthrottled"].P50, r.LagSeconds["throttled"].P95-r.LagSeconds["unthrottled"].P95)

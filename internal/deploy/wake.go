@@ -196,6 +196,9 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 				return out, fmt.Errorf("read the history of %s: %w", arn, err)
 			}
 			out.Read++
+			if s, ok := stateIn(h.Events); ok {
+				d.wakeCache.put(arn, s)
+			}
 			p, ok := ParkedFrom(arn, h.Events)
 			if !ok {
 				continue
@@ -217,6 +220,28 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 	d.log().InfoContext(ctx, "nobody waits for this event", "event", ev.ID, "detailType", ev.DetailType, "cluster", c.Cluster,
 		"service", c.Service, "taskArn", c.TaskARN, "deploymentId", c.DeploymentID, "historiesRead", out.Read)
 	return out, nil
+}
+
+// stateIn finds the cluster and service an execution deploys in the input
+// or output of one of its latest state events, whatever state it is in
+// (waiting for its turn, checking, …), for the cache.
+func stateIn(events []sfntypes.HistoryEvent) (State, bool) {
+	for _, ev := range events {
+		var doc string
+		switch {
+		case ev.StateEnteredEventDetails != nil:
+			doc = aws.ToString(ev.StateEnteredEventDetails.Input)
+		case ev.StateExitedEventDetails != nil:
+			doc = aws.ToString(ev.StateExitedEventDetails.Output)
+		default:
+			continue
+		}
+		var s State
+		if json.Unmarshal([]byte(doc), &s) == nil && s.Cluster != "" && s.Service != "" {
+			return s, true
+		}
+	}
+	return State{}, false
 }
 
 func describeChange(detailType string, c Change) string {

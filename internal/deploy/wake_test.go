@@ -280,8 +280,9 @@ func TestWakeFindsTheWaitingExecution(t *testing.T) {
 		running: []string{"ex-other-service", "ex-in-queue", "ex-ours"},
 		history: map[string][]sfntypes.HistoryEvent{
 			"ex-other-service": parkedHistory("tok-other", "prod", "prod-service", WaitingForDeployment),
-			"ex-in-queue":      {event("WaitStateEntered")},
-			"ex-ours":          parkedHistory("tok-ours", "staging", "staging-service", WaitingForDeployment),
+			"ex-in-queue": {{Type: "WaitStateEntered", StateEnteredEventDetails: &sfntypes.StateEnteredEventDetails{
+				Name: aws.String("WaitingForTurn"), Input: aws.String(`{"cluster":"qa","service":"qa-service"}`)}}},
+			"ex-ours": parkedHistory("tok-ours", "staging", "staging-service", WaitingForDeployment),
 		},
 	}
 	d := &Deployer{History: f, Tokens: f, StateMachineARN: "sm", Log: quiet}
@@ -301,14 +302,15 @@ func TestWakeFindsTheWaitingExecution(t *testing.T) {
 	if err := json.Unmarshal([]byte(f.sent["tok-ours"]), &w); err != nil || w.By != "event" || w.EventID != ev.ID {
 		t.Fatalf("wake output = %s (%v)", f.sent["tok-ours"], err)
 	}
-	// A warm instance remembers that ex-other-service deploys prod: a second
-	// event for staging reads only the executions it does not know.
+	// A warm instance remembers that ex-other-service deploys prod and
+	// ex-in-queue qa (from the input of the state it is in): a second event
+	// for staging reads only the executions it does not know.
 	f.read, f.sent = nil, nil
 	if _, err := d.Wake(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 	for _, arn := range f.read {
-		if arn == "ex-other-service" {
+		if arn == "ex-other-service" || arn == "ex-in-queue" {
 			t.Errorf("read the history of an execution known to deploy another service: %v", f.read)
 		}
 	}

@@ -35,7 +35,7 @@ type Emulator struct {
 	registered   []json.RawMessage
 	random       *rand.Rand
 	spans        []Span
-	buckets      map[string]*bucket
+	buckets      map[string]*TokenBucket
 	tokens       map[string]tokenEntry
 	repos        map[string]*repository
 	script       Scenario
@@ -114,10 +114,10 @@ func (e *Emulator) SetScenario(s Scenario) {
 	if s.Random != nil {
 		e.random = rand.New(rand.NewPCG(s.Random.Seed, s.Random.Seed^0x9e3779b97f4a7c15))
 	}
-	e.buckets = map[string]*bucket{}
+	e.buckets = map[string]*TokenBucket{}
 	if rl := s.RateLimit; rl != nil {
 		for _, op := range rl.Operations {
-			e.buckets[op] = &bucket{rate: rl.PerSecond, tokens: rl.PerSecond, at: e.now()}
+			e.buckets[op] = NewTokenBucket(rl.PerSecond, rl.PerSecond, e.now())
 		}
 	}
 	e.throttle = map[string]int{}
@@ -243,7 +243,7 @@ func (e *Emulator) serve(op string, handler func(*Emulator, json.RawMessage) (an
 		events, e.pending = e.pending, nil
 		onEvent = e.OnEvent
 	}()
-	if b := e.buckets[op]; b != nil && !b.take(e.now()) {
+	if b := e.buckets[op]; b != nil && !b.Take(e.now()) {
 		return nil, errorf("ThrottlingException", "Rate exceeded"), nil, nil
 	}
 	if e.throttle[op] > 0 {
@@ -313,15 +313,22 @@ func (e *Emulator) id(n int) string {
 
 func secs(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
-// bucket is a token bucket refilled continuously on the emulator's clock.
+// TokenBucket is a token bucket refilled continuously: Rate tokens a second,
+// at most Size. AWS throttles its APIs per account and Region this way.
 // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html
-type bucket struct {
-	rate, tokens float64
-	at           time.Time
+type TokenBucket struct {
+	rate, size, tokens float64
+	at                 time.Time
 }
 
-func (b *bucket) take(now time.Time) bool {
-	b.tokens = min(b.rate, b.tokens+now.Sub(b.at).Seconds()*b.rate)
+// NewTokenBucket returns a full bucket.
+func NewTokenBucket(rate, size float64, now time.Time) *TokenBucket {
+	return &TokenBucket{rate: rate, size: size, tokens: size, at: now}
+}
+
+// Take takes a token if there is one.
+func (b *TokenBucket) Take(now time.Time) bool {
+	b.tokens = min(b.size, b.tokens+now.Sub(b.at).Seconds()*b.rate)
 	b.at = now
 	if b.tokens < 1 {
 		return false

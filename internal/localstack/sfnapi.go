@@ -38,8 +38,34 @@ type SFNServer struct {
 	// tokens are the task tokens handed out; seen signals their registration.
 	tokens map[string]*taskToken
 	seen   map[string]chan struct{}
-	// calls counts the requests served, by operation.
-	calls map[string]int
+	// calls counts the requests served, by operation; limits throttle some.
+	calls  map[string]int
+	limits map[string]*emulator.TokenBucket
+}
+
+// Quota is a Step Functions API throttling quota: a token bucket.
+type Quota struct{ Size, PerSecond float64 }
+
+// Quotas are Step Functions' documented API throttling quotas (Standard
+// workflows, in US East (N. Virginia), US West (Oregon) and Europe
+// (Ireland)) for the calls ecr-deployer's functions make.
+// https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+var Quotas = map[string]Quota{
+	"ListExecutions":      {Size: 200, PerSecond: 5},
+	"GetExecutionHistory": {Size: 400, PerSecond: 20},
+	"DescribeExecution":   {Size: 300, PerSecond: 15},
+	"SendTaskSuccess":     {Size: 3000, PerSecond: 500},
+}
+
+// SetQuotas throttles the operations with their token buckets from now on
+// (ThrottlingException beyond them); nil lifts every limit.
+func (s *SFNServer) SetQuotas(q map[string]Quota) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limits = map[string]*emulator.TokenBucket{}
+	for op, l := range q {
+		s.limits[op] = emulator.NewTokenBucket(l.PerSecond, l.Size, time.Now())
+	}
 }
 
 type execution struct {
@@ -75,7 +101,8 @@ func newSFNServer(s *Stack) *SFNServer {
 	}
 }
 
-// Calls counts the Step Functions API requests of an operation served so far.
+// Calls counts the Step Functions API requests of an operation so far
+// ("<op>:throttled" counts those answered ThrottlingException).
 func (s *SFNServer) Calls(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -114,9 +141,31 @@ func (s *SFNServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	s.calls[op]++
+	throttled := s.limits[op] != nil && !s.limits[op].Take(time.Now())
+	if throttled {
+		s.calls[op+":throttled"]++
+	}
 	s.mu.Unlock()
 	var out any
 	var err *sfnError
+	switch {
+	case throttled:
+		err = &sfnError{"ThrottlingException", "Rate exceeded"}
+	default:
+		out, err = s.dispatch(op, body)
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		b, _ := json.Marshal(map[string]string{"__type": err.code, "message": err.msg})
+		_, _ = w.Write(b)
+		return
+	}
+	b, _ := json.Marshal(out)
+	_, _ = w.Write(b)
+}
+
+func (s *SFNServer) dispatch(op string, body []byte) (out any, err *sfnError) {
 	switch op {
 	case "StartExecution":
 		out, err = s.startExecution(body)
@@ -135,15 +184,7 @@ func (s *SFNServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		err = &sfnError{"UnknownOperationException", fmt.Sprintf("operation %q is not served by the local stack", op)}
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		b, _ := json.Marshal(map[string]string{"__type": err.code, "message": err.msg})
-		_, _ = w.Write(b)
-		return
-	}
-	b, _ := json.Marshal(out)
-	_, _ = w.Write(b)
+	return out, err
 }
 
 // Execution names: 1-80 characters, no whitespace, wildcards, brackets,

@@ -51,7 +51,8 @@ type Deployer struct {
 	Now             func() time.Time
 	Log             *slog.Logger
 
-	wakeCache wakeCache
+	wakeCache memo[[2]string]
+	turnCache memo[described]
 }
 
 func (d *Deployer) now() time.Time {

@@ -228,27 +228,51 @@ func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now 
 	return out, nil
 }
 
+// described is what DescribeExecution told about an execution. Its input
+// never changes, nor its output once it succeeded, so a warm instance keeps
+// it: with N executions queued, each check would otherwise make N calls
+// (DescribeExecution is throttled at 15 a second per account and Region).
+type described struct {
+	ok              bool // a valid input with a configured target
+	service, key    string
+	final, deployed bool // read while SUCCEEDED, and whether it deployed
+}
+
 func (d *Deployer) candidate(ctx context.Context, ex sfntypes.ExecutionListItem) (Candidate, bool, error) {
-	desc, err := d.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
-	if err != nil {
-		return Candidate{}, false, fmt.Errorf("describe execution %s: %w", aws.ToString(ex.Name), err)
+	arn := aws.ToString(ex.ExecutionArn)
+	succeeded := ex.Status == sfntypes.ExecutionStatusSucceeded
+	info, cached := d.turnCache.get(arn)
+	if !cached || (succeeded && !info.final) {
+		desc, err := d.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
+		if err != nil {
+			return Candidate{}, false, fmt.Errorf("describe execution %s: %w", aws.ToString(ex.Name), err)
+		}
+		info = describe(d, desc, succeeded)
+		d.turnCache.put(arn, info)
 	}
+	if !info.ok {
+		return Candidate{}, false, nil // it ends in InvalidInput or UnknownTarget and deploys nothing
+	}
+	return Candidate{Name: aws.ToString(ex.Name), Start: aws.ToTime(ex.StartDate), Status: string(ex.Status), Stop: aws.ToTime(ex.StopDate),
+		Service: info.service, Key: info.key, Deployed: succeeded && info.deployed}, true, nil
+}
+
+func describe(d *Deployer, desc *sfn.DescribeExecutionOutput, succeeded bool) described {
 	req, err := ParseInput(json.RawMessage(aws.ToString(desc.Input)))
 	if err != nil {
-		return Candidate{}, false, nil // it ends in InvalidInput and deploys nothing
+		return described{}
 	}
 	target, err := d.lookup(req)
 	if err != nil {
-		return Candidate{}, false, nil // it ends in UnknownTarget
+		return described{}
 	}
-	c := Candidate{Name: aws.ToString(ex.Name), Start: aws.ToTime(ex.StartDate), Status: string(ex.Status), Stop: aws.ToTime(ex.StopDate),
-		Service: target.Cluster + "/" + target.Service}
+	info := described{ok: true, service: target.Cluster + "/" + target.Service, final: succeeded}
 	if req.Trigger.Type == "push" {
-		c.Key = fmt.Sprintf("%s:%s@%s", req.Repository, req.Tag, req.Digest)
+		info.key = fmt.Sprintf("%s:%s@%s", req.Repository, req.Tag, req.Digest)
 	}
 	var out State
-	if ex.Status == sfntypes.ExecutionStatusSucceeded && json.Unmarshal([]byte(aws.ToString(desc.Output)), &out) == nil {
-		c.Deployed = out.Deployment.Done
+	if succeeded && json.Unmarshal([]byte(aws.ToString(desc.Output)), &out) == nil {
+		info.deployed = out.Deployment.Done
 	}
-	return c, true, nil
+	return info
 }

@@ -64,8 +64,9 @@ func TestDecideTurn(t *testing.T) {
 
 // fakeSFN serves ListExecutions by status and DescribeExecution by ARN.
 type fakeSFN struct {
-	list  map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem
-	input map[string]string
+	list      map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem
+	input     map[string]string
+	described []string
 }
 
 func (f *fakeSFN) ListExecutions(_ context.Context, in *sfn.ListExecutionsInput, _ ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error) {
@@ -73,6 +74,7 @@ func (f *fakeSFN) ListExecutions(_ context.Context, in *sfn.ListExecutionsInput,
 }
 
 func (f *fakeSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	f.described = append(f.described, aws.ToString(in.ExecutionArn))
 	out := &sfn.DescribeExecutionOutput{Input: aws.String(f.input[aws.ToString(in.ExecutionArn)])}
 	if strings.HasPrefix(aws.ToString(in.ExecutionArn), "succeeded-") {
 		out.Output = aws.String(`{"deployment":{"done":true}}`)
@@ -110,5 +112,50 @@ func TestCandidatesSeeRecentSuccessesListedAfterOldOnes(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Name != "succeeded-long-recent" || !got[0].Deployed {
 		t.Errorf("candidates = %+v, want only the long execution that stopped a minute ago", got)
+	}
+}
+
+// A warm CheckTurn describes each execution once while it runs and once
+// more when it has succeeded (for its output); inputs never change.
+func TestCandidatesDescribeEachExecutionOnce(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	push := `{"source":"aws.ecr","detail-type":"ECR Image Action","account":"1","detail":{"result":"SUCCESS","action-type":"PUSH","repository-name":"app","image-tag":"staging","image-digest":"sha256:` + strings.Repeat("a", 64) + `"}}`
+	item := func(name string, status sfntypes.ExecutionStatus) sfntypes.ExecutionListItem {
+		return sfntypes.ExecutionListItem{ExecutionArn: aws.String(name), Name: aws.String(name), Status: status,
+			StartDate: aws.Time(now.Add(-time.Minute)), StopDate: aws.Time(now)}
+	}
+	fake := &fakeSFN{
+		list: map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem{sfntypes.ExecutionStatusRunning: {
+			item("a", sfntypes.ExecutionStatusRunning), item("succeeded-b", sfntypes.ExecutionStatusRunning),
+		}},
+		input: map[string]string{"a": push, "succeeded-b": push},
+	}
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Deployer{SFN: fake, Config: cfg, Log: quiet}
+	for range 3 {
+		if _, err := d.candidates(context.Background(), "sm", "me", now, 15*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(fake.described) != 2 {
+		t.Fatalf("described %v over three checks, want each running execution once", fake.described)
+	}
+	// b succeeds: its output is read once, and it counts as deployed.
+	fake.list[sfntypes.ExecutionStatusRunning] = fake.list[sfntypes.ExecutionStatusRunning][:1]
+	fake.list[sfntypes.ExecutionStatusSucceeded] = []sfntypes.ExecutionListItem{item("succeeded-b", sfntypes.ExecutionStatusSucceeded)}
+	var got []Candidate
+	for range 2 {
+		if got, err = d.candidates(context.Background(), "sm", "me", now, 15*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(fake.described) != 3 || fake.described[2] != "succeeded-b" {
+		t.Fatalf("described %v, want succeeded-b once more", fake.described)
+	}
+	if len(got) != 2 || !got[1].Deployed || got[1].Service != "staging/staging-service" {
+		t.Fatalf("candidates = %+v", got)
 	}
 }

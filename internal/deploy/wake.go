@@ -143,29 +143,31 @@ type WakeOutput struct {
 	Read int `json:"historiesRead"`
 }
 
-// wakeCache remembers which cluster and service each execution deploys, as
-// learnt from its waits: executions of other services are not read again
-// while this instance is warm.
-type wakeCache struct {
-	mu      sync.Mutex
-	service map[string][2]string
+// memo keeps what a warm instance learnt about executions, by ARN.
+type memo[V any] struct {
+	mu sync.Mutex
+	m  map[string]V
 }
 
-func (c *wakeCache) get(arn string) ([2]string, bool) {
+func (c *memo[V]) get(arn string) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.service[arn]
+	v, ok := c.m[arn]
 	return v, ok
 }
 
-func (c *wakeCache) put(arn string, s State) {
+func (c *memo[V]) put(arn string, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.service == nil {
-		c.service = map[string][2]string{}
+	if c.m == nil {
+		c.m = map[string]V{}
 	}
-	c.service[arn] = [2]string{lastSegment(s.Cluster), lastSegment(s.Service)}
+	c.m[arn] = v
 }
+
+// serviceOf is the cluster and service a state deploys, for Wake's memo:
+// executions of other services are not read again while it is warm.
+func serviceOf(s State) [2]string { return [2]string{lastSegment(s.Cluster), lastSegment(s.Service)} }
 
 // Wake ends the wait of the execution an ECS event is about, by sending its
 // task token. It finds it among the state machine's RUNNING executions by
@@ -197,13 +199,13 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 			}
 			out.Read++
 			if s, ok := stateIn(h.Events); ok {
-				d.wakeCache.put(arn, s)
+				d.wakeCache.put(arn, serviceOf(s))
 			}
 			p, ok := ParkedFrom(arn, h.Events)
 			if !ok {
 				continue
 			}
-			d.wakeCache.put(arn, p.State)
+			d.wakeCache.put(arn, serviceOf(p.State))
 			if !Wakes(c, p) {
 				continue
 			}

@@ -381,6 +381,10 @@ func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name
 	s.reports[f.Dir] = append(s.reports[f.Dir], rw)
 	cmd.Stdout, cmd.Stderr = rw, s.opts.LambdaLog
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// The RIE starts the bootstrap in a process group of its own, which
+	// outlives the RIE while an invocation is under way and keeps the output
+	// pipe open: Close must not wait for it.
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("start RIE for %s: %w", f.Name, err)
 	}

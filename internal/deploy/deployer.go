@@ -51,7 +51,7 @@ type Deployer struct {
 	Now             func() time.Time
 	Log             *slog.Logger
 
-	wakeCache memo[[2]string]
+	wakeCache memo[deploys]
 	turnCache memo[described]
 }
 

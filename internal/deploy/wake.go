@@ -165,9 +165,26 @@ func (c *memo[V]) put(arn string, v V) {
 	c.m[arn] = v
 }
 
-// serviceOf is the cluster and service a state deploys, for Wake's memo:
-// executions of other services are not read again while it is warm.
-func serviceOf(s State) [2]string { return [2]string{lastSegment(s.Cluster), lastSegment(s.Service)} }
+// deploys is what Wake remembers of an execution: the cluster and service it
+// deploys and its migration task once started. None of it changes, so
+// executions an event cannot be about are not read again while Wake is warm.
+type deploys struct{ cluster, service, taskARN string }
+
+func deploysOf(s State) deploys {
+	return deploys{lastSegment(s.Cluster), lastSegment(s.Service), s.Migration.TaskARN}
+}
+
+// rulesOut says the change cannot be about the execution.
+func (k deploys) rulesOut(c Change) bool {
+	switch {
+	case k.cluster != c.Cluster:
+		return true
+	case c.Service != "":
+		return k.service != c.Service
+	default: // a task: many services can share the cluster
+		return k.taskARN != "" && k.taskARN != c.TaskARN
+	}
+}
 
 // Wake ends the wait of the execution an ECS event is about, by sending its
 // task token. It finds it among the state machine's RUNNING executions by
@@ -190,7 +207,7 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 		}
 		for _, ex := range page.Executions {
 			arn := aws.ToString(ex.ExecutionArn)
-			if known, ok := d.wakeCache.get(arn); ok && (known[0] != c.Cluster || (c.Service != "" && known[1] != c.Service)) {
+			if known, ok := d.wakeCache.get(arn); ok && known.rulesOut(c) {
 				continue
 			}
 			h, err := d.History.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 5})
@@ -199,13 +216,13 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 			}
 			out.Read++
 			if s, ok := stateIn(h.Events); ok {
-				d.wakeCache.put(arn, serviceOf(s))
+				d.wakeCache.put(arn, deploysOf(s))
 			}
 			p, ok := ParkedFrom(arn, h.Events)
 			if !ok {
 				continue
 			}
-			d.wakeCache.put(arn, serviceOf(p.State))
+			d.wakeCache.put(arn, deploysOf(p.State))
 			if !Wakes(c, p) {
 				continue
 			}

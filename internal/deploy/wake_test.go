@@ -361,3 +361,26 @@ func TestWatch(t *testing.T) {
 		}
 	}
 }
+
+func TestDeploysRulesOut(t *testing.T) {
+	k := deploys{cluster: "scale", service: "s1", taskARN: "arn:task/scale/1"}
+	noTask := deploys{cluster: "scale", service: "s1"}
+	cases := map[string]struct {
+		known deploys
+		c     Change
+		want  bool
+	}{
+		"another cluster":                   {k, Change{Cluster: "other", TaskARN: "arn:task/other/1"}, true},
+		"its own task":                      {k, Change{Cluster: "scale", TaskARN: "arn:task/scale/1"}, false},
+		"another task of the cluster":       {k, Change{Cluster: "scale", TaskARN: "arn:task/scale/2"}, true},
+		"a task, its own not yet known":     {noTask, Change{Cluster: "scale", TaskARN: "arn:task/scale/2"}, false},
+		"its service's deployment":          {k, Change{Cluster: "scale", Service: "s1", DeploymentID: "d"}, false},
+		"another service's of the cluster":  {k, Change{Cluster: "scale", Service: "s2", DeploymentID: "d"}, true},
+		"its service, before its migration": {noTask, Change{Cluster: "scale", Service: "s1", DeploymentID: "d"}, false},
+	}
+	for name, tc := range cases {
+		if got := tc.known.rulesOut(tc.c); got != tc.want {
+			t.Errorf("%s: rules out = %v, want %v", name, got, tc.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +50,8 @@ type ScaleResult struct {
 	// SFNThrottled counts the Step Functions calls answered
 	// ThrottlingException (the throttled run applies the documented quotas).
 	SFNThrottled map[string]int `json:"stepFunctionsThrottledCalls"`
+	// SFNThrottledByOp breaks the throttled run's down by operation.
+	SFNThrottledByOp map[string]int `json:"stepFunctionsThrottledByOperation"`
 }
 
 // Scale runs Deployments deployments at once against the emulator, first
@@ -140,7 +143,14 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 	res.HistoryReads[run] = stack.SFN.Calls("GetExecutionHistory")
 	res.ListCalls[run] = stack.SFN.Calls("ListExecutions")
 	for op := range localstack.Quotas {
-		res.SFNThrottled[run] += stack.SFN.Calls(op + ":throttled")
+		n := stack.SFN.Calls(op + ":throttled")
+		res.SFNThrottled[run] += n
+		if n > 0 {
+			if res.SFNThrottledByOp == nil {
+				res.SFNThrottledByOp = map[string]int{}
+			}
+			res.SFNThrottledByOp[op] += n
+		}
 	}
 	var lags []float64
 	for _, sp := range em.Spans() {
@@ -169,6 +179,14 @@ func WriteScale(w io.Writer, r ScaleResult) {
 	for _, run := range []string{"unthrottled", "throttled"} {
 		fmt.Fprintf(w, "  %-11s  %d ECS events woke executions; Step Functions: %d GetExecutionHistory (%.1f per event), %d ListExecutions (CheckTurn and Wake), %d throttled\n",
 			run, r.Events[run], r.HistoryReads[run], float64(r.HistoryReads[run])/max(1, float64(r.Events[run])), r.ListCalls[run], r.SFNThrottled[run])
+	}
+	if len(r.SFNThrottledByOp) > 0 {
+		var ops []string
+		for op, n := range r.SFNThrottledByOp {
+			ops = append(ops, fmt.Sprintf("%s %d", op, n))
+		}
+		sort.Strings(ops)
+		fmt.Fprintf(w, "  Step Functions calls throttled, by operation: %s\n", strings.Join(ops, ", "))
 	}
 	fmt.Fprintf(w, "  extra lag from throttling: p50 %+.1fs, p95 %+.1fs\n",
 		r.LagSeconds["throttled"].P50-r.LagSeconds["unthrottled"].P50, r.LagSeconds["throttled"].P95-r.LagSeconds["unthrottled"].P95)

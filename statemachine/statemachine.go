@@ -83,15 +83,15 @@ func Substitute(values map[string]string) ([]byte, error) {
 
 // State is the part of a state definition the tools read.
 type State struct {
-	Type     string          `json:"Type"`
-	Resource string          `json:"Resource"`
-	Next     string          `json:"Next"`
-	Default  string          `json:"Default"`
-	End      bool            `json:"End"`
-	Choices  []Choice        `json:"Choices"`
-	Catch    []Catcher       `json:"Catch"`
-	Retry    []Catcher       `json:"Retry"`
-	Error    string          `json:"Error"`
+	Type     string    `json:"Type"`
+	Resource string    `json:"Resource"`
+	Next     string    `json:"Next"`
+	Default  string    `json:"Default"`
+	End      bool      `json:"End"`
+	Choices  []Choice  `json:"Choices"`
+	Catch    []Catcher `json:"Catch"`
+	Retry    []Catcher `json:"Retry"`
+	Error    string    `json:"Error"`
 	// TimeoutSecondsPath and Parameters are read for the waits.
 	TimeoutSecondsPath string          `json:"TimeoutSecondsPath"`
 	Parameters         json.RawMessage `json:"Parameters"`

@@ -86,7 +86,19 @@ func TestDeployScenarios(t *testing.T) {
 				expect(t, out.Phases.MigrationSeconds > 0 && out.Phases.DeploymentSeconds > 0 && out.Phases.TotalSeconds >= out.Phases.DeploymentSeconds, "phases = %+v", out.Phases)
 				expect(t, out.Image.DeployedDigest == emulator.Digest && out.Image.Note == "", "deployed digest = %s (%s)", out.Image.DeployedDigest, out.Image.Note)
 				expect(t, out.Turn.Decision == "GO" && out.Image.Mode == "tag", "turn = %+v, mode %s", out.Turn, out.Image.Mode)
-				// Both waits end on ECS's events, not on their safety poll.
+				// Neither wait needed its safety poll (10 s here).
+				for _, st := range []string{"WaitForMigration", "WaitForDeployment"} {
+					w := wakeOf(t, r, st)
+					expect(t, w.By != "" && w.Error == "", "%s ended by %+v, want an event or Watch", st, w)
+				}
+			},
+		},
+		"both waits end on ECS events": {
+			input: push("staging"),
+			// Long enough that Watch finds both still under way.
+			scenario: emulator.Scenario{Migration: emulator.MigrationScript{Seconds: 3}, Rollout: emulator.RolloutScript{Seconds: 3}},
+			want:     want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 1, "UpdateService": 1}},
+			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
 				for _, st := range []string{"WaitForMigration", "WaitForDeployment"} {
 					w := wakeOf(t, r, st)
 					expect(t, w.By == "event" && w.EventID != "", "%s ended by %+v, want an ECS event", st, w)
@@ -103,13 +115,22 @@ func TestDeployScenarios(t *testing.T) {
 			want:       want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 1, "UpdateService": 1}},
 			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
 				expect(t, s.Emulator.DroppedEvents() >= 3 && s.Invocations("wake") == 0, "dropped %d events, Wake invoked %d times", s.Emulator.DroppedEvents(), s.Invocations("wake"))
-				w := wakeOf(t, r, "WaitForDeployment")
-				expect(t, w.Error == "States.Timeout" && w.By == "", "deployment wait ended by %+v, want its safety poll", w)
+				// Each visit ends on the safety poll, or on Watch when the change
+				// came just before it looked: never on an event.
+				timeouts := 0
+				for _, w := range wakesOf(r, "WaitForDeployment") {
+					expect(t, w.By != "event", "a wait ended by an event that was dropped: %+v", w)
+					if w.Error == "States.Timeout" {
+						timeouts++
+					}
+				}
+				expect(t, timeouts > 0, "no deployment wait ended on its safety poll")
 			},
 		},
 		"ECS events duplicated and late: one wake each, no failed invocation": {
 			input:    push("staging"),
-			scenario: emulator.Scenario{Events: emulator.EventsScript{Duplicate: true, DelaySeconds: 0.3}},
+			scenario: emulator.Scenario{Events: emulator.EventsScript{Duplicate: true, DelaySeconds: 0.3},
+				Migration: emulator.MigrationScript{Seconds: 2}, Rollout: emulator.RolloutScript{Seconds: 2}},
 			want:     want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 1, "UpdateService": 1}},
 			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
 				expect(t, wakeOf(t, r, "WaitForMigration").By == "event" && wakeOf(t, r, "WaitForDeployment").By == "event", "waits not ended by events")
@@ -323,22 +344,31 @@ func startStack(t *testing.T) *localstack.Stack {
 	return s
 }
 
-// wakeOf is what ended the last visit of a wait state: the state's output's
+// wakesOf is what ended each visit of a wait state: the state's output's
 // wake (an event, Watch, or the safety poll's States.Timeout).
-func wakeOf(t *testing.T, r *localstack.Result, state string) deploy.Wake {
-	t.Helper()
-	for i := len(r.Events) - 1; i >= 0; i-- {
-		ev := r.Events[i]
+func wakesOf(r *localstack.Result, state string) []deploy.Wake {
+	var out []deploy.Wake
+	for _, ev := range r.Events {
 		if ev.Type == "StateExited" && ev.State != nil && ev.State.Name == state {
 			var s deploy.State
-			if err := json.Unmarshal(ev.State.Output, &s); err != nil || s.Wake == nil {
-				t.Fatalf("%s output %s: no wake (%v)", state, ev.State.Output, err)
+			if json.Unmarshal(ev.State.Output, &s) == nil && s.Wake != nil {
+				out = append(out, *s.Wake)
+			} else {
+				out = append(out, deploy.Wake{Error: "no wake in the output"})
 			}
-			return *s.Wake
 		}
 	}
-	t.Fatalf("%s never exited", state)
-	return deploy.Wake{}
+	return out
+}
+
+// wakeOf is what ended the last visit of a wait state.
+func wakeOf(t *testing.T, r *localstack.Result, state string) deploy.Wake {
+	t.Helper()
+	ws := wakesOf(r, state)
+	if len(ws) == 0 {
+		t.Fatalf("%s never exited", state)
+	}
+	return ws[len(ws)-1]
 }
 
 func endsInFailState(r *localstack.Result, name string) bool {

@@ -128,10 +128,10 @@ func TestDeployScenarios(t *testing.T) {
 			},
 		},
 		"ECS events duplicated and late: one wake each, no failed invocation": {
-			input:    push("staging"),
+			input: push("staging"),
 			scenario: emulator.Scenario{Events: emulator.EventsScript{Duplicate: true, DelaySeconds: 0.3},
 				Migration: emulator.MigrationScript{Seconds: 2}, Rollout: emulator.RolloutScript{Seconds: 2}},
-			want:     want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 1, "UpdateService": 1}},
+			want: want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 1, "UpdateService": 1}},
 			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
 				expect(t, wakeOf(t, r, "WaitForMigration").By == "event" && wakeOf(t, r, "WaitForDeployment").By == "event", "waits not ended by events")
 				// The second copy finds the token used (TaskTimedOut): not an error.

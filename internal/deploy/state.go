@@ -1,6 +1,10 @@
 package deploy
 
-import "time"
+import (
+	"time"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+)
 
 // State is the document that flows through the state machine: each Lambda
 // takes it and returns it updated. It is what a person sees as the input and
@@ -176,6 +180,11 @@ type Wake struct {
 // positive integer).
 func waitSeconds(interval int, deadline *time.Time, now time.Time) int {
 	w := interval
+	if w <= 0 {
+		// A state from before the intervals were recorded (an execution
+		// that was running when the functions were updated).
+		w = config.DefaultMigrationPollInterval.Seconds()
+	}
 	if deadline != nil {
 		left := int(deadline.Sub(now).Seconds()) + 1
 		w = min(w, left)

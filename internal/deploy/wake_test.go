@@ -218,13 +218,13 @@ func TestWaitSeconds(t *testing.T) {
 		deadline *time.Time
 		want     int
 	}{
-		"no deadline":            {60, nil, 60},
-		"deadline far":           {60, at(time.Hour), 60},
-		"deadline within":        {60, at(20 * time.Second), 21},
-		"deadline passed":        {60, at(-time.Minute), 1},
-		"interval below 1":       {0, nil, 1},
-		"deadline in 0.5s":       {60, at(500 * time.Millisecond), 1},
-		"deadline in 1m exactly": {60, at(time.Minute), 60},
+		"no deadline":             {60, nil, 60},
+		"deadline far":            {60, at(time.Hour), 60},
+		"deadline within":         {60, at(20 * time.Second), 21},
+		"deadline passed":         {60, at(-time.Minute), 1},
+		"no interval (old state)": {0, nil, 60},
+		"deadline in 0.5s":        {60, at(500 * time.Millisecond), 1},
+		"deadline in 1m exactly":  {60, at(time.Minute), 60},
 	}
 	for name, tc := range cases {
 		if got := waitSeconds(tc.interval, tc.deadline, now); got != tc.want {

@@ -112,13 +112,15 @@ func ParkedFrom(arn string, newestFirst []sfntypes.HistoryEvent) (Parked, bool) 
 		switch ev.Type {
 		case sfntypes.HistoryEventTypeTaskScheduled:
 			det := ev.TaskScheduledEventDetails
-			if det == nil || aws.ToString(det.Resource) != "invoke.waitForTaskToken" {
+			// resourceType "lambda", resource "invoke.waitForTaskToken"; the
+			// payload's token and waitingFor are what identify ours.
+			if det == nil || !strings.HasSuffix(aws.ToString(det.Resource), ".waitForTaskToken") {
 				return Parked{}, false
 			}
 			var params struct {
 				Payload WatchInput `json:"Payload"`
 			}
-			if json.Unmarshal([]byte(aws.ToString(det.Parameters)), &params) != nil || params.Payload.TaskToken == "" {
+			if json.Unmarshal([]byte(aws.ToString(det.Parameters)), &params) != nil || params.Payload.TaskToken == "" || params.Payload.WaitingFor == "" {
 				return Parked{}, false
 			}
 			p := params.Payload

@@ -48,8 +48,9 @@ const (
 )
 
 // NewDeployerStack builds ecr-deployer's stack: the Lambdas, the state
-// machine, an EventBridge rule per repository and two for ECS events, with a dead-letter queue, and
-// least-privilege roles scoped to what targets.json names.
+// machine, an EventBridge rule per repository and two for ECS events with a
+// dead-letter queue, and least-privilege roles scoped to what targets.json
+// names.
 func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStackProps) awscdk.Stack {
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
 	targets := props.Config.Targets()
@@ -200,7 +201,7 @@ func wakeRules(stack awscdk.Stack, wake awslambda.Function, targets []config.Res
 			services = append(services, arn("service", t.Cluster+"/"+t.Service))
 		}
 	}
-	// Events older than a safety poll are of no use: the execution has looked itself by then.
+	// An event a few safety polls old is of no use: the execution has looked itself by then.
 	target := func() *[]awsevents.IRuleTarget {
 		return &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(wake, &awseventstargets.LambdaFunctionProps{
 			DeadLetterQueue: dlq, RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(10)),

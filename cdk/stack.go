@@ -101,7 +101,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 			fnArns = append(fnArns, fn.FunctionArn())
 		}
 	}
-	grantWorkflow(stack, roles, targets, smName)
+	grantWorkflow(stack, roles, targets, smName, smArn)
 
 	smLogs := awslogs.NewLogGroup(stack, jsii.String("StateMachineLogs"), &awslogs.LogGroupProps{
 		// Vended logs under /aws/vendedlogs/ keep the account's log resource policy small.
@@ -186,21 +186,9 @@ func PushPattern(repository string, tags []string) *awsevents.EventPattern {
 // the services' deployments changing state.
 // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html
 func wakeRules(stack awscdk.Stack, wake awslambda.Function, targets []config.Resolved, dlq awssqs.Queue) {
-	arn := func(resource, name string) *string {
+	taskStopped, deploymentState := rules.Wake(targets, func(resource, name string) *string {
 		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ecs"), Resource: jsii.String(resource), ResourceName: jsii.String(name)})
-	}
-	var clusters, services []*string
-	seen := map[string]bool{}
-	for _, t := range targets {
-		if !seen["c/"+t.Cluster] {
-			seen["c/"+t.Cluster] = true
-			clusters = append(clusters, arn("cluster", t.Cluster))
-		}
-		if !seen["s/"+t.Cluster+"/"+t.Service] {
-			seen["s/"+t.Cluster+"/"+t.Service] = true
-			services = append(services, arn("service", t.Cluster+"/"+t.Service))
-		}
-	}
+	})
 	// An event a few safety polls old is of no use: the execution has looked itself by then.
 	target := func() *[]awsevents.IRuleTarget {
 		return &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(wake, &awseventstargets.LambdaFunctionProps{
@@ -209,12 +197,12 @@ func wakeRules(stack awscdk.Stack, wake awslambda.Function, targets []config.Res
 	}
 	awsevents.NewRule(stack, jsii.String("MigrationStoppedRule"), &awsevents.RuleProps{
 		Description:  jsii.String("ecr-deployer: wake the execution whose migration task stopped"),
-		EventPattern: eventPattern(rules.TaskStopped(clusters)),
+		EventPattern: eventPattern(taskStopped),
 		Targets:      target(),
 	})
 	awsevents.NewRule(stack, jsii.String("DeploymentStateRule"), &awsevents.RuleProps{
 		Description:  jsii.String("ecr-deployer: wake the execution whose service deployment changed state"),
-		EventPattern: eventPattern(rules.DeploymentState(services)),
+		EventPattern: eventPattern(deploymentState),
 		Targets:      target(),
 	})
 }
@@ -256,7 +244,7 @@ func codeSource(stack awscdk.Stack, assetDir string) func(dir string) awslambda.
 
 // grantWorkflow gives each function exactly the ECS, ECR and IAM actions its
 // step calls, on the resources the configuration names.
-func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []config.Resolved, smName *string) {
+func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []config.Resolved, smName, smArn *string) {
 	arn := func(service, resource, name string) *string {
 		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String(service), Resource: jsii.String(resource), ResourceName: jsii.String(name)})
 	}
@@ -347,7 +335,6 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 		append([]string{"Resource::*"}, dedupe(taskWildcards)...)...)
 
 	// CheckTurn reads this state machine's executions.
-	smArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("stateMachine"), ResourceName: smName, ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
 	execArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("execution"),
 		ResourceName: awscdk.Fn_Join(jsii.String(""), &[]*string{smName, jsii.String(":*")}), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
 	allow("CheckTurn", []string{"states:ListExecutions"}, []*string{smArn}, nil)

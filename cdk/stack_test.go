@@ -225,12 +225,10 @@ func TestWakeRulesAgainstTheDocumentedSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var clusters, services []*string
-	for _, tg := range cfg.Targets() {
-		clusters = append(clusters, jsii.String("arn:aws:ecs:"+region+":"+account+":cluster/"+tg.Cluster))
-		services = append(services, jsii.String("arn:aws:ecs:"+region+":"+account+":service/"+tg.Cluster+"/"+tg.Service))
-	}
-	want := map[string]map[string]any{"ECS Task State Change": wakerules.TaskStopped(clusters).Map(), "ECS Deployment State Change": wakerules.DeploymentState(services).Map()}
+	taskStopped, deploymentState := wakerules.Wake(cfg.Targets(), func(resource, name string) *string {
+		return jsii.String("arn:aws:ecs:" + region + ":" + account + ":" + resource + "/" + name)
+	})
+	want := map[string]map[string]any{"ECS Task State Change": taskStopped.Map(), "ECS Deployment State Change": deploymentState.Map()}
 	for _, r := range rules {
 		if r.Target != wake {
 			continue

@@ -269,23 +269,13 @@ func (s *Stack) wakeRules() ([]eventpattern.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	var clusters, services []*string
-	seen := map[string]bool{}
-	for _, t := range cfg.Targets() {
-		c := fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", emulator.Region, emulator.Account, t.Cluster)
-		svc := fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", emulator.Region, emulator.Account, t.Cluster, t.Service)
-		if !seen[c] {
-			seen[c] = true
-			clusters = append(clusters, &c)
-		}
-		if !seen[svc] {
-			seen[svc] = true
-			services = append(services, &svc)
-		}
-	}
+	taskStopped, deploymentState := rules.Wake(cfg.Targets(), func(resource, name string) *string {
+		arn := fmt.Sprintf("arn:aws:ecs:%s:%s:%s/%s", emulator.Region, emulator.Account, resource, name)
+		return &arn
+	})
 	return []eventpattern.Rule{
-		{Name: "MigrationStoppedRule", Pattern: rules.TaskStopped(clusters).Map()},
-		{Name: "DeploymentStateRule", Pattern: rules.DeploymentState(services).Map()},
+		{Name: "MigrationStoppedRule", Pattern: taskStopped.Map()},
+		{Name: "DeploymentStateRule", Pattern: deploymentState.Map()},
 	}, nil
 }
 

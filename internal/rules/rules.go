@@ -5,7 +5,10 @@
 // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html
 package rules
 
-import "github.com/ecr-deployer/ecr-deployer/internal/deploy"
+import (
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+)
 
 // Pattern is an event pattern: each field lists the values that match.
 // ARNs are *string so that the CDK app can pass CloudFormation tokens.
@@ -14,6 +17,28 @@ type Pattern struct {
 	DetailType []string
 	Resources  []*string
 	Detail     map[string]any
+}
+
+// ARN makes the ARN of an ECS resource ("cluster" or "service") and name.
+type ARN func(resource, name string) *string
+
+// Wake returns the patterns of the two wake rules for the targets: the
+// migrations of their clusters stopping, and their services' deployments,
+// each cluster and service named once.
+func Wake(targets []config.Resolved, arn ARN) (taskStopped, deploymentState Pattern) {
+	var clusters, services []*string
+	seen := map[string]bool{}
+	for _, t := range targets {
+		if c := "cluster/" + t.Cluster; !seen[c] {
+			seen[c] = true
+			clusters = append(clusters, arn("cluster", t.Cluster))
+		}
+		if svc := "service/" + t.Cluster + "/" + t.Service; !seen[svc] {
+			seen[svc] = true
+			services = append(services, arn("service", t.Cluster+"/"+t.Service))
+		}
+	}
+	return TaskStopped(clusters), DeploymentState(services)
 }
 
 // TaskStopped matches the STOPPED task state change of a task ecr-deployer

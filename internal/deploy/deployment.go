@@ -108,12 +108,11 @@ func (d *Deployer) verifyDigest(ctx context.Context, s *State) error {
 // CheckDeployment looks at the service once and judges our deployment.
 func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) {
 	dep := &s.Deployment
-	svc, err := d.describeService(ctx, s.Cluster, s.Service)
+	v, err := d.judgeDeployment(ctx, s)
 	if err != nil {
 		return s, err
 	}
 	now := d.now()
-	v := JudgeDeployment(svc, dep.ID, dep.RolloutState == string(ecstypes.DeploymentRolloutStateFailed))
 	if v.Ours != nil {
 		record(dep, v.Ours)
 	} else {
@@ -136,9 +135,8 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 	case DeploymentFailed:
 		// Hold the service until ECS's rollback has settled, so that the next
 		// queued execution does not deploy over it.
-		if rb := v.Primary; rb != nil && aws.ToString(rb.Id) != dep.ID && rb.RolloutState == ecstypes.DeploymentRolloutStateInProgress &&
-			dep.Deadline != nil && !now.After(*dep.Deadline) {
-			dep.RollingBackTo = aws.ToString(rb.Id)
+		if rb := rollingBackTo(v, *dep, now); rb != "" {
+			dep.RollingBackTo = rb
 			s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
 			return s, nil
 		}
@@ -158,6 +156,25 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 	}
 	s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
 	return s, nil
+}
+
+// judgeDeployment reads the service and judges our deployment.
+func (d *Deployer) judgeDeployment(ctx context.Context, s State) (DeploymentVerdict, error) {
+	svc, err := d.describeService(ctx, s.Cluster, s.Service)
+	if err != nil {
+		return DeploymentVerdict{}, err
+	}
+	return JudgeDeployment(svc, s.Deployment.ID, s.Deployment.RolloutState == string(ecstypes.DeploymentRolloutStateFailed)), nil
+}
+
+// rollingBackTo is ECS's rollback deployment of our failed one while it is
+// still in progress and our deadline has not passed, else "".
+func rollingBackTo(v DeploymentVerdict, dep Deployment, now time.Time) string {
+	if rb := v.Primary; rb != nil && aws.ToString(rb.Id) != dep.ID && rb.RolloutState == ecstypes.DeploymentRolloutStateInProgress &&
+		dep.Deadline != nil && !now.After(*dep.Deadline) {
+		return aws.ToString(rb.Id)
+	}
+	return ""
 }
 
 func record(dep *Deployment, d *ecstypes.Deployment) {

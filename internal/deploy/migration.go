@@ -127,20 +127,16 @@ func (d *Deployer) RunMigration(ctx context.Context, s State) (State, error) {
 // lost or ran out of time (after stopping it).
 func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
 	m := &s.Migration
-	out, err := d.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(s.Cluster), Tasks: []string{m.TaskARN}})
+	task, missing, err := d.describeMigration(ctx, s)
 	if err != nil {
-		return s, fmt.Errorf("describe migration task %s: %w", m.TaskARN, err)
+		return s, err
 	}
-	if len(out.Tasks) == 0 {
-		reason := "not returned"
-		if len(out.Failures) > 0 {
-			reason = aws.ToString(out.Failures[0].Reason)
-		}
+	if task == nil {
 		return s, &MigrationLost{newf("ECS no longer knows the migration task %s (%s): its outcome is unknown, so nothing was deployed. Check the migration's logs%s and the database, then start the deployment again.",
-			m.TaskARN, reason, d.logHint(s))}
+			m.TaskARN, missing, d.logHint(s))}
 	}
 	now := d.now()
-	v := JudgeMigration(out.Tasks[0], m.Container)
+	v := JudgeMigration(*task, m.Container)
 	m.LastStatus = v.LastStatus
 	m.ExitCode = v.ExitCode
 	switch v.Phase {
@@ -171,6 +167,23 @@ func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
 		return s, &MigrationFailedToStart{newf("The migration task %s stopped before the %s container ran (no exit code): %s. Nothing was deployed. Fix the cause (image, secrets, network), then start again. Console: %s",
 			m.TaskARN, m.Container, v.Reason, TaskConsoleURL(d.Region, s.Cluster, m.TaskARN))}
 	}
+}
+
+// describeMigration reads the migration task; a task ECS does not return is
+// nil, with the reason it gave (MISSING once it has forgotten the task).
+func (d *Deployer) describeMigration(ctx context.Context, s State) (*ecstypes.Task, string, error) {
+	out, err := d.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(s.Cluster), Tasks: []string{s.Migration.TaskARN}})
+	if err != nil {
+		return nil, "", fmt.Errorf("describe migration task %s: %w", s.Migration.TaskARN, err)
+	}
+	if len(out.Tasks) == 0 {
+		reason := "not returned"
+		if len(out.Failures) > 0 {
+			reason = aws.ToString(out.Failures[0].Reason)
+		}
+		return nil, reason, nil
+	}
+	return &out.Tasks[0], "", nil
 }
 
 func withReason(r string) string {

@@ -217,11 +217,11 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 				return out, fmt.Errorf("read the history of %s: %w", arn, err)
 			}
 			out.Read++
-			if s, ok := stateIn(h.Events); ok {
-				d.wakeCache.put(arn, deploysOf(s))
-			}
-			p, ok := ParkedFrom(arn, h.Events)
-			if !ok {
+			p, parked := ParkedFrom(arn, h.Events)
+			if !parked {
+				if s, ok := stateIn(h.Events); ok {
+					d.wakeCache.put(arn, deploysOf(s))
+				}
 				continue
 			}
 			d.wakeCache.put(arn, deploysOf(p.State))

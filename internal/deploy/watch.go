@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 )
@@ -61,21 +60,16 @@ func (d *Deployer) Watch(ctx context.Context, in WatchInput) (WatchOutput, error
 	var reason string
 	switch in.WaitingFor {
 	case WaitingForMigration:
-		out, err := d.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(s.Cluster), Tasks: []string{s.Migration.TaskARN}})
-		if err != nil {
-			return WatchOutput{}, fmt.Errorf("describe migration task %s: %w", s.Migration.TaskARN, err)
-		}
-		var task *ecstypes.Task
-		if len(out.Tasks) > 0 {
-			task = &out.Tasks[0]
-		}
-		changed, reason = MigrationChanged(task, s.Migration.Deadline, now)
-	case WaitingForDeployment:
-		svc, err := d.describeService(ctx, s.Cluster, s.Service)
+		task, _, err := d.describeMigration(ctx, s)
 		if err != nil {
 			return WatchOutput{}, err
 		}
-		v := JudgeDeployment(svc, s.Deployment.ID, s.Deployment.RolloutState == string(ecstypes.DeploymentRolloutStateFailed))
+		changed, reason = MigrationChanged(task, s.Migration.Deadline, now)
+	case WaitingForDeployment:
+		v, err := d.judgeDeployment(ctx, s)
+		if err != nil {
+			return WatchOutput{}, err
+		}
 		changed, reason = DeploymentChanged(v, s.Deployment, now)
 	default:
 		return WatchOutput{}, &InvalidInput{newf("Watch: waitingFor is %q, want %q or %q.", in.WaitingFor, WaitingForMigration, WaitingForDeployment)}
@@ -109,7 +103,7 @@ func MigrationChanged(task *ecstypes.Task, deadline *time.Time, now time.Time) (
 	switch {
 	case task == nil:
 		return true, "ECS no longer knows the migration task"
-	case aws.ToString(task.LastStatus) == "STOPPED":
+	case JudgeMigration(*task, "").Phase != MigrationRunning:
 		return true, "the migration task stopped"
 	case deadline != nil && now.After(*deadline):
 		return true, "the migration is past its deadline"
@@ -130,9 +124,9 @@ func DeploymentChanged(v DeploymentVerdict, dep Deployment, now time.Time) (bool
 	case DeploymentReplaced:
 		return true, "another deployment replaced ours"
 	case DeploymentFailed:
-		if p := v.Primary; dep.RollingBackTo != "" && p != nil && aws.ToString(p.Id) == dep.RollingBackTo &&
-			p.RolloutState == ecstypes.DeploymentRolloutStateInProgress {
-			return false, "ECS is rolling back to deployment " + dep.RollingBackTo
+		// CheckDeployment has seen the rollback start and waits for it to settle.
+		if rb := rollingBackTo(v, dep, now); rb != "" && rb == dep.RollingBackTo {
+			return false, "ECS is rolling back to deployment " + rb
 		}
 		return true, "the deployment failed"
 	}

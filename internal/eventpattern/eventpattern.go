@@ -51,8 +51,9 @@ type Rule struct {
 	Name string
 	// Pattern is its event pattern, with the pseudo parameters resolved.
 	Pattern map[string]any
-	// Target is the logical ID of its first target (Ref or Fn::GetAtt).
-	Target string
+	// Target is the logical ID of its first target (Ref or Fn::GetAtt), and
+	// TargetType that resource's type.
+	Target, TargetType string
 }
 
 // Pseudo are the values of the pseudo parameters a pattern may use (ARNs
@@ -87,6 +88,7 @@ func FromTemplate(template []byte, p Pseudo) ([]Rule, error) {
 		rule := Rule{Name: name, Pattern: pattern.(map[string]any)}
 		if len(r.Properties.Targets) > 0 {
 			rule.Target = logicalID(r.Properties.Targets[0].Arn)
+			rule.TargetType = doc.Resources[rule.Target].Type
 		}
 		out = append(out, rule)
 	}

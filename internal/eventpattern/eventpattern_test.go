@@ -39,12 +39,13 @@ func TestFromTemplate(t *testing.T) {
 		"R":{"Type":"AWS::Events::Rule","Properties":{"EventPattern":{"source":["aws.ecr"]},"Targets":[{"Arn":{"Ref":"SM"}}]}},
 		"S":{"Type":"AWS::Events::Rule","Properties":{"EventPattern":{"resources":[{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":ecs:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":service/c/s"]]}]},
 			"Targets":[{"Arn":{"Fn::GetAtt":["Fn","Arn"]}}]}},
+		"SM":{"Type":"AWS::StepFunctions::StateMachine"},"Fn":{"Type":"AWS::Lambda::Function"},
 		"Q":{"Type":"AWS::SQS::Queue"}}}`
 	got, err := FromTemplate([]byte(tpl), Pseudo{Partition: "aws", Region: "us-west-2", AccountID: "123456789012"})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("got %v, %v", got, err)
 	}
-	if got[0].Name != "R" || got[0].Target != "SM" || got[1].Target != "Fn" {
+	if got[0].Name != "R" || got[0].Target != "SM" || got[0].TargetType != "AWS::StepFunctions::StateMachine" || got[1].Target != "Fn" || got[1].TargetType != "AWS::Lambda::Function" {
 		t.Errorf("rules = %+v", got)
 	}
 	want := "arn:aws:ecs:us-west-2:123456789012:service/c/s"

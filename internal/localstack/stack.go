@@ -214,16 +214,10 @@ func (s *Stack) routeEvents() error {
 	if err != nil {
 		return err
 	}
-	var doc struct {
-		Resources map[string]struct{ Type string }
-	}
-	if err := json.Unmarshal(tpl, &doc); err != nil {
-		return fmt.Errorf("read template.json: %w", err)
-	}
 	targets := map[string]func(body []byte){}
 	var routed []eventpattern.Rule
 	for _, r := range tplRules {
-		switch typ := doc.Resources[r.Target].Type; typ {
+		switch r.TargetType {
 		case "AWS::StepFunctions::StateMachine":
 			targets[r.Name] = s.startFromEvent
 			routed = append(routed, r)
@@ -232,7 +226,7 @@ func (s *Stack) routeEvents() error {
 				return fmt.Errorf("rule %s: no local function for %s", r.Name, r.Target)
 			}
 		default:
-			return fmt.Errorf("rule %s: the local stack cannot deliver to %s (%s)", r.Name, r.Target, typ)
+			return fmt.Errorf("rule %s: the local stack cannot deliver to %s (%s)", r.Name, r.Target, r.TargetType)
 		}
 	}
 	wake, err := s.wakeRules()

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
 )
 
 // Waits for a task token (lambda:invoke.waitForTaskToken). The runner
@@ -47,7 +49,7 @@ func NewTaskToken() string {
 func (s *SFNServer) scheduled(ex *execution, ev Event, at time.Time) {
 	add := func(typ, key string, details map[string]any) { s.appendEventAt(ex, at, typ, key, details) }
 	add("TaskScheduled", "taskScheduledEventDetails", map[string]any{
-		"resourceType": "lambda", "resource": "invoke.waitForTaskToken", "region": "us-west-2",
+		"resourceType": "lambda", "resource": "invoke.waitForTaskToken", "region": emulator.Region,
 		"parameters": ev.Parameters, "timeoutInSeconds": ev.TimeoutSeconds,
 	})
 	add("TaskStarted", "taskStartedEventDetails", map[string]any{"resourceType": "lambda", "resource": "invoke.waitForTaskToken"})

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/cli"
-	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
-	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
+	"github.com/ecr-deployer/ecr-deployer/local/localstack"
 )
 
 // cliEnv points the AWS SDK (and the AWS CLI) at the local stack.

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
-	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
-	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
+	"github.com/ecr-deployer/ecr-deployer/local/localstack"
 )
 
 var root, binDir string

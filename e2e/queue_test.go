@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
-	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
-	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
+	"github.com/ecr-deployer/ecr-deployer/local/localstack"
 )
 
 // pushed is one push: the digest the tag moved to and the execution it started.

@@ -12,9 +12,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ecr-deployer/ecr-deployer/internal/bench"
 	"github.com/ecr-deployer/ecr-deployer/internal/lambdabuild"
-	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/bench"
+	"github.com/ecr-deployer/ecr-deployer/local/localstack"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 

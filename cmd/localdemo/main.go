@@ -17,8 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
-	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
+	"github.com/ecr-deployer/ecr-deployer/local/localstack"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 

@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/lambdabuild"
-	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/localstack"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 

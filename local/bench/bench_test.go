@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/localstack"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 

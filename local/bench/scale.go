@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
-	"github.com/ecr-deployer/ecr-deployer/internal/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
+	"github.com/ecr-deployer/ecr-deployer/local/localstack"
 )
 
 // ScaleOptions configure the concurrency run.

@@ -25,9 +25,9 @@ import (
 	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
-	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
 	"github.com/ecr-deployer/ecr-deployer/internal/eventpattern"
 	"github.com/ecr-deployer/ecr-deployer/internal/rules"
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 

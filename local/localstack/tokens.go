@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 )
 
 // Waits for a task token (lambda:invoke.waitForTaskToken). The runner

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ecr-deployer/ecr-deployer/internal/emulator"
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 )
 
 // StateMachineName is the local state machine's name.

@@ -48,13 +48,15 @@ bench: deps ## measure detection lag, transitions, Lambda use, ECS calls and cos
 test: deps lint ## run every test: unit, ASL, CDK (assertions, cdk-nag, template.json), end to end on the local stack
 	$(WITH_NODE) $(GO) test -count=1 ./...
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, and go.mod/go.sum tidy
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
-synth: deps ## regenerate template.json from the CDK app (byte-stable; a test fails when it is stale)
+synth: deps ## regenerate template.json (and local/template.json, the local stack's) from the CDK app (byte-stable; a test fails when stale)
 	cd cdk && rm -rf cdk.out && $(WITH_NODE) $(GO) run . && cp cdk.out/$(STACK).template.json ../template.json
-	@echo "template.json written"
+	cd cdk && rm -rf cdk.out && DEPLOYER_CONFIG_FILE=../local/targets.json $(WITH_NODE) $(GO) run . && cp cdk.out/$(STACK).template.json ../local/template.json
+	@echo "template.json and local/template.json written"
 
 package: ## build the arm64 Lambda zips into dist/; with BUCKET=…, upload them and print the CloudFormation command
 	@version=$$($(GO) run ./cmd/package -out dist) || exit 1; echo "code version $$version"; \

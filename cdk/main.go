@@ -1,6 +1,7 @@
 // Command cdk is ecr-deployer's CDK app: app → stack → synth.
 //
-//	make synth    writes ../template.json (code from the CodeBucket parameter)
+//	make synth    writes ../template.json (code from the CodeBucket parameter), and
+//	              ../local/template.json from ../local/targets.json for the local stack
 //	make deploy   cdk deploy with the code of ../dist as assets (-c assets=../dist)
 package main
 
@@ -29,7 +30,13 @@ func main() {
 }
 
 func run() error {
+	// DEPLOYER_CONFIG_FILE synthesizes the stack for another targets file:
+	// make synth writes local/template.json from local/targets.json, whose
+	// IAM policies the local stack enforces.
 	cfg, err := config.Parse("targets.json", ecrdeployer.TargetsJSON)
+	if f := os.Getenv("DEPLOYER_CONFIG_FILE"); f != "" {
+		cfg, err = config.LoadFile(f)
+	}
 	if err != nil {
 		return err
 	}

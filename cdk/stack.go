@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -195,6 +196,16 @@ func wakeRules(stack awscdk.Stack, wake awslambda.Function, targets []config.Res
 			DeadLetterQueue: dlq, RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Minutes(jsii.Number(10)),
 		})}
 	}
+	// EventBridge invokes Wake asynchronously: the rule's dead-letter queue
+	// only gets events EventBridge could not deliver. Wake's own failures
+	// follow its async-invoke configuration: two retries, events at most 10
+	// minutes old, then the same dead-letter queue.
+	// https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+	wake.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		RetryAttempts: jsii.Number(2),
+		MaxEventAge:   awscdk.Duration_Minutes(jsii.Number(10)),
+		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
+	})
 	awsevents.NewRule(stack, jsii.String("MigrationStoppedRule"), &awsevents.RuleProps{
 		Description:  jsii.String("ecr-deployer: wake the execution whose migration task stopped"),
 		EventPattern: eventPattern(taskStopped),
@@ -262,13 +273,15 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 		add(&services, "svc/"+t.Cluster+"/"+t.Service, arn("ecs", "service", t.Cluster+"/"+t.Service))
 		add(&clusters, "cluster/"+t.Cluster, arn("ecs", "cluster", t.Cluster))
 		add(&tasks, "task/"+t.Cluster, arn("ecs", "task", t.Cluster+"/*"))
-		if t.Migration.Disabled {
-			continue
-		}
-		add(&families, "family/"+t.TaskDefinitionFamily, arn("ecs", "task-definition", t.TaskDefinitionFamily+":*"))
 		if t.Image == config.ImageDigest {
 			pinning = true
 			add(&pinnedFamilies, "pinned/"+t.TaskDefinitionFamily, arn("ecs", "task-definition", t.TaskDefinitionFamily+":*"))
+		}
+		if t.Migration.Disabled && t.Image != config.ImageDigest {
+			continue // neither RunTask nor RegisterTaskDefinition passes its roles
+		}
+		if !t.Migration.Disabled {
+			add(&families, "family/"+t.TaskDefinitionFamily, arn("ecs", "task-definition", t.TaskDefinitionFamily+":*"))
 		}
 		for _, r := range t.TaskRoles {
 			v := jsii.String(r)

@@ -60,6 +60,59 @@ func setup(m *testing.M) int {
 	return m.Run()
 }
 
+// THEN local/template.json, whose IAM policies the local stack enforces, is
+// what make synth writes for local/targets.json, byte for byte.
+func TestLocalTemplateJSONIsUpToDate(t *testing.T) {
+	cfg, err := config.LoadFile("../local/targets.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	app := NewApp(jsii.String(out))
+	NewDeployerStack(app, StackName, Props(cfg, ""))
+	app.Synth(nil)
+	synthesized, err := os.ReadFile(filepath.Join(out, StackName+".template.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, err := os.ReadFile("../local/template.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(committed) != string(synthesized) {
+		t.Fatal("local/template.json is out of date: run make synth and commit it")
+	}
+}
+
+// THEN Wake's own failures are dead-lettered: EventBridge invokes it
+// asynchronously, so only its async-invoke configuration sees them.
+func TestWakeAsyncInvokeDeadLetters(t *testing.T) {
+	tpl := template()
+	tpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), &map[string]any{
+		"MaximumRetryAttempts":     2,
+		"MaximumEventAgeInSeconds": 600,
+		"DestinationConfig": map[string]any{"OnFailure": map[string]any{
+			"Destination": map[string]any{"Fn::GetAtt": []any{logicalID(t, "AWS::SQS::Queue", "DeadLetterQueue"), "Arn"}},
+		}},
+	})
+	tpl.ResourceCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), jsii.Number(1))
+}
+
+// logicalID finds the one resource of a type whose logical ID starts with prefix.
+func logicalID(t *testing.T, typ, prefix string) string {
+	t.Helper()
+	var found []string
+	for id, r := range doc["Resources"].(map[string]any) {
+		if r.(map[string]any)["Type"] == typ && strings.HasPrefix(id, prefix) {
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s resources named %s*: %v", typ, prefix, found)
+	}
+	return found[0]
+}
+
 // THEN template.json is what make synth writes, byte for byte.
 func TestTemplateJSONIsUpToDate(t *testing.T) {
 	committed, err := os.ReadFile("../template.json")

@@ -125,6 +125,7 @@ type Choice struct {
 // Catcher is one Catch or Retry rule.
 type Catcher struct {
 	ErrorEquals []string `json:"ErrorEquals"`
+	MaxAttempts int      `json:"MaxAttempts"`
 	Next        string   `json:"Next"`
 	ResultPath  *string  `json:"ResultPath"`
 }

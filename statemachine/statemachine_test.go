@@ -201,3 +201,28 @@ func TestEveryStateIsReachableAndEveryTransitionExists(t *testing.T) {
 		t.Errorf("TimeoutSeconds %d does not match deploy.MaxExecution %s", doc.TimeoutSeconds, deploy.MaxExecution)
 	}
 }
+
+// The loops' costs, counted by hand from the ASL and Step Functions' event
+// types, so that a change to the loops shows here and in the history budget.
+func TestCycleEvents(t *testing.T) {
+	doc, err := statemachine.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]int{
+		// CheckTurn (Lambda 5) + IsItOurTurn (Choice 2) + WaitingForTurn (Wait 2)
+		"WaitingForTurn": 9,
+		// RunMigration 5 + HasMigrationStarted 2 + WaitForCapacity 2
+		"WaitForCapacity": 9,
+		// WaitForMigration (task token 6) + PollMigration 2 (after a Watch failure) + CheckMigration 5 + IsMigrationDone 2
+		"WaitForMigration":  15,
+		"WaitForDeployment": 15,
+		// not on a loop
+		"ResolveTarget": 0,
+	}
+	for state, want := range cases {
+		if got := doc.CycleEvents(state); got != want {
+			t.Errorf("CycleEvents(%s) = %d, want %d", state, got, want)
+		}
+	}
+}

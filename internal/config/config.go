@@ -312,6 +312,9 @@ func Parse(name string, b []byte) (*Config, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if err := errors.Join(checkHistory(name, c)...); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -149,3 +149,43 @@ func TestTaskDefinitionFamilyAndRoles(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestHistoryLimit(t *testing.T) {
+	cases := map[string]struct {
+		doc  string
+		want []string // substrings of the error; none: valid
+	}{
+		"defaults fit": {doc: `{"targets":[{"repository":"app","tag":"staging"}]}`},
+		"12h timeouts at the default polls fit": {
+			doc: `{"targets":[{"repository":"app","tag":"staging","migrationTimeout":"12h","deploymentTimeout":"12h","queuePollInterval":"1m"}]}`,
+		},
+		"1s deployment polls for 12h": {
+			doc:  `{"targets":[{"repository":"app","tag":"staging","deploymentTimeout":"12h","deploymentPollInterval":"1s"}]}`,
+			want: []string{"targets[0]", "deployment 43211 looks × 15 (12h0m0s every 1s", "25000-event history limit"},
+		},
+		"a 1s queue poll behind a long execution of the same service": {
+			doc: `{"targets":[{"repository":"app","tag":"staging","queuePollInterval":"1s"},
+			                {"repository":"app","tag":"hotfix","cluster":"staging","service":"staging-service","migrationTimeout":"3h"}]}`,
+			want: []string{"targets[0]", "queue", "every 1s", "waiting up to 3h55m5s"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("t.json", []byte(tc.doc))
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted a configuration past the history limit")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}

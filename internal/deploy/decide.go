@@ -169,9 +169,15 @@ func mentionsFailure(events []string, ours string) bool {
 	return false
 }
 
-// IsCapacityFailure says whether a RunTask failure reason may clear if retried:
-// RESOURCE:* (no room on the instances) and AGENT (agent disconnected).
+// IsCapacityFailure says whether a RunTask failure reason may clear if
+// retried: RESOURCE:* (no room on the instances) and AGENT (agent
+// disconnected) on EC2; on Fargate the sentence "Capacity is unavailable at
+// this time. Please try again later or in a different availability zone"
+// (a failures[] entry, gchq/sleeper#904); and the capacity limits raised as
+// errors ("… capacity limit exceeded", aws/aws-sdk-ruby#3047).
 // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/api_failures_messages.html
 func IsCapacityFailure(reason string) bool {
-	return strings.HasPrefix(reason, "RESOURCE:") || reason == "AGENT"
+	r := strings.ToLower(reason)
+	return strings.HasPrefix(reason, "RESOURCE:") || reason == "AGENT" ||
+		strings.Contains(r, "capacity is unavailable") || strings.Contains(r, "capacity limit exceeded")
 }

@@ -113,6 +113,10 @@ func TestIsCapacityFailure(t *testing.T) {
 	cases := map[string]bool{
 		"RESOURCE:CPU": true, "RESOURCE:MEMORY": true, "RESOURCE:PORTS": true, "RESOURCE:ENI": true, "RESOURCE:GPU": true,
 		"AGENT": true, "ATTRIBUTE": false, "MISSING": false, "INACTIVE": false,
+		// Fargate's failures[] reason (gchq/sleeper#904) and a capacity limit raised as an error.
+		"Capacity is unavailable at this time. Please try again later or in a different availability zone": true,
+		"Tasks provisioning capacity limit exceeded.":                                                      true,
+		"Task definition does not support launch_type FARGATE.":                                            false,
 	}
 	for reason, want := range cases {
 		if got := IsCapacityFailure(reason); got != want {

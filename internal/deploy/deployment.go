@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,24 +72,15 @@ func primaryOf(deps []ecstypes.Deployment) *ecstypes.Deployment {
 // containers), and explains it when it is not the pushed one.
 // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html#deployment-container-image-stability
 func (d *Deployer) verifyDigest(ctx context.Context, s *State) error {
-	list, err := d.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(s.Cluster), ServiceName: aws.String(s.Service),
-		StartedBy: aws.String(s.Deployment.ID), DesiredStatus: ecstypes.DesiredStatusRunning})
+	tasks, err := d.deploymentTasks(ctx, s.Cluster, s.Service, s.Deployment.ID, ecstypes.DesiredStatusRunning)
 	if err != nil {
-		return fmt.Errorf("list tasks of deployment %s: %w", s.Deployment.ID, err)
+		return err
 	}
-	if len(list.TaskArns) == 0 {
+	if len(tasks) == 0 {
 		s.Image.Note = "No running task of the deployment to read the deployed digest from (desired count 0?)."
 		return nil
 	}
-	arns := list.TaskArns
-	if len(arns) > 100 {
-		arns = arns[:100]
-	}
-	out, err := d.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(s.Cluster), Tasks: arns})
-	if err != nil {
-		return fmt.Errorf("describe tasks of deployment %s: %w", s.Deployment.ID, err)
-	}
-	for _, t := range out.Tasks {
+	for _, t := range tasks {
 		for _, c := range t.Containers {
 			if imageRepository(aws.ToString(c.Image)) == s.Image.Repository && aws.ToString(c.ImageDigest) != "" {
 				s.Image.DeployedDigest = aws.ToString(c.ImageDigest)
@@ -103,6 +95,42 @@ func (d *Deployer) verifyDigest(ctx context.Context, s *State) error {
 			s.Image.DeployedDigest, s.Image.Digest, s.Image.Tag, s.Image.DeployedDigest)
 	}
 	return nil
+}
+
+// maxDeploymentTasks bounds how many of a service's tasks one look reads:
+// ten DescribeTasks calls.
+const maxDeploymentTasks = 1000
+
+// deploymentTasks lists the service's tasks with the desired status and keeps
+// those of the deployment (a service task's startedBy is its deployment's
+// id). ListTasks cannot filter by startedBy and serviceName together: "When
+// you specify startedBy as the filter, it must be the only filter that you
+// use" (ListTasksInput.StartedBy), so the deployment is picked here.
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html
+func (d *Deployer) deploymentTasks(ctx context.Context, cluster, service, deploymentID string, status ecstypes.DesiredStatus) ([]ecstypes.Task, error) {
+	var arns []string
+	pages := ecs.NewListTasksPaginator(d.ECS, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(service), DesiredStatus: status})
+	for pages.HasMorePages() && len(arns) < maxDeploymentTasks {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list tasks of service %s/%s: %w", cluster, service, err)
+		}
+		arns = append(arns, page.TaskArns...)
+	}
+	var out []ecstypes.Task
+	for chunk := range slices.Chunk(arns[:min(len(arns), maxDeploymentTasks)], 100) {
+		// DescribeTasks: "A list of up to 100 task IDs or full ARN entries."
+		desc, err := d.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: chunk})
+		if err != nil {
+			return nil, fmt.Errorf("describe tasks of service %s/%s: %w", cluster, service, err)
+		}
+		for _, t := range desc.Tasks {
+			if aws.ToString(t.StartedBy) == deploymentID {
+				out = append(out, t)
+			}
+		}
+	}
+	return out, nil
 }
 
 // CheckDeployment looks at the service once and judges our deployment.

@@ -35,6 +35,15 @@ type ImageNotFound struct{ failure }
 // ServiceNotFound: the ECS service is missing, DRAINING or INACTIVE.
 type ServiceNotFound struct{ failure }
 
+// UnsupportedDeploymentController: the service uses the CODE_DEPLOY or
+// EXTERNAL deployment controller, which UpdateService cannot deploy.
+type UnsupportedDeploymentController struct{ failure }
+
+// TargetMisconfigured: the target's taskDefinitionFamily or taskRoles do not
+// cover the service's task definition, so the stack's IAM policy would refuse
+// the migration's RunTask (or PinImage's RegisterTaskDefinition).
+type TargetMisconfigured struct{ failure }
+
 // MigrationCapacityUnavailable: RunTask kept failing for capacity reasons.
 type MigrationCapacityUnavailable struct{ failure }
 
@@ -69,6 +78,7 @@ func newf(format string, a ...any) failure { return failure{msg: fmt.Sprintf(for
 func AllErrors() []error {
 	return []error{
 		&InvalidInput{}, &UnknownTarget{}, &ImageNotFound{}, &ServiceNotFound{},
+		&UnsupportedDeploymentController{}, &TargetMisconfigured{},
 		&MigrationCapacityUnavailable{}, &MigrationFailedToStart{}, &MigrationFailed{},
 		&MigrationLost{}, &MigrationTimedOut{},
 		&DeploymentRolledBack{}, &DeploymentSuperseded{}, &DeploymentTimedOut{},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,9 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
 )
 
-// StartedBy marks the tasks ecr-deployer starts (RunTask startedBy, at most 36 characters).
+// StartedBy marks the tasks ecr-deployer starts (RunTask startedBy: "Up to 128
+// letters (uppercase and lowercase), numbers, hyphens (-), forward slash (/),
+// and underscores (_) are allowed").
 const StartedBy = "ecr-deployer"
 
 // maxCapacityBackoff caps the wait between RunTask attempts that found no capacity.
@@ -76,7 +80,14 @@ func (d *Deployer) RunMigration(ctx context.Context, s State) (State, error) {
 	}
 	out, err := d.ECS.RunTask(ctx, in)
 	if err != nil {
-		return s, fmt.Errorf("run migration task in cluster %s: %w", s.Cluster, err)
+		// Some capacity limits come back as an error rather than a failures[]
+		// entry (AWS-FACTS: the per-cluster PROVISIONING tasks quota with
+		// managed scaling, aws/aws-sdk-ruby#3047): retried like one.
+		var api smithy.APIError
+		if !errors.As(err, &api) || !IsCapacityFailure(api.ErrorMessage()) {
+			return s, fmt.Errorf("run migration task in cluster %s: %w", s.Cluster, err)
+		}
+		out = &ecs.RunTaskOutput{Failures: []ecstypes.Failure{{Reason: aws.String(api.ErrorMessage()), Detail: aws.String(api.ErrorCode())}}}
 	}
 	if len(out.Tasks) > 0 {
 		now := d.now()

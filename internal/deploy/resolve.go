@@ -62,10 +62,16 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 	if err != nil {
 		return State{}, err
 	}
+	if err := CheckController(svc, target); err != nil {
+		return State{}, err
+	}
 	s.Launch = launchOf(svc)
 	td, err := d.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition})
 	if err != nil {
 		return State{}, fmt.Errorf("describe task definition %s: %w", aws.ToString(svc.TaskDefinition), err)
+	}
+	if err := CheckTaskDefinition(target, td.TaskDefinition, !req.SkipMigration); err != nil {
+		return State{}, err
 	}
 	switch {
 	case target.Migration.Disabled:
@@ -255,4 +261,76 @@ func imageRepository(image string) string {
 		image = image[i+1:]
 	}
 	return image
+}
+
+// CheckController refuses services whose deployments UpdateService cannot
+// start: "For services using the blue/green (CODE_DEPLOY) deployment
+// controller, only the desired count, deployment configuration, health check
+// grace period, task placement constraints and strategies, enable ECS managed
+// tags option, and propagate tags can be updated using this API"; for the
+// EXTERNAL controller the task definition cannot be updated either
+// (UpdateService API reference). Checked before anything runs, so that no
+// migration runs for a deployment that cannot happen.
+func CheckController(svc ecstypes.Service, t config.Resolved) error {
+	if svc.DeploymentController == nil {
+		return nil
+	}
+	switch c := svc.DeploymentController.Type; c {
+	case ecstypes.DeploymentControllerTypeCodeDeploy:
+		return &UnsupportedDeploymentController{newf("ECS service %s/%s uses the CODE_DEPLOY (CodeDeploy blue/green) deployment controller: UpdateService cannot deploy it, so nothing was run. Deploy it with a CodeDeploy deployment, or move the service to the ECS controller (ECS blue/green, linear and canary deployments need no CodeDeploy).",
+			t.Cluster, t.Service)}
+	case ecstypes.DeploymentControllerTypeExternal:
+		return &UnsupportedDeploymentController{newf("ECS service %s/%s uses the EXTERNAL deployment controller: its tasks are deployed with task sets (CreateTaskSet), which ecr-deployer does not manage, so nothing was run. Use the ECS deployment controller for this service, or deploy it with the tool that owns its task sets.",
+			t.Cluster, t.Service)}
+	}
+	return nil
+}
+
+// CheckTaskDefinition compares the service's task definition with what the
+// stack's IAM policy allows, which targets.json decides: RunTask only on
+// task-definition/<taskDefinitionFamily>:*, and iam:PassRole, which RunTask
+// and RegisterTaskDefinition need for the task and execution roles, only on
+// taskRoles. A mismatch fails here, before the migration, naming the entry to
+// add, rather than as AccessDenied half-way.
+func CheckTaskDefinition(t config.Resolved, td *ecstypes.TaskDefinition, runsMigration bool) error {
+	pins := t.Image == config.ImageDigest
+	if td == nil || (!pins && (t.Migration.Disabled || !runsMigration)) {
+		return nil
+	}
+	var problems []string
+	if f := aws.ToString(td.Family); f != t.TaskDefinitionFamily {
+		problems = append(problems, fmt.Sprintf("its family is %q, but the target's taskDefinitionFamily is %q: set \"taskDefinitionFamily\": %q", f, t.TaskDefinitionFamily, f))
+	}
+	for _, role := range []struct{ what, arn string }{{"task role", aws.ToString(td.TaskRoleArn)}, {"execution role", aws.ToString(td.ExecutionRoleArn)}} {
+		if role.arn == "" || roleAllowed(role.arn, t.TaskRoles) {
+			continue
+		}
+		problems = append(problems, fmt.Sprintf("its %s %s is not in taskRoles: add %q to \"taskRoles\"", role.what, role.arn, roleEntry(role.arn)))
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &TargetMisconfigured{newf("The task definition %s of service %s/%s is not covered by target %s in targets.json, so the stack's IAM policy would refuse the migration: %s. Nothing was run. Fix targets.json, deploy the stack again (make deploy), then start again.",
+		aws.ToString(td.TaskDefinitionArn), t.Cluster, t.Service, t.Environment, strings.Join(problems, "; "))}
+}
+
+// roleAllowed says whether a role ARN is one of the configured taskRoles: an
+// ARN, or a name that the stack turns into arn:…:role/<name> (no path).
+func roleAllowed(arn string, roles []string) bool {
+	for _, r := range roles {
+		if r == arn || (!strings.HasPrefix(r, "arn:") && strings.HasSuffix(arn, ":role/"+r)) {
+			return true
+		}
+	}
+	return false
+}
+
+// roleEntry is what to add to taskRoles for a role ARN: its name, or the
+// whole ARN for a role with a path (a name stands for a role without one).
+func roleEntry(arn string) string {
+	_, res, _ := strings.Cut(arn, ":role/")
+	if res == "" || strings.Contains(res, "/") {
+		return arn
+	}
+	return res
 }

@@ -1,0 +1,118 @@
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ecr-deployer/ecr-deployer/statemachine"
+)
+
+// WakesPerWait bounds how many ECS events can end one phase's waits early
+// (each costs a turn of the loop): a task's STOPPED, a deployment's
+// IN_PROGRESS, COMPLETED or FAILED and its rollback's, duplicates included.
+const WakesPerWait = 10
+
+// maxCapacityBackoff is the longest wait between two RunTask attempts
+// (deploy.CapacityBackoff's cap).
+const maxCapacityBackoff = 5 * time.Minute
+
+// HistoryBudget is the worst case of one execution's history events for a
+// target: every loop of the state machine turned as often as its settings
+// allow, each turn costing the most events of any cycle through the loop's
+// state (counted from the ASL), every Lambda Task retried to its Retry
+// limits once, and the straight path through the rest.
+type HistoryBudget struct {
+	Path, Retries                                   int
+	QueueTurns, CapacityTurns                       int
+	MigrationTurns, DeploymentTurns                 int
+	QueueCycle, CapacityCycle                       int
+	MigrationCycle, DeploymentCycle                 int
+	Total                                           int
+	QueueWait, MigrationSpan, DeploymentSpan        time.Duration
+	queuePoll, migrationPoll, deploymentPoll        time.Duration
+	queuePollField, migrationField, deploymentField string
+}
+
+func (b HistoryBudget) String() string {
+	return fmt.Sprintf("worst case %d history events: %d on the straight path, %d in retries, queue %d checks × %d (waiting up to %s, every %s), capacity %d retries × %d, migration %d looks × %d (%s every %s, %d event wakes), deployment %d looks × %d (%s every %s, %d event wakes)",
+		b.Total, b.Path, b.Retries, b.QueueTurns, b.QueueCycle, b.QueueWait, b.queuePoll, b.CapacityTurns, b.CapacityCycle,
+		b.MigrationTurns, b.MigrationCycle, b.MigrationSpan, b.migrationPoll, WakesPerWait, b.DeploymentTurns, b.DeploymentCycle, b.DeploymentSpan, b.deploymentPoll, WakesPerWait)
+}
+
+// Budget computes a target's HistoryBudget. A queued execution waits at most
+// for the one execution of its service that holds the turn (an older waiter
+// is superseded), so the queue wait is bounded by the longest execution of
+// any target deploying the same service.
+func (c *Config) Budget(t Resolved) (HistoryBudget, error) {
+	doc, err := statemachine.Parse()
+	if err != nil {
+		return HistoryBudget{}, err
+	}
+	return budget(doc, t, c.targets), nil
+}
+
+func budget(doc statemachine.Document, t Resolved, all []Resolved) HistoryBudget {
+	b := HistoryBudget{
+		Path:            doc.PathEvents(),
+		QueueCycle:      doc.CycleEvents("WaitingForTurn"),
+		CapacityCycle:   doc.CycleEvents("WaitForCapacity"),
+		MigrationCycle:  doc.CycleEvents("WaitForMigration"),
+		DeploymentCycle: doc.CycleEvents("WaitForDeployment"),
+		queuePoll:       time.Duration(t.QueuePollInterval),
+		migrationPoll:   time.Duration(t.MigrationPollInterval),
+		deploymentPoll:  time.Duration(t.DeploymentPollInterval),
+	}
+	for name, st := range doc.States {
+		if st.Type == "Task" {
+			b.Retries += doc.MaxRetryEvents(name)
+		}
+	}
+	for _, o := range all {
+		if o.Cluster == t.Cluster && o.Service == t.Service {
+			b.QueueWait = max(b.QueueWait, span(o))
+		}
+	}
+	// The execution's own TimeoutSeconds ends a wait that would outlast it.
+	limit := time.Duration(doc.TimeoutSeconds) * time.Second
+	b.QueueWait = max(0, min(b.QueueWait, limit-span(t)))
+	turns := func(d, every time.Duration) int { return int((d+every-1)/every) + 1 }
+	b.QueueTurns = turns(b.QueueWait+time.Duration(t.QueueSettle), b.queuePoll)
+	b.CapacityTurns = t.CapacityRetries
+	if !t.Migration.Disabled {
+		b.MigrationSpan = time.Duration(t.MigrationTimeout)
+		b.MigrationTurns = turns(b.MigrationSpan, b.migrationPoll) + WakesPerWait
+	}
+	b.DeploymentSpan = time.Duration(t.DeploymentTimeout)
+	b.DeploymentTurns = turns(b.DeploymentSpan, b.deploymentPoll) + WakesPerWait
+	b.Total = b.Path + b.Retries + b.QueueTurns*b.QueueCycle + b.CapacityTurns*b.CapacityCycle +
+		b.MigrationTurns*b.MigrationCycle + b.DeploymentTurns*b.DeploymentCycle
+	return b
+}
+
+// span is the longest an execution of t can hold its service's turn: the
+// settle time, every capacity retry at its longest backoff, the migration
+// timeout and the deployment timeout (a rollback is waited for only until
+// the deployment's deadline).
+func span(t Resolved) time.Duration {
+	d := time.Duration(t.QueueSettle) + time.Duration(t.DeploymentTimeout)
+	if !t.Migration.Disabled {
+		d += time.Duration(t.CapacityRetries)*maxCapacityBackoff + time.Duration(t.MigrationTimeout)
+	}
+	return d
+}
+
+// checkHistory refuses targets whose worst case passes Step Functions'
+// history limit, with the numbers.
+func checkHistory(name string, c *Config) []error {
+	doc, err := statemachine.Parse()
+	if err != nil {
+		return []error{err}
+	}
+	var errs []error
+	for i, t := range c.targets {
+		if b := budget(doc, t, c.targets); b.Total > statemachine.HistoryLimit {
+			errs = append(errs, &FieldError{name, fmt.Sprintf("targets[%d]", i), fmt.Sprintf("%s: more than Step Functions' %d-event history limit, which would fail the execution. Raise queuePollInterval, migrationPollInterval or deploymentPollInterval, or lower the timeouts", b, statemachine.HistoryLimit)})
+		}
+	}
+	return errs
+}

@@ -309,9 +309,6 @@ func (e *Emulator) describeServices(body json.RawMessage) (any, *apiError) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if len(in.Services) == 0 || len(in.Services) > 10 {
-		return nil, errorf("InvalidParameterException", "services must name 1 to 10 services")
-	}
 	c := e.clusterNamed(in.Cluster, false)
 	if c == nil {
 		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
@@ -573,9 +570,6 @@ func (e *Emulator) runTask(body json.RawMessage) (any, *apiError) {
 	}
 	var hash [32]byte
 	if in.ClientToken != "" {
-		if len(in.ClientToken) > 64 {
-			return nil, errorf("InvalidParameterException", "clientToken must be at most 64 characters.")
-		}
 		token := in.ClientToken
 		in.ClientToken = ""
 		canon, _ := json.Marshal(in)
@@ -605,9 +599,6 @@ func (e *Emulator) runTaskOnce(in runTaskInput) (any, *apiError) {
 	if td == nil {
 		return nil, errorf("ClientException", "TaskDefinition not found.")
 	}
-	if in.LaunchType != "" && len(in.CapacityProviderStrategy) > 0 {
-		return nil, errorf("InvalidParameterException", "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
-	}
 	if td.NetworkMode == "awsvpc" && (in.NetworkConfiguration == nil || in.NetworkConfiguration.AwsvpcConfiguration == nil) {
 		return nil, errorf("InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
 	}
@@ -628,10 +619,7 @@ func (e *Emulator) runTaskOnce(in runTaskInput) (any, *apiError) {
 			}
 		}
 	}
-	count := max(in.Count, 1)
-	if count > 10 {
-		return nil, errorf("InvalidParameterException", "count must be at most 10.")
-	}
+	count := max(in.Count, 1) // 1 to 10 (ecs_rules.go)
 	e.runTasks++
 	out := struct {
 		Tasks    []wTask    `json:"tasks"`
@@ -769,9 +757,6 @@ func (e *Emulator) describeTasks(body json.RawMessage) (any, *apiError) {
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
-	}
-	if len(in.Tasks) == 0 || len(in.Tasks) > 100 {
-		return nil, errorf("InvalidParameterException", "tasks must name 1 to 100 tasks")
 	}
 	c := e.clusterNamed(in.Cluster, false)
 	if c == nil {

@@ -189,13 +189,13 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var handler func(*Emulator, json.RawMessage) (any, *apiError)
-	var op string
+	var op, service string
 	switch {
 	case strings.HasPrefix(target, ecsPrefix):
-		op = strings.TrimPrefix(target, ecsPrefix)
+		op, service = strings.TrimPrefix(target, ecsPrefix), "ecs"
 		handler = ecsOps[op]
 	case strings.HasPrefix(target, ecrPrefix):
-		op = strings.TrimPrefix(target, ecrPrefix)
+		op, service = strings.TrimPrefix(target, ecrPrefix), "ecr"
 		handler = ecrOps[op]
 	}
 	if handler == nil {
@@ -204,6 +204,13 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !json.Valid(body) {
 		writeError(w, errorf("SerializationException", "the request body is not JSON"))
+		return
+	}
+	// AWS validates a request before it authorizes or runs it: the service
+	// model's constraints, then the reference's prose rules.
+	if code, msg := Validate(service, op, body); code != "" {
+		e.record(Call{Operation: op, Request: append(json.RawMessage(nil), body...), Error: code})
+		writeError(w, errorf(code, "%s", msg))
 		return
 	}
 	out, aerr, events, onEvent := e.serve(op, handler, body)
@@ -255,6 +262,14 @@ func (e *Emulator) serve(op string, handler func(*Emulator, json.RawMessage) (an
 	}
 	out, aerr = handler(e, body)
 	return out, aerr, nil, nil
+}
+
+// record keeps a request that was answered before it reached its handler.
+func (e *Emulator) record(c Call) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c.At = e.now()
+	e.calls = append(e.calls, c)
 }
 
 func (e *Emulator) requestID() string {

@@ -148,9 +148,12 @@ func (s *SFNServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	var out any
 	var err *sfnError
+	code, msg := emulator.Validate("stepfunctions", op, body)
 	switch {
 	case throttled:
 		err = &sfnError{"ThrottlingException", "Rate exceeded"}
+	case code != "":
+		err = &sfnError{code, msg}
 	default:
 		out, err = s.dispatch(op, body)
 	}

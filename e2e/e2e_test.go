@@ -199,6 +199,32 @@ func TestDeployScenarios(t *testing.T) {
 			want: want{status: "FAILED", error: "MigrationCapacityUnavailable", tasks: 0, calls: map[string]int{"RunTask": 4, "UpdateService": 0},
 				causeHas: []string{"after 4 attempts", "RESOURCE:MEMORY"}},
 		},
+		"Fargate capacity (a failures[] sentence) clears after retries": {
+			input:    push("prod"),
+			scenario: emulator.Scenario{CapacityFailures: 2},
+			want:     want{status: "SUCCEEDED", tasks: 1, deployments: 1, cluster: "prod", service: "prod-service", calls: map[string]int{"RunTask": 3, "UpdateService": 1}},
+		},
+		"capacity limit raised as an error clears after retries": {
+			input:    push("prod"),
+			scenario: emulator.Scenario{CapacityFailures: 1, CapacityError: true},
+			want:     want{status: "SUCCEEDED", tasks: 1, deployments: 1, cluster: "prod", service: "prod-service", calls: map[string]int{"RunTask": 2, "UpdateService": 1}},
+		},
+		"Fargate capacity does not clear": {
+			input:    push("prod"),
+			scenario: emulator.Scenario{CapacityFailures: -1},
+			want: want{status: "FAILED", error: "MigrationCapacityUnavailable", tasks: 0, cluster: "prod", service: "prod-service", calls: map[string]int{"RunTask": 4, "UpdateService": 0},
+				causeHas: []string{"after 4 attempts", "Capacity is unavailable at this time"}},
+		},
+		"CODE_DEPLOY service refused before anything runs": {
+			input: manual(`{"environment":"legacy"}`),
+			want: want{status: "FAILED", error: "UnsupportedDeploymentController", tasks: 0, cluster: "legacy", service: "legacy-service", calls: map[string]int{"RunTask": 0, "UpdateService": 0},
+				causeHas: []string{"legacy/legacy-service", "CODE_DEPLOY", "CodeDeploy deployment"}},
+		},
+		"task definition outside the target's IAM scope refused before the migration": {
+			input: manual(`{"environment":"misconfigured"}`),
+			want: want{status: "FAILED", error: "TargetMisconfigured", tasks: 0, cluster: "prod", service: "prod-service", calls: map[string]int{"RunTask": 0, "UpdateService": 0},
+				causeHas: []string{`set "taskDefinitionFamily": "app-fargate"`, `add "app-task" to "taskRoles"`, `add "app-execution" to "taskRoles"`}},
+		},
 		"Lambda retried after RunTask succeeded starts one task": {
 			input:    push("staging"),
 			scenario: emulator.Scenario{LambdaFaults: map[string]int{"RunMigration": 1}},
@@ -256,7 +282,7 @@ func TestDeployScenarios(t *testing.T) {
 		},
 		"unknown environment": {
 			input: manual(`{"environment":"production"}`),
-			want:  want{status: "FAILED", error: "UnknownTarget", causeHas: []string{`"production"`, "dev, fleet1, fleet2, fleet3, fleet4, fleet5, pinned, prod, qa, staging"}, calls: map[string]int{"DescribeServices": 0}},
+			want:  want{status: "FAILED", error: "UnknownTarget", causeHas: []string{`"production"`, "dev, fleet1, fleet2, fleet3, fleet4, fleet5, legacy, misconfigured, pinned, prod, qa, staging"}, calls: map[string]int{"DescribeServices": 0}},
 		},
 		"malformed input": {
 			input: manual(`{"env":"staging"}`),
@@ -327,11 +353,26 @@ func TestDeployScenarios(t *testing.T) {
 	}
 }
 
+// startStack starts the local stack with local/template.json's IAM
+// policies enforced: a request one of them refuses fails the test.
 func startStack(t *testing.T) *localstack.Stack {
+	t.Helper()
+	s := startStackWith(t, "")
+	t.Cleanup(func() {
+		for _, d := range s.Denied() {
+			t.Errorf("IAM refused a Lambda's request: %s", d)
+		}
+	})
+	return s
+}
+
+// startStackWith starts the local stack with the IAM policies of a template
+// ("": local/template.json).
+func startStackWith(t *testing.T, template string) *localstack.Stack {
 	t.Helper()
 	s, err := localstack.Start(t.Context(), localstack.Options{
 		Root: root, BinDir: binDir, ConfigFile: filepath.Join(root, "local", "targets.json"),
-		Wait: 100 * time.Millisecond, Retry: 20 * time.Millisecond,
+		Wait: 100 * time.Millisecond, Retry: 20 * time.Millisecond, Template: template,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -149,14 +149,18 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 func runStrategy(ctx context.Context, o Options, st Strategy, tl timeline) (Result, error) {
 	cfg := filepath.Join(os.TempDir(), fmt.Sprintf("bench-targets-%d.json", os.Getpid()))
 	doc, _ := json.Marshal(map[string]any{"targets": []any{map[string]any{
-		"repository": "app", "tag": "staging", "queueSettle": "0s",
+		"repository": "app", "tag": "staging", "queueSettle": "0s", "taskRoles": []string{"app-task", "app-execution"},
 		"migrationPollInterval": st.MigrationPoll.String(), "deploymentPollInterval": st.DeploymentPoll.String(),
 	}}})
 	if err := os.WriteFile(cfg, doc, 0o600); err != nil {
 		return Result{}, err
 	}
 	defer os.Remove(cfg)
-	stack, err := localstack.Start(ctx, localstack.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, TimeScale: o.TimeScale, Retry: 10 * time.Millisecond})
+	tpl, err := localstack.SynthTemplate(ctx, o.Root, cfg, filepath.Join(os.TempDir(), fmt.Sprintf("bench-cdk-%d", os.Getpid())))
+	if err != nil {
+		return Result{}, err
+	}
+	stack, err := localstack.Start(ctx, localstack.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, TimeScale: o.TimeScale, Retry: 10 * time.Millisecond, Template: tpl})
 	if err != nil {
 		return Result{}, err
 	}

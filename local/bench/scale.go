@@ -76,7 +76,8 @@ func Scale(ctx context.Context, o ScaleOptions) (ScaleResult, error) {
 func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run string, res *ScaleResult) error {
 	var targets []any
 	for i := 1; i <= o.Deployments; i++ {
-		targets = append(targets, map[string]any{"repository": "app", "tag": fmt.Sprintf("scale%d", i), "cluster": "scale", "service": fmt.Sprintf("scale%d-service", i), "queueSettle": "0s"})
+		targets = append(targets, map[string]any{"repository": "app", "tag": fmt.Sprintf("scale%d", i), "cluster": "scale", "service": fmt.Sprintf("scale%d-service", i), "queueSettle": "0s",
+			"taskRoles": []string{"app-task", "app-execution"}})
 	}
 	doc, _ := json.Marshal(map[string]any{"targets": targets})
 	cfg := filepath.Join(os.TempDir(), fmt.Sprintf("bench-scale-%d.json", os.Getpid()))
@@ -84,7 +85,11 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 		return err
 	}
 	defer os.Remove(cfg)
-	stack, err := localstack.Start(ctx, localstack.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, Instances: o.Instances, LambdaLog: io.Discard, TimeScale: o.TimeScale})
+	tpl, err := localstack.SynthTemplate(ctx, o.Root, cfg, filepath.Join(os.TempDir(), fmt.Sprintf("bench-scale-cdk-%d", os.Getpid())))
+	if err != nil {
+		return err
+	}
+	stack, err := localstack.Start(ctx, localstack.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, Instances: o.Instances, LambdaLog: io.Discard, TimeScale: o.TimeScale, Template: tpl})
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ type service struct {
 	platformVersion    string
 	network            *wNetworkConfiguration
 	breaker            *wCircuitBreaker
+	controller         string
 	deployments        []*deployment // PRIMARY first
 	events             []wServiceEvent
 	steps              []step
@@ -121,6 +122,8 @@ type ServiceSpec struct {
 	AssignPublicIP           string
 	CircuitBreakerRollback   bool
 	Status                   string // ACTIVE (default), DRAINING, INACTIVE
+	// DeploymentController is ECS (default), CODE_DEPLOY or EXTERNAL.
+	DeploymentController string
 }
 
 // CapacityProvider is one item of a capacity provider strategy.
@@ -228,7 +231,10 @@ func (e *Emulator) CreateService(s ServiceSpec) error {
 	svc := &service{
 		name: s.Name, arn: fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", e.Region, e.Account, c.name, s.Name),
 		cluster: c, status: s.Status, taskDefinition: td.TaskDefinitionArn, desired: s.DesiredCount,
-		launchType: s.LaunchType, deploymentsStarted: 1,
+		launchType: s.LaunchType, deploymentsStarted: 1, controller: s.DeploymentController,
+	}
+	if svc.controller == "" {
+		svc.controller = "ECS"
 	}
 	if svc.status == "" {
 		svc.status = "ACTIVE"
@@ -340,6 +346,7 @@ func (s *service) wire() wService {
 		DesiredCount: s.desired, LaunchType: s.launchType, CapacityProviderStrategy: s.capacityProviders,
 		PlatformVersion: s.platformVersion, TaskDefinition: s.taskDefinition, NetworkConfiguration: s.network,
 		SchedulingStrategy: "REPLICA", Events: s.events, Deployments: []wDeployment{},
+		DeploymentController:    &wDeploymentController{Type: s.controller},
 		DeploymentConfiguration: &wDeploymentConfiguration{DeploymentCircuitBreaker: s.breaker, MaximumPercent: 200, MinimumHealthyPercent: 100},
 	}
 	if w.Events == nil {
@@ -425,6 +432,15 @@ func (e *Emulator) updateService(body json.RawMessage) (any, *apiError) {
 	}
 	if svc.status != "ACTIVE" {
 		return nil, errorf("ServiceNotActiveException", "Service was not ACTIVE.")
+	}
+	// "For services using the blue/green (CODE_DEPLOY) deployment controller,
+	// only the desired count, deployment configuration, health check grace
+	// period, task placement constraints and strategies, enable ECS managed
+	// tags option, and propagate tags can be updated using this API"; the
+	// EXTERNAL controller cannot update the task definition either
+	// (UpdateService API reference). The message is the one boto/boto3#1936 reports.
+	if svc.controller != "ECS" && (in.ForceNewDeployment || in.TaskDefinition != "") {
+		return nil, errorf("InvalidParameterException", "Unable to update task definition on services with a %s deployment controller.", svc.controller)
 	}
 	now := e.now()
 	e.advance(svc, now)
@@ -626,7 +642,15 @@ func (e *Emulator) runTaskOnce(in runTaskInput) (any, *apiError) {
 		Failures []wFailure `json:"failures"`
 	}{Tasks: []wTask{}, Failures: []wFailure{}}
 	if n := e.script.CapacityFailures; n < 0 || e.runTasks <= n {
-		out.Failures = append(out.Failures, wFailure{Arn: c.arn, Reason: "RESOURCE:MEMORY"})
+		switch {
+		case e.script.CapacityError:
+			return nil, errorf("ClientException", "Tasks provisioning capacity limit exceeded.")
+		case in.LaunchType == "FARGATE" || strings.HasPrefix(firstProvider(in.CapacityProviderStrategy), "FARGATE"):
+			// Fargate says so in a sentence, not a RESOURCE:* code (gchq/sleeper#904).
+			out.Failures = append(out.Failures, wFailure{Reason: "Capacity is unavailable at this time. Please try again later or in a different availability zone"})
+		default:
+			out.Failures = append(out.Failures, wFailure{Arn: c.arn, Reason: "RESOURCE:MEMORY"})
+		}
 		return out, nil
 	}
 	now := e.now()
@@ -964,4 +988,11 @@ func (e *Emulator) Spans() []Span {
 
 func (e *Emulator) draw(r *RandomScript) float64 {
 	return r.MinSeconds + e.random.Float64()*(r.MaxSeconds-r.MinSeconds)
+}
+
+func firstProvider(s []wCapacityProviderItem) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0].CapacityProvider
 }

@@ -50,6 +50,8 @@ type Emulator struct {
 	timers        map[*time.Timer]bool
 	closed        bool
 	droppedEvents int
+	// authorize, when set, refuses the calls IAM would (SetAuthorizer).
+	authorize Authorizer
 	// OnEvent, if set, receives every event the emulator emits (ECR pushes,
 	// ECS task and deployment state changes),
 	// as EventBridge would: asynchronously, after the API call has answered.
@@ -213,7 +215,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(code, "%s", msg))
 		return
 	}
-	out, aerr, events, onEvent := e.serve(op, handler, body)
+	out, aerr, events, onEvent := e.serve(service+":"+op, AccessKey(r), handler, body)
 	if onEvent != nil {
 		for _, ev := range events {
 			go onEvent(ev)
@@ -235,7 +237,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve runs one operation under the lock and records it. A panic in a
 // handler is answered as a ServerException rather than left holding the lock.
-func (e *Emulator) serve(op string, handler func(*Emulator, json.RawMessage) (any, *apiError), body []byte) (out any, aerr *apiError, events []map[string]any, onEvent func(map[string]any)) {
+func (e *Emulator) serve(qualified, accessKey string, handler func(*Emulator, json.RawMessage) (any, *apiError), body []byte) (out any, aerr *apiError, events []map[string]any, onEvent func(map[string]any)) {
+	_, op, _ := strings.Cut(qualified, ":")
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	call := Call{Operation: op, Request: append(json.RawMessage(nil), body...), At: e.now()}
@@ -250,6 +253,14 @@ func (e *Emulator) serve(op string, handler func(*Emulator, json.RawMessage) (an
 		events, e.pending = e.pending, nil
 		onEvent = e.OnEvent
 	}()
+	if e.authorize != nil {
+		var r request
+		_ = json.Unmarshal(body, &r)
+		if err := e.authorize(accessKey, authzFor[qualified](e, r)); err != nil {
+			// https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
+			return nil, errorf("AccessDeniedException", "%s", err.Error()), nil, nil
+		}
+	}
 	if b := e.buckets[op]; b != nil && !b.Take(e.now()) {
 		return nil, errorf("ThrottlingException", "Rate exceeded"), nil, nil
 	}

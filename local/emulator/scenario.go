@@ -21,6 +21,11 @@ type Scenario struct {
 	// CapacityFailures is how many RunTask calls answer with a RESOURCE:MEMORY
 	// failure before one succeeds; -1 means every call.
 	CapacityFailures int `json:"capacityFailures,omitempty"`
+	// CapacityError answers those calls with an error instead, as ECS does
+	// for some capacity limits (the per-cluster PROVISIONING tasks quota with
+	// managed scaling, aws/aws-sdk-ruby#3047). Its error code is unverified:
+	// ClientException, one RunTask declares.
+	CapacityError bool `json:"capacityError,omitempty"`
 	// Rollout scripts the service deployment.
 	Rollout RolloutScript `json:"rollout"`
 	// Throttle makes the first N calls of an operation (e.g. "DescribeTasks")

@@ -80,6 +80,11 @@ type wService struct {
 	Events                   []wServiceEvent           `json:"events"`
 	NetworkConfiguration     *wNetworkConfiguration    `json:"networkConfiguration,omitempty"`
 	SchedulingStrategy       string                    `json:"schedulingStrategy"`
+	DeploymentController     *wDeploymentController    `json:"deploymentController,omitempty"`
+}
+
+type wDeploymentController struct {
+	Type string `json:"type"`
 }
 
 type wLogConfiguration struct {

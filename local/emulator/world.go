@@ -31,6 +31,7 @@ var (
 //   - cluster "qa" with "qa-service": EC2 like staging (for short timeouts in tests);
 //   - cluster "pinned" with "pinned-service" (tag pinned, for "image": "digest");
 //   - clusters fleet1…fleet5, each with fleetN-service (the concurrency tests);
+//   - cluster "legacy" with "legacy-service", deployed by CodeDeploy (CODE_DEPLOY controller);
 //
 // every service with the deployment circuit breaker and rollback on.
 func (e *Emulator) SeedStandardWorld() error {
@@ -59,6 +60,10 @@ func (e *Emulator) SeedStandardWorld() error {
 			Subnets:                  []string{"subnet-0a1b2c3d", "subnet-4e5f6a7b"}, SecurityGroups: []string{"sg-0123456789abcdef0"}, AssignPublicIP: "DISABLED",
 			CircuitBreakerRollback: true},
 	}
+	// A service deployed by CodeDeploy blue/green, which UpdateService cannot deploy.
+	services = append(services, ServiceSpec{Cluster: "legacy", Name: "legacy-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", DeploymentController: "CODE_DEPLOY"})
+	e.PushImage(Repository, "legacy", Digest)
+	e.PushImage(Repository, "misconfigured", Digest)
 	for i := 1; i <= FleetSize; i++ {
 		e.PushImage(Repository, FleetTag(i), Digest)
 		services = append(services, ServiceSpec{Cluster: FleetTag(i), Name: FleetTag(i) + "-service", TaskDefinition: ec2, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ecr-deployer/ecr-deployer/local/iam"
 	"io"
 	"net/http"
 	"regexp"
@@ -17,7 +18,7 @@ import (
 )
 
 // StateMachineName is the local state machine's name.
-const StateMachineName = "ecr-deployer"
+const StateMachineName = StackName + "-deploy"
 
 const sfnPrefix = "AWSStepFunctions."
 
@@ -149,6 +150,11 @@ func (s *SFNServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var out any
 	var err *sfnError
 	code, msg := emulator.Validate("stepfunctions", op, body)
+	if code == "" && s.stack.guard != nil {
+		if denied := s.stack.guard.authorize(emulator.AccessKey(r), s.authz(op, body)); denied != nil {
+			code, msg = "AccessDeniedException", denied.Error()
+		}
+	}
 	switch {
 	case throttled:
 		err = &sfnError{"ThrottlingException", "Rate exceeded"}
@@ -554,4 +560,28 @@ func (s *SFNServer) Close() {
 	}
 	s.mu.Unlock()
 	_ = s.Wait(context.Background())
+}
+
+// authz is what IAM evaluates for each Step Functions operation served.
+// SendTaskSuccess and SendTaskFailure list no resource type in the Service
+// Authorization Reference, but AWS evaluates them on the state machine of
+// the token's execution (its AccessDenied names "resource:
+// arn:aws:states:…:stateMachine:…", NOAA-OWP/hydrovis#837), which is what
+// CDK's grantTaskResponse grants: one state machine here.
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+func (s *SFNServer) authz(op string, body []byte) []iam.Request {
+	var in struct {
+		StateMachineArn string `json:"stateMachineArn"`
+		ExecutionArn    string `json:"executionArn"`
+	}
+	_ = json.Unmarshal(body, &in)
+	switch op {
+	case "StartExecution", "ListExecutions":
+		return []iam.Request{{Action: "states:" + op, Resource: in.StateMachineArn}}
+	case "DescribeExecution", "GetExecutionHistory", "StopExecution":
+		return []iam.Request{{Action: "states:" + op, Resource: in.ExecutionArn}}
+	case "SendTaskSuccess", "SendTaskFailure":
+		return []iam.Request{{Action: "states:" + op, Resource: s.StateMachineARN}}
+	}
+	return []iam.Request{{Action: "states:" + op, Resource: "*"}}
 }

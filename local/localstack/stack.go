@@ -54,6 +54,10 @@ type Options struct {
 	// TokenTimeout is how long WaitForMigration and WaitForDeployment wait
 	// for an event before their safety poll, without a TimeScale (default 10 s).
 	TokenTimeout time.Duration
+	// Template is the synthesized stack whose EventBridge rules route events
+	// and whose IAM policies every Lambda's requests are checked against
+	// (default: local/template.json, make synth's template for local/targets.json).
+	Template string
 }
 
 // Stack is a running local stack.
@@ -84,6 +88,8 @@ type Stack struct {
 	faults     map[string]int
 	// waits are the Task states that wait for a task token.
 	waits map[string]bool
+	// guard enforces the template's IAM policies.
+	guard *guard
 }
 
 // lambdaProxy forwards invocations to one RIE, one at a time: an RIE runs a
@@ -157,6 +163,13 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.TokenTimeout == 0 {
 		opts.TokenTimeout = 10 * time.Second
 	}
+	if opts.Template == "" {
+		opts.Template = filepath.Join(opts.Root, "local", "template.json")
+	}
+	g, err := newGuard(opts.Template)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
@@ -171,6 +184,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		lambdas:   map[string]*lambdaProxy{},
 		reports:   map[string][]*reportWriter{},
 	}
+	s.guard = g
+	s.Emulator.SetAuthorizer(g.authorize)
 	s.SFN = newSFNServer(s)
 	s.tokenTimeout.Store(opts.TokenTimeout.Milliseconds())
 	doc, err := statemachine.Parse()
@@ -206,7 +221,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 // twice on error as Lambda does.
 // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html
 func (s *Stack) routeEvents() error {
-	tpl, err := os.ReadFile(filepath.Join(s.opts.Root, "template.json"))
+	tpl, err := os.ReadFile(s.opts.Template)
 	if err != nil {
 		return fmt.Errorf("read the EventBridge rules: %w", err)
 	}
@@ -350,7 +365,7 @@ func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name
 	cmd.Env = append(filteredEnv(),
 		"AWS_REGION="+emulator.Region,
 		"AWS_DEFAULT_REGION="+emulator.Region,
-		"AWS_ACCESS_KEY_ID=local",
+		"AWS_ACCESS_KEY_ID="+accessKey(f),
 		"AWS_SECRET_ACCESS_KEY=local",
 		"AWS_ENDPOINT_URL_ECS="+s.Endpoint,
 		"AWS_ENDPOINT_URL_ECR="+s.Endpoint,

@@ -1,0 +1,313 @@
+// Package iam evaluates the identity policies of a CloudFormation template
+// the way IAM does for one principal's request: an explicit Deny wins, else
+// an Allow whose Action, Resource and Condition all match, else the request
+// is implicitly denied. The local stack uses it to refuse, with
+// AccessDeniedException, every call a Lambda's role in template.json does
+// not allow, as AWS would on a customer's first deploy.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+package iam
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"sort"
+	"strings"
+)
+
+// Request is what one API call asks IAM: an action on a resource, with the
+// request's condition keys.
+type Request struct {
+	Action   string
+	Resource string
+	Context  map[string]string
+}
+
+// Statement is one statement of an identity policy, intrinsics resolved.
+type Statement struct {
+	Effect    string
+	Actions   []string
+	Resources []string
+	// Condition is operator → key → values.
+	Condition map[string]map[string][]string
+}
+
+// Policy is every statement attached to one role.
+type Policy struct {
+	Role       string
+	Statements []Statement
+}
+
+// Pseudo are the values of CloudFormation's pseudo parameters.
+type Pseudo struct{ Partition, Region, AccountID, StackName string }
+
+// Decision is the outcome of an evaluation.
+type Decision struct {
+	Allowed bool
+	// Reason says which statement allowed or denied it, or why none did.
+	Reason string
+}
+
+// Evaluate decides a request under the policy.
+func (p Policy) Evaluate(r Request) Decision {
+	var allowedBy string
+	for i, s := range p.Statements {
+		if !s.matches(r) {
+			continue
+		}
+		if s.Effect == "Deny" {
+			return Decision{Reason: fmt.Sprintf("explicitly denied by statement %d of %s", i, p.Role)}
+		}
+		if allowedBy == "" {
+			allowedBy = fmt.Sprintf("statement %d of %s", i, p.Role)
+		}
+	}
+	if allowedBy != "" {
+		return Decision{Allowed: true, Reason: allowedBy}
+	}
+	return Decision{Reason: "no identity-based policy allows the " + r.Action + " action"}
+}
+
+func (s Statement) matches(r Request) bool {
+	return anyMatch(s.Actions, r.Action, true) && anyMatch(s.Resources, r.Resource, false) && conditionsHold(s.Condition, r.Context)
+}
+
+func anyMatch(patterns []string, value string, fold bool) bool {
+	for _, p := range patterns {
+		if glob(p, value, fold) {
+			return true
+		}
+	}
+	return false
+}
+
+// glob matches IAM's wildcards: * any run of characters (including /), ? one.
+func glob(pattern, value string, fold bool) bool {
+	if fold {
+		pattern, value = strings.ToLower(pattern), strings.ToLower(value)
+	}
+	// path.Match stops * at '/', which IAM does not: match segment-free.
+	return wildcard(pattern, value)
+}
+
+func wildcard(p, v string) bool {
+	for len(p) > 0 {
+		switch p[0] {
+		case '*':
+			for i := len(v); i >= 0; i-- {
+				if wildcard(p[1:], v[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if v == "" {
+				return false
+			}
+			p, v = p[1:], v[1:]
+		default:
+			if v == "" || p[0] != v[0] {
+				return false
+			}
+			p, v = p[1:], v[1:]
+		}
+	}
+	return v == ""
+}
+
+// conditionsHold applies every condition operator; a key the request does
+// not carry fails the condition unless the operator ends in IfExists, and an
+// operator this evaluator does not know fails it (the stricter reading).
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+func conditionsHold(cond map[string]map[string][]string, ctx map[string]string) bool {
+	for op, keys := range cond {
+		base, ifExists := strings.CutSuffix(op, "IfExists")
+		for key, values := range keys {
+			got, ok := ctx[key]
+			if !ok {
+				if ifExists {
+					continue
+				}
+				return false
+			}
+			if !holds(base, got, values) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func holds(op, got string, values []string) bool {
+	any := func(f func(string) bool) bool {
+		for _, v := range values {
+			if f(v) {
+				return true
+			}
+		}
+		return false
+	}
+	switch op {
+	case "StringEquals", "ArnEquals":
+		return any(func(v string) bool { return v == got })
+	case "StringEqualsIgnoreCase":
+		return any(func(v string) bool { return strings.EqualFold(v, got) })
+	case "StringLike", "ArnLike":
+		return any(func(v string) bool { return wildcard(v, got) })
+	case "StringNotEquals", "ArnNotEquals":
+		return !any(func(v string) bool { return v == got })
+	case "StringNotLike", "ArnNotLike":
+		return !any(func(v string) bool { return wildcard(v, got) })
+	case "Bool":
+		return any(func(v string) bool { return strings.EqualFold(v, got) })
+	}
+	return false
+}
+
+// Template holds the identity policies of a template's roles and which role
+// each Lambda function runs with.
+type Template struct {
+	// Policies by role logical ID.
+	Policies map[string]*Policy
+	// FunctionRoles maps a function's logical ID to its role's logical ID.
+	FunctionRoles map[string]string
+}
+
+// FromTemplate reads the AWS::IAM::Policy resources (and roles' inline
+// Policies) of a template, resolving the intrinsics they use.
+func FromTemplate(tpl []byte, ps Pseudo) (*Template, error) {
+	var doc struct {
+		Resources map[string]struct {
+			Type       string         `json:"Type"`
+			Properties map[string]any `json:"Properties"`
+		} `json:"Resources"`
+	}
+	if err := json.Unmarshal(tpl, &doc); err != nil {
+		return nil, fmt.Errorf("read template: %w", err)
+	}
+	t := &Template{Policies: map[string]*Policy{}, FunctionRoles: map[string]string{}}
+	policy := func(role string) *Policy {
+		if t.Policies[role] == nil {
+			t.Policies[role] = &Policy{Role: role}
+		}
+		return t.Policies[role]
+	}
+	ids := make([]string, 0, len(doc.Resources))
+	for id := range doc.Resources {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		r := doc.Resources[id]
+		switch r.Type {
+		case "AWS::IAM::Policy":
+			stmts, err := statements(r.Properties["PolicyDocument"], ps)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", id, err)
+			}
+			roles, _ := r.Properties["Roles"].([]any)
+			for _, ref := range roles {
+				role, ok := refOf(ref)
+				if !ok {
+					return nil, fmt.Errorf("%s: a role that is not a Ref: %v", id, ref)
+				}
+				policy(role).Statements = append(policy(role).Statements, stmts...)
+			}
+		case "AWS::Lambda::Function":
+			if g, ok := r.Properties["Role"].(map[string]any)["Fn::GetAtt"].([]any); ok && len(g) == 2 {
+				t.FunctionRoles[id] = fmt.Sprint(g[0])
+			}
+		}
+	}
+	return t, nil
+}
+
+func refOf(v any) (string, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return "", false
+	}
+	s, ok := m["Ref"].(string)
+	return s, ok
+}
+
+func statements(doc any, ps Pseudo) ([]Statement, error) {
+	d, _ := doc.(map[string]any)
+	list, _ := d["Statement"].([]any)
+	var out []Statement
+	for i, raw := range list {
+		m, _ := raw.(map[string]any)
+		for _, unsupported := range []string{"NotAction", "NotResource", "NotPrincipal"} {
+			if _, ok := m[unsupported]; ok {
+				return nil, fmt.Errorf("statement %d: %s is not evaluated by the local stack", i, unsupported)
+			}
+		}
+		s := Statement{Effect: fmt.Sprint(m["Effect"]), Actions: strs(m["Action"], ps), Resources: strs(m["Resource"], ps), Condition: map[string]map[string][]string{}}
+		if c, ok := m["Condition"].(map[string]any); ok {
+			for op, keys := range c {
+				s.Condition[op] = map[string][]string{}
+				for k, v := range keys.(map[string]any) {
+					s.Condition[op][k] = strs(v, ps)
+				}
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// strs resolves a string or a list of strings, intrinsics included.
+func strs(v any, ps Pseudo) []string {
+	if l, ok := v.([]any); ok {
+		var out []string
+		for _, e := range l {
+			out = append(out, resolve(e, ps))
+		}
+		return out
+	}
+	if v == nil {
+		return nil
+	}
+	return []string{resolve(v, ps)}
+}
+
+// resolve evaluates Ref (pseudo parameters), Fn::Join and Fn::Sub. What it
+// cannot resolve (another resource's attribute) becomes a value no real ARN
+// equals, so a statement naming it allows nothing here.
+func resolve(v any, ps Pseudo) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		if r, ok := x["Ref"].(string); ok {
+			switch r {
+			case "AWS::Partition":
+				return ps.Partition
+			case "AWS::Region":
+				return ps.Region
+			case "AWS::AccountId":
+				return ps.AccountID
+			case "AWS::StackName":
+				return ps.StackName
+			case "AWS::URLSuffix":
+				return "amazonaws.com"
+			}
+			return "unresolved:Ref:" + r
+		}
+		if j, ok := x["Fn::Join"].([]any); ok && len(j) == 2 {
+			var parts []string
+			for _, p := range strs(j[1], ps) {
+				parts = append(parts, p)
+			}
+			return strings.Join(parts, fmt.Sprint(j[0]))
+		}
+		if s, ok := x["Fn::Sub"].(string); ok {
+			r := strings.NewReplacer("${AWS::Partition}", ps.Partition, "${AWS::Region}", ps.Region, "${AWS::AccountId}", ps.AccountID, "${AWS::StackName}", ps.StackName)
+			return r.Replace(s)
+		}
+		if g, ok := x["Fn::GetAtt"].([]any); ok {
+			return fmt.Sprintf("unresolved:GetAtt:%v", g)
+		}
+	}
+	return fmt.Sprintf("unresolved:%v", v)
+}

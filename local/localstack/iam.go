@@ -1,0 +1,102 @@
+package localstack
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
+	"github.com/ecr-deployer/ecr-deployer/local/iam"
+	"github.com/ecr-deployer/ecr-deployer/statemachine"
+)
+
+// StackName is the CloudFormation stack the local template stands for: its
+// policies name the state machine <StackName>-deploy.
+const StackName = "EcrDeployer"
+
+// accessKey is the access key ID a function's RIE runs with: the local stack
+// knows the caller of every request by it, as IAM knows a Lambda's role.
+func accessKey(f statemachine.Function) string { return "LOCAL" + f.Name }
+
+// guard evaluates each Lambda's requests against its role's policy in the
+// template, as IAM does, and remembers every denial.
+type guard struct {
+	roles map[string]*iam.Policy // access key → policy
+	names map[string]string      // access key → function name
+
+	mu     sync.Mutex
+	denied []string
+}
+
+func newGuard(templateFile string) (*guard, error) {
+	b, err := os.ReadFile(templateFile)
+	if err != nil {
+		return nil, fmt.Errorf("read the IAM policies: %w", err)
+	}
+	tpl, err := iam.FromTemplate(b, iam.Pseudo{Partition: "aws", Region: emulator.Region, AccountID: emulator.Account, StackName: StackName})
+	if err != nil {
+		return nil, err
+	}
+	g := &guard{roles: map[string]*iam.Policy{}, names: map[string]string{}}
+	for fnID, role := range tpl.FunctionRoles {
+		for _, f := range statemachine.Functions {
+			if functionOf(fnID) == "ecr-deployer-"+f.Dir {
+				p := tpl.Policies[role]
+				if p == nil {
+					p = &iam.Policy{Role: role}
+				}
+				g.roles[accessKey(f)] = p
+				g.names[accessKey(f)] = "ecr-deployer-" + f.Dir
+			}
+		}
+	}
+	if len(g.roles) != len(statemachine.Functions) {
+		return nil, fmt.Errorf("%s: found the roles of %d of %d functions", templateFile, len(g.roles), len(statemachine.Functions))
+	}
+	return g, nil
+}
+
+// authorize is the emulator's and the local Step Functions API's Authorizer.
+// A caller that is not one of the functions (a test, the CLI, the AWS CLI)
+// has a developer's credentials, which the template does not govern.
+func (g *guard) authorize(key string, reqs []iam.Request) error {
+	p := g.roles[key]
+	if p == nil {
+		return nil
+	}
+	for _, r := range reqs {
+		if d := p.Evaluate(r); !d.Allowed {
+			msg := fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/%s/%s is not authorized to perform: %s on resource: %s because %s",
+				emulator.Account, p.Role, g.names[key], r.Action, r.Resource, d.Reason)
+			g.mu.Lock()
+			g.denied = append(g.denied, msg)
+			g.mu.Unlock()
+			return fmt.Errorf("%s", msg)
+		}
+	}
+	return nil
+}
+
+// Denied returns every request IAM refused so far.
+func (s *Stack) Denied() []string {
+	s.guard.mu.Lock()
+	defer s.guard.mu.Unlock()
+	return append([]string(nil), s.guard.denied...)
+}
+
+// SynthTemplate synthesizes the CDK app for a targets file into dir and
+// returns the template's path: a local stack for other targets than
+// local/targets.json (the benchmark's) enforces the policies the app makes
+// for them. It needs Node on PATH, as make synth does.
+func SynthTemplate(ctx context.Context, root, configFile, dir string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "run", ".")
+	cmd.Dir = filepath.Join(root, "cdk")
+	cmd.Env = append(os.Environ(), "DEPLOYER_CONFIG_FILE="+configFile, "CDK_OUTDIR="+dir, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("synthesize the stack for %s: %w\n%s", configFile, err, out)
+	}
+	return filepath.Join(dir, StackName+".template.json"), nil
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -296,7 +297,7 @@ func served(svc, op string) bool {
 	case "ecr":
 		return ecrOps[op] != nil
 	}
-	return contains([]string{"StartExecution", "DescribeExecution", "ListExecutions", "GetExecutionHistory", "StopExecution", "SendTaskSuccess", "SendTaskFailure"}, op)
+	return slices.Contains([]string{"StartExecution", "DescribeExecution", "ListExecutions", "GetExecutionHistory", "StopExecution", "SendTaskSuccess", "SendTaskFailure"}, op)
 }
 
 // sfnClient is a real Step Functions client whose endpoint answers with

@@ -1,5 +1,7 @@
 package emulator
 
+import "slices"
+
 // ecrRules are the ECR API reference's prose constraints on the operations
 // served here (aws-sdk-go-v2 service/ecr v1.67.6 doc comments).
 var ecrRules = map[string][]rule{
@@ -22,7 +24,7 @@ var ecrRules = map[string][]rule{
 					"application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.oci.image.index.v1+json"}
 				l, _ := r["acceptedMediaTypes"].([]any)
 				for _, v := range l {
-					if s, _ := v.(string); !contains(valid, s) {
+					if s, _ := v.(string); !slices.Contains(valid, s) {
 						return "Invalid parameter at 'acceptedMediaTypes' failed to satisfy constraint: '" + s + "' is not a supported media type"
 					}
 				}

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/ecr-deployer/ecr-deployer/local/iam"
 )
@@ -74,7 +75,7 @@ var ecsAuthz = map[string]func(e *Emulator, r request) []iam.Request{
 }
 
 func (e *Emulator) taskARN(cluster, ref string) string {
-	if len(ref) > 4 && ref[:4] == "arn:" {
+	if strings.HasPrefix(ref, "arn:") {
 		return ref
 	}
 	return e.arn("ecs", fmt.Sprintf("task/%s/%s", shortName(cluster), ref))

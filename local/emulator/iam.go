@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/ecr-deployer/ecr-deployer/local/iam"
 )
@@ -53,21 +54,14 @@ func (e *Emulator) clusterARN(ref string) string {
 	if ref == "" {
 		ref = "default"
 	}
-	if len(ref) > 4 && ref[:4] == "arn:" {
+	if strings.HasPrefix(ref, "arn:") {
 		return ref
 	}
 	return e.arn("ecs", "cluster/"+ref)
 }
 
 // shortName is the last part of a name or ARN.
-func shortName(ref string) string {
-	for i := len(ref) - 1; i >= 0; i-- {
-		if ref[i] == '/' {
-			return ref[i+1:]
-		}
-	}
-	return ref
-}
+func shortName(ref string) string { return ref[strings.LastIndex(ref, "/")+1:] }
 
 func onCluster(action, resource, cluster string) iam.Request {
 	return iam.Request{Action: action, Resource: resource, Context: map[string]string{"ecs:cluster": cluster}}

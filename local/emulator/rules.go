@@ -53,14 +53,14 @@ func Validate(service, op string, body []byte) (code, msg string) {
 	if err != nil {
 		return "ServerException", "emulator: " + err.Error()
 	}
-	if v := m.validate(op, body); len(v) > 0 {
-		return modelErrorCode[service], validationMessage(v)
-	}
 	var r request
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&r); err != nil {
 		return "SerializationException", "the request body is not a JSON object"
+	}
+	if v := m.validate(op, map[string]any(r)); len(v) > 0 {
+		return modelErrorCode[service], validationMessage(v)
 	}
 	for _, ru := range serviceRules[service][op] {
 		if msg := ru.Check(r); msg != "" {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -141,16 +142,10 @@ func UncompiledPatterns(service string) []string {
 // validate checks a request body against the operation's input shape and
 // returns the violations in AWS's wording ("Value … at '…' failed to
 // satisfy constraint: Member must …").
-func (m *model) validate(op string, body []byte) []string {
+func (m *model) validate(op string, v any) []string {
 	in, ok := m.ops[op]
 	if !ok {
 		return nil
-	}
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return []string{"the request body is not JSON"}
 	}
 	var out []string
 	m.check(in, v, "", &out)
@@ -227,7 +222,7 @@ func (m *model) check(name string, v any, path string, out *[]string) {
 			return
 		}
 		m.bounds(s, float64(utf8.RuneCountInString(str)), v, "have length", fail)
-		if len(s.Enum) > 0 && !contains(s.Enum, str) {
+		if len(s.Enum) > 0 && !slices.Contains(s.Enum, str) {
 			fail(v, "satisfy enum value set: ["+strings.Join(s.Enum, ", ")+"]")
 		}
 		if re := m.patterns[s.Pattern]; re != nil && !re.MatchString(str) {
@@ -259,15 +254,6 @@ func (m *model) bounds(s shape, n float64, v any, what string, fail func(any, st
 	if s.Max != nil && n > *s.Max {
 		fail(v, fmt.Sprintf("%s less than or equal to %v", what, *s.Max))
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func show(v any) string {

@@ -139,7 +139,7 @@ func conditionsHold(cond map[string]map[string][]string, ctx map[string]string) 
 }
 
 func holds(op, got string, values []string) bool {
-	any := func(f func(string) bool) bool {
+	some := func(f func(string) bool) bool {
 		for _, v := range values {
 			if f(v) {
 				return true
@@ -149,17 +149,17 @@ func holds(op, got string, values []string) bool {
 	}
 	switch op {
 	case "StringEquals", "ArnEquals":
-		return any(func(v string) bool { return v == got })
+		return some(func(v string) bool { return v == got })
 	case "StringEqualsIgnoreCase":
-		return any(func(v string) bool { return strings.EqualFold(v, got) })
+		return some(func(v string) bool { return strings.EqualFold(v, got) })
 	case "StringLike", "ArnLike":
-		return any(func(v string) bool { return wildcard(v, got) })
+		return some(func(v string) bool { return wildcard(v, got) })
 	case "StringNotEquals", "ArnNotEquals":
-		return !any(func(v string) bool { return v == got })
+		return !some(func(v string) bool { return v == got })
 	case "StringNotLike", "ArnNotLike":
-		return !any(func(v string) bool { return wildcard(v, got) })
+		return !some(func(v string) bool { return wildcard(v, got) })
 	case "Bool":
-		return any(func(v string) bool { return strings.EqualFold(v, got) })
+		return some(func(v string) bool { return strings.EqualFold(v, got) })
 	}
 	return false
 }
@@ -295,11 +295,7 @@ func resolve(v any, ps Pseudo) string {
 			return "unresolved:Ref:" + r
 		}
 		if j, ok := x["Fn::Join"].([]any); ok && len(j) == 2 {
-			var parts []string
-			for _, p := range strs(j[1], ps) {
-				parts = append(parts, p)
-			}
-			return strings.Join(parts, fmt.Sprint(j[0]))
+			return strings.Join(strs(j[1], ps), fmt.Sprint(j[0]))
 		}
 		if s, ok := x["Fn::Sub"].(string); ok {
 			r := strings.NewReplacer("${AWS::Partition}", ps.Partition, "${AWS::Region}", ps.Region, "${AWS::AccountId}", ps.AccountID, "${AWS::StackName}", ps.StackName)

@@ -1,0 +1,315 @@
+package emulator
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ECS services and their deployments: DescribeServices, UpdateService, and the
+// scripted rollouts that advance them.
+
+// CreateService seeds a service (and its cluster) with one completed deployment.
+func (e *Emulator) CreateService(s ServiceSpec) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	td := e.findTaskDef(s.TaskDefinition)
+	if td == nil {
+		return fmt.Errorf("create service %s: no task definition %s", s.Name, s.TaskDefinition)
+	}
+	c := e.clusterNamed(s.Cluster, true)
+	now := e.now()
+	svc := &service{
+		name: s.Name, arn: fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", e.Region, e.Account, c.name, s.Name),
+		cluster: c, status: s.Status, taskDefinition: td.TaskDefinitionArn, desired: s.DesiredCount,
+		launchType: s.LaunchType, deploymentsStarted: 1, controller: s.DeploymentController,
+	}
+	if svc.controller == "" {
+		svc.controller = "ECS"
+	}
+	if svc.status == "" {
+		svc.status = "ACTIVE"
+	}
+	for _, cp := range s.CapacityProviderStrategy {
+		svc.capacityProviders = append(svc.capacityProviders, wCapacityProviderItem{CapacityProvider: cp.Name, Weight: cp.Weight, Base: cp.Base})
+	}
+	if svc.launchType == "FARGATE" || len(svc.capacityProviders) > 0 {
+		svc.platformVersion = "LATEST"
+	}
+	if len(s.Subnets) > 0 {
+		svc.network = &wNetworkConfiguration{AwsvpcConfiguration: &wAwsvpc{Subnets: s.Subnets, SecurityGroups: s.SecurityGroups, AssignPublicIP: s.AssignPublicIP}}
+	}
+	if s.CircuitBreakerRollback {
+		svc.breaker = &wCircuitBreaker{Enable: true, Rollback: true}
+	}
+	svc.deployments = []*deployment{{
+		id: e.deploymentID(), status: "PRIMARY", taskDefinition: td.TaskDefinitionArn,
+		desired: s.DesiredCount, running: s.DesiredCount, rolloutState: "COMPLETED",
+		reason: "ECS deployment completed.", createdAt: now.Add(-time.Hour), updatedAt: now.Add(-time.Hour),
+		digests: e.resolveDigests(td),
+	}}
+	c.services[s.Name] = svc
+	return nil
+}
+
+// --- DescribeServices ------------------------------------------------------
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServices.html
+// A missing service is a failures[] entry with reason MISSING, not an error;
+// a missing cluster is ClusterNotFoundException.
+
+func (e *Emulator) describeServices(body json.RawMessage) (any, *apiError) {
+	var in struct {
+		Cluster  string   `json:"cluster"`
+		Services []string `json:"services"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	c := e.clusterNamed(in.Cluster, false)
+	if c == nil {
+		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	}
+	now := e.now()
+	out := struct {
+		Services []wService `json:"services"`
+		Failures []wFailure `json:"failures"`
+	}{Services: []wService{}, Failures: []wFailure{}}
+	for _, ref := range in.Services {
+		svc := c.services[ref[strings.LastIndex(ref, "/")+1:]]
+		if svc == nil {
+			arn := ref
+			if !strings.HasPrefix(ref, "arn:") {
+				arn = fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", e.Region, e.Account, c.name, ref)
+			}
+			out.Failures = append(out.Failures, wFailure{Arn: arn, Reason: "MISSING"})
+			continue
+		}
+		e.advance(svc, now)
+		out.Services = append(out.Services, svc.wire())
+	}
+	return out, nil
+}
+
+func (s *service) wire() wService {
+	w := wService{
+		ServiceArn: s.arn, ServiceName: s.name, ClusterArn: s.cluster.arn, Status: s.status,
+		DesiredCount: s.desired, LaunchType: s.launchType, CapacityProviderStrategy: s.capacityProviders,
+		PlatformVersion: s.platformVersion, TaskDefinition: s.taskDefinition, NetworkConfiguration: s.network,
+		SchedulingStrategy: "REPLICA", Events: s.events, Deployments: []wDeployment{},
+		DeploymentController:    &wDeploymentController{Type: s.controller},
+		DeploymentConfiguration: &wDeploymentConfiguration{DeploymentCircuitBreaker: s.breaker, MaximumPercent: 200, MinimumHealthyPercent: 100},
+	}
+	if w.Events == nil {
+		w.Events = []wServiceEvent{}
+	}
+	for _, d := range s.deployments {
+		w.RunningCount += d.running
+		w.PendingCount += d.pending
+		w.Deployments = append(w.Deployments, wDeployment{
+			ID: d.id, Status: d.status, TaskDefinition: d.taskDefinition, DesiredCount: d.desired,
+			PendingCount: d.pending, RunningCount: d.running, FailedTasks: d.failed,
+			CreatedAt: ts(d.createdAt), UpdatedAt: ts(d.updatedAt), LaunchType: s.launchType,
+			CapacityProviderStrategy: s.capacityProviders, RolloutState: d.rolloutState, RolloutStateReason: d.reason,
+		})
+	}
+	return w
+}
+
+// advance applies the scheduled steps whose time has come, in time order, and
+// ramps the running count of rolling deployments.
+func (e *Emulator) advance(s *service, now time.Time) {
+	for {
+		sort.SliceStable(s.steps, func(i, j int) bool { return s.steps[i].at.Before(s.steps[j].at) })
+		if len(s.steps) == 0 || s.steps[0].at.After(now) {
+			break
+		}
+		st := s.steps[0]
+		s.steps = s.steps[1:]
+		st.apply(st.at)
+	}
+	for _, d := range s.deployments {
+		if d.rolloutState != "IN_PROGRESS" || d.rampEnd.IsZero() {
+			continue
+		}
+		total := d.rampEnd.Sub(d.createdAt)
+		done := now.Sub(d.createdAt)
+		r := d.desired
+		if done < total {
+			r = int32(int64(d.desired) * int64(done) / int64(total))
+		}
+		d.running = min(r, d.desired)
+		d.pending = 0
+		if d.running < d.desired {
+			d.pending = 1
+		}
+	}
+}
+
+func (s *service) event(at time.Time, format string, args ...any) {
+	msg := fmt.Sprintf("(service %s) ", s.name) + fmt.Sprintf(format, args...)
+	ev := wServiceEvent{ID: fmt.Sprintf("%x", sha256.Sum256([]byte(msg+at.String())))[:36], CreatedAt: ts(at), Message: msg}
+	s.events = append([]wServiceEvent{ev}, s.events...) // newest first, as ECS lists them
+	if len(s.events) > 100 {
+		s.events = s.events[:100]
+	}
+}
+
+// --- UpdateService ---------------------------------------------------------
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+// forceNewDeployment starts a new PRIMARY deployment of the same task
+// definition; the previous PRIMARY becomes ACTIVE until the new one completes.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+// A deployment the circuit breaker fails gets rolloutState FAILED; with
+// rollback on, ECS starts a deployment of the last completed revision.
+
+func (e *Emulator) updateService(body json.RawMessage) (any, *apiError) {
+	var in struct {
+		Cluster            string `json:"cluster"`
+		Service            string `json:"service"`
+		ForceNewDeployment bool   `json:"forceNewDeployment"`
+		TaskDefinition     string `json:"taskDefinition"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	c := e.clusterNamed(in.Cluster, false)
+	if c == nil {
+		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	}
+	svc := c.services[in.Service[strings.LastIndex(in.Service, "/")+1:]]
+	if svc == nil {
+		return nil, errorf("ServiceNotFoundException", "Service not found.")
+	}
+	if svc.status != "ACTIVE" {
+		return nil, errorf("ServiceNotActiveException", "Service was not ACTIVE.")
+	}
+	// "For services using the blue/green (CODE_DEPLOY) deployment controller,
+	// only the desired count, deployment configuration, health check grace
+	// period, task placement constraints and strategies, enable ECS managed
+	// tags option, and propagate tags can be updated using this API"; the
+	// EXTERNAL controller cannot update the task definition either
+	// (UpdateService API reference). The message is the one boto/boto3#1936 reports.
+	if svc.controller != "ECS" && (in.ForceNewDeployment || in.TaskDefinition != "") {
+		return nil, errorf("InvalidParameterException", "Unable to update task definition on services with a %s deployment controller.", svc.controller)
+	}
+	now := e.now()
+	e.advance(svc, now)
+	td := svc.taskDefinition
+	if in.TaskDefinition != "" {
+		t := e.findTaskDef(in.TaskDefinition)
+		if t == nil {
+			return nil, errorf("ClientException", "TaskDefinition not found.")
+		}
+		td = t.TaskDefinitionArn
+	}
+	if in.ForceNewDeployment || td != svc.taskDefinition {
+		plan := e.script.Rollout
+		if r := e.script.Random; r != nil {
+			plan = RolloutScript{Seconds: e.draw(r), Outcome: OutcomeCompleted}
+			if e.random.Float64() < r.RolloutFailureRate {
+				plan.Outcome = OutcomeRolledBack
+			}
+		}
+		d := e.startDeployment(svc, td, now, plan)
+		e.spans = append(e.spans, Span{Kind: "deployment", Cluster: svc.cluster.name, Service: svc.name, ID: d.id, Start: now, deployment: d})
+	}
+	return map[string]any{"service": svc.wire()}, nil
+}
+
+func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan RolloutScript) *deployment {
+	prev := svc.deployments[0]
+	for _, d := range svc.deployments {
+		if d.status == "PRIMARY" {
+			d.status = "ACTIVE"
+			d.updatedAt = now
+		}
+	}
+	dur := secs(plan.duration())
+	d := &deployment{
+		id: e.deploymentID(), status: "PRIMARY", taskDefinition: td, desired: svc.desired,
+		rolloutState: "IN_PROGRESS", createdAt: now, updatedAt: now, rampEnd: now.Add(dur),
+	}
+	if t := e.findTaskDef(td); t != nil {
+		d.digests = e.resolveDigests(t)
+	}
+	d.reason = fmt.Sprintf("ECS deployment %s in progress.", d.id)
+	svc.taskDefinition = td
+	svc.deployments = append([]*deployment{d}, svc.deployments...)
+	svc.deploymentsStarted++
+	e.deploymentEvent(svc, d, now)
+	switch plan.Outcome {
+	case OutcomeStuck:
+		d.rampEnd = now.Add(1000 * time.Hour)
+	case OutcomeRolledBack:
+		d.rampEnd = time.Time{}
+		e.schedule(svc, step{at: now.Add(dur), apply: func(at time.Time) { e.failDeployment(svc, d, prev.taskDefinition, at, dur) }})
+	case OutcomeSuperseded:
+		e.schedule(svc, step{at: now.Add(dur / 2), apply: func(at time.Time) {
+			svc.event(at, "updated by another client: a new deployment was started.")
+			e.startDeployment(svc, td, at, RolloutScript{Seconds: plan.duration(), Outcome: OutcomeCompleted})
+		}})
+	default:
+		e.schedule(svc, step{at: now.Add(dur), apply: func(at time.Time) { e.completeDeployment(svc, d, at) }})
+	}
+	return d
+}
+
+// schedule adds a step to the service, applied when the clock passes it:
+// when the service is next read, or by a timer at that moment, whichever
+// comes first, so that its events go out on time.
+func (e *Emulator) schedule(svc *service, st step) {
+	svc.steps = append(svc.steps, st)
+	e.at(st.at, func(now time.Time) { e.advance(svc, now) })
+}
+
+func (e *Emulator) completeDeployment(svc *service, d *deployment, at time.Time) {
+	if d.status != "PRIMARY" || d.rolloutState != "IN_PROGRESS" {
+		return
+	}
+	d.endedAt = at
+	d.rolloutState = "COMPLETED"
+	d.reason = fmt.Sprintf("ECS deployment %s completed.", d.id)
+	d.running, d.pending, d.updatedAt = d.desired, 0, at
+	svc.deployments = []*deployment{d} // the others drained and are INACTIVE, which DescribeServices omits
+	svc.event(at, "(deployment %s) deployment completed.", d.id)
+	svc.event(at, "has reached a steady state.")
+	e.deploymentEvent(svc, d, at)
+}
+
+func (e *Emulator) failDeployment(svc *service, d *deployment, previous string, at time.Time, dur time.Duration) {
+	d.rolloutState = "FAILED"
+	d.endedAt = at
+	d.reason = "ECS deployment circuit breaker: tasks failed to start."
+	d.failed = max(3, d.desired*2)
+	d.running, d.pending, d.updatedAt = 0, 0, at
+	svc.event(at, "(deployment %s) deployment failed: tasks failed to start.", d.id)
+	e.deploymentEvent(svc, d, at)
+	if svc.breaker == nil || !svc.breaker.Rollback {
+		return
+	}
+	rb := e.startDeployment(svc, previous, at, RolloutScript{Seconds: dur.Seconds(), Outcome: OutcomeCompleted})
+	svc.event(at, "rolling back to deployment %s.", rb.id)
+	e.spans = append(e.spans, Span{Kind: "rollback", Cluster: svc.cluster.name, Service: svc.name, ID: rb.id, Start: at, deployment: rb})
+}
+
+// RunningDigest is the digest the service's PRIMARY deployment runs in its
+// container named container.
+func (e *Emulator) RunningDigest(clusterName, serviceName, container string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.clusters[clusterName]
+	if c == nil || c.services[serviceName] == nil {
+		return ""
+	}
+	svc := c.services[serviceName]
+	e.advance(svc, e.now())
+	for _, d := range svc.deployments {
+		if d.status == "PRIMARY" {
+			return d.digests[container]
+		}
+	}
+	return ""
+}

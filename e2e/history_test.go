@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
+	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/statemachine"
+)
+
+// TestHistoryBudgetBoundsCountedEvents checks the history-limit formula
+// (config.Budget, statemachine.CycleEvents and PathEvents) against the events
+// an execution actually records: each loop turned several times (events lost,
+// so every wait ends on its safety poll; capacity refused twice), the history
+// read back through GetExecutionHistory, and every turn of every loop and
+// the whole execution must stay within what the formula charges.
+func TestHistoryBudgetBoundsCountedEvents(t *testing.T) {
+	stack := startStack(t)
+	stack.SetTokenTimeout(300 * time.Millisecond)
+	sc := emulator.Scenario{
+		Events:           emulator.EventsScript{Drop: true},
+		CapacityFailures: 2,
+		Migration:        emulator.MigrationScript{Seconds: 2},
+		Rollout:          emulator.RolloutScript{Seconds: 2},
+	}
+	r, err := stack.Run(t.Context(), localstack.SamplePushEvent("staging", emulator.Digest), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != "SUCCEEDED" {
+		t.Fatalf("ended %s %s: %s", r.Status, r.Error, r.Cause)
+	}
+	events := executionHistory(t, stack, r.ExecutionARN)
+
+	doc, err := statemachine.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadFile(filepath.Join(root, "local", "targets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, ok := cfg.ByEnvironment("staging")
+	if !ok {
+		t.Fatal("no staging target")
+	}
+	budget, err := cfg.Budget(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Split the history at each entry of a loop's head state.
+	heads := map[string]int{"WaitingForTurn": 0, "WaitForCapacity": 0, "WaitForMigration": 0, "WaitForDeployment": 0}
+	turnStart, turnHead := -1, ""
+	bound := doc.PathEvents() + budget.Retries
+	for i, ev := range events {
+		name := enteredName(ev)
+		if _, isHead := heads[name]; !isHead {
+			continue
+		}
+		if name == turnHead {
+			// One full turn of turnHead's loop: from its entry to its next one.
+			n, limit := i-turnStart, doc.CycleEvents(name)
+			if n > limit {
+				t.Errorf("one turn of %s recorded %d events, the formula charges %d", name, n, limit)
+			}
+		}
+		heads[name]++
+		bound += doc.CycleEvents(name)
+		turnStart, turnHead = i, name
+	}
+	for _, h := range []string{"WaitForCapacity", "WaitForMigration", "WaitForDeployment"} {
+		if heads[h] < 2 {
+			t.Errorf("%s was entered %d times; the case must turn each loop at least twice", h, heads[h])
+		}
+	}
+	if len(events) > bound {
+		t.Errorf("the execution recorded %d events; the formula, given the turns it took (%v), charges at most %d", len(events), heads, bound)
+	}
+	if len(events) > budget.Total {
+		t.Errorf("the execution recorded %d events, more than the target's worst case %s", len(events), budget)
+	}
+	t.Logf("recorded %d events; formula for these turns %d; target's worst case %d; turns %v", len(events), bound, budget.Total, heads)
+}
+
+// executionHistory reads an execution's whole history through the SDK, as
+// Step Functions serves it.
+func executionHistory(t *testing.T, s *localstack.Stack, arn string) []sfntypes.HistoryEvent {
+	t.Helper()
+	client := sfn.New(sfn.Options{
+		Region: emulator.Region, BaseEndpoint: aws.String(s.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	var out []sfntypes.HistoryEvent
+	pages := sfn.NewGetExecutionHistoryPaginator(client, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 100})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, page.Events...)
+	}
+	return out
+}
+
+func enteredName(ev sfntypes.HistoryEvent) string {
+	if d := ev.StateEnteredEventDetails; d != nil {
+		return aws.ToString(d.Name)
+	}
+	return ""
+}

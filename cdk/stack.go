@@ -164,6 +164,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		jsii.String("https://"), stack.Region(), jsii.String(".console.aws.amazon.com/states/home?region="), stack.Region(),
 		jsii.String("#/statemachines/view/"), sm.StateMachineArn(),
 	}))
+	out("OperatorPolicyArn", "Attach to the people and CI roles that run the deployer CLI", operatorPolicy(stack, targets, smName, smArn).ManagedPolicyArn())
 	out("DeadLetterQueueUrl", "Pushes whose execution could not be started, and ECS events Wake could not handle, land here", dlq.QueueUrl())
 	return stack
 }

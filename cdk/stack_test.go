@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -455,4 +456,37 @@ func TestDigestModeAddsOnlyTheRegistrationItNeeds(t *testing.T) {
 	for _, e := range *errs {
 		t.Errorf("cdk-nag error at %s: %v", *e.Id, e.Entry.Data)
 	}
+}
+
+// The operator policy grants the CLI's calls and nothing else, none of them
+// on "*" (the e2e CLI tests run under it, so a missing one fails them).
+func TestOperatorPolicy(t *testing.T) {
+	policies := resources("AWS::IAM::ManagedPolicy")
+	if len(policies) != 1 {
+		t.Fatalf("managed policies = %d, want the operator's", len(policies))
+	}
+	var actions []string
+	for _, p := range policies {
+		for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			s := st.(map[string]any)
+			if s["Effect"] != "Allow" || s["Resource"] == "*" {
+				t.Errorf("statement %v", s)
+			}
+			switch a := s["Action"].(type) {
+			case string:
+				actions = append(actions, a)
+			case []any:
+				for _, x := range a {
+					actions = append(actions, x.(string))
+				}
+			}
+		}
+	}
+	sort.Strings(actions)
+	want := []string{"cloudformation:DescribeStacks", "ecr:BatchGetImage", "ecr:PutImage", "states:DescribeExecution",
+		"states:GetExecutionHistory", "states:ListExecutions", "states:StartExecution"}
+	if !slices.Equal(actions, want) {
+		t.Errorf("operator actions = %v, want %v", actions, want)
+	}
+	template().HasOutput(jsii.String("OperatorPolicyArn"), &map[string]any{"Value": map[string]any{"Ref": assertions.Match_AnyValue()}})
 }

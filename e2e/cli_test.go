@@ -21,7 +21,7 @@ func cliEnv(t *testing.T, s *localstack.Stack) {
 	t.Helper()
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL": s.Endpoint, "AWS_REGION": emulator.Region, "AWS_DEFAULT_REGION": emulator.Region,
-		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_CONFIG_FILE": "/dev/null",
+		"AWS_ACCESS_KEY_ID": localstack.OperatorAccessKey, "AWS_SECRET_ACCESS_KEY": "local", "AWS_CONFIG_FILE": "/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
 		"DEPLOYER_STATE_MACHINE_ARN":  s.SFN.StateMachineARN,
 		"DEPLOYER_CONFIG_FILE":        filepath.Join(root, "local", "targets.json"),

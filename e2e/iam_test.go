@@ -41,8 +41,9 @@ func TestRemovedStatementIsAccessDenied(t *testing.T) {
 	}
 }
 
-// withoutStatement writes local/template.json without the statements of a
-// role's policy that grant action, and returns its path.
+// withoutStatement writes local/template.json without the statements that
+// grant action in a role's policy or a managed policy (by logical ID prefix),
+// and returns its path.
 func withoutStatement(t *testing.T, rolePrefix, action string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(root, "local", "template.json"))
@@ -54,14 +55,19 @@ func withoutStatement(t *testing.T, rolePrefix, action string) string {
 		t.Fatal(err)
 	}
 	removed := 0
-	for _, res := range doc["Resources"].(map[string]any) {
+	for id, res := range doc["Resources"].(map[string]any) {
 		r := res.(map[string]any)
-		if r["Type"] != "AWS::IAM::Policy" {
-			continue
-		}
-		props := r["Properties"].(map[string]any)
-		roles := props["Roles"].([]any)
-		if !strings.HasPrefix(roles[0].(map[string]any)["Ref"].(string), rolePrefix) {
+		props, _ := r["Properties"].(map[string]any)
+		switch r["Type"] {
+		case "AWS::IAM::Policy":
+			if !strings.HasPrefix(props["Roles"].([]any)[0].(map[string]any)["Ref"].(string), rolePrefix) {
+				continue
+			}
+		case "AWS::IAM::ManagedPolicy":
+			if !strings.HasPrefix(id, rolePrefix) {
+				continue
+			}
+		default:
 			continue
 		}
 		pd := props["PolicyDocument"].(map[string]any)
@@ -91,4 +97,18 @@ func withoutStatement(t *testing.T, rolePrefix, action string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// The CLI runs under the stack's OperatorPolicy: without its
+// states:StartExecution, deployer start is refused with IAM's message.
+func TestOperatorPolicyGovernsTheCLI(t *testing.T) {
+	s := startStackWith(t, withoutStatement(t, "OperatorPolicy", "states:StartExecution"))
+	cliEnv(t, s)
+	code, _, errOut := deployer(t, "start", "staging")
+	if code == 0 || !strings.Contains(errOut, "is not authorized to perform: states:StartExecution") {
+		t.Fatalf("deployer start exited %d: %s; want a refusal of states:StartExecution", code, errOut)
+	}
+	if d := s.Denied(); len(d) != 1 {
+		t.Fatalf("denials = %v, want the one StartExecution", d)
+	}
 }

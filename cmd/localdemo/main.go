@@ -86,12 +86,13 @@ The local stack serves ECS, ECR and Step Functions at %[1]s until you press Ctrl
 ECR pushes of a configured tag start executions, as the EventBridge rules in template.json do.
 In another shell:
 
-  export AWS_ENDPOINT_URL=%[1]s AWS_REGION=%[2]s AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+  export AWS_ENDPOINT_URL=%[1]s AWS_REGION=%[2]s AWS_DEFAULT_REGION=%[2]s
+  export AWS_ACCESS_KEY_ID=%[5]s AWS_SECRET_ACCESS_KEY=local  # the stack's OperatorPolicy, as IAM would apply it
   export DEPLOYER_STATE_MACHINE_ARN=%[3]s DEPLOYER_CONFIG_FILE=%[4]s
   go run ./cmd/deployer promote --repository app --from sha-2 --to staging
   go run ./cmd/deployer status
   go run ./cmd/deployer start staging --follow
-`, stack.Endpoint, emulator.Region, stack.SFN.StateMachineARN, filepath.Join(root, "local", "targets.json"))
+`, stack.Endpoint, emulator.Region, stack.SFN.StateMachineARN, filepath.Join(root, "local", "targets.json"), localstack.OperatorAccessKey)
 		<-ctx.Done()
 		return 0
 	}

@@ -171,10 +171,12 @@ type Template struct {
 	Policies map[string]*Policy
 	// FunctionRoles maps a function's logical ID to its role's logical ID.
 	FunctionRoles map[string]string
+	// Managed holds the AWS::IAM::ManagedPolicy resources by logical ID.
+	Managed map[string]*Policy
 }
 
-// FromTemplate reads the AWS::IAM::Policy resources (and roles' inline
-// Policies) of a template, resolving the intrinsics they use.
+// FromTemplate reads the AWS::IAM::Policy and AWS::IAM::ManagedPolicy
+// resources of a template, resolving the intrinsics they use.
 func FromTemplate(tpl []byte, ps Pseudo) (*Template, error) {
 	var doc struct {
 		Resources map[string]struct {
@@ -185,7 +187,7 @@ func FromTemplate(tpl []byte, ps Pseudo) (*Template, error) {
 	if err := json.Unmarshal(tpl, &doc); err != nil {
 		return nil, fmt.Errorf("read template: %w", err)
 	}
-	t := &Template{Policies: map[string]*Policy{}, FunctionRoles: map[string]string{}}
+	t := &Template{Policies: map[string]*Policy{}, FunctionRoles: map[string]string{}, Managed: map[string]*Policy{}}
 	policy := func(role string) *Policy {
 		if t.Policies[role] == nil {
 			t.Policies[role] = &Policy{Role: role}
@@ -213,6 +215,12 @@ func FromTemplate(tpl []byte, ps Pseudo) (*Template, error) {
 				}
 				policy(role).Statements = append(policy(role).Statements, stmts...)
 			}
+		case "AWS::IAM::ManagedPolicy":
+			stmts, err := statements(r.Properties["PolicyDocument"], ps)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", id, err)
+			}
+			t.Managed[id] = &Policy{Role: id, Statements: stmts}
 		case "AWS::Lambda::Function":
 			if g, ok := r.Properties["Role"].(map[string]any)["Fn::GetAtt"].([]any); ok && len(g) == 2 {
 				t.FunctionRoles[id] = fmt.Sprint(g[0])

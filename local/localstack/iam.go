@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
@@ -20,6 +21,12 @@ const StackName = "EcrDeployer"
 // accessKey is the access key ID a function's RIE runs with: the local stack
 // knows the caller of every request by it, as IAM knows a Lambda's role.
 func accessKey(f statemachine.Function) string { return "LOCAL" + f.Name }
+
+// OperatorAccessKey is the access key ID of a person or CI role with the
+// stack's OperatorPolicy attached, and nothing else: the CLI tests run with
+// it, so a call the CLI makes that the policy lacks is refused, as it would
+// be for a customer who attached the policy the README names.
+const OperatorAccessKey = "LOCALOperator"
 
 // guard evaluates each Lambda's requests against its role's policy in the
 // template, as IAM does, and remembers every denial.
@@ -56,12 +63,21 @@ func newGuard(templateFile string) (*guard, error) {
 	if len(g.roles) != len(statemachine.Functions) {
 		return nil, fmt.Errorf("%s: found the roles of %d of %d functions", templateFile, len(g.roles), len(statemachine.Functions))
 	}
+	for id, p := range tpl.Managed {
+		if strings.HasPrefix(id, "OperatorPolicy") {
+			g.roles[OperatorAccessKey], g.names[OperatorAccessKey] = p, "operator"
+		}
+	}
+	if g.roles[OperatorAccessKey] == nil {
+		return nil, fmt.Errorf("%s: no OperatorPolicy", templateFile)
+	}
 	return g, nil
 }
 
 // authorize is the emulator's and the local Step Functions API's Authorizer.
-// A caller that is not one of the functions (a test, the CLI, the AWS CLI)
-// has a developer's credentials, which the template does not govern.
+// A caller that is neither one of the functions nor the operator (a test's
+// own setup, the AWS CLI in the demo) has an administrator's credentials,
+// which the template does not govern.
 func (g *guard) authorize(key string, reqs []iam.Request) error {
 	p := g.roles[key]
 	if p == nil {

@@ -334,9 +334,12 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	}
 
 	allow("CheckMigration", []string{"ecs:DescribeTasks", "ecs:StopTask"}, tasks, onClusters)
-	var taskWildcards []string
+	var taskWildcards, sdWildcards []string
+	var serviceDeployments []*string
 	for _, t := range targets {
 		taskWildcards = append(taskWildcards, fmt.Sprintf("Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/%s/*", t.Cluster))
+		sdWildcards = append(sdWildcards, fmt.Sprintf("Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-deployment/%s/%s/*", t.Cluster, t.Service))
+		add(&serviceDeployments, "sd/"+t.Cluster+"/"+t.Service, arn("ecs", "service-deployment", t.Cluster+"/"+t.Service+"/*"))
 	}
 	suppress("CheckMigration", "Task IDs are not known in advance: the statement is limited to tasks of the configured clusters (and the ecs:cluster condition).", dedupe(taskWildcards)...)
 
@@ -345,8 +348,11 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	// The deployed digest is read from the tasks of our deployment.
 	allow("CheckDeployment", []string{"ecs:DescribeTasks"}, tasks, onClusters)
 	allow("CheckDeployment", []string{"ecs:ListTasks"}, []*string{jsii.String("*")}, onClusters)
-	suppress("CheckDeployment", "ecs:ListTasks is read-only and is scoped by the ecs:cluster condition to the configured clusters; DescribeTasks to their tasks, whose IDs are not known in advance.",
-		append([]string{"Resource::*"}, dedupe(taskWildcards)...)...)
+	// ECS's record of our deployment judges it: DescribeServiceDeployments
+	// needs both the service and the service deployment resource types.
+	allow("CheckDeployment", []string{"ecs:DescribeServiceDeployments"}, append(append([]*string{}, services...), serviceDeployments...), nil)
+	suppress("CheckDeployment", "Read-only. ecs:ListTasks is scoped by the ecs:cluster condition to the configured clusters; DescribeTasks to their tasks, and DescribeServiceDeployments to the configured services' deployments, whose IDs are not known in advance.",
+		append(append([]string{"Resource::*"}, dedupe(taskWildcards)...), dedupe(sdWildcards)...)...)
 
 	// CheckTurn reads this state machine's executions.
 	execArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("execution"),
@@ -361,8 +367,10 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	// Task tokens are granted on the state machine, as grantTaskResponse does.
 	allow("Watch", []string{"ecs:DescribeTasks"}, tasks, onClusters)
 	allow("Watch", []string{"ecs:DescribeServices"}, services, nil)
+	allow("Watch", []string{"ecs:DescribeServiceDeployments"}, append(append([]*string{}, services...), serviceDeployments...), nil)
 	allow("Watch", []string{"states:SendTaskSuccess"}, []*string{smArn}, nil)
-	suppress("Watch", "Read-only: tasks of the configured clusters (and the ecs:cluster condition), whose IDs are not known in advance.", dedupe(taskWildcards)...)
+	suppress("Watch", "Read-only: tasks of the configured clusters (and the ecs:cluster condition) and the configured services' deployments, whose IDs are not known in advance.",
+		append(dedupe(taskWildcards), dedupe(sdWildcards)...)...)
 	allow("Wake", []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smArn}, nil)
 	allow("Wake", []string{"states:GetExecutionHistory"}, []*string{execArn}, nil)
 	suppress("Wake", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",

@@ -84,7 +84,7 @@ type DeploymentPhase int
 const (
 	DeploymentInProgress DeploymentPhase = iota
 	DeploymentCompleted
-	DeploymentFailed
+	DeploymentFailedPhase
 	DeploymentReplaced
 )
 
@@ -97,6 +97,11 @@ type DeploymentVerdict struct {
 	Primary *ecstypes.Deployment
 	// Events are the service's latest events that mention our deployment or a rollback.
 	Events []string
+	// SD is ECS's record of our deployment, which decided Phase; nil when
+	// deployments[] decided it.
+	SD *ServiceDeploymentReading
+	// Current is the service's currentServiceDeployment.
+	Current string
 }
 
 // JudgeDeployment decides whether the deployment with id ours is done, failed
@@ -124,13 +129,13 @@ func JudgeDeployment(svc ecstypes.Service, ours string, seenFailed bool) Deploym
 	v.Events = relevantEvents(svc.Events, ours)
 	switch {
 	case v.Ours != nil && v.Ours.RolloutState == ecstypes.DeploymentRolloutStateFailed:
-		v.Phase = DeploymentFailed
+		v.Phase = DeploymentFailedPhase
 	case v.Ours == nil || aws.ToString(v.Ours.Status) != "PRIMARY":
 		// Ours is ACTIVE, INACTIVE or gone. A circuit-breaker rollback also
 		// makes a new PRIMARY: tell it from someone else's deployment by what
 		// we saw earlier and by the service events about our deployment.
 		if seenFailed || mentionsFailure(v.Events, ours) {
-			v.Phase = DeploymentFailed
+			v.Phase = DeploymentFailedPhase
 		} else {
 			v.Phase = DeploymentReplaced
 		}

@@ -82,12 +82,12 @@ func TestJudgeDeployment(t *testing.T) {
 			Deployments: []ecstypes.Deployment{dep("ecs-svc/222", "PRIMARY", ecstypes.DeploymentRolloutStateCompleted, 2, 2)},
 			Events: events("(service s) has reached a steady state.", "(service s) rolling back to deployment ecs-svc/222.",
 				"(service s) (deployment ecs-svc/111) deployment failed: tasks failed to start.")},
-			phase: DeploymentFailed},
+			phase: DeploymentFailedPhase},
 		"ours FAILED while the rollback runs": {svc: ecstypes.Service{Deployments: []ecstypes.Deployment{
 			dep("ecs-svc/222", "PRIMARY", ecstypes.DeploymentRolloutStateInProgress, 0, 2), dep(ours, "ACTIVE", ecstypes.DeploymentRolloutStateFailed, 0, 2)}},
-			phase: DeploymentFailed},
+			phase: DeploymentFailedPhase},
 		"ours gone, seen FAILED earlier, events aged out": {svc: ecstypes.Service{Deployments: []ecstypes.Deployment{
-			dep("ecs-svc/222", "PRIMARY", ecstypes.DeploymentRolloutStateCompleted, 2, 2)}}, seenFailed: true, phase: DeploymentFailed},
+			dep("ecs-svc/222", "PRIMARY", ecstypes.DeploymentRolloutStateCompleted, 2, 2)}}, seenFailed: true, phase: DeploymentFailedPhase},
 		"someone else's deployment is PRIMARY": {svc: ecstypes.Service{Deployments: []ecstypes.Deployment{
 			dep("ecs-svc/333", "PRIMARY", ecstypes.DeploymentRolloutStateInProgress, 0, 2), dep(ours, "ACTIVE", ecstypes.DeploymentRolloutStateInProgress, 1, 2)}},
 			phase: DeploymentReplaced},

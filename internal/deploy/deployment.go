@@ -27,6 +27,7 @@ func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) 
 		return s, err
 	}
 	primary := primaryOf(svc.Deployments)
+	current := aws.ToString(svc.CurrentServiceDeployment)
 	adopted := primary != nil && s.Deployment.NotBefore != nil && primary.CreatedAt != nil &&
 		!primary.CreatedAt.Before(*s.Deployment.NotBefore) && aws.ToString(primary.TaskDefinition) == s.Launch.TaskDefinition
 	if !adopted {
@@ -38,9 +39,9 @@ func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) 
 		if err != nil {
 			return s, fmt.Errorf("update service %s/%s: %w", s.Cluster, s.Service, err)
 		}
-		primary = nil
+		primary, current = nil, ""
 		if out.Service != nil {
-			primary = primaryOf(out.Service.Deployments)
+			primary, current = primaryOf(out.Service.Deployments), aws.ToString(out.Service.CurrentServiceDeployment)
 		}
 	}
 	if primary == nil {
@@ -49,12 +50,20 @@ func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) 
 	now := d.now()
 	dep := &s.Deployment
 	dep.ID = aws.ToString(primary.Id)
+	// UpdateService returns service.currentServiceDeployment, the ARN of the
+	// service deployment it started (2024-10); without it (an older
+	// partition or API), deployments[] judges the deployment.
+	dep.ServiceDeploymentArn = current
+	dep.JudgedBy = "serviceDeployment"
+	if current == "" {
+		dep.JudgedBy = "deployments: UpdateService returned no currentServiceDeployment"
+	}
 	dep.StartedAt = ptrTime(now)
 	dep.Deadline = ptrTime(now.Add(time.Duration(dep.TimeoutSeconds) * time.Second))
 	s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
 	record(dep, primary)
 	d.log().InfoContext(ctx, "deployment started", "execution", s.Execution.ID, "cluster", s.Cluster,
-		"service", s.Service, "deploymentId", dep.ID, "adopted", adopted)
+		"service", s.Service, "deploymentId", dep.ID, "serviceDeployment", dep.ServiceDeploymentArn, "adopted", adopted)
 	return s, nil
 }
 
@@ -136,7 +145,7 @@ func (d *Deployer) deploymentTasks(ctx context.Context, cluster, service, deploy
 // CheckDeployment looks at the service once and judges our deployment.
 func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) {
 	dep := &s.Deployment
-	v, err := d.judgeDeployment(ctx, s)
+	v, err := d.judgeDeployment(ctx, &s)
 	if err != nil {
 		return s, err
 	}
@@ -145,6 +154,9 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 		record(dep, v.Ours)
 	} else {
 		dep.Status = "INACTIVE"
+	}
+	if v.SD != nil {
+		recordServiceDeployment(dep, *v.SD, now)
 	}
 	switch v.Phase {
 	case DeploymentCompleted:
@@ -160,7 +172,24 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 		d.log().InfoContext(ctx, "deployment completed", "execution", s.Execution.ID, "cluster", s.Cluster,
 			"service", s.Service, "deploymentId", dep.ID)
 		return s, nil
-	case DeploymentFailed:
+	case DeploymentRollingBack:
+		// Hold the service until ECS's rollback has settled, so that the next
+		// queued execution does not deploy over it.
+		if dep.Deadline != nil && !now.After(*dep.Deadline) {
+			s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
+			return s, nil
+		}
+		return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed and ECS was still rolling it back (%s) at the deployment timeout (%ds): %s. The service is returning to the previous version; follow service deployment %s.",
+			dep.ID, s.Service, v.SD.Status, dep.TimeoutSeconds, v.SD.failedCause(), dep.ServiceDeploymentArn)}
+	case DeploymentFailedPhase:
+		if v.SD != nil {
+			outcome := "ECS rolled it back; the service runs the previous version"
+			if v.SD.Status == string(ecstypes.ServiceDeploymentStatusRollbackFailed) {
+				outcome = "ECS's rollback failed too (ROLLBACK_FAILED): the service may run neither version; act on it now"
+			}
+			return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed: %s. %s. Latest events: %s. Check the new tasks' stopped reasons and logs, and service deployment %s.",
+				dep.ID, s.Service, v.SD.failedCause(), outcome, strings.TrimSuffix(eventList(v.Events), "."), dep.ServiceDeploymentArn)}
+		}
 		// Hold the service until ECS's rollback has settled, so that the next
 		// queued execution does not deploy over it.
 		if rb := rollingBackTo(v, *dep, now); rb != "" {
@@ -170,29 +199,73 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 		}
 		return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed and ECS rolled it back: %s; %d tasks failed. The service runs the previous version. Latest events: %s. Check the new tasks' stopped reasons and logs.",
 			dep.ID, s.Service, strings.TrimSuffix(orUnknown(dep.RolloutStateReason), "."), dep.FailedTasks, strings.TrimSuffix(eventList(v.Events), "."))}
+	case DeploymentFailedNoRollback:
+		return s, &DeploymentFailed{newf("Deployment %s of service %s failed: %s. Rollback is off for the check that failed it, so ECS stopped the deployment where it was: the service may run old and new tasks side by side. Fix the image and deploy again, or deploy the previous image. Service deployment %s.",
+			dep.ID, s.Service, v.SD.failedCause(), dep.ServiceDeploymentArn)}
+	case DeploymentStoppedPhase:
+		return s, &DeploymentStopped{newf("Deployment %s of service %s was stopped before it completed (%s), and no newer deployment replaced it: someone stopped it in the console or with the API. Check which version the service runs now; start again to deploy this image.",
+			dep.ID, s.Service, strings.TrimSuffix(orUnknown(v.SD.StatusReason), "."))}
 	case DeploymentReplaced:
 		by := "another deployment"
 		if v.Primary != nil {
 			by = fmt.Sprintf("deployment %s (task definition %s)", aws.ToString(v.Primary.Id), aws.ToString(v.Primary.TaskDefinition))
 		}
+		if v.SD != nil && v.Current != "" {
+			by += ", service deployment " + v.Current
+		}
 		return s, &DeploymentSuperseded{newf("Deployment %s of service %s was replaced by %s before it completed: someone or something else updated the service. Check which version the service runs now; start again to deploy this image.",
 			dep.ID, s.Service, by)}
 	}
 	if dep.Deadline != nil && now.After(*dep.Deadline) {
-		return s, &DeploymentTimedOut{newf("Deployment %s of service %s had not completed after %ds (rollout %s, %d of %d tasks running, %d pending). ECS continues it; look at the service's events and tasks, and raise deploymentTimeout if rollouts take longer.",
-			dep.ID, s.Service, dep.TimeoutSeconds, orUnknown(dep.RolloutState), dep.RunningCount, dep.DesiredCount, dep.PendingCount)}
+		progress := "rollout " + orUnknown(dep.RolloutState)
+		if dep.Progress != "" {
+			progress = dep.Progress
+		}
+		return s, &DeploymentTimedOut{newf("Deployment %s of service %s had not completed after %ds (%s, %d of %d tasks running, %d pending). ECS continues it; look at the service's events and tasks, and raise deploymentTimeout if rollouts (bake time included) take longer.",
+			dep.ID, s.Service, dep.TimeoutSeconds, progress, dep.RunningCount, dep.DesiredCount, dep.PendingCount)}
 	}
 	s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
 	return s, nil
 }
 
-// judgeDeployment reads the service and judges our deployment.
-func (d *Deployer) judgeDeployment(ctx context.Context, s State) (DeploymentVerdict, error) {
+// judgeDeployment reads the service and ECS's record of our deployment, and
+// judges it: by the record when there is one, else by deployments[] (and
+// says so in s.Deployment.JudgedBy).
+func (d *Deployer) judgeDeployment(ctx context.Context, s *State) (DeploymentVerdict, error) {
 	svc, err := d.describeService(ctx, s.Cluster, s.Service)
 	if err != nil {
 		return DeploymentVerdict{}, err
 	}
-	return JudgeDeployment(svc, s.Deployment.ID, s.Deployment.RolloutState == string(ecstypes.DeploymentRolloutStateFailed)), nil
+	v := JudgeDeployment(svc, s.Deployment.ID, s.Deployment.RolloutState == string(ecstypes.DeploymentRolloutStateFailed))
+	v.Current = aws.ToString(svc.CurrentServiceDeployment)
+	arn := s.Deployment.ServiceDeploymentArn
+	if arn == "" {
+		return v, nil
+	}
+	out, err := d.ECS.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}})
+	if err != nil {
+		return v, fmt.Errorf("describe service deployment %s: %w", arn, err)
+	}
+	if len(out.ServiceDeployments) == 0 {
+		reason := "no answer"
+		if len(out.Failures) > 0 {
+			reason = aws.ToString(out.Failures[0].Reason)
+		}
+		s.Deployment.JudgedBy = "deployments: ECS has no record of service deployment " + arn + " (" + reason + ")"
+		return v, nil
+	}
+	phase, reading := JudgeServiceDeployment(out.ServiceDeployments[0], v.Current)
+	v.Phase, v.SD = phase, &reading
+	s.Deployment.JudgedBy = "serviceDeployment"
+	return v, nil
+}
+
+func recordServiceDeployment(dep *Deployment, r ServiceDeploymentReading, now time.Time) {
+	dep.ServiceDeploymentStatus, dep.Stage, dep.TrafficPercent, dep.BakeMinutes = r.Status, r.Stage, r.TrafficPercent, r.BakeMinutes
+	if r.Stage == "BAKE_TIME" && dep.BakingSince == nil {
+		dep.BakingSince = ptrTime(now)
+	}
+	dep.Progress = r.Progress(dep.BakingSince, now)
 }
 
 // rollingBackTo is ECS's rollback deployment of our failed one while it is

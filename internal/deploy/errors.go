@@ -65,6 +65,13 @@ type DeploymentRolledBack struct{ failure }
 // DeploymentSuperseded: another deployment replaced ours before it completed.
 type DeploymentSuperseded struct{ failure }
 
+// DeploymentStopped: a person stopped our deployment; nothing newer replaced it.
+type DeploymentStopped struct{ failure }
+
+// DeploymentFailed: our deployment failed and ECS did not roll it back
+// (rollback off for the circuit breaker or the alarms).
+type DeploymentFailed struct{ failure }
+
 // DeploymentTimedOut: our deployment had not completed within its timeout.
 type DeploymentTimedOut struct{ failure }
 
@@ -81,7 +88,7 @@ func AllErrors() []error {
 		&UnsupportedDeploymentController{}, &TargetMisconfigured{},
 		&MigrationCapacityUnavailable{}, &MigrationFailedToStart{}, &MigrationFailed{},
 		&MigrationLost{}, &MigrationTimedOut{},
-		&DeploymentRolledBack{}, &DeploymentSuperseded{}, &DeploymentTimedOut{},
+		&DeploymentRolledBack{}, &DeploymentSuperseded{}, &DeploymentStopped{}, &DeploymentFailed{}, &DeploymentTimedOut{},
 		&InternalError{},
 	}
 }

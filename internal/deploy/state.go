@@ -147,7 +147,23 @@ type Deployment struct {
 	FailedTasks        int32      `json:"failedTasks"`
 	// RollingBackTo is ECS's rollback deployment, waited for before failing.
 	RollingBackTo string `json:"rollingBackTo,omitempty"`
-	Done          bool   `json:"done"`
+	// ServiceDeploymentArn is ECS's record of our deployment
+	// (UpdateService's service.currentServiceDeployment), which judges it.
+	ServiceDeploymentArn string `json:"serviceDeploymentArn,omitempty"`
+	// ServiceDeploymentStatus, Stage, TrafficPercent and BakeMinutes are that
+	// record's status, lifecycle stage, production traffic weight and bake
+	// time at the last look; BakingSince is when a look first saw BAKE_TIME.
+	ServiceDeploymentStatus string     `json:"serviceDeploymentStatus,omitempty"`
+	Stage                   string     `json:"stage,omitempty"`
+	TrafficPercent          *float64   `json:"trafficPercent,omitempty"`
+	BakeMinutes             int32      `json:"bakeMinutes,omitempty"`
+	BakingSince             *time.Time `json:"bakingSince,omitempty"`
+	// Progress says it for people: "IN_PROGRESS, BAKE_TIME, 4 of 10 min".
+	Progress string `json:"progress,omitempty"`
+	// JudgedBy is "serviceDeployment" (ECS's record) or "deployments" (the
+	// service's deployments[], where ECS has no record), with the reason.
+	JudgedBy string `json:"judgedBy,omitempty"`
+	Done     bool   `json:"done"`
 }
 
 // Poll holds how long WaitForMigration and WaitForDeployment wait for an

@@ -66,7 +66,7 @@ func (d *Deployer) Watch(ctx context.Context, in WatchInput) (WatchOutput, error
 		}
 		changed, reason = MigrationChanged(task, s.Migration.Deadline, now)
 	case WaitingForDeployment:
-		v, err := d.judgeDeployment(ctx, s)
+		v, err := d.judgeDeployment(ctx, &s)
 		if err != nil {
 			return WatchOutput{}, err
 		}
@@ -123,12 +123,19 @@ func DeploymentChanged(v DeploymentVerdict, dep Deployment, now time.Time) (bool
 		return true, "the deployment completed"
 	case DeploymentReplaced:
 		return true, "another deployment replaced ours"
-	case DeploymentFailed:
+	case DeploymentRollingBack:
+		return false, "ECS is rolling back our deployment (" + v.SD.Status + ")"
+	case DeploymentStoppedPhase, DeploymentFailedNoRollback:
+		return true, "the deployment stopped (" + v.SD.Status + ")"
+	case DeploymentFailedPhase:
 		// CheckDeployment has seen the rollback start and waits for it to settle.
 		if rb := rollingBackTo(v, dep, now); rb != "" && rb == dep.RollingBackTo {
 			return false, "ECS is rolling back to deployment " + rb
 		}
 		return true, "the deployment failed"
+	}
+	if v.SD != nil {
+		return false, "the deployment is " + v.SD.Status
 	}
 	return false, "the deployment is " + orUnknown(dep.RolloutState)
 }

@@ -8,14 +8,17 @@ import (
 )
 
 var ecsOps = map[string]func(*Emulator, json.RawMessage) (any, *apiError){
-	"DescribeServices":       (*Emulator).describeServices,
-	"DescribeTaskDefinition": (*Emulator).describeTaskDefinition,
-	"RunTask":                (*Emulator).runTask,
-	"DescribeTasks":          (*Emulator).describeTasks,
-	"StopTask":               (*Emulator).stopTask,
-	"UpdateService":          (*Emulator).updateService,
-	"RegisterTaskDefinition": (*Emulator).registerTaskDefinition,
-	"ListTasks":              (*Emulator).listTasks,
+	"DescribeServices":           (*Emulator).describeServices,
+	"DescribeServiceDeployments": (*Emulator).describeServiceDeployments,
+	"ListServiceDeployments":     (*Emulator).listServiceDeployments,
+	"StopServiceDeployment":      (*Emulator).stopServiceDeployment,
+	"DescribeTaskDefinition":     (*Emulator).describeTaskDefinition,
+	"RunTask":                    (*Emulator).runTask,
+	"DescribeTasks":              (*Emulator).describeTasks,
+	"StopTask":                   (*Emulator).stopTask,
+	"UpdateService":              (*Emulator).updateService,
+	"RegisterTaskDefinition":     (*Emulator).registerTaskDefinition,
+	"ListTasks":                  (*Emulator).listTasks,
 }
 
 type cluster struct {
@@ -35,7 +38,11 @@ type service struct {
 	network            *wNetworkConfiguration
 	breaker            *wCircuitBreaker
 	controller         string
-	deployments        []*deployment // PRIMARY first
+	strategy           string
+	bakeMinutes        int32
+	alarms             []string
+	deployments        []*deployment        // PRIMARY first
+	serviceDeployments []*serviceDeployment // newest first
 	events             []wServiceEvent
 	steps              []step
 	deploymentsStarted int
@@ -54,6 +61,13 @@ type deployment struct {
 	digests map[string]string
 	// endedAt is when it left IN_PROGRESS (COMPLETED or FAILED).
 	endedAt time.Time
+	// sd is the service deployment it belongs to: its own, or for ECS's
+	// rollback deployment, the one of the deployment it rolls back.
+	sd *serviceDeployment
+	// previous is the task definition a rollback returns to; ramp how long
+	// the rollout takes.
+	previous string
+	ramp     time.Duration
 }
 
 // step is a scheduled change of a service, applied when the clock passes at.
@@ -121,6 +135,15 @@ type ServiceSpec struct {
 	Status                   string // ACTIVE (default), DRAINING, INACTIVE
 	// DeploymentController is ECS (default), CODE_DEPLOY or EXTERNAL.
 	DeploymentController string
+	// Strategy is deploymentConfiguration.strategy: ROLLING (default),
+	// BLUE_GREEN, LINEAR or CANARY.
+	Strategy string
+	// BakeTimeMinutes is deploymentConfiguration.bakeTimeInMinutes (0–1440)
+	// of the BLUE_GREEN, LINEAR and CANARY strategies.
+	BakeTimeMinutes int32
+	// Alarms are the CloudWatch alarms of deploymentConfiguration.alarms
+	// (enable and rollback on).
+	Alarms []string
 }
 
 // CapacityProvider is one item of a capacity provider strategy.

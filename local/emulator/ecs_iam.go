@@ -50,6 +50,23 @@ var ecsAuthz = map[string]func(e *Emulator, r request) []iam.Request{
 		c := e.clusterARN(r.str("cluster"))
 		return []iam.Request{onCluster("ecs:StopTask", e.taskARN(c, r.str("task")), c)}
 	},
+	// The service deployment actions need both resource types, the service
+	// and the service deployment (Service Authorization Reference).
+	"DescribeServiceDeployments": func(e *Emulator, r request) []iam.Request {
+		var out []iam.Request
+		l, _ := r["serviceDeploymentArns"].([]any)
+		for _, a := range l {
+			out = append(out, e.onServiceDeployment("ecs:DescribeServiceDeployments", fmt.Sprint(a))...)
+		}
+		return out
+	},
+	"StopServiceDeployment": func(e *Emulator, r request) []iam.Request {
+		return e.onServiceDeployment("ecs:StopServiceDeployment", r.str("serviceDeploymentArn"))
+	},
+	"ListServiceDeployments": func(e *Emulator, r request) []iam.Request {
+		c := e.clusterARN(r.str("cluster"))
+		return []iam.Request{onCluster("ecs:ListServiceDeployments", e.arn("ecs", fmt.Sprintf("service/%s/%s", shortName(c), shortName(r.str("service")))), c)}
+	},
 	"UpdateService": func(e *Emulator, r request) []iam.Request {
 		c := e.clusterARN(r.str("cluster"))
 		return []iam.Request{onCluster("ecs:UpdateService", e.arn("ecs", fmt.Sprintf("service/%s/%s", shortName(c), shortName(r.str("service")))), c)}
@@ -72,6 +89,21 @@ var ecsAuthz = map[string]func(e *Emulator, r request) []iam.Request{
 		}
 		return append(out, passRoles(r.str("taskRoleArn"), r.str("executionRoleArn"))...)
 	},
+}
+
+// onServiceDeployment is an action on a service deployment ARN
+// (…:service-deployment/<cluster>/<service>/<id>) and on its service.
+func (e *Emulator) onServiceDeployment(action, arn string) []iam.Request {
+	_, rest, ok := strings.Cut(arn, ":service-deployment/")
+	parts := strings.Split(rest, "/")
+	if !ok || len(parts) != 3 {
+		return []iam.Request{{Action: action, Resource: arn}}
+	}
+	c, svc := e.arn("ecs", "cluster/"+parts[0]), e.arn("ecs", fmt.Sprintf("service/%s/%s", parts[0], parts[1]))
+	return []iam.Request{
+		onCluster(action, svc, c),
+		{Action: action, Resource: arn, Context: map[string]string{"ecs:cluster": c, "ecs:service": svc}},
+	}
 }
 
 func (e *Emulator) taskARN(cluster, ref string) string {

@@ -11,6 +11,26 @@ import (
 // reference's member descriptions; aws-sdk-go-v2 service/ecs v1.105.1).
 // The error messages are AWS's where known (cited), else ours.
 var ecsRules = map[string][]rule{
+	"DescribeServiceDeployments": {
+		{Cite: `DescribeServiceDeploymentsInput.ServiceDeploymentArns: "You can specify a maximum of 20 ARNs."`,
+			Code:  "InvalidParameterException",
+			Check: maxItems("serviceDeploymentArns", 20)},
+	},
+	"ListServiceDeployments": {
+		{Cite: `ListServiceDeploymentsInput.MaxResults: "This value can be between 1 and 100. If this parameter isn't used, then ListServiceDeployments returns up to 20 results"`,
+			Code:  "InvalidParameterException",
+			Check: intRange("maxResults", 1, 100)},
+	},
+	"StopServiceDeployment": {
+		{Cite: `StopServiceDeploymentInput.StopType: "How you want Amazon ECS to stop the service. The valid values are ROLLBACK." (the model's enum also lists ABORT; the stricter reading refuses it)`,
+			Code: "InvalidParameterException",
+			Check: func(r request) string {
+				if r.has("stopType") && r.str("stopType") != "ROLLBACK" {
+					return "The stop type " + r.str("stopType") + " is not supported. The valid value is ROLLBACK."
+				}
+				return ""
+			}},
+	},
 	"ListTasks": {
 		{Cite: `ListTasksInput.StartedBy: "When you specify startedBy as the filter, it must be the only filter that you use." (AWS answers "cannot specify startedBy with other arguments", aws/aws-sdk-go-v2#1893)`,
 			Code: "InvalidParameterException",

@@ -30,6 +30,10 @@ func (e *Emulator) CreateService(s ServiceSpec) error {
 	if svc.controller == "" {
 		svc.controller = "ECS"
 	}
+	svc.strategy, svc.bakeMinutes, svc.alarms = s.Strategy, s.BakeTimeMinutes, s.Alarms
+	if svc.strategy == "" {
+		svc.strategy = "ROLLING"
+	}
 	if svc.status == "" {
 		svc.status = "ACTIVE"
 	}
@@ -45,12 +49,17 @@ func (e *Emulator) CreateService(s ServiceSpec) error {
 	if s.CircuitBreakerRollback {
 		svc.breaker = &wCircuitBreaker{Enable: true, Rollback: true}
 	}
-	svc.deployments = []*deployment{{
+	d := &deployment{
 		id: e.deploymentID(), status: "PRIMARY", taskDefinition: td.TaskDefinitionArn,
 		desired: s.DesiredCount, running: s.DesiredCount, rolloutState: "COMPLETED",
 		reason: "ECS deployment completed.", createdAt: now.Add(-time.Hour), updatedAt: now.Add(-time.Hour),
 		digests: e.resolveDigests(td),
-	}}
+	}
+	svc.deployments = []*deployment{d}
+	if svc.controller == "ECS" {
+		d.sd = e.newServiceDeployment(svc, d, d.createdAt, 0, 0)
+		d.sd.end(sdSuccessful, "", d.createdAt)
+	}
 	c.services[s.Name] = svc
 	return nil
 }
@@ -100,7 +109,10 @@ func (s *service) wire() wService {
 		PlatformVersion: s.platformVersion, TaskDefinition: s.taskDefinition, NetworkConfiguration: s.network,
 		SchedulingStrategy: "REPLICA", Events: s.events, Deployments: []wDeployment{},
 		DeploymentController:    &wDeploymentController{Type: s.controller},
-		DeploymentConfiguration: &wDeploymentConfiguration{DeploymentCircuitBreaker: s.breaker, MaximumPercent: 200, MinimumHealthyPercent: 100},
+		DeploymentConfiguration: s.deploymentConfiguration(),
+	}
+	if cur := s.current(); cur != nil {
+		w.CurrentServiceDeployment = cur.arn
 	}
 	if w.Events == nil {
 		w.Events = []wServiceEvent{}
@@ -108,12 +120,18 @@ func (s *service) wire() wService {
 	for _, d := range s.deployments {
 		w.RunningCount += d.running
 		w.PendingCount += d.pending
-		w.Deployments = append(w.Deployments, wDeployment{
+		wd := wDeployment{
 			ID: d.id, Status: d.status, TaskDefinition: d.taskDefinition, DesiredCount: d.desired,
 			PendingCount: d.pending, RunningCount: d.running, FailedTasks: d.failed,
 			CreatedAt: ts(d.createdAt), UpdatedAt: ts(d.updatedAt), LaunchType: s.launchType,
 			CapacityProviderStrategy: s.capacityProviders, RolloutState: d.rolloutState, RolloutStateReason: d.reason,
-		})
+		}
+		// "The rolloutState of a service is only returned for services that
+		// use the rolling update (ECS) deployment type" (API_Deployment).
+		if s.strategy != "ROLLING" {
+			wd.RolloutState, wd.RolloutStateReason = "", ""
+		}
+		w.Deployments = append(w.Deployments, wd)
 	}
 	return w
 }
@@ -213,13 +231,15 @@ func (e *Emulator) updateService(body json.RawMessage) (any, *apiError) {
 				plan.Outcome = OutcomeRolledBack
 			}
 		}
-		d := e.startDeployment(svc, td, now, plan)
+		d := e.startDeployment(svc, td, now, plan, nil)
 		e.spans = append(e.spans, Span{Kind: "deployment", Cluster: svc.cluster.name, Service: svc.name, ID: d.id, Start: now, deployment: d})
 	}
 	return map[string]any{"service": svc.wire()}, nil
 }
 
-func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan RolloutScript) *deployment {
+// startDeployment starts a deployment of td: with sd nil a new service
+// deployment (UpdateService), else ECS's rollback within sd.
+func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan RolloutScript, sd *serviceDeployment) *deployment {
 	prev := svc.deployments[0]
 	for _, d := range svc.deployments {
 		if d.status == "PRIMARY" {
@@ -231,6 +251,7 @@ func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan 
 	d := &deployment{
 		id: e.deploymentID(), status: "PRIMARY", taskDefinition: td, desired: svc.desired,
 		rolloutState: "IN_PROGRESS", createdAt: now, updatedAt: now, rampEnd: now.Add(dur),
+		previous: prev.taskDefinition, ramp: dur, sd: sd,
 	}
 	if t := e.findTaskDef(td); t != nil {
 		d.digests = e.resolveDigests(t)
@@ -239,20 +260,52 @@ func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan 
 	svc.taskDefinition = td
 	svc.deployments = append([]*deployment{d}, svc.deployments...)
 	svc.deploymentsStarted++
+	// A bake follows the traffic shift of BLUE_GREEN, LINEAR and CANARY, and
+	// a rolling deployment with alarms stays IN_PROGRESS through it too.
+	var bake time.Duration
+	if svc.strategy != "ROLLING" || len(svc.alarms) > 0 {
+		bake = plan.bake()
+	}
+	if sd == nil && svc.controller == "ECS" {
+		for _, old := range svc.serviceDeployments {
+			if old.status == sdInProgress {
+				old.end(sdStopped, "Stopped because a new service deployment started.", now)
+			}
+		}
+		d.sd = e.newServiceDeployment(svc, d, now, dur, bake)
+	}
 	e.deploymentEvent(svc, d, now)
 	switch plan.Outcome {
 	case OutcomeStuck:
 		d.rampEnd = now.Add(1000 * time.Hour)
 	case OutcomeRolledBack:
 		d.rampEnd = time.Time{}
-		e.schedule(svc, step{at: now.Add(dur), apply: func(at time.Time) { e.failDeployment(svc, d, prev.taskDefinition, at, dur) }})
+		e.schedule(svc, step{at: now.Add(dur), apply: func(at time.Time) {
+			e.failDeployment(svc, d, at, failure{reason: "ECS deployment circuit breaker: tasks failed to start.", breaker: true})
+		}})
+	case OutcomeAlarm:
+		e.schedule(svc, step{at: now.Add(dur + bake/2), apply: func(at time.Time) {
+			alarm := "app-5xx-errors"
+			if len(svc.alarms) > 0 {
+				alarm = svc.alarms[0]
+			}
+			e.failDeployment(svc, d, at, failure{reason: fmt.Sprintf("CloudWatch alarm %s went into ALARM state.", alarm), alarm: alarm})
+		}})
 	case OutcomeSuperseded:
 		e.schedule(svc, step{at: now.Add(dur / 2), apply: func(at time.Time) {
 			svc.event(at, "updated by another client: a new deployment was started.")
-			e.startDeployment(svc, td, at, RolloutScript{Seconds: plan.duration(), Outcome: OutcomeCompleted})
+			e.startDeployment(svc, td, at, RolloutScript{Seconds: plan.duration(), BakeSeconds: plan.BakeSeconds, Outcome: OutcomeCompleted}, nil)
+		}})
+	case OutcomeStopped:
+		e.schedule(svc, step{at: now.Add(dur / 2), apply: func(at time.Time) {
+			d.rampEnd = now.Add(1000 * time.Hour)
+			if d.sd != nil {
+				d.sd.end(sdStopped, "The service deployment was stopped by a user.", at)
+			}
+			svc.event(at, "(deployment %s) deployment stopped by a user.", d.id)
 		}})
 	default:
-		e.schedule(svc, step{at: now.Add(dur), apply: func(at time.Time) { e.completeDeployment(svc, d, at) }})
+		e.schedule(svc, step{at: now.Add(dur + bake), apply: func(at time.Time) { e.completeDeployment(svc, d, at) }})
 	}
 	return d
 }
@@ -274,23 +327,60 @@ func (e *Emulator) completeDeployment(svc *service, d *deployment, at time.Time)
 	d.reason = fmt.Sprintf("ECS deployment %s completed.", d.id)
 	d.running, d.pending, d.updatedAt = d.desired, 0, at
 	svc.deployments = []*deployment{d} // the others drained and are INACTIVE, which DescribeServices omits
+	if sd := d.sd; sd != nil {
+		switch {
+		case sd.deployment != d && sd.ongoing():
+			sd.end(sdRollbackSuccessful, "", at)
+		case sd.status == sdInProgress:
+			sd.end(sdSuccessful, "", at)
+		}
+	}
 	svc.event(at, "(deployment %s) deployment completed.", d.id)
 	svc.event(at, "has reached a steady state.")
 	e.deploymentEvent(svc, d, at)
 }
 
-func (e *Emulator) failDeployment(svc *service, d *deployment, previous string, at time.Time, dur time.Duration) {
+// failure is why a deployment failed: the circuit breaker, an alarm, or a
+// person's StopServiceDeployment(ROLLBACK).
+type failure struct {
+	reason  string
+	breaker bool
+	alarm   string
+}
+
+// failDeployment fails a deployment. ECS rolls back when the failure's
+// monitor has rollback on (alarms always here; a person's stop always), and
+// the service deployment becomes ROLLBACK_IN_PROGRESS; without rollback it
+// is STOPPED ("The rollback option is not in use for the failure detection
+// mechanism and the service fails", ServiceDeployment.stoppedAt).
+func (e *Emulator) failDeployment(svc *service, d *deployment, at time.Time, f failure) {
 	d.rolloutState = "FAILED"
 	d.endedAt = at
-	d.reason = "ECS deployment circuit breaker: tasks failed to start."
-	d.failed = max(3, d.desired*2)
+	d.reason = f.reason
 	d.running, d.pending, d.updatedAt = 0, 0, at
-	svc.event(at, "(deployment %s) deployment failed: tasks failed to start.", d.id)
+	rollback := !f.breaker || (svc.breaker != nil && svc.breaker.Rollback)
+	if sd := d.sd; sd != nil {
+		if f.breaker {
+			d.failed = max(sd.threshold, d.desired*2)
+			sd.failures = d.failed
+		}
+		if f.alarm != "" {
+			sd.triggered = append(sd.triggered, f.alarm)
+		}
+		if rollback {
+			sd.status, sd.updatedAt, sd.rollbackReason, sd.rollbackAt = sdRollbackInProgress, at, f.reason, at
+		} else {
+			sd.end(sdStopped, f.reason, at)
+		}
+	} else if f.breaker {
+		d.failed = max(3, d.desired*2)
+	}
+	svc.event(at, "(deployment %s) deployment failed: %s", d.id, strings.TrimSuffix(strings.ToLower(f.reason[:1])+f.reason[1:], "."))
 	e.deploymentEvent(svc, d, at)
-	if svc.breaker == nil || !svc.breaker.Rollback {
+	if !rollback {
 		return
 	}
-	rb := e.startDeployment(svc, previous, at, RolloutScript{Seconds: dur.Seconds(), Outcome: OutcomeCompleted})
+	rb := e.startDeployment(svc, d.previous, at, RolloutScript{Seconds: d.ramp.Seconds(), Outcome: OutcomeCompleted}, d.sd)
 	svc.event(at, "rolling back to deployment %s.", rb.id)
 	e.spans = append(e.spans, Span{Kind: "rollback", Cluster: svc.cluster.name, Service: svc.name, ID: rb.id, Start: at, deployment: rb})
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -361,4 +362,25 @@ func (b *TokenBucket) Take(now time.Time) bool {
 	}
 	b.tokens--
 	return true
+}
+
+// pageOf slices n results for a maxResults/nextToken request: the token is
+// the offset this emulator handed out; anything else is refused as AWS
+// refuses a token it did not issue.
+func pageOf(token string, maxResults, byDefault, n int) (from, to int, next string, err *apiError) {
+	if token != "" {
+		v, perr := strconv.Atoi(token)
+		if perr != nil || v < 0 || v > n {
+			return 0, 0, "", errorf("InvalidParameterException", "The nextToken is not valid.")
+		}
+		from = v
+	}
+	if maxResults <= 0 {
+		maxResults = byDefault
+	}
+	to = min(from+maxResults, n)
+	if to < n {
+		next = strconv.Itoa(to)
+	}
+	return from, to, next, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 )
 
 // Scenario scripts how AWS behaves during one deployment. The zero value is a
@@ -86,9 +87,16 @@ type RolloutScript struct {
 	// Seconds the rollout takes (default 2).
 	Seconds float64 `json:"seconds,omitempty"`
 	// Outcome is COMPLETED (default), ROLLED_BACK (the circuit breaker fails
-	// it and ECS rolls back), SUPERSEDED (another UpdateService arrives half
-	// way), or STUCK (never completes).
+	// it and ECS rolls back), ALARM (one of the service's alarms fires half
+	// way through the bake and ECS rolls back), SUPERSEDED (another
+	// UpdateService arrives half way), STOPPED (a person stops it half way),
+	// or STUCK (never completes).
 	Outcome string `json:"outcome,omitempty"`
+	// BakeSeconds is how long the local stack bakes a deployment whose
+	// service has a bake time (BLUE_GREEN, LINEAR, CANARY, or alarms): the
+	// service's bakeTimeInMinutes stays what ECS reports, but its wall-clock
+	// bake is compressed to this (default: 1 s).
+	BakeSeconds float64 `json:"bakeSeconds,omitempty"`
 }
 
 // Rollout outcomes.
@@ -97,6 +105,8 @@ const (
 	OutcomeRolledBack = "ROLLED_BACK"
 	OutcomeSuperseded = "SUPERSEDED"
 	OutcomeStuck      = "STUCK"
+	OutcomeAlarm      = "ALARM"
+	OutcomeStopped    = "STOPPED"
 )
 
 // LoadScenario reads a scenario file, rejecting unknown fields.
@@ -117,11 +127,11 @@ func LoadScenario(path string) (Scenario, error) {
 // Validate checks the scenario's values.
 func (s Scenario) Validate() error {
 	switch s.Rollout.Outcome {
-	case "", OutcomeCompleted, OutcomeRolledBack, OutcomeSuperseded, OutcomeStuck:
+	case "", OutcomeCompleted, OutcomeRolledBack, OutcomeAlarm, OutcomeSuperseded, OutcomeStopped, OutcomeStuck:
 	default:
-		return fmt.Errorf("scenario: rollout.outcome %q must be one of COMPLETED, ROLLED_BACK, SUPERSEDED, STUCK", s.Rollout.Outcome)
+		return fmt.Errorf("scenario: rollout.outcome %q must be one of COMPLETED, ROLLED_BACK, ALARM, SUPERSEDED, STOPPED, STUCK", s.Rollout.Outcome)
 	}
-	if s.Migration.Seconds < 0 || s.Rollout.Seconds < 0 || s.Events.DelaySeconds < 0 {
+	if s.Migration.Seconds < 0 || s.Rollout.Seconds < 0 || s.Rollout.BakeSeconds < 0 || s.Events.DelaySeconds < 0 {
 		return fmt.Errorf("scenario: seconds must not be negative")
 	}
 	for op := range s.Throttle {
@@ -139,6 +149,13 @@ func (m MigrationScript) duration() float64 {
 		return 1
 	}
 	return m.Seconds
+}
+
+func (r RolloutScript) bake() time.Duration {
+	if r.BakeSeconds == 0 {
+		return time.Second
+	}
+	return secs(r.BakeSeconds)
 }
 
 func (r RolloutScript) duration() float64 {

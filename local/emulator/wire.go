@@ -57,30 +57,25 @@ type wCircuitBreaker struct {
 	Rollback bool `json:"rollback"`
 }
 
-type wDeploymentConfiguration struct {
-	DeploymentCircuitBreaker *wCircuitBreaker `json:"deploymentCircuitBreaker,omitempty"`
-	MaximumPercent           int32            `json:"maximumPercent"`
-	MinimumHealthyPercent    int32            `json:"minimumHealthyPercent"`
-}
-
 type wService struct {
-	ServiceArn               string                    `json:"serviceArn"`
-	ServiceName              string                    `json:"serviceName"`
-	ClusterArn               string                    `json:"clusterArn"`
-	Status                   string                    `json:"status"`
-	DesiredCount             int32                     `json:"desiredCount"`
-	RunningCount             int32                     `json:"runningCount"`
-	PendingCount             int32                     `json:"pendingCount"`
-	LaunchType               string                    `json:"launchType,omitempty"`
-	CapacityProviderStrategy []wCapacityProviderItem   `json:"capacityProviderStrategy,omitempty"`
-	PlatformVersion          string                    `json:"platformVersion,omitempty"`
-	TaskDefinition           string                    `json:"taskDefinition"`
-	DeploymentConfiguration  *wDeploymentConfiguration `json:"deploymentConfiguration,omitempty"`
-	Deployments              []wDeployment             `json:"deployments"`
-	Events                   []wServiceEvent           `json:"events"`
-	NetworkConfiguration     *wNetworkConfiguration    `json:"networkConfiguration,omitempty"`
-	SchedulingStrategy       string                    `json:"schedulingStrategy"`
-	DeploymentController     *wDeploymentController    `json:"deploymentController,omitempty"`
+	ServiceArn               string                  `json:"serviceArn"`
+	ServiceName              string                  `json:"serviceName"`
+	ClusterArn               string                  `json:"clusterArn"`
+	Status                   string                  `json:"status"`
+	DesiredCount             int32                   `json:"desiredCount"`
+	RunningCount             int32                   `json:"runningCount"`
+	PendingCount             int32                   `json:"pendingCount"`
+	LaunchType               string                  `json:"launchType,omitempty"`
+	CapacityProviderStrategy []wCapacityProviderItem `json:"capacityProviderStrategy,omitempty"`
+	PlatformVersion          string                  `json:"platformVersion,omitempty"`
+	TaskDefinition           string                  `json:"taskDefinition"`
+	DeploymentConfiguration  map[string]any          `json:"deploymentConfiguration,omitempty"`
+	CurrentServiceDeployment string                  `json:"currentServiceDeployment,omitempty"`
+	Deployments              []wDeployment           `json:"deployments"`
+	Events                   []wServiceEvent         `json:"events"`
+	NetworkConfiguration     *wNetworkConfiguration  `json:"networkConfiguration,omitempty"`
+	SchedulingStrategy       string                  `json:"schedulingStrategy"`
+	DeploymentController     *wDeploymentController  `json:"deploymentController,omitempty"`
 }
 
 type wDeploymentController struct {

@@ -34,6 +34,30 @@ func TestConstraintsOverTheWire(t *testing.T) {
 		contains string
 	}{
 		// ECS, prose rules (ecs_rules.go)
+		"DescribeServiceDeployments 21 ARNs": {func(ctx context.Context) error {
+			arns := make([]string, 21)
+			for i := range arns {
+				arns[i] = fmt.Sprintf("arn:aws:ecs:us-west-2:123456789012:service-deployment/staging/staging-service/%d", i)
+			}
+			_, err := c.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns})
+			return err
+		}, "InvalidParameterException", "at most 20"},
+		"ListServiceDeployments maxResults 101": {func(ctx context.Context) error {
+			_, err := c.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("staging"), Service: aws.String("staging-service"), MaxResults: aws.Int32(101)})
+			return err
+		}, "InvalidParameterException", "between 1 and 100"},
+		"StopServiceDeployment ABORT": {func(ctx context.Context) error {
+			_, err := c.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String("arn:aws:ecs:us-west-2:123456789012:service-deployment/staging/staging-service/1"), StopType: ecstypes.StopServiceDeploymentStopTypeAbort})
+			return err
+		}, "InvalidParameterException", "valid value is ROLLBACK"},
+		"StopServiceDeployment of a completed deployment": {func(ctx context.Context) error {
+			svc, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"staging-service"}})
+			if err != nil {
+				return err
+			}
+			_, err = c.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: svc.Services[0].CurrentServiceDeployment, StopType: ecstypes.StopServiceDeploymentStopTypeRollback})
+			return err
+		}, "ConflictException", "can no longer be stopped"},
 		"ListTasks startedBy with serviceName": {func(ctx context.Context) error {
 			_, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("staging"), ServiceName: aws.String("staging-service"), StartedBy: aws.String("ecs-svc/1")})
 			return err

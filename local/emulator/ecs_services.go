@@ -225,6 +225,15 @@ func (e *Emulator) updateService(body json.RawMessage) (any, *apiError) {
 	}
 	if in.ForceNewDeployment || td != svc.taskDefinition {
 		plan := e.script.Rollout
+		if plan.Strategy != "" {
+			svc.strategy, svc.bakeMinutes = plan.Strategy, plan.BakeTimeMinutes
+		}
+		if plan.Alarms != nil {
+			svc.alarms = plan.Alarms
+		}
+		if plan.NoRollback && svc.breaker != nil {
+			svc.breaker = &wCircuitBreaker{Enable: true, Rollback: false}
+		}
 		if r := e.script.Random; r != nil {
 			plan = RolloutScript{Seconds: e.draw(r), Outcome: OutcomeCompleted}
 			if e.random.Float64() < r.RolloutFailureRate {

@@ -92,6 +92,17 @@ type RolloutScript struct {
 	// UpdateService arrives half way), STOPPED (a person stops it half way),
 	// or STUCK (never completes).
 	Outcome string `json:"outcome,omitempty"`
+	// Strategy, when set, is the deployed service's
+	// deploymentConfiguration.strategy for this run: ROLLING, BLUE_GREEN,
+	// LINEAR or CANARY.
+	Strategy string `json:"strategy,omitempty"`
+	// BakeTimeMinutes is the service's bakeTimeInMinutes for this run
+	// (BLUE_GREEN, LINEAR, CANARY; 0–1440).
+	BakeTimeMinutes int32 `json:"bakeTimeMinutes,omitempty"`
+	// Alarms are the service's deployment alarms for this run (rollback on).
+	Alarms []string `json:"alarms,omitempty"`
+	// NoRollback turns the circuit breaker's rollback off for this run.
+	NoRollback bool `json:"noRollback,omitempty"`
 	// BakeSeconds is how long the local stack bakes a deployment whose
 	// service has a bake time (BLUE_GREEN, LINEAR, CANARY, or alarms): the
 	// service's bakeTimeInMinutes stays what ECS reports, but its wall-clock
@@ -130,6 +141,14 @@ func (s Scenario) Validate() error {
 	case "", OutcomeCompleted, OutcomeRolledBack, OutcomeAlarm, OutcomeSuperseded, OutcomeStopped, OutcomeStuck:
 	default:
 		return fmt.Errorf("scenario: rollout.outcome %q must be one of COMPLETED, ROLLED_BACK, ALARM, SUPERSEDED, STOPPED, STUCK", s.Rollout.Outcome)
+	}
+	switch s.Rollout.Strategy {
+	case "", "ROLLING", "BLUE_GREEN", "LINEAR", "CANARY":
+	default:
+		return fmt.Errorf("scenario: rollout.strategy %q must be one of ROLLING, BLUE_GREEN, LINEAR, CANARY", s.Rollout.Strategy)
+	}
+	if s.Rollout.BakeTimeMinutes < 0 || s.Rollout.BakeTimeMinutes > 1440 {
+		return fmt.Errorf("scenario: rollout.bakeTimeMinutes must be 0–1440")
 	}
 	if s.Migration.Seconds < 0 || s.Rollout.Seconds < 0 || s.Rollout.BakeSeconds < 0 || s.Events.DelaySeconds < 0 {
 		return fmt.Errorf("scenario: seconds must not be negative")

@@ -184,6 +184,9 @@ func Summarize(name, typ, output string) string {
 	case "StartDeployment":
 		return fmt.Sprintf("deployment %s started", d.ID)
 	case "CheckDeployment":
+		if d.Progress != "" {
+			return fmt.Sprintf("deployment %s %s, %d/%d running", d.ID, d.Progress, d.RunningCount, d.DesiredCount)
+		}
 		return fmt.Sprintf("deployment %s %s %s, %d/%d running", d.ID, d.Status, d.RolloutState, d.RunningCount, d.DesiredCount)
 	case "WaitForMigration", "WaitForDeployment":
 		switch w := s.Wake; {
@@ -258,7 +261,11 @@ func RenderResult(w io.Writer, r Result) {
 	} else if s.Migration.ExitCode != nil {
 		fmt.Fprintf(w, "  migration:   %s, exit code %d\n", s.Migration.TaskARN, *s.Migration.ExitCode)
 	}
-	fmt.Fprintf(w, "  deployment:  %s %s\n", s.Deployment.ID, s.Deployment.RolloutState)
+	if s.Deployment.ServiceDeploymentStatus != "" {
+		fmt.Fprintf(w, "  deployment:  %s %s (%s)\n", s.Deployment.ID, s.Deployment.ServiceDeploymentStatus, s.Deployment.ServiceDeploymentArn)
+	} else {
+		fmt.Fprintf(w, "  deployment:  %s %s\n", s.Deployment.ID, s.Deployment.RolloutState)
+	}
 	p := s.Phases
 	fmt.Fprintf(w, "  phases:      resolve %.1fs, migration %.1fs, deployment %.1fs, total %.1fs\n",
 		p.ResolveSeconds, p.MigrationSeconds, p.DeploymentSeconds, p.TotalSeconds)

@@ -47,8 +47,8 @@ func operatorPolicy(stack awscdk.Stack, targets []config.Resolved, smName, smArn
 		},
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(p, &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("Executions of this stack's state machine, and this stack's own ARN (its id suffix is unknown before creation): nothing else."),
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Executions of this stack's state machine, and this stack's own ARN (its id suffix is unknown before creation): nothing else."),
 		AppliesTo: &[]interface{}{
 			"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:" + *stack.StackName() + "-deploy:*",
 			"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/" + *stack.StackName() + "/*",

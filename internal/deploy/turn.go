@@ -66,7 +66,8 @@ type TurnDecision struct {
 // state machine (RUNNING ones, and SUCCEEDED ones for duplicates):
 //
 //  1. A push whose repository:tag@digest another push is already deploying
-//     (RUNNING and earlier), or deployed within the window, is a DUPLICATE.
+//     (RUNNING and earlier), or deployed within the window with nothing else
+//     deployed to the service since, is a DUPLICATE.
 //  2. With no RUNNING execution of the same service ahead of it, it is its
 //     turn (GO). The turn lasts while the execution runs; its end, however it
 //     ends, hands the turn on.
@@ -111,11 +112,22 @@ func duplicateOf(c Candidate, all []Candidate, now time.Time, window time.Durati
 		if o.Status == "RUNNING" && before(o, c) {
 			return o.Name, true
 		}
-		if o.Status == "SUCCEEDED" && o.Deployed && now.Sub(o.Stop) <= window {
+		if o.Status == "SUCCEEDED" && o.Deployed && now.Sub(o.Stop) <= window && !deployedSince(o, all) {
 			return o.Name, true
 		}
 	}
 	return "", false
+}
+
+// deployedSince says another execution deployed to o's service after o did:
+// promoting an older image back is then a deployment, not a duplicate.
+func deployedSince(o Candidate, all []Candidate) bool {
+	for _, x := range all {
+		if x.Name != o.Name && x.Service == o.Service && x.Status == "SUCCEEDED" && x.Deployed && x.Key != o.Key && x.Stop.After(o.Stop) {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckTurn decides whether this execution may migrate and deploy now, must

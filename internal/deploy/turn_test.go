@@ -46,8 +46,13 @@ func TestDecideTurn(t *testing.T) {
 		// saw the first running ahead and ended Duplicate (a Succeed end): the
 		// first must still deploy.
 		"a success that deployed nothing is not a duplicate": {me: run("m", 100, a, d2), others: []Candidate{deployedNothing(done("m-again", 99, a, d2))}, want: TurnDecision{Kind: TurnGo}},
-		"an old success is not a duplicate":                  {me: run("m", 2000, a, d2), others: []Candidate{done("p", 90, a, d2)}, want: TurnDecision{Kind: TurnGo}},
-		"manual starts are never duplicates":                 {me: run("m", 11, a, ""), others: []Candidate{done("p", 10, a, "")}, want: TurnDecision{Kind: TurnGo}},
+		// Promoting d1 back after d2 deployed is a rollback, not a duplicate.
+		"a success with another deployment since is not a duplicate": {me: run("m", 100, a, d1), others: []Candidate{done("p1", 50, a, d1), done("p2", 90, a, d2)}, want: TurnDecision{Kind: TurnGo}},
+		"a manual deployment since counts too":                       {me: run("m", 100, a, d1), others: []Candidate{done("p1", 50, a, d1), done("s", 90, a, "")}, want: TurnDecision{Kind: TurnGo}},
+		"a deployment of another service since does not count":       {me: run("m", 100, a, d1), others: []Candidate{done("p1", 50, a, d1), done("q", 90, b, d2)}, want: TurnDecision{Kind: TurnDuplicate, Other: "p1"}},
+		"a deployment before it does not count":                      {me: run("m", 100, a, d1), others: []Candidate{done("p2", 40, a, d2), done("p1", 50, a, d1)}, want: TurnDecision{Kind: TurnDuplicate, Other: "p1"}},
+		"an old success is not a duplicate":                          {me: run("m", 2000, a, d2), others: []Candidate{done("p", 90, a, d2)}, want: TurnDecision{Kind: TurnGo}},
+		"manual starts are never duplicates":                         {me: run("m", 11, a, ""), others: []Candidate{done("p", 10, a, "")}, want: TurnDecision{Kind: TurnGo}},
 		// A duplicate behind a waiting execution must not supersede it: the
 		// duplicate ends, and the waiting one would deploy nothing.
 		"a duplicate behind does not supersede":      {me: run("m", 10, a, d2), others: []Candidate{run("x", 0, a, d1), run("x2", 20, a, d1)}, want: TurnDecision{Kind: TurnWait, Other: "x"}},

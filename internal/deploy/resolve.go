@@ -65,6 +65,9 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 	if err := CheckController(svc, target); err != nil {
 		return State{}, err
 	}
+	if err := CheckBakeTime(svc, target); err != nil {
+		return State{}, err
+	}
 	s.Launch = launchOf(svc)
 	td, err := d.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition})
 	if err != nil {
@@ -271,6 +274,24 @@ func imageRepository(image string) string {
 // EXTERNAL controller the task definition cannot be updated either
 // (UpdateService API reference). Checked before anything runs, so that no
 // migration runs for a deployment that cannot happen.
+// CheckBakeTime refuses a target whose deploymentTimeout cannot cover the
+// service's bake time: ECS reports SUCCESSFUL only after the bake
+// (deploymentConfiguration.bakeTimeInMinutes, BLUE_GREEN, LINEAR, CANARY),
+// so such a deployment could only end DeploymentTimedOut.
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html
+func CheckBakeTime(svc ecstypes.Service, t config.Resolved) error {
+	c := svc.DeploymentConfiguration
+	if c == nil || c.BakeTimeInMinutes == nil || c.Strategy == ecstypes.DeploymentStrategyRolling || c.Strategy == "" {
+		return nil
+	}
+	bake := time.Duration(*c.BakeTimeInMinutes) * time.Minute
+	if timeout := time.Duration(t.DeploymentTimeout); timeout <= bake {
+		return &TargetMisconfigured{newf("ECS service %s/%s bakes %s deployments for %s (bakeTimeInMinutes %d), but the target's deploymentTimeout is %s: every deployment would time out before ECS reports it successful, so nothing was run. Set \"deploymentTimeout\" to more than the bake plus the rollout, for example %q.",
+			t.Cluster, t.Service, c.Strategy, bake, *c.BakeTimeInMinutes, timeout, (bake + 30*time.Minute).String())}
+	}
+	return nil
+}
+
 func CheckController(svc ecstypes.Service, t config.Resolved) error {
 	if svc.DeploymentController == nil {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -85,6 +86,35 @@ func TestCheckTaskDefinition(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("cause %q does not say %q", err.Error(), w)
 				}
+			}
+		})
+	}
+}
+
+func TestCheckBakeTime(t *testing.T) {
+	target := config.Resolved{Environment: "prod", Cluster: "prod", Service: "prod-service", DeploymentTimeout: config.Duration(30 * time.Minute)}
+	conf := func(strategy ecstypes.DeploymentStrategy, bake int32) *ecstypes.DeploymentConfiguration {
+		return &ecstypes.DeploymentConfiguration{Strategy: strategy, BakeTimeInMinutes: aws.Int32(bake)}
+	}
+	cases := map[string]struct {
+		conf    *ecstypes.DeploymentConfiguration
+		wantErr bool
+	}{
+		"no configuration":                   {},
+		"rolling":                            {conf: conf(ecstypes.DeploymentStrategyRolling, 60)},
+		"blue/green bake shorter":            {conf: conf(ecstypes.DeploymentStrategyBlueGreen, 10)},
+		"blue/green bake as long as timeout": {conf: conf(ecstypes.DeploymentStrategyBlueGreen, 30), wantErr: true},
+		"canary bake longer":                 {conf: conf(ecstypes.DeploymentStrategyCanary, 60), wantErr: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := CheckBakeTime(ecstypes.Service{DeploymentConfiguration: tc.conf}, target)
+			var want *TargetMisconfigured
+			switch {
+			case !tc.wantErr && err != nil:
+				t.Fatalf("unexpected error %v", err)
+			case tc.wantErr && (!errors.As(err, &want) || !strings.Contains(err.Error(), "deploymentTimeout is 30m0s") || !strings.Contains(err.Error(), "prod/prod-service")):
+				t.Fatalf("error = %v, want TargetMisconfigured with the numbers", err)
 			}
 		})
 	}

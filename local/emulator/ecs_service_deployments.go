@@ -371,7 +371,7 @@ func (e *Emulator) stopServiceDeployment(body json.RawMessage) (any, *apiError) 
 	case sdRollbackRequested, sdRollbackInProgress:
 	case sdInProgress:
 		sd.status, sd.updatedAt = sdRollbackRequested, now
-		e.failDeployment(svc, sd.deployment, now, failure{reason: "Rollback requested by a user (StopServiceDeployment)."})
+		e.failDeployment(svc, sd.deployment, now, failure{reason: "Rollback requested by a user (StopServiceDeployment).", event: "rollback requested by a user"})
 	default:
 		return nil, errorf("ConflictException", "The service deployment %s is %s and can no longer be stopped.", sd.arn, sd.status)
 	}

@@ -290,7 +290,7 @@ func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan 
 	case OutcomeRolledBack:
 		d.rampEnd = time.Time{}
 		e.schedule(svc, step{at: now.Add(dur), apply: func(at time.Time) {
-			e.failDeployment(svc, d, at, failure{reason: "ECS deployment circuit breaker: tasks failed to start.", breaker: true})
+			e.failDeployment(svc, d, at, failure{reason: "ECS deployment circuit breaker: tasks failed to start.", breaker: true, event: "tasks failed to start"})
 		}})
 	case OutcomeAlarm:
 		e.schedule(svc, step{at: now.Add(dur + bake/2), apply: func(at time.Time) {
@@ -298,7 +298,7 @@ func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan 
 			if len(svc.alarms) > 0 {
 				alarm = svc.alarms[0]
 			}
-			e.failDeployment(svc, d, at, failure{reason: fmt.Sprintf("CloudWatch alarm %s went into ALARM state.", alarm), alarm: alarm})
+			e.failDeployment(svc, d, at, failure{reason: fmt.Sprintf("CloudWatch alarm %s went into ALARM state.", alarm), alarm: alarm, event: "alarm " + alarm + " is in ALARM"})
 		}})
 	case OutcomeSuperseded:
 		e.schedule(svc, step{at: now.Add(dur / 2), apply: func(at time.Time) {
@@ -355,6 +355,7 @@ type failure struct {
 	reason  string
 	breaker bool
 	alarm   string
+	event   string // the service event's words
 }
 
 // failDeployment fails a deployment. ECS rolls back when the failure's
@@ -384,7 +385,7 @@ func (e *Emulator) failDeployment(svc *service, d *deployment, at time.Time, f f
 	} else if f.breaker {
 		d.failed = max(3, d.desired*2)
 	}
-	svc.event(at, "(deployment %s) deployment failed: %s", d.id, strings.TrimSuffix(strings.ToLower(f.reason[:1])+f.reason[1:], "."))
+	svc.event(at, "(deployment %s) deployment failed: %s.", d.id, f.event)
 	e.deploymentEvent(svc, d, at)
 	if !rollback {
 		return

@@ -25,8 +25,7 @@ import (
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
 func operatorPolicy(stack awscdk.Stack, targets []config.Resolved, smName, smArn *string) awsiam.ManagedPolicy {
-	execArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("execution"),
-		ResourceName: awscdk.Fn_Join(jsii.String(""), &[]*string{smName, jsii.String(":*")}), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
+	execArn, execNag := executionArns(stack, smName)
 	stackArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"), Resource: jsii.String("stack"),
 		ResourceName: awscdk.Fn_Join(jsii.String(""), &[]*string{stack.StackName(), jsii.String("/*")})})
 	repos := map[string]bool{}
@@ -50,7 +49,7 @@ func operatorPolicy(stack awscdk.Stack, targets []config.Resolved, smName, smArn
 		Id:     jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("Executions of this stack's state machine, and this stack's own ARN (its id suffix is unknown before creation): nothing else."),
 		AppliesTo: &[]interface{}{
-			"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:" + *stack.StackName() + "-deploy:*",
+			execNag,
 			"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/" + *stack.StackName() + "/*",
 		},
 	}}, nil)

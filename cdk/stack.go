@@ -169,6 +169,14 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	return stack
 }
 
+// executionArns is the ARN pattern of the state machine's executions
+// (names are not known in advance), and the finding cdk-nag reports for it.
+func executionArns(stack awscdk.Stack, smName *string) (arn *string, nagFinding string) {
+	arn = stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("execution"),
+		ResourceName: awscdk.Fn_Join(jsii.String(""), &[]*string{smName, jsii.String(":*")}), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
+	return arn, "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:" + *stack.StackName() + "-deploy:*"
+}
+
 // PushPattern is the EventBridge pattern for a successful push of one of tags to repository.
 func PushPattern(repository string, tags []string) *awsevents.EventPattern {
 	return &awsevents.EventPattern{
@@ -350,31 +358,31 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	allow("CheckDeployment", []string{"ecs:ListTasks"}, []*string{jsii.String("*")}, onClusters)
 	// ECS's record of our deployment judges it: DescribeServiceDeployments
 	// needs both the service and the service deployment resource types.
-	allow("CheckDeployment", []string{"ecs:DescribeServiceDeployments"}, append(append([]*string{}, services...), serviceDeployments...), nil)
+	servicesAndDeployments := append(append([]*string{}, services...), serviceDeployments...)
+	allow("CheckDeployment", []string{"ecs:DescribeServiceDeployments"}, servicesAndDeployments, nil)
 	suppress("CheckDeployment", "Read-only. ecs:ListTasks is scoped by the ecs:cluster condition to the configured clusters; DescribeTasks to their tasks, and DescribeServiceDeployments to the configured services' deployments, whose IDs are not known in advance.",
 		append(append([]string{"Resource::*"}, dedupe(taskWildcards)...), dedupe(sdWildcards)...)...)
 
 	// CheckTurn reads this state machine's executions.
-	execArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("execution"),
-		ResourceName: awscdk.Fn_Join(jsii.String(""), &[]*string{smName, jsii.String(":*")}), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
+	execArn, execNag := executionArns(stack, smName)
 	allow("CheckTurn", []string{"states:ListExecutions"}, []*string{smArn}, nil)
 	allow("CheckTurn", []string{"states:DescribeExecution"}, []*string{execArn}, nil)
 	suppress("CheckTurn", "Read-only: the executions of this stack's own state machine, whose names are not known in advance.",
-		"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"+*stack.StackName()+"-deploy:*")
+		execNag)
 
 	// Watch looks once, as the Check functions do, and may end its own wait;
 	// Wake finds the waiting execution in the history and ends its wait.
 	// Task tokens are granted on the state machine, as grantTaskResponse does.
 	allow("Watch", []string{"ecs:DescribeTasks"}, tasks, onClusters)
 	allow("Watch", []string{"ecs:DescribeServices"}, services, nil)
-	allow("Watch", []string{"ecs:DescribeServiceDeployments"}, append(append([]*string{}, services...), serviceDeployments...), nil)
+	allow("Watch", []string{"ecs:DescribeServiceDeployments"}, servicesAndDeployments, nil)
 	allow("Watch", []string{"states:SendTaskSuccess"}, []*string{smArn}, nil)
 	suppress("Watch", "Read-only: tasks of the configured clusters (and the ecs:cluster condition) and the configured services' deployments, whose IDs are not known in advance.",
 		append(dedupe(taskWildcards), dedupe(sdWildcards)...)...)
 	allow("Wake", []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smArn}, nil)
 	allow("Wake", []string{"states:GetExecutionHistory"}, []*string{execArn}, nil)
 	suppress("Wake", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",
-		"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"+*stack.StackName()+"-deploy:*")
+		execNag)
 
 	// PinImage ("image": "digest") registers revisions of the configured families.
 	allow("PinImage", []string{"ecs:DescribeTaskDefinition"}, []*string{jsii.String("*")}, nil)

@@ -65,10 +65,11 @@ func JudgeServiceDeployment(sd ecstypes.ServiceDeployment, current string) (Depl
 	if rb := sd.Rollback; rb != nil {
 		r.RollbackReason = aws.ToString(rb.Reason)
 	}
+	failed := false
 	if cb := sd.DeploymentCircuitBreaker; cb != nil {
 		r.FailedTasks = cb.FailureCount
+		failed = cb.FailureCount > 0 && cb.Status == ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered
 	}
-	failed := r.FailedTasks > 0 && sd.DeploymentCircuitBreaker.Status == ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered
 	if a := sd.Alarms; a != nil && len(a.TriggeredAlarmNames) > 0 {
 		r.TriggeredAlarms = a.TriggeredAlarmNames
 		failed = true

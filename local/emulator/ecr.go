@@ -117,9 +117,9 @@ func (e *Emulator) describeImages(body json.RawMessage) (any, *apiError) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	r := e.repos[in.RepositoryName]
-	if r == nil || (in.RegistryID != "" && in.RegistryID != e.Account) {
-		return nil, errorf("RepositoryNotFoundException", "The repository with name '%s' does not exist in the registry with id '%s'", in.RepositoryName, e.Account)
+	r, aerr := e.repository(in.RegistryID, in.RepositoryName)
+	if aerr != nil {
+		return nil, aerr
 	}
 	out := struct {
 		ImageDetails []wImageDetail `json:"imageDetails"`

@@ -153,6 +153,29 @@ type CapacityProvider struct {
 	Base   int32
 }
 
+// clusterOf is the cluster a request names, or ClusterNotFoundException.
+func (e *Emulator) clusterOf(ref string) (*cluster, *apiError) {
+	c := e.clusterNamed(ref, false)
+	if c == nil {
+		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	}
+	return c, nil
+}
+
+// serviceOf is the service a request names in its cluster, or the
+// ClusterNotFoundException or ServiceNotFoundException ECS answers.
+func (e *Emulator) serviceOf(clusterRef, serviceRef string) (*service, *apiError) {
+	c, err := e.clusterOf(clusterRef)
+	if err != nil {
+		return nil, err
+	}
+	svc := c.services[shortName(serviceRef)]
+	if svc == nil {
+		return nil, errorf("ServiceNotFoundException", "Service not found.")
+	}
+	return svc, nil
+}
+
 func (e *Emulator) clusterNamed(nameOrArn string, create bool) *cluster {
 	name := nameOrArn
 	if i := strings.LastIndex(nameOrArn, "cluster/"); strings.HasPrefix(nameOrArn, "arn:") && i >= 0 {

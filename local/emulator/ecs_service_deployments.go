@@ -310,13 +310,9 @@ func (e *Emulator) listServiceDeployments(body json.RawMessage) (any, *apiError)
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	c := e.clusterNamed(in.Cluster, false)
-	if c == nil {
-		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
-	}
-	svc := c.services[shortName(in.Service)]
-	if svc == nil {
-		return nil, errorf("ServiceNotFoundException", "Service not found.")
+	svc, aerr := e.serviceOf(in.Cluster, in.Service)
+	if aerr != nil {
+		return nil, aerr
 	}
 	e.advance(svc, e.now())
 	var all []map[string]any
@@ -324,7 +320,7 @@ func (e *Emulator) listServiceDeployments(body json.RawMessage) (any, *apiError)
 		if len(in.Status) > 0 && !slices.Contains(in.Status, sd.status) {
 			continue
 		}
-		b := map[string]any{"serviceDeploymentArn": sd.arn, "serviceArn": svc.arn, "clusterArn": c.arn, "createdAt": ts(sd.createdAt),
+		b := map[string]any{"serviceDeploymentArn": sd.arn, "serviceArn": svc.arn, "clusterArn": svc.cluster.arn, "createdAt": ts(sd.createdAt),
 			"startedAt": ts(sd.createdAt), "targetServiceRevisionArn": sd.target, "status": sd.status}
 		if !sd.finishedAt.IsZero() {
 			b["finishedAt"] = ts(sd.finishedAt)

@@ -77,9 +77,9 @@ func (e *Emulator) describeServices(body json.RawMessage) (any, *apiError) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	c := e.clusterNamed(in.Cluster, false)
-	if c == nil {
-		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	c, aerr := e.clusterOf(in.Cluster)
+	if aerr != nil {
+		return nil, aerr
 	}
 	now := e.now()
 	out := struct {
@@ -87,7 +87,7 @@ func (e *Emulator) describeServices(body json.RawMessage) (any, *apiError) {
 		Failures []wFailure `json:"failures"`
 	}{Services: []wService{}, Failures: []wFailure{}}
 	for _, ref := range in.Services {
-		svc := c.services[ref[strings.LastIndex(ref, "/")+1:]]
+		svc := c.services[shortName(ref)]
 		if svc == nil {
 			arn := ref
 			if !strings.HasPrefix(ref, "arn:") {
@@ -193,13 +193,9 @@ func (e *Emulator) updateService(body json.RawMessage) (any, *apiError) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	c := e.clusterNamed(in.Cluster, false)
-	if c == nil {
-		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
-	}
-	svc := c.services[in.Service[strings.LastIndex(in.Service, "/")+1:]]
-	if svc == nil {
-		return nil, errorf("ServiceNotFoundException", "Service not found.")
+	svc, aerr := e.serviceOf(in.Cluster, in.Service)
+	if aerr != nil {
+		return nil, aerr
 	}
 	if svc.status != "ACTIVE" {
 		return nil, errorf("ServiceNotActiveException", "Service was not ACTIVE.")

@@ -60,9 +60,9 @@ func (e *Emulator) runTask(body json.RawMessage) (any, *apiError) {
 }
 
 func (e *Emulator) runTaskOnce(in runTaskInput) (any, *apiError) {
-	c := e.clusterNamed(in.Cluster, false)
-	if c == nil {
-		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	c, aerr := e.clusterOf(in.Cluster)
+	if aerr != nil {
+		return nil, aerr
 	}
 	td := e.findTaskDef(in.TaskDefinition)
 	if td == nil {
@@ -235,9 +235,9 @@ func (e *Emulator) describeTasks(body json.RawMessage) (any, *apiError) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	c := e.clusterNamed(in.Cluster, false)
-	if c == nil {
-		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	c, aerr := e.clusterOf(in.Cluster)
+	if aerr != nil {
+		return nil, aerr
 	}
 	now := e.now()
 	out := struct {
@@ -280,9 +280,9 @@ func (e *Emulator) stopTask(body json.RawMessage) (any, *apiError) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	c := e.clusterNamed(in.Cluster, false)
-	if c == nil {
-		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	c, aerr := e.clusterOf(in.Cluster)
+	if aerr != nil {
+		return nil, aerr
 	}
 	t := e.findTask(c, in.Task)
 	if t == nil {
@@ -315,9 +315,9 @@ func (e *Emulator) listTasks(body json.RawMessage) (any, *apiError) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	c := e.clusterNamed(in.Cluster, false)
-	if c == nil {
-		return nil, errorf("ClusterNotFoundException", "Cluster not found.")
+	c, aerr := e.clusterOf(in.Cluster)
+	if aerr != nil {
+		return nil, aerr
 	}
 	arns := []string{}
 	if in.DesiredStatus == "STOPPED" {

@@ -75,23 +75,7 @@ func TestValidationErrorsNameFileAndField(t *testing.T) {
 		"two errors at once": {`{"targets":[{"repository":"App","tag":"a b"}]}`, []string{"targets[0].repository", "targets[0].tag"}},
 	}
 	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			_, err := Parse("t.json", []byte(tc.doc))
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-		})
+		t.Run(name, func(t *testing.T) { expectParseErrors(t, tc.doc, tc.want) })
 	}
 }
 
@@ -170,22 +154,27 @@ func TestHistoryLimit(t *testing.T) {
 		},
 	}
 	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			_, err := Parse("t.json", []byte(tc.doc))
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("accepted a configuration past the history limit")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not say %q", err, w)
-				}
-			}
-		})
+		t.Run(name, func(t *testing.T) { expectParseErrors(t, tc.doc, tc.want) })
+	}
+}
+
+// expectParseErrors parses doc: with no wanted strings it must be accepted,
+// else refused with an error containing each of them.
+func expectParseErrors(t *testing.T, doc string, want []string) {
+	t.Helper()
+	_, err := Parse("t.json", []byte(doc))
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatal("accepted a configuration it must refuse")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
 	}
 }

@@ -327,9 +327,9 @@ func (e *Emulator) listServiceDeployments(body json.RawMessage) (any, *apiError)
 		}
 		all = append(all, b)
 	}
-	from, to, next, err := pageOf(in.NextToken, in.MaxResults, 20, len(all))
-	if err != nil {
-		return nil, err
+	from, to, next, ok := Page(in.NextToken, in.MaxResults, 20, len(all))
+	if !ok {
+		return nil, errorf("InvalidParameterException", "The nextToken is not valid.")
 	}
 	out := map[string]any{"serviceDeployments": append([]map[string]any{}, all[from:to]...)}
 	if next != "" {

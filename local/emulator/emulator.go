@@ -364,14 +364,15 @@ func (b *TokenBucket) Take(now time.Time) bool {
 	return true
 }
 
-// pageOf slices n results for a maxResults/nextToken request: the token is
-// the offset this emulator handed out; anything else is refused as AWS
-// refuses a token it did not issue.
-func pageOf(token string, maxResults, byDefault, n int) (from, to int, next string, err *apiError) {
+// Page slices n results for a maxResults/nextToken request: the token is
+// the offset this local stack handed out, and ok is false for any other,
+// which AWS refuses as a token it did not issue. maxResults ≤ 0 takes
+// byDefault.
+func Page(token string, maxResults, byDefault, n int) (from, to int, next string, ok bool) {
 	if token != "" {
-		v, perr := strconv.Atoi(token)
-		if perr != nil || v < 0 || v > n {
-			return 0, 0, "", errorf("InvalidParameterException", "The nextToken is not valid.")
+		v, err := strconv.Atoi(token)
+		if err != nil || v < 0 || v > n {
+			return 0, 0, "", false
 		}
 		from = v
 	}
@@ -382,5 +383,5 @@ func pageOf(token string, maxResults, byDefault, n int) (from, to int, next stri
 	if to < n {
 		next = strconv.Itoa(to)
 	}
-	return from, to, next, nil
+	return from, to, next, true
 }

@@ -4,15 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/ecr-deployer/ecr-deployer/local/iam"
 	"io"
 	"net/http"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ecr-deployer/ecr-deployer/local/iam"
 
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 )
@@ -394,19 +394,12 @@ func (s *SFNServer) describeExecution(body []byte) (any, *sfnError) {
 }
 
 func page(token string, maxResults, n int) (from, to int, next string, err *sfnError) {
-	if token != "" {
-		v, perr := strconv.Atoi(token)
-		if perr != nil || v < 0 || v > n {
-			return 0, 0, "", &sfnError{"InvalidToken", "Invalid Token: '" + token + "'"}
-		}
-		from = v
+	if maxResults > 1000 { // past the models' maximum: the default page
+		maxResults = 0
 	}
-	if maxResults <= 0 || maxResults > 1000 {
-		maxResults = 100
-	}
-	to = min(from+maxResults, n)
-	if to < n {
-		next = strconv.Itoa(to)
+	from, to, next, ok := emulator.Page(token, maxResults, 100, n)
+	if !ok {
+		return 0, 0, "", &sfnError{"InvalidToken", "Invalid Token: '" + token + "'"}
 	}
 	return from, to, next, nil
 }

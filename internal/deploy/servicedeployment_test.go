@@ -1,0 +1,78 @@
+package deploy
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+func TestJudgeServiceDeployment(t *testing.T) {
+	const ours, newer = "arn:aws:ecs:us-west-2:1:service-deployment/c/s/ours", "arn:aws:ecs:us-west-2:1:service-deployment/c/s/newer"
+	sd := func(status ecstypes.ServiceDeploymentStatus) ecstypes.ServiceDeployment {
+		return ecstypes.ServiceDeployment{ServiceDeploymentArn: aws.String(ours), Status: status}
+	}
+	breaker := func(s ecstypes.ServiceDeployment, failures int32) ecstypes.ServiceDeployment {
+		s.DeploymentCircuitBreaker = &ecstypes.ServiceDeploymentCircuitBreaker{FailureCount: failures, Status: ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered}
+		return s
+	}
+	alarm := func(s ecstypes.ServiceDeployment, name string) ecstypes.ServiceDeployment {
+		s.Alarms = &ecstypes.ServiceDeploymentAlarms{TriggeredAlarmNames: []string{name}}
+		return s
+	}
+	cases := map[string]struct {
+		sd      ecstypes.ServiceDeployment
+		current string
+		want    DeploymentPhase
+	}{
+		"pending":                               {sd: sd(ecstypes.ServiceDeploymentStatusPending), current: ours, want: DeploymentInProgress},
+		"in progress":                           {sd: sd(ecstypes.ServiceDeploymentStatusInProgress), current: ours, want: DeploymentInProgress},
+		"stop requested is still under way":     {sd: sd(ecstypes.ServiceDeploymentStatusStopRequested), current: ours, want: DeploymentInProgress},
+		"successful":                            {sd: sd(ecstypes.ServiceDeploymentStatusSuccessful), current: ours, want: DeploymentCompleted},
+		"rollback requested":                    {sd: sd(ecstypes.ServiceDeploymentStatusRollbackRequested), current: ours, want: DeploymentRollingBack},
+		"rollback in progress":                  {sd: sd(ecstypes.ServiceDeploymentStatusRollbackInProgress), current: ours, want: DeploymentRollingBack},
+		"rolled back":                           {sd: sd(ecstypes.ServiceDeploymentStatusRollbackSuccessful), current: ours, want: DeploymentFailedPhase},
+		"rollback failed":                       {sd: sd(ecstypes.ServiceDeploymentStatusRollbackFailed), current: ours, want: DeploymentFailedPhase},
+		"stopped, a newer one is current":       {sd: sd(ecstypes.ServiceDeploymentStatusStopped), current: newer, want: DeploymentReplaced},
+		"stopped by the circuit breaker":        {sd: breaker(sd(ecstypes.ServiceDeploymentStatusStopped), 3), current: ours, want: DeploymentFailedNoRollback},
+		"stopped by an alarm":                   {sd: alarm(sd(ecstypes.ServiceDeploymentStatusStopped), "app-5xx"), current: ours, want: DeploymentFailedNoRollback},
+		"stopped by a person":                   {sd: sd(ecstypes.ServiceDeploymentStatusStopped), current: ours, want: DeploymentStoppedPhase},
+		"stopped, no current deployment listed": {sd: sd(ecstypes.ServiceDeploymentStatusStopped), current: "", want: DeploymentStoppedPhase},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got, _ := JudgeServiceDeployment(tc.sd, tc.current); got != tc.want {
+				t.Errorf("phase = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestServiceDeploymentProgress(t *testing.T) {
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	since := now.Add(-4*time.Minute - 10*time.Second)
+	half := 50.0
+	cases := map[string]struct {
+		r     ServiceDeploymentReading
+		since *time.Time
+		want  string
+	}{
+		"rolling":        {r: ServiceDeploymentReading{Status: "IN_PROGRESS"}, want: "IN_PROGRESS"},
+		"traffic step":   {r: ServiceDeploymentReading{Status: "IN_PROGRESS", Stage: "PRODUCTION_TRAFFIC_SHIFT", TrafficPercent: &half}, want: "IN_PROGRESS, PRODUCTION_TRAFFIC_SHIFT, 50% of production traffic"},
+		"bake":           {r: ServiceDeploymentReading{Status: "IN_PROGRESS", Stage: "BAKE_TIME", BakeMinutes: 10, TrafficPercent: &half}, since: &since, want: "IN_PROGRESS, BAKE_TIME, 4 of 10 min"},
+		"bake not timed": {r: ServiceDeploymentReading{Status: "IN_PROGRESS", Stage: "BAKE_TIME", BakeMinutes: 10}, want: "IN_PROGRESS, BAKE_TIME"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := tc.r.Progress(tc.since, now); got != tc.want {
+				t.Errorf("progress = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	cause := ServiceDeploymentReading{RollbackReason: "Circuit breaker.", FailedTasks: 4, TriggeredAlarms: []string{"a", "b"}}.failedCause()
+	if want := "Circuit breaker; 4 tasks failed; alarms in ALARM: a, b"; !strings.Contains(cause, want) {
+		t.Errorf("cause = %q, want %q", cause, want)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
@@ -95,10 +94,7 @@ func TestHistoryBudgetBoundsCountedEvents(t *testing.T) {
 // Step Functions serves it.
 func executionHistory(t *testing.T, s *localstack.Stack, arn string) []sfntypes.HistoryEvent {
 	t.Helper()
-	client := sfn.New(sfn.Options{
-		Region: emulator.Region, BaseEndpoint: aws.String(s.Endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
+	client := sfn.NewFromConfig(s.AdminConfig())
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	var out []sfntypes.HistoryEvent

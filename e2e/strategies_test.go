@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -150,8 +149,7 @@ func TestDeploymentStrategies(t *testing.T) {
 func TestStopServiceDeploymentDuringOurs(t *testing.T) {
 	stack := startStack(t)
 	stack.SetTokenTimeout(300 * time.Millisecond)
-	client := ecs.New(ecs.Options{Region: emulator.Region, BaseEndpoint: aws.String(stack.Endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("admin", "local", "")})
+	client := ecs.NewFromConfig(stack.AdminConfig())
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	seeded, err := client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"staging-service"}})

@@ -266,8 +266,7 @@ func stateTransitions(r *localstack.Result) float64 {
 // tasks-stopped (6 s polls), update-service --force-new-deployment, wait
 // services-stable (15 s polls), with the SDK's own waiters.
 func runScript(ctx context.Context, s *localstack.Stack, st Strategy) error {
-	client := ecs.New(ecs.Options{Region: emulator.Region, BaseEndpoint: aws.String(s.Endpoint),
-		Credentials: aws.AnonymousCredentials{}})
+	client := ecs.NewFromConfig(s.AdminConfig())
 	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) / s.TimeScale()) }
 	run, err := client.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("staging"), TaskDefinition: aws.String("app:1"), LaunchType: ecstypes.LaunchTypeEc2,
 		Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String("app"), Command: []string{"goose", "-dir", "migrations", "up"}}}}})

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/local/iam"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
@@ -94,6 +97,15 @@ func (g *guard) authorize(key string, reqs []iam.Request) error {
 		}
 	}
 	return nil
+}
+
+// AdminConfig is an AWS SDK configuration for the local stack signed with an
+// administrator's key, which the template does not govern: for a test's or
+// the benchmark's own setup and observation, never for what a function or
+// the CLI would send.
+func (s *Stack) AdminConfig() aws.Config {
+	return aws.Config{Region: emulator.Region, BaseEndpoint: aws.String(s.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("admin", "local", "")}
 }
 
 // Denied returns every request IAM refused so far.

@@ -196,7 +196,7 @@ func PushPattern(repository string, tags []string) *awsevents.EventPattern {
 // the services' deployments changing state.
 // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html
 func wakeRules(stack awscdk.Stack, wake awslambda.Function, targets []config.Resolved, dlq awssqs.Queue) {
-	taskStopped, deploymentState := rules.Wake(targets, func(resource, name string) *string {
+	taskStopped, deploymentState, hookState := rules.Wake(targets, func(resource, name string) *string {
 		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ecs"), Resource: jsii.String(resource), ResourceName: jsii.String(name)})
 	})
 	// An event a few safety polls old is of no use: the execution has looked itself by then.
@@ -223,6 +223,11 @@ func wakeRules(stack awscdk.Stack, wake awslambda.Function, targets []config.Res
 	awsevents.NewRule(stack, jsii.String("DeploymentStateRule"), &awsevents.RuleProps{
 		Description:  jsii.String("ecr-deployer: wake the execution whose service deployment changed state"),
 		EventPattern: eventPattern(deploymentState),
+		Targets:      target(),
+	})
+	awsevents.NewRule(stack, jsii.String("HookStateRule"), &awsevents.RuleProps{
+		Description:  jsii.String("ecr-deployer: wake the execution whose service deployment waits at a pause hook"),
+		EventPattern: eventPattern(hookState),
 		Targets:      target(),
 	})
 }

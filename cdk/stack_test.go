@@ -261,6 +261,13 @@ func TestWakeRulesAgainstTheDocumentedSamples(t *testing.T) {
 			ev["resources"] = []any{"arn:aws:ecs:us-west-2:111122223333:service/" + service}
 		})
 	}
+	// No example of this event is documented: the fields the developer
+	// guide names, with the service deployment in resources.
+	hook := func(name string) map[string]any {
+		return map[string]any{"version": "0", "source": "aws.ecs", "detail-type": "ECS Hook State Change", "account": account, "region": region,
+			"resources": []any{"arn:aws:ecs:us-west-2:111122223333:service-deployment/staging/staging-service/abc"},
+			"detail":    map[string]any{"eventName": name, "hookId": "ecs-pause-1"}}
+	}
 	cases := map[string]struct {
 		event map[string]any
 		wakes bool
@@ -272,6 +279,8 @@ func TestWakeRulesAgainstTheDocumentedSamples(t *testing.T) {
 		"staging-service deployment": {deployment("staging/staging-service"), true},
 		"prod-service deployment":    {deployment("prod/prod-service"), true},
 		"another service":            {deployment("staging/other-service"), false},
+		"a pause hook awaits action": {hook("HOOK_AWAITING_ACTION"), true},
+		"another hook event":         {hook("HOOK_SUCCEEDED"), false},
 	}
 	// The local stack routes with internal/rules for its own targets file:
 	// template.json's wake rules must be exactly those patterns.
@@ -279,10 +288,10 @@ func TestWakeRulesAgainstTheDocumentedSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	taskStopped, deploymentState := wakerules.Wake(cfg.Targets(), func(resource, name string) *string {
+	taskStopped, deploymentState, hookState := wakerules.Wake(cfg.Targets(), func(resource, name string) *string {
 		return jsii.String("arn:aws:ecs:" + region + ":" + account + ":" + resource + "/" + name)
 	})
-	want := map[string]map[string]any{"ECS Task State Change": taskStopped.Map(), "ECS Deployment State Change": deploymentState.Map()}
+	want := map[string]map[string]any{"ECS Task State Change": taskStopped.Map(), "ECS Deployment State Change": deploymentState.Map(), "ECS Hook State Change": hookState.Map()}
 	for _, r := range rules {
 		if r.Target != wake {
 			continue

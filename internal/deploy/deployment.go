@@ -158,6 +158,7 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 	if v.SD != nil {
 		recordServiceDeployment(dep, *v.SD, now)
 	}
+	recordPause(&s, v.SD, now)
 	switch v.Phase {
 	case DeploymentCompleted:
 		if err := d.verifyDigest(ctx, &s); err != nil {
@@ -221,6 +222,10 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 		if dep.Progress != "" {
 			progress = dep.Progress
 		}
+		if p := dep.Paused; p != nil {
+			return s, &DeploymentTimedOut{newf("Deployment %s of service %s had not completed after %ds: it waits for a decision at the pause hook at %s (hook %s) since %s, and nobody answered. ECS keeps it paused until the hook's own timeout; answer it with %s, and raise deploymentTimeout to cover the time a person takes.",
+				dep.ID, s.Service, dep.TimeoutSeconds, p.Stage, p.ID, p.Since.UTC().Format(time.RFC3339), p.Answer)}
+		}
 		return s, &DeploymentTimedOut{newf("Deployment %s of service %s had not completed after %ds (%s, %d of %d tasks running, %d pending). ECS continues it; look at the service's events and tasks, and raise deploymentTimeout if rollouts (bake time included) take longer.",
 			dep.ID, s.Service, dep.TimeoutSeconds, progress, dep.RunningCount, dep.DesiredCount, dep.PendingCount)}
 	}
@@ -258,6 +263,25 @@ func (d *Deployer) judgeDeployment(ctx context.Context, s *State) (DeploymentVer
 	v.Phase, v.SD = phase, &reading
 	s.Deployment.JudgedBy = "serviceDeployment"
 	return v, nil
+}
+
+// recordPause notes the pause hook ECS waits at (and how to answer it),
+// and the answer a person gave, which the CLI delivered with its wake.
+func recordPause(s *State, r *ServiceDeploymentReading, now time.Time) {
+	dep := &s.Deployment
+	if w := s.Wake; w != nil && w.Decision != nil && !slices.ContainsFunc(dep.Decisions, func(d Decision) bool { return d == *w.Decision }) {
+		dep.Decisions = append(dep.Decisions, *w.Decision)
+	}
+	if r == nil || r.Hook == nil {
+		dep.Paused = nil
+		return
+	}
+	if dep.Paused != nil && dep.Paused.ID == r.Hook.ID {
+		dep.Paused.Hook = *r.Hook
+		return
+	}
+	dep.Paused = &Paused{Hook: *r.Hook, Since: ptrTime(now),
+		Answer: fmt.Sprintf("deployer continue %s | deployer rollback %s --reason …", s.Environment, s.Environment)}
 }
 
 func recordServiceDeployment(dep *Deployment, r ServiceDeploymentReading, now time.Time) {

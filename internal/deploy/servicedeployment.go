@@ -34,6 +34,16 @@ type ServiceDeploymentReading struct {
 	FailedTasks     int32
 	TriggeredAlarms []string
 	Strategy        string
+	// Hook is the pause hook ECS waits at for ContinueServiceDeployment.
+	Hook *Hook
+}
+
+// Hook is a pause hook awaiting action, from lifecycleHookDetails.
+type Hook struct {
+	ID            string     `json:"hookId"`
+	Stage         string     `json:"stage"`
+	ExpiresAt     *time.Time `json:"expiresAt,omitempty"`
+	TimeoutAction string     `json:"timeoutAction,omitempty"`
 }
 
 // JudgeServiceDeployment judges our deployment by ECS's record of it.
@@ -64,6 +74,11 @@ func JudgeServiceDeployment(sd ecstypes.ServiceDeployment, current string) (Depl
 	}
 	if rb := sd.Rollback; rb != nil {
 		r.RollbackReason = aws.ToString(rb.Reason)
+	}
+	for _, h := range sd.LifecycleHookDetails {
+		if h.TargetType == ecstypes.DeploymentLifecycleHookTargetTypePause && h.Status == ecstypes.DeploymentLifecycleHookStatusAwaitingAction {
+			r.Hook = &Hook{ID: aws.ToString(h.HookId), Stage: string(sd.LifecycleStage), ExpiresAt: h.ExpiresAt, TimeoutAction: string(h.TimeoutAction)}
+		}
 	}
 	failed := false
 	if cb := sd.DeploymentCircuitBreaker; cb != nil {
@@ -106,6 +121,13 @@ func (r ServiceDeploymentReading) Progress(bakingSince *time.Time, now time.Time
 	}
 	if r.Stage == "BAKE_TIME" && r.BakeMinutes > 0 && bakingSince != nil {
 		parts = append(parts, fmt.Sprintf("%d of %d min", int(now.Sub(*bakingSince).Minutes()), r.BakeMinutes))
+	}
+	if h := r.Hook; h != nil {
+		wait := "waiting for a decision at " + h.Stage
+		if h.ExpiresAt != nil && h.TimeoutAction != "" {
+			wait += fmt.Sprintf(" (ECS will %s at %s)", h.TimeoutAction, h.ExpiresAt.UTC().Format("15:04:05Z"))
+		}
+		parts = append(parts, wait)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -50,10 +50,35 @@ func TestJudgeServiceDeployment(t *testing.T) {
 	}
 }
 
+// Only a PAUSE hook awaiting action is a pause: a Lambda hook in progress
+// or a pause already answered is not.
+func TestJudgeServiceDeploymentReadsThePauseHook(t *testing.T) {
+	hook := func(typ ecstypes.DeploymentLifecycleHookTargetType, status ecstypes.DeploymentLifecycleHookStatus) ecstypes.ServiceDeployment {
+		return ecstypes.ServiceDeployment{Status: ecstypes.ServiceDeploymentStatusInProgress, LifecycleStage: ecstypes.ServiceDeploymentLifecycleStagePostTestTrafficShift,
+			LifecycleHookDetails: []ecstypes.DeploymentLifecycleHookDetail{{HookId: aws.String("h1"), TargetType: typ, Status: status, TimeoutAction: ecstypes.DeploymentLifecycleHookActionRollback}}}
+	}
+	cases := map[string]struct {
+		sd   ecstypes.ServiceDeployment
+		want *Hook
+	}{
+		"pause awaiting action": {hook(ecstypes.DeploymentLifecycleHookTargetTypePause, ecstypes.DeploymentLifecycleHookStatusAwaitingAction),
+			&Hook{ID: "h1", Stage: "POST_TEST_TRAFFIC_SHIFT", TimeoutAction: "ROLLBACK"}},
+		"pause answered":      {hook(ecstypes.DeploymentLifecycleHookTargetTypePause, ecstypes.DeploymentLifecycleHookStatusSucceeded), nil},
+		"lambda hook running": {hook(ecstypes.DeploymentLifecycleHookTargetTypeAwsLambda, ecstypes.DeploymentLifecycleHookStatusInProgress), nil},
+	}
+	for name, tc := range cases {
+		phase, r := JudgeServiceDeployment(tc.sd, "")
+		if phase != DeploymentInProgress || (r.Hook == nil) != (tc.want == nil) || (r.Hook != nil && *r.Hook != *tc.want) {
+			t.Errorf("%s: phase %d, hook %+v, want %+v", name, phase, r.Hook, tc.want)
+		}
+	}
+}
+
 func TestServiceDeploymentProgress(t *testing.T) {
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	since := now.Add(-4*time.Minute - 10*time.Second)
 	half := 50.0
+	expires := now.Add(30 * time.Minute)
 	cases := map[string]struct {
 		r     ServiceDeploymentReading
 		since *time.Time
@@ -63,6 +88,9 @@ func TestServiceDeploymentProgress(t *testing.T) {
 		"traffic step":   {r: ServiceDeploymentReading{Status: "IN_PROGRESS", Stage: "PRODUCTION_TRAFFIC_SHIFT", TrafficPercent: &half}, want: "IN_PROGRESS, PRODUCTION_TRAFFIC_SHIFT, 50% of production traffic"},
 		"bake":           {r: ServiceDeploymentReading{Status: "IN_PROGRESS", Stage: "BAKE_TIME", BakeMinutes: 10, TrafficPercent: &half}, since: &since, want: "IN_PROGRESS, BAKE_TIME, 4 of 10 min"},
 		"bake not timed": {r: ServiceDeploymentReading{Status: "IN_PROGRESS", Stage: "BAKE_TIME", BakeMinutes: 10}, want: "IN_PROGRESS, BAKE_TIME"},
+		"paused at a hook": {r: ServiceDeploymentReading{Status: "IN_PROGRESS", Stage: "POST_TEST_TRAFFIC_SHIFT",
+			Hook: &Hook{ID: "h", Stage: "POST_TEST_TRAFFIC_SHIFT", ExpiresAt: &expires, TimeoutAction: "ROLLBACK"}},
+			want: "IN_PROGRESS, POST_TEST_TRAFFIC_SHIFT, waiting for a decision at POST_TEST_TRAFFIC_SHIFT (ECS will ROLLBACK at 10:30:00Z)"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -163,7 +163,34 @@ type Deployment struct {
 	// JudgedBy is "serviceDeployment" (ECS's record) or "deployments" (the
 	// service's deployments[], where ECS has no record), with the reason.
 	JudgedBy string `json:"judgedBy,omitempty"`
-	Done     bool   `json:"done"`
+	// Paused is the pause hook our deployment waits at, and what a person
+	// runs to answer it; Decisions are the answers given (deployer continue
+	// and rollback), each with who gave it.
+	Paused    *Paused    `json:"paused,omitempty"`
+	Decisions []Decision `json:"decisions,omitempty"`
+	Done      bool       `json:"done"`
+}
+
+// Paused is a pause hook ECS waits at for ContinueServiceDeployment.
+type Paused struct {
+	Hook
+	Since *time.Time `json:"since"`
+	// Answer says how to answer it: "deployer continue staging" or
+	// "deployer rollback staging".
+	Answer string `json:"answer"`
+}
+
+// Decision is a person's answer to a pause hook, as the CLI delivers it
+// with the wake it sends the waiting execution.
+type Decision struct {
+	// Action is CONTINUE or ROLLBACK (ContinueServiceDeployment's action).
+	Action string `json:"action"`
+	HookID string `json:"hookId"`
+	Stage  string `json:"stage,omitempty"`
+	// By is the caller's identity (sts:GetCallerIdentity's ARN).
+	By     string    `json:"by"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // Poll holds how long WaitForMigration and WaitForDeployment wait for an
@@ -179,12 +206,16 @@ type Poll struct {
 
 // Wake is what a waiting state's task token was sent: who woke it and why.
 type Wake struct {
-	// By is "event" (the Wake function, on an ECS event) or "watch" (the
-	// Watch function found the change already there when the wait began).
+	// By is "event" (the Wake function, on an ECS event), "watch" (the
+	// Watch function found the change already there when the wait began)
+	// or "decision" (deployer continue or rollback answered a pause hook).
 	By     string `json:"by,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	// EventID is the EventBridge event's id.
 	EventID string `json:"eventId,omitempty"`
+	// Decision is set when the CLI woke the wait to record a person's
+	// answer to a pause hook (By "decision").
+	Decision *Decision `json:"decision,omitempty"`
 	// Error and Cause are set instead when the wait ended without a wake:
 	// States.Timeout (the safety poll looks), or the Watch function's error.
 	Error string `json:"Error,omitempty"`

@@ -22,8 +22,8 @@ type HistoryAPI interface {
 
 var _ HistoryAPI = (*sfn.Client)(nil)
 
-// ECSEvent is an EventBridge event from ECS: an "ECS Task State Change" or
-// an "ECS Deployment State Change".
+// ECSEvent is an EventBridge event from ECS: an "ECS Task State Change", an
+// "ECS Deployment State Change" or an "ECS Hook State Change".
 // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html
 type ECSEvent struct {
 	ID         string          `json:"id"`
@@ -41,8 +41,9 @@ type Change struct {
 	Cluster, Service string
 	// TaskARN and LastStatus are set for a task state change.
 	TaskARN, LastStatus string
-	// DeploymentID and EventName are set for a deployment state change.
-	DeploymentID, EventName string
+	// DeploymentID and EventName are set for a deployment state change;
+	// EventName and HookID for a hook state change.
+	DeploymentID, EventName, HookID string
 }
 
 // ParseECSEvent reads an ECS task or deployment state change event.
@@ -73,8 +74,37 @@ func ParseECSEvent(ev ECSEvent) (Change, error) {
 			return Change{}, &InvalidInput{newf("ECS Deployment State Change %s: %q is not a service ARN with its cluster.", ev.ID, ev.Resources[0])}
 		}
 		return Change{Cluster: parts[1], Service: parts[2], DeploymentID: d.DeploymentID, EventName: d.EventName}, nil
+	case "ECS Hook State Change":
+		return parseHookEvent(ev)
 	}
-	return Change{}, &InvalidInput{newf("Wake takes ECS task and deployment state changes, not %q.", ev.DetailType)}
+	return Change{}, &InvalidInput{newf("Wake takes ECS task, deployment and hook state changes, not %q.", ev.DetailType)}
+}
+
+// parseHookEvent reads an ECS Hook State Change: a pause hook awaits action
+// (HOOK_AWAITING_ACTION). The developer guide names the detail-type and the
+// event name but shows no example event, so the service is taken from the
+// first service or service deployment ARN in resources, or else in the
+// detail's serviceArn or serviceDeploymentArn; the safety poll covers an
+// event this cannot read.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/pause-lifecycle-hooks.html
+func parseHookEvent(ev ECSEvent) (Change, error) {
+	var d struct {
+		EventName            string `json:"eventName"`
+		HookID               string `json:"hookId"`
+		ServiceArn           string `json:"serviceArn"`
+		ServiceDeploymentArn string `json:"serviceDeploymentArn"`
+	}
+	_ = json.Unmarshal(ev.Detail, &d)
+	for _, arn := range append(append([]string{}, ev.Resources...), d.ServiceDeploymentArn, d.ServiceArn) {
+		for _, kind := range []string{":service-deployment/", ":service/"} {
+			_, rest, ok := strings.Cut(arn, kind)
+			parts := strings.Split(rest, "/")
+			if ok && len(parts) >= 2 && parts[0] != "" && parts[1] != "" {
+				return Change{Cluster: parts[0], Service: parts[1], EventName: d.EventName, HookID: d.HookID}, nil
+			}
+		}
+	}
+	return Change{}, &InvalidInput{newf("ECS Hook State Change %s names no service or service deployment with its cluster.", ev.ID)}
 }
 
 // Parked is an execution waiting for a task token in WaitForMigration or WaitForDeployment.
@@ -268,6 +298,9 @@ func stateIn(events []sfntypes.HistoryEvent) (State, bool) {
 func describeChange(detailType string, c Change) string {
 	if c.TaskARN != "" {
 		return fmt.Sprintf("%s: task %s is %s", detailType, taskID(c.TaskARN), c.LastStatus)
+	}
+	if c.DeploymentID == "" {
+		return fmt.Sprintf("%s: %s for hook %s of %s/%s", detailType, c.EventName, orUnknown(c.HookID), c.Cluster, c.Service)
 	}
 	return fmt.Sprintf("%s: %s for deployment %s of %s/%s", detailType, c.EventName, c.DeploymentID, c.Cluster, c.Service)
 }

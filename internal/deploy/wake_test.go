@@ -61,6 +61,21 @@ func TestParseECSEvent(t *testing.T) {
 			}),
 			invalid: true,
 		},
+		"a pause hook awaits action (service deployment in resources)": {
+			event: ECSEvent{ID: "h1", Source: "aws.ecs", DetailType: "ECS Hook State Change",
+				Resources: []string{"arn:aws:ecs:us-west-2:1:service-deployment/staging/staging-service/abc"},
+				Detail:    json.RawMessage(`{"eventName":"HOOK_AWAITING_ACTION","hookId":"ecs-pause-1"}`)},
+			want: Change{Cluster: "staging", Service: "staging-service", EventName: "HOOK_AWAITING_ACTION", HookID: "ecs-pause-1"},
+		},
+		"a pause hook awaits action (service in the detail)": {
+			event: ECSEvent{ID: "h2", Source: "aws.ecs", DetailType: "ECS Hook State Change",
+				Detail: json.RawMessage(`{"eventName":"HOOK_AWAITING_ACTION","serviceArn":"arn:aws:ecs:us-west-2:1:service/staging/staging-service"}`)},
+			want: Change{Cluster: "staging", Service: "staging-service", EventName: "HOOK_AWAITING_ACTION"},
+		},
+		"a hook event that names no service": {
+			event:   ECSEvent{ID: "h3", Source: "aws.ecs", DetailType: "ECS Hook State Change", Detail: json.RawMessage(`{"eventName":"HOOK_AWAITING_ACTION"}`)},
+			invalid: true,
+		},
 		"a service action event": {
 			event:   sampleEvent(t, "ecs-deployment-state-change-event.json", func(ev *ECSEvent, _ map[string]any) { ev.DetailType = "ECS Service Action" }),
 			invalid: true,
@@ -99,18 +114,20 @@ func TestWakes(t *testing.T) {
 		parked Parked
 		want   bool
 	}{
-		"our migration stopped":            {task(ours, "STOPPED"), parkedOn(WaitingForMigration), true},
-		"our migration running":            {task(ours, "RUNNING"), parkedOn(WaitingForMigration), false},
-		"another task stopped":             {task("arn:aws:ecs:us-west-2:1:task/staging/other", "STOPPED"), parkedOn(WaitingForMigration), false},
-		"task stopped, waiting for deploy": {task(ours, "STOPPED"), parkedOn(WaitingForDeployment), false},
-		"task of another cluster":          {Change{Cluster: "prod", TaskARN: ours, LastStatus: "STOPPED"}, parkedOn(WaitingForMigration), false},
-		"our deployment completed":         {dep("staging-service", "ecs-svc/ours", "SERVICE_DEPLOYMENT_COMPLETED"), parkedOn(WaitingForDeployment), true},
-		"our deployment failed":            {dep("staging-service", "ecs-svc/ours", "SERVICE_DEPLOYMENT_FAILED"), parkedOn(WaitingForDeployment), true},
-		"our deployment in progress":       {dep("staging-service", "ecs-svc/ours", "SERVICE_DEPLOYMENT_IN_PROGRESS"), parkedOn(WaitingForDeployment), false},
-		"someone else's deployment began":  {dep("staging-service", "ecs-svc/theirs", "SERVICE_DEPLOYMENT_IN_PROGRESS"), parkedOn(WaitingForDeployment), true},
-		"ECS's rollback completed":         {dep("staging-service", "ecs-svc/rollback", "SERVICE_DEPLOYMENT_COMPLETED"), parkedOn(WaitingForDeployment), true},
-		"another service's deployment":     {dep("other-service", "ecs-svc/x", "SERVICE_DEPLOYMENT_COMPLETED"), parkedOn(WaitingForDeployment), false},
-		"deployment, waiting for the task": {dep("staging-service", "ecs-svc/ours", "SERVICE_DEPLOYMENT_COMPLETED"), parkedOn(WaitingForMigration), false},
+		"our migration stopped":             {task(ours, "STOPPED"), parkedOn(WaitingForMigration), true},
+		"our migration running":             {task(ours, "RUNNING"), parkedOn(WaitingForMigration), false},
+		"another task stopped":              {task("arn:aws:ecs:us-west-2:1:task/staging/other", "STOPPED"), parkedOn(WaitingForMigration), false},
+		"task stopped, waiting for deploy":  {task(ours, "STOPPED"), parkedOn(WaitingForDeployment), false},
+		"task of another cluster":           {Change{Cluster: "prod", TaskARN: ours, LastStatus: "STOPPED"}, parkedOn(WaitingForMigration), false},
+		"our deployment completed":          {dep("staging-service", "ecs-svc/ours", "SERVICE_DEPLOYMENT_COMPLETED"), parkedOn(WaitingForDeployment), true},
+		"our deployment failed":             {dep("staging-service", "ecs-svc/ours", "SERVICE_DEPLOYMENT_FAILED"), parkedOn(WaitingForDeployment), true},
+		"our deployment in progress":        {dep("staging-service", "ecs-svc/ours", "SERVICE_DEPLOYMENT_IN_PROGRESS"), parkedOn(WaitingForDeployment), false},
+		"someone else's deployment began":   {dep("staging-service", "ecs-svc/theirs", "SERVICE_DEPLOYMENT_IN_PROGRESS"), parkedOn(WaitingForDeployment), true},
+		"ECS's rollback completed":          {dep("staging-service", "ecs-svc/rollback", "SERVICE_DEPLOYMENT_COMPLETED"), parkedOn(WaitingForDeployment), true},
+		"another service's deployment":      {dep("other-service", "ecs-svc/x", "SERVICE_DEPLOYMENT_COMPLETED"), parkedOn(WaitingForDeployment), false},
+		"our service waits at a pause hook": {Change{Cluster: "staging", Service: "staging-service", EventName: "HOOK_AWAITING_ACTION", HookID: "h"}, parkedOn(WaitingForDeployment), true},
+		"another service's pause hook":      {Change{Cluster: "staging", Service: "other-service", EventName: "HOOK_AWAITING_ACTION", HookID: "h"}, parkedOn(WaitingForDeployment), false},
+		"deployment, waiting for the task":  {dep("staging-service", "ecs-svc/ours", "SERVICE_DEPLOYMENT_COMPLETED"), parkedOn(WaitingForMigration), false},
 	}
 	for name, tc := range cases {
 		if got := Wakes(tc.change, tc.parked); got != tc.want {
@@ -205,6 +222,39 @@ func TestDeploymentChanged(t *testing.T) {
 	for name, tc := range cases {
 		v := JudgeDeployment(tc.svc, tc.dep.ID, tc.dep.RolloutState == "FAILED")
 		if got, why := DeploymentChanged(v, tc.dep, now); got != tc.want || why == "" {
+			t.Errorf("%s: changed = %v (%q), want %v", name, got, why, tc.want)
+		}
+	}
+}
+
+// A pause hook wakes the wait once, for CheckDeployment to show it; the
+// wait goes on while it is still the same hook, and ends when it is answered.
+func TestDeploymentChangedAtPauseHooks(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	later := now.Add(time.Hour)
+	reading := func(hook string) DeploymentVerdict {
+		r := ServiceDeploymentReading{Status: "IN_PROGRESS", Stage: "POST_TEST_TRAFFIC_SHIFT"}
+		if hook != "" {
+			r.Hook = &Hook{ID: hook, Stage: "POST_TEST_TRAFFIC_SHIFT"}
+		}
+		return DeploymentVerdict{Phase: DeploymentInProgress, SD: &r}
+	}
+	paused := func(hook string) Deployment {
+		return Deployment{ID: "ours", Deadline: &later, Paused: &Paused{Hook: Hook{ID: hook, Stage: "POST_TEST_TRAFFIC_SHIFT"}}}
+	}
+	cases := map[string]struct {
+		v    DeploymentVerdict
+		dep  Deployment
+		want bool
+	}{
+		"paused, not yet seen":         {reading("h1"), Deployment{ID: "ours", Deadline: &later}, true},
+		"paused, seen":                 {reading("h1"), paused("h1"), false},
+		"paused again at another hook": {reading("h2"), paused("h1"), true},
+		"the pause was answered":       {reading(""), paused("h1"), true},
+		"never paused":                 {reading(""), Deployment{ID: "ours", Deadline: &later}, false},
+	}
+	for name, tc := range cases {
+		if got, why := DeploymentChanged(tc.v, tc.dep, now); got != tc.want || why == "" {
 			t.Errorf("%s: changed = %v (%q), want %v", name, got, why, tc.want)
 		}
 	}

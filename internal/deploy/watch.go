@@ -135,6 +135,15 @@ func DeploymentChanged(v DeploymentVerdict, dep Deployment, now time.Time) (bool
 		return true, "the deployment failed"
 	}
 	if v.SD != nil {
+		if h := v.SD.Hook; h != nil {
+			if dep.Paused == nil || dep.Paused.ID != h.ID {
+				return true, "the deployment paused at " + h.Stage
+			}
+			return false, "the deployment waits for a decision at " + h.Stage
+		}
+		if dep.Paused != nil {
+			return true, "the pause at " + dep.Paused.Stage + " was answered"
+		}
 		return false, "the deployment is " + v.SD.Status
 	}
 	return false, "the deployment is " + orUnknown(dep.RolloutState)

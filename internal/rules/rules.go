@@ -22,10 +22,10 @@ type Pattern struct {
 // ARN makes the ARN of an ECS resource ("cluster" or "service") and name.
 type ARN func(resource, name string) *string
 
-// Wake returns the patterns of the two wake rules for the targets: the
-// migrations of their clusters stopping, and their services' deployments,
-// each cluster and service named once.
-func Wake(targets []config.Resolved, arn ARN) (taskStopped, deploymentState Pattern) {
+// Wake returns the patterns of the three wake rules for the targets: the
+// migrations of their clusters stopping, their services' deployments, each
+// cluster and service named once, and pause hooks awaiting action.
+func Wake(targets []config.Resolved, arn ARN) (taskStopped, deploymentState, hookState Pattern) {
 	var clusters, services []*string
 	seen := map[string]bool{}
 	for _, t := range targets {
@@ -38,7 +38,20 @@ func Wake(targets []config.Resolved, arn ARN) (taskStopped, deploymentState Patt
 			services = append(services, arn("service", t.Cluster+"/"+t.Service))
 		}
 	}
-	return TaskStopped(clusters), DeploymentState(services)
+	return TaskStopped(clusters), DeploymentState(services), HookState()
+}
+
+// HookState matches a pause hook awaiting action (ECS Hook State Change,
+// HOOK_AWAITING_ACTION). The developer guide documents no example event, so
+// no field but the event name is relied on: Wake finds the service in it
+// and ignores hooks of services no execution waits for.
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/pause-lifecycle-hooks.html
+func HookState() Pattern {
+	return Pattern{
+		Source:     []string{"aws.ecs"},
+		DetailType: []string{"ECS Hook State Change"},
+		Detail:     map[string]any{"eventName": []string{"HOOK_AWAITING_ACTION"}},
+	}
 }
 
 // TaskStopped matches the STOPPED task state change of a task ecr-deployer

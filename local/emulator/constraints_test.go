@@ -58,6 +58,18 @@ func TestConstraintsOverTheWire(t *testing.T) {
 			_, err = c.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: svc.Services[0].CurrentServiceDeployment, StopType: ecstypes.StopServiceDeploymentStopTypeRollback})
 			return err
 		}, "ConflictException", "can no longer be stopped"},
+		"ContinueServiceDeployment of an unknown deployment": {func(ctx context.Context) error {
+			_, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String("arn:aws:ecs:us-west-2:123456789012:service-deployment/staging/staging-service/nope"), HookId: aws.String("ecs-pause-1")})
+			return err
+		}, "ServiceDeploymentNotFoundException", "does not exist"},
+		"ContinueServiceDeployment of a completed deployment": {func(ctx context.Context) error {
+			svc, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"staging-service"}})
+			if err != nil {
+				return err
+			}
+			_, err = c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: svc.Services[0].CurrentServiceDeployment, HookId: aws.String("ecs-pause-1"), Action: ecstypes.DeploymentLifecycleHookActionContinue})
+			return err
+		}, "ClientException", "only an IN_PROGRESS deployment can be continued"},
 		"ListTasks startedBy with serviceName": {func(ctx context.Context) error {
 			_, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("staging"), ServiceName: aws.String("staging-service"), StartedBy: aws.String("ecs-svc/1")})
 			return err

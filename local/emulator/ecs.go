@@ -12,6 +12,7 @@ var ecsOps = map[string]func(*Emulator, json.RawMessage) (any, *apiError){
 	"DescribeServiceDeployments": (*Emulator).describeServiceDeployments,
 	"ListServiceDeployments":     (*Emulator).listServiceDeployments,
 	"StopServiceDeployment":      (*Emulator).stopServiceDeployment,
+	"ContinueServiceDeployment":  (*Emulator).continueServiceDeployment,
 	"DescribeTaskDefinition":     (*Emulator).describeTaskDefinition,
 	"RunTask":                    (*Emulator).runTask,
 	"DescribeTasks":              (*Emulator).describeTasks,
@@ -41,6 +42,7 @@ type service struct {
 	strategy           string
 	bakeMinutes        int32
 	alarms             []string
+	hooks              []HookScript
 	deployments        []*deployment        // PRIMARY first
 	serviceDeployments []*serviceDeployment // newest first
 	events             []wServiceEvent
@@ -74,6 +76,9 @@ type deployment struct {
 type step struct {
 	at    time.Time
 	apply func(now time.Time)
+	// owner is the deployment whose rollout the step belongs to: a pause
+	// hook holds it (shift).
+	owner *deployment
 }
 
 type taskDef struct {

@@ -63,6 +63,9 @@ var ecsAuthz = map[string]func(e *Emulator, r request) []iam.Request{
 	"StopServiceDeployment": func(e *Emulator, r request) []iam.Request {
 		return e.onServiceDeployment("ecs:StopServiceDeployment", r.str("serviceDeploymentArn"))
 	},
+	"ContinueServiceDeployment": func(e *Emulator, r request) []iam.Request {
+		return e.onServiceDeployment("ecs:ContinueServiceDeployment", r.str("serviceDeploymentArn"))
+	},
 	"ListServiceDeployments": func(e *Emulator, r request) []iam.Request {
 		c := e.clusterARN(r.str("cluster"))
 		return []iam.Request{onCluster("ecs:ListServiceDeployments", e.arn("ecs", fmt.Sprintf("service/%s/%s", shortName(c), shortName(r.str("service")))), c)}

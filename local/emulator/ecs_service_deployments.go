@@ -46,7 +46,12 @@ type serviceDeployment struct {
 	alarms, triggered          []string
 	deployment                 *deployment
 	desired, running, previous int32
+	// hooks are the lifecycle hooks of the rollout, in stage order.
+	hooks []*hook
 }
+
+// id is the last part of its ARN.
+func (sd *serviceDeployment) id() string { return sd.arn[strings.LastIndex(sd.arn, "/")+1:] }
 
 type stageAt struct {
 	stage string
@@ -161,6 +166,7 @@ type wServiceDeployment struct {
 	Rollback                 *wRollback         `json:"rollback,omitempty"`
 	DeploymentCircuitBreaker *wSDMonitor        `json:"deploymentCircuitBreaker,omitempty"`
 	Alarms                   *wSDAlarms         `json:"alarms,omitempty"`
+	LifecycleHookDetails     []wHookDetail      `json:"lifecycleHookDetails,omitempty"`
 }
 
 type wRevisionSummary struct {
@@ -215,6 +221,7 @@ func (sd *serviceDeployment) wire(svc *service, now time.Time) wServiceDeploymen
 		w.LifecycleStage = sd.stageAt(now)
 		w.TargetServiceRevision.RequestedProductionTrafficWeight = sd.weightAt(now)
 	}
+	w.LifecycleHookDetails = sd.hookDetails()
 	if sd.rollbackReason != "" {
 		w.Rollback = &wRollback{Reason: sd.rollbackReason, StartedAt: ts(sd.rollbackAt), ServiceRevisionArn: sd.source}
 	}
@@ -246,6 +253,19 @@ func (s *service) deploymentConfiguration() map[string]any {
 	}
 	if len(s.alarms) > 0 {
 		c["alarms"] = map[string]any{"alarmNames": s.alarms, "enable": true, "rollback": true}
+	}
+	if len(s.hooks) > 0 {
+		var hooks []map[string]any
+		for _, h := range s.hooks {
+			w := map[string]any{"targetType": h.Type, "lifecycleStages": []string{h.Stage}}
+			if h.Type == hookPause {
+				w["timeoutConfiguration"] = map[string]any{"timeoutInMinutes": h.TimeoutMinutes, "action": h.timeoutAction()}
+			} else {
+				w["hookTargetArn"] = "arn:aws:lambda:" + Region + ":" + Account + ":function:" + h.lambdaName()
+			}
+			hooks = append(hooks, w)
+		}
+		c["lifecycleHooks"] = hooks
 	}
 	return c
 }

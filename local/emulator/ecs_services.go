@@ -227,6 +227,9 @@ func (e *Emulator) updateService(body json.RawMessage) (any, *apiError) {
 		if plan.Alarms != nil {
 			svc.alarms = plan.Alarms
 		}
+		if plan.Hooks != nil {
+			svc.hooks = plan.Hooks
+		}
 		if plan.NoRollback && svc.breaker != nil {
 			svc.breaker = &wCircuitBreaker{Enable: true, Rollback: false}
 		}
@@ -285,11 +288,11 @@ func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan 
 		d.rampEnd = now.Add(1000 * time.Hour)
 	case OutcomeRolledBack:
 		d.rampEnd = time.Time{}
-		e.schedule(svc, step{at: now.Add(dur), apply: func(at time.Time) {
+		e.schedule(svc, step{at: now.Add(dur), owner: d, apply: func(at time.Time) {
 			e.failDeployment(svc, d, at, failure{reason: "ECS deployment circuit breaker: tasks failed to start.", breaker: true, event: "tasks failed to start"})
 		}})
 	case OutcomeAlarm:
-		e.schedule(svc, step{at: now.Add(dur + bake/2), apply: func(at time.Time) {
+		e.schedule(svc, step{at: now.Add(dur + bake/2), owner: d, apply: func(at time.Time) {
 			alarm := "app-5xx-errors"
 			if len(svc.alarms) > 0 {
 				alarm = svc.alarms[0]
@@ -297,12 +300,12 @@ func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan 
 			e.failDeployment(svc, d, at, failure{reason: fmt.Sprintf("CloudWatch alarm %s went into ALARM state.", alarm), alarm: alarm, event: "alarm " + alarm + " is in ALARM"})
 		}})
 	case OutcomeSuperseded:
-		e.schedule(svc, step{at: now.Add(dur / 2), apply: func(at time.Time) {
+		e.schedule(svc, step{at: now.Add(dur / 2), owner: d, apply: func(at time.Time) {
 			svc.event(at, "updated by another client: a new deployment was started.")
 			e.startDeployment(svc, td, at, RolloutScript{Seconds: plan.duration(), BakeSeconds: plan.BakeSeconds, Outcome: OutcomeCompleted}, nil)
 		}})
 	case OutcomeStopped:
-		e.schedule(svc, step{at: now.Add(dur / 2), apply: func(at time.Time) {
+		e.schedule(svc, step{at: now.Add(dur / 2), owner: d, apply: func(at time.Time) {
 			d.rampEnd = now.Add(1000 * time.Hour)
 			if d.sd != nil {
 				d.sd.end(sdStopped, "The service deployment was stopped by a user.", at)
@@ -310,7 +313,10 @@ func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan 
 			svc.event(at, "(deployment %s) deployment stopped by a user.", d.id)
 		}})
 	default:
-		e.schedule(svc, step{at: now.Add(dur + bake), apply: func(at time.Time) { e.completeDeployment(svc, d, at) }})
+		e.schedule(svc, step{at: now.Add(dur + bake), owner: d, apply: func(at time.Time) { e.completeDeployment(svc, d, at) }})
+	}
+	if sd == nil && d.sd != nil && len(svc.hooks) > 0 {
+		e.armHooks(svc, d, svc.hooks, now)
 	}
 	return d
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -108,6 +111,70 @@ type RolloutScript struct {
 	// service's bakeTimeInMinutes stays what ECS reports, but its wall-clock
 	// bake is compressed to this (default: 1 s).
 	BakeSeconds float64 `json:"bakeSeconds,omitempty"`
+	// Hooks are the service's deployment lifecycle hooks for this run
+	// (BLUE_GREEN, LINEAR, CANARY).
+	Hooks []HookScript `json:"hooks,omitempty"`
+}
+
+// HookScript is one lifecycle hook at one stage.
+type HookScript struct {
+	// Stage is the lifecycle stage it runs at: PRE_SCALE_UP, POST_SCALE_UP,
+	// POST_TEST_TRAFFIC_SHIFT (BLUE_GREEN), PRE_PRODUCTION_TRAFFIC_SHIFT or
+	// POST_PRODUCTION_TRAFFIC_SHIFT.
+	Stage string `json:"stage"`
+	// Type is PAUSE (the deployment waits for ContinueServiceDeployment) or
+	// AWS_LAMBDA (a function passes or fails the stage).
+	Type string `json:"type"`
+	// Result is what an AWS_LAMBDA hook returns: SUCCEEDED (default) or
+	// FAILED, which rolls the deployment back.
+	Result string `json:"result,omitempty"`
+	// TimeoutMinutes is a PAUSE hook's timeoutInMinutes as ECS reports it;
+	// TimeoutSeconds how long the local stack waits before taking
+	// TimeoutAction (ROLLBACK, the default, or CONTINUE); default 600 s.
+	TimeoutMinutes int32   `json:"timeoutMinutes,omitempty"`
+	TimeoutSeconds float64 `json:"timeoutSeconds,omitempty"`
+	TimeoutAction  string  `json:"timeoutAction,omitempty"`
+}
+
+func (h HookScript) timeoutAction() string {
+	if h.TimeoutAction == "" {
+		return "ROLLBACK"
+	}
+	return h.TimeoutAction
+}
+
+func (h HookScript) timeoutSeconds() float64 {
+	if h.TimeoutSeconds == 0 {
+		return 600
+	}
+	return h.TimeoutSeconds
+}
+
+func (h HookScript) lambdaName() string { return "deployment-hook-" + strings.ToLower(h.Stage) }
+
+// validate checks a hook against its strategy: "PAUSE hooks cannot be
+// configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages"
+// (DeploymentLifecycleHook.LifecycleStages), and the emulator models hooks
+// at the stages its strategies pass through.
+func (h HookScript) validate(strategy string) error {
+	stages := hookStages[strategy]
+	if stages == nil {
+		return fmt.Errorf("scenario: rollout.hooks need a strategy with lifecycle stages (BLUE_GREEN, LINEAR, CANARY), not %q", strategy)
+	}
+	if _, ok := stages[h.Stage]; !ok {
+		return fmt.Errorf("scenario: rollout.hooks: stage %q is not one a %s hook can run at (%s)", h.Stage, strategy, strings.Join(slices.Sorted(maps.Keys(stages)), ", "))
+	}
+	switch {
+	case h.Type != hookPause && h.Type != hookLambda:
+		return fmt.Errorf("scenario: rollout.hooks: type %q must be PAUSE or AWS_LAMBDA", h.Type)
+	case h.Result != "" && h.Result != hookSucceeded && h.Result != hookFailed:
+		return fmt.Errorf("scenario: rollout.hooks: result %q must be SUCCEEDED or FAILED", h.Result)
+	case h.TimeoutAction != "" && h.TimeoutAction != "ROLLBACK" && h.TimeoutAction != "CONTINUE":
+		return fmt.Errorf("scenario: rollout.hooks: timeoutAction %q must be ROLLBACK or CONTINUE", h.TimeoutAction)
+	case h.TimeoutSeconds < 0:
+		return fmt.Errorf("scenario: seconds must not be negative")
+	}
+	return nil
 }
 
 // Rollout outcomes.
@@ -152,6 +219,11 @@ func (s Scenario) Validate() error {
 	}
 	if s.Migration.Seconds < 0 || s.Rollout.Seconds < 0 || s.Rollout.BakeSeconds < 0 || s.Events.DelaySeconds < 0 {
 		return fmt.Errorf("scenario: seconds must not be negative")
+	}
+	for _, h := range s.Rollout.Hooks {
+		if err := h.validate(s.Rollout.Strategy); err != nil {
+			return err
+		}
 	}
 	for op := range s.Throttle {
 		if _, ok := ecsOps[op]; !ok {

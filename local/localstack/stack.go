@@ -278,13 +278,14 @@ func (s *Stack) wakeRules() ([]eventpattern.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	taskStopped, deploymentState := rules.Wake(cfg.Targets(), func(resource, name string) *string {
+	taskStopped, deploymentState, hookState := rules.Wake(cfg.Targets(), func(resource, name string) *string {
 		arn := fmt.Sprintf("arn:aws:ecs:%s:%s:%s/%s", emulator.Region, emulator.Account, resource, name)
 		return &arn
 	})
 	return []eventpattern.Rule{
 		{Name: "MigrationStoppedRule", Pattern: taskStopped.Map()},
 		{Name: "DeploymentStateRule", Pattern: deploymentState.Map()},
+		{Name: "HookStateRule", Pattern: hookState.Map()},
 	}, nil
 }
 

@@ -20,7 +20,14 @@ import (
 //   - states:StartExecution and ListExecutions on the state machine,
 //     DescribeExecution and GetExecutionHistory on its executions;
 //   - ecr:BatchGetImage and ecr:PutImage on the configured repositories
-//     (promote reads the source tag's manifest and writes the new tag).
+//     (promote reads the source tag's manifest and writes the new tag);
+//   - ecs:DescribeServiceDeployments, ContinueServiceDeployment and
+//     StopServiceDeployment on the configured services and their service
+//     deployments (continue and rollback answer a pause hook or stop a
+//     deployment in flight; each action needs both resource types);
+//   - states:SendTaskSuccess on the state machine (continue and rollback
+//     record who decided in the waiting execution; IAM evaluates it on the
+//     state machine of the token's execution).
 //
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
@@ -29,8 +36,18 @@ func operatorPolicy(stack awscdk.Stack, targets []config.Resolved, smName, smArn
 	stackArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"), Resource: jsii.String("stack"),
 		ResourceName: awscdk.Fn_Join(jsii.String(""), &[]*string{stack.StackName(), jsii.String("/*")})})
 	repos := map[string]bool{}
+	services := map[string]bool{}
 	for _, t := range targets {
 		repos[t.Repository] = true
+		services[t.Cluster+"/"+t.Service] = true
+	}
+	var deployments []*string
+	var deploymentNag []interface{}
+	for _, svc := range slices.Sorted(maps.Keys(services)) {
+		deployments = append(deployments,
+			stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ecs"), Resource: jsii.String("service"), ResourceName: jsii.String(svc)}),
+			stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ecs"), Resource: jsii.String("service-deployment"), ResourceName: jsii.String(svc + "/*")}))
+		deploymentNag = append(deploymentNag, "Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-deployment/"+svc+"/*")
 	}
 	var repoArns []*string
 	for _, r := range slices.Sorted(maps.Keys(repos)) {
@@ -43,15 +60,18 @@ func operatorPolicy(stack awscdk.Stack, targets []config.Resolved, smName, smArn
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("states:StartExecution", "states:ListExecutions"), Resources: &[]*string{smArn}}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("states:DescribeExecution", "states:GetExecutionHistory"), Resources: &[]*string{execArn}}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("ecr:BatchGetImage", "ecr:PutImage"), Resources: &repoArns}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment"), Resources: &deployments}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("states:SendTaskSuccess"), Resources: &[]*string{smArn}}),
 		},
 	})
+	appliesTo := append([]interface{}{
+		execNag,
+		"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/" + *stack.StackName() + "/*",
+	}, deploymentNag...)
 	cdknag.NagSuppressions_AddResourceSuppressions(p, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("Executions of this stack's state machine, and this stack's own ARN (its id suffix is unknown before creation): nothing else."),
-		AppliesTo: &[]interface{}{
-			execNag,
-			"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/" + *stack.StackName() + "/*",
-		},
+		Reason: jsii.String("Executions of this stack's state machine, this stack's own ARN (its id suffix is unknown before creation), and the deployments of the configured services (their ids are ECS's): nothing else."),
+		AppliesTo: &appliesTo,
 	}}, nil)
 	return p
 }

@@ -357,6 +357,8 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	suppress("CheckMigration", "Task IDs are not known in advance: the statement is limited to tasks of the configured clusters (and the ecs:cluster condition).", dedupe(taskWildcards)...)
 
 	allow("StartDeployment", []string{"ecs:UpdateService", "ecs:DescribeServices"}, services, nil)
+	// A rollback moves the environment's tag back to the image it deploys again.
+	allow("StartDeployment", []string{"ecr:BatchGetImage", "ecr:PutImage"}, repos, nil)
 	allow("CheckDeployment", []string{"ecs:DescribeServices"}, services, nil)
 	// The deployed digest is read from the tasks of our deployment.
 	allow("CheckDeployment", []string{"ecs:DescribeTasks"}, tasks, onClusters)

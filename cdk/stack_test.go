@@ -492,8 +492,9 @@ func TestOperatorPolicy(t *testing.T) {
 		}
 	}
 	sort.Strings(actions)
-	want := []string{"cloudformation:DescribeStacks", "ecr:BatchGetImage", "ecr:PutImage", "states:DescribeExecution",
-		"states:GetExecutionHistory", "states:ListExecutions", "states:StartExecution"}
+	want := []string{"cloudformation:DescribeStacks", "ecr:BatchGetImage", "ecr:PutImage", "ecs:ContinueServiceDeployment",
+		"ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment", "states:DescribeExecution",
+		"states:GetExecutionHistory", "states:ListExecutions", "states:SendTaskSuccess", "states:StartExecution"}
 	if !slices.Equal(actions, want) {
 		t.Errorf("operator actions = %v, want %v", actions, want)
 	}

@@ -86,6 +86,33 @@ func TestDeploymentStrategies(t *testing.T) {
 			error:    "DeploymentStopped",
 			causeHas: []string{"stopped by a user", "no newer deployment replaced it"},
 		},
+		"BLUE_GREEN with a Lambda hook that passes": {
+			rollout: emulator.RolloutScript{Seconds: 1.5, Strategy: "BLUE_GREEN", BakeTimeMinutes: 5, BakeSeconds: 1,
+				Hooks: []emulator.HookScript{{Stage: "POST_TEST_TRAFFIC_SHIFT", Type: "AWS_LAMBDA"}}},
+			status: "SUCCEEDED",
+			stages: []string{"BAKE_TIME"},
+		},
+		"LINEAR with a Lambda hook that fails rolls back": {
+			rollout: emulator.RolloutScript{Seconds: 2, Strategy: "LINEAR", BakeTimeMinutes: 5, BakeSeconds: 1,
+				Hooks: []emulator.HookScript{{Stage: "PRE_PRODUCTION_TRAFFIC_SHIFT", Type: "AWS_LAMBDA", Result: "FAILED"}}},
+			status:   "FAILED",
+			error:    "DeploymentRolledBack",
+			causeHas: []string{"Lifecycle hook arn:aws:lambda:", "returned FAILED at PRE_PRODUCTION_TRAFFIC_SHIFT", "ECS rolled it back"},
+		},
+		"CANARY pause hook nobody answers rolls back at its timeout": {
+			rollout: emulator.RolloutScript{Seconds: 1, Strategy: "CANARY", BakeTimeMinutes: 5, BakeSeconds: 1,
+				Hooks: []emulator.HookScript{{Stage: "POST_SCALE_UP", Type: "PAUSE", TimeoutMinutes: 30, TimeoutSeconds: 1.5}}},
+			status:   "FAILED",
+			error:    "DeploymentRolledBack",
+			causeHas: []string{"pause hook", "POST_SCALE_UP (timed out)"},
+			stages:   []string{"POST_SCALE_UP"},
+		},
+		"BLUE_GREEN pause hook that continues at its timeout": {
+			rollout: emulator.RolloutScript{Seconds: 1, Strategy: "BLUE_GREEN", BakeTimeMinutes: 5, BakeSeconds: 1,
+				Hooks: []emulator.HookScript{{Stage: "POST_PRODUCTION_TRAFFIC_SHIFT", Type: "PAUSE", TimeoutMinutes: 30, TimeoutSeconds: 1.5, TimeoutAction: "CONTINUE"}}},
+			status: "SUCCEEDED",
+			stages: []string{"POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME"},
+		},
 		"BLUE_GREEN superseded": {
 			rollout:  emulator.RolloutScript{Seconds: 2, Strategy: "BLUE_GREEN", BakeTimeMinutes: 1, BakeSeconds: 1, Outcome: emulator.OutcomeSuperseded},
 			status:   "FAILED",

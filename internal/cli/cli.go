@@ -16,7 +16,9 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
@@ -28,6 +30,8 @@ type SFNAPI interface {
 	DescribeExecution(context.Context, *sfn.DescribeExecutionInput, ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
 	ListExecutions(context.Context, *sfn.ListExecutionsInput, ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error)
 	GetExecutionHistory(context.Context, *sfn.GetExecutionHistoryInput, ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
+	// continue and rollback record a decision in the waiting execution.
+	SendTaskSuccess(context.Context, *sfn.SendTaskSuccessInput, ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
 }
 
 // ECRAPI is the part of ECR the CLI calls.
@@ -61,6 +65,8 @@ type App struct {
 	sfn     SFNAPI
 	ecr     ECRAPI
 	cfn     CFNAPI
+	ecs     ECSAPI
+	sts     STSAPI
 	targets *config.Config
 }
 
@@ -88,6 +94,8 @@ Commands:
   start     start a deployment of an environment by hand
   status    recent deployments per environment
   history   an execution's history, state by state
+  continue  continue a deployment that waits at a pause hook
+  rollback  roll an environment back: stop the deployment in flight, or deploy the previous image again
 
 Flags of every command:
   --region R           AWS region (default: the SDK's: AWS_REGION, profile)
@@ -117,6 +125,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	}
 	cmds := map[string]func(context.Context, []string) error{
 		"promote": a.promote, "start": a.start, "status": a.status, "history": a.history,
+		"continue": a.continueCmd, "rollback": a.rollback,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -206,6 +215,7 @@ func (a *App) connect(ctx context.Context) error {
 	}
 	a.region = cfg.Region
 	a.sfn, a.ecr, a.cfn = sfn.NewFromConfig(cfg), ecr.NewFromConfig(cfg), cloudformation.NewFromConfig(cfg)
+	a.ecs, a.sts = ecs.NewFromConfig(cfg), sts.NewFromConfig(cfg)
 	return nil
 }
 

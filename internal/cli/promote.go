@@ -17,14 +17,6 @@ import (
 	"github.com/ecr-deployer/ecr-deployer/internal/history"
 )
 
-// Manifest media types promote copies as they are.
-var manifestTypes = []string{
-	"application/vnd.docker.distribution.manifest.v2+json",
-	"application/vnd.docker.distribution.manifest.list.v2+json",
-	"application/vnd.oci.image.manifest.v1+json",
-	"application/vnd.oci.image.index.v1+json",
-}
-
 // promote retags an image: BatchGetImage, then PutImage of the exact manifest
 // bytes and media type under the new tag. ECR emits a PUSH event for the new
 // tag, which starts the deployment.
@@ -54,7 +46,7 @@ func (a *App) promote(ctx context.Context, args []string) error {
 	if strings.HasPrefix(*from, "sha256:") {
 		id = ecrtypes.ImageIdentifier{ImageDigest: from}
 	}
-	got, err := a.ecr.BatchGetImage(ctx, &ecr.BatchGetImageInput{RepositoryName: repo, ImageIds: []ecrtypes.ImageIdentifier{id}, AcceptedMediaTypes: manifestTypes})
+	got, err := a.ecr.BatchGetImage(ctx, &ecr.BatchGetImageInput{RepositoryName: repo, ImageIds: []ecrtypes.ImageIdentifier{id}, AcceptedMediaTypes: deploy.ManifestMediaTypes})
 	if err != nil {
 		return fmt.Errorf("get image %s:%s: %w", *repo, *from, err)
 	}

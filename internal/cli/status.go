@@ -95,7 +95,7 @@ func (a *App) row(d *sfn.DescribeExecutionOutput) Row {
 			r.Environment = t.Environment
 		}
 	default:
-		r.Trigger, r.Environment, r.Digest, r.Reason = "manual", req.Environment, req.Digest, req.Trigger.Reason
+		r.Trigger, r.Environment, r.Digest, r.Reason = req.Trigger.Type, req.Environment, req.Digest, req.Trigger.Reason
 	}
 	var out deploy.State
 	if json.Unmarshal([]byte(aws.ToString(d.Output)), &out) == nil && out.Image.Digest != "" {

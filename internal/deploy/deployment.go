@@ -31,6 +31,11 @@ func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) 
 	adopted := primary != nil && s.Deployment.NotBefore != nil && primary.CreatedAt != nil &&
 		!primary.CreatedAt.Before(*s.Deployment.NotBefore) && aws.ToString(primary.TaskDefinition) == s.Launch.TaskDefinition
 	if !adopted {
+		if s.Rollback != nil {
+			if err := d.retag(ctx, &s); err != nil {
+				return s, err
+			}
+		}
 		in := &ecs.UpdateServiceInput{Cluster: aws.String(s.Cluster), Service: aws.String(s.Service), ForceNewDeployment: true}
 		if s.Image.PinnedTaskDefinition != "" {
 			in.TaskDefinition = aws.String(s.Image.PinnedTaskDefinition)
@@ -188,6 +193,10 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 			if v.SD.Status == string(ecstypes.ServiceDeploymentStatusRollbackFailed) {
 				outcome = "ECS's rollback failed too (ROLLBACK_FAILED): the service may run neither version; act on it now"
 			}
+			if by := rollbackRequest(dep); by != "" {
+				return s, &DeploymentRolledBack{newf("Deployment %s of service %s was rolled back on request: %s. %s. Service deployment %s.",
+					dep.ID, s.Service, by, outcome, dep.ServiceDeploymentArn)}
+			}
 			return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed: %s. %s. Latest events: %s. Check the new tasks' stopped reasons and logs, and service deployment %s.",
 				dep.ID, s.Service, v.SD.failedCause(), outcome, strings.TrimSuffix(eventList(v.Events), "."), dep.ServiceDeploymentArn)}
 		}
@@ -263,6 +272,21 @@ func (d *Deployer) judgeDeployment(ctx context.Context, s *State) (DeploymentVer
 	v.Phase, v.SD = phase, &reading
 	s.Deployment.JudgedBy = "serviceDeployment"
 	return v, nil
+}
+
+// rollbackRequest says who asked ECS to roll our deployment back and why,
+// if a person did (deployer rollback, recorded in Decisions).
+func rollbackRequest(dep *Deployment) string {
+	for _, d := range slices.Backward(dep.Decisions) {
+		if d.Action == "ROLLBACK" {
+			where := ""
+			if d.Stage != "" {
+				where = " at " + d.Stage
+			}
+			return fmt.Sprintf("%s asked for it%s (%s)", d.By, where, orUnknown(d.Reason))
+		}
+	}
+	return ""
 }
 
 // recordPause notes the pause hook ECS waits at (and how to answer it),

@@ -22,6 +22,8 @@ type Request struct {
 	Digest        string
 	SkipMigration bool
 	Trigger       Trigger
+	// Rollback is set when the start redeploys an earlier digest.
+	Rollback *RollbackRequest
 }
 
 // ManualInput is the input a person (or the CLI) gives StartExecution.
@@ -30,9 +32,21 @@ type ManualInput struct {
 	Digest        string `json:"digest,omitempty"`
 	SkipMigration bool   `json:"skipMigration,omitempty"`
 	Reason        string `json:"reason,omitempty"`
+	// Rollback redeploys Digest, an image that deployed before, in place of
+	// the one the environment runs (deployer rollback): without the
+	// migration, and with the environment's tag moved back to Digest.
+	Rollback *RollbackRequest `json:"rollback,omitempty"`
 }
 
-const acceptedInputs = `Start an execution with either the "ECR Image Action" event EventBridge delivers, or {"environment":"staging"} with optional "digest":"sha256:…", "skipMigration":true and "reason":"…".`
+// RollbackRequest says what a rollback undoes.
+type RollbackRequest struct {
+	// Of is the digest the environment runs, which the rollback replaces.
+	Of string `json:"of"`
+	// By is who asked for it, as the CLI found it (sts:GetCallerIdentity).
+	By string `json:"by,omitempty"`
+}
+
+const acceptedInputs = `Start an execution with either the "ECR Image Action" event EventBridge delivers, or {"environment":"staging"} with optional "digest":"sha256:…", "skipMigration":true, "reason":"…" and "rollback":{"of":"sha256:…"} (with "digest": redeploy that earlier image).`
 
 // digestPattern accepts an OCI digest (algorithm:hex). It is not pinned to 64
 // hex digits: AWS's own documented sample event carries a shortened one.
@@ -103,10 +117,24 @@ func parseManual(b []byte) (Request, error) {
 	if in.Digest != "" && !digestPattern.MatchString(in.Digest) {
 		return Request{}, invalid(fmt.Sprintf(`"digest" %q is not of the form sha256:<hex digits>`, in.Digest))
 	}
-	return Request{
+	req := Request{
 		Environment:   in.Environment,
 		Digest:        in.Digest,
 		SkipMigration: in.SkipMigration,
 		Trigger:       Trigger{Type: "manual", Reason: in.Reason},
-	}, nil
+	}
+	if rb := in.Rollback; rb != nil {
+		switch {
+		case in.Digest == "":
+			return Request{}, invalid(`"rollback" needs "digest": the earlier image to deploy again`)
+		case !digestPattern.MatchString(rb.Of):
+			return Request{}, invalid(fmt.Sprintf(`"rollback.of" %q is not of the form sha256:<hex digits>`, rb.Of))
+		case rb.Of == in.Digest:
+			return Request{}, invalid(`"rollback.of" and "digest" are the same image: nothing to roll back`)
+		}
+		// A rollback returns to code whose schema the migration has already
+		// moved past: it never runs the migration.
+		req.SkipMigration, req.Trigger.Type, req.Rollback = true, "rollback", rb
+	}
+	return req, nil
 }

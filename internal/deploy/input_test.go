@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -44,8 +45,14 @@ func TestParseInput(t *testing.T) {
 			detail("manifest-media-type", "application/vnd.oci.image.manifest.v1+json")(m)
 		}), want: Request{Repository: "my-repository-name", Tag: "staging", Registry: "123456789012",
 			Digest: "sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234", Trigger: Trigger{Type: "push", EventID: "13cde686-328b-6117-af20-0e5566167482"}}},
-		"manual":                     {input: `{"environment":"staging"}`, want: Request{Environment: "staging", Trigger: Trigger{Type: "manual"}}},
-		"manual with every option":   {input: `{"environment":"prod","digest":"sha256:` + strings.Repeat("ab", 32) + `","skipMigration":true,"reason":"rollback"}`, want: Request{Environment: "prod", Digest: "sha256:" + strings.Repeat("ab", 32), SkipMigration: true, Trigger: Trigger{Type: "manual", Reason: "rollback"}}},
+		"manual":                   {input: `{"environment":"staging"}`, want: Request{Environment: "staging", Trigger: Trigger{Type: "manual"}}},
+		"manual with every option": {input: `{"environment":"prod","digest":"sha256:` + strings.Repeat("ab", 32) + `","skipMigration":true,"reason":"rollback"}`, want: Request{Environment: "prod", Digest: "sha256:" + strings.Repeat("ab", 32), SkipMigration: true, Trigger: Trigger{Type: "manual", Reason: "rollback"}}},
+		"rollback": {input: `{"environment":"prod","digest":"sha256:` + strings.Repeat("ab", 32) + `","reason":"bad release","rollback":{"of":"sha256:` + strings.Repeat("cd", 32) + `","by":"arn:aws:iam::1:user/ana"}}`,
+			want: Request{Environment: "prod", Digest: "sha256:" + strings.Repeat("ab", 32), SkipMigration: true, Trigger: Trigger{Type: "rollback", Reason: "bad release"},
+				Rollback: &RollbackRequest{Of: "sha256:" + strings.Repeat("cd", 32), By: "arn:aws:iam::1:user/ana"}}},
+		"rollback without digest":    {input: `{"environment":"prod","rollback":{"of":"sha256:` + strings.Repeat("cd", 32) + `"}}`, invalidHas: `"rollback" needs "digest"`},
+		"rollback of a bad digest":   {input: `{"environment":"prod","digest":"sha256:` + strings.Repeat("ab", 32) + `","rollback":{"of":"x"}}`, invalidHas: `"rollback.of" "x"`},
+		"rollback to the same image": {input: `{"environment":"prod","digest":"sha256:` + strings.Repeat("ab", 32) + `","rollback":{"of":"sha256:` + strings.Repeat("ab", 32) + `"}}`, invalidHas: "same image"},
 		"delete event":               {input: with(detail("action-type", "DELETE")), invalidHas: `action-type is "DELETE"`},
 		"failed push":                {input: with(detail("result", "FAILURE")), invalidHas: `result is "FAILURE"`},
 		"push by digest without tag": {input: with(detail("image-tag", nil)), invalidHas: "no image-tag"},
@@ -71,7 +78,7 @@ func TestParseInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tc.want {
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %+v\nwant %+v", got, tc.want)
 			}
 		})

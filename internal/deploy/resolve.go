@@ -58,6 +58,9 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 	if s.Image.Digest, err = d.resolveDigest(ctx, req, target); err != nil {
 		return State{}, err
 	}
+	if req.Rollback != nil {
+		s.Rollback = &Rollback{Of: req.Rollback.Of, To: s.Image.Digest, By: req.Rollback.By}
+	}
 	svc, err := d.describeService(ctx, target.Cluster, target.Service)
 	if err != nil {
 		return State{}, err
@@ -79,6 +82,8 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 	switch {
 	case target.Migration.Disabled:
 		s.Migration = Migration{Skipped: true, SkipReason: "the target has no migration (\"migration\": false)", Done: true}
+	case req.Rollback != nil:
+		s.Migration = Migration{Skipped: true, SkipReason: "a rollback returns to earlier code and never runs the migration", Done: true}
 	case req.SkipMigration:
 		s.Migration = Migration{Skipped: true, SkipReason: "skipMigration was set in the input", Done: true}
 	default:
@@ -116,10 +121,12 @@ func (d *Deployer) lookup(req Request) (config.Resolved, error) {
 
 // resolveDigest checks the image exists. An event names its digest; a manual
 // start deploys what the tag names now, and a digest given by hand must be that
-// one, because a forced deployment deploys the tag.
+// one, because a forced deployment deploys the tag. A rollback names its
+// digest, and moves the tag back to it before deploying (StartDeployment).
 func (d *Deployer) resolveDigest(ctx context.Context, req Request, t config.Resolved) (string, error) {
 	id := ecrtypes.ImageIdentifier{ImageTag: aws.String(t.Tag)}
-	if req.Trigger.Type == "push" {
+	byDigest := req.Trigger.Type == "push" || req.Rollback != nil
+	if byDigest {
 		id = ecrtypes.ImageIdentifier{ImageDigest: aws.String(req.Digest)}
 	}
 	in := &ecr.DescribeImagesInput{RepositoryName: aws.String(t.Repository), ImageIds: []ecrtypes.ImageIdentifier{id}}
@@ -134,7 +141,7 @@ func (d *Deployer) resolveDigest(ctx context.Context, req Request, t config.Reso
 		return "", &ImageNotFound{newf("ECR repository %q does not exist (in this account and region). Check \"repository\" in targets.json.", t.Repository)}
 	case errors.As(err, &notFound) || (err == nil && len(out.ImageDetails) == 0):
 		what := "tag " + t.Tag
-		if req.Trigger.Type == "push" {
+		if byDigest {
 			what = "digest " + req.Digest
 		}
 		return "", &ImageNotFound{newf("ECR repository %q has no image with %s. Push or promote the image first, then start again.", t.Repository, what)}

@@ -22,8 +22,22 @@ type State struct {
 	Deployment  Deployment `json:"deployment"`
 	Poll        Poll       `json:"poll"`
 	Phases      Phases     `json:"phases"`
+	// Rollback is set when this execution redeploys an earlier image.
+	Rollback *Rollback `json:"rollback,omitempty"`
 	// Wake says what last ended a WaitForMigration or WaitForDeployment early.
 	Wake *Wake `json:"wake,omitempty"`
+}
+
+// Rollback says what a rollback execution undoes.
+type Rollback struct {
+	// Of is the digest the environment ran; To the earlier one deployed again.
+	Of string `json:"of"`
+	To string `json:"to"`
+	By string `json:"by,omitempty"`
+	// Retagged says the environment's tag was moved back to To (the push
+	// this caused starts an execution that is a duplicate of this one).
+	Retagged bool   `json:"retagged"`
+	Note     string `json:"note,omitempty"`
 }
 
 // Execution identifies the Step Functions execution (from the context object).
@@ -52,7 +66,8 @@ type Turn struct {
 
 // Trigger says why this deployment runs.
 type Trigger struct {
-	// Type is "push" (an ECR event) or "manual".
+	// Type is "push" (an ECR event), "manual" or "rollback" (deployer
+	// rollback: a manual start that redeploys an earlier image).
 	Type    string `json:"type"`
 	EventID string `json:"eventId,omitempty"`
 	Reason  string `json:"reason,omitempty"`

@@ -37,8 +37,9 @@ type Candidate struct {
 	Stop   time.Time
 	// Service is "cluster/service".
 	Service string
-	// Key is "repository:tag@digest" for a push; empty for a manual start,
-	// which is deliberate and never a duplicate.
+	// Key is "repository:tag@digest" for a push, and for a rollback (the
+	// tag it moves back); empty for a manual start, which is deliberate and
+	// never a duplicate.
 	Key string
 	// Deployed says a SUCCEEDED execution did deploy: one that ended as
 	// Superseded or Duplicate succeeded without deploying anything.
@@ -154,7 +155,7 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 		return s, nil
 	}
 	me := Candidate{Name: s.Execution.Name, Start: start, Status: "RUNNING", Service: s.Cluster + "/" + s.Service}
-	if s.Trigger.Type == "push" {
+	if s.Trigger.Type == "push" || s.Rollback != nil {
 		me.Key = fmt.Sprintf("%s:%s@%s", s.Image.Repository, s.Image.Tag, s.Image.Digest)
 	}
 	others, err := d.candidates(ctx, s.Execution.StateMachine, me.Name, now, time.Duration(t.DuplicateWindowSeconds)*time.Second)
@@ -279,8 +280,13 @@ func describe(d *Deployer, desc *sfn.DescribeExecutionOutput, succeeded bool) de
 		return described{}
 	}
 	info := described{ok: true, service: target.Cluster + "/" + target.Service, final: succeeded}
-	if req.Trigger.Type == "push" {
+	switch {
+	case req.Trigger.Type == "push":
 		info.key = fmt.Sprintf("%s:%s@%s", req.Repository, req.Tag, req.Digest)
+	case req.Rollback != nil:
+		// A rollback moves the tag back to its digest: the push that causes
+		// is a duplicate of it.
+		info.key = fmt.Sprintf("%s:%s@%s", target.Repository, target.Tag, req.Digest)
 	}
 	var out State
 	if succeeded && json.Unmarshal([]byte(aws.ToString(desc.Output)), &out) == nil {

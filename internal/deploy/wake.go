@@ -249,7 +249,7 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 			out.Read++
 			p, parked := ParkedFrom(arn, h.Events)
 			if !parked {
-				if s, ok := stateIn(h.Events); ok {
+				if s, ok := StateIn(h.Events); ok {
 					d.wakeCache.put(arn, deploysOf(s))
 				}
 				continue
@@ -273,10 +273,10 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 	return out, nil
 }
 
-// stateIn finds the cluster and service an execution deploys in the input
+// StateIn finds the cluster and service an execution deploys in the input
 // or output of one of its latest state events, whatever state it is in
 // (waiting for its turn, checking, …), for the cache.
-func stateIn(events []sfntypes.HistoryEvent) (State, bool) {
+func StateIn(events []sfntypes.HistoryEvent) (State, bool) {
 	for _, ev := range events {
 		var doc string
 		switch {

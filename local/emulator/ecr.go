@@ -206,7 +206,8 @@ func (e *Emulator) batchGetImage(body json.RawMessage) (any, *apiError) {
 			out.Failures = append(out.Failures, failure{ImageID: id, FailureCode: "ImageNotFound", FailureReason: "Requested image not found"})
 			continue
 		}
-		out.Images = append(out.Images, wImage{RegistryID: e.Account, RepositoryName: r.name, ImageID: id,
+		// The answer names the image by digest, and by the tag asked for.
+		out.Images = append(out.Images, wImage{RegistryID: e.Account, RepositoryName: r.name, ImageID: wImageIdentifier{ImageDigest: found.digest, ImageTag: id.ImageTag},
 			ImageManifest: found.manifest, ImageManifestMediaType: found.mediaType})
 	}
 	return out, nil

@@ -527,6 +527,23 @@ func (s *SFNServer) Result(ctx context.Context, arn string) (*Result, error) {
 	return ex.result, ex.runErr
 }
 
+// Results are the runs of the executions that have ended, in start order.
+func (s *SFNServer) Results() []*Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*Result
+	for _, ex := range s.order {
+		select {
+		case <-ex.done:
+			if ex.result != nil {
+				out = append(out, ex.result)
+			}
+		default:
+		}
+	}
+	return out
+}
+
 // Wait blocks until every execution started so far has ended.
 func (s *SFNServer) Wait(ctx context.Context) error {
 	s.mu.Lock()

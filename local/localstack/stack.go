@@ -144,6 +144,8 @@ func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
 		s.SFN.localToken(w, r)
 	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), sfnPrefix):
 		s.SFN.ServeHTTP(w, r)
+	case isSTS(r):
+		s.serveSTS(w, r)
 	default:
 		s.Emulator.ServeHTTP(w, r)
 	}

@@ -1,0 +1,226 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
+	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+)
+
+// People answer a deployment from the CLI, under the operator policy:
+// continue or roll back one that waits at a pause hook, roll back one in
+// flight, and, with nothing in flight, deploy the previous image again.
+// Each decision is recorded in the execution with who made it.
+func TestDecisions(t *testing.T) {
+	s := startStack(t)
+	cliEnv(t, s)
+	// Longer than the runs: waits end on ECS's events, the hook's included.
+	s.SetTokenTimeout(20 * time.Second)
+	const operator = "arn:aws:iam::" + emulator.Account + ":user/operator"
+	paused := emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 1, Strategy: "BLUE_GREEN", BakeTimeMinutes: 5, BakeSeconds: 0.5,
+		Hooks: []emulator.HookScript{{Stage: "POST_TEST_TRAFFIC_SHIFT", Type: "PAUSE", TimeoutMinutes: 60, TimeoutSeconds: 60}}}}
+
+	t.Run("paused, then continued", func(t *testing.T) {
+		s.SetScenario(paused)
+		arn := startExecution(t, "staging")
+		// The history shows the pause before anyone answers it.
+		waitHistoryHas(t, s, arn, "waiting for a decision at POST_TEST_TRAFFIC_SHIFT")
+		out := untilExit0(t, "continue", "staging", "--reason", "green looks fine")
+		for _, want := range []string{"Continued the deployment of staging at POST_TEST_TRAFFIC_SHIFT", "ContinueServiceDeployment CONTINUE", "as " + operator, "Recorded in execution"} {
+			expect(t, strings.Contains(out, want), "continue says %q, want %q", out, want)
+		}
+		r, _ := result(t, s, pushed{arn: arn, name: lastPart(arn)})
+		if r.Status != "SUCCEEDED" {
+			t.Fatalf("ended %s %s (%s)", r.Status, r.Error, r.Cause)
+		}
+		st := output(t, r)
+		d := st.Deployment.Decisions
+		expect(t, len(d) == 1 && d[0].Action == "CONTINUE" && d[0].By == operator && d[0].Reason == "green looks fine" && d[0].Stage == "POST_TEST_TRAFFIC_SHIFT",
+			"decisions = %+v", d)
+		sawPause := false
+		for _, look := range checkDeploymentOutputs(t, r) {
+			if p := look.Paused; p != nil {
+				sawPause = p.Stage == "POST_TEST_TRAFFIC_SHIFT" && strings.Contains(look.Progress, "waiting for a decision at POST_TEST_TRAFFIC_SHIFT") &&
+					strings.Contains(p.Answer, "deployer continue staging")
+			}
+		}
+		expect(t, sawPause, "no CheckDeployment showed the pause and how to answer it")
+		expect(t, wokenBy(t, r, "ECS Hook State Change"), "the hook's event did not wake the wait")
+	})
+
+	t.Run("paused, then rolled back", func(t *testing.T) {
+		s.SetScenario(paused)
+		arn := startExecution(t, "staging")
+		waitPaused(t, s)
+		untilExit0(t, "rollback", "staging", "--reason", "errors on green")
+		r, _ := result(t, s, pushed{arn: arn, name: lastPart(arn)})
+		want := operator + " asked for it at POST_TEST_TRAFFIC_SHIFT (errors on green)"
+		if r.Status != "FAILED" || r.Error != "DeploymentRolledBack" || !strings.Contains(r.Cause, want) {
+			t.Fatalf("ended %s %s (%s), want DeploymentRolledBack saying %q", r.Status, r.Error, r.Cause, want)
+		}
+	})
+
+	t.Run("rollback of a deployment in flight stops it", func(t *testing.T) {
+		s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 4}})
+		arn := startExecution(t, "staging")
+		out := untilExit0(t, "rollback", "staging", "--reason", "wrong config")
+		expect(t, strings.Contains(out, "StopServiceDeployment ROLLBACK"), "rollback says %q", out)
+		r, _ := result(t, s, pushed{arn: arn, name: lastPart(arn)})
+		if r.Status != "FAILED" || r.Error != "DeploymentRolledBack" || !strings.Contains(r.Cause, operator+" asked for it") {
+			t.Fatalf("ended %s %s (%s)", r.Status, r.Error, r.Cause)
+		}
+	})
+
+	t.Run("with nothing in flight, rollback deploys the previous image again", func(t *testing.T) {
+		// The service's rollouts have no hooks any more.
+		s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Strategy: "ROLLING", Hooks: []emulator.HookScript{}}})
+		// staging runs emulator.Digest (the first subtest); promote sha-2 over it.
+		if code, out, errOut := deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "staging", "--follow"); code != 0 {
+			t.Fatalf("promote: exit %d\n%s%s", code, out, errOut)
+		}
+		migrations := len(s.Emulator.Calls("RunTask"))
+		code, out, errOut := deployer(t, "rollback", "staging", "--reason", "sha-2 breaks checkout", "--follow")
+		if code != 0 {
+			t.Fatalf("rollback: exit %d\n%s%s", code, out, errOut)
+		}
+		for _, want := range []string{"Rolling back staging from " + emulator.NewDigest + " to " + emulator.Digest, "without the migration", "Result: SUCCEEDED"} {
+			expect(t, strings.Contains(out, want), "rollback says:\n%s\nwant %q", out, want)
+		}
+		waitAll(t, s)
+		expect(t, len(s.Emulator.Calls("RunTask")) == migrations, "the rollback ran the migration")
+		expect(t, s.Emulator.RunningDigest("staging", "staging-service", "app") == emulator.Digest, "the service runs %s", s.Emulator.RunningDigest("staging", "staging-service", "app"))
+		img, err := ecr.NewFromConfig(s.AdminConfig()).BatchGetImage(t.Context(), &ecr.BatchGetImageInput{RepositoryName: aws.String("app"), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("staging")}}})
+		if err != nil || len(img.Images) != 1 {
+			t.Fatalf("read tag staging: %v", err)
+		}
+		expect(t, aws.ToString(img.Images[0].ImageId.ImageDigest) == emulator.Digest, "tag staging names %s, want the image rolled back to", aws.ToString(img.Images[0].ImageId.ImageDigest))
+		// The retag's push started an execution, which deployed nothing.
+		var rollback, duplicate bool
+		for _, r := range s.SFN.Results() {
+			var st deploy.State
+			if json.Unmarshal(r.Output, &st) != nil {
+				continue
+			}
+			if rb := st.Rollback; rb != nil && r.Status == "SUCCEEDED" {
+				rollback = rb.Of == emulator.NewDigest && rb.To == emulator.Digest && rb.Retagged && rb.By == operator && st.Migration.Skipped
+			}
+			duplicate = duplicate || (st.Trigger.Type == "push" && st.Image.Digest == emulator.Digest && st.Turn.Decision == deploy.TurnDuplicate)
+		}
+		expect(t, rollback, "no execution's output says it rolled back from %s to %s, retagged, by the operator, without the migration", emulator.NewDigest, emulator.Digest)
+		expect(t, duplicate, "the push of the retag was not a duplicate of the rollback")
+	})
+
+	t.Run("bad command lines", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"rollback", "staging"},
+			{"rollback", "staging", "--reason", "x", "--to", "sha-2"},
+			{"continue"},
+		} {
+			code, _, errOut := deployer(t, args...)
+			expect(t, code == 2, "%v: exit %d (%s), want 2", args, code, errOut)
+		}
+		code, _, errOut := deployer(t, "continue", "staging")
+		expect(t, code == 1 && strings.Contains(errOut, "no deployment of staging is in progress"), "continue with nothing in flight: exit %d %s", code, errOut)
+	})
+}
+
+// startExecution starts a deployment of env through the CLI and returns its ARN.
+func startExecution(t *testing.T, env string) string {
+	t.Helper()
+	code, out, errOut := deployer(t, "start", env, "--output", "json")
+	var started struct {
+		ExecutionArn string `json:"executionArn"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &started) != nil {
+		t.Fatalf("start: exit %d\n%s%s", code, out, errOut)
+	}
+	return started.ExecutionArn
+}
+
+// untilExit0 runs a command line until it succeeds: a decision can only be
+// made once the deployment has reached the point it answers.
+func untilExit0(t *testing.T, args ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		code, out, errOut := deployer(t, args...)
+		if code == 0 {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitHistoryHas waits until a state's output in the execution's history
+// contains text.
+func waitHistoryHas(t *testing.T, s *localstack.Stack, arn, text string) {
+	t.Helper()
+	c := sfn.NewFromConfig(s.AdminConfig())
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		h, err := c.GetExecutionHistory(t.Context(), &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range h.Events {
+			if d := ev.StateExitedEventDetails; d != nil && strings.Contains(aws.ToString(d.Output), text) {
+				return
+			}
+		}
+	}
+	t.Fatalf("the history of %s never showed %q", arn, text)
+}
+
+// waitPaused waits until the service's current deployment waits at a pause hook.
+func waitPaused(t *testing.T, s *localstack.Stack) {
+	t.Helper()
+	c := ecs.NewFromConfig(s.AdminConfig())
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		svc, err := c.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"staging-service"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sd, err := c.DescribeServiceDeployments(t.Context(), &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{aws.ToString(svc.Services[0].CurrentServiceDeployment)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range sd.ServiceDeployments {
+			for _, h := range d.LifecycleHookDetails {
+				if h.Status == ecstypes.DeploymentLifecycleHookStatusAwaitingAction {
+					return
+				}
+			}
+		}
+	}
+	t.Fatal("the deployment never paused")
+}
+
+func lastPart(arn string) string { return arn[strings.LastIndex(arn, ":")+1:] }
+
+// wokenBy says some wait of the run was ended by an event of that detail-type.
+func wokenBy(t *testing.T, r *localstack.Result, detailType string) bool {
+	t.Helper()
+	for _, ev := range r.Events {
+		if ev.Type != "StateExited" || ev.State == nil || ev.State.Name != "WaitForDeployment" {
+			continue
+		}
+		var st deploy.State
+		if json.Unmarshal(ev.State.Output, &st) == nil && st.Wake != nil && strings.HasPrefix(st.Wake.Reason, detailType) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,202 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+)
+
+var digestSyntax = regexp.MustCompile(`^sha(256|384|512):[0-9a-f]{32,128}$`)
+
+// rollbackScan bounds how many succeeded executions rollback reads to find
+// the image to return to (one DescribeExecution each).
+const rollbackScan = 200
+
+func (a *App) rollback(ctx context.Context, args []string) error {
+	fs := a.flags("rollback", `Roll an environment back. A deployment in flight is rolled back by ECS (StopServiceDeployment ROLLBACK, or
+ContinueServiceDeployment ROLLBACK when it waits at a pause hook). Otherwise the image that deployed successfully before
+the current one is deployed again, without the migration, as a queued execution that moves the environment's tag back.`,
+		"deployer rollback prod --reason 'checkout errors since 14:02'\n  deployer rollback prod --to sha256:4f2c1e9… --reason 'back to Monday'\n  deployer rollback staging --reason 'bad config' --follow")
+	to := fs.String("to", "", "the earlier image (sha256: digest) to deploy again; default: the one that deployed before the current one")
+	reason := fs.String("reason", "", "why (required); recorded in the execution with who you are")
+	follow := fs.Bool("follow", false, "follow the rollback's execution until it ends; exit 0 only if it SUCCEEDED")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) != 1:
+		return &usageError{"give exactly one environment, e.g. deployer rollback prod --reason '…'"}
+	case *reason == "":
+		return &usageError{"--reason is required: say why, it is recorded with who you are"}
+	case *to != "" && !digestSyntax.MatchString(*to):
+		return &usageError{fmt.Sprintf("--to %q is not an image digest (sha256:<hex>)", *to)}
+	}
+	if err := a.checkOutput(); err != nil {
+		return err
+	}
+	if err := a.connect(ctx); err != nil {
+		return err
+	}
+	env := pos[0]
+	sm, err := a.stateMachine(ctx)
+	if err != nil {
+		return err
+	}
+	dep, err := a.findDeploying(ctx, sm, env)
+	if err != nil {
+		return err
+	}
+	if dep != nil {
+		if *to != "" {
+			return fmt.Errorf("a deployment of %s is in flight (execution %s): rollback without --to rolls it back to the revision before it; --to is for when nothing is in flight", env, lastPart(dep.arn))
+		}
+		return a.rollbackInFlight(ctx, dep, *reason)
+	}
+	return a.redeploy(ctx, sm, env, *to, *reason, *follow)
+}
+
+// rollbackInFlight has ECS roll back the deployment in flight.
+func (a *App) rollbackInFlight(ctx context.Context, dep *deploying, reason string) error {
+	arn := dep.state.Deployment.ServiceDeploymentArn
+	sd, err := a.serviceDeployment(ctx, arn)
+	if err != nil {
+		return err
+	}
+	if hook, ok := pausedHook(sd); ok {
+		return a.decide(ctx, dep, hook, "ROLLBACK", reason)
+	}
+	if !isOngoing(sd) {
+		return fmt.Errorf("the deployment of %s (execution %s) is %s: there is nothing for ECS to stop; follow it with deployer history %s", dep.state.Environment, lastPart(dep.arn), sd.Status, lastPart(dep.arn))
+	}
+	by, err := a.caller(ctx)
+	if err != nil {
+		return err
+	}
+	// StopServiceDeployment: "The valid values are ROLLBACK."
+	if _, err := a.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), StopType: ecstypes.StopServiceDeploymentStopTypeRollback}); err != nil {
+		return fmt.Errorf("stop service deployment %s: %w", arn, err)
+	}
+	return a.report(ctx, dep, Decided{Action: "ROLLBACK", How: "StopServiceDeployment ROLLBACK", Stage: string(sd.LifecycleStage), By: by, Reason: reason})
+}
+
+// Deployed is one succeeded execution that deployed an image.
+type Deployed struct {
+	Digest, Execution string
+	Stop              time.Time
+	// RolledBackFrom is set when it was a rollback: the image it replaced.
+	RolledBackFrom string
+}
+
+// RollbackTarget picks the image to return to from an environment's
+// deployments, newest first: the latest one that is not the current image
+// and that no rollback has since moved away from (rolling back twice goes
+// further back, not to the image the first rollback left).
+func RollbackTarget(newestFirst []Deployed) (current, target Deployed, ok bool) {
+	if len(newestFirst) == 0 {
+		return Deployed{}, Deployed{}, false
+	}
+	current = newestFirst[0]
+	left := map[string]bool{}
+	for _, d := range newestFirst {
+		if d.RolledBackFrom != "" {
+			left[d.RolledBackFrom] = true
+		}
+		if d.Digest != current.Digest && !left[d.Digest] {
+			return current, d, true
+		}
+	}
+	return current, Deployed{}, false
+}
+
+// deployedImages lists the environment's successful deployments, newest
+// first, from the workflow's own execution history (90 days).
+func (a *App) deployedImages(ctx context.Context, sm, env string) ([]Deployed, error) {
+	var out []Deployed
+	read := 0
+	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), StatusFilter: sfntypes.ExecutionStatusSucceeded, MaxResults: 100})
+	for pages.HasMorePages() && read < rollbackScan {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list succeeded executions: %w", err)
+		}
+		for _, ex := range page.Executions {
+			read++
+			d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
+			if err != nil {
+				return nil, fmt.Errorf("describe execution %s: %w", aws.ToString(ex.Name), err)
+			}
+			var st deploy.State
+			if json.Unmarshal([]byte(aws.ToString(d.Output)), &st) != nil || st.Environment != env || !st.Deployment.Done {
+				continue
+			}
+			dd := Deployed{Digest: st.Image.Digest, Execution: aws.ToString(ex.Name), Stop: aws.ToTime(d.StopDate)}
+			if st.Image.DeployedDigest != "" {
+				dd.Digest = st.Image.DeployedDigest
+			}
+			if st.Rollback != nil {
+				dd.RolledBackFrom = st.Rollback.Of
+			}
+			out = append(out, dd)
+		}
+	}
+	return out, nil
+}
+
+// redeploy starts an execution that deploys an earlier image again.
+func (a *App) redeploy(ctx context.Context, sm, env, to, reason string, follow bool) error {
+	deployed, err := a.deployedImages(ctx, sm, env)
+	if err != nil {
+		return err
+	}
+	current, target, ok := RollbackTarget(deployed)
+	switch {
+	case len(deployed) == 0:
+		return fmt.Errorf("no deployment of %s succeeded in the execution history (the last %d succeeded executions, 90 days at most): there is nothing to roll back from; deploy an image with deployer start or promote", env, rollbackScan)
+	case to == current.Digest:
+		return fmt.Errorf("%s already runs %s (execution %s): nothing to roll back", env, to, current.Execution)
+	case to != "":
+		target = Deployed{Digest: to}
+	case !ok:
+		return fmt.Errorf("%s has run only %s in its recorded deployments: no earlier image to return to; give one with --to sha256:…", env, current.Digest)
+	}
+	by, err := a.caller(ctx)
+	if err != nil {
+		return err
+	}
+	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: target.Digest, Reason: reason, Rollback: &deploy.RollbackRequest{Of: current.Digest, By: by}})
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	name := ExecutionName(env+"-rollback", target.Digest, a.Now(), hex.EncodeToString(b))
+	out, err := a.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(sm), Name: aws.String(name), Input: aws.String(string(input))})
+	if err != nil {
+		return fmt.Errorf("start execution: %w", err)
+	}
+	arn := aws.ToString(out.ExecutionArn)
+	if a.global.output == "json" && !follow {
+		return json.NewEncoder(a.Out).Encode(map[string]string{"executionArn": arn, "name": name, "consoleUrl": ExecutionConsoleURL(a.region, arn),
+			"environment": env, "from": current.Digest, "to": target.Digest, "by": by})
+	}
+	from := ""
+	if target.Execution != "" {
+		from = fmt.Sprintf(" (deployed by %s, %s)", target.Execution, target.Stop.UTC().Format("2006-01-02 15:04Z"))
+	}
+	fmt.Fprintf(a.Out, "Rolling back %s from %s to %s%s, without the migration; its tag moves back to that image.\nStarted %s\n  %s\n",
+		env, current.Digest, target.Digest, from, name, ExecutionConsoleURL(a.region, arn))
+	if !follow {
+		return nil
+	}
+	return a.follow(ctx, arn)
+}

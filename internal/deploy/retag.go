@@ -1,0 +1,60 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+)
+
+// ManifestMediaTypes are the manifest media types a retag copies as they
+// are (BatchGetImage's acceptedMediaTypes).
+var ManifestMediaTypes = []string{
+	"application/vnd.docker.distribution.manifest.v2+json",
+	"application/vnd.docker.distribution.manifest.list.v2+json",
+	"application/vnd.oci.image.manifest.v1+json",
+	"application/vnd.oci.image.index.v1+json",
+}
+
+// retag moves the environment's tag back to the rollback's digest before
+// the deployment starts: with "image": "tag" ECS deploys what the tag names,
+// and either way the tag then names what runs, so the next forced
+// deployment does not bring the bad image back. It copies the manifest's
+// exact bytes (BatchGetImage, then PutImage), as a retag in ECR is done. A
+// tag that already names the digest (a retried invocation) is fine.
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-retag.html
+func (d *Deployer) retag(ctx context.Context, s *State) error {
+	rb, img := s.Rollback, s.Image
+	var registry *string
+	if img.Registry != "" {
+		registry = aws.String(img.Registry)
+	}
+	got, err := d.ECR.BatchGetImage(ctx, &ecr.BatchGetImageInput{RepositoryName: aws.String(img.Repository), RegistryId: registry,
+		ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(rb.To)}}, AcceptedMediaTypes: ManifestMediaTypes})
+	if err != nil {
+		return fmt.Errorf("get image %s@%s to move tag %s back: %w", img.Repository, rb.To, img.Tag, err)
+	}
+	if len(got.Images) == 0 {
+		return &ImageNotFound{newf("ECR repository %q no longer has image %s, which the rollback would deploy again (deleted by a lifecycle policy?). Nothing was deployed; roll back to another image with deployer rollback --to.", img.Repository, rb.To)}
+	}
+	_, err = d.ECR.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String(img.Repository), RegistryId: registry, ImageTag: aws.String(img.Tag),
+		ImageManifest: got.Images[0].ImageManifest, ImageManifestMediaType: got.Images[0].ImageManifestMediaType})
+	var exists *ecrtypes.ImageAlreadyExistsException
+	var immutable *ecrtypes.ImageTagAlreadyExistsException
+	switch {
+	case err == nil || errors.As(err, &exists):
+		rb.Retagged = true
+		return nil
+	case errors.As(err, &immutable) && img.Mode == config.ImageDigest:
+		rb.Note = fmt.Sprintf("Tag %s is immutable in repository %s and still names %s; the service runs %s, pinned by digest.", img.Tag, img.Repository, rb.Of, rb.To)
+		return nil
+	case errors.As(err, &immutable):
+		return &TargetMisconfigured{newf("Tag %s is immutable in repository %s, so the rollback cannot move it back to %s, and with \"image\": \"tag\" ECS deploys what the tag names. Nothing was deployed. Use \"image\": \"digest\" for this target to roll back by digest, or make the tag mutable.", img.Tag, img.Repository, rb.To)}
+	}
+	return fmt.Errorf("move tag %s of %s back to %s: %w", img.Tag, img.Repository, rb.To, err)
+}

@@ -69,8 +69,8 @@ func operatorPolicy(stack awscdk.Stack, targets []config.Resolved, smName, smArn
 		"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/" + *stack.StackName() + "/*",
 	}, deploymentNag...)
 	cdknag.NagSuppressions_AddResourceSuppressions(p, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("Executions of this stack's state machine, this stack's own ARN (its id suffix is unknown before creation), and the deployments of the configured services (their ids are ECS's): nothing else."),
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("Executions of this stack's state machine, this stack's own ARN (its id suffix is unknown before creation), and the deployments of the configured services (their ids are ECS's): nothing else."),
 		AppliesTo: &appliesTo,
 	}}, nil)
 	return p

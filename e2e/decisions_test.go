@@ -121,8 +121,26 @@ func TestDecisions(t *testing.T) {
 		expect(t, duplicate, "the push of the retag was not a duplicate of the rollback")
 	})
 
+	t.Run("start --follow --until traffic-shifted returns before the bake ends", func(t *testing.T) {
+		s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 1, Strategy: "BLUE_GREEN", BakeTimeMinutes: 30, BakeSeconds: 4, Hooks: []emulator.HookScript{}}})
+		code, out, errOut := deployer(t, "start", "staging", "--follow", "--until", "traffic-shifted")
+		returned := time.Now()
+		if code != 0 || !strings.Contains(out, "Reached traffic-shifted") || !strings.Contains(out, "keeps watching") || strings.Contains(out, "Result:") {
+			t.Fatalf("exit %d\n%s%s", code, out, errOut)
+		}
+		name := out[strings.Index(out, "Started ")+len("Started "):]
+		name = name[:strings.Index(name, "\n")]
+		r, _ := result(t, s, pushed{arn: s.ExecutionARN(name), name: name})
+		expect(t, r.Status == "SUCCEEDED", "the execution went on to %s %s", r.Status, r.Error)
+		// It ended on ECS's final status, after the bake the CLI did not wait for.
+		end := time.UnixMilli(r.Events[len(r.Events)-1].Timestamp)
+		expect(t, end.After(returned), "the execution ended %s before the CLI returned, want after it", returned.Sub(end))
+	})
+
 	t.Run("bad command lines", func(t *testing.T) {
 		for _, args := range [][]string{
+			{"start", "staging", "--until", "baking"},
+			{"start", "staging", "--follow", "--until", "shipped"},
 			{"rollback", "staging"},
 			{"rollback", "staging", "--reason", "x", "--to", "sha-2"},
 			{"continue"},

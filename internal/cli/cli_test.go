@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/golden"
 )
 
@@ -72,5 +73,47 @@ func TestRollbackTarget(t *testing.T) {
 		if cur.Digest != tc.current || target.Digest != tc.target || ok != tc.ok {
 			t.Errorf("%s: current %q, target %q, %v; want %q, %q, %v", name, cur.Digest, target.Digest, ok, tc.current, tc.target, tc.ok)
 		}
+	}
+}
+
+func TestUntil(t *testing.T) {
+	full, half := 100.0, 50.0
+	at := func(stage string, traffic *float64) deploy.State {
+		return deploy.State{Environment: "prod", Migration: deploy.Migration{Done: true}, Deployment: deploy.Deployment{ID: "d", Stage: stage, TrafficPercent: traffic}}
+	}
+	rolling := func(running, desired int32) deploy.State {
+		return deploy.State{Environment: "prod", Migration: deploy.Migration{Done: true}, Deployment: deploy.Deployment{ID: "d", RunningCount: running, DesiredCount: desired}}
+	}
+	cases := map[string]struct {
+		until, state string
+		s            deploy.State
+		want         bool
+	}{
+		"migrated, migration running":          {"migrated", "CheckMigration", deploy.State{Environment: "prod"}, false},
+		"migrated":                             {"migrated", "CheckMigration", deploy.State{Environment: "prod", Migration: deploy.Migration{Done: true}}, true},
+		"deploying":                            {"deploying", "StartDeployment", at("", nil), true},
+		"traffic half shifted":                 {"traffic-shifted", "CheckDeployment", at("PRODUCTION_TRAFFIC_SHIFT", &half), false},
+		"traffic all shifted":                  {"traffic-shifted", "CheckDeployment", at("PRODUCTION_TRAFFIC_SHIFT", &full), true},
+		"baking means shifted":                 {"traffic-shifted", "CheckDeployment", at("BAKE_TIME", nil), true},
+		"rolling, half the tasks":              {"traffic-shifted", "CheckDeployment", rolling(1, 2), false},
+		"rolling, every task":                  {"traffic-shifted", "CheckDeployment", rolling(2, 2), true},
+		"baking, still shifting":               {"baking", "CheckDeployment", at("PRODUCTION_TRAFFIC_SHIFT", &half), false},
+		"baking":                               {"baking", "CheckDeployment", at("BAKE_TIME", &full), true},
+		"a stage, before it":                   {"post-test-traffic-shift", "CheckDeployment", at("TEST_TRAFFIC_SHIFT", nil), false},
+		"a stage, after it":                    {"POST_TEST_TRAFFIC_SHIFT", "CheckDeployment", at("PRODUCTION_TRAFFIC_SHIFT", nil), true},
+		"done reaches everything":              {"baking", "CheckDeployment", deploy.State{Environment: "prod", Deployment: deploy.Deployment{Done: true}}, true},
+		"a stage, rolling has none until done": {"bake-time", "CheckDeployment", rolling(2, 2), false},
+	}
+	for name, tc := range cases {
+		u, err := ParseUntil(tc.until)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := u.Reached(tc.state, tc.s); got != tc.want {
+			t.Errorf("%s: reached = %v, want %v", name, got, tc.want)
+		}
+	}
+	if _, err := ParseUntil("shipped"); err == nil || !strings.Contains(err.Error(), "traffic-shifted") {
+		t.Errorf("ParseUntil(shipped) = %v, want the values listed", err)
 	}
 }

@@ -23,13 +23,18 @@ import (
 // https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-retag.html
 func (a *App) promote(ctx context.Context, args []string) error {
 	fs := a.flags("promote", "Retag an image in ECR; the push of a configured tag starts a deployment.",
-		"deployer promote --repository app --from sha-4f2c1e9 --to staging")
+		"deployer promote --repository app --from sha-4f2c1e9 --to staging\n  deployer promote --repository app --from sha-4f2c1e9 --to prod --follow --until traffic-shifted")
 	repo := fs.String("repository", "", "ECR repository (required)")
 	from := fs.String("from", "", "the image to promote: a tag or a sha256: digest (required)")
 	to := fs.String("to", "", "the tag to give it, e.g. staging (required)")
 	follow := fs.Bool("follow", false, "wait for the deployment the push starts and follow it; exit 0 only if it SUCCEEDED")
 	wait := fs.Duration("wait", time.Minute, "with --follow: how long to wait for the push event to start the execution")
+	untilFlag := fs.String("until", "", "with --follow: return (exit 0) once the deployment reaches this point: migrated, deploying, traffic-shifted, baking or an ECS lifecycle stage; the workflow keeps watching to the end")
 	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	until, err := a.untilFlag(*untilFlag, *follow)
 	if err != nil {
 		return err
 	}
@@ -91,7 +96,7 @@ func (a *App) promote(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(a.Out, "Deployment %s\n  %s\n", arn[strings.LastIndex(arn, ":")+1:], ExecutionConsoleURL(a.region, arn))
-	return a.follow(ctx, arn)
+	return a.follow(ctx, arn, until)
 }
 
 // awaitPushExecution finds the execution the push of repo:tag@digest started:

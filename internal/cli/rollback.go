@@ -198,5 +198,5 @@ func (a *App) redeploy(ctx context.Context, sm, env, to, reason string, follow b
 	if !follow {
 		return nil
 	}
-	return a.follow(ctx, arn)
+	return a.follow(ctx, arn, "")
 }

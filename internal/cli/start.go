@@ -37,12 +37,17 @@ func ExecutionName(env, digest string, now time.Time, suffix string) string {
 
 func (a *App) start(ctx context.Context, args []string) error {
 	fs := a.flags("start", "Start a deployment of an environment by hand (what the ECR push would start).",
-		"deployer start staging --reason 'redeploy after a config change' --follow")
+		"deployer start staging --reason 'redeploy after a config change' --follow\n  deployer start prod --follow --until traffic-shifted   # CI returns once prod takes the traffic; the bake goes on")
 	digest := fs.String("digest", "", "deploy only if the environment's tag names this sha256: digest")
 	skip := fs.Bool("skip-migration", false, "deploy without running the migration")
 	reason := fs.String("reason", "", "why, recorded in the execution")
 	follow := fs.Bool("follow", false, "show progress until the end; exit 0 only if it SUCCEEDED")
+	untilFlag := fs.String("until", "", "with --follow: return (exit 0) once the deployment reaches this point: migrated, deploying, traffic-shifted, baking or an ECS lifecycle stage; the workflow keeps watching to the end")
 	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	until, err := a.untilFlag(*untilFlag, *follow)
 	if err != nil {
 		return err
 	}
@@ -76,12 +81,25 @@ func (a *App) start(ctx context.Context, args []string) error {
 	if !*follow {
 		return nil
 	}
-	return a.follow(ctx, arn)
+	return a.follow(ctx, arn, until)
+}
+
+// untilFlag reads --until, which only --follow uses.
+func (a *App) untilFlag(s string, follow bool) (Until, error) {
+	u, err := ParseUntil(s)
+	switch {
+	case err != nil:
+		return "", &usageError{err.Error()}
+	case u != "" && !follow:
+		return "", &usageError{"--until needs --follow"}
+	}
+	return u, nil
 }
 
 // follow prints each step as it completes until the execution ends; it
-// fails (exit 1) unless the execution SUCCEEDED.
-func (a *App) follow(ctx context.Context, arn string) error {
+// fails (exit 1) unless the execution SUCCEEDED. With until, it returns
+// (exit 0) as soon as a state's output shows the deployment reached it.
+func (a *App) follow(ctx context.Context, arn string, until Until) error {
 	printed := 0
 	last := ""
 	for {
@@ -114,6 +132,18 @@ func (a *App) follow(ctx context.Context, arn string) error {
 			}
 			last = line
 			fmt.Fprintf(a.Out, "  +%5.1fs  %-16s %s\n", (s.Offset + s.Duration).Seconds(), s.Name, line)
+		}
+		if until != "" && !done {
+			what, ok := until.reachedIn(events)
+			if !ok {
+				if what, ok, err = a.reachedNow(ctx, until, events); err != nil {
+					return err
+				}
+			}
+			if ok {
+				fmt.Fprintf(a.Out, "Reached %s (%s). The workflow keeps watching the deployment to its end; follow it with deployer history %s\n", until, what, lastPart(arn))
+				return nil
+			}
 		}
 		if done {
 			history.RenderResult(a.Out, history.Result{ExecutionARN: arn, Status: string(desc.Status), Output: aws.ToString(desc.Output),

@@ -12,6 +12,17 @@ import (
 // IN_PROGRESS, COMPLETED or FAILED and its rollback's, duplicates included.
 const WakesPerWait = 10
 
+// PausePollInterval is the safety poll while ECS waits at a pause hook: a
+// person decides, the hook's ECS Hook State Change and the CLI's decision
+// wake the wait, and ECS's timeout action ends it with a deployment event
+// (or, for CONTINUE, the next look sees it).
+const PausePollInterval = 10 * time.Minute
+
+// MaxPause is the longest the workflow waits at pause hooks in all: the
+// state machine's own 24-hour timeout bounds it (ECS's default hook
+// timeout is 1440 minutes too).
+const MaxPause = 24 * time.Hour
+
 // maxCapacityBackoff is the longest wait between two RunTask attempts
 // (deploy.CapacityBackoff's cap).
 const maxCapacityBackoff = 5 * time.Minute
@@ -24,7 +35,7 @@ const maxCapacityBackoff = 5 * time.Minute
 type HistoryBudget struct {
 	Path, Retries                                   int
 	QueueTurns, CapacityTurns                       int
-	MigrationTurns, DeploymentTurns                 int
+	MigrationTurns, DeploymentTurns, PauseTurns     int
 	QueueCycle, CapacityCycle                       int
 	MigrationCycle, DeploymentCycle                 int
 	Total                                           int
@@ -34,9 +45,10 @@ type HistoryBudget struct {
 }
 
 func (b HistoryBudget) String() string {
-	return fmt.Sprintf("worst case %d history events: %d on the straight path, %d in retries, queue %d checks × %d (waiting up to %s, every %s), capacity %d retries × %d, migration %d looks × %d (%s every %s, %d event wakes), deployment %d looks × %d (%s every %s, %d event wakes)",
+	return fmt.Sprintf("worst case %d history events: %d on the straight path, %d in retries, queue %d checks × %d (waiting up to %s, every %s), capacity %d retries × %d, migration %d looks × %d (%s every %s, %d event wakes), deployment %d looks × %d (%s every %s, %d event wakes), pause hooks %d looks × %d (%s every %s)",
 		b.Total, b.Path, b.Retries, b.QueueTurns, b.QueueCycle, b.QueueWait, b.queuePoll, b.CapacityTurns, b.CapacityCycle,
-		b.MigrationTurns, b.MigrationCycle, b.MigrationSpan, b.migrationPoll, WakesPerWait, b.DeploymentTurns, b.DeploymentCycle, b.DeploymentSpan, b.deploymentPoll, WakesPerWait)
+		b.MigrationTurns, b.MigrationCycle, b.MigrationSpan, b.migrationPoll, WakesPerWait, b.DeploymentTurns, b.DeploymentCycle, b.DeploymentSpan, b.deploymentPoll, WakesPerWait,
+		b.PauseTurns, b.DeploymentCycle, MaxPause, PausePollInterval)
 }
 
 // Budget computes a target's HistoryBudget. A queued execution waits at most
@@ -84,8 +96,11 @@ func budget(doc statemachine.Document, t Resolved, all []Resolved) HistoryBudget
 	}
 	b.DeploymentSpan = time.Duration(t.DeploymentTimeout)
 	b.DeploymentTurns = turns(b.DeploymentSpan, b.deploymentPoll) + WakesPerWait
+	// Waiting at pause hooks (which deploymentTimeout does not count) turns
+	// the deployment loop every PausePollInterval.
+	b.PauseTurns = turns(MaxPause, PausePollInterval)
 	b.Total = b.Path + b.Retries + b.QueueTurns*b.QueueCycle + b.CapacityTurns*b.CapacityCycle +
-		b.MigrationTurns*b.MigrationCycle + b.DeploymentTurns*b.DeploymentCycle
+		b.MigrationTurns*b.MigrationCycle + (b.DeploymentTurns+b.PauseTurns)*b.DeploymentCycle
 	return b
 }
 

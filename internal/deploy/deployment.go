@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
 )
 
 // StartDeployment forces a new deployment of the service and records its id:
@@ -65,6 +67,9 @@ func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) 
 	}
 	dep.StartedAt = ptrTime(now)
 	dep.Deadline = ptrTime(now.Add(time.Duration(dep.TimeoutSeconds) * time.Second))
+	if !s.Execution.StartTime.IsZero() {
+		dep.LatestEnd = ptrTime(s.Execution.StartTime.Add(MaxExecution - latestEndMargin))
+	}
 	s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
 	record(dep, primary)
 	d.log().InfoContext(ctx, "deployment started", "execution", s.Execution.ID, "cluster", s.Cluster,
@@ -226,7 +231,7 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 		return s, &DeploymentSuperseded{newf("Deployment %s of service %s was replaced by %s before it completed: someone or something else updated the service. Check which version the service runs now; start again to deploy this image.",
 			dep.ID, s.Service, by)}
 	}
-	if dep.Deadline != nil && now.After(*dep.Deadline) {
+	if dl := dep.deadline(); dl != nil && now.After(*dl) {
 		progress := "rollout " + orUnknown(dep.RolloutState)
 		if dep.Progress != "" {
 			progress = dep.Progress
@@ -238,8 +243,39 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 		return s, &DeploymentTimedOut{newf("Deployment %s of service %s had not completed after %ds (%s, %d of %d tasks running, %d pending). ECS continues it; look at the service's events and tasks, and raise deploymentTimeout if rollouts (bake time included) take longer.",
 			dep.ID, s.Service, dep.TimeoutSeconds, progress, dep.RunningCount, dep.DesiredCount, dep.PendingCount)}
 	}
-	s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
+	s.Poll.DeploymentSeconds = pollSeconds(s, now)
 	return s, nil
+}
+
+// deadline is when the workflow gives up on the deployment. Waiting at a
+// pause hook does not count against deploymentTimeout: a person decides,
+// and ECS takes the hook's timeout action at its expiresAt, which the
+// workflow then sees. Once the pause is answered the deadline moves on by
+// the time it took (recordPause).
+func (dep Deployment) deadline() *time.Time {
+	dl := dep.Deadline
+	if p := dep.Paused; p != nil && p.ExpiresAt != nil && dl != nil && p.ExpiresAt.After(*dl) {
+		dl = ptrTime(p.ExpiresAt.Add(time.Minute))
+	}
+	if dl != nil && dep.LatestEnd != nil && dl.After(*dep.LatestEnd) {
+		dl = dep.LatestEnd
+	}
+	return dl
+}
+
+// latestEndMargin keeps the deployment's deadline this far before the
+// execution's own timeout, so that a long pause still ends in
+// DeploymentTimedOut with its cause, not in an execution TIMED_OUT.
+const latestEndMargin = 10 * time.Minute
+
+// pollSeconds is the next safety poll of the deployment wait: the
+// configured interval, or PausePollInterval while ECS waits at a pause hook.
+func pollSeconds(s State, now time.Time) int {
+	interval := s.Poll.DeploymentIntervalSeconds
+	if s.Deployment.Paused != nil {
+		interval = max(interval, int(config.PausePollInterval/time.Second))
+	}
+	return waitSeconds(interval, s.Deployment.deadline(), now)
 }
 
 // judgeDeployment reads the service and ECS's record of our deployment, and
@@ -296,11 +332,20 @@ func recordPause(s *State, r *ServiceDeploymentReading, now time.Time) {
 	if w := s.Wake; w != nil && w.Decision != nil && !slices.ContainsFunc(dep.Decisions, func(d Decision) bool { return d == *w.Decision }) {
 		dep.Decisions = append(dep.Decisions, *w.Decision)
 	}
-	if r == nil || r.Hook == nil {
+	if dep.Paused != nil && (r == nil || r.Hook == nil || r.Hook.ID != dep.Paused.ID) {
+		// The pause was answered: the rest of the rollout gets the time it took.
+		if since := dep.Paused.Since; since != nil {
+			if dep.Deadline != nil {
+				dep.Deadline = ptrTime(dep.Deadline.Add(now.Sub(*since)))
+			}
+			dep.PausedSeconds += int(now.Sub(*since).Seconds())
+		}
 		dep.Paused = nil
+	}
+	if r == nil || r.Hook == nil {
 		return
 	}
-	if dep.Paused != nil && dep.Paused.ID == r.Hook.ID {
+	if dep.Paused != nil {
 		dep.Paused.Hook = *r.Hook
 		return
 	}

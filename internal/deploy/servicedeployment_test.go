@@ -104,3 +104,28 @@ func TestServiceDeploymentProgress(t *testing.T) {
 		t.Errorf("cause = %q, want %q", cause, want)
 	}
 }
+
+// Waiting at a pause hook does not count against deploymentTimeout: while
+// paused the deadline is the hook's own expiry, and once the pause is
+// answered the deadline moves on by the time it took.
+func TestPauseDoesNotCountAgainstTheTimeout(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	deadline, expires := t0.Add(30*time.Minute), t0.Add(4*time.Hour)
+	hook := &Hook{ID: "h1", Stage: "POST_TEST_TRAFFIC_SHIFT", ExpiresAt: &expires, TimeoutAction: "ROLLBACK"}
+	s := State{Environment: "prod", Deployment: Deployment{Deadline: &deadline}}
+	recordPause(&s, &ServiceDeploymentReading{Status: "IN_PROGRESS", Hook: hook}, t0.Add(5*time.Minute))
+	if dl := s.Deployment.deadline(); dl == nil || !dl.Equal(expires.Add(time.Minute)) {
+		t.Fatalf("paused: deadline %v, want the hook's expiry and a minute", dl)
+	}
+	if !strings.Contains(s.Deployment.Paused.Answer, "deployer continue prod") {
+		t.Errorf("answer = %q", s.Deployment.Paused.Answer)
+	}
+	recordPause(&s, &ServiceDeploymentReading{Status: "IN_PROGRESS", Hook: hook}, t0.Add(65*time.Minute))
+	if s.Deployment.Paused == nil || !s.Deployment.Paused.Since.Equal(t0.Add(5*time.Minute)) {
+		t.Fatalf("the same pause seen again must keep its start: %+v", s.Deployment.Paused)
+	}
+	recordPause(&s, &ServiceDeploymentReading{Status: "IN_PROGRESS"}, t0.Add(125*time.Minute))
+	if s.Deployment.Paused != nil || !s.Deployment.Deadline.Equal(deadline.Add(2*time.Hour)) || s.Deployment.PausedSeconds != 7200 {
+		t.Errorf("answered: paused %+v, deadline %v (want %v), paused %ds", s.Deployment.Paused, s.Deployment.Deadline, deadline.Add(2*time.Hour), s.Deployment.PausedSeconds)
+	}
+}

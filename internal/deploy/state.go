@@ -183,6 +183,12 @@ type Deployment struct {
 	// and rollback), each with who gave it.
 	Paused    *Paused    `json:"paused,omitempty"`
 	Decisions []Decision `json:"decisions,omitempty"`
+	// LatestEnd caps Deadline however long pauses last: ten minutes before
+	// the execution's own 24-hour timeout.
+	LatestEnd *time.Time `json:"latestEnd,omitempty"`
+	// PausedSeconds is the time spent at answered pause hooks, which
+	// deploymentTimeout does not count.
+	PausedSeconds int `json:"pausedSeconds,omitempty"`
 	Done      bool       `json:"done"`
 }
 

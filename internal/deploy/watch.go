@@ -115,7 +115,7 @@ func MigrationChanged(task *ecstypes.Task, deadline *time.Time, now time.Time) (
 // It mirrors CheckDeployment: waiting goes on while our deployment is in
 // progress, or while ECS's rollback of it (dep.RollingBackTo) is.
 func DeploymentChanged(v DeploymentVerdict, dep Deployment, now time.Time) (bool, string) {
-	if dep.Deadline != nil && now.After(*dep.Deadline) {
+	if dl := dep.deadline(); dl != nil && now.After(*dl) {
 		return true, "the deployment is past its deadline"
 	}
 	switch v.Phase {

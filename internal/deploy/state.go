@@ -188,8 +188,8 @@ type Deployment struct {
 	LatestEnd *time.Time `json:"latestEnd,omitempty"`
 	// PausedSeconds is the time spent at answered pause hooks, which
 	// deploymentTimeout does not count.
-	PausedSeconds int `json:"pausedSeconds,omitempty"`
-	Done      bool       `json:"done"`
+	PausedSeconds int  `json:"pausedSeconds,omitempty"`
+	Done          bool `json:"done"`
 }
 
 // Paused is a pause hook ECS waits at for ContinueServiceDeployment.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -139,9 +140,33 @@ func TestDescribeImages(t *testing.T) {
 }
 
 func TestLoadScenarioRejectsTypos(t *testing.T) {
-	for _, bad := range []Scenario{{Rollout: RolloutScript{Outcome: "DONE"}}, {Throttle: map[string]int{"ListClusters": 1}}} {
+	pause := func(stage, strategy string) Scenario {
+		return Scenario{Rollout: RolloutScript{Strategy: strategy, Hooks: []HookScript{{Stage: stage, Type: "PAUSE"}}}}
+	}
+	for name, bad := range map[string]Scenario{
+		"unknown outcome":             {Rollout: RolloutScript{Outcome: "DONE"}},
+		"unknown operation":           {Throttle: map[string]int{"ListClusters": 1}},
+		"hooks on ROLLING":            pause("POST_SCALE_UP", "ROLLING"),
+		"PAUSE at a traffic shift":    pause("PRODUCTION_TRAFFIC_SHIFT", "BLUE_GREEN"),
+		"test traffic on CANARY":      pause("POST_TEST_TRAFFIC_SHIFT", "CANARY"),
+		"unknown hook type":           {Rollout: RolloutScript{Strategy: "LINEAR", Hooks: []HookScript{{Stage: "POST_SCALE_UP", Type: "SNS"}}}},
+		"unknown hook timeout action": {Rollout: RolloutScript{Strategy: "LINEAR", Hooks: []HookScript{{Stage: "POST_SCALE_UP", Type: "PAUSE", TimeoutAction: "ABORT"}}}},
+	} {
 		if bad.Validate() == nil {
-			t.Errorf("%+v validated", bad)
+			t.Errorf("%s: %+v validated", name, bad)
+		}
+	}
+}
+
+// Every scenario shipped in local/scenarios loads and validates.
+func TestScenarioFiles(t *testing.T) {
+	files, err := filepath.Glob("../scenarios/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenario files: %v", err)
+	}
+	for _, f := range files {
+		if _, err := LoadScenario(f); err != nil {
+			t.Error(err)
 		}
 	}
 }

@@ -166,6 +166,12 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	}))
 	out("OperatorPolicyArn", "Attach to the people and CI roles that run the deployer CLI", operatorPolicy(stack, targets, smName, smArn).ManagedPolicyArn())
 	out("DeadLetterQueueUrl", "Pushes whose execution could not be started, and ECS events Wake could not handle, land here", dlq.QueueUrl())
+	// What each push deploys, for the deployer CLI (config.ReadPublished).
+	for i, t := range targets {
+		p := t.Published()
+		out(fmt.Sprintf("%s%d", config.PublishedOutputPrefix, i+1), fmt.Sprintf("ecr-deployer target %s: a push of %s:%s deploys %s/%s (the deployer CLI reads this)", p.Environment, p.Repository, p.Tag, p.Cluster, p.Service),
+			jsii.String(p.OutputValue()))
+	}
 	return stack
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,8 +22,8 @@ func cliEnv(t *testing.T, s *localstack.Stack) {
 		"AWS_ENDPOINT_URL": s.Endpoint, "AWS_REGION": emulator.Region, "AWS_DEFAULT_REGION": emulator.Region,
 		"AWS_ACCESS_KEY_ID": localstack.OperatorAccessKey, "AWS_SECRET_ACCESS_KEY": "local", "AWS_CONFIG_FILE": "/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-		"DEPLOYER_STATE_MACHINE_ARN":  s.SFN.StateMachineARN,
-		"DEPLOYER_CONFIG_FILE":        filepath.Join(root, "local", "targets.json"),
+		// The CLI learns the state machine and the targets from the stack.
+		"DEPLOYER_STATE_MACHINE_ARN": "",
 	} {
 		t.Setenv(k, v)
 	}
@@ -121,11 +120,54 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
-	t.Run("start of an unknown environment fails with the cause", func(t *testing.T) {
-		code, _, errOut := deployer(t, "start", "production", "--follow")
-		if code != 1 || !strings.Contains(errOut, "UnknownTarget") || !strings.Contains(errOut, `"production"`) {
-			t.Fatalf("exit %d\n%s", code, errOut)
+	t.Run("start refuses what is certain to fail, before starting anything", func(t *testing.T) {
+		before := len(s.SFN.Results())
+		for _, tc := range []struct {
+			args []string
+			says string
+		}{
+			{[]string{"start", "stagin"}, `no environment "stagin" in stack EcrDeployer: did you mean staging?`},
+			{[]string{"start", "production", "--follow"}, "environments: dev, fleet1"},
+			{[]string{"start", "staging", "--digest", "nonsense"}, `--digest "nonsense" is not an image digest`},
+			{[]string{"rollback", "prdo", "--reason", "x"}, "did you mean prod?"},
+		} {
+			code, _, errOut := deployer(t, tc.args...)
+			expect(t, code == 2 && strings.Contains(errOut, tc.says), "%v: exit %d\n%s\nwant exit 2 saying %q", tc.args, code, errOut, tc.says)
 		}
+		waitAll(t, s)
+		expect(t, len(s.SFN.Results()) == before, "an execution started")
+	})
+
+	t.Run("promote --follow re-run reflects the image's last deployment, never 0 for nothing deployed", func(t *testing.T) {
+		s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{ExitCode: 1}})
+		code, out, errOut := deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "staging", "--follow")
+		if code != 1 || !strings.Contains(errOut, "MigrationFailed") {
+			t.Fatalf("first run: exit %d\n%s%s", code, out, errOut)
+		}
+		// The CI job is re-run: the tag already names the image.
+		code, out, errOut = deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "staging", "--follow")
+		if code != 1 || !strings.Contains(errOut, "already names this image") || !strings.Contains(errOut, "ended FAILED: MigrationFailed") || !strings.Contains(errOut, "deployer start staging --follow") {
+			t.Fatalf("re-run after a failure: exit %d\n%s%s", code, out, errOut)
+		}
+		s.SetScenario(emulator.Scenario{})
+		if code, out, errOut := deployer(t, "start", "staging", "--follow"); code != 0 {
+			t.Fatalf("start: exit %d\n%s%s", code, out, errOut)
+		}
+		code, out, errOut = deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "staging", "--follow")
+		if code != 0 || !strings.Contains(out, "it is deployed to staging") {
+			t.Fatalf("re-run after a success: exit %d\n%s%s", code, out, errOut)
+		}
+	})
+
+	t.Run("promote refuses a tag no target deploys when asked to follow, and says what the targets are", func(t *testing.T) {
+		code, _, errOut := deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "nightly", "--follow")
+		expect(t, code == 1 && strings.Contains(errOut, "app:nightly is not a target of stack EcrDeployer") && strings.Contains(errOut, "app:staging → staging") && strings.Contains(errOut, "nothing was retagged"),
+			"exit %d\n%s", code, errOut)
+		// (Under OperatorPolicy IAM refuses any other repository first; an
+		// administrator learns it does not exist.)
+		t.Setenv("AWS_ACCESS_KEY_ID", "admin")
+		code, _, errOut = deployer(t, "promote", "--repository", "nope", "--from", "sha-2", "--to", "staging")
+		expect(t, code == 1 && strings.Contains(errOut, `there is no ECR repository "nope"`), "exit %d\n%s", code, errOut)
 	})
 
 	t.Run("follow of a failing run exits non-zero with the cause", func(t *testing.T) {

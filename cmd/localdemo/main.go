@@ -32,6 +32,7 @@ func run() int {
 	verbose := flag.Bool("v", false, "print the Lambdas' logs")
 	buildOnly := flag.Bool("build-only", false, "build the binaries into bin/ and stop")
 	serve := flag.Bool("serve", false, "keep the local stack running for the deployer CLI and the AWS CLI, until interrupted")
+	addr := flag.String("addr", "127.0.0.1:4599", "with -serve: where the local stack listens (fixed, so the exported variables survive a restart)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: localdemo [-scenario FILE] [-wait DURATION] [-v]")
@@ -62,12 +63,16 @@ func run() int {
 	if *buildOnly {
 		return 0
 	}
+	listen := ""
+	if *serve {
+		listen = *addr
+	}
 	var lambdaLog io.Writer
 	if *verbose {
 		lambdaLog = os.Stderr
 	}
 	stack, err := localstack.Start(ctx, localstack.Options{
-		Root: root, BinDir: bin, ConfigFile: filepath.Join(root, "local", "targets.json"), Wait: *wait, LambdaLog: lambdaLog,
+		Root: root, BinDir: bin, ConfigFile: filepath.Join(root, "local", "targets.json"), Wait: *wait, LambdaLog: lambdaLog, Addr: listen,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "localdemo:", err)
@@ -82,17 +87,17 @@ func run() int {
 	if *serve {
 		stack.SetScenario(sc)
 		fmt.Printf(`
-The local stack serves ECS, ECR and Step Functions at %[1]s until you press Ctrl-C.
+The local stack serves ECS, ECR, Step Functions, STS and the stack's CloudFormation outputs
+(stack %[3]s) at %[1]s until you press Ctrl-C.
 ECR pushes of a configured tag start executions, as the EventBridge rules in template.json do.
 In another shell:
 
   export AWS_ENDPOINT_URL=%[1]s AWS_REGION=%[2]s AWS_DEFAULT_REGION=%[2]s
-  export AWS_ACCESS_KEY_ID=%[5]s AWS_SECRET_ACCESS_KEY=local  # the stack's OperatorPolicy, as IAM would apply it
-  export DEPLOYER_STATE_MACHINE_ARN=%[3]s DEPLOYER_CONFIG_FILE=%[4]s
+  export AWS_ACCESS_KEY_ID=%[4]s AWS_SECRET_ACCESS_KEY=local  # the stack's OperatorPolicy, as IAM would apply it
   go run ./cmd/deployer promote --repository app --from sha-2 --to staging
   go run ./cmd/deployer status
   go run ./cmd/deployer start staging --follow
-`, stack.Endpoint, emulator.Region, stack.SFN.StateMachineARN, filepath.Join(root, "local", "targets.json"), localstack.OperatorAccessKey)
+`, stack.Endpoint, emulator.Region, localstack.StackName, localstack.OperatorAccessKey)
 		<-ctx.Done()
 		return 0
 	}

@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 )
 
@@ -67,7 +66,7 @@ type App struct {
 	cfn     CFNAPI
 	ecs     ECSAPI
 	sts     STSAPI
-	targets *config.Config
+	outputs map[string]string
 }
 
 type globalFlags struct {
@@ -219,7 +218,8 @@ func (a *App) connect(ctx context.Context) error {
 	return nil
 }
 
-// stateMachine finds the workflow's ARN.
+// stateMachine finds the workflow's ARN: --state-machine, else
+// $DEPLOYER_STATE_MACHINE_ARN, else the stack's StateMachineArn output.
 func (a *App) stateMachine(ctx context.Context) (string, error) {
 	if a.global.stateMachine != "" {
 		return a.global.stateMachine, nil
@@ -227,37 +227,46 @@ func (a *App) stateMachine(ctx context.Context) (string, error) {
 	if v := a.Getenv("DEPLOYER_STATE_MACHINE_ARN"); v != "" {
 		return v, nil
 	}
-	out, err := a.cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(a.global.stack)})
+	outputs, err := a.stackOutputs(ctx)
 	if err != nil {
-		return "", fmt.Errorf("find the state machine: give --state-machine or DEPLOYER_STATE_MACHINE_ARN, or deploy the stack %q (describe stack: %w)", a.global.stack, err)
+		return "", fmt.Errorf("find the state machine: give --state-machine or DEPLOYER_STATE_MACHINE_ARN, or %w", err)
 	}
-	for _, s := range out.Stacks {
-		for _, o := range s.Outputs {
-			if aws.ToString(o.OutputKey) == "StateMachineArn" {
-				return aws.ToString(o.OutputValue), nil
-			}
-		}
+	if arn := outputs["StateMachineArn"]; arn != "" {
+		return arn, nil
 	}
-	return "", fmt.Errorf("stack %s has no StateMachineArn output", a.global.stack)
+	return "", fmt.Errorf("stack %s has no StateMachineArn output: is it ecr-deployer's stack? (--stack)", a.global.stack)
 }
 
-// config is the target configuration: $DEPLOYER_CONFIG_FILE, else the
-// targets.json compiled in, to map repository tags to environments.
-func (a *App) config() *config.Config {
-	if a.targets != nil {
-		return a.targets
+// stackOutputs reads the stack's outputs once.
+func (a *App) stackOutputs(ctx context.Context) (map[string]string, error) {
+	if a.outputs != nil {
+		return a.outputs, nil
 	}
-	var err error
-	if path := a.Getenv("DEPLOYER_CONFIG_FILE"); path != "" {
-		a.targets, err = config.LoadFile(path)
-	} else {
-		a.targets, err = config.Parse("targets.json", ecrdeployer.TargetsJSON)
-	}
+	out, err := a.cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(a.global.stack)})
 	if err != nil {
-		fmt.Fprintf(a.Err, "deployer: warning: %v\n", err)
-		a.targets, _ = config.Parse("empty", []byte(`{"targets":[{"repository":"none","tag":"none"}]}`))
+		return nil, fmt.Errorf("read the stack %q (deploy it with make deploy, or name yours with --stack): %w", a.global.stack, err)
 	}
-	return a.targets
+	a.outputs = map[string]string{}
+	for _, s := range out.Stacks {
+		for _, o := range s.Outputs {
+			a.outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+		}
+	}
+	return a.outputs, nil
+}
+
+// targets are what the deployed stack says each push deploys (its Target*
+// outputs): the CLI never guesses them from a file.
+func (a *App) targets(ctx context.Context) (config.Targets, error) {
+	outputs, err := a.stackOutputs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("learn the targets: %w", err)
+	}
+	ts, err := config.ReadPublished(outputs)
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", a.global.stack, err)
+	}
+	return ts, nil
 }
 
 // ExecutionConsoleURL links to an execution in the Step Functions console.

@@ -199,6 +199,9 @@ func (a *App) continueCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	env := pos[0]
+	if err := a.checkEnvironment(ctx, env); err != nil {
+		return err
+	}
 	sm, err := a.stateMachine(ctx)
 	if err != nil {
 		return err

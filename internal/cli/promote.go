@@ -12,7 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/history"
 )
@@ -52,6 +55,14 @@ func (a *App) promote(ctx context.Context, args []string) error {
 		id = ecrtypes.ImageIdentifier{ImageDigest: from}
 	}
 	got, err := a.ecr.BatchGetImage(ctx, &ecr.BatchGetImageInput{RepositoryName: repo, ImageIds: []ecrtypes.ImageIdentifier{id}, AcceptedMediaTypes: deploy.ManifestMediaTypes})
+	var noRepo *ecrtypes.RepositoryNotFoundException
+	var api smithy.APIError
+	switch {
+	case errors.As(err, &noRepo):
+		return fmt.Errorf("there is no ECR repository %q in %s for the account of your credentials: check --repository (and --region)", *repo, a.region)
+	case errors.As(err, &api) && api.ErrorCode() == "AccessDeniedException":
+		return fmt.Errorf("your credentials may not read images of ECR repository %q (ecr:BatchGetImage was denied): check --repository; the stack's OperatorPolicy covers the targets' repositories only", *repo)
+	}
 	if err != nil {
 		return fmt.Errorf("get image %s:%s: %w", *repo, *from, err)
 	}
@@ -63,30 +74,39 @@ func (a *App) promote(ctx context.Context, args []string) error {
 		return fmt.Errorf("image %s:%s: %s", *repo, *from, reason)
 	}
 	img := got.Images[0]
-	env := *to
-	if t, ok := a.config().ByImage(*repo, *to); ok {
-		env = t.Environment
+	ts, err := a.targets(ctx)
+	if err != nil {
+		return fmt.Errorf("%w; nothing was retagged", err)
+	}
+	t, configured := ts.ByImage(*repo, *to)
+	if !configured && *follow {
+		return fmt.Errorf("%s:%s is not a target of stack %s, so its push would start no deployment to follow (targets: %s); nothing was retagged", *repo, *to, a.global.stack, describeTargets(ts))
 	}
 	put, err := a.ecr.PutImage(ctx, &ecr.PutImageInput{
 		RepositoryName: repo, ImageManifest: img.ImageManifest, ImageManifestMediaType: img.ImageManifestMediaType, ImageTag: to,
 	})
 	var exists *ecrtypes.ImageAlreadyExistsException
 	if errors.As(err, &exists) {
-		fmt.Fprintf(a.Out, "%s:%s already names this image. ECR sends no event when a tag does not move, so no deployment starts.\nTo deploy it again: deployer start %s\n", *repo, *to, env)
-		return nil
+		digest := aws.ToString(img.ImageId.ImageDigest)
+		if !*follow || !configured {
+			fmt.Fprintf(a.Out, "%s:%s already names this image. ECR sends no event when a tag does not move, so no deployment starts.\n", *repo, *to)
+			if configured {
+				fmt.Fprintf(a.Out, "To deploy it again: deployer start %s\n", t.Environment)
+			}
+			return nil
+		}
+		return a.alreadyTagged(ctx, t, digest, until)
 	}
 	if err != nil {
 		return fmt.Errorf("put image %s:%s: %w", *repo, *to, err)
 	}
 	digest := aws.ToString(put.Image.ImageId.ImageDigest)
 	fmt.Fprintf(a.Out, "Promoted %s@%s to %s:%s.\n", *repo, history.ShortDigest(digest), *repo, *to)
-	if _, ok := a.config().ByImage(*repo, *to); !ok {
-		fmt.Fprintf(a.Out, "Note: %s:%s is not a configured target, so no deployment starts.\n", *repo, *to)
-		if *follow {
-			return &exitError{code: 1}
-		}
+	if !configured {
+		fmt.Fprintf(a.Out, "Note: %s:%s is not a target of stack %s, so no deployment starts (targets: %s).\n", *repo, *to, a.global.stack, describeTargets(ts))
 		return nil
 	}
+	env := t.Environment
 	if !*follow {
 		fmt.Fprintf(a.Out, "ECR sends the push event; the %s deployment starts within seconds. Follow it with: deployer status %s\n", env, env)
 		return nil
@@ -97,6 +117,87 @@ func (a *App) promote(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.Out, "Deployment %s\n  %s\n", arn[strings.LastIndex(arn, ":")+1:], ExecutionConsoleURL(a.region, arn))
 	return a.follow(ctx, arn, until)
+}
+
+// describeTargets lists the targets as repository:tag → environment.
+func describeTargets(ts config.Targets) string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, fmt.Sprintf("%s:%s → %s", t.Repository, t.Tag, t.Environment))
+	}
+	return strings.Join(out, ", ")
+}
+
+// alreadyTagged answers promote --follow when the tag already names the
+// image, so no push event comes: the result is what that image's latest
+// deployment to the environment did. Exit 0 only if it deployed; a running
+// one is followed; anything else exits 1, never 0 for nothing deployed.
+func (a *App) alreadyTagged(ctx context.Context, t config.Published, digest string, until Until) error {
+	sm, err := a.stateMachine(ctx)
+	if err != nil {
+		return err
+	}
+	tagged := fmt.Sprintf("%s:%s already names this image, so ECR sends no event and no deployment starts", t.Repository, t.Tag)
+	latest, err := a.latestDeploymentOf(ctx, sm, t, digest)
+	if err != nil {
+		return err
+	}
+	switch {
+	case latest == nil:
+		fmt.Fprintf(a.Err, "deployer: %s, and no execution in the history deployed it to %s. To deploy it: deployer start %s --follow\n", tagged, t.Environment, t.Environment)
+		return &exitError{code: 1}
+	case latest.status == sfntypes.ExecutionStatusRunning:
+		fmt.Fprintf(a.Out, "%s; execution %s is deploying it:\n  %s\n", tagged, lastPart(latest.arn), ExecutionConsoleURL(a.region, latest.arn))
+		return a.follow(ctx, latest.arn, until)
+	case latest.status == sfntypes.ExecutionStatusSucceeded:
+		fmt.Fprintf(a.Out, "%s; it is deployed to %s: execution %s succeeded at %s.\n", tagged, t.Environment, lastPart(latest.arn), latest.stop.UTC().Format(time.RFC3339))
+		return nil
+	}
+	fmt.Fprintf(a.Err, "deployer: %s, and its latest deployment to %s, execution %s, ended %s: %s: %s\nNothing new deploys; fix the cause and run: deployer start %s --follow\n",
+		tagged, t.Environment, lastPart(latest.arn), latest.status, latest.error, history.CauseMessage(latest.cause), t.Environment)
+	return &exitError{code: 1}
+}
+
+// attempt is one execution that deployed (or tried to deploy) an image.
+type attempt struct {
+	arn          string
+	status       sfntypes.ExecutionStatus
+	stop         time.Time
+	error, cause string
+}
+
+// latestDeploymentOf finds the newest execution that deployed or tries to
+// deploy the digest to the target (by push, by hand or as a rollback),
+// skipping those that ended without deploying (superseded, duplicate).
+func (a *App) latestDeploymentOf(ctx context.Context, sm string, t config.Published, digest string) (*attempt, error) {
+	read := 0
+	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), MaxResults: 100})
+	for pages.HasMorePages() && read < rollbackScan {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list executions: %w", err)
+		}
+		for _, ex := range page.Executions {
+			read++
+			d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
+			if err != nil {
+				return nil, fmt.Errorf("describe execution %s: %w", aws.ToString(ex.Name), err)
+			}
+			req, err := deploy.ParseInput(json.RawMessage(aws.ToString(d.Input)))
+			if err != nil {
+				continue
+			}
+			var out deploy.State
+			_ = json.Unmarshal([]byte(aws.ToString(d.Output)), &out)
+			mine := (req.Trigger.Type == "push" && req.Repository == t.Repository && req.Tag == t.Tag && req.Digest == digest) ||
+				(req.Environment == t.Environment && (req.Digest == digest || out.Image.Digest == digest))
+			if !mine || (d.Status == sfntypes.ExecutionStatusSucceeded && !out.Deployment.Done) {
+				continue
+			}
+			return &attempt{arn: aws.ToString(d.ExecutionArn), status: d.Status, stop: aws.ToTime(d.StopDate), error: aws.ToString(d.Error), cause: aws.ToString(d.Cause)}, nil
+		}
+	}
+	return nil, nil
 }
 
 // awaitPushExecution finds the execution the push of repo:tag@digest started:

@@ -51,6 +51,9 @@ the current one is deployed again, without the migration, as a queued execution 
 		return err
 	}
 	env := pos[0]
+	if err := a.checkEnvironment(ctx, env); err != nil {
+		return err
+	}
 	sm, err := a.stateMachine(ctx)
 	if err != nil {
 		return err

@@ -58,8 +58,14 @@ func (a *App) start(ctx context.Context, args []string) error {
 		return err
 	}
 	env := pos[0]
+	if *digest != "" && !digestSyntax.MatchString(*digest) {
+		return &usageError{fmt.Sprintf("--digest %q is not an image digest (sha256:<hex>)", *digest)}
+	}
 	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: *digest, SkipMigration: *skip, Reason: *reason})
 	if err := a.connect(ctx); err != nil {
+		return err
+	}
+	if err := a.checkEnvironment(ctx, env); err != nil {
 		return err
 	}
 	sm, err := a.stateMachine(ctx)
@@ -82,6 +88,23 @@ func (a *App) start(ctx context.Context, args []string) error {
 		return nil
 	}
 	return a.follow(ctx, arn, until)
+}
+
+// checkEnvironment refuses an environment the stack has no target for,
+// suggesting the closest name: the execution would only end UnknownTarget.
+func (a *App) checkEnvironment(ctx context.Context, env string) error {
+	ts, err := a.targets(ctx)
+	if err != nil {
+		return err
+	}
+	if _, ok := ts.ByEnvironment(env); ok {
+		return nil
+	}
+	msg := fmt.Sprintf("no environment %q in stack %s", env, a.global.stack)
+	if near, ok := ts.Closest(env); ok {
+		msg += fmt.Sprintf(": did you mean %s?", near)
+	}
+	return &usageError{fmt.Sprintf("%s (environments: %s)", msg, strings.Join(ts.Environments(), ", "))}
 }
 
 // untilFlag reads --until, which only --follow uses.

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/history"
 )
@@ -52,6 +53,10 @@ func (a *App) status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	ts, err := a.targets(ctx)
+	if err != nil {
+		return err
+	}
 	list, err := a.sfn.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), MaxResults: int32(*limit)})
 	if err != nil {
 		return fmt.Errorf("list executions: %w", err)
@@ -62,7 +67,7 @@ func (a *App) status(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("describe execution %s: %w", aws.ToString(item.Name), err)
 		}
-		r := a.row(d)
+		r := row(d, ts)
 		if len(pos) == 1 && r.Environment != pos[0] {
 			continue
 		}
@@ -79,7 +84,7 @@ func (a *App) status(ctx context.Context, args []string) error {
 
 // row reads environment, digest and trigger from the execution's input, and
 // the digest actually resolved from its output when it succeeded.
-func (a *App) row(d *sfn.DescribeExecutionOutput) Row {
+func row(d *sfn.DescribeExecutionOutput, ts config.Targets) Row {
 	r := Row{Status: string(d.Status), Started: aws.ToTime(d.StartDate), Execution: aws.ToString(d.Name),
 		Error: aws.ToString(d.Error), Cause: history.CauseMessage(aws.ToString(d.Cause))}
 	if d.StopDate != nil {
@@ -91,7 +96,7 @@ func (a *App) row(d *sfn.DescribeExecutionOutput) Row {
 		r.Environment, r.Trigger = "?", "invalid input"
 	case req.Trigger.Type == "push":
 		r.Trigger, r.Digest, r.Environment = "push "+req.Repository+":"+req.Tag, req.Digest, req.Tag
-		if t, ok := a.config().ByImage(req.Repository, req.Tag); ok {
+		if t, ok := ts.ByImage(req.Repository, req.Tag); ok {
 			r.Environment = t.Environment
 		}
 	default:

@@ -264,6 +264,9 @@ func Parse(name string, b []byte) (*Config, error) {
 	if len(f.Targets) == 0 {
 		errs = append(errs, &FieldError{File: name, Field: "targets", Msg: "at least one target is required"})
 	}
+	if len(f.Targets) > MaxTargets {
+		errs = append(errs, &FieldError{File: name, Field: "targets", Msg: fmt.Sprintf("%d targets: at most %d, because the stack publishes each as a CloudFormation output (200 per stack) for the CLI; split them over two stacks", len(f.Targets), MaxTargets)})
+	}
 	errs = append(errs, validateSettings(name, "defaults", f.Defaults)...)
 	c := &Config{}
 	seenImage := map[string]int{}

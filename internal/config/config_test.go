@@ -178,3 +178,43 @@ func expectParseErrors(t *testing.T, doc string, want []string) {
 		}
 	}
 }
+
+func TestPublishedTargets(t *testing.T) {
+	cfg, err := Parse("targets.json", []byte(`{"targets":[
+		{"environment":"staging","repository":"app","tag":"staging","cluster":"staging","service":"staging-service","taskDefinitionFamily":"app"},
+		{"environment":"prod","repository":"app","tag":"prod","cluster":"prod","service":"prod-service","taskDefinitionFamily":"app"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs := map[string]string{"StateMachineArn": "arn:…"}
+	for i, r := range cfg.Targets() {
+		outputs[PublishedOutputPrefix+string(rune('1'+i))] = r.Published().OutputValue()
+	}
+	ts, err := ReadPublished(outputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := ts.ByImage("app", "prod"); !ok || p.Environment != "prod" || p.Service != "prod-service" {
+		t.Errorf("ByImage(app, prod) = %+v, %v", p, ok)
+	}
+	for name, tc := range map[string]struct{ in, want string }{
+		"a letter missing": {"stagin", "staging"},
+		"two swapped":      {"prdo", "prod"},
+		"case":             {"PROD", "prod"},
+		"too far":          {"production", ""},
+		"nothing like it":  {"qa", ""},
+	} {
+		if got, _ := ts.Closest(tc.in); got != tc.want {
+			t.Errorf("%s: Closest(%q) = %q, want %q", name, tc.in, got, tc.want)
+		}
+	}
+	for name, outputs := range map[string]map[string]string{
+		"an older stack":     {"StateMachineArn": "arn:…"},
+		"a broken output":    {"Target1": "{"},
+		"an output not ours": {"Target1": `{"environment":"x"}`},
+	} {
+		if _, err := ReadPublished(outputs); err == nil {
+			t.Errorf("%s: read without an error", name)
+		}
+	}
+}

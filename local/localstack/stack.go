@@ -54,6 +54,8 @@ type Options struct {
 	// TokenTimeout is how long WaitForMigration and WaitForDeployment wait
 	// for an event before their safety poll, without a TimeScale (default 10 s).
 	TokenTimeout time.Duration
+	// Addr is where the endpoint listens (default: a free loopback port).
+	Addr string
 	// Template is the synthesized stack whose EventBridge rules route events
 	// and whose IAM policies every Lambda's requests are checked against
 	// (default: local/template.json, make synth's template for local/targets.json).
@@ -144,8 +146,8 @@ func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
 		s.SFN.localToken(w, r)
 	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), sfnPrefix):
 		s.SFN.ServeHTTP(w, r)
-	case isSTS(r):
-		s.serveSTS(w, r)
+	case isQuery(r):
+		s.serveQuery(w, r)
 	default:
 		s.Emulator.ServeHTTP(w, r)
 	}
@@ -172,7 +174,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}

@@ -17,9 +17,30 @@ import (
 // operation", so IAM does not evaluate it.
 // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 
-// isSTS says whether a request is an STS Query call.
-func isSTS(r *http.Request) bool {
+// isQuery says whether a request is an AWS Query protocol call (STS,
+// CloudFormation).
+func isQuery(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+}
+
+// serveQuery dispatches a Query call on its Action.
+func (s *Stack) serveQuery(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	form, _ := url.ParseQuery(string(body))
+	switch form.Get("Action") {
+	case "GetCallerIdentity":
+		s.getCallerIdentity(w, r)
+	case "DescribeStacks":
+		s.describeStacks(w, r, form)
+	default:
+		queryError(w, http.StatusBadRequest, "InvalidAction", fmt.Sprintf("Could not find operation %s for version %s", form.Get("Action"), form.Get("Version")))
+	}
+}
+
+func queryError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	_ = xml.NewEncoder(w).Encode(stsError{Type: "Sender", Code: code, Message: msg})
 }
 
 type callerIdentity struct {
@@ -33,6 +54,7 @@ type callerIdentity struct {
 	RequestID string `xml:"ResponseMetadata>RequestId"`
 }
 
+// stsError is the Query protocol's error document (STS, CloudFormation).
 type stsError struct {
 	XMLName xml.Name `xml:"ErrorResponse"`
 	Type    string   `xml:"Error>Type"`
@@ -40,15 +62,8 @@ type stsError struct {
 	Message string   `xml:"Error>Message"`
 }
 
-func (s *Stack) serveSTS(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	form, _ := url.ParseQuery(string(body))
+func (s *Stack) getCallerIdentity(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/xml")
-	if form.Get("Action") != "GetCallerIdentity" {
-		w.WriteHeader(http.StatusBadRequest)
-		_ = xml.NewEncoder(w).Encode(stsError{Type: "Sender", Code: "InvalidAction", Message: fmt.Sprintf("Could not find operation %s for version %s", form.Get("Action"), form.Get("Version"))})
-		return
-	}
 	var out callerIdentity
 	out.NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 	out.Result.Arn, out.Result.UserID, out.Result.Account = s.guard.identity(emulator.AccessKey(r)), emulator.AccessKey(r), emulator.Account

@@ -1,0 +1,154 @@
+package localstack
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
+	"github.com/ecr-deployer/ecr-deployer/local/iam"
+)
+
+// CloudFormation's DescribeStacks for the one stack the local stack stands
+// for: its outputs are the template's, evaluated for the local resources,
+// so the CLI learns the state machine and the targets from the stack as it
+// does in AWS. AWS Query protocol.
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html
+
+// StackID is the local stack's ID (its ARN).
+var StackID = fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000001", emulator.Region, emulator.Account, StackName)
+
+type cfnOutput struct {
+	OutputKey   string `xml:"OutputKey"`
+	OutputValue string `xml:"OutputValue"`
+	Description string `xml:"Description,omitempty"`
+}
+
+type describeStacksResponse struct {
+	XMLName xml.Name `xml:"DescribeStacksResponse"`
+	NS      string   `xml:"xmlns,attr"`
+	Stacks  []struct {
+		StackName    string      `xml:"StackName"`
+		StackID      string      `xml:"StackId"`
+		CreationTime string      `xml:"CreationTime"`
+		StackStatus  string      `xml:"StackStatus"`
+		Outputs      []cfnOutput `xml:"Outputs>member"`
+	} `xml:"DescribeStacksResult>Stacks>member"`
+	RequestID string `xml:"ResponseMetadata>RequestId"`
+}
+
+// stackOutputs evaluates the template's outputs.
+func (s *Stack) stackOutputs() ([]cfnOutput, error) {
+	b, err := os.ReadFile(s.opts.Template)
+	if err != nil {
+		return nil, err
+	}
+	var tpl struct {
+		Resources map[string]struct {
+			Type string `json:"Type"`
+		} `json:"Resources"`
+		Outputs map[string]struct {
+			Description string `json:"Description"`
+			Value       any    `json:"Value"`
+		} `json:"Outputs"`
+	}
+	if err := json.Unmarshal(b, &tpl); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.opts.Template, err)
+	}
+	ref := func(id string) (string, error) {
+		switch id {
+		case "AWS::Region":
+			return emulator.Region, nil
+		case "AWS::AccountId":
+			return emulator.Account, nil
+		case "AWS::Partition":
+			return "aws", nil
+		case "AWS::StackName":
+			return StackName, nil
+		}
+		switch tpl.Resources[id].Type {
+		case "AWS::StepFunctions::StateMachine":
+			return s.SFN.StateMachineARN, nil
+		case "AWS::IAM::ManagedPolicy":
+			return fmt.Sprintf("arn:aws:iam::%s:policy/%s", emulator.Account, id), nil
+		case "AWS::SQS::Queue":
+			return fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", emulator.Region, emulator.Account, id), nil
+		}
+		return "", fmt.Errorf("Ref %s: the local stack does not model a %q", id, tpl.Resources[id].Type)
+	}
+	var eval func(v any) (string, error)
+	eval = func(v any) (string, error) {
+		switch v := v.(type) {
+		case string:
+			return v, nil
+		case map[string]any:
+			if id, ok := v["Ref"].(string); ok {
+				return ref(id)
+			}
+			if ga, ok := v["Fn::GetAtt"].([]any); ok && len(ga) == 2 && ga[1] == "Name" && tpl.Resources[fmt.Sprint(ga[0])].Type == "AWS::StepFunctions::StateMachine" {
+				return StateMachineName, nil
+			}
+			if j, ok := v["Fn::Join"].([]any); ok && len(j) == 2 {
+				parts, _ := j[1].([]any)
+				var out []string
+				for _, p := range parts {
+					s, err := eval(p)
+					if err != nil {
+						return "", err
+					}
+					out = append(out, s)
+				}
+				return strings.Join(out, fmt.Sprint(j[0])), nil
+			}
+		}
+		return "", fmt.Errorf("the local stack cannot evaluate %v", v)
+	}
+	var keys []string
+	for k := range tpl.Outputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []cfnOutput
+	for _, k := range keys {
+		v, err := eval(tpl.Outputs[k].Value)
+		if err != nil {
+			return nil, fmt.Errorf("output %s: %w", k, err)
+		}
+		out = append(out, cfnOutput{OutputKey: k, OutputValue: v, Description: tpl.Outputs[k].Description})
+	}
+	return out, nil
+}
+
+// describeStacks answers DescribeStacks for the local stack, by name or ID.
+func (s *Stack) describeStacks(w http.ResponseWriter, r *http.Request, form url.Values) {
+	name := form.Get("StackName")
+	if name != StackName && name != StackID {
+		// DescribeStacks without a name lists every stack; the CLI always names one.
+		queryError(w, http.StatusBadRequest, "ValidationError", fmt.Sprintf("Stack with id %s does not exist", name))
+		return
+	}
+	if denied := s.guard.authorize(emulator.AccessKey(r), []iam.Request{{Action: "cloudformation:DescribeStacks", Resource: StackID}}); denied != nil {
+		queryError(w, http.StatusForbidden, "AccessDenied", denied.Error())
+		return
+	}
+	outputs, err := s.stackOutputs()
+	if err != nil {
+		queryError(w, http.StatusInternalServerError, "InternalFailure", err.Error())
+		return
+	}
+	resp := describeStacksResponse{NS: "http://cloudformation.amazonaws.com/doc/2010-05-15/", RequestID: "00000000-0000-0000-0000-000000000000"}
+	resp.Stacks = append(resp.Stacks, struct {
+		StackName    string      `xml:"StackName"`
+		StackID      string      `xml:"StackId"`
+		CreationTime string      `xml:"CreationTime"`
+		StackStatus  string      `xml:"StackStatus"`
+		Outputs      []cfnOutput `xml:"Outputs>member"`
+	}{StackName, StackID, "2026-01-01T00:00:00.000Z", "CREATE_COMPLETE", outputs})
+	w.Header().Set("Content-Type", "text/xml")
+	_ = xml.NewEncoder(w).Encode(resp)
+}

@@ -15,7 +15,7 @@ BUCKET    ?=
 FUNCTIONS := resolve-target run-migration check-migration start-deployment check-deployment
 SCENARIO  ?=
 
-.PHONY: help deps build demo localstack promote start bench test lint synth deploy bootstrap package clean
+.PHONY: help deps build install demo localstack promote start bench test lint synth deploy bootstrap package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,10 @@ $(NODE): $(SFN_DIR)/package.json $(SFN_DIR)/package-lock.json
 
 build: ## build each Lambda's bootstrap (for this machine) and the Lambda RIE into bin/
 	$(GO) run ./cmd/localdemo -build-only
+
+install: ## install the deployer CLI from this checkout into $(go env GOBIN) or ~/go/bin (deployer --version names the commit)
+	$(GO) install ./cmd/deployer
+	@echo "installed $$($(GO) env GOPATH)/bin/deployer (or GOBIN): $$(PATH="$$($(GO) env GOPATH)/bin:$$PATH" deployer --version)"
 
 demo: deps ## push → migrate → deploy on the local stack and print the history (SCENARIO=file for a scripted failure)
 	$(GO) run ./cmd/localdemo $(if $(SCENARIO),-scenario $(SCENARIO))

@@ -170,6 +170,45 @@ func TestCLI(t *testing.T) {
 		expect(t, code == 1 && strings.Contains(errOut, `there is no ECR repository "nope"`), "exit %d\n%s", code, errOut)
 	})
 
+	t.Run("follow re-attaches to an environment's deployment; Ctrl-C leaves it running and exits 130", func(t *testing.T) {
+		s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 3}})
+		defer s.SetScenario(emulator.Scenario{})
+		arn := startExecution(t, "staging")
+		// Ctrl-C while following: the CLI's context is cancelled.
+		var out, errOut bytes.Buffer
+		app := &cli.App{Out: &out, Err: &errOut, Getenv: os.Getenv, Poll: 100 * time.Millisecond, Now: time.Now}
+		ctx, cancel := context.WithTimeout(t.Context(), 800*time.Millisecond)
+		defer cancel()
+		code := app.Run(ctx, []string{"follow", "staging"})
+		if code != 130 || !strings.Contains(errOut.String(), "The deployment carries on; re-attach with: deployer follow "+lastPart(arn)) {
+			t.Fatalf("interrupted follow: exit %d\n%s%s", code, out.String(), errOut.String())
+		}
+		code, stdout, stderr := deployer(t, "follow", "staging")
+		if code != 0 || !strings.Contains(stdout, "Following ") || !strings.Contains(stdout, "Result: SUCCEEDED") || !strings.Contains(stdout, "environment: staging") {
+			t.Fatalf("re-attach to staging: exit %d\n%s%s", code, stdout, stderr)
+		}
+		code, stdout, stderr = deployer(t, "follow", lastPart(arn))
+		if code != 0 || !strings.Contains(stdout, "Following "+lastPart(arn)) || !strings.Contains(stdout, "Result: SUCCEEDED") {
+			t.Fatalf("re-attach by name: exit %d\n%s%s", code, stdout, stderr)
+		}
+		// Every step line aligns its summary on the longest state name.
+		col := -1
+		for _, line := range strings.Split(stdout, "\n") {
+			if !strings.HasPrefix(line, "  +") {
+				continue
+			}
+			rest := line[len("  +  0.0s  "):]
+			name := strings.Fields(rest)[0]
+			at := len(line) - len(strings.TrimLeft(rest[len(name):], " "))
+			if col == -1 {
+				col = at
+			}
+			expect(t, at == col, "misaligned step line %q", line)
+		}
+		code, stdout, _ = deployer(t, "--version")
+		expect(t, code == 0 && strings.HasPrefix(stdout, "deployer "), "--version: exit %d %q", code, stdout)
+	})
+
 	t.Run("follow of a failing run exits non-zero with the cause", func(t *testing.T) {
 		s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{ExitCode: 3}})
 		defer s.SetScenario(emulator.Scenario{})

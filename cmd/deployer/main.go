@@ -1,5 +1,5 @@
 // Command deployer promotes images and starts, follows and inspects
-// ecr-deployer's deployments. Install: go install github.com/ecr-deployer/ecr-deployer/cmd/deployer@latest
+// ecr-deployer's deployments. Install from a checkout: make install (go install ./cmd/deployer).
 package main
 
 import (

@@ -93,6 +93,7 @@ Commands:
   start     start a deployment of an environment by hand
   status    recent deployments per environment
   history   an execution's history, state by state
+  follow    follow an environment's running (or latest) deployment, or an execution, until it ends
   continue  continue a deployment that waits at a pause hook
   rollback  roll an environment back: stop the deployment in flight, or deploy the previous image again
 
@@ -103,7 +104,7 @@ Flags of every command:
   --stack NAME         the CloudFormation stack to read StateMachineArn from (default EcrDeployer)
   --output text|json   output format of the read commands (default text)
 
-Run 'deployer <command> --help' for a command's flags and an example.
+Run 'deployer <command> --help' for a command's flags and an example; 'deployer --version' for the version.
 `
 
 // Main runs the command line and returns the exit code: 0 success, 1 a
@@ -115,6 +116,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // Run runs one command line.
 func (a *App) Run(ctx context.Context, args []string) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "version") {
+		fmt.Fprintln(a.Out, "deployer", version())
+		return 0
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(a.Out, usage)
 		if len(args) == 0 {
@@ -124,7 +129,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	}
 	cmds := map[string]func(context.Context, []string) error{
 		"promote": a.promote, "start": a.start, "status": a.status, "history": a.history,
-		"continue": a.continueCmd, "rollback": a.rollback,
+		"continue": a.continueCmd, "rollback": a.rollback, "follow": a.followCmd,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

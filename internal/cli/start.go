@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/history"
+	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
 var nameUnsafe = regexp.MustCompile(`[^0-9A-Za-z_-]`)
@@ -122,25 +124,29 @@ func (a *App) untilFlag(s string, follow bool) (Until, error) {
 // follow prints each step as it completes until the execution ends; it
 // fails (exit 1) unless the execution SUCCEEDED. With until, it returns
 // (exit 0) as soon as a state's output shows the deployment reached it.
+// Interrupted (Ctrl-C), it says the deployment carries on and how to
+// re-attach, and exits 130.
 func (a *App) follow(ctx context.Context, arn string, until Until) error {
 	printed := 0
 	last := ""
+	var events []sfntypes.HistoryEvent
 	for {
-		events, err := a.allEvents(ctx, arn)
-		if err != nil {
-			return err
+		var err error
+		if events, err = a.newEvents(ctx, arn, events); err != nil {
+			return a.interrupted(ctx, arn, err)
 		}
 		desc, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
 		if err != nil {
-			return fmt.Errorf("describe execution: %w", err)
+			return a.interrupted(ctx, arn, fmt.Errorf("describe execution: %w", err))
 		}
 		done := desc.Status != sfntypes.ExecutionStatusRunning
 		if done { // the history may have grown since the first call
-			if events, err = a.allEvents(ctx, arn); err != nil {
-				return err
+			if events, err = a.newEvents(ctx, arn, events); err != nil {
+				return a.interrupted(ctx, arn, err)
 			}
 		}
 		steps := history.Steps(history.FromSDK(events))
+		width := stateWidth(steps)
 		for ; printed < len(steps); printed++ {
 			if printed == len(steps)-1 && !done {
 				break // still running
@@ -154,17 +160,17 @@ func (a *App) follow(ctx context.Context, arn string, until Until) error {
 				continue // waits, choices and unchanged polls add nothing
 			}
 			last = line
-			fmt.Fprintf(a.Out, "  +%5.1fs  %-16s %s\n", (s.Offset + s.Duration).Seconds(), s.Name, line)
+			fmt.Fprintf(a.Out, "  +%5.1fs  %-*s %s\n", (s.Offset + s.Duration).Seconds(), width, s.Name, line)
 		}
 		if until != "" && !done {
 			what, ok := until.reachedIn(events)
 			if !ok {
 				if what, ok, err = a.reachedNow(ctx, until, events); err != nil {
-					return err
+					return a.interrupted(ctx, arn, err)
 				}
 			}
 			if ok {
-				fmt.Fprintf(a.Out, "Reached %s (%s). The workflow keeps watching the deployment to its end; follow it with deployer history %s\n", until, what, lastPart(arn))
+				fmt.Fprintf(a.Out, "Reached %s (%s). The workflow keeps watching the deployment to its end; follow it with deployer follow %s\n", until, what, lastPart(arn))
 				return nil
 			}
 		}
@@ -179,10 +185,67 @@ func (a *App) follow(ctx context.Context, arn string, until Until) error {
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return a.interrupted(ctx, arn, ctx.Err())
 		case <-time.After(a.Poll):
 		}
 	}
+}
+
+// stateWidth is the width of the state name column: the longest name the
+// state machine has, so columns stay aligned whatever comes next.
+func stateWidth(steps []history.Step) int {
+	w := 16
+	if doc, err := statemachine.Parse(); err == nil {
+		for name := range doc.States {
+			w = max(w, len(name))
+		}
+	}
+	for _, s := range steps {
+		w = max(w, len(s.Name))
+	}
+	return w
+}
+
+// interrupted turns an interrupted --follow (Ctrl-C) into exit 130 with
+// what to run to re-attach; any other error passes through.
+func (a *App) interrupted(ctx context.Context, arn string, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	fmt.Fprintf(a.Err, "\ndeployer: stopped following. The deployment carries on; re-attach with: deployer follow %s\n", lastPart(arn))
+	return &exitError{code: 130}
+}
+
+// newEvents adds the events the execution's history gained since those
+// already read: it reads newest first and stops at the last event it has,
+// so a long execution costs one page per look, not its whole history
+// (GetExecutionHistory shares its quota with Wake).
+func (a *App) newEvents(ctx context.Context, arn string, have []sfntypes.HistoryEvent) ([]sfntypes.HistoryEvent, error) {
+	var lastID int64
+	if len(have) > 0 {
+		lastID = have[len(have)-1].Id
+	}
+	var fresh []sfntypes.HistoryEvent
+	p := sfn.NewGetExecutionHistoryPaginator(a.sfn, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 100})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return have, fmt.Errorf("get execution history: %w", err)
+		}
+		stop := false
+		for _, ev := range page.Events {
+			if ev.Id <= lastID {
+				stop = true
+				break
+			}
+			fresh = append(fresh, ev)
+		}
+		if stop {
+			break
+		}
+	}
+	slices.Reverse(fresh)
+	return append(have, fresh...), nil
 }
 
 func (a *App) allEvents(ctx context.Context, arn string) ([]sfntypes.HistoryEvent, error) {

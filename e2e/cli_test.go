@@ -64,8 +64,10 @@ func TestCLI(t *testing.T) {
 		}
 		waitAll(t, s)
 		code, out, _ = deployer(t, "status", "staging", "--output", "json")
-		var rows []cli.Row
-		if err := json.Unmarshal([]byte(out), &rows); err != nil || code != 0 || len(rows) != 1 {
+		var doc cli.StatusJSON
+		err := json.Unmarshal([]byte(out), &doc)
+		rows := doc.Executions
+		if err != nil || code != 0 || len(rows) != 1 || doc.SchemaVersion != cli.SchemaVersion {
 			t.Fatalf("status: exit %d, %v, %d rows\n%s", code, err, len(rows), out)
 		}
 		r := rows[0]
@@ -80,12 +82,13 @@ func TestCLI(t *testing.T) {
 		}
 		code, out, _ = deployer(t, "history", r.Execution, "--output", "json")
 		var h struct {
-			Status string `json:"status"`
-			Steps  []struct {
+			SchemaVersion int    `json:"schemaVersion"`
+			Status        string `json:"status"`
+			Steps         []struct {
 				Name string `json:"name"`
 			} `json:"steps"`
 		}
-		if err := json.Unmarshal([]byte(out), &h); err != nil || code != 0 || h.Status != "SUCCEEDED" || h.Steps[0].Name != "ResolveTarget" {
+		if err := json.Unmarshal([]byte(out), &h); err != nil || code != 0 || h.Status != "SUCCEEDED" || h.Steps[0].Name != "ResolveTarget" || h.SchemaVersion != cli.SchemaVersion {
 			t.Errorf("history json: exit %d, %v: %.300s", code, err, out)
 		}
 	})
@@ -231,6 +234,8 @@ func TestCLI(t *testing.T) {
 			"promote without --to": {[]string{"promote", "--repository", "app", "--from", "sha-2"}, 2, "--to are required"},
 			"bad output":           {[]string{"status", "--output", "yaml"}, 2, "--output must be text or json"},
 			"help has an example":  {[]string{"start", "--help"}, 0, "Example:\n  deployer start staging"},
+			"help writes --flags":  {[]string{"start", "--help"}, 0, "  --skip-migration "},
+			"negative limit":       {[]string{"status", "--limit", "-3"}, 2, "--limit must be 1–1000"},
 			"unknown image":        {[]string{"promote", "--repository", "app", "--from", "sha-9", "--to", "staging"}, 1, "ImageNotFound"},
 			"unknown execution":    {[]string{"history", "nope"}, 1, "ExecutionDoesNotExist"},
 		}
@@ -238,6 +243,10 @@ func TestCLI(t *testing.T) {
 			code, out, errOut := deployer(t, tc.args...)
 			if code != tc.code || !strings.Contains(out+errOut, tc.has) {
 				t.Errorf("%s: exit %d, want %d with %q\n%s%s", name, code, tc.code, tc.has, out, errOut)
+			}
+			// A bad flag is said once, without the flag list around it.
+			if tc.code == 2 && tc.args != nil && (strings.Count(errOut, tc.has) != 1 || strings.Contains(errOut, "Flags:")) {
+				t.Errorf("%s: the error is not said exactly once on its own:\n%s", name, errOut)
 			}
 		}
 	})

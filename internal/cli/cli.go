@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -155,21 +156,39 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	}
 }
 
-// flags returns a command's flag set with the global flags on it.
+// flags returns a command's flag set with the global flags on it. The flag
+// package's own output is discarded: a bad flag is printed once, by Run,
+// and --help prints the usage with --flags, as the README writes them.
 func (a *App) flags(name, summary, example string) *flag.FlagSet {
 	fs := flag.NewFlagSet("deployer "+name, flag.ContinueOnError)
-	fs.SetOutput(a.Err)
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&a.global.region, "region", "", "AWS region")
 	fs.StringVar(&a.global.profile, "profile", "", "AWS profile")
 	fs.StringVar(&a.global.stateMachine, "state-machine", "", "state machine ARN (default $DEPLOYER_STATE_MACHINE_ARN, else the stack output)")
-	fs.StringVar(&a.global.stack, "stack", "EcrDeployer", "CloudFormation stack with the StateMachineArn output")
+	fs.StringVar(&a.global.stack, "stack", "EcrDeployer", "CloudFormation stack whose outputs name the state machine and the targets")
 	fs.StringVar(&a.global.output, "output", "text", "output format: text or json")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "%s\n\nExample:\n  %s\n\nFlags:\n", summary, example)
-		fs.PrintDefaults()
-	}
+	// The flag package calls Usage on -h and on every bad flag: only --help
+	// prints it (parse), so a bad flag is not buried under the flag list.
+	fs.Usage = func() {}
+	usages.Store(fs, func() {
+		fmt.Fprintf(a.Out, "%s\n\nExample:\n  %s\n\nFlags:\n", summary, example)
+		fs.VisitAll(func(f *flag.Flag) {
+			arg, usage := flag.UnquoteUsage(f)
+			line := "  --" + f.Name
+			if arg != "" {
+				line += " " + arg
+			}
+			if f.DefValue != "" && f.DefValue != "false" {
+				usage += fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(a.Out, "%-28s %s\n", line, usage)
+		})
+	})
 	return fs
 }
+
+// usages holds each flag set's --help printer.
+var usages sync.Map
 
 // parse parses flags anywhere among the positional arguments.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
@@ -177,6 +196,9 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				if u, ok := usages.Load(fs); ok {
+					u.(func())()
+				}
 				return nil, err
 			}
 			return nil, &usageError{err.Error()}

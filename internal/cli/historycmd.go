@@ -54,13 +54,14 @@ func (a *App) history(ctx context.Context, args []string) error {
 			Detail   string  `json:"detail,omitempty"`
 		}
 		out := struct {
-			Execution string          `json:"execution"`
-			Status    string          `json:"status"`
-			Error     string          `json:"error,omitempty"`
-			Cause     string          `json:"cause,omitempty"`
-			Output    json.RawMessage `json:"output,omitempty"`
-			Steps     []step          `json:"steps"`
-		}{Execution: arn, Status: res.Status, Error: res.Error, Cause: history.CauseMessage(res.Cause), Steps: []step{}}
+			SchemaVersion int             `json:"schemaVersion"`
+			Execution     string          `json:"execution"`
+			Status        string          `json:"status"`
+			Error         string          `json:"error,omitempty"`
+			Cause         string          `json:"cause,omitempty"`
+			Output        json.RawMessage `json:"output,omitempty"`
+			Steps         []step          `json:"steps"`
+		}{SchemaVersion: SchemaVersion, Execution: arn, Status: res.Status, Error: res.Error, Cause: history.CauseMessage(res.Cause), Steps: []step{}}
 		if res.Output != "" {
 			out.Output = json.RawMessage(res.Output)
 		}

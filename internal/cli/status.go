@@ -17,6 +17,17 @@ import (
 	"github.com/ecr-deployer/ecr-deployer/internal/history"
 )
 
+// SchemaVersion versions the --output json documents of status and
+// history: a field is only ever added within a version; renaming or
+// removing one makes the next.
+const SchemaVersion = 1
+
+// StatusJSON is `deployer status --output json`.
+type StatusJSON struct {
+	SchemaVersion int   `json:"schemaVersion"`
+	Executions    []Row `json:"executions"`
+}
+
 // Row is one execution as `deployer status` shows it.
 type Row struct {
 	Environment string    `json:"environment"`
@@ -42,6 +53,10 @@ func (a *App) status(ctx context.Context, args []string) error {
 	}
 	if len(pos) > 1 {
 		return &usageError{"give at most one environment"}
+	}
+	// ListExecutions: "maxResults … 1 through 1000".
+	if *limit < 1 || *limit > 1000 {
+		return &usageError{fmt.Sprintf("--limit must be 1–1000, not %d", *limit)}
 	}
 	if err := a.checkOutput(); err != nil {
 		return err
@@ -76,7 +91,7 @@ func (a *App) status(ctx context.Context, args []string) error {
 	if a.global.output == "json" {
 		enc := json.NewEncoder(a.Out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return enc.Encode(StatusJSON{SchemaVersion: SchemaVersion, Executions: rows})
 	}
 	RenderStatus(a.Out, rows, a.Now())
 	return nil

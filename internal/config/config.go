@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"fmt"
 	"os"
 	"regexp"
@@ -125,11 +126,11 @@ type Duration time.Duration
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"30s\" or \"15m\", got %s", b)
+		return fmt.Errorf("%w: want a duration string such as \"30s\" or \"15m\", got %s", errDuration, b)
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("want a duration string such as \"30s\" or \"15m\": %w", err)
+		return fmt.Errorf("%w: want a duration string such as \"30s\" or \"15m\": %v", errDuration, err)
 	}
 	*d = Duration(v)
 	return nil
@@ -243,6 +244,102 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("%s: %s: %s", e.File, e.Field, e.Msg)
 }
 
+// decodeError says where a document failed to decode: the line and column
+// of a syntax or type error, the field path of a bad duration.
+func decodeError(name string, b []byte, err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		line, col := position(b, syntax.Offset)
+		return &FieldError{File: name, Msg: fmt.Sprintf("not valid JSON at line %d, column %d: %s", line, col, syntax.Error())}
+	case errors.As(err, &typ):
+		line, col := position(b, typ.Offset)
+		return &FieldError{File: name, Field: typ.Field, Msg: fmt.Sprintf("line %d, column %d: want %s, got %s", line, col, typ.Type, typ.Value)}
+	case errors.Is(err, errDuration):
+		if path, value, ok := badDuration(b); ok {
+			return &FieldError{File: name, Field: path, Msg: fmt.Sprintf("%s is not a duration: want a string such as \"30s\" or \"15m\"", value)}
+		}
+	}
+	return &FieldError{File: name, Msg: "not a valid targets document: " + err.Error()}
+}
+
+// position turns the offset encoding/json reports (the error "occurred
+// after reading Offset bytes") into the 1-based line and column of the
+// last byte read.
+func position(b []byte, offset int64) (line, col int) {
+	offset = max(1, min(offset, int64(len(b))))
+	before := b[:offset-1]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = len(before) - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
+
+// badDuration finds the first duration field whose value does not parse,
+// and its path (defaults.deploymentTimeout, targets[2].migrationTimeout).
+func badDuration(b []byte) (string, string, bool) {
+	var doc map[string]any
+	if json.Unmarshal(b, &doc) != nil {
+		return "", "", false
+	}
+	bad := func(prefix string, m map[string]any) (string, string, bool) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !durationField[k] {
+				continue
+			}
+			raw, _ := json.Marshal(m[k])
+			if s, ok := m[k].(string); ok {
+				if _, err := time.ParseDuration(s); err == nil {
+					continue
+				}
+			}
+			return prefix + k, string(raw), true
+		}
+		return "", "", false
+	}
+	if d, ok := doc["defaults"].(map[string]any); ok {
+		if p, v, ok := bad("defaults.", d); ok {
+			return p, v, true
+		}
+	}
+	ts, _ := doc["targets"].([]any)
+	for i, t := range ts {
+		if m, ok := t.(map[string]any); ok {
+			if p, v, ok := bad(fmt.Sprintf("targets[%d].", i), m); ok {
+				return p, v, true
+			}
+			if mig, ok := m["migration"].(map[string]any); ok {
+				if p, v, ok := bad(fmt.Sprintf("targets[%d].migration.", i), mig); ok {
+					return p, v, true
+				}
+			}
+		}
+	}
+	return "", "", false
+}
+
+// durationField names the fields that hold a Duration.
+var durationField = func() map[string]bool {
+	out := map[string]bool{}
+	for _, t := range []reflect.Type{reflect.TypeOf(Settings{}), reflect.TypeOf(Resolved{})} {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Type == reflect.TypeOf(Duration(0)) || f.Type == reflect.TypeOf((*Duration)(nil)) {
+				out[strings.Split(f.Tag.Get("json"), ",")[0]] = true
+			}
+		}
+	}
+	return out
+}()
+
+// errDuration marks a duration that does not parse.
+var errDuration = errors.New("not a duration")
+
 // LoadFile reads and validates a configuration file.
 func LoadFile(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
@@ -258,7 +355,7 @@ func Parse(name string, b []byte) (*Config, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return nil, &FieldError{File: name, Msg: "not a valid targets document: " + err.Error()}
+		return nil, decodeError(name, b, err)
 	}
 	var errs []error
 	if len(f.Targets) == 0 {

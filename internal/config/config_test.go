@@ -65,7 +65,7 @@ func TestValidationErrorsNameFileAndField(t *testing.T) {
 		"bad tag":            {`{"targets":[{"repository":"app","tag":"a b"}]}`, []string{"targets[0].tag"}},
 		"duplicate image":    {`{"targets":[{"repository":"app","tag":"x"},{"repository":"app","tag":"x","environment":"y"}]}`, []string{"targets[1]: repository \"app\" tag \"x\" is already targets[0]"}},
 		"duplicate env":      {`{"targets":[{"repository":"a","tag":"staging"},{"repository":"b","tag":"staging"}]}`, []string{"targets[1].environment", "set \"environment\""}},
-		"bad duration":       {`{"targets":[{"repository":"app","tag":"x","deploymentTimeout":"soon"}]}`, []string{"duration string"}},
+		"bad duration":       {`{"targets":[{"repository":"app","tag":"x","deploymentTimeout":"soon"}]}`, []string{"targets[0].deploymentTimeout: \"soon\" is not a duration"}},
 		"too short":          {`{"targets":[{"repository":"app","tag":"x","migrationPollInterval":"10ms"}]}`, []string{"targets[0].migrationPollInterval: must be at least 1s"}},
 		"too long":           {`{"targets":[{"repository":"app","tag":"x","deploymentTimeout":"13h"}]}`, []string{"targets[0].deploymentTimeout: must be at most 12h"}},
 		"negative retries":   {`{"defaults":{"capacityRetries":-1},"targets":[{"repository":"app","tag":"x"}]}`, []string{"defaults.capacityRetries"}},
@@ -215,6 +215,24 @@ func TestPublishedTargets(t *testing.T) {
 	} {
 		if _, err := ReadPublished(outputs); err == nil {
 			t.Errorf("%s: read without an error", name)
+		}
+	}
+}
+
+// A broken file says where: the line and column of bad JSON, the field path
+// of a bad duration.
+func TestDecodeErrorsSayWhere(t *testing.T) {
+	cases := map[string]struct{ doc, want string }{
+		"syntax": {"{\"targets\": [\n  {\"environment\": \"staging\",}\n]}", "line 2, column 29"},
+		"type":   {"{\"targets\": [{\"environment\": 7}]}", "line 1, column 30"},
+		"duration in a target": {`{"targets":[{"environment":"staging","repository":"app","tag":"staging","cluster":"c","service":"s","taskDefinitionFamily":"app"},
+			{"environment":"prod","repository":"app","tag":"prod","cluster":"c","service":"s","taskDefinitionFamily":"app","deploymentTimeout":"10 minutes"}]}`, `targets[1].deploymentTimeout: "10 minutes" is not a duration`},
+		"duration in the defaults": {`{"defaults":{"queueSettle":5},"targets":[]}`, `defaults.queueSettle: 5 is not a duration`},
+	}
+	for name, tc := range cases {
+		_, err := Parse("targets.json", []byte(tc.doc))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", name, err, tc.want)
 		}
 	}
 }

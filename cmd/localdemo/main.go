@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/local/localstack"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
@@ -104,7 +106,8 @@ In another shell:
 	if sc.Description != "" {
 		fmt.Println("Scenario:", sc.Description)
 	}
-	fmt.Println()
+	fmt.Println("Trigger:", trigger(sc.Input))
+	fmt.Printf("Wait states pause %s here (-wait); in AWS they last the seconds the history names (\"retry in 30s\").\n\n", *wait)
 	res, err := stack.Run(ctx, nil, sc)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "localdemo:", err)
@@ -115,4 +118,20 @@ In another shell:
 		return 1
 	}
 	return 0
+}
+
+// trigger says what starts the run: the scenario's input, else AWS's
+// documented ECR push event retagged staging.
+func trigger(input json.RawMessage) string {
+	if len(input) == 0 {
+		input = localstack.SamplePushEvent("staging", emulator.Digest)
+	}
+	req, err := deploy.ParseInput(input)
+	switch {
+	case err != nil:
+		return "an input the workflow refuses (InvalidInput)"
+	case req.Trigger.Type == "push":
+		return fmt.Sprintf("push of %s:%s (%s), as ECR's EventBridge event delivers it", req.Repository, req.Tag, req.Digest)
+	}
+	return fmt.Sprintf("%s start of %s", req.Trigger.Type, req.Environment)
 }

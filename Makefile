@@ -15,7 +15,7 @@ BUCKET    ?=
 FUNCTIONS := resolve-target run-migration check-migration start-deployment check-deployment
 SCENARIO  ?=
 
-.PHONY: help deps build install demo localstack promote start bench test lint synth deploy bootstrap package clean
+.PHONY: help deps build install demo localstack promote start bench bench-scale test lint synth deploy bootstrap package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,8 +46,11 @@ promote: ## retag an image through the deployer CLI: make promote FROM=sha-2 TO=
 start: ## start and follow a deployment through the deployer CLI: make start ENV=staging
 	$(GO) run ./cmd/deployer start $(ENV) --follow
 
-bench: deps ## measure detection lag, transitions, Lambda use, ECS calls and cost per waiting strategy (writes dist/bench/)
-	$(GO) run ./cmd/bench
+bench: deps ## measure detection lag, transitions, Lambda use, ECS calls and cost per waiting strategy, in minutes (writes dist/bench/results.json, chart.svg)
+	$(GO) run ./cmd/bench -part strategies
+
+bench-scale: deps ## run 100 deployments at once against ECS's throttling (writes dist/bench/scale.json)
+	$(GO) run ./cmd/bench -part scale
 
 test: deps lint ## run every test: unit, ASL, CDK (assertions, cdk-nag, template.json), end to end on the local stack
 	$(WITH_NODE) $(GO) test -count=1 ./...

@@ -1,6 +1,8 @@
 // Command bench runs `make bench`: simulated deployments on the local stack
 // with realistic ECS timings, time-compressed, compared per waiting strategy
-// against today's script. It prints a table and writes JSON and an SVG chart.
+// against today's script (a table, results.json and an SVG chart); and
+// `make bench-scale`: many deployments at once against a throttled ECS
+// (scale.json).
 package main
 
 import (
@@ -23,59 +25,74 @@ func main() {
 	scale := flag.Float64("scale", 40, "time compression: ECS seconds per wall-clock second")
 	migration := flag.Duration("migration", 40*time.Second, "mean migration duration (each draws ±25%)")
 	rollout := flag.Duration("rollout", 6*time.Minute, "mean rollout duration (each draws ±25%)")
-	out := flag.String("out", "dist/bench", "directory for results.json and chart.svg")
-	concurrent := flag.Int("concurrent", 100, "deployments run at once against a throttled ECS (0 skips)")
+	out := flag.String("out", "dist/bench", "directory for the results")
+	part := flag.String("part", "strategies", "what to run: strategies (make bench: the waiting strategies against the script, minutes) or scale (make bench-scale: -concurrent deployments at once against a throttled ECS)")
+	concurrent := flag.Int("concurrent", 100, "with -part scale: deployments run at once")
 	flag.Parse()
-	if err := run(*n, *scale, *migration, *rollout, *out, *concurrent); err != nil {
+	var err error
+	switch *part {
+	case "strategies":
+		err = strategies(*n, *scale, *migration, *rollout, *out)
+	case "scale":
+		err = scaleRun(*concurrent, *out)
+	default:
+		err = fmt.Errorf("-part %q: strategies or scale", *part)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, scale float64, migration, rollout time.Duration, out string, concurrent int) error {
-	ctx := context.Background()
-	root, err := localstack.ModuleRoot()
-	if err != nil {
+// setup builds the binaries and the output directory.
+func setup(ctx context.Context, out string) (root, bin, dir string, err error) {
+	if root, err = localstack.ModuleRoot(); err != nil {
+		return
+	}
+	bin = filepath.Join(root, "bin")
+	progress("building the Lambdas and the RIE…")
+	if err = localstack.Build(ctx, root, bin); err != nil {
+		return
+	}
+	dir = out
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(root, dir)
+	}
+	err = os.MkdirAll(dir, 0o755)
+	return
+}
+
+// progress says what the benchmark is doing, on stderr, as it goes.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench %s: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func writeJSON(path string, v any) error {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
 		return err
 	}
-	bin := filepath.Join(root, "bin")
-	if err := localstack.Build(ctx, root, bin); err != nil {
+	progress("wrote %s", path)
+	return nil
+}
+
+// strategies is make bench: each waiting strategy against the script,
+// written to results.json and chart.svg as soon as it has run.
+func strategies(n int, scale float64, migration, rollout time.Duration, out string) error {
+	ctx := context.Background()
+	root, bin, dir, err := setup(ctx, out)
+	if err != nil {
 		return err
 	}
 	fmt.Printf("%d deployments per strategy; migration %s and rollout %s (±25%%), compressed %gx; all times below are ECS time.\n\n", n, migration, rollout, scale)
-	rs, err := bench.Run(ctx, bench.Options{Root: root, BinDir: bin, Deployments: n, TimeScale: scale, Migration: migration, Rollout: rollout, Seed: 42})
+	rs, err := bench.Run(ctx, bench.Options{Root: root, BinDir: bin, Deployments: n, TimeScale: scale, Migration: migration, Rollout: rollout, Seed: 42, Progress: progress})
 	if err != nil {
 		return err
 	}
-	bench.WriteTable(os.Stdout, rs)
-	zips, err := zipSizes(ctx, root)
-	if err != nil {
+	if err := writeJSON(filepath.Join(dir, "results.json"), map[string]any{"strategies": rs}); err != nil {
 		return err
 	}
-	fmt.Println()
-	bench.WriteFunctions(os.Stdout, rs, zips)
-	if !filepath.IsAbs(out) {
-		out = filepath.Join(root, out)
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	var sr *bench.ScaleResult
-	if concurrent > 0 {
-		fmt.Println()
-		r, err := bench.Scale(ctx, bench.ScaleOptions{Root: root, BinDir: bin, Deployments: concurrent, PerSecond: 20,
-			Migration: 5 * time.Second, Rollout: 20 * time.Second, Instances: 10, TimeScale: 1})
-		if err != nil {
-			return err
-		}
-		bench.WriteScale(os.Stdout, r)
-		sr = &r
-	}
-	b, _ := json.MarshalIndent(map[string]any{"strategies": rs, "concurrency": sr}, "", "  ")
-	if err := os.WriteFile(filepath.Join(out, "results.json"), b, 0o644); err != nil {
-		return err
-	}
-	f, err := os.Create(filepath.Join(out, "chart.svg"))
+	f, err := os.Create(filepath.Join(dir, "chart.svg"))
 	if err != nil {
 		return err
 	}
@@ -83,7 +100,36 @@ func run(n int, scale float64, migration, rollout time.Duration, out string, con
 	if err := f.Close(); err != nil {
 		return err
 	}
-	fmt.Printf("\nWrote %s and %s\n", filepath.Join(out, "results.json"), filepath.Join(out, "chart.svg"))
+	bench.WriteTable(os.Stdout, rs)
+	progress("building the arm64 packages to measure them…")
+	zips, err := zipSizes(ctx, root)
+	if err != nil {
+		return err
+	}
+	fmt.Println()
+	bench.WriteFunctions(os.Stdout, rs, zips)
+	fmt.Printf("\nWrote %s and %s\n", filepath.Join(dir, "results.json"), filepath.Join(dir, "chart.svg"))
+	return nil
+}
+
+// scaleRun is make bench-scale: many deployments at once against ECS's
+// throttling, written to scale.json.
+func scaleRun(concurrent int, out string) error {
+	ctx := context.Background()
+	root, bin, dir, err := setup(ctx, out)
+	if err != nil {
+		return err
+	}
+	progress("%d deployments at once…", concurrent)
+	r, err := bench.Scale(ctx, bench.ScaleOptions{Root: root, BinDir: bin, Deployments: concurrent, PerSecond: 20,
+		Migration: 5 * time.Second, Rollout: 20 * time.Second, Instances: 10, TimeScale: 1})
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, "scale.json"), r); err != nil {
+		return err
+	}
+	bench.WriteScale(os.Stdout, r)
 	return nil
 }
 

@@ -43,11 +43,15 @@ type Options struct {
 	// draws ±25% around them (seeded), so polls meet events at every phase.
 	Migration, Rollout time.Duration
 	Seed               uint64
+	// Progress, when set, hears each strategy as it starts and ends.
+	Progress func(format string, args ...any)
 }
 
 // Strategy is one way of waiting.
 type Strategy struct {
 	Name string
+	// Short names it in the table.
+	Short string
 	// Script: the CLI waiters' fixed polls, without Step Functions.
 	Script bool
 	// MigrationPoll and DeploymentPoll are the waiters' polls, or
@@ -64,18 +68,20 @@ const EventDelaySeconds = 1.0
 
 // Strategies are compared on the same timeline.
 var Strategies = []Strategy{
-	{Name: "script (waiters 6s/15s)", Script: true, MigrationPoll: 6 * time.Second, DeploymentPoll: 15 * time.Second},
-	{Name: "ecr-deployer: ECS events + 1m safety poll (default)", MigrationPoll: time.Minute, DeploymentPoll: time.Minute,
+	{Name: "script (waiters 6s/15s)", Short: "script (waiters)", Script: true, MigrationPoll: 6 * time.Second, DeploymentPoll: 15 * time.Second},
+	{Name: "ecr-deployer: ECS events + 1m safety poll (default)", Short: "events + 1m poll", MigrationPoll: time.Minute, DeploymentPoll: time.Minute,
 		Events: emulator.EventsScript{DelaySeconds: EventDelaySeconds}},
-	{Name: "ecr-deployer: every ECS event lost (1m safety poll alone)", MigrationPoll: time.Minute, DeploymentPoll: time.Minute,
+	{Name: "ecr-deployer: every ECS event lost (1m safety poll alone)", Short: "no events, 1m poll", MigrationPoll: time.Minute, DeploymentPoll: time.Minute,
 		Events: emulator.EventsScript{Drop: true}},
-	{Name: "ecr-deployer: every ECS event lost, 15s safety poll", MigrationPoll: 15 * time.Second, DeploymentPoll: 15 * time.Second,
+	{Name: "ecr-deployer: every ECS event lost, 15s safety poll", Short: "no events, 15s poll", MigrationPoll: 15 * time.Second, DeploymentPoll: 15 * time.Second,
 		Events: emulator.EventsScript{Drop: true}},
 }
 
 // Result is one strategy's figures, per deployment unless said otherwise.
 type Result struct {
 	Strategy            string             `json:"strategy"`
+	Short               string             `json:"-"`
+	Script              bool               `json:"script,omitempty"`
 	Deployments         int                `json:"deployments"`
 	LagSeconds          map[string]Summary `json:"detectionLagSeconds"` // by phase: migration, deployment
 	Transitions         float64            `json:"stateTransitions"`
@@ -136,11 +142,18 @@ func newTimeline(o Options) timeline {
 func Run(ctx context.Context, o Options) ([]Result, error) {
 	tl := newTimeline(o)
 	var out []Result
-	for _, st := range Strategies {
+	say := o.Progress
+	if say == nil {
+		say = func(string, ...any) {}
+	}
+	for i, st := range Strategies {
+		say("[%d/%d] %s: %d deployments…", i+1, len(Strategies), st.Name, o.Deployments)
+		start := time.Now()
 		r, err := runStrategy(ctx, o, st, tl)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", st.Name, err)
 		}
+		say("[%d/%d] %s: done in %s", i+1, len(Strategies), st.Name, time.Since(start).Round(time.Second))
 		out = append(out, r)
 	}
 	return out, nil
@@ -170,7 +183,7 @@ func runStrategy(ctx context.Context, o Options, st Strategy, tl timeline) (Resu
 		return Result{}, err
 	}
 	em.SetTimeScale(o.TimeScale)
-	res := Result{Strategy: st.Name, Deployments: o.Deployments, LagSeconds: map[string]Summary{}, CallsByOperation: map[string]float64{}}
+	res := Result{Strategy: st.Name, Short: st.Short, Script: st.Script, Deployments: o.Deployments, LagSeconds: map[string]Summary{}, CallsByOperation: map[string]float64{}}
 	var lagMig, lagDep []float64
 	var transitions, invocations, gbSeconds, minutes float64
 	for i := range o.Deployments {

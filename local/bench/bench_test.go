@@ -88,3 +88,16 @@ func TestScaleRuns(t *testing.T) {
 	WriteScale(&b, r)
 	t.Log("\n" + b.String())
 }
+
+func TestWrapFitsTheWidth(t *testing.T) {
+	text := "  events + 1m poll: " + strings.Repeat("DescribeServiceDeployments 13.0, ", 10)
+	out := wrap(text, "    ", 60)
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if len(line) > 60 {
+			t.Errorf("line of %d columns: %q", len(line), line)
+		}
+	}
+	if strings.Join(strings.Fields(out), " ") != strings.Join(strings.Fields(text), " ") {
+		t.Errorf("wrap lost or changed words:\n%s", out)
+	}
+}

@@ -16,14 +16,22 @@ const (
 	TargetTransitions10m = 60.0
 )
 
-// WriteTable prints the results side by side, with the targets checked.
+// WriteTable prints the results side by side, with the targets checked,
+// within 120 columns. The script has no workflow: its transitions, Lambda
+// use and workflow cost are n/a, not zero.
 func WriteTable(w io.Writer, rs []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "strategy\tmigration lag p50/p95/max s\tdeployment lag p50/p95/max s\ttransitions\ttransitions/10min\tinvocations\tGB-s\tDescribe calls\tDescribe/min\t$ per deploy\t")
+	fmt.Fprintln(tw, "strategy\tmigr. lag s\tdepl. lag s\ttrans.\t/10min\tinvoc.\tGB-s\tDescribe\t/min\t$/deploy\t")
+	fmt.Fprintln(tw, "\tp50/p95/max\tp50/p95/max\t\t\t\t\t\t\t\t")
 	for _, r := range rs {
 		m, d := r.LagSeconds["migration"], r.LagSeconds["deployment"]
-		fmt.Fprintf(tw, "%s\t%.1f / %.1f / %.1f\t%.1f / %.1f / %.1f\t%.0f\t%.0f\t%.0f\t%.3f\t%.1f\t%.2f\t$%.5f\t\n", r.Strategy,
-			m.P50, m.P95, m.Max, d.P50, d.P95, d.Max, r.Transitions, r.TransitionsPer10Min, r.Invocations, r.GBSeconds, r.DescribeCalls, r.DescribePerMinute, r.DollarsPerDeploy)
+		trans, per10, invoc, gbs, dollars := fmt.Sprintf("%.0f", r.Transitions), fmt.Sprintf("%.0f", r.TransitionsPer10Min),
+			fmt.Sprintf("%.0f", r.Invocations), fmt.Sprintf("%.3f", r.GBSeconds), fmt.Sprintf("$%.5f", r.DollarsPerDeploy)
+		if r.Script {
+			trans, per10, invoc, gbs, dollars = "n/a", "n/a", "n/a", "n/a", "n/a"
+		}
+		fmt.Fprintf(tw, "%s\t%.1f/%.1f/%.1f\t%.1f/%.1f/%.1f\t%s\t%s\t%s\t%s\t%.1f\t%.2f\t%s\t\n", r.Short,
+			m.P50, m.P95, m.Max, d.P50, d.P95, d.Max, trans, per10, invoc, gbs, r.DescribeCalls, r.DescribePerMinute, dollars)
 	}
 	_ = tw.Flush()
 	if len(rs) == 0 {
@@ -40,7 +48,7 @@ func WriteTable(w io.Writer, rs []Result) {
 		}
 		checks = append(checks, verdict(fmt.Sprintf("Describe/min %.2f ≤ %.2f", r.DescribePerMinute, base.DescribePerMinute), r.DescribePerMinute <= base.DescribePerMinute),
 			verdict(fmt.Sprintf("transitions/10min %.0f < %.0f", r.TransitionsPer10Min, TargetTransitions10m), r.TransitionsPer10Min < TargetTransitions10m))
-		fmt.Fprintf(w, "  %s:\n    %s\n", r.Strategy, strings.Join(checks, "\n    "))
+		fmt.Fprintf(w, "  %s:\n    %s\n", r.Short, strings.Join(checks, "\n    "))
 	}
 	fmt.Fprintln(w, "\nECS calls per deployment by operation:")
 	for _, r := range rs {
@@ -49,8 +57,29 @@ func WriteTable(w io.Writer, rs []Result) {
 			ops = append(ops, fmt.Sprintf("%s %.1f", op, n))
 		}
 		sort.Strings(ops)
-		fmt.Fprintf(w, "  %s: %s\n", r.Strategy, strings.Join(ops, ", "))
+		fmt.Fprint(w, wrap("  "+r.Short+": "+strings.Join(ops, ", "), "    ", 120))
 	}
+}
+
+// wrap breaks text at spaces into lines of at most width columns; the
+// first line keeps the text's own indentation, the others get indent.
+func wrap(text, indent string, width int) string {
+	words := strings.Fields(text)
+	if len(words) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	line := text[:len(text)-len(strings.TrimLeft(text, " "))] + words[0]
+	for _, word := range words[1:] {
+		if len(line)+1+len(word) > width {
+			b.WriteString(line + "\n")
+			line = indent + word
+			continue
+		}
+		line += " " + word
+	}
+	b.WriteString(line + "\n")
+	return b.String()
 }
 
 func verdict(s string, ok bool) string {
@@ -157,5 +186,5 @@ func WriteFunctions(w io.Writer, rs []Result, zipBytes map[string]int64) {
 		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.1f\t%.1f\t%d\t\n", dir, size, f.InitMs, f.ColdMs, f.WarmMs, f.Invocations)
 	}
 	_ = tw.Flush()
-	fmt.Fprintln(w, "(cold and warm: host build under aws-lambda-rie on this machine; the RIE starts the bootstrap asynchronously, so start-up shows in the cold invocation, not in its Init Duration)")
+	fmt.Fprint(w, wrap("(cold and warm: host build under aws-lambda-rie on this machine; the RIE starts the bootstrap asynchronously, so start-up shows in the cold invocation, not in its Init Duration)", " ", 120))
 }

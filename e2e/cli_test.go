@@ -171,6 +171,10 @@ func TestCLI(t *testing.T) {
 		t.Setenv("AWS_ACCESS_KEY_ID", "admin")
 		code, _, errOut = deployer(t, "promote", "--repository", "nope", "--from", "sha-2", "--to", "staging")
 		expect(t, code == 1 && strings.Contains(errOut, `there is no ECR repository "nope"`), "exit %d\n%s", code, errOut)
+		// Without the stack's targets, promote does not act.
+		code, _, errOut = deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "staging", "--stack", "Nope")
+		expect(t, code == 1 && strings.Contains(errOut, `read the stack "Nope"`) && strings.Contains(errOut, "does not exist") && strings.Contains(errOut, "nothing was retagged"),
+			"exit %d\n%s", code, errOut)
 	})
 
 	t.Run("follow re-attaches to an environment's deployment; Ctrl-C leaves it running and exits 130", func(t *testing.T) {

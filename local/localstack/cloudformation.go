@@ -127,13 +127,19 @@ func (s *Stack) stackOutputs() ([]cfnOutput, error) {
 // describeStacks answers DescribeStacks for the local stack, by name or ID.
 func (s *Stack) describeStacks(w http.ResponseWriter, r *http.Request, form url.Values) {
 	name := form.Get("StackName")
+	// IAM decides before the stack is looked up, on the stack's ARN (an
+	// unknown stack's ARN has no ID yet: the name and a placeholder).
+	resource := StackID
 	if name != StackName && name != StackID {
-		// DescribeStacks without a name lists every stack; the CLI always names one.
-		queryError(w, http.StatusBadRequest, "ValidationError", fmt.Sprintf("Stack with id %s does not exist", name))
+		resource = fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/unknown", emulator.Region, emulator.Account, name)
+	}
+	if denied := s.guard.authorize(emulator.AccessKey(r), []iam.Request{{Action: "cloudformation:DescribeStacks", Resource: resource}}); denied != nil {
+		queryError(w, http.StatusForbidden, "AccessDenied", denied.Error())
 		return
 	}
-	if denied := s.guard.authorize(emulator.AccessKey(r), []iam.Request{{Action: "cloudformation:DescribeStacks", Resource: StackID}}); denied != nil {
-		queryError(w, http.StatusForbidden, "AccessDenied", denied.Error())
+	if resource != StackID {
+		// DescribeStacks without a name lists every stack; the CLI always names one.
+		queryError(w, http.StatusBadRequest, "ValidationError", fmt.Sprintf("Stack with id %s does not exist", name))
 		return
 	}
 	outputs, err := s.stackOutputs()

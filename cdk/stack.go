@@ -353,6 +353,20 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	}
 
 	allow("CheckMigration", []string{"ecs:DescribeTasks", "ecs:StopTask"}, tasks, onClusters)
+	// A failed migration's cause carries the last lines of its log: the
+	// streams of each target's logGroup (GetLogEvents is on the log stream).
+	var logStreams []*string
+	var logWildcards []string
+	for _, t := range targets {
+		if !t.Migration.Disabled {
+			add(&logStreams, "logs/"+t.LogGroup, stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("logs"), Resource: jsii.String("log-group"),
+				ResourceName: jsii.String(t.LogGroup + ":log-stream:*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME}))
+			logWildcards = append(logWildcards, fmt.Sprintf("Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:%s:log-stream:*", t.LogGroup))
+		}
+	}
+	if len(logStreams) > 0 {
+		allow("CheckMigration", []string{"logs:GetLogEvents"}, logStreams, nil)
+	}
 	var taskWildcards, sdWildcards []string
 	var serviceDeployments []*string
 	for _, t := range targets {
@@ -360,7 +374,7 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 		sdWildcards = append(sdWildcards, fmt.Sprintf("Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-deployment/%s/%s/*", t.Cluster, t.Service))
 		add(&serviceDeployments, "sd/"+t.Cluster+"/"+t.Service, arn("ecs", "service-deployment", t.Cluster+"/"+t.Service+"/*"))
 	}
-	suppress("CheckMigration", "Task IDs are not known in advance: the statement is limited to tasks of the configured clusters (and the ecs:cluster condition).", dedupe(taskWildcards)...)
+	suppress("CheckMigration", "Task IDs are not known in advance: the statement is limited to tasks of the configured clusters (and the ecs:cluster condition). Log streams are named after those tasks: read-only GetLogEvents on the streams of the configured log groups.", append(dedupe(taskWildcards), dedupe(logWildcards)...)...)
 
 	allow("StartDeployment", []string{"ecs:UpdateService", "ecs:DescribeServices"}, services, nil)
 	// A rollback moves the environment's tag back to the image it deploys again.

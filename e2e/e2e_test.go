@@ -173,7 +173,25 @@ func TestDeployScenarios(t *testing.T) {
 			input:    push("staging"),
 			scenario: emulator.Scenario{Migration: emulator.MigrationScript{ExitCode: 1}},
 			want: want{status: "FAILED", error: "MigrationFailed", tasks: 1, calls: map[string]int{"UpdateService": 0},
-				causeHas: []string{"exited with code 1", "arn:aws:ecs:us-west-2:123456789012:task/staging/", "log group /ecs/app", "stream app/app/", "console.aws.amazon.com"}},
+				causeHas: []string{"exited with code 1", "arn:aws:ecs:us-west-2:123456789012:task/staging/", "log group /ecs/app", "stream app/app/", "console.aws.amazon.com",
+					// The log's last lines, read from CloudWatch Logs.
+					"Last 4 lines of its log (/ecs/app, app/app/", "ERROR 20261126093000_add_email_index.sql", "exit status 1"}},
+		},
+		"migration exits 2 on prod, its own log lines in the cause": {
+			input: push("prod"),
+			scenario: emulator.Scenario{Migration: emulator.MigrationScript{ExitCode: 2, LogLines: append(
+				[]string{strings.Repeat("x", 400)}, func() []string {
+					var l []string
+					for i := range 60 {
+						l = append(l, fmt.Sprintf("line %d", i))
+					}
+					return l
+				}()...)}},
+			want: want{status: "FAILED", error: "MigrationFailed", tasks: 1, cluster: "prod", service: "prod-service", calls: map[string]int{"UpdateService": 0},
+				causeHas: []string{"exited with code 2", "Last 50 lines of its log", "line 10\n", "line 59"}},
+			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+				expect(t, !strings.Contains(r.Cause, "line 9\n") && !strings.Contains(r.Cause, strings.Repeat("x", 301)), "the tail is not bounded: %s", r.Cause)
+			},
 		},
 		"image pull failure leaves no exit code": {
 			input:    push("staging"),

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -65,6 +66,7 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 	sfnClient := sfn.NewFromConfig(cfg)
 	return &deploy.Deployer{
 		ECS: ecs.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg), SFN: sfnClient, Tokens: sfnClient, History: sfnClient,
+		Logs:            cloudwatchlogs.NewFromConfig(cfg),
 		StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
 		Config:          targets, Region: cfg.Region, Log: lambdacontext.NewLogger(),
 	}, nil

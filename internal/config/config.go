@@ -78,6 +78,11 @@ type Target struct {
 	// TaskRoles are the roles in that task definition (task role, execution
 	// role), names or ARNs: the only ones iam:PassRole may pass.
 	TaskRoles []string `json:"taskRoles,omitempty"`
+	// LogGroup is the CloudWatch Logs group the migration container logs
+	// to (its awslogs-group): the only one whose streams the workflow may
+	// read, to put the log's last lines in a failed migration's cause.
+	// Default: /ecs/<taskDefinitionFamily>, what the ECS console creates.
+	LogGroup string `json:"logGroup,omitempty"`
 	Settings
 }
 
@@ -156,6 +161,7 @@ type Resolved struct {
 	Cluster                string    `json:"cluster"`
 	Service                string    `json:"service"`
 	TaskDefinitionFamily   string    `json:"taskDefinitionFamily"`
+	LogGroup               string    `json:"logGroup"`
 	TaskRoles              []string  `json:"taskRoles,omitempty"`
 	Migration              Migration `json:"migration"`
 	MigrationTimeout       Duration  `json:"migrationTimeout"`
@@ -386,6 +392,10 @@ func Parse(name string, b []byte) (*Config, error) {
 		if r.Service == "" || len(r.Service) > 255 {
 			errs = append(errs, &FieldError{name, field + ".service", "must be 1-255 characters"})
 		}
+		// A log group name: 1-512 of [.\-_/#A-Za-z0-9] (CreateLogGroup).
+		if !logGroupName.MatchString(r.LogGroup) {
+			errs = append(errs, &FieldError{name, field + ".logGroup", fmt.Sprintf("%q is not a CloudWatch Logs group name (1-512 of letters, digits, . - _ / #)", r.LogGroup)})
+		}
 		if !familyName.MatchString(r.TaskDefinitionFamily) {
 			errs = append(errs, &FieldError{name, field + ".taskDefinitionFamily", fmt.Sprintf("%q must be 1-255 of [A-Za-z0-9_-]", r.TaskDefinitionFamily)})
 		}
@@ -425,7 +435,9 @@ var (
 	envName  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 	// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html (family)
 	familyName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-	roleRef    = regexp.MustCompile(`^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}|[\w+=,.@-]{1,64})$`)
+	// logGroupName is a CloudWatch Logs group name (CreateLogGroup: 1-512 of [.\-_/#A-Za-z0-9]).
+	logGroupName = regexp.MustCompile(`^[.\-_/#A-Za-z0-9]{1,512}$`)
+	roleRef      = regexp.MustCompile(`^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}|[\w+=,.@-]{1,64})$`)
 )
 
 func validateSettings(file, field string, s Settings) []error {
@@ -463,6 +475,10 @@ func resolve(d Settings, t Target) Resolved {
 		TaskDefinitionFamily: t.TaskDefinitionFamily, TaskRoles: append([]string(nil), t.TaskRoles...)}
 	if r.TaskDefinitionFamily == "" {
 		r.TaskDefinitionFamily = t.Repository[strings.LastIndex(t.Repository, "/")+1:]
+	}
+	r.LogGroup = t.LogGroup
+	if r.LogGroup == "" {
+		r.LogGroup = "/ecs/" + r.TaskDefinitionFamily
 	}
 	if r.Environment == "" {
 		r.Environment = t.Tag

@@ -19,7 +19,7 @@ func TestDefaultsFollowTheScriptConvention(t *testing.T) {
 	if !ok {
 		t.Fatal("target not found")
 	}
-	want := Resolved{Environment: "staging", Repository: "app", Tag: "staging", Cluster: "staging", Service: "staging-service", TaskDefinitionFamily: "app",
+	want := Resolved{Environment: "staging", Repository: "app", Tag: "staging", Cluster: "staging", Service: "staging-service", TaskDefinitionFamily: "app", LogGroup: "/ecs/app",
 		Migration: Migration{Command: []string{"goose", "-dir", "migrations", "up"}}, MigrationTimeout: DefaultMigrationTimeout,
 		DeploymentTimeout: DefaultDeploymentTimeout, MigrationPollInterval: DefaultMigrationPollInterval,
 		DeploymentPollInterval: DefaultDeploymentPollInterval, CapacityRetries: DefaultCapacityRetries, CapacityRetryInterval: DefaultCapacityRetryInterval,

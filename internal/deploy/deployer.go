@@ -45,6 +45,8 @@ type Deployer struct {
 	ECS ECSAPI
 	ECR ECRAPI
 	SFN SFNAPI
+	// Logs reads a failed migration's log (CheckMigration).
+	Logs LogsAPI
 	// Tokens ends waits (Watch, Wake); History finds them (Wake).
 	Tokens  TokenAPI
 	History HistoryAPI

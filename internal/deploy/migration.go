@@ -157,8 +157,8 @@ func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
 			if _, err := d.ECS.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(s.Cluster), Task: aws.String(m.TaskARN), Reason: aws.String(reason)}); err != nil {
 				return s, fmt.Errorf("stop migration task %s after its timeout: %w", m.TaskARN, err)
 			}
-			return s, &MigrationTimedOut{newf("The migration task %s was still %s after the %ds migration timeout, so ecr-deployer stopped it and deployed nothing. Check the logs%s; raise migrationTimeout if the migration needs longer.",
-				m.TaskARN, v.LastStatus, m.TimeoutSeconds, d.logHint(s))}
+			return s, &MigrationTimedOut{newf("The migration task %s was still %s after the %ds migration timeout, so ecr-deployer stopped it and deployed nothing. Check the logs%s; raise migrationTimeout if the migration needs longer.%s",
+				m.TaskARN, v.LastStatus, m.TimeoutSeconds, d.logHint(s), d.logTail(ctx, s))}
 		}
 		s.Poll.MigrationSeconds = waitSeconds(s.Poll.MigrationIntervalSeconds, m.Deadline, now)
 		return s, nil
@@ -172,11 +172,11 @@ func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
 		d.log().InfoContext(ctx, "migration succeeded", "execution", s.Execution.ID, "taskArn", m.TaskARN)
 		return s, nil
 	case MigrationExitedNonZero:
-		return s, &MigrationFailed{newf("The migration container %s exited with code %d (task %s%s), so nothing was deployed. Logs%s. Console: %s",
-			m.Container, *v.ExitCode, m.TaskARN, withReason(v.Reason), d.logHint(s), TaskConsoleURL(d.Region, s.Cluster, m.TaskARN))}
+		return s, &MigrationFailed{newf("The migration container %s exited with code %d (task %s%s), so nothing was deployed. Logs%s. Console: %s%s",
+			m.Container, *v.ExitCode, m.TaskARN, withReason(v.Reason), d.logHint(s), TaskConsoleURL(d.Region, s.Cluster, m.TaskARN), d.logTail(ctx, s))}
 	default:
-		return s, &MigrationFailedToStart{newf("The migration task %s stopped before the %s container ran (no exit code): %s. Nothing was deployed. Fix the cause (image, secrets, network), then start again. Console: %s",
-			m.TaskARN, m.Container, v.Reason, TaskConsoleURL(d.Region, s.Cluster, m.TaskARN))}
+		return s, &MigrationFailedToStart{newf("The migration task %s stopped before the %s container ran (no exit code): %s. Nothing was deployed. Fix the cause (image, secrets, network), then start again. Console: %s%s",
+			m.TaskARN, m.Container, v.Reason, TaskConsoleURL(d.Region, s.Cluster, m.TaskARN), d.logTail(ctx, s))}
 	}
 }
 

@@ -230,6 +230,9 @@ func planMigration(t config.Resolved, td *ecstypes.TaskDefinition, region string
 		chosen = defaultContainer(td.ContainerDefinitions, t.Repository)
 		m.Container = aws.ToString(chosen.Name)
 	}
+	if chosen.LogConfiguration != nil && chosen.LogConfiguration.LogDriver != ecstypes.LogDriverAwslogs {
+		m.LogDriver = string(chosen.LogConfiguration.LogDriver)
+	}
 	if chosen.LogConfiguration != nil && chosen.LogConfiguration.LogDriver == ecstypes.LogDriverAwslogs {
 		o := chosen.LogConfiguration.Options
 		m.LogGroup = o["awslogs-group"]

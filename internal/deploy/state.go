@@ -140,7 +140,9 @@ type Migration struct {
 	// LogStreamPrefix is the container's awslogs-stream-prefix, from the task definition.
 	LogStreamPrefix string `json:"logStreamPrefix,omitempty"`
 	LogRegion       string `json:"logRegion,omitempty"`
-	Done            bool   `json:"done"`
+	// LogDriver is the container's log driver when it is not awslogs.
+	LogDriver string `json:"logDriver,omitempty"`
+	Done      bool   `json:"done"`
 }
 
 // Deployment is the ECS service deployment this execution started.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -25,8 +26,9 @@ import (
 // real SDK clients: the request the SDK serializes reaches the emulator and
 // comes back with AWS's error type.
 func TestConstraintsOverTheWire(t *testing.T) {
-	_, c, r := clients(t)
+	e, c, r := clients(t)
 	sf := sfnClient(t)
+	lg := logsClient(t, e)
 	long := func(n int) string { return strings.Repeat("a", n) }
 	cases := map[string]struct {
 		call     func(ctx context.Context) error
@@ -70,6 +72,27 @@ func TestConstraintsOverTheWire(t *testing.T) {
 			_, err = c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: svc.Services[0].CurrentServiceDeployment, HookId: aws.String("ecs-pause-1"), Action: ecstypes.DeploymentLifecycleHookActionContinue})
 			return err
 		}, "ClientException", "only an IN_PROGRESS deployment can be continued"},
+		// CloudWatch Logs (logs_rules.go; the model: limit 1–10000)
+		"GetLogEvents with logGroupName and logGroupIdentifier": {func(ctx context.Context) error {
+			_, err := lg.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/ecs/app"), LogGroupIdentifier: aws.String("/ecs/app"), LogStreamName: aws.String("s")})
+			return err
+		}, "InvalidParameterException", "Only one of logGroupName or logGroupIdentifier"},
+		"GetLogEvents without a log group": {func(ctx context.Context) error {
+			_, err := lg.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogStreamName: aws.String("s")})
+			return err
+		}, "InvalidParameterException", "Either logGroupName or logGroupIdentifier"},
+		"GetLogEvents limit 10001": {func(ctx context.Context) error {
+			_, err := lg.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/ecs/app"), LogStreamName: aws.String("s"), Limit: aws.Int32(10001)})
+			return err
+		}, "InvalidParameterException", "limit"},
+		"GetLogEvents forward token without startFromHead": {func(ctx context.Context) error {
+			_, err := lg.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/ecs/app"), LogStreamName: aws.String("s"), NextToken: aws.String("f/123")})
+			return err
+		}, "InvalidParameterException", "startFromHead must be true"},
+		"GetLogEvents of a stream that does not exist": {func(ctx context.Context) error {
+			_, err := lg.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/ecs/nope"), LogStreamName: aws.String("s")})
+			return err
+		}, "ResourceNotFoundException", "log group does not exist"},
 		"ListTasks startedBy with serviceName": {func(ctx context.Context) error {
 			_, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("staging"), ServiceName: aws.String("staging-service"), StartedBy: aws.String("ecs-svc/1")})
 			return err
@@ -354,6 +377,18 @@ func sfnClient(t *testing.T) *sfn.Client {
 	}))
 	t.Cleanup(srv.Close)
 	return sfn.New(sfn.Options{Region: Region, BaseEndpoint: aws.String(srv.URL),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "x", SecretAccessKey: "y"}, nil
+		}),
+		Retryer: retry.AddWithMaxAttempts(retry.NewStandard(), 1)})
+}
+
+// logsClient is a CloudWatch Logs client of the emulator e.
+func logsClient(t *testing.T, e *Emulator) *cloudwatchlogs.Client {
+	t.Helper()
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return cloudwatchlogs.New(cloudwatchlogs.Options{Region: Region, BaseEndpoint: aws.String(srv.URL),
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "x", SecretAccessKey: "y"}, nil
 		}),

@@ -131,6 +131,7 @@ func (e *Emulator) runTaskOnce(in runTaskInput) (any, *apiError) {
 		}
 		e.tasks[t.arn] = t
 		t.reported = map[string]bool{}
+		e.writeMigrationLog(t)
 		e.watchTask(t)
 		out.Tasks = append(out.Tasks, t.wire(now, e.migrationContainer(t)))
 	}

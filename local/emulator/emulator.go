@@ -31,6 +31,8 @@ type Emulator struct {
 	taskDefs map[string]*taskDef // by ARN
 	families map[string][]*taskDef
 	tasks    map[string]*task // by ARN: tasks started by RunTask
+	// logs are CloudWatch Logs events by group and stream.
+	logs map[string]map[string][]logEvent
 	// serviceTasks are the tasks of service deployments, made when listed.
 	serviceTasks map[string]*task
 	registered   []json.RawMessage
@@ -77,6 +79,7 @@ func New(account, region string) *Emulator {
 		taskDefs:     map[string]*taskDef{},
 		families:     map[string][]*taskDef{},
 		tasks:        map[string]*task{},
+		logs:         map[string]map[string][]logEvent{},
 		serviceTasks: map[string]*task{},
 		tokens:       map[string]tokenEntry{},
 		repos:        map[string]*repository{},
@@ -175,8 +178,9 @@ func errorf(code, format string, args ...any) *apiError {
 
 // Service target prefixes of the JSON 1.1 protocol.
 const (
-	ecsPrefix = "AmazonEC2ContainerServiceV20141113."
-	ecrPrefix = "AmazonEC2ContainerRegistry_V20150921."
+	ecsPrefix  = "AmazonEC2ContainerServiceV20141113."
+	ecrPrefix  = "AmazonEC2ContainerRegistry_V20150921."
+	logsPrefix = "Logs_20140328."
 )
 
 // ServeHTTP dispatches on X-Amz-Target like the AWS endpoints do.
@@ -200,6 +204,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(target, ecrPrefix):
 		op, service = strings.TrimPrefix(target, ecrPrefix), "ecr"
 		handler = ecrOps[op]
+	case strings.HasPrefix(target, logsPrefix):
+		op, service = strings.TrimPrefix(target, logsPrefix), "logs"
+		handler = logsOps[op]
 	}
 	if handler == nil {
 		writeError(w, errorf("UnknownOperationException", "operation %q is not served by the ecr-deployer emulator", target))

@@ -43,6 +43,9 @@ func init() {
 	for op, f := range ecrAuthz {
 		authzFor["ecr:"+op] = f
 	}
+	for op, f := range logsAuthz {
+		authzFor["logs:"+op] = f
+	}
 }
 
 func (e *Emulator) arn(service, resource string) string {

@@ -83,6 +83,10 @@ type MigrationScript struct {
 	Hang bool `json:"hang,omitempty"`
 	// Disappear makes the task vanish from DescribeTasks (MISSING) once started.
 	Disappear bool `json:"disappear,omitempty"`
+	// LogLines are what the migration container writes to its awslogs
+	// stream over its run (default: goose's lines, with an error when the
+	// exit code is not 0).
+	LogLines []string `json:"logLines,omitempty"`
 }
 
 // RolloutScript scripts the service deployment that UpdateService starts.

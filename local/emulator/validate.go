@@ -55,11 +55,11 @@ var (
 	modelsErr  error
 )
 
-// serviceModel loads one of ecs, ecr, stepfunctions.
+// serviceModel loads one of ecs, ecr, stepfunctions, logs.
 func serviceModel(name string) (*model, error) {
 	modelsOnce.Do(func() {
 		models = map[string]*model{}
-		for _, n := range []string{"ecs", "ecr", "stepfunctions"} {
+		for _, n := range []string{"ecs", "ecr", "stepfunctions", "logs"} {
 			m, err := loadModel(n)
 			if err != nil {
 				modelsErr = err

@@ -379,6 +379,10 @@ func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name
 		"AWS_ENDPOINT_URL_ECS="+s.Endpoint,
 		"AWS_ENDPOINT_URL_ECR="+s.Endpoint,
 		"AWS_ENDPOINT_URL_SFN="+s.Endpoint,
+		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS="+s.Endpoint,
+		// Any other service goes to the local stack too, which refuses it,
+		// rather than to AWS.
+		"AWS_ENDPOINT_URL="+s.Endpoint,
 		"AWS_LAMBDA_FUNCTION_NAME="+name,
 		"STATE_MACHINE_ARN="+s.SFN.StateMachineARN,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",

@@ -1,0 +1,96 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/smithy-go"
+)
+
+// LogsAPI is the part of CloudWatch Logs the workflow calls: the last
+// lines of a failed migration's log.
+type LogsAPI interface {
+	GetLogEvents(context.Context, *cloudwatchlogs.GetLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetLogEventsOutput, error)
+}
+
+var _ LogsAPI = (*cloudwatchlogs.Client)(nil)
+
+// Bounds of a log tail in a failure's cause: Step Functions keeps a cause
+// of up to 32,768 characters, and the state far below 256 KB.
+const (
+	LogTailLines    = 50
+	logLineMaxRunes = 300
+	logTailMaxBytes = 8 << 10
+)
+
+// logTail is the last lines of the migration container's log, for the
+// cause of a failed migration: read with GetLogEvents from the awslogs
+// stream the task definition names. It never fails the step; a log it
+// cannot read is said in words, with what to change.
+// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html
+func (d *Deployer) logTail(ctx context.Context, s State) string {
+	m := s.Migration
+	switch {
+	case d.Logs == nil:
+		return ""
+	case m.LogDriver != "" && m.LogDriver != "awslogs":
+		return fmt.Sprintf("\nThe %s container logs with the %s driver, which ecr-deployer does not read: look where that driver sends its output.", m.Container, m.LogDriver)
+	case m.LogGroup == "":
+		return fmt.Sprintf("\nThe %s container has no log configuration, so its output is lost: give it the awslogs driver to see the output here.", m.Container)
+	case m.LogStream == "":
+		return ""
+	case m.LogRegion != "" && d.Region != "" && m.LogRegion != d.Region:
+		return fmt.Sprintf("\nIts log is in %s, another Region than the workflow's: %s", m.LogRegion, LogConsoleURL(m.LogRegion, m.LogGroup, m.LogStream))
+	}
+	// startFromHead false: "the latest log events are returned first".
+	out, err := d.Logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
+		LogGroupName: aws.String(m.LogGroup), LogStreamName: aws.String(m.LogStream), Limit: aws.Int32(LogTailLines), StartFromHead: aws.Bool(false),
+	})
+	var notFound *cwltypes.ResourceNotFoundException
+	var api smithy.APIError
+	switch {
+	case errors.As(err, &notFound):
+		return fmt.Sprintf("\nIts log stream %s does not exist in log group %s: the container wrote nothing.", m.LogStream, m.LogGroup)
+	case errors.As(err, &api) && api.ErrorCode() == "AccessDeniedException":
+		return fmt.Sprintf("\nIts log could not be read: logs:GetLogEvents is denied on log group %s. Set \"logGroup\": %q on target %s in targets.json and deploy the stack again.", m.LogGroup, m.LogGroup, s.Environment)
+	case err != nil:
+		d.log().WarnContext(ctx, "could not read the migration's log", "logGroup", m.LogGroup, "logStream", m.LogStream, "error", err)
+		return fmt.Sprintf("\nIts log could not be read (%v).", err)
+	}
+	lines := TailLines(out.Events)
+	if len(lines) == 0 {
+		return fmt.Sprintf("\nIts log stream %s is empty.", m.LogStream)
+	}
+	return fmt.Sprintf("\nLast %d lines of its log (%s, %s):\n  %s", len(lines), m.LogGroup, m.LogStream, strings.Join(lines, "\n  "))
+}
+
+// TailLines orders log events by time and bounds them: each line at most
+// 300 characters, the whole at most 8 KB, keeping the latest.
+func TailLines(events []cwltypes.OutputLogEvent) []string {
+	sorted := append([]cwltypes.OutputLogEvent(nil), events...)
+	sort.SliceStable(sorted, func(i, j int) bool { return aws.ToInt64(sorted[i].Timestamp) < aws.ToInt64(sorted[j].Timestamp) })
+	var lines []string
+	size := 0
+	for i := len(sorted) - 1; i >= 0 && len(lines) < LogTailLines; i-- {
+		l := strings.TrimRight(aws.ToString(sorted[i].Message), "\r\n")
+		if utf8.RuneCountInString(l) > logLineMaxRunes {
+			l = string([]rune(l)[:logLineMaxRunes]) + "…"
+		}
+		if size+len(l)+3 > logTailMaxBytes {
+			break
+		}
+		size += len(l) + 3
+		lines = append(lines, l)
+	}
+	for i, j := 0, len(lines)-1; i < j; i, j = i+1, j-1 {
+		lines[i], lines[j] = lines[j], lines[i]
+	}
+	return lines
+}

@@ -366,6 +366,8 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	}
 	if len(logStreams) > 0 {
 		allow("CheckMigration", []string{"logs:GetLogEvents"}, logStreams, nil)
+		// A failed deployment's cause carries its first stopped task's log tail.
+		allow("CheckDeployment", []string{"logs:GetLogEvents"}, logStreams, nil)
 	}
 	var taskWildcards, sdWildcards []string
 	var serviceDeployments []*string
@@ -387,8 +389,8 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	// needs both the service and the service deployment resource types.
 	servicesAndDeployments := append(append([]*string{}, services...), serviceDeployments...)
 	allow("CheckDeployment", []string{"ecs:DescribeServiceDeployments"}, servicesAndDeployments, nil)
-	suppress("CheckDeployment", "Read-only. ecs:ListTasks is scoped by the ecs:cluster condition to the configured clusters; DescribeTasks to their tasks, and DescribeServiceDeployments to the configured services' deployments, whose IDs are not known in advance.",
-		append(append([]string{"Resource::*"}, dedupe(taskWildcards)...), dedupe(sdWildcards)...)...)
+	suppress("CheckDeployment", "Read-only. ecs:ListTasks is scoped by the ecs:cluster condition to the configured clusters; DescribeTasks to their tasks, DescribeServiceDeployments to the configured services' deployments, whose IDs are not known in advance, and GetLogEvents to the streams (named after tasks) of the configured log groups.",
+		append(append(append([]string{"Resource::*"}, dedupe(taskWildcards)...), dedupe(sdWildcards)...), dedupe(logWildcards)...)...)
 
 	// CheckTurn reads this state machine's executions.
 	execArn, execNag := executionArns(stack, smName)

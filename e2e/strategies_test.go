@@ -59,7 +59,10 @@ func TestDeploymentStrategies(t *testing.T) {
 			rollout:  emulator.RolloutScript{Seconds: 1, Outcome: emulator.OutcomeRolledBack},
 			status:   "FAILED",
 			error:    "DeploymentRolledBack",
-			causeHas: []string{"circuit breaker", "tasks failed", "ECS rolled it back", "service-deployment/staging/staging-service/"},
+			causeHas: []string{"circuit breaker", "tasks failed", "ECS rolled it back", "service-deployment/staging/staging-service/",
+				// Why the tasks stopped, and the first one's log, read from ECS and CloudWatch Logs.
+				"of its tasks stopped; the latest: ", "Essential container in task exited (container app exited 1)",
+				"lines of the log of task ", "panic: config: DATABASE_URL is not set", "console.aws.amazon.com/ecs/v2/clusters/staging/services/staging-service/deployments"},
 		},
 		"ROLLING alarm during the bake rolls back": {
 			rollout:  emulator.RolloutScript{Seconds: 1, Alarms: []string{"app-5xx"}, BakeSeconds: 2, Outcome: emulator.OutcomeAlarm},
@@ -78,7 +81,7 @@ func TestDeploymentStrategies(t *testing.T) {
 			rollout:  emulator.RolloutScript{Seconds: 1, Outcome: emulator.OutcomeRolledBack, NoRollback: true},
 			status:   "FAILED",
 			error:    "DeploymentFailed",
-			causeHas: []string{"Rollback is off", "tasks failed"},
+			causeHas: []string{"Rollback is off", "tasks failed", "Essential container in task exited", "DATABASE_URL is not set"},
 		},
 		"stopped by a person": {
 			rollout:  emulator.RolloutScript{Seconds: 2, Outcome: emulator.OutcomeStopped},

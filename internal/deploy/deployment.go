@@ -202,8 +202,8 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 				return s, &DeploymentRolledBack{newf("Deployment %s of service %s was rolled back on request: %s. %s. Service deployment %s.",
 					dep.ID, s.Service, by, outcome, dep.ServiceDeploymentArn)}
 			}
-			return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed: %s. %s. Latest events: %s. Check the new tasks' stopped reasons and logs, and service deployment %s.",
-				dep.ID, s.Service, v.SD.failedCause(), outcome, strings.TrimSuffix(eventList(v.Events), "."), dep.ServiceDeploymentArn)}
+			return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed: %s. %s.%s Latest events: %s. Service deployment %s: %s",
+				dep.ID, s.Service, v.SD.failedCause(), outcome, d.stoppedTasks(ctx, s), strings.TrimSuffix(eventList(v.Events), "."), dep.ServiceDeploymentArn, ServiceDeploymentConsoleURL(d.Region, s.Cluster, s.Service))}
 		}
 		// Hold the service until ECS's rollback has settled, so that the next
 		// queued execution does not deploy over it.
@@ -212,11 +212,11 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 			s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
 			return s, nil
 		}
-		return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed and ECS rolled it back: %s; %d tasks failed. The service runs the previous version. Latest events: %s. Check the new tasks' stopped reasons and logs.",
-			dep.ID, s.Service, strings.TrimSuffix(orUnknown(dep.RolloutStateReason), "."), dep.FailedTasks, strings.TrimSuffix(eventList(v.Events), "."))}
+		return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed and ECS rolled it back: %s; %d tasks failed. The service runs the previous version.%s Latest events: %s.",
+			dep.ID, s.Service, strings.TrimSuffix(orUnknown(dep.RolloutStateReason), "."), dep.FailedTasks, d.stoppedTasks(ctx, s), strings.TrimSuffix(eventList(v.Events), "."))}
 	case DeploymentFailedNoRollback:
-		return s, &DeploymentFailed{newf("Deployment %s of service %s failed: %s. Rollback is off for the check that failed it, so ECS stopped the deployment where it was: the service may run old and new tasks side by side. Fix the image and deploy again, or deploy the previous image. Service deployment %s.",
-			dep.ID, s.Service, v.SD.failedCause(), dep.ServiceDeploymentArn)}
+		return s, &DeploymentFailed{newf("Deployment %s of service %s failed: %s. Rollback is off for the check that failed it, so ECS stopped the deployment where it was: the service may run old and new tasks side by side. Fix the image and deploy again, or deploy the previous image (deployer rollback).%s Service deployment %s.",
+			dep.ID, s.Service, v.SD.failedCause(), d.stoppedTasks(ctx, s), dep.ServiceDeploymentArn)}
 	case DeploymentStoppedPhase:
 		return s, &DeploymentStopped{newf("Deployment %s of service %s was stopped before it completed (%s), and no newer deployment replaced it: someone stopped it in the console or with the API. Check which version the service runs now; start again to deploy this image.",
 			dep.ID, s.Service, strings.TrimSuffix(orUnknown(v.SD.StatusReason), "."))}

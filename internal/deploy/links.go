@@ -21,3 +21,10 @@ func LogConsoleURL(region, group, stream string) string {
 	return fmt.Sprintf("https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#logsV2:log-groups/log-group/%s/log-events/%s",
 		region, region, enc(group), enc(stream))
 }
+
+// ServiceDeploymentConsoleURL links to the service's deployments in the ECS
+// console, where each service deployment's stages, hooks and rollback show.
+func ServiceDeploymentConsoleURL(region, cluster, service string) string {
+	return fmt.Sprintf("https://%s.console.aws.amazon.com/ecs/v2/clusters/%s/services/%s/deployments?region=%s",
+		region, url.PathEscape(cluster), url.PathEscape(service), region)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -93,4 +94,51 @@ func TailLines(events []cwltypes.OutputLogEvent) []string {
 		lines[i], lines[j] = lines[j], lines[i]
 	}
 	return lines
+}
+
+// maxStoppedTasksShown bounds the stopped tasks a rollback's cause names.
+const maxStoppedTasksShown = 3
+
+// stoppedTasks says why the failed deployment's tasks stopped: how many
+// did, the stopped reasons and container exit codes of the latest three,
+// and the last lines of the first one's log. ListTasks cannot filter by
+// startedBy and serviceName together, so the service's STOPPED tasks are
+// listed and the deployment's picked (deploymentTasks). Best effort: what
+// cannot be read is said in words; the deployment has failed either way.
+func (d *Deployer) stoppedTasks(ctx context.Context, s State) string {
+	tasks, err := d.deploymentTasks(ctx, s.Cluster, s.Service, s.Deployment.ID, ecstypes.DesiredStatusStopped)
+	if err != nil {
+		d.log().WarnContext(ctx, "could not read the failed deployment's tasks", "error", err)
+		return fmt.Sprintf(" Its stopped tasks could not be read (%v).", err)
+	}
+	if len(tasks) == 0 {
+		return ""
+	}
+	sort.SliceStable(tasks, func(i, j int) bool { return aws.ToTime(tasks[i].StoppedAt).After(aws.ToTime(tasks[j].StoppedAt)) })
+	var parts []string
+	for _, t := range tasks[:min(maxStoppedTasksShown, len(tasks))] {
+		p := taskID(aws.ToString(t.TaskArn)) + ": " + orUnknown(aws.ToString(t.StoppedReason))
+		for _, c := range t.Containers {
+			if (c.ExitCode != nil && *c.ExitCode != 0) || aws.ToString(c.Reason) != "" {
+				p += fmt.Sprintf(" (container %s", aws.ToString(c.Name))
+				if c.ExitCode != nil {
+					p += fmt.Sprintf(" exited %d", *c.ExitCode)
+				}
+				if r := aws.ToString(c.Reason); r != "" {
+					p += ": " + r
+				}
+				p += ")"
+			}
+		}
+		parts = append(parts, p)
+	}
+	out := fmt.Sprintf(" %d of its tasks stopped; the latest: %s.", len(tasks), strings.Join(parts, "; "))
+	// The log of the first one's container (the one the migration runs in,
+	// the target's image), when the task definition names its awslogs stream.
+	if m := s.Migration; m.LogGroup != "" && m.Container != "" {
+		logged := s
+		logged.Migration.LogStream = fmt.Sprintf("%s/%s/%s", m.LogStreamPrefix, m.Container, taskID(aws.ToString(tasks[0].TaskArn)))
+		out += strings.Replace(d.logTail(ctx, logged), "its log", "the log of task "+taskID(aws.ToString(tasks[0].TaskArn)), 1)
+	}
+	return out
 }

@@ -44,6 +44,7 @@ type service struct {
 	alarms             []string
 	hooks              []HookScript
 	deployments        []*deployment        // PRIMARY first
+	crashed            []*task              // the tasks failed deployments' circuit breaker counted
 	serviceDeployments []*serviceDeployment // newest first
 	events             []wServiceEvent
 	steps              []step
@@ -97,6 +98,9 @@ type task struct {
 	digests                                        map[string]string
 	// service tasks (of a deployment) run until replaced
 	service bool
+	// crashed is set on a service task the circuit breaker counted: it
+	// stopped because its essential container exited.
+	crashed bool
 	// reported are the lastStatus values a task state change event was emitted for.
 	reported map[string]bool
 }

@@ -387,6 +387,11 @@ func (e *Emulator) failDeployment(svc *service, d *deployment, at time.Time, f f
 	} else if f.breaker {
 		d.failed = max(3, d.desired*2)
 	}
+	if f.breaker {
+		for i := range min(d.failed, maxCrashedTasks) {
+			svc.crashed = append(svc.crashed, e.crashedTask(svc, d, int(i)))
+		}
+	}
 	svc.event(at, "(deployment %s) deployment failed: %s.", d.id, f.event)
 	e.deploymentEvent(svc, d, at)
 	if !rollback {

@@ -166,6 +166,12 @@ func (t *task) wire(now time.Time, migration string) wTask {
 	containerStatus, containerReason := "PENDING", ""
 	startedAt := t.createdAt.Add(dur / 5)
 	switch {
+	case t.crashed:
+		// "Essential container in task exited": the app container exited 1.
+		w.LastStatus, w.DesiredStatus, w.StopCode, w.StoppedReason = "STOPPED", "STOPPED", "EssentialContainerExited", "Essential container in task exited"
+		w.StartedAt, w.StoppingAt, w.StoppedAt = tsp(t.createdAt), tsp(t.stoppedAt), tsp(t.stoppedAt)
+		code := int32(1)
+		exit, containerStatus = &code, "STOPPED"
 	case t.service && t.stoppedAt.IsZero():
 		w.LastStatus, containerStatus = "RUNNING", "RUNNING"
 		w.StartedAt = tsp(t.createdAt)
@@ -211,7 +217,7 @@ func (t *task) wire(now time.Time, migration string) wTask {
 			ContainerArn: fmt.Sprintf("%s/%s", strings.Replace(t.arn, ":task/", ":container/", 1), cd.Name),
 			TaskArn:      t.arn, Name: cd.Name, Image: cd.Image, LastStatus: containerStatus, ImageDigest: t.digests[cd.Name],
 		}
-		if cd.Name == migration {
+		if cd.Name == migration || (t.crashed && cd.Name == "app") {
 			c.ExitCode, c.Reason = exit, containerReason
 		} else if containerStatus == "STOPPED" && exit != nil {
 			// sidecars are stopped with the task
@@ -321,10 +327,22 @@ func (e *Emulator) listTasks(body json.RawMessage) (any, *apiError) {
 		return nil, aerr
 	}
 	arns := []string{}
+	now := e.now()
 	if in.DesiredStatus == "STOPPED" {
+		// The tasks the circuit breaker counted when it failed a
+		// deployment (ECS shows stopped tasks for about an hour).
+		for _, svc := range c.services {
+			if in.ServiceName != "" && svc.name != in.ServiceName {
+				continue
+			}
+			e.advance(svc, now)
+			for _, t := range svc.crashed {
+				arns = append(arns, t.arn)
+			}
+		}
+		sort.Strings(arns)
 		return map[string]any{"taskArns": arns}, nil
 	}
-	now := e.now()
 	for _, svc := range c.services {
 		if in.ServiceName != "" && svc.name != in.ServiceName {
 			continue
@@ -348,6 +366,27 @@ func (e *Emulator) listTasks(body json.RawMessage) (any, *apiError) {
 	}
 	sort.Strings(arns)
 	return map[string]any{"taskArns": arns}, nil
+}
+
+// maxCrashedTasks bounds the stopped tasks listed per failed deployment.
+const maxCrashedTasks = 10
+
+// crashedTask is the i-th task of a failed deployment that the circuit
+// breaker counted: its app container exited 1 and logged why.
+func (e *Emulator) crashedTask(svc *service, d *deployment, i int) *task {
+	t := e.serviceTask(svc.cluster, svc, d, 1000+i)
+	if !t.crashed {
+		t.crashed, t.stoppedAt = true, d.endedAt
+		t.plan = MigrationScript{ExitCode: 1, Seconds: d.ramp.Seconds(), LogLines: []string{
+			"2026/11/26 10:00:02 listening on :8080",
+			"2026/11/26 10:00:03 panic: config: DATABASE_URL is not set",
+			"goroutine 1 [running]:",
+			"main.main()",
+			"exit status 2",
+		}}
+		e.writeTaskLog(t, "app", t.createdAt, t.plan.LogLines)
+	}
+	return t
 }
 
 // serviceTask is the i-th running task of a deployment, made on first sight.

@@ -26,24 +26,32 @@ type logEvent struct {
 // writeMigrationLog writes the migration container's lines to its awslogs
 // stream, spread over the task's run, if the container logs with awslogs.
 func (e *Emulator) writeMigrationLog(t *task) {
-	var cd *wContainerDefinition
-	name := e.migrationContainer(t)
-	for i := range t.containers {
-		if t.containers[i].Name == name {
-			cd = &t.containers[i]
-		}
-	}
-	if cd == nil || cd.LogConfiguration == nil || cd.LogConfiguration.LogDriver != "awslogs" || t.plan.FailToStart != "" {
+	if t.plan.FailToStart != "" {
 		return
 	}
-	o := cd.LogConfiguration.Options
-	group, stream := o["awslogs-group"], o["awslogs-stream-prefix"]+"/"+name+"/"+t.arn[strings.LastIndex(t.arn, "/")+1:]
 	lines := t.plan.LogLines
 	if lines == nil {
 		lines = defaultMigrationLog(t.plan.ExitCode)
 	}
 	dur := secs(t.plan.duration())
-	start := t.createdAt.Add(dur / 5)
+	e.writeTaskLog(t, e.migrationContainer(t), t.createdAt.Add(dur/5), lines)
+}
+
+// writeTaskLog writes a container's lines to its awslogs stream
+// (<prefix>/<container>/<task id>), spread over the task's run from start.
+func (e *Emulator) writeTaskLog(t *task, container string, start time.Time, lines []string) {
+	var cd *wContainerDefinition
+	for i := range t.containers {
+		if t.containers[i].Name == container {
+			cd = &t.containers[i]
+		}
+	}
+	if cd == nil || cd.LogConfiguration == nil || cd.LogConfiguration.LogDriver != "awslogs" {
+		return
+	}
+	o := cd.LogConfiguration.Options
+	group, stream := o["awslogs-group"], o["awslogs-stream-prefix"]+"/"+container+"/"+t.arn[strings.LastIndex(t.arn, "/")+1:]
+	dur := secs(t.plan.duration())
 	if e.logs[group] == nil {
 		e.logs[group] = map[string][]logEvent{}
 	}

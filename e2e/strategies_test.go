@@ -56,9 +56,9 @@ func TestDeploymentStrategies(t *testing.T) {
 			stages:  []string{"BAKE_TIME"},
 		},
 		"ROLLING circuit breaker rolls back": {
-			rollout:  emulator.RolloutScript{Seconds: 1, Outcome: emulator.OutcomeRolledBack},
-			status:   "FAILED",
-			error:    "DeploymentRolledBack",
+			rollout: emulator.RolloutScript{Seconds: 1, Outcome: emulator.OutcomeRolledBack},
+			status:  "FAILED",
+			error:   "DeploymentRolledBack",
 			causeHas: []string{"circuit breaker", "tasks failed", "ECS rolled it back", "service-deployment/staging/staging-service/",
 				// Why the tasks stopped, and the first one's log, read from ECS and CloudWatch Logs.
 				"of its tasks stopped; the latest: ", "Essential container in task exited (container app exited 1)",

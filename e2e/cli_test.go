@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -223,6 +224,25 @@ func TestCLI(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, "FAILED: MigrationFailed") || !strings.Contains(errOut, "exited with code 3") || !strings.Contains(out, "error: MigrationFailed") {
 			t.Fatalf("exit %d\n%s%s", code, out, errOut)
 		}
+	})
+
+	t.Run("stats computes the DORA figures from the execution history", func(t *testing.T) {
+		chart := filepath.Join(t.TempDir(), "staging.svg")
+		code, out, errOut := deployer(t, "stats", "staging", "--since", "1d", "--output", "json", "--chart", chart)
+		var doc cli.StatsJSON
+		if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Environments) != 1 {
+			t.Fatalf("exit %d\n%s%s", code, out, errOut)
+		}
+		st := doc.Environments[0]
+		// Earlier subtests deployed staging by push and by hand, and failed its migration.
+		expect(t, doc.SchemaVersion == cli.SchemaVersion && st.Environment == "staging" && st.Deployed >= 2 && st.Failed >= 1, "stats = %+v", st)
+		expect(t, st.ChangeFailureRate != nil && *st.ChangeFailureRate > 0 && *st.ChangeFailureRate < 1, "change failure rate %v", st.ChangeFailureRate)
+		expect(t, st.LeadTimeSamples >= 1 && st.LeadTimeP50Seconds != nil && *st.LeadTimeP50Seconds > 0, "lead time from the pushes: %+v", st)
+		expect(t, st.Restores >= 1 && st.TimeToRestoreP50Seconds != nil, "time to restore: %+v", st)
+		svg, err := os.ReadFile(chart)
+		expect(t, err == nil && strings.Contains(string(svg), "<svg") && strings.Contains(string(svg), "deployed</title>"), "chart: %v %.200s", err, svg)
+		code, out, _ = deployer(t, "stats")
+		expect(t, code == 0 && strings.Contains(out, "CHANGE FAILURE RATE") && strings.Contains(out, "90 days"), "text: exit %d\n%s", code, out)
 	})
 
 	t.Run("bad command lines", func(t *testing.T) {

@@ -95,6 +95,7 @@ Commands:
   status    recent deployments per environment
   history   an execution's history, state by state
   follow    follow an environment's running (or latest) deployment, or an execution, until it ends
+  stats     the four DORA figures per environment (frequency, lead time, change failure rate, time to restore)
   continue  continue a deployment that waits at a pause hook
   rollback  roll an environment back: stop the deployment in flight, or deploy the previous image again
 
@@ -130,7 +131,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	}
 	cmds := map[string]func(context.Context, []string) error{
 		"promote": a.promote, "start": a.start, "status": a.status, "history": a.history,
-		"continue": a.continueCmd, "rollback": a.rollback, "follow": a.followCmd,
+		"continue": a.continueCmd, "rollback": a.rollback, "follow": a.followCmd, "stats": a.stats,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

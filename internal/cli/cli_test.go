@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -115,5 +116,68 @@ func TestUntil(t *testing.T) {
 	}
 	if _, err := ParseUntil("shipped"); err == nil || !strings.Contains(err.Error(), "traffic-shifted") {
 		t.Errorf("ParseUntil(shipped) = %v, want the values listed", err)
+	}
+}
+
+func TestComputeStats(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	since := now.Add(-10 * 24 * time.Hour)
+	at := func(env, outcome string, stopAgo time.Duration, leadMinutes int) Attempt {
+		a := Attempt{Environment: env, Outcome: outcome, Stop: now.Add(-stopAgo)}
+		if leadMinutes > 0 {
+			a.PushedAt = a.Stop.Add(-time.Duration(leadMinutes) * time.Minute)
+		}
+		return a
+	}
+	h := time.Hour
+	ss := ComputeStats([]Attempt{
+		at("prod", OutcomeDeployed, 200*h, 10),
+		at("prod", OutcomeFailed, 100*h, 0),
+		at("prod", OutcomeDeployed, 98*h, 20), // restores the failure after 2 h
+		at("prod", OutcomeDeployed, 5*h, 30),
+		at("prod", OutcomeFailed, 1*h, 0),     // not restored yet
+		at("prod", OutcomeSkipped, 2*h, 0),    // superseded: counts nowhere
+		at("prod", OutcomeDeployed, 300*h, 5), // before the period
+		at("staging", OutcomeDeployed, 50*h, 4),
+	}, since, now)
+	if len(ss) != 2 || ss[0].Environment != "prod" {
+		t.Fatalf("stats = %+v", ss)
+	}
+	p := ss[0]
+	checks := map[string]bool{
+		"3 deployed, 2 failed":         p.Deployed == 3 && p.Failed == 2,
+		"0.3 a day":                    math.Abs(p.PerDay-0.3) < 1e-9,
+		"change failure rate 40%":      p.ChangeFailureRate != nil && math.Abs(*p.ChangeFailureRate-0.4) < 1e-9,
+		"lead time p50 20 min, p90 30": p.LeadTimeP50Seconds != nil && *p.LeadTimeP50Seconds == 1200 && *p.LeadTimeP90Seconds == 1800 && p.LeadTimeSamples == 3,
+		"one restore, after 2 h":       p.Restores == 1 && p.TimeToRestoreP50Seconds != nil && *p.TimeToRestoreP50Seconds == 7200,
+		"a day per day of the period":  len(p.Days) == 10 || len(p.Days) == 11,
+	}
+	for name, ok := range checks {
+		if !ok {
+			t.Errorf("%s: %+v", name, p)
+		}
+	}
+	for name, tc := range map[string]struct {
+		status, err string
+		deployed    bool
+		want        string
+	}{
+		"deployed":              {"SUCCEEDED", "", true, OutcomeDeployed},
+		"superseded":            {"SUCCEEDED", "", false, OutcomeSkipped},
+		"migration failed":      {"FAILED", "MigrationFailed", false, OutcomeFailed},
+		"rolled back":           {"FAILED", "DeploymentRolledBack", false, OutcomeFailed},
+		"unknown target":        {"FAILED", "UnknownTarget", false, OutcomeSkipped},
+		"no capacity":           {"FAILED", "MigrationCapacityUnavailable", false, OutcomeSkipped},
+		"execution timed out":   {"TIMED_OUT", "", false, OutcomeFailed},
+		"superseded deployment": {"FAILED", "DeploymentSuperseded", false, OutcomeSkipped},
+	} {
+		if got := OutcomeOf(tc.status, tc.err, tc.deployed); got != tc.want {
+			t.Errorf("%s: %s, want %s", name, got, tc.want)
+		}
+	}
+	for in, ok := range map[string]bool{"30d": true, "12h": true, "91d": false, "0d": false, "soon": false} {
+		if _, err := parseSince(in); (err == nil) != ok {
+			t.Errorf("parseSince(%q) = %v", in, err)
+		}
 	}
 }

@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+)
+
+// StatsJSON is `deployer stats --output json`.
+type StatsJSON struct {
+	SchemaVersion int       `json:"schemaVersion"`
+	Since         time.Time `json:"since"`
+	Until         time.Time `json:"until"`
+	Environments  []Stats   `json:"environments"`
+}
+
+func (a *App) stats(ctx context.Context, args []string) error {
+	fs := a.flags("stats", "The four DORA figures per environment from the workflow's execution history: deployment frequency, lead time (push → deployed), change failure rate, time to restore.",
+		"deployer stats prod --since 30d --chart prod.svg")
+	sinceFlag := fs.String("since", "30d", "how far back: a number of days (30d) or a duration (12h); at most 90d, Step Functions' retention")
+	chart := fs.String("chart", "", "also draw deployments per day by outcome into this SVG file")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return &usageError{"give at most one environment"}
+	}
+	if err := a.checkOutput(); err != nil {
+		return err
+	}
+	window, err := parseSince(*sinceFlag)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	if err := a.connect(ctx); err != nil {
+		return err
+	}
+	if len(pos) == 1 {
+		if err := a.checkEnvironment(ctx, pos[0]); err != nil {
+			return err
+		}
+	}
+	sm, err := a.stateMachine(ctx)
+	if err != nil {
+		return err
+	}
+	ts, err := a.targets(ctx)
+	if err != nil {
+		return err
+	}
+	now := a.Now()
+	since := now.Add(-window)
+	var attempts []Attempt
+	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), MaxResults: 1000})
+	done := false
+	for pages.HasMorePages() && !done {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list executions: %w", err)
+		}
+		for _, ex := range page.Executions {
+			// Newest first by start: one that started before since-24h
+			// (the longest an execution runs) cannot have ended after since.
+			if aws.ToTime(ex.StartDate).Before(since.Add(-deploy.MaxExecution)) {
+				done = true
+				break
+			}
+			d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
+			if err != nil {
+				return fmt.Errorf("describe execution %s: %w", aws.ToString(ex.Name), err)
+			}
+			r := row(d, ts)
+			if len(pos) == 1 && r.Environment != pos[0] {
+				continue
+			}
+			var out deploy.State
+			_ = json.Unmarshal([]byte(aws.ToString(d.Output)), &out)
+			at := Attempt{Environment: r.Environment, Start: aws.ToTime(d.StartDate), Stop: aws.ToTime(d.StopDate),
+				Outcome: OutcomeOf(string(d.Status), aws.ToString(d.Error), out.Deployment.Done)}
+			at.PushedAt = pushTime(aws.ToString(d.Input))
+			attempts = append(attempts, at)
+		}
+	}
+	ss := ComputeStats(attempts, since, now)
+	if *chart != "" {
+		f, err := os.Create(*chart)
+		if err != nil {
+			return fmt.Errorf("chart: %w", err)
+		}
+		WriteStatsSVG(f, ss)
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("chart: %w", err)
+		}
+	}
+	if a.global.output == "json" {
+		enc := json.NewEncoder(a.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(StatsJSON{SchemaVersion: SchemaVersion, Since: since.UTC(), Until: now.UTC(), Environments: ss})
+	}
+	RenderStats(a.Out, ss, since, now)
+	if *chart != "" {
+		fmt.Fprintf(a.Out, "\nChart: %s\n", *chart)
+	}
+	return nil
+}
+
+// parseSince reads --since: 30d, or a Go duration; at most 90 days.
+func parseSince(s string) (time.Duration, error) {
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, fmt.Errorf("--since %q: give days (30d) or a duration (12h)", s)
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("--since %q: give days (30d) or a duration (12h)", s)
+		}
+	}
+	if d <= 0 || d > HistoryRetention {
+		return 0, fmt.Errorf("--since %q: between 1 hour and 90d, the executions Step Functions still lists", s)
+	}
+	return d, nil
+}
+
+// pushTime is the ECR push time of a push-started execution: the event's time.
+func pushTime(input string) time.Time {
+	var ev struct {
+		Source string    `json:"source"`
+		Time   time.Time `json:"time"`
+	}
+	if json.Unmarshal([]byte(input), &ev) != nil || ev.Source != "aws.ecr" {
+		return time.Time{}
+	}
+	return ev.Time
+}

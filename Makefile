@@ -77,8 +77,8 @@ $(CDK): cdk/_cli/package.json cdk/_cli/package-lock.json
 	cd cdk/_cli && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-deploy: deps package $(CDK) ## cdk deploy to the account of your AWS credentials (once per account/region: make bootstrap)
-	cd cdk && $(WITH_NODE) ./_cli/node_modules/.bin/cdk deploy --no-notices --require-approval broadening $(STACK)
+deploy: deps package $(CDK) ## cdk deploy to the account of your AWS credentials (once per account/region: make bootstrap); EMAIL=you@example.com subscribes to the alarms
+	cd cdk && $(WITH_NODE) ./_cli/node_modules/.bin/cdk deploy --no-notices --require-approval broadening $(if $(EMAIL),--parameters NotificationEmail=$(EMAIL)) $(STACK)
 
 bootstrap: deps $(CDK) ## cdk bootstrap the account and region of your AWS credentials (once)
 	cd cdk && $(WITH_NODE) ./_cli/node_modules/.bin/cdk bootstrap --no-notices

@@ -154,6 +154,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	}
 
 	wakeRules(stack, fns["Wake"], targets, dlq)
+	topic := notifications(stack, sm, dlq, fns["Wake"])
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
@@ -166,6 +167,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	}))
 	out("OperatorPolicyArn", "Attach to the people and CI roles that run the deployer CLI", operatorPolicy(stack, targets, smName, smArn).ManagedPolicyArn())
 	out("DeadLetterQueueUrl", "Pushes whose execution could not be started, and ECS events Wake could not handle, land here", dlq.QueueUrl())
+	out("NotificationTopicArn", "Alarms (dead letters, failed, timed-out or aborted executions, Wake errors) publish here: subscribe an email (parameter NotificationEmail) or Amazon Q Developer in chat applications", topic.TopicArn())
 	// What each push deploys, for the deployer CLI (config.ReadPublished).
 	for i, t := range targets {
 		p := t.Published()

@@ -500,3 +500,48 @@ func TestOperatorPolicy(t *testing.T) {
 	}
 	template().HasOutput(jsii.String("OperatorPolicyArn"), &map[string]any{"Value": map[string]any{"Ref": assertions.Match_AnyValue()}})
 }
+
+// Alarms tell people what needs them, through one encrypted topic.
+func TestNotifications(t *testing.T) {
+	topics := resources("AWS::SNS::Topic")
+	if len(topics) != 1 {
+		t.Fatalf("topics = %d, want the notification topic", len(topics))
+	}
+	var topicID string
+	for id, tp := range topics {
+		topicID = id
+		if tp["KmsMasterKeyId"] == nil {
+			t.Error("the topic is not encrypted")
+		}
+	}
+	alarms := resources("AWS::CloudWatch::Alarm")
+	want := map[string]bool{"ApproximateNumberOfMessagesVisible": false, "ExecutionsFailed": false, "ExecutionsTimedOut": false, "ExecutionsAborted": false, "Errors": false}
+	for id, a := range alarms {
+		want[fmt.Sprint(a["MetricName"])] = true
+		actions, _ := json.Marshal(a["AlarmActions"])
+		if !strings.Contains(string(actions), topicID) || a["TreatMissingData"] != "notBreaching" {
+			t.Errorf("alarm %s: actions %s, missing data %v", id, actions, a["TreatMissingData"])
+		}
+	}
+	for m, seen := range want {
+		if !seen {
+			t.Errorf("no alarm on %s", m)
+		}
+	}
+	for _, p := range resources("AWS::SNS::TopicPolicy") {
+		doc, _ := json.Marshal(p["PolicyDocument"])
+		if !strings.Contains(string(doc), `"aws:SecureTransport":"false"`) {
+			t.Errorf("the topic does not refuse plain HTTP: %s", doc)
+		}
+	}
+	for id, k := range resources("AWS::KMS::Key") {
+		doc, _ := json.Marshal(k["KeyPolicy"])
+		if k["EnableKeyRotation"] != true || !strings.Contains(string(doc), "cloudwatch.amazonaws.com") {
+			t.Errorf("key %s: rotation %v, policy %s", id, k["EnableKeyRotation"], doc)
+		}
+	}
+	template().HasResource(jsii.String("AWS::SNS::Subscription"), &map[string]any{"Condition": "HasNotificationEmail",
+		"Properties": map[string]any{"Protocol": "email", "Endpoint": map[string]any{"Ref": "NotificationEmail"}}})
+	template().ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(1))
+	template().HasOutput(jsii.String("NotificationTopicArn"), &map[string]any{"Value": map[string]any{"Ref": topicID}})
+}

@@ -76,6 +76,8 @@ func (s *Stack) stackOutputs() ([]cfnOutput, error) {
 			return s.SFN.StateMachineARN, nil
 		case "AWS::IAM::ManagedPolicy":
 			return fmt.Sprintf("arn:aws:iam::%s:policy/%s", emulator.Account, id), nil
+		case "AWS::SNS::Topic":
+			return fmt.Sprintf("arn:aws:sns:%s:%s:%s", emulator.Region, emulator.Account, id), nil
 		case "AWS::SQS::Queue":
 			return fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", emulator.Region, emulator.Account, id), nil
 		}

@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -55,6 +56,13 @@ type hook struct {
 // answered.
 func (e *Emulator) armHooks(svc *service, d *deployment, hooks []HookScript, now time.Time) {
 	sd := d.sd
+	// In stage order, so that a pause holds the hooks of later stages too,
+	// whatever order the scenario lists them in.
+	hooks = append([]HookScript(nil), hooks...)
+	sort.SliceStable(hooks, func(i, j int) bool {
+		return hookStages[svc.strategy][hooks[i].Stage] < hookStages[svc.strategy][hooks[j].Stage]
+	})
+	var pauses []time.Time
 	for i, h := range hooks {
 		at := now.Add(time.Duration(hookStages[svc.strategy][h.Stage] * float64(d.ramp)))
 		hk := &hook{id: fmt.Sprintf("ecs-%s-%s-%d", map[bool]string{true: "pause", false: "lambda"}[h.Type == hookPause], sd.id(), i),
@@ -65,9 +73,14 @@ func (e *Emulator) armHooks(svc *service, d *deployment, hooks []HookScript, now
 		sd.hooks = append(sd.hooks, hk)
 		sd.insertStage(h.Stage, at)
 		if h.Type == hookPause {
-			e.shift(svc, d, at, paused)
+			pauses = append(pauses, at)
 		}
 		e.schedule(svc, step{at: at, owner: d, apply: func(at time.Time) { e.runHook(svc, d, hk, at) }})
+	}
+	// Once everything is on the timeline, each pause holds what follows
+	// it: the latest first, so that an earlier pause holds a later one too.
+	for i := len(pauses) - 1; i >= 0; i-- {
+		e.shift(svc, d, pauses[i], paused)
 	}
 }
 

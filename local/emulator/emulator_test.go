@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -188,5 +189,57 @@ func TestRateLimitIsATokenBucket(t *testing.T) {
 	}
 	if _, err := c.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Cluster: aws.String("staging"), Tasks: []string{"x"}}); err != nil {
 		t.Errorf("an operation without a bucket was throttled: %v", err)
+	}
+}
+
+// A pause holds the stages and hooks after it, whatever order the scenario
+// lists the hooks in: the Lambda hook of a later stage runs only after the
+// pause is answered.
+func TestPauseHoldsLaterHooks(t *testing.T) {
+	e, c, _ := clients(t)
+	e.SetTimeScale(100) // a 10 s rollout plays in 0.1 s
+	e.SetScenario(Scenario{Rollout: RolloutScript{Seconds: 10, Strategy: "BLUE_GREEN", BakeTimeMinutes: 1, BakeSeconds: 5, Hooks: []HookScript{
+		{Stage: "POST_PRODUCTION_TRAFFIC_SHIFT", Type: "AWS_LAMBDA"},
+		{Stage: "POST_SCALE_UP", Type: "PAUSE", TimeoutSeconds: 3600},
+	}}})
+	out, err := c.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String("staging-service"), ForceNewDeployment: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.Service.CurrentServiceDeployment
+	describe := func() ecstypes.ServiceDeployment {
+		sd, err := c.DescribeServiceDeployments(t.Context(), &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{aws.ToString(arn)}})
+		if err != nil || len(sd.ServiceDeployments) != 1 {
+			t.Fatalf("describe: %v", err)
+		}
+		return sd.ServiceDeployments[0]
+	}
+	until := func(what string, ok func(ecstypes.ServiceDeployment) bool) ecstypes.ServiceDeployment {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if sd := describe(); ok(sd) {
+				return sd
+			}
+		}
+		t.Fatalf("never %s: %+v", what, describe())
+		return ecstypes.ServiceDeployment{}
+	}
+	awaiting := func(sd ecstypes.ServiceDeployment) bool {
+		return len(sd.LifecycleHookDetails) == 1 && sd.LifecycleHookDetails[0].Status == ecstypes.DeploymentLifecycleHookStatusAwaitingAction
+	}
+	sd := until("paused", awaiting)
+	// Half a second of wall clock is 50 s here, five times the unpaused rollout.
+	time.Sleep(500 * time.Millisecond)
+	sd = describe()
+	if sd.Status != ecstypes.ServiceDeploymentStatusInProgress || sd.LifecycleStage != ecstypes.ServiceDeploymentLifecycleStagePostScaleUp || !awaiting(sd) {
+		t.Fatalf("the pause did not hold: %s at %s, hooks %+v", sd.Status, sd.LifecycleStage, sd.LifecycleHookDetails)
+	}
+	if _, err := c.ContinueServiceDeployment(t.Context(), &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: arn, HookId: sd.LifecycleHookDetails[0].HookId}); err != nil {
+		t.Fatal(err)
+	}
+	sd = until("successful", func(sd ecstypes.ServiceDeployment) bool {
+		return sd.Status == ecstypes.ServiceDeploymentStatusSuccessful
+	})
+	if len(sd.LifecycleHookDetails) != 2 {
+		t.Errorf("after continue, the later Lambda hook did not run: %+v", sd.LifecycleHookDetails)
 	}
 }

@@ -43,6 +43,7 @@ func (a *App) start(ctx context.Context, args []string) error {
 	digest := fs.String("digest", "", "deploy only if the environment's tag names this sha256: digest")
 	skip := fs.Bool("skip-migration", false, "deploy without running the migration")
 	reason := fs.String("reason", "", "why, recorded in the execution")
+	override := fs.Bool("override-guard", false, "deploy although the image has not passed the environment this one requires (needs --reason)")
 	follow := fs.Bool("follow", false, "show progress until the end; exit 0 only if it SUCCEEDED")
 	untilFlag := fs.String("until", "", "with --follow: return (exit 0) once the deployment reaches this point: migrated, deploying, traffic-shifted, baking or an ECS lifecycle stage; the workflow keeps watching to the end")
 	pos, err := parse(fs, args)
@@ -60,10 +61,13 @@ func (a *App) start(ctx context.Context, args []string) error {
 		return err
 	}
 	env := pos[0]
+	if *override && strings.TrimSpace(*reason) == "" {
+		return &usageError{"--override-guard needs --reason: say why this image skips the environment it requires"}
+	}
 	if *digest != "" && !digestSyntax.MatchString(*digest) {
 		return &usageError{fmt.Sprintf("--digest %q is not an image digest (sha256:<hex>)", *digest)}
 	}
-	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: *digest, SkipMigration: *skip, Reason: *reason})
+	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: *digest, SkipMigration: *skip, Reason: *reason, OverrideGuard: *override})
 	if err := a.connect(ctx); err != nil {
 		return err
 	}

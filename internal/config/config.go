@@ -30,6 +30,7 @@ var (
 	DefaultQueueSettle       = Duration(5 * time.Second)
 	DefaultQueuePollInterval = Duration(15 * time.Second)
 	DefaultDuplicateWindow   = Duration(15 * time.Minute)
+	DefaultRequiresWait      = Duration(time.Hour)
 )
 
 // Image modes.
@@ -62,6 +63,9 @@ type Settings struct {
 	QueueSettle            *Duration  `json:"queueSettle,omitempty"`
 	QueuePollInterval      *Duration  `json:"queuePollInterval,omitempty"`
 	DuplicateWindow        *Duration  `json:"duplicateWindow,omitempty"`
+	// RequiresWait bounds how long a guarded deployment waits for the
+	// required environment's deployment of the same image to end.
+	RequiresWait *Duration `json:"requiresWait,omitempty"`
 }
 
 // Target is one entry of targets.json as written.
@@ -83,6 +87,9 @@ type Target struct {
 	// read, to put the log's last lines in a failed migration's cause.
 	// Default: /ecs/<taskDefinitionFamily>, what the ECS console creates.
 	LogGroup string `json:"logGroup,omitempty"`
+	// Requires names the environment an image must have deployed to
+	// successfully before this one deploys it (promotion guard): "staging".
+	Requires string `json:"requires,omitempty"`
 	Settings
 }
 
@@ -174,6 +181,8 @@ type Resolved struct {
 	QueueSettle            Duration  `json:"queueSettle"`
 	QueuePollInterval      Duration  `json:"queuePollInterval"`
 	DuplicateWindow        Duration  `json:"duplicateWindow"`
+	Requires               string    `json:"requires,omitempty"`
+	RequiresWait           Duration  `json:"requiresWait"`
 }
 
 // Config is a validated configuration.
@@ -248,6 +257,47 @@ func (e *FieldError) Error() string {
 		return fmt.Sprintf("%s: %s", e.File, e.Msg)
 	}
 	return fmt.Sprintf("%s: %s: %s", e.File, e.Field, e.Msg)
+}
+
+// checkRequires refuses a promotion guard that names no configured
+// environment, the target itself, or closes a cycle (prod requires staging
+// requires prod: neither could ever deploy).
+func checkRequires(name string, targets []Resolved) []error {
+	byEnv := map[string]Resolved{}
+	for _, t := range targets {
+		byEnv[t.Environment] = t
+	}
+	var errs []error
+	for i, t := range targets {
+		if t.Requires == "" {
+			continue
+		}
+		field := fmt.Sprintf("targets[%d].requires", i)
+		if _, ok := byEnv[t.Requires]; !ok {
+			errs = append(errs, &FieldError{name, field, fmt.Sprintf("%q is not a configured environment (environments: %s)", t.Requires, strings.Join(sortedKeys(byEnv), ", "))})
+			continue
+		}
+		seen := map[string]bool{t.Environment: true}
+		path := []string{t.Environment}
+		for next := t.Requires; next != ""; next = byEnv[next].Requires {
+			path = append(path, next)
+			if seen[next] {
+				errs = append(errs, &FieldError{name, field, fmt.Sprintf("the guard is a cycle (%s): no environment in it could ever deploy", strings.Join(path, " requires "))})
+				break
+			}
+			seen[next] = true
+		}
+	}
+	return errs
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // decodeError says where a document failed to decode: the line and column
@@ -419,6 +469,7 @@ func Parse(name string, b []byte) (*Config, error) {
 		seenEnv[r.Environment] = i
 		c.targets = append(c.targets, r)
 	}
+	errs = append(errs, checkRequires(name, c.targets)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -523,6 +574,8 @@ func resolve(d Settings, t Target) Resolved {
 	r.QueueSettle = pick(DefaultQueueSettle, d.QueueSettle, t.QueueSettle)
 	r.QueuePollInterval = pick(DefaultQueuePollInterval, d.QueuePollInterval, t.QueuePollInterval)
 	r.DuplicateWindow = pick(DefaultDuplicateWindow, d.DuplicateWindow, t.DuplicateWindow)
+	r.RequiresWait = pick(DefaultRequiresWait, d.RequiresWait, t.RequiresWait)
+	r.Requires = t.Requires
 	r.Image = ImageTag
 	for _, v := range []*string{d.Image, t.Image} {
 		if v != nil {

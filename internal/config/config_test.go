@@ -23,7 +23,7 @@ func TestDefaultsFollowTheScriptConvention(t *testing.T) {
 		Migration: Migration{Command: []string{"goose", "-dir", "migrations", "up"}}, MigrationTimeout: DefaultMigrationTimeout,
 		DeploymentTimeout: DefaultDeploymentTimeout, MigrationPollInterval: DefaultMigrationPollInterval,
 		DeploymentPollInterval: DefaultDeploymentPollInterval, CapacityRetries: DefaultCapacityRetries, CapacityRetryInterval: DefaultCapacityRetryInterval,
-		Image: ImageTag, QueueSettle: DefaultQueueSettle, QueuePollInterval: DefaultQueuePollInterval, DuplicateWindow: DefaultDuplicateWindow}
+		Image: ImageTag, QueueSettle: DefaultQueueSettle, QueuePollInterval: DefaultQueuePollInterval, DuplicateWindow: DefaultDuplicateWindow, RequiresWait: DefaultRequiresWait}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
@@ -232,6 +232,29 @@ func TestDecodeErrorsSayWhere(t *testing.T) {
 	for name, tc := range cases {
 		_, err := Parse("targets.json", []byte(tc.doc))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", name, err, tc.want)
+		}
+	}
+}
+
+func TestRequiresIsChecked(t *testing.T) {
+	target := func(env, requires string) string {
+		return fmt.Sprintf(`{"environment":%q,"repository":"app","tag":%q,"requires":%q}`, env, env, requires)
+	}
+	for name, tc := range map[string]struct {
+		targets []string
+		want    string
+	}{
+		"unknown environment": {[]string{target("staging", ""), target("prod", "stagin")}, `targets[1].requires: "stagin" is not a configured environment (environments: prod, staging)`},
+		"itself":              {[]string{target("prod", "prod")}, "targets[0].requires: the guard is a cycle (prod requires prod)"},
+		"a cycle":             {[]string{target("staging", "prod"), target("prod", "staging")}, "the guard is a cycle (staging requires prod requires staging)"},
+		"fine":                {[]string{target("staging", ""), target("prod", "staging")}, ""},
+	} {
+		_, err := Parse("t.json", []byte(`{"targets":[`+strings.Join(tc.targets, ",")+`]}`))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
 		}
 	}

@@ -87,6 +87,11 @@ func budget(doc statemachine.Document, t Resolved, all []Resolved) HistoryBudget
 	// The execution's own TimeoutSeconds ends a wait that would outlast it.
 	limit := time.Duration(doc.TimeoutSeconds) * time.Second
 	b.QueueWait = max(0, min(b.QueueWait, limit-span(t)))
+	// A promotion guard waits at the turn for the required environment's
+	// deployment of the image, at most requiresWait, polling like the queue.
+	if t.Requires != "" {
+		b.QueueWait += time.Duration(t.RequiresWait)
+	}
 	turns := func(d, every time.Duration) int { return int((d+every-1)/every) + 1 }
 	b.QueueTurns = turns(b.QueueWait+time.Duration(t.QueueSettle), b.queuePoll)
 	b.CapacityTurns = t.CapacityRetries

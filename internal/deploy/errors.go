@@ -44,6 +44,10 @@ type UnsupportedDeploymentController struct{ failure }
 // the migration's RunTask (or PinImage's RegisterTaskDefinition).
 type TargetMisconfigured struct{ failure }
 
+// PromotionBlocked: the target requires another environment first, and the
+// image has not deployed there successfully.
+type PromotionBlocked struct{ failure }
+
 // MigrationCapacityUnavailable: RunTask kept failing for capacity reasons.
 type MigrationCapacityUnavailable struct{ failure }
 
@@ -86,7 +90,7 @@ func AllErrors() []error {
 	return []error{
 		&InvalidInput{}, &UnknownTarget{}, &ImageNotFound{}, &ServiceNotFound{},
 		&UnsupportedDeploymentController{}, &TargetMisconfigured{},
-		&MigrationCapacityUnavailable{}, &MigrationFailedToStart{}, &MigrationFailed{},
+		&PromotionBlocked{}, &MigrationCapacityUnavailable{}, &MigrationFailedToStart{}, &MigrationFailed{},
 		&MigrationLost{}, &MigrationTimedOut{},
 		&DeploymentRolledBack{}, &DeploymentSuperseded{}, &DeploymentStopped{}, &DeploymentFailed{}, &DeploymentTimedOut{},
 		&InternalError{},

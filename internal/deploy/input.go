@@ -24,6 +24,8 @@ type Request struct {
 	Trigger       Trigger
 	// Rollback is set when the start redeploys an earlier digest.
 	Rollback *RollbackRequest
+	// OverrideGuard deploys although the promotion guard would not.
+	OverrideGuard bool
 }
 
 // ManualInput is the input a person (or the CLI) gives StartExecution.
@@ -36,6 +38,9 @@ type ManualInput struct {
 	// the one the environment runs (deployer rollback): without the
 	// migration, and with the environment's tag moved back to Digest.
 	Rollback *RollbackRequest `json:"rollback,omitempty"`
+	// OverrideGuard deploys without the promotion guard's check ("requires");
+	// it needs a reason, which the output and the history keep.
+	OverrideGuard bool `json:"overrideGuard,omitempty"`
 }
 
 // RollbackRequest says what a rollback undoes.
@@ -117,11 +122,15 @@ func parseManual(b []byte) (Request, error) {
 	if in.Digest != "" && !digestPattern.MatchString(in.Digest) {
 		return Request{}, invalid(fmt.Sprintf(`"digest" %q is not of the form sha256:<hex digits>`, in.Digest))
 	}
+	if in.OverrideGuard && strings.TrimSpace(in.Reason) == "" {
+		return Request{}, invalid(`"overrideGuard" needs a "reason": say why this image skips the environment it requires`)
+	}
 	req := Request{
 		Environment:   in.Environment,
 		Digest:        in.Digest,
 		SkipMigration: in.SkipMigration,
 		Trigger:       Trigger{Type: "manual", Reason: in.Reason},
+		OverrideGuard: in.OverrideGuard,
 	}
 	if rb := in.Rollback; rb != nil {
 		switch {

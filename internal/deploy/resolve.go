@@ -46,6 +46,9 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 			SettleSeconds:          int(time.Duration(target.QueueSettle) / time.Second),
 			PollSeconds:            target.QueuePollInterval.Seconds(),
 			DuplicateWindowSeconds: int(time.Duration(target.DuplicateWindow) / time.Second),
+			Requires:               target.Requires,
+			RequiresWaitSeconds:    int(time.Duration(target.RequiresWait) / time.Second),
+			OverrideGuard:          req.OverrideGuard,
 		},
 		Poll: Poll{
 			MigrationSeconds:          target.MigrationPollInterval.Seconds(),

@@ -62,6 +62,14 @@ type Turn struct {
 	SettleSeconds          int `json:"settleSeconds"`
 	PollSeconds            int `json:"pollSeconds"`
 	DuplicateWindowSeconds int `json:"duplicateWindowSeconds"`
+	// Requires is the environment the image must have deployed to first
+	// (the promotion guard), RequiresWaitSeconds how long to wait for its
+	// deployment to end; OverrideGuard is a manual start's override; Guard
+	// is what the guard decided.
+	Requires            string `json:"requires,omitempty"`
+	RequiresWaitSeconds int    `json:"requiresWaitSeconds,omitempty"`
+	OverrideGuard       bool   `json:"overrideGuard,omitempty"`
+	Guard               *Guard `json:"guard,omitempty"`
 }
 
 // Trigger says why this deployment runs.

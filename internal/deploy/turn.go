@@ -164,9 +164,24 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	}
 	dec := DecideTurn(me, others, now, time.Duration(t.DuplicateWindowSeconds)*time.Second)
 	t.Decision, t.WaitingFor, t.SupersededBy, t.DuplicateOf, t.WaitSeconds = dec.Kind, "", "", "", 0
+	if dec.Kind == TurnGo && t.Requires != "" && (t.Guard == nil || t.Guard.Verdict == GuardWaiting) {
+		g, err := d.checkGuard(ctx, s, now)
+		if err != nil {
+			return s, err
+		}
+		t.Guard = &g
+		if g.Verdict == GuardWaiting {
+			t.Decision, t.Reason, t.WaitSeconds = TurnWait, "promotion guard: "+g.Reason, t.PollSeconds
+			d.log().InfoContext(ctx, "turn", "execution", s.Execution.ID, "decision", TurnWait, "guard", g.Reason)
+			return s, nil
+		}
+	}
 	switch dec.Kind {
 	case TurnGo:
 		t.Reason = "no other deployment of " + me.Service + " is running"
+		if g := t.Guard; g != nil {
+			t.Reason += "; promotion guard " + g.Verdict + ": " + g.Reason
+		}
 		s.Phases.QueueSeconds = seconds(s.Execution.StartTime, now)
 		s.Deployment.NotBefore = ptrTime(now)
 	case TurnWait:

@@ -69,6 +69,9 @@ func (e *Emulator) SeedStandardWorld() error {
 		services = append(services, ServiceSpec{Cluster: FleetTag(i), Name: FleetTag(i) + "-service", TaskDefinition: ec2, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true})
 	}
 	e.PushImage(Repository, "pinned", Digest)
+	// "release" requires staging (the promotion guard); its tag is not
+	// pushed yet: the tests push it.
+	services = append(services, ServiceSpec{Cluster: "release", Name: "release-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true})
 	for _, s := range services {
 		if err := e.CreateService(s); err != nil {
 			return err

@@ -221,6 +221,17 @@ func FromTemplate(tpl []byte, ps Pseudo) (*Template, error) {
 				return nil, fmt.Errorf("%s: %w", id, err)
 			}
 			t.Managed[id] = &Policy{Role: id, Statements: stmts}
+			// A managed policy attached to roles (CDK moves what does not fit
+			// a role's inline policy into such "OverflowPolicy" documents)
+			// grants those roles too.
+			roles, _ := r.Properties["Roles"].([]any)
+			for _, ref := range roles {
+				role, ok := refOf(ref)
+				if !ok {
+					return nil, fmt.Errorf("%s: a role that is not a Ref: %v", id, ref)
+				}
+				policy(role).Statements = append(policy(role).Statements, stmts...)
+			}
 		case "AWS::Lambda::Function":
 			if g, ok := r.Properties["Role"].(map[string]any)["Fn::GetAtt"].([]any); ok && len(g) == 2 {
 				t.FunctionRoles[id] = fmt.Sprint(g[0])

@@ -82,3 +82,21 @@ func TestFromTemplate(t *testing.T) {
 		})
 	}
 }
+
+// CDK moves what does not fit a role's inline policy into managed
+// "OverflowPolicy" documents attached to the role: they grant it too.
+func TestOverflowPoliciesGrantTheirRoles(t *testing.T) {
+	tpl := []byte(`{"Resources":{
+		"Role":{"Type":"AWS::IAM::Role"},
+		"Inline":{"Type":"AWS::IAM::Policy","Properties":{"Roles":[{"Ref":"Role"}],"PolicyDocument":{"Statement":[{"Effect":"Allow","Action":"ecs:DescribeServices","Resource":"*"}]}}},
+		"RoleOverflowPolicy1":{"Type":"AWS::IAM::ManagedPolicy","Properties":{"Roles":[{"Ref":"Role"}],"PolicyDocument":{"Statement":[{"Effect":"Allow","Action":"ecs:DescribeServiceDeployments","Resource":"*"}]}}}}}`)
+	got, err := FromTemplate(tpl, Pseudo{Partition: "aws", Region: "us-west-2", AccountID: "123456789012", StackName: "S"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []string{"ecs:DescribeServices", "ecs:DescribeServiceDeployments"} {
+		if d := got.Policies["Role"].Evaluate(Request{Action: action, Resource: "arn:aws:ecs:us-west-2:123456789012:service/c/s"}); !d.Allowed {
+			t.Errorf("%s: %s", action, d.Reason)
+		}
+	}
+}

@@ -242,3 +242,51 @@ func wokenBy(t *testing.T, r *localstack.Result, detailType string) bool {
 	}
 	return false
 }
+
+// The approval gate: "gated" waits for a person before anything runs.
+func TestApproval(t *testing.T) {
+	s := startStack(t)
+	cliEnv(t, s)
+	s.SetTokenTimeout(20 * time.Second)
+	const operator = "arn:aws:iam::" + emulator.Account + ":user/operator"
+
+	t.Run("approved, it deploys and keeps who approved", func(t *testing.T) {
+		arn := startExecution(t, "gated")
+		waitHistoryHas(t, s, arn, `"answer":"deployer approve gated`)
+		expect(t, len(s.Emulator.Calls("RunTask")) == 0, "the migration ran before the approval")
+		out := untilExit0(t, "approve", "gated", "--reason", "release notes reviewed")
+		expect(t, strings.Contains(out, "Approved the deployment of ") && strings.Contains(out, operator), "approve says %q", out)
+		r, st := result(t, s, pushed{arn: arn, name: lastPart(arn)})
+		if r.Status != "SUCCEEDED" {
+			t.Fatalf("ended %s %s (%s)", r.Status, r.Error, r.Cause)
+		}
+		d := st.Approval.Decision
+		expect(t, d != nil && d.Approved && d.By == operator && d.Reason == "release notes reviewed", "decision %+v", d)
+	})
+
+	t.Run("rejected, it ends Rejected and nothing runs", func(t *testing.T) {
+		migrations := len(s.Emulator.Calls("RunTask"))
+		arn := startExecution(t, "gated")
+		untilExit0(t, "reject", "gated", "--reason", "freeze until the incident is closed")
+		r, _ := result(t, s, pushed{arn: arn, name: lastPart(arn)})
+		if r.Status != "FAILED" || r.Error != "Rejected" || !strings.Contains(r.Cause, operator+" rejected the deployment") || !strings.Contains(r.Cause, "freeze until the incident is closed") {
+			t.Fatalf("ended %s %s (%s)", r.Status, r.Error, r.Cause)
+		}
+		expect(t, len(s.Emulator.Calls("RunTask")) == migrations, "the migration ran")
+	})
+
+	t.Run("nobody decides: ApprovalTimedOut", func(t *testing.T) {
+		s.SetTokenTimeout(300 * time.Millisecond) // the local stack's stand-in for approval.timeout
+		defer s.SetTokenTimeout(20 * time.Second)
+		arn := startExecution(t, "gated")
+		r, _ := result(t, s, pushed{arn: arn, name: lastPart(arn)})
+		expect(t, r.Status == "FAILED" && r.Error == "ApprovalTimedOut" && strings.Contains(r.Cause, "deployer approve"), "ended %s %s (%s)", r.Status, r.Error, r.Cause)
+	})
+
+	t.Run("bad command lines", func(t *testing.T) {
+		code, _, errOut := deployer(t, "reject", "gated")
+		expect(t, code == 2 && strings.Contains(errOut, "--reason is required to reject"), "reject without a reason: exit %d %s", code, errOut)
+		code, _, errOut = deployer(t, "approve", "gated")
+		expect(t, code == 1 && strings.Contains(errOut, "no deployment of gated waits for approval"), "approve with nothing waiting: exit %d %s", code, errOut)
+	})
+}

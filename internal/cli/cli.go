@@ -96,6 +96,8 @@ Commands:
   history   an execution's history, state by state
   follow    follow an environment's running (or latest) deployment, or an execution, until it ends
   stats     the four DORA figures per environment (frequency, lead time, change failure rate, time to restore)
+  approve   approve the deployment that waits for a person (a target with "approval")
+  reject    reject it: it ends Rejected and nothing runs
   continue  continue a deployment that waits at a pause hook
   rollback  roll an environment back: stop the deployment in flight, or deploy the previous image again
 
@@ -132,6 +134,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	cmds := map[string]func(context.Context, []string) error{
 		"promote": a.promote, "start": a.start, "status": a.status, "history": a.history,
 		"continue": a.continueCmd, "rollback": a.rollback, "follow": a.followCmd, "stats": a.stats,
+		"approve": a.approve, "reject": a.reject,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -90,8 +90,20 @@ type Target struct {
 	// Requires names the environment an image must have deployed to
 	// successfully before this one deploys it (promotion guard): "staging".
 	Requires string `json:"requires,omitempty"`
+	// Approval makes each deployment wait for a person before anything runs.
+	Approval *Approval `json:"approval,omitempty"`
 	Settings
 }
+
+// Approval is the approval gate: how long a deployment waits for a person
+// (deployer approve / reject) before it ends ApprovalTimedOut.
+type Approval struct {
+	Timeout Duration `json:"timeout"`
+}
+
+// MaxApprovalTimeout keeps an approval wait well inside the execution's
+// own 24 hours, with room for the migration and the deployment after it.
+const MaxApprovalTimeout = 12 * time.Hour
 
 // Migration says how to run the migration. `"migration": false` disables it.
 type Migration struct {
@@ -183,6 +195,7 @@ type Resolved struct {
 	DuplicateWindow        Duration  `json:"duplicateWindow"`
 	Requires               string    `json:"requires,omitempty"`
 	RequiresWait           Duration  `json:"requiresWait"`
+	Approval               *Approval `json:"approval,omitempty"`
 }
 
 // Config is a validated configuration.
@@ -442,6 +455,9 @@ func Parse(name string, b []byte) (*Config, error) {
 		if r.Service == "" || len(r.Service) > 255 {
 			errs = append(errs, &FieldError{name, field + ".service", "must be 1-255 characters"})
 		}
+		if a := r.Approval; a != nil && (time.Duration(a.Timeout) < time.Minute || time.Duration(a.Timeout) > MaxApprovalTimeout) {
+			errs = append(errs, &FieldError{name, field + ".approval.timeout", fmt.Sprintf("%s: give 1m to %s, inside the execution's 24 hours", time.Duration(a.Timeout), MaxApprovalTimeout)})
+		}
 		// A log group name: 1-512 of [.\-_/#A-Za-z0-9] (CreateLogGroup).
 		if !logGroupName.MatchString(r.LogGroup) {
 			errs = append(errs, &FieldError{name, field + ".logGroup", fmt.Sprintf("%q is not a CloudWatch Logs group name (1-512 of letters, digits, . - _ / #)", r.LogGroup)})
@@ -576,6 +592,10 @@ func resolve(d Settings, t Target) Resolved {
 	r.DuplicateWindow = pick(DefaultDuplicateWindow, d.DuplicateWindow, t.DuplicateWindow)
 	r.RequiresWait = pick(DefaultRequiresWait, d.RequiresWait, t.RequiresWait)
 	r.Requires = t.Requires
+	if t.Approval != nil {
+		a := *t.Approval
+		r.Approval = &a
+	}
 	r.Image = ImageTag
 	for _, v := range []*string{d.Image, t.Image} {
 		if v != nil {

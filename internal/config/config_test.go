@@ -259,3 +259,12 @@ func TestRequiresIsChecked(t *testing.T) {
 		}
 	}
 }
+
+func TestApprovalTimeoutIsBounded(t *testing.T) {
+	for timeout, ok := range map[string]bool{"30s": false, "4h": true, "13h": false} {
+		_, err := Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"prod","approval":{"timeout":"`+timeout+`"}}]}`))
+		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "targets[0].approval.timeout")) {
+			t.Errorf("approval timeout %s: %v", timeout, err)
+		}
+	}
+}

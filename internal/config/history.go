@@ -115,6 +115,9 @@ func budget(doc statemachine.Document, t Resolved, all []Resolved) HistoryBudget
 // the deployment's deadline).
 func span(t Resolved) time.Duration {
 	d := time.Duration(t.QueueSettle) + time.Duration(t.DeploymentTimeout)
+	if t.Approval != nil {
+		d += time.Duration(t.Approval.Timeout)
+	}
 	if !t.Migration.Disabled {
 		d += time.Duration(t.CapacityRetries)*maxCapacityBackoff + time.Duration(t.MigrationTimeout)
 	}

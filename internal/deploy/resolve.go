@@ -64,6 +64,10 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 	if req.Rollback != nil {
 		s.Rollback = &Rollback{Of: req.Rollback.Of, To: s.Image.Digest, By: req.Rollback.By}
 	}
+	if a := target.Approval; a != nil {
+		s.Approval = &Approval{TimeoutSeconds: int(time.Duration(a.Timeout) / time.Second),
+			Answer: fmt.Sprintf("deployer approve %s | deployer reject %s --reason …", target.Environment, target.Environment)}
+	}
 	svc, err := d.describeService(ctx, target.Cluster, target.Service)
 	if err != nil {
 		return State{}, err

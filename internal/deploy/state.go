@@ -22,10 +22,31 @@ type State struct {
 	Deployment  Deployment `json:"deployment"`
 	Poll        Poll       `json:"poll"`
 	Phases      Phases     `json:"phases"`
+	// Approval is set for a target with an approval gate.
+	Approval *Approval `json:"approval,omitempty"`
 	// Rollback is set when this execution redeploys an earlier image.
 	Rollback *Rollback `json:"rollback,omitempty"`
 	// Wake says what last ended a WaitForMigration or WaitForDeployment early.
 	Wake *Wake `json:"wake,omitempty"`
+}
+
+// Approval is the approval gate: WaitForApproval waits TimeoutSeconds for
+// a person's Decision (deployer approve or reject).
+type Approval struct {
+	TimeoutSeconds int    `json:"timeoutSeconds"`
+	Answer         string `json:"answer"`
+	// Decision is what the CLI sent the wait's task token.
+	Decision *ApprovalDecision `json:"decision,omitempty"`
+}
+
+// ApprovalDecision is a person's answer to the approval gate.
+type ApprovalDecision struct {
+	Approved bool      `json:"approved"`
+	By       string    `json:"by"`
+	Reason   string    `json:"reason,omitempty"`
+	At       time.Time `json:"at"`
+	// Cause is the Rejected Fail state's cause.
+	Cause string `json:"cause,omitempty"`
 }
 
 // Rollback says what a rollback execution undoes.

@@ -24,6 +24,9 @@ import (
 const (
 	WaitingForMigration  = "migration"
 	WaitingForDeployment = "deployment"
+	// WaitingForApproval waits for a person (WaitForApproval): only the
+	// CLI's decision ends it, or its timeout.
+	WaitingForApproval = "approval"
 )
 
 // TokenAPI is the part of Step Functions that ends a wait for a task token.
@@ -71,8 +74,14 @@ func (d *Deployer) Watch(ctx context.Context, in WatchInput) (WatchOutput, error
 			return WatchOutput{}, err
 		}
 		changed, reason = DeploymentChanged(v, s.Deployment, now)
+	case WaitingForApproval:
+		answer := ""
+		if s.Approval != nil {
+			answer = s.Approval.Answer
+		}
+		return WatchOutput{Parked: true, Reason: "waiting for a person: " + answer}, nil
 	default:
-		return WatchOutput{}, &InvalidInput{newf("Watch: waitingFor is %q, want %q or %q.", in.WaitingFor, WaitingForMigration, WaitingForDeployment)}
+		return WatchOutput{}, &InvalidInput{newf("Watch: waitingFor is %q, want %q, %q or %q.", in.WaitingFor, WaitingForMigration, WaitingForDeployment, WaitingForApproval)}
 	}
 	if !changed {
 		return WatchOutput{Parked: true, Reason: reason}, nil

@@ -72,6 +72,9 @@ func (e *Emulator) SeedStandardWorld() error {
 	// "release" requires staging (the promotion guard); its tag is not
 	// pushed yet: the tests push it.
 	services = append(services, ServiceSpec{Cluster: "release", Name: "release-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true})
+	// "gated" waits for a person (the approval gate).
+	e.PushImage(Repository, "gated", Digest)
+	services = append(services, ServiceSpec{Cluster: "gated", Name: "gated-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true})
 	for _, s := range services {
 		if err := e.CreateService(s); err != nil {
 			return err

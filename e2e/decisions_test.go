@@ -34,8 +34,10 @@ func TestDecisions(t *testing.T) {
 	t.Run("paused, then continued", func(t *testing.T) {
 		s.SetScenario(paused)
 		arn := startExecution(t, "staging")
-		// The history shows the pause before anyone answers it.
+		// The history shows the pause before anyone answers it, and so does status.
 		waitHistoryHas(t, s, arn, "waiting for a decision at POST_TEST_TRAFFIC_SHIFT")
+		_, status, _ := deployer(t, "status", "staging")
+		expect(t, strings.Contains(status, "paused at POST_TEST_TRAFFIC_SHIFT: deployer continue staging"), "status does not say the deployment is paused:\n%s", status)
 		out := untilExit0(t, "continue", "staging", "--reason", "green looks fine")
 		for _, want := range []string{"Continued the deployment of staging at POST_TEST_TRAFFIC_SHIFT", "ContinueServiceDeployment CONTINUE", "as " + operator, "Recorded in execution"} {
 			expect(t, strings.Contains(out, want), "continue says %q, want %q", out, want)
@@ -254,6 +256,8 @@ func TestApproval(t *testing.T) {
 		arn := startExecution(t, "gated")
 		waitHistoryHas(t, s, arn, `"answer":"deployer approve gated`)
 		expect(t, len(s.Emulator.Calls("RunTask")) == 0, "the migration ran before the approval")
+		_, status, _ := deployer(t, "status", "gated")
+		expect(t, strings.Contains(status, "awaiting approval: deployer approve gated"), "status does not say what the execution awaits:\n%s", status)
 		out := untilExit0(t, "approve", "gated", "--reason", "release notes reviewed")
 		expect(t, strings.Contains(out, "Approved the deployment of ") && strings.Contains(out, operator), "approve says %q", out)
 		r, st := result(t, s, pushed{arn: arn, name: lastPart(arn)})

@@ -40,7 +40,10 @@ type Row struct {
 	Error       string    `json:"error,omitempty"`
 	Cause       string    `json:"cause,omitempty"`
 	// Outcome is deployed, superseded, duplicate, failed or running.
-	Outcome   string `json:"outcome"`
+	Outcome string `json:"outcome"`
+	// Waiting says what a running execution waits for, when a person can
+	// act on it: an approval, a pause hook, or its turn.
+	Waiting   string `json:"waiting,omitempty"`
 	Execution string `json:"execution"`
 }
 
@@ -83,6 +86,11 @@ func (a *App) status(ctx context.Context, args []string) error {
 			return fmt.Errorf("describe execution %s: %w", aws.ToString(item.Name), err)
 		}
 		r := row(d, ts)
+		if r.Status == "RUNNING" {
+			if r.Waiting, err = a.waitingOn(ctx, aws.ToString(item.ExecutionArn)); err != nil {
+				return err
+			}
+		}
 		if len(pos) == 1 && r.Environment != pos[0] {
 			continue
 		}
@@ -136,6 +144,23 @@ func row(d *sfn.DescribeExecutionOutput, ts config.Targets) Row {
 	return r
 }
 
+// waitingOn reads a running execution's latest state and says what it
+// waits for that a person can act on.
+func (a *App) waitingOn(ctx context.Context, arn string) (string, error) {
+	st, p, ok, err := a.latestState(ctx, arn)
+	switch {
+	case err != nil || !ok:
+		return "", err
+	case p != nil && p.WaitingFor == deploy.WaitingForApproval:
+		return "awaiting approval: deployer approve " + st.Environment + " | deployer reject " + st.Environment + " --reason …", nil
+	case st.Deployment.Paused != nil:
+		return "paused at " + st.Deployment.Paused.Stage + ": " + st.Deployment.Paused.Answer, nil
+	case st.Turn.Decision == deploy.TurnWait:
+		return "queued: " + st.Turn.Reason, nil
+	}
+	return "", nil
+}
+
 // RenderStatus writes the rows as a table; durations of running executions count to now.
 func RenderStatus(w io.Writer, rows []Row, now time.Time) {
 	if len(rows) == 0 {
@@ -163,6 +188,8 @@ func RenderStatus(w io.Writer, rows []Row, now time.Time) {
 			detail = history.ErrorLine(r.Error, r.Cause)
 		case strings.HasPrefix(r.Outcome, "superseded") || strings.HasPrefix(r.Outcome, "duplicate"):
 			detail = r.Outcome + ": nothing deployed"
+		case r.Waiting != "":
+			detail = r.Waiting
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Environment, r.Status, digest, trigger,
 			r.Started.UTC().Format("2006-01-02 15:04:05Z"), (time.Duration(secs*1000) * time.Millisecond).Round(100*time.Millisecond), detail)

@@ -185,7 +185,8 @@ func TestCLI(t *testing.T) {
 		// Ctrl-C while following: the CLI's context is cancelled.
 		var out, errOut bytes.Buffer
 		app := &cli.App{Out: &out, Err: &errOut, Getenv: os.Getenv, Poll: 100 * time.Millisecond, Now: time.Now}
-		ctx, cancel := context.WithTimeout(t.Context(), 800*time.Millisecond)
+		// The deployment takes over 4 s (a 1 s migration, a 3 s rollout).
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 		defer cancel()
 		code := app.Run(ctx, []string{"follow", "staging"})
 		if code != 130 || !strings.Contains(errOut.String(), "The deployment carries on; re-attach with: deployer follow "+lastPart(arn)) {

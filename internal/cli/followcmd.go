@@ -47,6 +47,9 @@ func (a *App) followCmd(ctx context.Context, args []string) error {
 		}
 		if _, isEnv := ts.ByEnvironment(pos[0]); isEnv {
 			if arn, err = a.executionOf(ctx, sm, ts, pos[0]); err != nil {
+				if ctx.Err() != nil {
+					return &exitError{code: 130}
+				}
 				return err
 			}
 		}

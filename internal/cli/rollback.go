@@ -68,7 +68,36 @@ the current one is deployed again, without the migration, as a queued execution 
 		}
 		return a.rollbackInFlight(ctx, dep, *reason)
 	}
+	// An execution of the environment that has not reached its deployment
+	// (queued, migrating) would deploy after the rollback: say so rather
+	// than queue a rollback behind it.
+	if other, err := a.runningOf(ctx, sm, env); err != nil {
+		return err
+	} else if other != "" {
+		return fmt.Errorf("execution %s of %s is running but has not started its service deployment yet: wait until it does (then rollback stops it) or ends, or stop it (aws stepfunctions stop-execution --execution-arn %s)", lastPart(other), env, other)
+	}
 	return a.redeploy(ctx, sm, env, *to, *reason, *follow)
+}
+
+// runningOf is a running execution of the environment, if any.
+func (a *App) runningOf(ctx context.Context, sm, env string) (string, error) {
+	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), StatusFilter: sfntypes.ExecutionStatusRunning, MaxResults: 100})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("list running executions: %w", err)
+		}
+		for _, ex := range page.Executions {
+			st, _, ok, err := a.latestState(ctx, aws.ToString(ex.ExecutionArn))
+			if err != nil {
+				return "", err
+			}
+			if ok && st.Environment == env {
+				return aws.ToString(ex.ExecutionArn), nil
+			}
+		}
+	}
+	return "", nil
 }
 
 // rollbackInFlight has ECS roll back the deployment in flight.

@@ -155,6 +155,19 @@ func TestDecisions(t *testing.T) {
 	})
 }
 
+// untilOutputHas runs a command line until its output says text (what it
+// reports follows the execution, which moves on its own).
+func untilOutputHas(t *testing.T, text string, args ...string) {
+	t.Helper()
+	var out string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, out, _ = deployer(t, args...); strings.Contains(out, text) {
+			return
+		}
+	}
+	t.Fatalf("%v never said %q:\n%s", args, text, out)
+}
+
 // startExecution starts a deployment of env through the CLI and returns its ARN.
 func startExecution(t *testing.T, env string) string {
 	t.Helper()
@@ -256,8 +269,7 @@ func TestApproval(t *testing.T) {
 		arn := startExecution(t, "gated")
 		waitHistoryHas(t, s, arn, `"answer":"deployer approve gated`)
 		expect(t, len(s.Emulator.Calls("RunTask")) == 0, "the migration ran before the approval")
-		_, status, _ := deployer(t, "status", "gated")
-		expect(t, strings.Contains(status, "awaiting approval: deployer approve gated"), "status does not say what the execution awaits:\n%s", status)
+		untilOutputHas(t, "awaiting approval: deployer approve gated", "status", "gated")
 		out := untilExit0(t, "approve", "gated", "--reason", "release notes reviewed")
 		expect(t, strings.Contains(out, "Approved the deployment of ") && strings.Contains(out, operator), "approve says %q", out)
 		r, st := result(t, s, pushed{arn: arn, name: lastPart(arn)})

@@ -195,6 +195,17 @@ func Summarize(name, typ, output string) string {
 			return "woken by " + w.Reason
 		case w.By == "watch":
 			return "no wait: " + w.Reason
+		case w.By == "decision":
+			return "decision: " + w.Reason
+		}
+	case "WaitForApproval":
+		if a := s.Approval; a != nil && a.Decision != nil {
+			verdict := map[bool]string{true: "approved", false: "rejected"}[a.Decision.Approved]
+			line := verdict + " by " + a.Decision.By
+			if a.Decision.Reason != "" {
+				line += ": " + a.Decision.Reason
+			}
+			return line
 		}
 	}
 	return ""

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/golden"
 )
 
@@ -57,6 +59,30 @@ func TestCauseMessage(t *testing.T) {
 	for in, want := range cases {
 		if got := CauseMessage(in); got != want {
 			t.Errorf("CauseMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The history says the decisions people made, in words.
+func TestSummarizeDecisions(t *testing.T) {
+	cases := map[string]struct {
+		state string
+		st    deploy.State
+		want  string
+	}{
+		"approved": {"WaitForApproval", deploy.State{Environment: "prod", Approval: &deploy.Approval{Decision: &deploy.ApprovalDecision{Approved: true, By: "arn:aws:iam::1:user/ana", Reason: "notes reviewed"}}},
+			"approved by arn:aws:iam::1:user/ana: notes reviewed"},
+		"rejected": {"WaitForApproval", deploy.State{Environment: "prod", Approval: &deploy.Approval{Decision: &deploy.ApprovalDecision{By: "arn:aws:iam::1:user/bo"}}},
+			"rejected by arn:aws:iam::1:user/bo"},
+		"a pause answered": {"WaitForDeployment", deploy.State{Environment: "prod", Wake: &deploy.Wake{By: "decision", Reason: "arn:aws:iam::1:user/ana chose CONTINUE: green ok"}},
+			"decision: arn:aws:iam::1:user/ana chose CONTINUE: green ok"},
+		"the guard passed": {"CheckTurn", deploy.State{Environment: "prod", Turn: deploy.Turn{Decision: "GO", Reason: "no other deployment of prod/prod-service is running; promotion guard passed: staging-1 deployed sha256:ab"}},
+			"its turn: no other deployment of prod/prod-service is running; promotion guard passed: staging-1 deployed sha256:ab"},
+	}
+	for name, tc := range cases {
+		b, _ := json.Marshal(tc.st)
+		if got := Summarize(tc.state, "Task", string(b)); got != tc.want {
+			t.Errorf("%s: %q, want %q", name, got, tc.want)
 		}
 	}
 }

@@ -239,12 +239,10 @@ func (e *Emulator) continueServiceDeployment(body json.RawMessage) (any, *apiErr
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	svc, sd := e.findServiceDeployment(in.ServiceDeploymentArn)
-	if sd == nil {
-		return nil, errorf("ServiceDeploymentNotFoundException", "The service deployment %s does not exist.", in.ServiceDeploymentArn)
+	svc, sd, now, aerr := e.liveServiceDeployment(in.ServiceDeploymentArn)
+	if aerr != nil {
+		return nil, aerr
 	}
-	now := e.now()
-	e.advance(svc, now)
 	if sd.status != sdInProgress {
 		return nil, errorf("ClientException", "The service deployment %s is %s; only an IN_PROGRESS deployment can be continued.", sd.arn, sd.status)
 	}

@@ -284,6 +284,18 @@ func (e *Emulator) findServiceDeployment(arn string) (*service, *serviceDeployme
 	return nil, nil
 }
 
+// liveServiceDeployment finds a service deployment an operation acts on,
+// brought up to now: ServiceDeploymentNotFoundException if there is none.
+func (e *Emulator) liveServiceDeployment(arn string) (*service, *serviceDeployment, time.Time, *apiError) {
+	svc, sd := e.findServiceDeployment(arn)
+	if sd == nil {
+		return nil, nil, time.Time{}, errorf("ServiceDeploymentNotFoundException", "The service deployment %s does not exist.", arn)
+	}
+	now := e.now()
+	e.advance(svc, now)
+	return svc, sd, now, nil
+}
+
 // --- DescribeServiceDeployments --------------------------------------------
 // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceDeployments.html
 // An unknown ARN is a failures[] entry with reason MISSING ("If you describe
@@ -377,12 +389,10 @@ func (e *Emulator) stopServiceDeployment(body json.RawMessage) (any, *apiError) 
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	svc, sd := e.findServiceDeployment(in.ServiceDeploymentArn)
-	if sd == nil {
-		return nil, errorf("ServiceDeploymentNotFoundException", "The service deployment %s does not exist.", in.ServiceDeploymentArn)
+	svc, sd, now, aerr := e.liveServiceDeployment(in.ServiceDeploymentArn)
+	if aerr != nil {
+		return nil, aerr
 	}
-	now := e.now()
-	e.advance(svc, now)
 	switch sd.status {
 	case sdRollbackRequested, sdRollbackInProgress:
 	case sdInProgress:

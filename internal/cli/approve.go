@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 )
@@ -46,14 +45,8 @@ func (a *App) decideApproval(ctx context.Context, args []string, approved bool) 
 	if err := a.checkOutput(); err != nil {
 		return err
 	}
-	if err := a.connect(ctx); err != nil {
-		return err
-	}
 	env := pos[0]
-	if err := a.checkEnvironment(ctx, env); err != nil {
-		return err
-	}
-	sm, err := a.stateMachine(ctx)
+	sm, err := a.workflowFor(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -89,21 +82,8 @@ func (a *App) decideApproval(ctx context.Context, args []string, approved bool) 
 
 // awaitingApproval finds the environment's execution parked in WaitForApproval.
 func (a *App) awaitingApproval(ctx context.Context, sm, env string) (*deploy.Parked, error) {
-	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), StatusFilter: sfntypes.ExecutionStatusRunning, MaxResults: 100})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list running executions: %w", err)
-		}
-		for _, ex := range page.Executions {
-			_, p, _, err := a.latestState(ctx, aws.ToString(ex.ExecutionArn))
-			if err != nil {
-				return nil, err
-			}
-			if p != nil && p.WaitingFor == deploy.WaitingForApproval && p.State.Environment == env {
-				return p, nil
-			}
-		}
-	}
-	return nil, nil
+	_, _, p, err := a.findRunning(ctx, sm, func(st deploy.State, p *deploy.Parked) bool {
+		return p != nil && p.WaitingFor == deploy.WaitingForApproval && st.Environment == env
+	})
+	return p, err
 }

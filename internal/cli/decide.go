@@ -57,28 +57,70 @@ type deploying struct {
 }
 
 // findDeploying finds the running execution of the environment that has
-// started its service deployment, from each running execution's latest
-// history events (its state is in them, whichever state it is in). Only
-// one execution per service is past its turn.
+// started its service deployment. Only one execution per service is past
+// its turn.
 func (a *App) findDeploying(ctx context.Context, sm, env string) (*deploying, error) {
+	arn, st, _, err := a.findRunning(ctx, sm, func(st deploy.State, _ *deploy.Parked) bool {
+		return st.Environment == env && st.Deployment.ServiceDeploymentArn != "" && !st.Deployment.Done
+	})
+	if err != nil || arn == "" {
+		return nil, err
+	}
+	return &deploying{arn: arn, state: st}, nil
+}
+
+// findRunning finds the first running execution whose latest state (and
+// the wait it is parked in, if any) matches, from each one's latest history
+// events: the state is in them, whichever state the execution is in.
+func (a *App) findRunning(ctx context.Context, sm string, match func(deploy.State, *deploy.Parked) bool) (string, deploy.State, *deploy.Parked, error) {
 	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), StatusFilter: sfntypes.ExecutionStatusRunning, MaxResults: 100})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list running executions: %w", err)
+			return "", deploy.State{}, nil, fmt.Errorf("list running executions: %w", err)
 		}
 		for _, ex := range page.Executions {
 			arn := aws.ToString(ex.ExecutionArn)
-			st, _, ok, err := a.latestState(ctx, arn)
+			st, p, ok, err := a.latestState(ctx, arn)
 			if err != nil {
-				return nil, err
+				return "", deploy.State{}, nil, err
 			}
-			if ok && st.Environment == env && st.Deployment.ServiceDeploymentArn != "" && !st.Deployment.Done {
-				return &deploying{arn: arn, state: st}, nil
+			if ok && match(st, p) {
+				return arn, st, p, nil
 			}
 		}
 	}
-	return nil, nil
+	return "", deploy.State{}, nil, nil
+}
+
+// scanExecutions describes the state machine's executions newest first
+// (only those of status, if given), at most limit of them (0: no bound),
+// until visit says stop. stats bounds its scan by start time instead.
+func (a *App) scanExecutions(ctx context.Context, sm string, status sfntypes.ExecutionStatus, limit int,
+	visit func(sfntypes.ExecutionListItem, *sfn.DescribeExecutionOutput) (stop bool, err error)) error {
+	in := &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), StatusFilter: status, MaxResults: 100}
+	pages := sfn.NewListExecutionsPaginator(a.sfn, in)
+	read := 0
+	for pages.HasMorePages() && (limit == 0 || read < limit) {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list executions: %w", err)
+		}
+		for _, ex := range page.Executions {
+			if limit > 0 && read >= limit {
+				return nil
+			}
+			read++
+			d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
+			if err != nil {
+				return fmt.Errorf("describe execution %s: %w", aws.ToString(ex.Name), err)
+			}
+			if stop, err := visit(ex, d); stop || err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // latestState reads an execution's state from its latest history events,
@@ -195,14 +237,8 @@ func (a *App) continueCmd(ctx context.Context, args []string) error {
 	if err := a.checkOutput(); err != nil {
 		return err
 	}
-	if err := a.connect(ctx); err != nil {
-		return err
-	}
 	env := pos[0]
-	if err := a.checkEnvironment(ctx, env); err != nil {
-		return err
-	}
-	sm, err := a.stateMachine(ctx)
+	sm, err := a.workflowFor(ctx, env)
 	if err != nil {
 		return err
 	}

@@ -62,40 +62,32 @@ func (a *App) followCmd(ctx context.Context, args []string) error {
 // that holds the turn, else the newest running one, else the newest.
 func (a *App) executionOf(ctx context.Context, sm string, ts config.Targets, env string) (string, error) {
 	var running, latest string
-	read := 0
-	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), MaxResults: 100})
-	for pages.HasMorePages() && read < rollbackScan && latest == "" {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return "", fmt.Errorf("list executions: %w", err)
+	err := a.scanExecutions(ctx, sm, "", rollbackScan, func(ex sfntypes.ExecutionListItem, d *sfn.DescribeExecutionOutput) (bool, error) {
+		if row(d, ts).Environment != env {
+			return false, nil
 		}
-		for _, ex := range page.Executions {
-			read++
-			d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
-			if err != nil {
-				return "", fmt.Errorf("describe execution %s: %w", aws.ToString(ex.Name), err)
-			}
-			if row(d, ts).Environment != env {
-				continue
-			}
-			arn := aws.ToString(ex.ExecutionArn)
-			if ex.Status != sfntypes.ExecutionStatusRunning {
-				if running == "" {
-					latest = arn
-				}
-				break
-			}
-			if st, _, ok, err := a.latestState(ctx, arn); err != nil {
-				return "", err
-			} else if ok && st.Turn.Decision == deploy.TurnGo {
-				return arn, nil
-			}
+		arn := aws.ToString(ex.ExecutionArn)
+		if ex.Status != sfntypes.ExecutionStatusRunning {
 			if running == "" {
-				running = arn
+				latest = arn
+				return true, nil
 			}
+			return false, nil // an older running one may hold the turn
 		}
-	}
+		if st, _, ok, err := a.latestState(ctx, arn); err != nil {
+			return true, err
+		} else if ok && st.Turn.Decision == deploy.TurnGo {
+			running = arn
+			return true, nil
+		}
+		if running == "" {
+			running = arn
+		}
+		return false, nil
+	})
 	switch {
+	case err != nil:
+		return "", err
 	case running != "":
 		return running, nil
 	case latest != "":

@@ -170,34 +170,23 @@ type attempt struct {
 // deploy the digest to the target (by push, by hand or as a rollback),
 // skipping those that ended without deploying (superseded, duplicate).
 func (a *App) latestDeploymentOf(ctx context.Context, sm string, t config.Published, digest string) (*attempt, error) {
-	read := 0
-	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), MaxResults: 100})
-	for pages.HasMorePages() && read < rollbackScan {
-		page, err := pages.NextPage(ctx)
+	var found *attempt
+	err := a.scanExecutions(ctx, sm, "", rollbackScan, func(_ sfntypes.ExecutionListItem, d *sfn.DescribeExecutionOutput) (bool, error) {
+		req, err := deploy.ParseInput(json.RawMessage(aws.ToString(d.Input)))
 		if err != nil {
-			return nil, fmt.Errorf("list executions: %w", err)
+			return false, nil
 		}
-		for _, ex := range page.Executions {
-			read++
-			d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
-			if err != nil {
-				return nil, fmt.Errorf("describe execution %s: %w", aws.ToString(ex.Name), err)
-			}
-			req, err := deploy.ParseInput(json.RawMessage(aws.ToString(d.Input)))
-			if err != nil {
-				continue
-			}
-			var out deploy.State
-			_ = json.Unmarshal([]byte(aws.ToString(d.Output)), &out)
-			mine := (req.Trigger.Type == "push" && req.Repository == t.Repository && req.Tag == t.Tag && req.Digest == digest) ||
-				(req.Environment == t.Environment && (req.Digest == digest || out.Image.Digest == digest))
-			if !mine || (d.Status == sfntypes.ExecutionStatusSucceeded && !out.Deployment.Done) {
-				continue
-			}
-			return &attempt{arn: aws.ToString(d.ExecutionArn), status: d.Status, stop: aws.ToTime(d.StopDate), error: aws.ToString(d.Error), cause: aws.ToString(d.Cause)}, nil
+		var out deploy.State
+		_ = json.Unmarshal([]byte(aws.ToString(d.Output)), &out)
+		mine := (req.Trigger.Type == "push" && req.Repository == t.Repository && req.Tag == t.Tag && req.Digest == digest) ||
+			(req.Environment == t.Environment && (req.Digest == digest || out.Image.Digest == digest))
+		if !mine || (d.Status == sfntypes.ExecutionStatusSucceeded && !out.Deployment.Done) {
+			return false, nil
 		}
-	}
-	return nil, nil
+		found = &attempt{arn: aws.ToString(d.ExecutionArn), status: d.Status, stop: aws.ToTime(d.StopDate), error: aws.ToString(d.Error), cause: aws.ToString(d.Cause)}
+		return true, nil
+	})
+	return found, err
 }
 
 // awaitPushExecution finds the execution the push of repo:tag@digest started:

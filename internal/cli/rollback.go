@@ -47,14 +47,8 @@ the current one is deployed again, without the migration, as a queued execution 
 	if err := a.checkOutput(); err != nil {
 		return err
 	}
-	if err := a.connect(ctx); err != nil {
-		return err
-	}
 	env := pos[0]
-	if err := a.checkEnvironment(ctx, env); err != nil {
-		return err
-	}
-	sm, err := a.stateMachine(ctx)
+	sm, err := a.workflowFor(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -81,23 +75,8 @@ the current one is deployed again, without the migration, as a queued execution 
 
 // runningOf is a running execution of the environment, if any.
 func (a *App) runningOf(ctx context.Context, sm, env string) (string, error) {
-	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), StatusFilter: sfntypes.ExecutionStatusRunning, MaxResults: 100})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return "", fmt.Errorf("list running executions: %w", err)
-		}
-		for _, ex := range page.Executions {
-			st, _, ok, err := a.latestState(ctx, aws.ToString(ex.ExecutionArn))
-			if err != nil {
-				return "", err
-			}
-			if ok && st.Environment == env {
-				return aws.ToString(ex.ExecutionArn), nil
-			}
-		}
-	}
-	return "", nil
+	arn, _, _, err := a.findRunning(ctx, sm, func(st deploy.State, _ *deploy.Parked) bool { return st.Environment == env })
+	return arn, err
 }
 
 // rollbackInFlight has ECS roll back the deployment in flight.
@@ -157,34 +136,22 @@ func RollbackTarget(newestFirst []Deployed) (current, target Deployed, ok bool) 
 // first, from the workflow's own execution history (90 days).
 func (a *App) deployedImages(ctx context.Context, sm, env string) ([]Deployed, error) {
 	var out []Deployed
-	read := 0
-	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), StatusFilter: sfntypes.ExecutionStatusSucceeded, MaxResults: 100})
-	for pages.HasMorePages() && read < rollbackScan {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list succeeded executions: %w", err)
+	err := a.scanExecutions(ctx, sm, sfntypes.ExecutionStatusSucceeded, rollbackScan, func(ex sfntypes.ExecutionListItem, d *sfn.DescribeExecutionOutput) (bool, error) {
+		var st deploy.State
+		if json.Unmarshal([]byte(aws.ToString(d.Output)), &st) != nil || st.Environment != env || !st.Deployment.Done {
+			return false, nil
 		}
-		for _, ex := range page.Executions {
-			read++
-			d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
-			if err != nil {
-				return nil, fmt.Errorf("describe execution %s: %w", aws.ToString(ex.Name), err)
-			}
-			var st deploy.State
-			if json.Unmarshal([]byte(aws.ToString(d.Output)), &st) != nil || st.Environment != env || !st.Deployment.Done {
-				continue
-			}
-			dd := Deployed{Digest: st.Image.Digest, Execution: aws.ToString(ex.Name), Stop: aws.ToTime(d.StopDate)}
-			if st.Image.DeployedDigest != "" {
-				dd.Digest = st.Image.DeployedDigest
-			}
-			if st.Rollback != nil {
-				dd.RolledBackFrom = st.Rollback.Of
-			}
-			out = append(out, dd)
+		dd := Deployed{Digest: st.Image.Digest, Execution: aws.ToString(ex.Name), Stop: aws.ToTime(d.StopDate)}
+		if st.Image.DeployedDigest != "" {
+			dd.Digest = st.Image.DeployedDigest
 		}
-	}
-	return out, nil
+		if st.Rollback != nil {
+			dd.RolledBackFrom = st.Rollback.Of
+		}
+		out = append(out, dd)
+		return false, nil
+	})
+	return out, err
 }
 
 // redeploy starts an execution that deploys an earlier image again.

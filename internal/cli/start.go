@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -68,13 +69,7 @@ func (a *App) start(ctx context.Context, args []string) error {
 		return &usageError{fmt.Sprintf("--digest %q is not an image digest (sha256:<hex>)", *digest)}
 	}
 	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: *digest, SkipMigration: *skip, Reason: *reason, OverrideGuard: *override})
-	if err := a.connect(ctx); err != nil {
-		return err
-	}
-	if err := a.checkEnvironment(ctx, env); err != nil {
-		return err
-	}
-	sm, err := a.stateMachine(ctx)
+	sm, err := a.workflowFor(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -94,6 +89,19 @@ func (a *App) start(ctx context.Context, args []string) error {
 		return nil
 	}
 	return a.follow(ctx, arn, until)
+}
+
+// workflowFor connects, refuses an environment the stack has no target for,
+// and finds the state machine: what every command about one environment
+// does first.
+func (a *App) workflowFor(ctx context.Context, env string) (string, error) {
+	if err := a.connect(ctx); err != nil {
+		return "", err
+	}
+	if err := a.checkEnvironment(ctx, env); err != nil {
+		return "", err
+	}
+	return a.stateMachine(ctx)
 }
 
 // checkEnvironment refuses an environment the stack has no target for,
@@ -150,7 +158,6 @@ func (a *App) follow(ctx context.Context, arn string, until Until) error {
 			}
 		}
 		steps := history.Steps(history.FromSDK(events))
-		width := stateWidth(steps)
 		for ; printed < len(steps); printed++ {
 			if printed == len(steps)-1 && !done {
 				break // still running
@@ -164,7 +171,7 @@ func (a *App) follow(ctx context.Context, arn string, until Until) error {
 				continue // waits, choices and unchanged polls add nothing
 			}
 			last = line
-			fmt.Fprintf(a.Out, "  +%5.1fs  %-*s %s\n", (s.Offset + s.Duration).Seconds(), width, s.Name, line)
+			fmt.Fprintf(a.Out, "  +%5.1fs  %-*s %s\n", (s.Offset + s.Duration).Seconds(), stateWidth(), s.Name, line)
 		}
 		if until != "" && !done {
 			what, ok := until.reachedIn(events)
@@ -195,20 +202,18 @@ func (a *App) follow(ctx context.Context, arn string, until Until) error {
 	}
 }
 
-// stateWidth is the width of the state name column: the longest name the
-// state machine has, so columns stay aligned whatever comes next.
-func stateWidth(steps []history.Step) int {
+// stateWidth is the width of the state name column: the longest state
+// name of the definition (every step is one of its states), so columns stay
+// aligned whatever comes next. Read once: the definition is compiled in.
+var stateWidth = sync.OnceValue(func() int {
 	w := 16
 	if doc, err := statemachine.Parse(); err == nil {
 		for name := range doc.States {
 			w = max(w, len(name))
 		}
 	}
-	for _, s := range steps {
-		w = max(w, len(s.Name))
-	}
 	return w
-}
+})
 
 // interrupted turns an interrupted --follow (Ctrl-C) into exit 130 with
 // what to run to re-attach; any other error passes through.

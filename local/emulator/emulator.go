@@ -31,6 +31,9 @@ type Emulator struct {
 	taskDefs map[string]*taskDef // by ARN
 	families map[string][]*taskDef
 	tasks    map[string]*task // by ARN: tasks started by RunTask
+	// topics are the SNS topics by ARN; published what was sent to them.
+	topics    map[string]*snsTopic
+	published []Publication
 	// logs are CloudWatch Logs events by group and stream.
 	logs map[string]map[string][]logEvent
 	// serviceTasks are the tasks of service deployments, made when listed.
@@ -80,6 +83,7 @@ func New(account, region string) *Emulator {
 		families:     map[string][]*taskDef{},
 		tasks:        map[string]*task{},
 		logs:         map[string]map[string][]logEvent{},
+		topics:       map[string]*snsTopic{},
 		serviceTasks: map[string]*task{},
 		tokens:       map[string]tokenEntry{},
 		repos:        map[string]*repository{},
@@ -264,9 +268,19 @@ func (e *Emulator) serve(qualified, accessKey string, handler func(*Emulator, js
 	if e.authorize != nil {
 		var r request
 		_ = json.Unmarshal(body, &r)
+		service, _, _ := strings.Cut(qualified, ":")
 		if err := e.authorize(accessKey, authzFor[qualified](e, r)); err != nil {
 			// https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
-			return nil, errorf("AccessDeniedException", "%s", err.Error()), nil, nil
+			denied := errorf("AccessDeniedException", "%s", err.Error())
+			if code, ok := deniedCode[service]; ok {
+				denied.code, denied.status = code, http.StatusForbidden
+			}
+			return nil, denied, nil, nil
+		}
+		if keyAuthz := keyAuthzFor[qualified]; keyAuthz != nil {
+			if err := e.authorize(accessKey, keyAuthz(e, r)); err != nil {
+				return nil, errorf(keyDeniedCode[service], "%s (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException)", err.Error()), nil, nil
+			}
 		}
 	}
 	if b := e.buckets[op]; b != nil && !b.Take(e.now()) {

@@ -36,6 +36,17 @@ func AccessKey(r *http.Request) string {
 // local/iam's test checks these against it).
 var authzFor = map[string]func(e *Emulator, r request) []iam.Request{}
 
+// keyAuthzFor is what IAM evaluates of the caller for the KMS key a
+// service uses on its behalf (an encrypted topic's): a denial is the
+// service's KMS error, not its own AccessDenied.
+var keyAuthzFor = map[string]func(e *Emulator, r request) []iam.Request{}
+
+// deniedCode is the error code each service answers an IAM denial with.
+var deniedCode = map[string]string{"sns": "AuthorizationError"}
+
+// keyDeniedCode is the error code each service answers a KMS denial with.
+var keyDeniedCode = map[string]string{"sns": "KMSAccessDenied"}
+
 func init() {
 	for op, f := range ecsAuthz {
 		authzFor["ecs:"+op] = f
@@ -45,6 +56,12 @@ func init() {
 	}
 	for op, f := range logsAuthz {
 		authzFor["logs:"+op] = f
+	}
+	for op, f := range snsAuthz {
+		authzFor["sns:"+op] = f
+	}
+	for op, f := range snsKMSAuthz {
+		keyAuthzFor["sns:"+op] = f
 	}
 }
 

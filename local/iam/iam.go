@@ -39,7 +39,13 @@ type Policy struct {
 }
 
 // Pseudo are the values of CloudFormation's pseudo parameters.
-type Pseudo struct{ Partition, Region, AccountID, StackName string }
+type Pseudo struct {
+	Partition, Region, AccountID, StackName string
+	// Ref and GetAtt, when set, give the physical value of another
+	// resource of the template (a topic's ARN, a key's Arn attribute).
+	Ref    func(logicalID string) (string, bool)
+	GetAtt func(logicalID, attribute string) (string, bool)
+}
 
 // Decision is the outcome of an evaluation.
 type Decision struct {
@@ -311,6 +317,11 @@ func resolve(v any, ps Pseudo) string {
 			case "AWS::URLSuffix":
 				return "amazonaws.com"
 			}
+			if ps.Ref != nil {
+				if v, ok := ps.Ref(r); ok {
+					return v
+				}
+			}
 			return "unresolved:Ref:" + r
 		}
 		if j, ok := x["Fn::Join"].([]any); ok && len(j) == 2 {
@@ -321,6 +332,11 @@ func resolve(v any, ps Pseudo) string {
 			return r.Replace(s)
 		}
 		if g, ok := x["Fn::GetAtt"].([]any); ok {
+			if ps.GetAtt != nil && len(g) == 2 {
+				if v, ok := ps.GetAtt(fmt.Sprint(g[0]), fmt.Sprint(g[1])); ok {
+					return v
+				}
+			}
 			return fmt.Sprintf("unresolved:GetAtt:%v", g)
 		}
 	}

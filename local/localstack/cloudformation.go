@@ -49,9 +49,6 @@ func (s *Stack) stackOutputs() ([]cfnOutput, error) {
 		return nil, err
 	}
 	var tpl struct {
-		Resources map[string]struct {
-			Type string `json:"Type"`
-		} `json:"Resources"`
 		Outputs map[string]struct {
 			Description string `json:"Description"`
 			Value       any    `json:"Value"`
@@ -59,6 +56,10 @@ func (s *Stack) stackOutputs() ([]cfnOutput, error) {
 	}
 	if err := json.Unmarshal(b, &tpl); err != nil {
 		return nil, fmt.Errorf("%s: %w", s.opts.Template, err)
+	}
+	res, err := readResources(s.opts.Template)
+	if err != nil {
+		return nil, err
 	}
 	ref := func(id string) (string, error) {
 		switch id {
@@ -71,17 +72,10 @@ func (s *Stack) stackOutputs() ([]cfnOutput, error) {
 		case "AWS::StackName":
 			return StackName, nil
 		}
-		switch tpl.Resources[id].Type {
-		case "AWS::StepFunctions::StateMachine":
-			return s.SFN.StateMachineARN, nil
-		case "AWS::IAM::ManagedPolicy":
-			return fmt.Sprintf("arn:aws:iam::%s:policy/%s", emulator.Account, id), nil
-		case "AWS::SNS::Topic":
-			return fmt.Sprintf("arn:aws:sns:%s:%s:%s", emulator.Region, emulator.Account, id), nil
-		case "AWS::SQS::Queue":
-			return fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", emulator.Region, emulator.Account, id), nil
+		if v, ok := res.ref(id); ok {
+			return v, nil
 		}
-		return "", fmt.Errorf("Ref %s: the local stack does not model a %q", id, tpl.Resources[id].Type)
+		return "", fmt.Errorf("Ref %s: the local stack does not model a %q", id, res.types[id])
 	}
 	var eval func(v any) (string, error)
 	eval = func(v any) (string, error) {
@@ -92,8 +86,10 @@ func (s *Stack) stackOutputs() ([]cfnOutput, error) {
 			if id, ok := v["Ref"].(string); ok {
 				return ref(id)
 			}
-			if ga, ok := v["Fn::GetAtt"].([]any); ok && len(ga) == 2 && ga[1] == "Name" && tpl.Resources[fmt.Sprint(ga[0])].Type == "AWS::StepFunctions::StateMachine" {
-				return StateMachineName, nil
+			if ga, ok := v["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
+				if v, ok := res.getAtt(fmt.Sprint(ga[0]), fmt.Sprint(ga[1])); ok {
+					return v, nil
+				}
 			}
 			if j, ok := v["Fn::Join"].([]any); ok && len(j) == 2 {
 				parts, _ := j[1].([]any)

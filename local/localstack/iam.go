@@ -46,7 +46,12 @@ func newGuard(templateFile string) (*guard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the IAM policies: %w", err)
 	}
-	tpl, err := iam.FromTemplate(b, iam.Pseudo{Partition: "aws", Region: emulator.Region, AccountID: emulator.Account, StackName: StackName})
+	res, err := readResources(templateFile)
+	if err != nil {
+		return nil, err
+	}
+	tpl, err := iam.FromTemplate(b, iam.Pseudo{Partition: "aws", Region: emulator.Region, AccountID: emulator.Account, StackName: StackName,
+		Ref: res.ref, GetAtt: res.getAtt})
 	if err != nil {
 		return nil, err
 	}

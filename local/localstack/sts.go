@@ -18,7 +18,7 @@ import (
 // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 
 // isQuery says whether a request is an AWS Query protocol call (STS,
-// CloudFormation).
+// CloudFormation, SNS).
 func isQuery(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
 }
@@ -33,6 +33,10 @@ func (s *Stack) serveQuery(w http.ResponseWriter, r *http.Request) {
 	case "DescribeStacks":
 		s.describeStacks(w, r, form)
 	default:
+		if emulator.ServesQuery(form.Get("Action")) {
+			s.Emulator.ServeQuery(w, r, form)
+			return
+		}
 		queryError(w, http.StatusBadRequest, "InvalidAction", fmt.Sprintf("Could not find operation %s for version %s", form.Get("Action"), form.Get("Version")))
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
@@ -11,23 +13,20 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/notify"
 )
 
-// notifications makes the topic people subscribe to (an email address from
-// the NotificationEmail parameter, or Amazon Q Developer in chat
-// applications for Slack and Teams), the alarms that tell it when something
-// needs a person, and a dashboard:
-//   - the dead-letter queue has messages: a push whose execution could not
-//     be started, or an ECS event Wake could not handle, is waiting there;
-//   - an execution FAILED, TIMED_OUT or was ABORTED;
-//   - Wake failed (its async retries end in the dead-letter queue too).
+// notificationTopic makes the topic people subscribe to (an email address
+// from the NotificationEmail parameter, or Amazon Q Developer in chat
+// applications for Slack and Teams). Notify publishes how deployments end
+// to it, and the alarms publish to it.
 //
 // The topic is encrypted with a key of its own, with rotation: CloudWatch
 // alarms cannot publish to a topic encrypted with the AWS managed key
 // (alias/aws/sns), so the key's policy lets CloudWatch use it.
 // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
-// https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
-func notifications(stack awscdk.Stack, sm awsstepfunctions.StateMachine, dlq awssqs.Queue, wake awslambda.Function) awssns.Topic {
+func notificationTopic(stack awscdk.Stack) awssns.Topic {
 	key := awskms.NewKey(stack, jsii.String("NotificationsKey"), &awskms.KeyProps{
 		Description:       jsii.String("ecr-deployer: encrypts the notification topic; CloudWatch alarms may use it"),
 		EnableKeyRotation: jsii.Bool(true),
@@ -50,7 +49,19 @@ func notifications(stack awscdk.Stack, sm awsstepfunctions.StateMachine, dlq aws
 		TopicArn: topic.TopicArn(), Protocol: jsii.String("email"), Endpoint: email.ValueAsString(),
 	})
 	sub.CfnOptions().SetCondition(hasEmail)
+	return topic
+}
 
+// alarms tell the topic when something needs a person, and the dashboard
+// shows the deployments:
+//   - the dead-letter queue has messages: a push whose execution could not
+//     be started, an ECS event Wake could not handle, or an execution's end
+//     Notify could not report, is waiting there;
+//   - an execution FAILED, TIMED_OUT or was ABORTED;
+//   - Wake or Notify failed (their async retries end in the dead-letter queue too).
+//
+// https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
+func alarms(stack awscdk.Stack, topic awssns.Topic, sm awsstepfunctions.StateMachine, dlq awssqs.Queue, wake, notifyFn awslambda.Function) {
 	action := awscloudwatchactions.NewSnsAction(topic)
 	five := awscdk.Duration_Minutes(jsii.Number(5))
 	alarm := func(id, description string, metric awscloudwatch.IMetric) awscloudwatch.Alarm {
@@ -66,32 +77,45 @@ func notifications(stack awscdk.Stack, sm awsstepfunctions.StateMachine, dlq aws
 		return a
 	}
 	sum := &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}
-	alarm("DeadLetterAlarm", "ecr-deployer: the dead-letter queue has messages: a push whose deployment could not be started, or an ECS event Wake could not handle. Read them (stack output DeadLetterQueueUrl) and start the deployment by hand if needed.",
+	alarm("DeadLetterAlarm", "ecr-deployer: the dead-letter queue has messages: a push whose deployment could not be started, an ECS event Wake could not handle, or a deployment's end Notify could not report. Read them (stack output DeadLetterQueueUrl) and start the deployment by hand if needed.",
 		dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}))
 	alarm("ExecutionsFailedAlarm", "ecr-deployer: a deployment FAILED. deployer status names it, with its error and cause.", sm.MetricFailed(sum))
 	alarm("ExecutionsTimedOutAlarm", "ecr-deployer: a deployment's execution TIMED_OUT (24 hours). deployer status names it.", sm.MetricTimedOut(sum))
 	alarm("ExecutionsAbortedAlarm", "ecr-deployer: someone stopped (ABORTED) a deployment's execution. deployer status names it.", sm.MetricAborted(sum))
 	alarm("WakeErrorsAlarm", "ecr-deployer: the Wake function failed on ECS events: waits end on their safety poll instead. Read its logs.", wake.MetricErrors(sum))
+	alarm("NotifyErrorsAlarm", "ecr-deployer: the Notify function failed: a deployment's end was not told or counted. Read its logs; deployer history names the execution.", notifyFn.MetricErrors(sum))
 
+	// The deployments' own metrics (Notify's EMF, namespace ecr-deployer),
+	// one line per environment through SEARCH, however many targets.
+	hour := awscdk.Duration_Hours(jsii.Number(1))
+	search := func(label, metric, dims, stat string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression: jsii.String(fmt.Sprintf(`SEARCH('{%s,%s} MetricName="%s"', '%s', 3600)`, notify.Namespace, dims, metric, stat)),
+			Label:      jsii.String(label), Period: hour,
+		})
+	}
 	awscloudwatch.NewDashboard(stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName: awscdk.Fn_Join(jsii.String("-"), &[]*string{stack.StackName(), jsii.String("deployments")}),
 		Widgets: &[]*[]awscloudwatch.IWidget{
 			{
-				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Deployments (executions) by outcome"), Width: jsii.Number(12),
-					Left: &[]awscloudwatch.IMetric{sm.MetricStarted(sum), sm.MetricSucceeded(sum), sm.MetricFailed(sum), sm.MetricTimedOut(sum), sm.MetricAborted(sum)}}),
-				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Execution time (p50, p90)"), Width: jsii.Number(12),
-					Left: &[]awscloudwatch.IMetric{
-						sm.MetricTime(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("p50")}),
-						sm.MetricTime(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("p90")}),
-					}}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Deployments per hour by environment and outcome"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{search("", "Deployments", "Environment,Outcome", "Sum")}}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Lead time, push → deployed (p50 by environment, seconds)"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{search("", "LeadTime", "Environment", "p50")}}),
 			},
 			{
-				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Dead-letter queue"), Width: jsii.Number(12),
-					Left: &[]awscloudwatch.IMetric{dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")})}}),
-				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Wake: ECS events handled, errors"), Width: jsii.Number(12),
-					Left: &[]awscloudwatch.IMetric{wake.MetricInvocations(sum), wake.MetricErrors(sum)}}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Migration time (p50 by environment, seconds)"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{search("", "MigrationTime", "Environment", "p50")}}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Deployment time (p50 by environment, seconds)"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{search("", "DeploymentTime", "Environment", "p50")}}),
+			},
+			{
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Executions by outcome"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{sm.MetricStarted(sum), sm.MetricSucceeded(sum), sm.MetricFailed(sum), sm.MetricTimedOut(sum), sm.MetricAborted(sum)}}),
+				awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String("Dead-letter queue; Wake and Notify errors"), Width: jsii.Number(12),
+					Left: &[]awscloudwatch.IMetric{dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
+						wake.MetricErrors(sum), notifyFn.MetricErrors(sum)}}),
 			},
 		},
 	})
-	return topic
 }

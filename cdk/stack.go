@@ -66,6 +66,11 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	// state machine).
 	smName := awscdk.Fn_Join(jsii.String("-"), &[]*string{stack.StackName(), jsii.String("deploy")})
 	smArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("stateMachine"), ResourceName: smName, ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
+	topic := notificationTopic(stack)
+	descriptions := map[string]string{
+		"Wake":   "ecr-deployer: Wake: ends the wait of the execution an ECS event is about",
+		"Notify": "ecr-deployer: Notify: tells the notification topic how a deployment ended, and emits its metrics",
+	}
 	for _, f := range statemachine.Functions {
 		logs := awslogs.NewLogGroup(stack, jsii.String(f.Name+"Logs"), &awslogs.LogGroupProps{Retention: logRetention})
 		role := awsiam.NewRole(stack, jsii.String(f.Name+"Role"), &awsiam.RoleProps{
@@ -80,8 +85,11 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		desc := "ecr-deployer: " + f.Name + " step of the deploy workflow"
 		var env *map[string]*string
 		if f.Event {
-			desc = "ecr-deployer: " + f.Name + ": ends the wait of the execution an ECS event is about"
+			desc = descriptions[f.Name]
 			env = &map[string]*string{"STATE_MACHINE_ARN": smArn}
+		}
+		if f.Name == "Notify" {
+			(*env)["TOPIC_ARN"] = topic.TopicArn()
 		}
 		fn := awslambda.NewFunction(stack, jsii.String(f.Name), &awslambda.FunctionProps{
 			Description:   jsii.String(desc),
@@ -154,7 +162,17 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	}
 
 	wakeRules(stack, fns["Wake"], targets, dlq)
-	topic := notifications(stack, sm, dlq, fns["Wake"])
+	notifyRule(stack, fns["Notify"], smArn, dlq)
+	// sns:Publish on the topic, and what SNS needs of its key to encrypt
+	// the message as the publisher: kms:GenerateDataKey* and kms:Decrypt.
+	// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+	topic.GrantPublish(roles["Notify"])
+	cdknag.NagSuppressions_AddResourceSuppressions(roles["Notify"], &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("kms:GenerateDataKey* on the notification topic's own key only: what SNS documents a publisher to an encrypted topic needs."),
+		AppliesTo: &[]interface{}{"Action::kms:GenerateDataKey*"},
+	}}, jsii.Bool(true))
+	alarms(stack, topic, sm, dlq, fns["Wake"], fns["Notify"])
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
@@ -167,7 +185,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	}))
 	out("OperatorPolicyArn", "Attach to the people and CI roles that run the deployer CLI", operatorPolicy(stack, targets, smName, smArn).ManagedPolicyArn())
 	out("DeadLetterQueueUrl", "Pushes whose execution could not be started, and ECS events Wake could not handle, land here", dlq.QueueUrl())
-	out("NotificationTopicArn", "Alarms (dead letters, failed, timed-out or aborted executions, Wake errors) publish here: subscribe an email (parameter NotificationEmail) or Amazon Q Developer in chat applications", topic.TopicArn())
+	out("NotificationTopicArn", "How each deployment ended (failures always; successes where a target sets notifyOnSuccess) and the alarms publish here: subscribe an email (parameter NotificationEmail) or Amazon Q Developer in chat applications", topic.TopicArn())
 	// What each push deploys, for the deployer CLI (config.ReadPublished).
 	for i, t := range targets {
 		p := t.Published()
@@ -237,6 +255,32 @@ func wakeRules(stack awscdk.Stack, wake awslambda.Function, targets []config.Res
 		Description:  jsii.String("ecr-deployer: wake the execution whose service deployment waits at a pause hook"),
 		EventPattern: eventPattern(hookState),
 		Targets:      target(),
+	})
+}
+
+// notifyRule sends the state machine's executions' ends to Notify. Every
+// end goes (Notify counts it in the metrics); Notify decides which ones
+// are worth a message. Status change events are delivered best effort.
+// https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
+func notifyRule(stack awscdk.Stack, notify awslambda.Function, smArn *string, dlq awssqs.Queue) {
+	notify.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		RetryAttempts: jsii.Number(2),
+		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(1)),
+		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
+	})
+	awsevents.NewRule(stack, jsii.String("ExecutionEndedRule"), &awsevents.RuleProps{
+		Description: jsii.String("ecr-deployer: tell people how a deployment ended, and count it"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.states"),
+			DetailType: jsii.Strings("Step Functions Execution Status Change"),
+			Detail: &map[string]interface{}{
+				"stateMachineArn": []*string{smArn},
+				"status":          []string{"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"},
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(notify, &awseventstargets.LambdaFunctionProps{
+			DeadLetterQueue: dlq, RetryAttempts: jsii.Number(2), MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)),
+		})},
 	})
 }
 
@@ -410,6 +454,10 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	allow("Watch", []string{"states:SendTaskSuccess"}, []*string{smArn}, nil)
 	suppress("Watch", "Read-only: tasks of the configured clusters (and the ecs:cluster condition) and the configured services' deployments, whose IDs are not known in advance.",
 		append(dedupe(taskWildcards), dedupe(sdWildcards)...)...)
+	// Notify reads the ended execution's last states for its message.
+	allow("Notify", []string{"states:GetExecutionHistory"}, []*string{execArn}, nil)
+	suppress("Notify", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",
+		execNag)
 	allow("Wake", []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smArn}, nil)
 	allow("Wake", []string{"states:GetExecutionHistory"}, []*string{execArn}, nil)
 	suppress("Wake", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",

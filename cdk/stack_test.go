@@ -85,18 +85,23 @@ func TestLocalTemplateJSONIsUpToDate(t *testing.T) {
 	}
 }
 
-// THEN Wake's own failures are dead-lettered: EventBridge invokes it
-// asynchronously, so only its async-invoke configuration sees them.
-func TestWakeAsyncInvokeDeadLetters(t *testing.T) {
+// THEN Wake's and Notify's own failures are dead-lettered: EventBridge
+// invokes them asynchronously, so only their async-invoke configurations
+// see them. An ECS event is of no use after 10 minutes (the safety poll has
+// looked); an execution's end is still worth telling for an hour.
+func TestEventFunctionsAsyncInvokeDeadLetters(t *testing.T) {
 	tpl := template()
-	tpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), &map[string]any{
-		"MaximumRetryAttempts":     2,
-		"MaximumEventAgeInSeconds": 600,
-		"DestinationConfig": map[string]any{"OnFailure": map[string]any{
-			"Destination": map[string]any{"Fn::GetAtt": []any{logicalID(t, "AWS::SQS::Queue", "DeadLetterQueue"), "Arn"}},
-		}},
-	})
-	tpl.ResourceCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), jsii.Number(1))
+	for fn, age := range map[string]int{"Wake": 600, "Notify": 3600} {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), &map[string]any{
+			"FunctionName":             map[string]any{"Ref": logicalID(t, "AWS::Lambda::Function", fn)},
+			"MaximumRetryAttempts":     2,
+			"MaximumEventAgeInSeconds": age,
+			"DestinationConfig": map[string]any{"OnFailure": map[string]any{
+				"Destination": map[string]any{"Fn::GetAtt": []any{logicalID(t, "AWS::SQS::Queue", "DeadLetterQueue"), "Arn"}},
+			}},
+		})
+	}
+	tpl.ResourceCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), jsii.Number(2))
 }
 
 // logicalID finds the one resource of a type whose logical ID starts with prefix.
@@ -325,7 +330,7 @@ func TestWakeRulesAgainstTheDocumentedSamples(t *testing.T) {
 
 // No role may mutate anything that targets.json does not name.
 func TestLeastPrivilege(t *testing.T) {
-	mutating := []string{"ecs:RunTask", "ecs:StopTask", "ecs:UpdateService", "iam:PassRole", "lambda:InvokeFunction", "states:StartExecution", "states:SendTaskSuccess"}
+	mutating := []string{"ecs:RunTask", "ecs:StopTask", "ecs:UpdateService", "iam:PassRole", "lambda:InvokeFunction", "states:StartExecution", "states:SendTaskSuccess", "sns:Publish"}
 	found := map[string]bool{}
 	for name, policy := range resources("AWS::IAM::Policy") {
 		for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {
@@ -515,9 +520,19 @@ func TestNotifications(t *testing.T) {
 		}
 	}
 	alarms := resources("AWS::CloudWatch::Alarm")
-	want := map[string]bool{"ApproximateNumberOfMessagesVisible": false, "ExecutionsFailed": false, "ExecutionsTimedOut": false, "ExecutionsAborted": false, "Errors": false}
+	want := map[string]bool{"ApproximateNumberOfMessagesVisible": false, "ExecutionsFailed": false, "ExecutionsTimedOut": false, "ExecutionsAborted": false,
+		"Errors of " + logicalID(t, "AWS::Lambda::Function", "Wake"): false, "Errors of " + logicalID(t, "AWS::Lambda::Function", "Notify"): false}
 	for id, a := range alarms {
-		want[fmt.Sprint(a["MetricName"])] = true
+		name := fmt.Sprint(a["MetricName"])
+		if name == "Errors" {
+			dims, _ := json.Marshal(a["Dimensions"])
+			for _, fn := range []string{"Wake", "Notify"} {
+				if id := logicalID(t, "AWS::Lambda::Function", fn); strings.Contains(string(dims), id) {
+					name += " of " + id
+				}
+			}
+		}
+		want[name] = true
 		actions, _ := json.Marshal(a["AlarmActions"])
 		if !strings.Contains(string(actions), topicID) || a["TreatMissingData"] != "notBreaching" {
 			t.Errorf("alarm %s: actions %s, missing data %v", id, actions, a["TreatMissingData"])
@@ -543,5 +558,42 @@ func TestNotifications(t *testing.T) {
 	template().HasResource(jsii.String("AWS::SNS::Subscription"), &map[string]any{"Condition": "HasNotificationEmail",
 		"Properties": map[string]any{"Protocol": "email", "Endpoint": map[string]any{"Ref": "NotificationEmail"}}})
 	template().ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(1))
+	for _, d := range resources("AWS::CloudWatch::Dashboard") {
+		body, _ := json.Marshal(d["DashboardBody"])
+		for _, m := range []string{"Deployments", "LeadTime", "MigrationTime", "DeploymentTime"} {
+			if !strings.Contains(string(body), `MetricName=\\\"`+m) {
+				t.Errorf("the dashboard does not chart %s: %s", m, body)
+			}
+		}
+	}
 	template().HasOutput(jsii.String("NotificationTopicArn"), &map[string]any{"Value": map[string]any{"Ref": topicID}})
+
+	// Notify gets every end of this state machine's executions, and
+	// publishes to the topic only, with its key only.
+	notifyID := logicalID(t, "AWS::Lambda::Function", "Notify")
+	template().HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
+		"EventPattern": map[string]any{
+			"source": []any{"aws.states"}, "detail-type": []any{"Step Functions Execution Status Change"},
+			"detail": map[string]any{"status": []any{"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}, "stateMachineArn": assertions.Match_AnyValue()},
+		},
+		"Targets": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+			"Arn": map[string]any{"Fn::GetAtt": []any{notifyID, "Arn"}}, "DeadLetterConfig": assertions.Match_AnyValue()})}),
+	})
+	template().HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
+		"Environment": map[string]any{"Variables": map[string]any{"TOPIC_ARN": map[string]any{"Ref": topicID}, "STATE_MACHINE_ARN": assertions.Match_AnyValue()}},
+	})
+	keyID := logicalID(t, "AWS::KMS::Key", "NotificationsKey")
+	for name, policy := range resources("AWS::IAM::Policy") {
+		for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			s := st.(map[string]any)
+			actions, _ := json.Marshal(s["Action"])
+			res, _ := json.Marshal(s["Resource"])
+			if strings.Contains(string(actions), "sns:Publish") && string(res) != `{"Ref":"`+topicID+`"}` {
+				t.Errorf("%s: sns:Publish on %s, want the topic only", name, res)
+			}
+			if strings.Contains(string(actions), "kms:") && !strings.Contains(string(res), keyID) {
+				t.Errorf("%s: %s on %s, want the topic's key only", name, actions, res)
+			}
+		}
+	}
 }

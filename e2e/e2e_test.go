@@ -359,6 +359,7 @@ func TestDeployScenarios(t *testing.T) {
 			if got := stack.Emulator.DeploymentCount(cluster, service) - 1; got != w.deployments {
 				t.Errorf("deployments of %s = %d, want %d", service, got, w.deployments)
 			}
+			checkNotified(t, stack, r, w.causeHas)
 			if tc.check != nil {
 				tc.check(t, stack, r)
 			}

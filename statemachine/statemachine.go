@@ -28,6 +28,7 @@ var Functions = []Function{
 	{Name: "StartDeployment", Dir: "start-deployment"},
 	{Name: "CheckDeployment", Dir: "check-deployment"},
 	{Name: "Wake", Dir: "wake", Event: true},
+	{Name: "Notify", Dir: "notify", Event: true},
 }
 
 // Function is one Lambda of the workflow.
@@ -37,8 +38,9 @@ type Function struct {
 	Name string
 	// Dir is the directory of its main package under functions/.
 	Dir string
-	// Event is set for a function EventBridge invokes (on ECS events), not
-	// the state machine; it has no placeholder in the definition.
+	// Event is set for a function EventBridge invokes (Wake on ECS events,
+	// Notify on the state machine's status changes), not the state
+	// machine; it has no placeholder in the definition.
 	Event bool
 }
 

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -114,10 +115,41 @@ In another shell:
 		return 1
 	}
 	localstack.RenderHistory(os.Stdout, res)
+	printNotification(ctx, stack, res.ExecutionARN)
 	if res.Status != "SUCCEEDED" {
 		return 1
 	}
 	return 0
+}
+
+// printNotification prints what the Notify function published about the
+// execution's end, as an email subscriber reads it, and the metrics it emitted.
+func printNotification(ctx context.Context, stack *localstack.Stack, arn string) {
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	pubs, err := stack.Notified(wait, arn)
+	if err != nil {
+		fmt.Println("\nNotification:", err)
+		return
+	}
+	if len(pubs) == 0 {
+		fmt.Println("\nNotification: none published (a deployment that succeeded is told only where the target sets notifyOnSuccess)")
+	}
+	for _, p := range pubs {
+		fmt.Printf("\nNotification published to %s (email; Slack and Teams get the same as an Amazon Q custom notification):\n  Subject: %s\n", p.TopicARN, p.Subject)
+		for _, l := range strings.Split(strings.TrimRight(p.For("email"), "\n"), "\n") {
+			fmt.Println("  " + l)
+		}
+	}
+	var ms []string
+	for _, m := range stack.Metrics("notify") {
+		if m.Properties["Execution"] == arn {
+			ms = append(ms, fmt.Sprintf("%s=%g %s %v", m.Name, m.Value, m.Unit, m.Dimensions))
+		}
+	}
+	if len(ms) > 0 {
+		fmt.Println("\nMetrics (EMF, namespace ecr-deployer):\n  " + strings.Join(ms, "\n  "))
+	}
 }
 
 // trigger says what starts the run: the scenario's input, else AWS's

@@ -18,10 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
 	deployerconfig "github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/notify"
 )
 
 // MaxAttempts bounds the SDK's retries of one call. ECS throttles per account
@@ -79,4 +81,26 @@ func Targets() (*deployerconfig.Config, error) {
 		return deployerconfig.LoadFile(path)
 	}
 	return deployerconfig.Parse("targets.json", ecrdeployer.TargetsJSON)
+}
+
+// Notifier builds the Notify function's notifier: it publishes to the
+// topic named by TOPIC_ARN and writes its metrics to stdout (EMF).
+func Notifier(ctx context.Context) (*notify.Notifier, error) {
+	cfg, err := Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := Targets()
+	if err != nil {
+		return nil, err
+	}
+	topic := os.Getenv("TOPIC_ARN")
+	if topic == "" {
+		return nil, notify.ErrNoTopic
+	}
+	return &notify.Notifier{
+		SNS: sns.NewFromConfig(cfg), History: sfn.NewFromConfig(cfg),
+		TopicARN: topic, StateMachineARN: os.Getenv("STATE_MACHINE_ARN"), Region: cfg.Region,
+		Config: targets, Metrics: os.Stdout, Log: lambdacontext.NewLogger(),
+	}, nil
 }

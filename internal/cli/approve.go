@@ -76,7 +76,7 @@ func (a *App) decideApproval(ctx context.Context, args []string, approved bool) 
 		return json.NewEncoder(a.Out).Encode(map[string]any{"environment": env, "execution": p.ExecutionARN, "decision": dec})
 	}
 	verb := map[bool]string{true: "Approved", false: "Rejected"}[approved]
-	fmt.Fprintf(a.Out, "%s the deployment of %s to %s, as %s.\n  %s\n", verb, p.State.Image.Digest, env, by, ExecutionConsoleURL(a.region, p.ExecutionARN))
+	fmt.Fprintf(a.Out, "%s the deployment of %s to %s, as %s.\n  %s\n", verb, p.State.Image.Digest, env, by, deploy.ExecutionConsoleURL(a.region, p.ExecutionARN))
 	return nil
 }
 

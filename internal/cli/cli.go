@@ -300,11 +300,6 @@ func (a *App) targets(ctx context.Context) (config.Targets, error) {
 	return ts, nil
 }
 
-// ExecutionConsoleURL links to an execution in the Step Functions console.
-func ExecutionConsoleURL(region, arn string) string {
-	return fmt.Sprintf("https://%s.console.aws.amazon.com/states/home?region=%s#/v2/executions/details/%s", region, region, arn)
-}
-
 // executionARN turns an execution name into its ARN, for the state machine.
 func executionARN(stateMachine, nameOrARN string) string {
 	if strings.HasPrefix(nameOrARN, "arn:") {

@@ -166,7 +166,7 @@ func (a *App) serviceDeployment(ctx context.Context, arn string) (ecstypes.Servi
 func (a *App) caller(ctx context.Context) (string, error) {
 	out, err := a.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", fmt.Errorf("find who you are (sts:GetCallerIdentity), to record it with the decision: %w", err)
+		return "", fmt.Errorf("find who you are (sts:GetCallerIdentity), to record it with what you ask: %w", err)
 	}
 	return aws.ToString(out.Arn), nil
 }
@@ -293,7 +293,7 @@ func (a *App) report(ctx context.Context, dep *deploying, d Decided) error {
 	}
 	fmt.Fprintf(a.Out, "%s the deployment of %s%s (%s), as %s.\n", what, d.Environment, where, d.How, d.By)
 	if recorded {
-		fmt.Fprintf(a.Out, "Recorded in execution %s\n  %s\n", lastPart(dep.arn), ExecutionConsoleURL(a.region, dep.arn))
+		fmt.Fprintf(a.Out, "Recorded in execution %s\n  %s\n", lastPart(dep.arn), deploy.ExecutionConsoleURL(a.region, dep.arn))
 	} else {
 		fmt.Fprintf(a.Err, "deployer: warning: ECS has the decision, but execution %s did not take its record (it ended, or no wait came within a minute)\n", lastPart(dep.arn))
 	}

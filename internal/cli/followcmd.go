@@ -54,7 +54,7 @@ func (a *App) followCmd(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	fmt.Fprintf(a.Out, "Following %s\n  %s\n", lastPart(arn), ExecutionConsoleURL(a.region, arn))
+	fmt.Fprintf(a.Out, "Following %s\n  %s\n", lastPart(arn), deploy.ExecutionConsoleURL(a.region, arn))
 	return a.follow(ctx, arn, until)
 }
 

@@ -115,7 +115,7 @@ func (a *App) promote(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.Out, "Deployment %s\n  %s\n", arn[strings.LastIndex(arn, ":")+1:], ExecutionConsoleURL(a.region, arn))
+	fmt.Fprintf(a.Out, "Deployment %s\n  %s\n", arn[strings.LastIndex(arn, ":")+1:], deploy.ExecutionConsoleURL(a.region, arn))
 	return a.follow(ctx, arn, until)
 }
 
@@ -147,7 +147,7 @@ func (a *App) alreadyTagged(ctx context.Context, t config.Published, digest stri
 		fmt.Fprintf(a.Err, "deployer: %s, and no execution in the history deployed it to %s. To deploy it: deployer start %s --follow\n", tagged, t.Environment, t.Environment)
 		return &exitError{code: 1}
 	case latest.status == sfntypes.ExecutionStatusRunning:
-		fmt.Fprintf(a.Out, "%s; execution %s is deploying it:\n  %s\n", tagged, lastPart(latest.arn), ExecutionConsoleURL(a.region, latest.arn))
+		fmt.Fprintf(a.Out, "%s; execution %s is deploying it:\n  %s\n", tagged, lastPart(latest.arn), deploy.ExecutionConsoleURL(a.region, latest.arn))
 		return a.follow(ctx, latest.arn, until)
 	case latest.status == sfntypes.ExecutionStatusSucceeded:
 		fmt.Fprintf(a.Out, "%s; it is deployed to %s: execution %s succeeded at %s.\n", tagged, t.Environment, lastPart(latest.arn), latest.stop.UTC().Format(time.RFC3339))

@@ -185,7 +185,7 @@ func (a *App) redeploy(ctx context.Context, sm, env, to, reason string, follow b
 	}
 	arn := aws.ToString(out.ExecutionArn)
 	if a.global.output == "json" && !follow {
-		return json.NewEncoder(a.Out).Encode(map[string]string{"executionArn": arn, "name": name, "consoleUrl": ExecutionConsoleURL(a.region, arn),
+		return json.NewEncoder(a.Out).Encode(map[string]string{"executionArn": arn, "name": name, "consoleUrl": deploy.ExecutionConsoleURL(a.region, arn),
 			"environment": env, "from": current.Digest, "to": target.Digest, "by": by})
 	}
 	from := ""
@@ -193,7 +193,7 @@ func (a *App) redeploy(ctx context.Context, sm, env, to, reason string, follow b
 		from = fmt.Sprintf(" (deployed by %s, %s)", target.Execution, target.Stop.UTC().Format("2006-01-02 15:04Z"))
 	}
 	fmt.Fprintf(a.Out, "Rolling back %s from %s to %s%s, without the migration; its tag moves back to that image.\nStarted %s\n  %s\n",
-		env, current.Digest, target.Digest, from, name, ExecutionConsoleURL(a.region, arn))
+		env, current.Digest, target.Digest, from, name, deploy.ExecutionConsoleURL(a.region, arn))
 	if !follow {
 		return nil
 	}

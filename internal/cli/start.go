@@ -68,11 +68,15 @@ func (a *App) start(ctx context.Context, args []string) error {
 	if *digest != "" && !digestSyntax.MatchString(*digest) {
 		return &usageError{fmt.Sprintf("--digest %q is not an image digest (sha256:<hex>)", *digest)}
 	}
-	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: *digest, SkipMigration: *skip, Reason: *reason, OverrideGuard: *override})
 	sm, err := a.workflowFor(ctx, env)
 	if err != nil {
 		return err
 	}
+	by, err := a.caller(ctx)
+	if err != nil {
+		return err
+	}
+	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: *digest, SkipMigration: *skip, Reason: *reason, OverrideGuard: *override, By: by})
 	b := make([]byte, 2)
 	_, _ = rand.Read(b)
 	name := ExecutionName(env, *digest, a.Now(), hex.EncodeToString(b))
@@ -82,9 +86,9 @@ func (a *App) start(ctx context.Context, args []string) error {
 	}
 	arn := aws.ToString(out.ExecutionArn)
 	if a.global.output == "json" && !*follow {
-		return json.NewEncoder(a.Out).Encode(map[string]string{"executionArn": arn, "name": name, "consoleUrl": ExecutionConsoleURL(a.region, arn)})
+		return json.NewEncoder(a.Out).Encode(map[string]string{"executionArn": arn, "name": name, "consoleUrl": deploy.ExecutionConsoleURL(a.region, arn)})
 	}
-	fmt.Fprintf(a.Out, "Started %s\n  %s\n", name, ExecutionConsoleURL(a.region, arn))
+	fmt.Fprintf(a.Out, "Started %s\n  %s\n", name, deploy.ExecutionConsoleURL(a.region, arn))
 	if !*follow {
 		return nil
 	}

@@ -66,6 +66,9 @@ type Settings struct {
 	// RequiresWait bounds how long a guarded deployment waits for the
 	// required environment's deployment of the same image to end.
 	RequiresWait *Duration `json:"requiresWait,omitempty"`
+	// NotifyOnSuccess also publishes a notification when a deployment
+	// succeeds; failures, time-outs and aborts are always notified.
+	NotifyOnSuccess *bool `json:"notifyOnSuccess,omitempty"`
 }
 
 // Target is one entry of targets.json as written.
@@ -196,6 +199,7 @@ type Resolved struct {
 	Requires               string    `json:"requires,omitempty"`
 	RequiresWait           Duration  `json:"requiresWait"`
 	Approval               *Approval `json:"approval,omitempty"`
+	NotifyOnSuccess        bool      `json:"notifyOnSuccess"`
 }
 
 // Config is a validated configuration.
@@ -600,6 +604,11 @@ func resolve(d Settings, t Target) Resolved {
 	for _, v := range []*string{d.Image, t.Image} {
 		if v != nil {
 			r.Image = *v
+		}
+	}
+	for _, v := range []*bool{d.NotifyOnSuccess, t.NotifyOnSuccess} {
+		if v != nil {
+			r.NotifyOnSuccess = *v
 		}
 	}
 	r.CapacityRetries = DefaultCapacityRetries

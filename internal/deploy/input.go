@@ -41,6 +41,9 @@ type ManualInput struct {
 	// OverrideGuard deploys without the promotion guard's check ("requires");
 	// it needs a reason, which the output and the history keep.
 	OverrideGuard bool `json:"overrideGuard,omitempty"`
+	// By is who starts it (the CLI sends its caller's identity), for the
+	// output and the notification.
+	By string `json:"by,omitempty"`
 }
 
 // RollbackRequest says what a rollback undoes.
@@ -51,7 +54,7 @@ type RollbackRequest struct {
 	By string `json:"by,omitempty"`
 }
 
-const acceptedInputs = `Start an execution with either the "ECR Image Action" event EventBridge delivers, or {"environment":"staging"} with optional "digest":"sha256:…", "skipMigration":true, "reason":"…" and "rollback":{"of":"sha256:…"} (with "digest": redeploy that earlier image).`
+const acceptedInputs = `Start an execution with either the "ECR Image Action" event EventBridge delivers, or {"environment":"staging"} with optional "digest":"sha256:…", "skipMigration":true, "reason":"…", "by":"…" and "rollback":{"of":"sha256:…"} (with "digest": redeploy that earlier image).`
 
 // digestPattern accepts an OCI digest (algorithm:hex). It is not pinned to 64
 // hex digits: AWS's own documented sample event carries a shortened one.
@@ -122,6 +125,9 @@ func parseManual(b []byte) (Request, error) {
 	if in.Digest != "" && !digestPattern.MatchString(in.Digest) {
 		return Request{}, invalid(fmt.Sprintf(`"digest" %q is not of the form sha256:<hex digits>`, in.Digest))
 	}
+	if len(in.By) > 2048 {
+		return Request{}, invalid(`"by" is longer than 2048 characters (an IAM ARN is at most 2048)`)
+	}
 	if in.OverrideGuard && strings.TrimSpace(in.Reason) == "" {
 		return Request{}, invalid(`"overrideGuard" needs a "reason": say why this image skips the environment it requires`)
 	}
@@ -129,7 +135,7 @@ func parseManual(b []byte) (Request, error) {
 		Environment:   in.Environment,
 		Digest:        in.Digest,
 		SkipMigration: in.SkipMigration,
-		Trigger:       Trigger{Type: "manual", Reason: in.Reason},
+		Trigger:       Trigger{Type: "manual", Reason: in.Reason, By: in.By},
 		OverrideGuard: in.OverrideGuard,
 	}
 	if rb := in.Rollback; rb != nil {

@@ -28,3 +28,8 @@ func ServiceDeploymentConsoleURL(region, cluster, service string) string {
 	return fmt.Sprintf("https://%s.console.aws.amazon.com/ecs/v2/clusters/%s/services/%s/deployments?region=%s",
 		region, url.PathEscape(cluster), url.PathEscape(service), region)
 }
+
+// ExecutionConsoleURL links to an execution in the Step Functions console.
+func ExecutionConsoleURL(region, arn string) string {
+	return fmt.Sprintf("https://%s.console.aws.amazon.com/states/home?region=%s#/v2/executions/details/%s", region, region, arn)
+}

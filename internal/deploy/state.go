@@ -100,6 +100,9 @@ type Trigger struct {
 	Type    string `json:"type"`
 	EventID string `json:"eventId,omitempty"`
 	Reason  string `json:"reason,omitempty"`
+	// By is who started a manual start, as the CLI found it
+	// (sts:GetCallerIdentity); empty for a start by other means.
+	By string `json:"by,omitempty"`
 }
 
 // Image is the image being deployed.

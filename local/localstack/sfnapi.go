@@ -241,6 +241,7 @@ func (s *SFNServer) startExecution(body []byte) (any, *sfnError) {
 		done: make(chan struct{}), openTasks: map[string]string{}, early: map[string]Event{}}
 	s.executions[arn] = ex
 	s.order = append(s.order, ex)
+	go s.stack.deliver(s.statusChange(ex))
 	s.mu.Unlock()
 	faults := s.stack.scenarioFaults()
 	go func() {
@@ -260,6 +261,7 @@ func (s *SFNServer) startExecution(body []byte) (any, *sfnError) {
 		default:
 			ex.status, ex.output, ex.errName, ex.cause = res.Status, string(res.Output), res.Error, res.Cause
 		}
+		go s.stack.deliver(s.statusChange(ex))
 	}()
 	return map[string]any{"executionArn": arn, "startDate": epochOf(ex.start)}, nil
 }
@@ -383,6 +385,33 @@ func (s *SFNServer) describe(ex *execution) map[string]any {
 	return out
 }
 
+// statusChange is the "Step Functions Execution Status Change" event
+// Step Functions sends EventBridge when an execution starts and ends: its
+// detail is DescribeExecution's, dates in epoch milliseconds. Call it with
+// s.mu held.
+// https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
+func (s *SFNServer) statusChange(ex *execution) map[string]any {
+	detail := map[string]any{
+		"executionArn": ex.arn, "stateMachineArn": s.StateMachineARN, "name": ex.name, "status": ex.status,
+		"startDate": ex.start.UnixMilli(), "stopDate": nil, "input": ex.input, "inputDetails": map[string]any{"included": true},
+		"output": nil, "outputDetails": nil,
+	}
+	if !ex.stop.IsZero() {
+		detail["stopDate"] = ex.stop.UnixMilli()
+	}
+	if ex.status == "SUCCEEDED" {
+		detail["output"], detail["outputDetails"] = ex.output, map[string]any{"included": true}
+	}
+	if ex.errName != "" || ex.cause != "" {
+		detail["error"], detail["cause"] = ex.errName, ex.cause
+	}
+	return map[string]any{
+		"version": "0", "id": s.stack.Emulator.NewUUID(), "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
+		"account": emulator.Account, "time": time.Now().UTC().Format(time.RFC3339), "region": emulator.Region,
+		"resources": []string{ex.arn}, "detail": detail,
+	}
+}
+
 func (s *SFNServer) describeExecution(body []byte) (any, *sfnError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -493,6 +522,7 @@ func (s *SFNServer) stopExecution(body []byte) (any, *sfnError) {
 		ex.status, ex.stop, ex.errName, ex.cause = "ABORTED", time.Now().UTC(), in.Error, in.Cause
 		s.appendEvent(ex, "ExecutionAborted", "executionAbortedEventDetails", map[string]any{"error": in.Error, "cause": in.Cause})
 		ex.cancel()
+		go s.stack.deliver(s.statusChange(ex))
 	}
 	stop := ex.stop
 	s.mu.Unlock()

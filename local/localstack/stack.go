@@ -92,6 +92,13 @@ type Stack struct {
 	waits map[string]bool
 	// guard enforces the template's IAM policies.
 	guard *guard
+	// routed are the EventBridge rules events are matched against, and
+	// targets what each rule's target does with an event.
+	routed   []eventpattern.Rule
+	targets  map[string]func(body []byte)
+	wakeRule map[string]bool
+	// topicARN is the stack's notification topic (Notify's TOPIC_ARN).
+	topicARN string
 }
 
 // lambdaProxy forwards invocations to one RIE, one at a time: an RIE runs a
@@ -194,6 +201,15 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	s.guard = g
 	s.Emulator.SetAuthorizer(g.authorize)
+	res, err := readResources(opts.Template)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	for arn, key := range res.topics() {
+		s.Emulator.AddTopic(arn, key)
+		s.topicARN = arn
+	}
 	s.SFN = newSFNServer(s)
 	s.tokenTimeout.Store(opts.TokenTimeout.Milliseconds())
 	doc, err := statemachine.Parse()
@@ -220,7 +236,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 }
 
 // routeEvents does EventBridge's part: every event the emulator emits is
-// matched against the rules and goes to the first matching rule's target.
+// matched against the rules and goes to the target of every rule it matches.
 // The rules are those of template.json, except that the wake rules (whose
 // patterns name the configured clusters and services) are made from the
 // stack's own targets file with the same code as the CDK app's. A rule for
@@ -245,8 +261,14 @@ func (s *Stack) routeEvents() error {
 			targets[r.Name] = s.startFromEvent
 			routed = append(routed, r)
 		case "AWS::Lambda::Function":
-			if fn := functionOf(r.Target); fn != "ecr-deployer-wake" {
+			switch fn := functionOf(r.Target); fn {
+			case "":
 				return fmt.Errorf("rule %s: no local function for %s", r.Name, r.Target)
+			case "ecr-deployer-wake":
+				// made from the targets file below
+			default:
+				targets[r.Name] = func(body []byte) { s.invokeAsync(fn, body) }
+				routed = append(routed, r)
 			}
 		default:
 			return fmt.Errorf("rule %s: the local stack cannot deliver to %s (%s)", r.Name, r.Target, r.TargetType)
@@ -256,28 +278,38 @@ func (s *Stack) routeEvents() error {
 	if err != nil {
 		return err
 	}
+	s.wakeRule = map[string]bool{}
 	for _, r := range wake {
 		targets[r.Name] = func(body []byte) { s.invokeAsync("ecr-deployer-wake", body) }
 		routed = append(routed, r)
+		s.wakeRule[r.Name] = true
 	}
-	s.Emulator.OnEvent = func(emitted map[string]any) {
-		// EventBridge matches the event as JSON.
-		body, err := json.Marshal(emitted)
-		if err != nil {
-			fmt.Fprintf(s.opts.LambdaLog, "EventBridge: %v\n", err)
-			return
-		}
-		var ev map[string]any
-		_ = json.Unmarshal(body, &ev)
-		for _, r := range routed {
-			if eventpattern.Match(r.Pattern, ev) {
-				s.delivered.Add(1)
-				targets[r.Name](body)
-				return
-			}
-		}
-	}
+	s.Emulator.OnEvent = s.deliver
+	s.routed, s.targets = routed, targets
 	return nil
+}
+
+// deliver does EventBridge's part for one event: every rule it matches
+// sends it to its target.
+func (s *Stack) deliver(emitted map[string]any) {
+	// EventBridge matches the event as JSON.
+	body, err := json.Marshal(emitted)
+	if err != nil {
+		fmt.Fprintf(s.opts.LambdaLog, "EventBridge: %v\n", err)
+		return
+	}
+	var ev map[string]any
+	_ = json.Unmarshal(body, &ev)
+	toWake := false
+	for _, r := range s.routed {
+		if eventpattern.Match(r.Pattern, ev) {
+			toWake = toWake || s.wakeRule[r.Name]
+			s.targets[r.Name](body)
+		}
+	}
+	if toWake {
+		s.delivered.Add(1)
+	}
 }
 
 // wakeRules are the wake rules for the stack's targets file.
@@ -385,6 +417,7 @@ func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name
 		"AWS_ENDPOINT_URL="+s.Endpoint,
 		"AWS_LAMBDA_FUNCTION_NAME="+name,
 		"STATE_MACHINE_ARN="+s.SFN.StateMachineARN,
+		"TOPIC_ARN="+s.topicARN,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",
 		"DEPLOYER_CONFIG_FILE="+s.opts.ConfigFile,
@@ -578,7 +611,7 @@ func (s *Stack) Run(ctx context.Context, input json.RawMessage, sc emulator.Scen
 // safety poll, for the executions started from now on (without a TimeScale).
 func (s *Stack) SetTokenTimeout(d time.Duration) { s.tokenTimeout.Store(d.Milliseconds()) }
 
-// EventsDelivered counts the emulator's events that matched a rule of template.json.
+// EventsDelivered counts the ECS events a wake rule matched (and sent Wake).
 func (s *Stack) EventsDelivered() int64 { return s.delivered.Load() }
 
 // TimeScale is the stack's time compression (1 without one).

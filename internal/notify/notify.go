@@ -1,0 +1,201 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+)
+
+// PublishAPI is the part of SNS Notify uses.
+type PublishAPI interface {
+	Publish(context.Context, *sns.PublishInput, ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// HistoryAPI is the part of Step Functions Notify uses.
+type HistoryAPI interface {
+	GetExecutionHistory(context.Context, *sfn.GetExecutionHistoryInput, ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
+}
+
+// Notifier handles the state machine's execution status change events.
+type Notifier struct {
+	SNS             PublishAPI
+	History         HistoryAPI
+	TopicARN        string
+	StateMachineARN string
+	Region          string
+	Config          *config.Config
+	// Metrics receives the EMF lines (the Lambda's stdout).
+	Metrics io.Writer
+	Log     *slog.Logger
+}
+
+// StatusChange is the detail of a "Step Functions Execution Status Change"
+// event: DescribeExecution's fields, dates in epoch milliseconds.
+// https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
+type StatusChange struct {
+	ExecutionArn    string  `json:"executionArn"`
+	StateMachineArn string  `json:"stateMachineArn"`
+	Name            string  `json:"name"`
+	Status          string  `json:"status"`
+	StartDate       int64   `json:"startDate"`
+	StopDate        *int64  `json:"stopDate"`
+	Input           *string `json:"input"`
+	Error           *string `json:"error"`
+	Cause           *string `json:"cause"`
+}
+
+// Result is what Notify did, for its log.
+type Result struct {
+	Execution string `json:"execution"`
+	Outcome   string `json:"outcome"`
+	Published bool   `json:"published"`
+	MessageID string `json:"messageId,omitempty"`
+	Reason    string `json:"reason"`
+}
+
+// historyPages bounds how many pages of the history (newest first) Notify
+// reads to find the workflow's last document: the last few states hold it.
+const historyPages = 3
+
+// Handle publishes the notification of an ended execution (if it is worth
+// one) and emits its metrics.
+func (n *Notifier) Handle(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
+	if ev.Source != "aws.states" || ev.DetailType != "Step Functions Execution Status Change" {
+		return Result{}, fmt.Errorf("notify handles \"Step Functions Execution Status Change\" events from aws.states, not %q from %q", ev.DetailType, ev.Source)
+	}
+	var d StatusChange
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		return Result{}, fmt.Errorf("read the status change: %w", err)
+	}
+	if d.StateMachineArn != n.StateMachineARN {
+		return Result{}, fmt.Errorf("execution %s is of state machine %s, not this stack's %s: check the rule's pattern", d.ExecutionArn, d.StateMachineArn, n.StateMachineARN)
+	}
+	res := Result{Execution: d.ExecutionArn}
+	if d.Status == "RUNNING" || d.Status == "PENDING_REDRIVE" {
+		res.Reason = "still running"
+		return res, nil
+	}
+	f, err := n.facts(ctx, d)
+	if err != nil {
+		return res, err
+	}
+	res.Outcome = f.Outcome()
+	onSuccess := false
+	if t, ok := n.Config.ByEnvironment(f.Environment()); ok {
+		onSuccess = t.NotifyOnSuccess
+	}
+	publish, why := ShouldPublish(f, onSuccess)
+	res.Reason = why
+	if publish {
+		if res.MessageID, err = n.publish(ctx, f); err != nil {
+			return res, err
+		}
+		res.Published = true
+	}
+	// After the message: an invocation that fails to publish is retried,
+	// and must not count the deployment twice.
+	for _, m := range Metrics(f) {
+		fmt.Fprintln(n.Metrics, m.Line())
+	}
+	return res, nil
+}
+
+// publish sends the execution's notification to the topic.
+func (n *Notifier) publish(ctx context.Context, f Facts) (string, error) {
+	msg := Compose(f)
+	body, err := msg.SNSMessage()
+	if err != nil {
+		return "", err
+	}
+	out, err := n.SNS.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(n.TopicARN), Subject: aws.String(msg.Subject),
+		MessageStructure: aws.String("json"), Message: aws.String(body),
+	})
+	if err != nil {
+		return "", fmt.Errorf("publish the notification of %s to %s: %w", f.Name, n.TopicARN, err)
+	}
+	return aws.ToString(out.MessageId), nil
+}
+
+// facts gathers what the notification says: the event, the execution's
+// input and its last recorded document.
+func (n *Notifier) facts(ctx context.Context, d StatusChange) (Facts, error) {
+	f := Facts{ExecutionARN: d.ExecutionArn, Name: d.Name, Status: d.Status, Start: time.UnixMilli(d.StartDate).UTC(),
+		Error: aws.ToString(d.Error), Cause: aws.ToString(d.Cause), Region: n.Region}
+	if d.StopDate != nil {
+		f.Stop = time.UnixMilli(*d.StopDate).UTC()
+	}
+	if d.Input != nil {
+		if req, err := deploy.ParseInput(json.RawMessage(*d.Input)); err == nil {
+			f.Request = &req
+		}
+		var push struct {
+			Source string    `json:"source"`
+			Time   time.Time `json:"time"`
+		}
+		if json.Unmarshal([]byte(*d.Input), &push) == nil && push.Source == "aws.ecr" && !push.Time.IsZero() {
+			f.PushedAt = &push.Time
+		}
+	}
+	state, err := n.lastState(ctx, d.ExecutionArn)
+	if err != nil {
+		return f, err
+	}
+	f.State = state
+	return f, nil
+}
+
+// lastState reads the history newest first for the last document a state
+// of the workflow output.
+func (n *Notifier) lastState(ctx context.Context, arn string) (*deploy.State, error) {
+	in := &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 100, IncludeExecutionData: aws.Bool(true)}
+	for range historyPages {
+		out, err := n.History.GetExecutionHistory(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("read the history of %s: %w", arn, err)
+		}
+		for _, e := range out.Events {
+			if s := stateOf(e); s != nil {
+				return s, nil
+			}
+		}
+		if out.NextToken == nil {
+			return nil, nil
+		}
+		in.NextToken = out.NextToken
+	}
+	return nil, nil
+}
+
+func stateOf(e sfntypes.HistoryEvent) *deploy.State {
+	var raw string
+	switch {
+	case e.StateExitedEventDetails != nil:
+		raw = aws.ToString(e.StateExitedEventDetails.Output)
+	case e.ExecutionSucceededEventDetails != nil:
+		raw = aws.ToString(e.ExecutionSucceededEventDetails.Output)
+	default:
+		return nil
+	}
+	var s deploy.State
+	if json.Unmarshal([]byte(raw), &s) != nil || s.Environment == "" {
+		return nil
+	}
+	return &s
+}
+
+// ErrNoTopic is returned when the function has no topic to publish to.
+var ErrNoTopic = errors.New("TOPIC_ARN is not set: the stack sets it to its notification topic")

@@ -1,0 +1,103 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+)
+
+const smARN = "arn:aws:states:us-west-2:123456789012:stateMachine:EcrDeployer-deploy"
+
+type fakeSNS struct{ got []*sns.PublishInput }
+
+func (f *fakeSNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	f.got = append(f.got, in)
+	return &sns.PublishOutput{MessageId: aws.String("m-1")}, nil
+}
+
+// fakeHistory holds the events newest first, as ReverseOrder reads them.
+type fakeHistory struct{ events []sfntypes.HistoryEvent }
+
+func (f *fakeHistory) GetExecutionHistory(_ context.Context, in *sfn.GetExecutionHistoryInput, _ ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error) {
+	if !in.ReverseOrder {
+		panic("Notify reads the history newest first")
+	}
+	return &sfn.GetExecutionHistoryOutput{Events: f.events}, nil
+}
+
+func TestHandle(t *testing.T) {
+	stateJSON, _ := json.Marshal(state(nil))
+	exited := sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeTaskStateExited,
+		StateExitedEventDetails: &sfntypes.StateExitedEventDetails{Name: aws.String("CheckDeployment"), Output: aws.String(string(stateJSON))}}
+	failed := sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionFailed}
+	cfg, err := config.Parse("targets.json", []byte(`{"targets":[{"repository":"app","tag":"prod"},{"repository":"app","tag":"staging","notifyOnSuccess":true}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := func(machine, status, env string) events.CloudWatchEvent {
+		d, _ := json.Marshal(map[string]any{"executionArn": "arn:aws:states:us-west-2:123456789012:execution:EcrDeployer-deploy:x", "stateMachineArn": machine,
+			"name": "x", "status": status, "startDate": 1764150000000, "stopDate": 1764150060000, "error": "MigrationFailed", "cause": "exited with code 1"})
+		if status == "SUCCEEDED" {
+			d, _ = json.Marshal(map[string]any{"executionArn": "arn:x", "stateMachineArn": machine, "name": "x", "status": status, "startDate": 1764150000000, "stopDate": 1764150060000})
+		}
+		return events.CloudWatchEvent{Source: "aws.states", DetailType: "Step Functions Execution Status Change", Detail: d}
+	}
+	stagingState, _ := json.Marshal(state(nil))
+	stagingState = bytes.ReplaceAll(stagingState, []byte(`"prod"`), []byte(`"staging"`))
+	stagingExited := exited
+	stagingExited.StateExitedEventDetails = &sfntypes.StateExitedEventDetails{Name: aws.String("CheckDeployment"), Output: aws.String(string(stagingState))}
+	cases := map[string]struct {
+		event     events.CloudWatchEvent
+		history   []sfntypes.HistoryEvent
+		published bool
+		metrics   int
+		err       string
+	}{
+		"a failure is published":                    {event: event(smARN, "FAILED", "prod"), history: []sfntypes.HistoryEvent{failed, exited}, published: true, metrics: 2},
+		"a success where the target does not ask":   {event: event(smARN, "SUCCEEDED", "prod"), history: []sfntypes.HistoryEvent{exited}, published: false, metrics: 2},
+		"a success where the target asks":           {event: event(smARN, "SUCCEEDED", "staging"), history: []sfntypes.HistoryEvent{stagingExited}, published: true, metrics: 2},
+		"a start is not an end":                     {event: event(smARN, "RUNNING", "prod"), published: false, metrics: 0},
+		"another state machine's event is an error": {event: event(smARN+"-other", "FAILED", "prod"), err: "not this stack's"},
+		"another event is an error":                 {event: events.CloudWatchEvent{Source: "aws.ecs", DetailType: "ECS Task State Change"}, err: "notify handles"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			pub := &fakeSNS{}
+			var out strings.Builder
+			n := &Notifier{SNS: pub, History: &fakeHistory{events: tc.history}, TopicARN: "arn:aws:sns:us-west-2:123456789012:t",
+				StateMachineARN: smARN, Region: "us-west-2", Config: cfg, Metrics: &out}
+			res, err := n.Handle(t.Context(), tc.event)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Published != tc.published || (len(pub.got) == 1) != tc.published {
+				t.Fatalf("result %+v, %d published", res, len(pub.got))
+			}
+			if tc.published {
+				in := pub.got[0]
+				if aws.ToString(in.MessageStructure) != "json" || aws.ToString(in.TopicArn) != n.TopicARN || aws.ToString(in.Subject) == "" {
+					t.Errorf("publish input = %+v", in)
+				}
+			}
+			if lines := strings.Count(out.String(), "\n"); lines != tc.metrics {
+				t.Errorf("%d EMF lines, want %d:\n%s", lines, tc.metrics, out.String())
+			}
+		})
+	}
+}

@@ -88,8 +88,12 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 			desc = descriptions[f.Name]
 			env = &map[string]*string{"STATE_MACHINE_ARN": smArn}
 		}
-		if f.Name == "Notify" {
+		switch f.Name {
+		case "Notify":
 			(*env)["TOPIC_ARN"] = topic.TopicArn()
+		case "Watch":
+			// Watch tells the topic when a deployment waits for approval.
+			env = &map[string]*string{"TOPIC_ARN": topic.TopicArn()}
 		}
 		fn := awslambda.NewFunction(stack, jsii.String(f.Name), &awslambda.FunctionProps{
 			Description:   jsii.String(desc),
@@ -166,12 +170,14 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	// sns:Publish on the topic, and what SNS needs of its key to encrypt
 	// the message as the publisher: kms:GenerateDataKey* and kms:Decrypt.
 	// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
-	topic.GrantPublish(roles["Notify"])
-	cdknag.NagSuppressions_AddResourceSuppressions(roles["Notify"], &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("kms:GenerateDataKey* on the notification topic's own key only: what SNS documents a publisher to an encrypted topic needs."),
-		AppliesTo: &[]interface{}{"Action::kms:GenerateDataKey*"},
-	}}, jsii.Bool(true))
+	for _, fn := range []string{"Notify", "Watch"} {
+		topic.GrantPublish(roles[fn])
+		cdknag.NagSuppressions_AddResourceSuppressions(roles[fn], &[]*cdknag.NagPackSuppression{{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("kms:GenerateDataKey* on the notification topic's own key only: what SNS documents a publisher to an encrypted topic needs."),
+			AppliesTo: &[]interface{}{"Action::kms:GenerateDataKey*"},
+		}}, jsii.Bool(true))
+	}
 	alarms(stack, topic, sm, dlq, fns["Wake"], fns["Notify"])
 
 	out := func(id, desc string, v *string) {

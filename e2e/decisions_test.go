@@ -270,6 +270,21 @@ func TestApproval(t *testing.T) {
 		waitHistoryHas(t, s, arn, `"answer":"deployer approve gated`)
 		expect(t, len(s.Emulator.Calls("RunTask")) == 0, "the migration ran before the approval")
 		untilOutputHas(t, "awaiting approval: deployer approve gated", "status", "gated")
+		// The topic was told what waits and how to answer it.
+		var notice *emulator.Publication
+		for deadline := time.Now().Add(15 * time.Second); notice == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			for _, p := range s.Emulator.Published() {
+				if strings.Contains(p.Message, arn) && strings.Contains(p.Subject, "waits for approval") {
+					notice = &p
+				}
+			}
+		}
+		if notice == nil {
+			t.Fatalf("no approval notice was published: %+v", s.Emulator.Published())
+		}
+		email := notice.For("email")
+		expect(t, strings.Contains(email, "deployer approve gated --reason") && strings.Contains(email, "deployer reject gated --reason") && strings.Contains(email, "Waits until:"),
+			"the notice says:\n%s", email)
 		out := untilExit0(t, "approve", "gated", "--reason", "release notes reviewed")
 		expect(t, strings.Contains(out, "Approved the deployment of ") && strings.Contains(out, operator), "approve says %q", out)
 		r, st := result(t, s, pushed{arn: arn, name: lastPart(arn)})

@@ -66,8 +66,14 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 		return nil, err
 	}
 	sfnClient := sfn.NewFromConfig(cfg)
+	var notices deploy.NoticeAPI
+	if topic := os.Getenv("TOPIC_ARN"); topic != "" {
+		// Watch tells the topic what awaits approval.
+		notices = &notify.Publisher{SNS: sns.NewFromConfig(cfg), TopicARN: topic, Region: cfg.Region}
+	}
 	return &deploy.Deployer{
-		ECS: ecs.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg), SFN: sfnClient, Tokens: sfnClient, History: sfnClient,
+		Notices: notices,
+		ECS:     ecs.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg), SFN: sfnClient, Tokens: sfnClient, History: sfnClient,
 		Logs:            cloudwatchlogs.NewFromConfig(cfg),
 		StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
 		Config:          targets, Region: cfg.Region, Log: lambdacontext.NewLogger(),
@@ -99,8 +105,8 @@ func Notifier(ctx context.Context) (*notify.Notifier, error) {
 		return nil, notify.ErrNoTopic
 	}
 	return &notify.Notifier{
-		SNS: sns.NewFromConfig(cfg), History: sfn.NewFromConfig(cfg),
-		TopicARN: topic, StateMachineARN: os.Getenv("STATE_MACHINE_ARN"), Region: cfg.Region,
+		Publisher: notify.Publisher{SNS: sns.NewFromConfig(cfg), TopicARN: topic, Region: cfg.Region},
+		History:   sfn.NewFromConfig(cfg), StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
 		Config: targets, Metrics: os.Stdout, Log: lambdacontext.NewLogger(),
 	}, nil
 }

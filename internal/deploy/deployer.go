@@ -50,6 +50,8 @@ type Deployer struct {
 	// Tokens ends waits (Watch, Wake); History finds them (Wake).
 	Tokens  TokenAPI
 	History HistoryAPI
+	// Notices, when set, tells the notification topic what awaits a person.
+	Notices NoticeAPI
 	// StateMachineARN is the workflow whose executions Wake wakes.
 	StateMachineARN string
 	Config          *config.Config // ResolveTarget and CheckTurn read it

@@ -36,6 +36,12 @@ type TokenAPI interface {
 
 var _ TokenAPI = (*sfn.Client)(nil)
 
+// NoticeAPI tells people that something waits for them (the notify package
+// publishes it to the stack's topic).
+type NoticeAPI interface {
+	AwaitingApproval(ctx context.Context, s State, since time.Time) error
+}
+
 // WatchInput is the Payload of WaitForMigration and WaitForDeployment.
 type WatchInput struct {
 	TaskToken  string `json:"taskToken"`
@@ -79,7 +85,19 @@ func (d *Deployer) Watch(ctx context.Context, in WatchInput) (WatchOutput, error
 		if s.Approval != nil {
 			answer = s.Approval.Answer
 		}
-		return WatchOutput{Parked: true, Reason: "waiting for a person: " + answer}, nil
+		reason := "waiting for a person: " + answer
+		if d.Notices != nil {
+			// A notice that could not be sent does not stop the deployment: the
+			// wait is in deployer status and the console either way. The
+			// history says so.
+			if err := d.Notices.AwaitingApproval(ctx, s, now); err != nil {
+				d.log().WarnContext(ctx, "the approval notice was not sent", "execution", s.Execution.ID, "error", err)
+				reason += "; the notification could not be sent (" + err.Error() + ")"
+			} else {
+				reason += "; the notification topic was told"
+			}
+		}
+		return WatchOutput{Parked: true, Reason: reason}, nil
 	default:
 		return WatchOutput{}, &InvalidInput{newf("Watch: waitingFor is %q, want %q, %q or %q.", in.WaitingFor, WaitingForMigration, WaitingForDeployment, WaitingForApproval)}
 	}

@@ -204,3 +204,21 @@ func TestMetrics(t *testing.T) {
 		})
 	}
 }
+
+func TestComposeApproval(t *testing.T) {
+	s := *state(func(s *deploy.State) {
+		s.Execution = deploy.Execution{ID: "arn:aws:states:us-west-2:123456789012:execution:EcrDeployer-deploy:prod-1", Name: "prod-1"}
+		s.Approval = &deploy.Approval{TimeoutSeconds: 4 * 3600}
+		s.Turn.Guard = &deploy.Guard{Verdict: "passed", Reason: "staging deployed it in execution staging-9"}
+	})
+	m := ComposeApproval(s, t0, "us-west-2")
+	for _, want := range []string{"app:prod @ " + digest, "prod/prod-service", "Guard:       passed: staging deployed it in execution staging-9",
+		"Waits until: 2026-11-26T14:00:00Z (then it ends ApprovalTimedOut", "deployer approve prod --reason", "deployer reject prod --reason", "executions/details/" + s.Execution.ID} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if m.Subject != "ecr-deployer: prod waits for approval" || len(m.Chat.Content.NextSteps) != 2 || m.Chat.Metadata.ThreadID != "ecr-deployer-prod" {
+		t.Errorf("message = %+v", m)
+	}
+}

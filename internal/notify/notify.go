@@ -31,11 +31,9 @@ type HistoryAPI interface {
 
 // Notifier handles the state machine's execution status change events.
 type Notifier struct {
-	SNS             PublishAPI
+	Publisher
 	History         HistoryAPI
-	TopicARN        string
 	StateMachineARN string
-	Region          string
 	Config          *config.Config
 	// Metrics receives the EMF lines (the Lambda's stdout).
 	Metrics io.Writer
@@ -100,8 +98,8 @@ func (n *Notifier) Handle(ctx context.Context, ev events.CloudWatchEvent) (Resul
 	publish, why := ShouldPublish(f, onSuccess)
 	res.Reason = why
 	if publish {
-		if res.MessageID, err = n.publish(ctx, f); err != nil {
-			return res, err
+		if res.MessageID, err = n.Publish(ctx, Compose(f)); err != nil {
+			return res, fmt.Errorf("the notification of %s: %w", f.Name, err)
 		}
 		res.Published = true
 	}
@@ -111,23 +109,6 @@ func (n *Notifier) Handle(ctx context.Context, ev events.CloudWatchEvent) (Resul
 		fmt.Fprintln(n.Metrics, m.Line())
 	}
 	return res, nil
-}
-
-// publish sends the execution's notification to the topic.
-func (n *Notifier) publish(ctx context.Context, f Facts) (string, error) {
-	msg := Compose(f)
-	body, err := msg.SNSMessage()
-	if err != nil {
-		return "", err
-	}
-	out, err := n.SNS.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(n.TopicARN), Subject: aws.String(msg.Subject),
-		MessageStructure: aws.String("json"), Message: aws.String(body),
-	})
-	if err != nil {
-		return "", fmt.Errorf("publish the notification of %s to %s: %w", f.Name, n.TopicARN, err)
-	}
-	return aws.ToString(out.MessageId), nil
 }
 
 // facts gathers what the notification says: the event, the execution's

@@ -74,8 +74,8 @@ func TestHandle(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			pub := &fakeSNS{}
 			var out strings.Builder
-			n := &Notifier{SNS: pub, History: &fakeHistory{events: tc.history}, TopicARN: "arn:aws:sns:us-west-2:123456789012:t",
-				StateMachineARN: smARN, Region: "us-west-2", Config: cfg, Metrics: &out}
+			n := &Notifier{Publisher: Publisher{SNS: pub, TopicARN: "arn:aws:sns:us-west-2:123456789012:t", Region: "us-west-2"},
+				History: &fakeHistory{events: tc.history}, StateMachineARN: smARN, Config: cfg, Metrics: &out}
 			res, err := n.Handle(t.Context(), tc.event)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {

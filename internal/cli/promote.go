@@ -82,6 +82,10 @@ func (a *App) promote(ctx context.Context, args []string) error {
 	if !configured && *follow {
 		return fmt.Errorf("%s:%s is not a target of stack %s, so its push would start no deployment to follow (targets: %s); nothing was retagged", *repo, *to, a.global.stack, describeTargets(ts))
 	}
+	// Executions that started before this push are not its own, though an
+	// earlier push of the same image to the same tag looks the same: the
+	// margin allows for this machine's clock running ahead of AWS's.
+	pushedAfter := a.Now().Add(-pushClockMargin)
 	put, err := a.ecr.PutImage(ctx, &ecr.PutImageInput{
 		RepositoryName: repo, ImageManifest: img.ImageManifest, ImageManifestMediaType: img.ImageManifestMediaType, ImageTag: to,
 	})
@@ -111,7 +115,7 @@ func (a *App) promote(ctx context.Context, args []string) error {
 		fmt.Fprintf(a.Out, "ECR sends the push event; the %s deployment starts within seconds. Follow it with: deployer status %s\n", env, env)
 		return nil
 	}
-	arn, err := a.awaitPushExecution(ctx, *repo, *to, digest, *wait)
+	arn, err := a.awaitPushExecution(ctx, *repo, *to, digest, pushedAfter, *wait)
 	if err != nil {
 		return err
 	}
@@ -189,9 +193,15 @@ func (a *App) latestDeploymentOf(ctx context.Context, sm string, t config.Publis
 	return found, err
 }
 
+// pushClockMargin is how far this machine's clock may run ahead of AWS's
+// when promote tells its push's execution from an earlier one.
+const pushClockMargin = 5 * time.Second
+
 // awaitPushExecution finds the execution the push of repo:tag@digest started:
-// EventBridge names it at random, so it is recognised by its input.
-func (a *App) awaitPushExecution(ctx context.Context, repo, tag, digest string, limit time.Duration) (string, error) {
+// EventBridge names it at random, so it is recognised by its input, and by
+// starting after the push (an earlier push of the same image has the same
+// input; EventBridge may start the new one a moment after promote looks).
+func (a *App) awaitPushExecution(ctx context.Context, repo, tag, digest string, after time.Time, limit time.Duration) (string, error) {
 	sm, err := a.stateMachine(ctx)
 	if err != nil {
 		return "", err
@@ -205,7 +215,7 @@ func (a *App) awaitPushExecution(ctx context.Context, repo, tag, digest string, 
 		}
 		for _, ex := range list.Executions {
 			arn := aws.ToString(ex.ExecutionArn)
-			if seen[arn] {
+			if seen[arn] || aws.ToTime(ex.StartDate).Before(after) {
 				continue
 			}
 			seen[arn] = true

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/notify"
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/local/localstack"
 )
 
@@ -71,5 +72,50 @@ func checkNotified(t *testing.T, s *localstack.Stack, r *localstack.Result, caus
 	if chat.Version != "1.0" || chat.Source != "custom" || chat.Content.TextType != "client-markdown" || !strings.Contains(chat.Content.Title, env) ||
 		chat.Metadata.ThreadID != "ecr-deployer-"+env || len(chat.Content.NextSteps) == 0 {
 		t.Errorf("chat notification = %+v", chat)
+	}
+}
+
+// A push EventBridge cannot deliver (StartExecution throttled past its
+// retries) lands in the dead-letter queue, and the dead-letter alarm tells
+// the topic, as template.json configures both.
+func TestUndeliveredPushRaisesTheDeadLetterAlarm(t *testing.T) {
+	s := startStack(t)
+	cliEnv(t, s)
+	s.SFN.SetQuotas(map[string]localstack.Quota{"StartExecution": {Size: 0, PerSecond: 0}})
+	if code, out, errOut := deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "staging"); code != 0 {
+		t.Fatalf("promote: exit %d\n%s%s", code, out, errOut)
+	}
+	var letters []localstack.DeadLetter
+	for deadline := time.Now().Add(20 * time.Second); len(letters) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		letters = s.DeadLetters()
+	}
+	if len(letters) != 1 {
+		t.Fatalf("dead letters = %+v, want the push", letters)
+	}
+	l := letters[0]
+	expect(t, strings.HasPrefix(l.From, "PushRule") && strings.HasPrefix(l.Queue, "DeadLetterQueue") && strings.Contains(l.Error, "ThrottlingException"), "dead letter %+v", l)
+	expect(t, strings.Contains(string(l.Body), `"ECR Image Action"`) && strings.Contains(string(l.Body), `"image-tag":"staging"`), "dead letter body %s", l.Body)
+	expect(t, len(s.SFN.Results()) == 0, "an execution started")
+
+	var alarm *emulator.Publication
+	for deadline := time.Now().Add(10 * time.Second); alarm == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for _, p := range s.Emulator.Published() {
+			if strings.HasPrefix(p.Subject, `ALARM: "DeadLetterAlarm`) {
+				alarm = &p
+			}
+		}
+	}
+	if alarm == nil {
+		t.Fatalf("the dead-letter alarm published nothing; alarms %+v", s.Alarms())
+	}
+	var msg struct {
+		AlarmName, NewStateValue, NewStateReason, AlarmDescription string
+	}
+	if err := json.Unmarshal([]byte(alarm.Message), &msg); err != nil || msg.NewStateValue != "ALARM" || !strings.Contains(msg.AlarmDescription, "DeadLetterQueueUrl") {
+		t.Errorf("alarm message %s: %v", alarm.Message, err)
+	}
+	for _, a := range s.Alarms() {
+		want := map[bool]string{true: "ALARM", false: "OK"}[strings.HasPrefix(a.Name, "DeadLetterAlarm")]
+		expect(t, a.State == want, "alarm %s is %s, want %s", a.Name, a.State, want)
 	}
 }

@@ -150,6 +150,13 @@ func printNotification(ctx context.Context, stack *localstack.Stack, arn string)
 	if len(ms) > 0 {
 		fmt.Println("\nMetrics (EMF, namespace ecr-deployer):\n  " + strings.Join(ms, "\n  "))
 	}
+	// CloudWatch evaluates the alarms a moment after the execution ends.
+	time.Sleep(200 * time.Millisecond)
+	for _, a := range stack.Alarms() {
+		if a.State == "ALARM" {
+			fmt.Printf("\nAlarm %s → ALARM, published to the topic: %s\n", a.Name, a.Reason)
+		}
+	}
 }
 
 // trigger says what starts the run: the scenario's input, else AWS's

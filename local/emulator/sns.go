@@ -180,3 +180,16 @@ func writeQueryError(w http.ResponseWriter, e *apiError) {
 		RequestID string   `xml:"RequestId"`
 	}{Type: "Sender", Code: e.code, Message: e.msg, RequestID: "00000000-0000-0000-0000-000000000000"})
 }
+
+// PublishAsService publishes as an AWS service principal does (CloudWatch
+// for an alarm action): the topic's and key's resource policies decide,
+// which the caller has checked; no identity policy applies.
+func (e *Emulator) PublishAsService(topicARN, subject, message string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.topics[topicARN] == nil {
+		return fmt.Errorf("topic %s does not exist", topicARN)
+	}
+	e.published = append(e.published, Publication{TopicARN: topicARN, Subject: subject, Message: message, MessageID: e.uuid(), At: e.now()})
+	return nil
+}

@@ -51,6 +51,10 @@ func (r *resources) ref(id string) (string, bool) {
 		return fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", emulator.Region, emulator.Account, id), true
 	case "AWS::KMS::Key":
 		return id, true // the key ID
+	case "AWS::Lambda::Function":
+		if name := functionOf(id); name != "" {
+			return name, true
+		}
 	}
 	return "", false
 }
@@ -62,6 +66,8 @@ func (r *resources) getAtt(id, attribute string) (string, bool) {
 		return fmt.Sprintf("arn:aws:kms:%s:%s:key/%s", emulator.Region, emulator.Account, id), true
 	case t == "AWS::SNS::Topic" && attribute == "TopicArn":
 		return r.ref(id)
+	case t == "AWS::SQS::Queue" && attribute == "QueueName":
+		return id, true
 	case t == "AWS::SQS::Queue" && attribute == "Arn":
 		return fmt.Sprintf("arn:aws:sqs:%s:%s:%s", emulator.Region, emulator.Account, id), true
 	case t == "AWS::StepFunctions::StateMachine" && attribute == "Name":

@@ -140,13 +140,7 @@ type sfnError struct {
 func (s *SFNServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), sfnPrefix)
 	body, _ := io.ReadAll(r.Body)
-	s.mu.Lock()
-	s.calls[op]++
-	throttled := s.limits[op] != nil && !s.limits[op].Take(time.Now())
-	if throttled {
-		s.calls[op+":throttled"]++
-	}
-	s.mu.Unlock()
+	throttled := s.throttled(op)
 	var out any
 	var err *sfnError
 	code, msg := emulator.Validate("stepfunctions", op, body)
@@ -172,6 +166,18 @@ func (s *SFNServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b, _ := json.Marshal(out)
 	_, _ = w.Write(b)
+}
+
+// throttled counts a call and says whether its quota refuses it.
+func (s *SFNServer) throttled(op string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[op]++
+	throttled := s.limits[op] != nil && !s.limits[op].Take(time.Now())
+	if throttled {
+		s.calls[op+":throttled"]++
+	}
+	return throttled
 }
 
 func (s *SFNServer) dispatch(op string, body []byte) (out any, err *sfnError) {
@@ -262,6 +268,7 @@ func (s *SFNServer) startExecution(body []byte) (any, *sfnError) {
 			ex.status, ex.output, ex.errName, ex.cause = res.Status, string(res.Output), res.Error, res.Cause
 		}
 		go s.stack.deliver(s.statusChange(ex))
+		go s.stack.evaluateAlarms()
 	}()
 	return map[string]any{"executionArn": arn, "startDate": epochOf(ex.start)}, nil
 }
@@ -527,6 +534,19 @@ func (s *SFNServer) stopExecution(body []byte) (any, *sfnError) {
 	stop := ex.stop
 	s.mu.Unlock()
 	return map[string]any{"stopDate": epochOf(stop)}, nil
+}
+
+// countStatus counts the executions that ended with a status.
+func (s *SFNServer) countStatus(status string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, ex := range s.order {
+		if ex.status == status {
+			n++
+		}
+	}
+	return n
 }
 
 // Start starts an execution as StartExecution does and returns its ARN.

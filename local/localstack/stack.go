@@ -99,6 +99,8 @@ type Stack struct {
 	wakeRule map[string]bool
 	// topicARN is the stack's notification topic (Notify's TOPIC_ARN).
 	topicARN string
+	// dlq holds the dead letters and the alarms.
+	dlq *deadLetters
 }
 
 // lambdaProxy forwards invocations to one RIE, one at a time: an RIE runs a
@@ -210,6 +212,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		s.Emulator.AddTopic(arn, key)
 		s.topicARN = arn
 	}
+	if s.dlq, err = loadDeadLetters(opts.Template, res); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	s.SFN = newSFNServer(s)
 	s.tokenTimeout.Store(opts.TokenTimeout.Milliseconds())
 	doc, err := statemachine.Parse()
@@ -258,7 +264,8 @@ func (s *Stack) routeEvents() error {
 	for _, r := range tplRules {
 		switch r.TargetType {
 		case "AWS::StepFunctions::StateMachine":
-			targets[r.Name] = s.startFromEvent
+			rule := r.Name
+			targets[r.Name] = func(body []byte) { s.startFromEvent(rule, body) }
 			routed = append(routed, r)
 		case "AWS::Lambda::Function":
 			switch fn := functionOf(r.Target); fn {
@@ -340,18 +347,37 @@ func functionOf(logicalID string) string {
 	return ""
 }
 
-func (s *Stack) startFromEvent(body []byte) {
+// startFromEvent starts an execution with the event as its input, as the
+// rule's target does; EventBridge retries a refused StartExecution
+// (throttled by the account's quota) and then dead-letters the event.
+func (s *Stack) startFromEvent(rule string, body []byte) {
 	req, _ := json.Marshal(map[string]any{"stateMachineArn": s.SFN.StateMachineARN, "input": string(body)})
-	if _, err := s.SFN.startExecution(req); err != nil {
-		fmt.Fprintf(s.opts.LambdaLog, "EventBridge: StartExecution failed: %s: %s\n", err.code, err.msg)
+	var last *sfnError
+	for attempt := 1; attempt <= 3; attempt++ {
+		if s.SFN.throttled("StartExecution") {
+			last = &sfnError{"ThrottlingException", "Rate exceeded"}
+		} else if _, last = s.SFN.startExecution(req); last == nil {
+			return
+		}
+		fmt.Fprintf(s.opts.LambdaLog, "EventBridge: %s: StartExecution attempt %d failed: %s: %s\n", rule, attempt, last.code, last.msg)
+		time.Sleep(s.opts.Retry)
 	}
+	s.deadLetter(s.dlq.eventDLQ[rule], rule, last.code+": "+last.msg, body)
 }
 
 // invokeAsync invokes a function with an event, as EventBridge does
-// (InvocationType Event), retrying a failed invocation twice.
+// (InvocationType Event): Lambda retries a failed invocation (twice unless
+// the function's EventInvokeConfig says otherwise), then sends a record of
+// it to the OnFailure destination.
 func (s *Stack) invokeAsync(name string, body []byte) {
 	url := s.Endpoint + "/lambda/" + name
-	for attempt := 1; attempt <= 3; attempt++ {
+	retries, ok := s.dlq.asyncRetries[name]
+	if !ok {
+		retries = 2
+	}
+	var last error
+	var payload []byte
+	for attempt := 1; attempt <= retries+1; attempt++ {
 		resp, err := http.Post(url, "application/json", bytes.NewReader(body))
 		if err == nil {
 			out, _ := io.ReadAll(resp.Body)
@@ -359,11 +385,31 @@ func (s *Stack) invokeAsync(name string, body []byte) {
 			if resp.StatusCode == http.StatusOK && resp.Header.Get("X-Amz-Function-Error") == "" && !bytes.Contains(out, []byte(`"errorType"`)) {
 				return
 			}
+			payload = out
 			err = fmt.Errorf("HTTP %d: %s", resp.StatusCode, out)
+			s.functionFailed(name)
 		}
-		fmt.Fprintf(s.opts.LambdaLog, "EventBridge: %s attempt %d failed: %v\n", name, attempt, err)
+		last = err
+		fmt.Fprintf(s.opts.LambdaLog, "Lambda: %s async attempt %d failed: %v\n", name, attempt, err)
 		time.Sleep(s.opts.Retry)
 	}
+	record, _ := json.Marshal(map[string]any{
+		"version": "1.0", "timestamp": time.Now().UTC().Format(time.RFC3339Nano),
+		"requestContext": map[string]any{"functionArn": fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s:$LATEST", emulator.Region, emulator.Account, name),
+			"condition": "RetriesExhausted", "approximateInvokeCount": retries + 1},
+		"requestPayload":  json.RawMessage(body),
+		"responseContext": map[string]any{"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+		"responsePayload": json.RawMessage(orNull(payload)),
+	})
+	s.deadLetter(s.dlq.asyncDLQ[name], name, last.Error(), record)
+}
+
+// orNull is b if it is JSON, else null.
+func orNull(b []byte) []byte {
+	if json.Valid(b) {
+		return b
+	}
+	return []byte("null")
 }
 
 func (s *Stack) startFunction(ctx context.Context, f statemachine.Function) error {

@@ -159,7 +159,7 @@ func TestStateMachine(t *testing.T) {
 	// The definition is the ASL file itself, inline (no second S3 asset).
 	for _, r := range resources("AWS::StepFunctions::StateMachine") {
 		def := fmt.Sprint(r["DefinitionString"])
-		if !strings.Contains(def, `"TimeoutSeconds": 86400`) || !strings.Contains(def, "${ResolveTargetFunctionArn}") {
+		if !strings.Contains(def, `"TimeoutSeconds": 691200`) || !strings.Contains(def, "${ResolveTargetFunctionArn}") {
 			t.Errorf("DefinitionString is not deployer.asl.json: %.200s", def)
 		}
 	}

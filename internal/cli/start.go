@@ -40,11 +40,12 @@ func ExecutionName(env, digest string, now time.Time, suffix string) string {
 
 func (a *App) start(ctx context.Context, args []string) error {
 	fs := a.flags("start", "Start a deployment of an environment by hand (what the ECR push would start).",
-		"deployer start staging --reason 'redeploy after a config change' --follow\n  deployer start prod --follow --until traffic-shifted   # CI returns once prod takes the traffic; the bake goes on")
+		"deployer start staging --reason 'redeploy after a config change' --follow\n  deployer start prod --follow --until traffic-shifted   # CI returns once prod takes the traffic; the bake goes on\n  deployer start prod --override-window --reason 'hotfix for INC-42'   # outside prod's deployment window")
 	digest := fs.String("digest", "", "deploy only if the environment's tag names this sha256: digest")
 	skip := fs.Bool("skip-migration", false, "deploy without running the migration")
 	reason := fs.String("reason", "", "why, recorded in the execution")
 	override := fs.Bool("override-guard", false, "deploy although the image has not passed the environment this one requires (needs --reason)")
+	overrideWindow := fs.Bool("override-window", false, "deploy now although the environment's deployment windows are closed (needs --reason)")
 	follow := fs.Bool("follow", false, "show progress until the end; exit 0 only if it SUCCEEDED")
 	untilFlag := fs.String("until", "", "with --follow: return (exit 0) once the deployment reaches this point: migrated, deploying, traffic-shifted, baking or an ECS lifecycle stage; the workflow keeps watching to the end")
 	pos, err := parse(fs, args)
@@ -65,6 +66,9 @@ func (a *App) start(ctx context.Context, args []string) error {
 	if *override && strings.TrimSpace(*reason) == "" {
 		return &usageError{"--override-guard needs --reason: say why this image skips the environment it requires"}
 	}
+	if *overrideWindow && strings.TrimSpace(*reason) == "" {
+		return &usageError{"--override-window needs --reason: say why this deployment cannot wait for the deployment window"}
+	}
 	if *digest != "" && !digestSyntax.MatchString(*digest) {
 		return &usageError{fmt.Sprintf("--digest %q is not an image digest (sha256:<hex>)", *digest)}
 	}
@@ -76,7 +80,7 @@ func (a *App) start(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: *digest, SkipMigration: *skip, Reason: *reason, OverrideGuard: *override, By: by})
+	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: *digest, SkipMigration: *skip, Reason: *reason, OverrideGuard: *override, OverrideWindow: *overrideWindow, By: by})
 	b := make([]byte, 2)
 	_, _ = rand.Read(b)
 	name := ExecutionName(env, *digest, a.Now(), hex.EncodeToString(b))

@@ -153,6 +153,8 @@ func (a *App) waitingOn(ctx context.Context, arn string) (string, error) {
 		return "", err
 	case p != nil && p.WaitingFor == deploy.WaitingForApproval:
 		return "awaiting approval: deployer approve " + st.Environment + " | deployer reject " + st.Environment + " --reason …", nil
+	case st.Window != nil && st.Window.WaitUntil != nil && st.Turn.Decision == "" && a.Now().Before(*st.Window.WaitUntil):
+		return "waiting for the deployment window: opens " + st.Window.WaitUntil.UTC().Format(time.RFC3339) + " (deployer start " + st.Environment + " --override-window --reason … deploys now)", nil
 	case st.Deployment.Paused != nil:
 		return "paused at " + st.Deployment.Paused.Stage + ": " + st.Deployment.Paused.Answer, nil
 	case st.Turn.Decision == deploy.TurnWait:

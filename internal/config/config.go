@@ -69,6 +69,9 @@ type Settings struct {
 	// NotifyOnSuccess also publishes a notification when a deployment
 	// succeeds; failures, time-outs and aborts are always notified.
 	NotifyOnSuccess *bool `json:"notifyOnSuccess,omitempty"`
+	// Windows are the deployment windows: a deployment starts only inside
+	// one ([] in a target: none, whatever the defaults say).
+	Windows Windows `json:"windows,omitempty"`
 }
 
 // Target is one entry of targets.json as written.
@@ -200,6 +203,7 @@ type Resolved struct {
 	RequiresWait           Duration  `json:"requiresWait"`
 	Approval               *Approval `json:"approval,omitempty"`
 	NotifyOnSuccess        bool      `json:"notifyOnSuccess"`
+	Windows                Windows   `json:"windows,omitempty"`
 }
 
 // Config is a validated configuration.
@@ -532,6 +536,7 @@ func validateSettings(file, field string, s Settings) []error {
 	check("queueSettle", s.QueueSettle, 0)
 	check("queuePollInterval", s.QueuePollInterval, time.Second)
 	check("duplicateWindow", s.DuplicateWindow, 0)
+	errs = append(errs, validateWindows(file, field, s.Windows)...)
 	if s.Image != nil && *s.Image != ImageTag && *s.Image != ImageDigest {
 		errs = append(errs, &FieldError{file, field + ".image", fmt.Sprintf("%q must be \"tag\" or \"digest\"", *s.Image)})
 	}
@@ -604,6 +609,11 @@ func resolve(d Settings, t Target) Resolved {
 	for _, v := range []*string{d.Image, t.Image} {
 		if v != nil {
 			r.Image = *v
+		}
+	}
+	for _, v := range []Windows{d.Windows, t.Windows} {
+		if v != nil {
+			r.Windows = append(Windows(nil), v...)
 		}
 	}
 	for _, v := range []*bool{d.NotifyOnSuccess, t.NotifyOnSuccess} {

@@ -84,9 +84,9 @@ func budget(doc statemachine.Document, t Resolved, all []Resolved) HistoryBudget
 			b.QueueWait = max(b.QueueWait, span(o))
 		}
 	}
-	// The execution's own TimeoutSeconds ends a wait that would outlast it.
-	limit := time.Duration(doc.TimeoutSeconds) * time.Second
-	b.QueueWait = max(0, min(b.QueueWait, limit-span(t)))
+	// CheckTurn ends a wait that would leave too little of the work span
+	// for the execution's own work (QueueTimedOut).
+	b.QueueWait = max(0, min(b.QueueWait, WorkSpan-span(t)))
 	// A promotion guard waits at the turn for the required environment's
 	// deployment of the image, at most requiresWait, polling like the queue.
 	if t.Requires != "" {
@@ -108,6 +108,16 @@ func budget(doc statemachine.Document, t Resolved, all []Resolved) HistoryBudget
 		b.MigrationTurns*b.MigrationCycle + (b.DeploymentTurns+b.PauseTurns)*b.DeploymentCycle
 	return b
 }
+
+// WorkSpan is how long an execution's work may last once it may begin (its
+// deployment window opened, or it started): queue, approval, migration and
+// deployment. The state machine's own timeout adds a week of waiting for a
+// window to it.
+const WorkSpan = 24 * time.Hour
+
+// TurnSpan is the longest an execution of the target can hold its
+// service's turn (see span).
+func (t Resolved) TurnSpan() time.Duration { return span(t) }
 
 // span is the longest an execution of t can hold its service's turn: the
 // settle time, every capacity retry at its longest backoff, the migration

@@ -68,7 +68,7 @@ func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) 
 	dep.StartedAt = ptrTime(now)
 	dep.Deadline = ptrTime(now.Add(time.Duration(dep.TimeoutSeconds) * time.Second))
 	if !s.Execution.StartTime.IsZero() {
-		dep.LatestEnd = ptrTime(s.Execution.StartTime.Add(MaxExecution - latestEndMargin))
+		dep.LatestEnd = ptrTime(s.workStart().Add(WorkSpan - latestEndMargin))
 	}
 	s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
 	record(dep, primary)

@@ -48,6 +48,10 @@ type TargetMisconfigured struct{ failure }
 // image has not deployed there successfully.
 type PromotionBlocked struct{ failure }
 
+// QueueTimedOut: the execution waited for its turn past the time its work
+// may take (config.WorkSpan from its start or its window's opening).
+type QueueTimedOut struct{ failure }
+
 // MigrationCapacityUnavailable: RunTask kept failing for capacity reasons.
 type MigrationCapacityUnavailable struct{ failure }
 
@@ -90,7 +94,7 @@ func AllErrors() []error {
 	return []error{
 		&InvalidInput{}, &UnknownTarget{}, &ImageNotFound{}, &ServiceNotFound{},
 		&UnsupportedDeploymentController{}, &TargetMisconfigured{},
-		&PromotionBlocked{}, &MigrationCapacityUnavailable{}, &MigrationFailedToStart{}, &MigrationFailed{},
+		&PromotionBlocked{}, &QueueTimedOut{}, &MigrationCapacityUnavailable{}, &MigrationFailedToStart{}, &MigrationFailed{},
 		&MigrationLost{}, &MigrationTimedOut{},
 		&DeploymentRolledBack{}, &DeploymentSuperseded{}, &DeploymentStopped{}, &DeploymentFailed{}, &DeploymentTimedOut{},
 		&InternalError{},

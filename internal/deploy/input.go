@@ -26,6 +26,8 @@ type Request struct {
 	Rollback *RollbackRequest
 	// OverrideGuard deploys although the promotion guard would not.
 	OverrideGuard bool
+	// OverrideWindow deploys although no deployment window is open.
+	OverrideWindow bool
 }
 
 // ManualInput is the input a person (or the CLI) gives StartExecution.
@@ -41,6 +43,9 @@ type ManualInput struct {
 	// OverrideGuard deploys without the promotion guard's check ("requires");
 	// it needs a reason, which the output and the history keep.
 	OverrideGuard bool `json:"overrideGuard,omitempty"`
+	// OverrideWindow deploys now although the target's deployment windows
+	// are closed; it needs a reason, which the output and the history keep.
+	OverrideWindow bool `json:"overrideWindow,omitempty"`
 	// By is who starts it (the CLI sends its caller's identity), for the
 	// output and the notification.
 	By string `json:"by,omitempty"`
@@ -54,7 +59,7 @@ type RollbackRequest struct {
 	By string `json:"by,omitempty"`
 }
 
-const acceptedInputs = `Start an execution with either the "ECR Image Action" event EventBridge delivers, or {"environment":"staging"} with optional "digest":"sha256:…", "skipMigration":true, "reason":"…", "by":"…" and "rollback":{"of":"sha256:…"} (with "digest": redeploy that earlier image).`
+const acceptedInputs = `Start an execution with either the "ECR Image Action" event EventBridge delivers, or {"environment":"staging"} with optional "digest":"sha256:…", "skipMigration":true, "reason":"…", "by":"…", "overrideGuard":true, "overrideWindow":true (each with a reason) and "rollback":{"of":"sha256:…"} (with "digest": redeploy that earlier image).`
 
 // digestPattern accepts an OCI digest (algorithm:hex). It is not pinned to 64
 // hex digits: AWS's own documented sample event carries a shortened one.
@@ -128,6 +133,9 @@ func parseManual(b []byte) (Request, error) {
 	if len(in.By) > 2048 {
 		return Request{}, invalid(`"by" is longer than 2048 characters (an IAM ARN is at most 2048)`)
 	}
+	if in.OverrideWindow && strings.TrimSpace(in.Reason) == "" {
+		return Request{}, invalid(`"overrideWindow" needs a "reason": say why this deployment cannot wait for the target's deployment window`)
+	}
 	if in.OverrideGuard && strings.TrimSpace(in.Reason) == "" {
 		return Request{}, invalid(`"overrideGuard" needs a "reason": say why this image skips the environment it requires`)
 	}
@@ -137,6 +145,7 @@ func parseManual(b []byte) (Request, error) {
 		SkipMigration: in.SkipMigration,
 		Trigger:       Trigger{Type: "manual", Reason: in.Reason, By: in.By},
 		OverrideGuard: in.OverrideGuard,
+		OverrideWindow: in.OverrideWindow,
 	}
 	if rb := in.Rollback; rb != nil {
 		switch {

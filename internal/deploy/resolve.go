@@ -64,6 +64,15 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 	if req.Rollback != nil {
 		s.Rollback = &Rollback{Of: req.Rollback.Of, To: s.Image.Digest, By: req.Rollback.By}
 	}
+	if len(target.Windows) > 0 {
+		// Decided as of the execution's start, as the queue reads it for
+		// other executions (Candidate.Ready), so that both agree.
+		at := s.Execution.StartTime
+		if at.IsZero() {
+			at = d.now()
+		}
+		s.Window = decideWindow(target.Windows, req, at)
+	}
 	if a := target.Approval; a != nil {
 		s.Approval = &Approval{TimeoutSeconds: int(time.Duration(a.Timeout) / time.Second),
 			Answer: fmt.Sprintf("deployer approve %s | deployer reject %s --reason …", target.Environment, target.Environment)}
@@ -371,4 +380,24 @@ func roleEntry(arn string) string {
 		return arn
 	}
 	return res
+}
+
+// decideWindow decides, at the start, whether the deployment may go now or
+// waits for its next deployment window (WaitingForWindow, a Wait state: no
+// polling). A window is checked once: a deployment that started inside one
+// runs to its end.
+func decideWindow(ws config.Windows, req Request, now time.Time) *Window {
+	w := &Window{Schedule: ws.String()}
+	open, at := ws.Open(now)
+	switch {
+	case open:
+		w.Decision, w.Reason = WindowOpen, "inside the deployment window ("+ws.String()+") until "+at.UTC().Format(time.RFC3339)
+	case req.OverrideWindow:
+		w.Decision, w.Reason = WindowOverridden, "outside the deployment window ("+ws.String()+"); overridden by a manual start: "+req.Trigger.Reason
+	default:
+		until := at.UTC().Truncate(time.Second)
+		w.Decision, w.WaitUntil = WindowWaiting, &until
+		w.Reason = fmt.Sprintf("outside the deployment window (%s): waits until it opens at %s (in %s)", ws.String(), until.Format(time.RFC3339), until.Sub(now).Round(time.Minute))
+	}
+	return w
 }

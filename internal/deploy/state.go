@@ -22,12 +22,43 @@ type State struct {
 	Deployment  Deployment `json:"deployment"`
 	Poll        Poll       `json:"poll"`
 	Phases      Phases     `json:"phases"`
+	// Window is set for a target with deployment windows.
+	Window *Window `json:"window,omitempty"`
 	// Approval is set for a target with an approval gate.
 	Approval *Approval `json:"approval,omitempty"`
 	// Rollback is set when this execution redeploys an earlier image.
 	Rollback *Rollback `json:"rollback,omitempty"`
 	// Wake says what last ended a WaitForMigration or WaitForDeployment early.
 	Wake *Wake `json:"wake,omitempty"`
+}
+
+// Window is what the deployment windows decided when the execution began:
+// Decision "open" (inside one), "waiting" (WaitingForWindow waits until
+// WaitUntil, then goes to its turn) or "overridden" (a manual start's
+// override, with its reason).
+type Window struct {
+	Schedule string `json:"schedule"`
+	Decision string `json:"decision"`
+	Reason   string `json:"reason"`
+	// WaitUntil is when the next window opens: the Wait state's TimestampPath.
+	WaitUntil *time.Time `json:"waitUntil,omitempty"`
+}
+
+// Window decisions.
+const (
+	WindowOpen       = "open"
+	WindowWaiting    = "waiting"
+	WindowOverridden = "overridden"
+)
+
+// workStart is when the execution's work began: when its window opened if
+// it waited for one, else when it started. The workflow's own bounds
+// (LatestEnd) count from it.
+func (s State) workStart() time.Time {
+	if w := s.Window; w != nil && w.WaitUntil != nil && w.WaitUntil.After(s.Execution.StartTime) {
+		return *w.WaitUntil
+	}
+	return s.Execution.StartTime
 }
 
 // Approval is the approval gate: WaitForApproval waits TimeoutSeconds for

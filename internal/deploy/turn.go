@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
 )
 
 // SFNAPI is the part of Step Functions CheckTurn reads.
@@ -44,7 +46,16 @@ type Candidate struct {
 	// Deployed says a SUCCEEDED execution did deploy: one that ended as
 	// Superseded or Duplicate succeeded without deploying anything.
 	Deployed bool
+	// Ready is when it may take its turn: when its deployment window opens
+	// if it started outside one (WaitingForWindow), else its start.
+	Ready time.Time
 }
+
+// waitsForWindow says a candidate is still in WaitingForWindow at now.
+func (c Candidate) waitsForWindow(now time.Time) bool { return c.Ready.After(now) }
+
+// waitedForWindow says a candidate started outside its window and waited.
+func (c Candidate) waitedForWindow() bool { return c.Ready.After(c.Start) }
 
 // before is the queue order: start time, then name, so that two executions
 // started in the same millisecond still have one order everybody agrees on.
@@ -75,15 +86,35 @@ type TurnDecision struct {
 //  3. A waiting execution with a newer one of the same service behind it is
 //     SUPERSEDED: only the newest waits. Duplicates behind it do not count.
 //  4. Otherwise it waits for the one ahead (WAIT).
+//
+// Deployment windows: an execution still waiting for its window is not in
+// the queue yet (neither ahead of nor behind anyone). One that waited for
+// its window is SUPERSEDED when an execution of its service that started
+// after it is running or has deployed: only the newest deploys, and the
+// waiter's image is older.
 func DecideTurn(me Candidate, others []Candidate, now time.Time, window time.Duration) TurnDecision {
 	all := append([]Candidate{me}, others...)
 	sort.SliceStable(all, func(i, j int) bool { return before(all[i], all[j]) })
 	if dup, ok := duplicateOf(me, all, now, window); ok {
 		return TurnDecision{Kind: TurnDuplicate, Other: dup}
 	}
+	if me.waitedForWindow() {
+		for i := len(all) - 1; i >= 0; i-- {
+			o := all[i]
+			if o.Name == me.Name || o.Service != me.Service || !before(me, o) {
+				continue
+			}
+			if _, dup := duplicateOf(o, all, now, window); dup && o.Status == "RUNNING" {
+				continue // it ends as a duplicate, of me or another
+			}
+			if (o.Status == "RUNNING" && !o.waitsForWindow(now)) || (o.Status == "SUCCEEDED" && o.Deployed) {
+				return TurnDecision{Kind: TurnSuperseded, Other: o.Name}
+			}
+		}
+	}
 	var ahead, behind []Candidate
 	for _, o := range all {
-		if o.Name == me.Name || o.Status != "RUNNING" || o.Service != me.Service {
+		if o.Name == me.Name || o.Status != "RUNNING" || o.Service != me.Service || o.waitsForWindow(now) {
 			continue
 		}
 		if before(o, me) {
@@ -154,11 +185,20 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 		t.Decision, t.Reason, t.WaitSeconds = TurnWait, "letting other executions that started at the same time be listed", int(math.Ceil(wait.Seconds()))
 		return s, nil
 	}
-	me := Candidate{Name: s.Execution.Name, Start: start, Status: "RUNNING", Service: s.Cluster + "/" + s.Service}
+	me := Candidate{Name: s.Execution.Name, Start: start, Ready: start, Status: "RUNNING", Service: s.Cluster + "/" + s.Service}
+	if w := s.Window; w != nil && w.WaitUntil != nil {
+		me.Ready = *w.WaitUntil
+	}
 	if s.Trigger.Type == "push" || s.Rollback != nil {
 		me.Key = fmt.Sprintf("%s:%s@%s", s.Image.Repository, s.Image.Tag, s.Image.Digest)
 	}
-	others, err := d.candidates(ctx, s.Execution.StateMachine, me.Name, now, time.Duration(t.DuplicateWindowSeconds)*time.Second)
+	// One that waited for its window also reads the executions of its service
+	// that started after it and deployed, however long ago they ended.
+	var since time.Time
+	if me.waitedForWindow() {
+		since = start
+	}
+	others, err := d.candidates(ctx, s.Execution.StateMachine, me.Name, now, time.Duration(t.DuplicateWindowSeconds)*time.Second, since)
 	if err != nil {
 		return s, err
 	}
@@ -185,6 +225,14 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 		s.Phases.QueueSeconds = seconds(s.Execution.StartTime, now)
 		s.Deployment.NotBefore = ptrTime(now)
 	case TurnWait:
+		// Waiting longer would leave too little of the work span for this
+		// execution's own migration and deployment.
+		if target, ok := d.Config.ByEnvironment(s.Environment); ok && !s.workStart().IsZero() {
+			if left := WorkSpan - target.TurnSpan(); now.Sub(s.workStart()) > left {
+				return s, &QueueTimedOut{newf("Waited %s for execution %s, which is deploying %s, past the %s this execution may wait (%s of work, less what its own approval, migration and deployment may take): nothing ran. Check that execution (deployer status %s), then start this one again.",
+					now.Sub(s.workStart()).Round(time.Second), dec.Other, me.Service, left.Round(time.Minute), WorkSpan, s.Environment)}
+			}
+		}
 		t.WaitingFor, t.WaitSeconds = dec.Other, t.PollSeconds
 		t.Reason = "execution " + dec.Other + " is deploying " + me.Service
 	case TurnSuperseded:
@@ -198,13 +246,22 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	return s, nil
 }
 
+// MaxWindowWait is the longest an execution waits for a deployment window:
+// windows are weekly, so the next one opens within a week.
+const MaxWindowWait = 7 * 24 * time.Hour
+
+// WorkSpan is how long an execution's work may last once it may begin (its
+// window opened, or it started): queue, approval, migration and deployment.
+const WorkSpan = config.WorkSpan
+
 // MaxExecution is the state machine's overall timeout (TimeoutSeconds in
 // deployer.asl.json): no execution runs longer.
-const MaxExecution = 24 * time.Hour
+const MaxExecution = MaxWindowWait + WorkSpan
 
 // candidates reads the other RUNNING executions, and the SUCCEEDED ones that
-// stopped within the duplicate window, with the service and key each targets.
-func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now time.Time, window time.Duration) ([]Candidate, error) {
+// stopped within the duplicate window (or, with since set, started after
+// since), with the service and key each targets.
+func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now time.Time, window time.Duration, since time.Time) ([]Candidate, error) {
 	var out []Candidate
 	add := func(ex sfntypes.ExecutionListItem) error {
 		c, ok, err := d.candidate(ctx, ex)
@@ -228,7 +285,7 @@ func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now 
 			}
 		}
 	}
-	if window == 0 {
+	if window == 0 && since.IsZero() {
 		return out, nil
 	}
 	// Executions are listed by start time, newest first, not by stop time:
@@ -242,10 +299,12 @@ func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now 
 			return nil, fmt.Errorf("list succeeded executions: %w", err)
 		}
 		for _, ex := range page.Executions {
-			if now.Sub(aws.ToTime(ex.StartDate)) > window+MaxExecution {
+			started := aws.ToTime(ex.StartDate)
+			afterSince := !since.IsZero() && started.After(since)
+			if now.Sub(started) > window+MaxExecution && !afterSince {
 				return out, nil
 			}
-			if now.Sub(aws.ToTime(ex.StopDate)) > window {
+			if now.Sub(aws.ToTime(ex.StopDate)) > window && !afterSince {
 				continue
 			}
 			if err := add(ex); err != nil {
@@ -264,6 +323,9 @@ type described struct {
 	ok              bool // a valid input with a configured target
 	service, key    string
 	final, deployed bool // read while SUCCEEDED, and whether it deployed
+	// windows are its target's deployment windows, unless its start
+	// overrode them.
+	windows config.Windows
 }
 
 func (d *Deployer) candidate(ctx context.Context, ex sfntypes.ExecutionListItem) (Candidate, bool, error) {
@@ -281,7 +343,12 @@ func (d *Deployer) candidate(ctx context.Context, ex sfntypes.ExecutionListItem)
 	if !info.ok {
 		return Candidate{}, false, nil // it ends in InvalidInput or UnknownTarget and deploys nothing
 	}
-	return Candidate{Name: aws.ToString(ex.Name), Start: aws.ToTime(ex.StartDate), Status: string(ex.Status), Stop: aws.ToTime(ex.StopDate),
+	start := aws.ToTime(ex.StartDate)
+	ready := start
+	if open, at := info.windows.Open(start); len(info.windows) > 0 && !open {
+		ready = at.UTC().Truncate(time.Second)
+	}
+	return Candidate{Name: aws.ToString(ex.Name), Start: start, Ready: ready, Status: string(ex.Status), Stop: aws.ToTime(ex.StopDate),
 		Service: info.service, Key: info.key, Deployed: succeeded && info.deployed}, true, nil
 }
 
@@ -295,6 +362,9 @@ func describe(d *Deployer, desc *sfn.DescribeExecutionOutput, succeeded bool) de
 		return described{}
 	}
 	info := described{ok: true, service: target.Cluster + "/" + target.Service, final: succeeded}
+	if !req.OverrideWindow {
+		info.windows = target.Windows
+	}
 	switch {
 	case req.Trigger.Type == "push":
 		info.key = fmt.Sprintf("%s:%s@%s", req.Repository, req.Tag, req.Digest)

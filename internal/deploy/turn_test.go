@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ func TestDecideTurn(t *testing.T) {
 		return Candidate{Name: name, Start: at(stop - 60), Stop: at(stop), Status: "SUCCEEDED", Service: service, Key: key, Deployed: true}
 	}
 	deployedNothing := func(c Candidate) Candidate { c.Deployed = false; return c }
+	readyAt := func(c Candidate, s int) Candidate { c.Ready = at(s); return c }
 	const a, b = "staging/staging-service", "prod/prod-service"
 	const d1, d2, d3 = "app:staging@sha256:1", "app:staging@sha256:2", "app:staging@sha256:3"
 	window := 15 * time.Minute
@@ -57,10 +59,23 @@ func TestDecideTurn(t *testing.T) {
 		// duplicate ends, and the waiting one would deploy nothing.
 		"a duplicate behind does not supersede":      {me: run("m", 10, a, d2), others: []Candidate{run("x", 0, a, d1), run("x2", 20, a, d1)}, want: TurnDecision{Kind: TurnWait, Other: "x"}},
 		"my own duplicate behind does not supersede": {me: run("m", 10, a, d2), others: []Candidate{run("x", 0, a, d1), run("m2", 20, a, d2)}, want: TurnDecision{Kind: TurnWait, Other: "x"}},
+		// Deployment windows: w waits for its window until 1000.
+		"one waiting for its window is not ahead":             {me: run("m", 10, a, d2), others: []Candidate{readyAt(run("w", 0, a, d1), 1000)}, want: TurnDecision{Kind: TurnGo}},
+		"one waiting for its window does not supersede":       {me: run("m", 10, a, d2), others: []Candidate{run("x", 0, a, d1), readyAt(run("w", 20, a, d3), 1000)}, want: TurnDecision{Kind: TurnWait, Other: "x"}},
+		"two waited for the window: only the newest deploys":  {me: readyAt(run("w", 0, a, d1), 1000), others: []Candidate{readyAt(run("w2", 5, a, d3), 1000)}, want: TurnDecision{Kind: TurnSuperseded, Other: "w2"}},
+		"the window opened, my duplicate behind: go":          {me: readyAt(run("w", 0, a, d1), 1000), others: []Candidate{readyAt(run("w2", 5, a, d1), 1000)}, want: TurnDecision{Kind: TurnGo}},
+		"the window opened, a newer one deploys: superseded":  {me: readyAt(run("w", 0, a, d1), 1000), others: []Candidate{run("o", 10, a, "")}, want: TurnDecision{Kind: TurnSuperseded, Other: "o"}},
+		"the window opened, a newer one deployed: superseded": {me: readyAt(run("w", 0, a, d1), 1000), others: []Candidate{done("o", 500, a, d2)}, want: TurnDecision{Kind: TurnSuperseded, Other: "o"}},
+		"the window opened, an older one deploys: wait":       {me: readyAt(run("w", 10, a, d2), 1000), others: []Candidate{run("x", 0, a, d1)}, want: TurnDecision{Kind: TurnWait, Other: "x"}},
+		"the window opened, a newer one deployed elsewhere":   {me: readyAt(run("w", 0, a, d1), 1000), others: []Candidate{done("o", 500, b, "")}, want: TurnDecision{Kind: TurnGo}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if got := DecideTurn(tc.me, tc.others, tc.me.Start, window); got != tc.want {
+			now := tc.me.Start
+			if tc.me.Ready.After(now) {
+				now = tc.me.Ready
+			}
+			if got := DecideTurn(tc.me, tc.others, now, window); got != tc.want {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
@@ -71,6 +86,7 @@ func TestDecideTurn(t *testing.T) {
 type fakeSFN struct {
 	list      map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem
 	input     map[string]string
+	starts    map[string]time.Time
 	described []string
 }
 
@@ -81,6 +97,9 @@ func (f *fakeSFN) ListExecutions(_ context.Context, in *sfn.ListExecutionsInput,
 func (f *fakeSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
 	f.described = append(f.described, aws.ToString(in.ExecutionArn))
 	out := &sfn.DescribeExecutionOutput{Input: aws.String(f.input[aws.ToString(in.ExecutionArn)])}
+	if start, ok := f.starts[aws.ToString(in.ExecutionArn)]; ok {
+		out.StartDate = aws.Time(start)
+	}
 	if strings.HasPrefix(aws.ToString(in.ExecutionArn), "succeeded-") {
 		out.Output = aws.String(`{"deployment":{"done":true}}`)
 	}
@@ -99,10 +118,10 @@ func TestCandidatesSeeRecentSuccessesListedAfterOldOnes(t *testing.T) {
 	push := `{"source":"aws.ecr","detail-type":"ECR Image Action","account":"1","detail":{"result":"SUCCESS","action-type":"PUSH","repository-name":"app","image-tag":"staging","image-digest":"sha256:` + strings.Repeat("a", 64) + `"}}`
 	fake := &fakeSFN{
 		list: map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem{sfntypes.ExecutionStatusSucceeded: {
-			item("succeeded-short-old", 50*time.Minute, 49*time.Minute), // started last, stopped long ago
-			item("succeeded-long-recent", 3*time.Hour, time.Minute),     // started earlier, stopped a minute ago
-			item("succeeded-ancient", 30*time.Hour, 29*time.Hour),       // past window + 24 h: the listing stops here
-			item("succeeded-never-read", 31*time.Hour, time.Minute),
+			item("succeeded-short-old", 50*time.Minute, 49*time.Minute),          // started last, stopped long ago
+			item("succeeded-long-recent", 3*time.Hour, time.Minute),              // started earlier, stopped a minute ago
+			item("succeeded-ancient", MaxExecution+30*time.Minute, MaxExecution), // past window + the longest execution: the listing stops here
+			item("succeeded-never-read", MaxExecution+31*time.Minute, time.Minute),
 		}},
 		input: map[string]string{"succeeded-short-old": push, "succeeded-long-recent": push, "succeeded-never-read": push},
 	}
@@ -111,7 +130,7 @@ func TestCandidatesSeeRecentSuccessesListedAfterOldOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &Deployer{SFN: fake, Config: cfg, Log: quiet}
-	got, err := d.candidates(context.Background(), "sm", "me", now, 15*time.Minute)
+	got, err := d.candidates(context.Background(), "sm", "me", now, 15*time.Minute, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +160,7 @@ func TestCandidatesDescribeEachExecutionOnce(t *testing.T) {
 	}
 	d := &Deployer{SFN: fake, Config: cfg, Log: quiet}
 	for range 3 {
-		if _, err := d.candidates(context.Background(), "sm", "me", now, 15*time.Minute); err != nil {
+		if _, err := d.candidates(context.Background(), "sm", "me", now, 15*time.Minute, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -153,7 +172,7 @@ func TestCandidatesDescribeEachExecutionOnce(t *testing.T) {
 	fake.list[sfntypes.ExecutionStatusSucceeded] = []sfntypes.ExecutionListItem{item("succeeded-b", sfntypes.ExecutionStatusSucceeded)}
 	var got []Candidate
 	for range 2 {
-		if got, err = d.candidates(context.Background(), "sm", "me", now, 15*time.Minute); err != nil {
+		if got, err = d.candidates(context.Background(), "sm", "me", now, 15*time.Minute, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -162,5 +181,47 @@ func TestCandidatesDescribeEachExecutionOnce(t *testing.T) {
 	}
 	if len(got) != 2 || !got[1].Deployed || got[1].Service != "staging/staging-service" {
 		t.Fatalf("candidates = %+v", got)
+	}
+}
+
+// A queued execution gives up (QueueTimedOut) once waiting longer would
+// leave its own work too little of the work span.
+func TestCheckTurnQueueTimesOut(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging","queueSettle":"0s"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := cfg.ByEnvironment("staging")
+	left := WorkSpan - target.TurnSpan()
+	push := `{"source":"aws.ecr","detail-type":"ECR Image Action","account":"1","detail":{"result":"SUCCESS","action-type":"PUSH","repository-name":"app","image-tag":"staging","image-digest":"sha256:` + strings.Repeat("a", 64) + `"}}`
+	cases := map[string]struct {
+		waited  time.Duration
+		timeout bool
+	}{
+		"still time left: waits":          {left - time.Minute, false},
+		"past what it may wait: gives up": {left + time.Minute, true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			start := now.Add(-tc.waited)
+			fake := &fakeSFN{
+				list: map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem{sfntypes.ExecutionStatusRunning: {{ExecutionArn: aws.String("older"), Name: aws.String("older"),
+					Status: sfntypes.ExecutionStatusRunning, StartDate: aws.Time(start.Add(-time.Hour))}}},
+				input:  map[string]string{"older": push},
+				starts: map[string]time.Time{"me": start},
+			}
+			d := &Deployer{SFN: fake, Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: start, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
+				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
+			out, err := d.CheckTurn(context.Background(), s)
+			var qt *QueueTimedOut
+			switch {
+			case tc.timeout && (!errors.As(err, &qt) || !strings.Contains(err.Error(), "for execution older")):
+				t.Fatalf("err = %v, want QueueTimedOut naming the execution waited for", err)
+			case !tc.timeout && (err != nil || out.Turn.Decision != TurnWait):
+				t.Fatalf("decision %q, err %v; want WAIT", out.Turn.Decision, err)
+			}
+		})
 	}
 }

@@ -155,8 +155,12 @@ func Summarize(name, typ, output string) string {
 		if m.Skipped {
 			mig = "migration skipped: " + m.SkipReason
 		}
-		return fmt.Sprintf("%s: %s@%s → %s/%s (%s); %s", s.Environment, s.Image.Repository, ShortDigest(s.Image.Digest),
+		line := fmt.Sprintf("%s: %s@%s → %s/%s (%s); %s", s.Environment, s.Image.Repository, ShortDigest(s.Image.Digest),
 			s.Cluster, s.Service, lastPart(s.Launch.TaskDefinition), mig)
+		if w := s.Window; w != nil {
+			line += "; window " + w.Decision + ": " + w.Reason
+		}
+		return line
 	case "CheckTurn":
 		switch s.Turn.Decision {
 		case "WAIT":

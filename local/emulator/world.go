@@ -75,6 +75,9 @@ func (e *Emulator) SeedStandardWorld() error {
 	// "gated" waits for a person (the approval gate).
 	e.PushImage(Repository, "gated", Digest)
 	services = append(services, ServiceSpec{Cluster: "gated", Name: "gated-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true})
+	// "windowed" deploys only inside its deployment window.
+	e.PushImage(Repository, "windowed", Digest)
+	services = append(services, ServiceSpec{Cluster: "windowed", Name: "windowed-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true})
 	for _, s := range services {
 		if err := e.CreateService(s); err != nil {
 			return err

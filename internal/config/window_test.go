@@ -57,7 +57,7 @@ func TestWindowValidation(t *testing.T) {
 		window string
 		says   []string
 	}{
-		"a day that is not one": {`{"days":"Mon-Fry","from":"09:00","to":"17:00","timeZone":"UTC"}`, []string{`targets[0].windows[0].days: "Mon-Fry" is not a day`}},
+		"a day that is not one":  {`{"days":"Mon-Fry","from":"09:00","to":"17:00","timeZone":"UTC"}`, []string{`targets[0].windows[0].days: "Mon-Fry" is not a day`}},
 		"a time that is not one": {`{"days":"Mon","from":"9am","to":"25:00","timeZone":"UTC"}`, []string{`windows[0].from: "9am" is not a time of day`, `windows[0].to: "25:00"`}},
 		"no time zone":           {`{"days":"Mon","from":"09:00","to":"17:00"}`, []string{"windows[0].timeZone: required"}},
 		"an unknown time zone":   {`{"days":"Mon","from":"09:00","to":"17:00","timeZone":"Europe/Berlni"}`, []string{`"Europe/Berlni" is not an IANA time zone`}},

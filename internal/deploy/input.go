@@ -140,11 +140,11 @@ func parseManual(b []byte) (Request, error) {
 		return Request{}, invalid(`"overrideGuard" needs a "reason": say why this image skips the environment it requires`)
 	}
 	req := Request{
-		Environment:   in.Environment,
-		Digest:        in.Digest,
-		SkipMigration: in.SkipMigration,
-		Trigger:       Trigger{Type: "manual", Reason: in.Reason, By: in.By},
-		OverrideGuard: in.OverrideGuard,
+		Environment:    in.Environment,
+		Digest:         in.Digest,
+		SkipMigration:  in.SkipMigration,
+		Trigger:        Trigger{Type: "manual", Reason: in.Reason, By: in.By},
+		OverrideGuard:  in.OverrideGuard,
 		OverrideWindow: in.OverrideWindow,
 	}
 	if rb := in.Rollback; rb != nil {

@@ -431,6 +431,8 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	suppress("CheckMigration", "Task IDs are not known in advance: the statement is limited to tasks of the configured clusters (and the ecs:cluster condition). Log streams are named after those tasks: read-only GetLogEvents on the streams of the configured log groups.", append(dedupe(taskWildcards), dedupe(logWildcards)...)...)
 
 	allow("StartDeployment", []string{"ecs:UpdateService", "ecs:DescribeServices"}, services, nil)
+	// It tags the service with the execution deploying it, for Wake.
+	allow("StartDeployment", []string{"ecs:TagResource"}, services, nil)
 	// A rollback moves the environment's tag back to the image it deploys again.
 	allow("StartDeployment", []string{"ecr:BatchGetImage", "ecr:PutImage"}, repos, nil)
 	allow("CheckDeployment", []string{"ecs:DescribeServices"}, services, nil)
@@ -464,6 +466,8 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	allow("Notify", []string{"states:GetExecutionHistory"}, []*string{execArn}, nil)
 	suppress("Notify", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",
 		execNag)
+	// Wake reads which execution a service's event is about from its tag.
+	allow("Wake", []string{"ecs:ListTagsForResource"}, services, nil)
 	allow("Wake", []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smArn}, nil)
 	allow("Wake", []string{"states:GetExecutionHistory"}, []*string{execArn}, nil)
 	suppress("Wake", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",

@@ -330,7 +330,7 @@ func TestWakeRulesAgainstTheDocumentedSamples(t *testing.T) {
 
 // No role may mutate anything that targets.json does not name.
 func TestLeastPrivilege(t *testing.T) {
-	mutating := []string{"ecs:RunTask", "ecs:StopTask", "ecs:UpdateService", "iam:PassRole", "lambda:InvokeFunction", "states:StartExecution", "states:SendTaskSuccess", "sns:Publish"}
+	mutating := []string{"ecs:RunTask", "ecs:StopTask", "ecs:UpdateService", "iam:PassRole", "lambda:InvokeFunction", "states:StartExecution", "states:SendTaskSuccess", "sns:Publish", "ecs:TagResource"}
 	found := map[string]bool{}
 	for name, policy := range resources("AWS::IAM::Policy") {
 		for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {

@@ -74,7 +74,7 @@ func TestDeployScenarios(t *testing.T) {
 				rt := lastRequest(t, s, "RunTask")
 				expect(t, rt["launchType"] == "EC2", "RunTask launchType = %v, want EC2", rt["launchType"])
 				expect(t, rt["networkConfiguration"] == nil, "RunTask sent a networkConfiguration for a bridge-mode service")
-				expect(t, rt["startedBy"] == "ecr-deployer", "startedBy = %v", rt["startedBy"])
+				expect(t, rt["startedBy"] == "ecr-deployer/"+r.Name, "startedBy = %v, want the execution's name", rt["startedBy"])
 				ov := fmt.Sprint(rt["overrides"])
 				expect(t, strings.Contains(ov, "name:app") && strings.Contains(ov, "goose -dir migrations up"), "overrides = %s", ov)
 				out := output(t, r)
@@ -106,6 +106,11 @@ func TestDeployScenarios(t *testing.T) {
 				expect(t, strings.Contains(wakeOf(t, r, "WaitForMigration").Reason, "STOPPED"), "migration wake = %+v", wakeOf(t, r, "WaitForMigration"))
 				expect(t, strings.Contains(wakeOf(t, r, "WaitForDeployment").Reason, "SERVICE_DEPLOYMENT_COMPLETED"), "deployment wake = %+v", wakeOf(t, r, "WaitForDeployment"))
 				expect(t, s.Invocations("wake") == s.EventsDelivered(), "Wake invoked %d times for %d events: an invocation failed and was retried", s.Invocations("wake"), s.EventsDelivered())
+				// The events named the execution (the task's startedBy, the
+				// service's tag): Wake read it without listing executions.
+				expect(t, s.SFN.CallsBy("ListExecutions", "Wake") == 0 && len(s.Emulator.Calls("ListTagsForResource")) > 0,
+					"Wake listed executions %d times, read the service's tags %d times", s.SFN.CallsBy("ListExecutions", "Wake"), len(s.Emulator.Calls("ListTagsForResource")))
+				expect(t, output(t, r).Deployment.WakeTag == "ecr-deployer:execution="+r.Name, "wake tag = %q", output(t, r).Deployment.WakeTag)
 			},
 		},
 		"ECS events lost: the safety poll deploys": {

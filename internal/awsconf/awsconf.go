@@ -66,6 +66,7 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 		return nil, err
 	}
 	sfnClient := sfn.NewFromConfig(cfg)
+	ecsClient := ecs.NewFromConfig(cfg)
 	var notices deploy.NoticeAPI
 	if topic := os.Getenv("TOPIC_ARN"); topic != "" {
 		// Watch tells the topic what awaits approval.
@@ -73,7 +74,7 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 	}
 	return &deploy.Deployer{
 		Notices: notices,
-		ECS:     ecs.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg), SFN: sfnClient, Tokens: sfnClient, History: sfnClient,
+		ECS:     ecsClient, Tags: ecsClient, ECR: ecr.NewFromConfig(cfg), SFN: sfnClient, Tokens: sfnClient, History: sfnClient,
 		Logs:            cloudwatchlogs.NewFromConfig(cfg),
 		StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
 		Config:          targets, Region: cfg.Region, Log: lambdacontext.NewLogger(),

@@ -25,6 +25,7 @@ type ECSAPI interface {
 	RegisterTaskDefinition(context.Context, *ecs.RegisterTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
 	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
 	DescribeServiceDeployments(context.Context, *ecs.DescribeServiceDeploymentsInput, ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
+	TagResource(context.Context, *ecs.TagResourceInput, ...func(*ecs.Options)) (*ecs.TagResourceOutput, error)
 }
 
 // ECRAPI is the part of the ECR API the workflow calls.
@@ -50,6 +51,9 @@ type Deployer struct {
 	// Tokens ends waits (Watch, Wake); History finds them (Wake).
 	Tokens  TokenAPI
 	History HistoryAPI
+	// Tags reads a service's tags (Wake: which execution deploys it); nil
+	// makes Wake read the running executions instead.
+	Tags TagsAPI
 	// Notices, when set, tells the notification topic what awaits a person.
 	Notices NoticeAPI
 	// StateMachineARN is the workflow whose executions Wake wakes.

@@ -23,6 +23,27 @@ import (
 // deployment became due (Deployment.NotBefore), an earlier attempt started
 // it, and it is adopted. Only one execution per service gets here at a time
 // (CheckTurn), so no other ecr-deployer deployment can be mistaken for ours.
+// ExecutionTag is the service tag that names the execution deploying the
+// service, so that Wake reads that one execution on the service's events.
+const ExecutionTag = "ecr-deployer:execution"
+
+// tagForWake tags the service with the execution about to deploy it (one
+// execution per service holds the turn). Wake without the tag falls back to
+// reading the running executions, so a refusal (a service with a short ARN,
+// a policy without ecs:TagResource) is said in the output, not an error.
+func (d *Deployer) tagForWake(ctx context.Context, svc ecstypes.Service, execution string) string {
+	if execution == "" {
+		return ""
+	}
+	_, err := d.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: svc.ServiceArn,
+		Tags: []ecstypes.Tag{{Key: aws.String(ExecutionTag), Value: aws.String(execution)}}})
+	if err != nil {
+		d.log().WarnContext(ctx, "could not tag the service for Wake", "service", aws.ToString(svc.ServiceArn), "error", err)
+		return "not tagged (Wake reads the running executions instead): " + err.Error()
+	}
+	return ExecutionTag + "=" + execution
+}
+
 func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) {
 	svc, err := d.describeService(ctx, s.Cluster, s.Service)
 	if err != nil {
@@ -38,6 +59,7 @@ func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) 
 				return s, err
 			}
 		}
+		s.Deployment.WakeTag = d.tagForWake(ctx, svc, s.Execution.Name)
 		in := &ecs.UpdateServiceInput{Cluster: aws.String(s.Cluster), Service: aws.String(s.Service), ForceNewDeployment: true}
 		if s.Image.PinnedTaskDefinition != "" {
 			in.TaskDefinition = aws.String(s.Image.PinnedTaskDefinition)

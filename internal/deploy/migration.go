@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -17,8 +18,31 @@ import (
 
 // StartedBy marks the tasks ecr-deployer starts (RunTask startedBy: "Up to 128
 // letters (uppercase and lowercase), numbers, hyphens (-), forward slash (/),
-// and underscores (_) are allowed").
-const StartedBy = "ecr-deployer"
+// and underscores (_) are allowed"): StartedByPrefix and the name of the
+// execution that started the task (Step Functions names are at most 80 of
+// [0-9A-Za-z_-]), so that Wake reads that one execution when the task
+// stops, however many run. Tasks started by versions before this one carry
+// StartedBy alone.
+const (
+	StartedBy       = "ecr-deployer"
+	StartedByPrefix = StartedBy + "/"
+)
+
+// startedBy is the startedBy of an execution's migration task.
+func startedBy(executionName string) string {
+	if executionName == "" || !executionNameSyntax.MatchString(executionName) {
+		return StartedBy
+	}
+	return StartedByPrefix + executionName
+}
+
+// ExecutionOfTask is the execution name a migration task's startedBy names, if any.
+func ExecutionOfTask(startedBy string) (string, bool) {
+	name, ok := strings.CutPrefix(startedBy, StartedByPrefix)
+	return name, ok && executionNameSyntax.MatchString(name)
+}
+
+var executionNameSyntax = regexp.MustCompile(`^[0-9A-Za-z_-]{1,80}$`)
 
 // maxCapacityBackoff caps the wait between RunTask attempts that found no capacity.
 const maxCapacityBackoff = 5 * time.Minute
@@ -55,7 +79,7 @@ func (d *Deployer) RunMigration(ctx context.Context, s State) (State, error) {
 		Cluster:        aws.String(s.Cluster),
 		TaskDefinition: aws.String(s.Launch.TaskDefinition),
 		Count:          aws.Int32(1),
-		StartedBy:      aws.String(StartedBy),
+		StartedBy:      aws.String(startedBy(s.Execution.Name)),
 		ClientToken:    aws.String(ClientToken(s.Execution.ID, m.Attempt)),
 		Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{
 			{Name: aws.String(m.Container), Command: m.Command},

@@ -253,7 +253,10 @@ type Deployment struct {
 	LatestEnd *time.Time `json:"latestEnd,omitempty"`
 	// PausedSeconds is the time spent at answered pause hooks, which
 	// deploymentTimeout does not count.
-	PausedSeconds int  `json:"pausedSeconds,omitempty"`
+	PausedSeconds int `json:"pausedSeconds,omitempty"`
+	// WakeTag says how the service names this execution for Wake (its
+	// ecr-deployer:execution tag), or why it does not.
+	WakeTag string `json:"wakeTag,omitempty"`
 	Done          bool `json:"done"`
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
@@ -21,6 +22,11 @@ type HistoryAPI interface {
 }
 
 var _ HistoryAPI = (*sfn.Client)(nil)
+
+// TagsAPI is the part of ECS Wake reads to learn which execution deploys a service.
+type TagsAPI interface {
+	ListTagsForResource(context.Context, *ecs.ListTagsForResourceInput, ...func(*ecs.Options)) (*ecs.ListTagsForResourceOutput, error)
+}
 
 // ECSEvent is an EventBridge event from ECS: an "ECS Task State Change", an
 // "ECS Deployment State Change" or an "ECS Hook State Change".
@@ -39,8 +45,8 @@ type ECSEvent struct {
 type Change struct {
 	// Cluster and Service are names (Service empty for a task).
 	Cluster, Service string
-	// TaskARN and LastStatus are set for a task state change.
-	TaskARN, LastStatus string
+	// TaskARN, LastStatus and StartedBy are set for a task state change.
+	TaskARN, LastStatus, StartedBy string
 	// DeploymentID and EventName are set for a deployment state change;
 	// EventName and HookID for a hook state change.
 	DeploymentID, EventName, HookID string
@@ -54,12 +60,12 @@ func ParseECSEvent(ev ECSEvent) (Change, error) {
 	switch ev.DetailType {
 	case "ECS Task State Change":
 		var d struct {
-			TaskArn, ClusterArn, LastStatus string
+			TaskArn, ClusterArn, LastStatus, StartedBy string
 		}
 		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.TaskArn == "" {
 			return Change{}, &InvalidInput{newf("ECS Task State Change %s has no task ARN in its detail.", ev.ID)}
 		}
-		return Change{Cluster: lastSegment(d.ClusterArn), TaskARN: d.TaskArn, LastStatus: d.LastStatus}, nil
+		return Change{Cluster: lastSegment(d.ClusterArn), TaskARN: d.TaskArn, LastStatus: d.LastStatus, StartedBy: d.StartedBy}, nil
 	case "ECS Deployment State Change":
 		var d struct {
 			DeploymentID string `json:"deploymentId"`
@@ -219,8 +225,13 @@ func (k deploys) rulesOut(c Change) bool {
 }
 
 // Wake ends the wait of the execution an ECS event is about, by sending its
-// task token. It finds it among the state machine's RUNNING executions by
-// reading their latest history events. Nobody waiting is not an error: the
+// task token. The event names it: a migration task's startedBy
+// (ecr-deployer/<execution>), or the service's ecr-deployer:execution tag,
+// which StartDeployment sets. Wake then reads that one execution's latest
+// history events: two calls per event however many executions run. An event
+// that names none (a task or a service deployment started by an earlier
+// version, a service that could not be tagged) is looked for among the
+// state machine's RUNNING executions. Nobody waiting is not an error: the
 // change may have come before the wait, which Watch then sees.
 func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 	c, err := ParseECSEvent(ev)
@@ -231,6 +242,73 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 	if d.StateMachineARN == "" {
 		return out, errors.New("wake: no state machine ARN (STATE_MACHINE_ARN)")
 	}
+	if name, ok := d.namedBy(ctx, c); ok {
+		arn := executionARNOf(d.StateMachineARN, name)
+		h, err := d.History.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 5})
+		if err != nil {
+			return out, fmt.Errorf("read the history of %s, which the event names: %w", arn, err)
+		}
+		out.Read++
+		if p, parked := ParkedFrom(arn, h.Events); parked && Wakes(c, p) {
+			return d.wake(ctx, ev, c, p, out)
+		}
+		d.log().InfoContext(ctx, "the execution the event names does not wait for it", "event", ev.ID, "execution", arn)
+		return out, nil
+	}
+	return d.scanForWaiter(ctx, ev, c, out)
+}
+
+// namedBy finds the execution an event names: the migration task's
+// startedBy, or the service's execution tag.
+func (d *Deployer) namedBy(ctx context.Context, c Change) (string, bool) {
+	if c.TaskARN != "" {
+		return ExecutionOfTask(c.StartedBy)
+	}
+	if c.Service == "" || d.Tags == nil {
+		return "", false
+	}
+	out, err := d.Tags.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: aws.String(serviceARNOf(d.StateMachineARN, c.Cluster, c.Service))})
+	if err != nil {
+		d.log().WarnContext(ctx, "could not read the service's tags: reading the running executions instead", "cluster", c.Cluster, "service", c.Service, "error", err)
+		return "", false
+	}
+	for _, t := range out.Tags {
+		if aws.ToString(t.Key) == ExecutionTag && executionNameSyntax.MatchString(aws.ToString(t.Value)) {
+			return aws.ToString(t.Value), true
+		}
+	}
+	return "", false
+}
+
+// executionARNOf is the ARN of a named execution of the state machine.
+func executionARNOf(stateMachineARN, name string) string {
+	return strings.Replace(stateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+}
+
+// serviceARNOf is a service's long ARN in the state machine's account and Region.
+func serviceARNOf(stateMachineARN, cluster, service string) string {
+	// arn:partition:states:region:account:stateMachine:name
+	p := strings.SplitN(stateMachineARN, ":", 6)
+	if len(p) < 6 {
+		return ""
+	}
+	return fmt.Sprintf("arn:%s:ecs:%s:%s:service/%s/%s", p[1], p[3], p[4], cluster, service)
+}
+
+// wake sends the parked execution's token for the event.
+func (d *Deployer) wake(ctx context.Context, ev ECSEvent, c Change, p Parked, out WakeOutput) (WakeOutput, error) {
+	reason := describeChange(ev.DetailType, c)
+	if err := d.sendWake(ctx, p.Token, Wake{By: "event", Reason: reason, EventID: ev.ID}); err != nil {
+		return out, err
+	}
+	out.Woken = p.ExecutionARN
+	d.log().InfoContext(ctx, "woke execution", "execution", p.ExecutionARN, "waitingFor", p.WaitingFor, "event", ev.ID, "reason", reason)
+	return out, nil
+}
+
+// scanForWaiter looks for the execution an event is about among the
+// state machine's RUNNING executions, reading their latest history events.
+func (d *Deployer) scanForWaiter(ctx context.Context, ev ECSEvent, c Change, out WakeOutput) (WakeOutput, error) {
 	pages := sfn.NewListExecutionsPaginator(d.History, &sfn.ListExecutionsInput{StateMachineArn: aws.String(d.StateMachineARN), StatusFilter: sfntypes.ExecutionStatusRunning})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -258,14 +336,8 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 			if !Wakes(c, p) {
 				continue
 			}
-			reason := describeChange(ev.DetailType, c)
-			if err := d.sendWake(ctx, p.Token, Wake{By: "event", Reason: reason, EventID: ev.ID}); err != nil {
-				return out, err
-			}
-			out.Woken = arn
-			d.log().InfoContext(ctx, "woke execution", "execution", arn, "waitingFor", p.WaitingFor, "event", ev.ID, "reason", reason)
 			// One execution per service is past its turn: nobody else waits for this.
-			return out, nil
+			return d.wake(ctx, ev, c, p, out)
 		}
 	}
 	d.log().InfoContext(ctx, "nobody waits for this event", "event", ev.ID, "detailType", ev.DetailType, "cluster", c.Cluster,

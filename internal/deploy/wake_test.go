@@ -41,7 +41,7 @@ func TestParseECSEvent(t *testing.T) {
 	}{
 		"task state change (AWS's sample)": {
 			event: sampleEvent(t, "ecs-task-state-change-event.json", func(*ECSEvent, map[string]any) {}),
-			want:  Change{Cluster: "FargateCluster", TaskARN: "arn:aws:ecs:us-west-2:111122223333:task/FargateCluster/c13b4cb40f1f4fe4a2971f76ae5a47ad", LastStatus: "STOPPED"},
+			want:  Change{Cluster: "FargateCluster", TaskARN: "arn:aws:ecs:us-west-2:111122223333:task/FargateCluster/c13b4cb40f1f4fe4a2971f76ae5a47ad", LastStatus: "STOPPED", StartedBy: "ecr-deployer"},
 		},
 		"deployment state change (AWS's sample)": {
 			event: sampleEvent(t, "ecs-deployment-state-change-event.json", func(*ECSEvent, map[string]any) {}),

@@ -14,8 +14,9 @@ import (
 // matches when the event's value equals one of its values, or, for an array
 // in the event (such as resources), when one of its elements does.
 // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
-// Content filters (prefix, anything-but, numeric, …) are not supported and
-// never match, so a pattern using them is noticed rather than half-applied.
+// Of the content filters, prefix matching ({"prefix": "ecr-deployer/"}) is
+// supported; the others (anything-but, numeric, …) never match, so a pattern
+// using them is noticed rather than half-applied.
 func Match(pattern, event map[string]any) bool {
 	for k, p := range pattern {
 		v, ok := event[k]
@@ -34,7 +35,7 @@ func Match(pattern, event map[string]any) bool {
 				values = []any{v}
 			}
 			if !slices.ContainsFunc(values, func(v any) bool {
-				return slices.ContainsFunc(p, func(want any) bool { _, isFilter := want.(map[string]any); return !isFilter && want == v })
+				return slices.ContainsFunc(p, func(want any) bool { return matchesValue(want, v) })
 			}) {
 				return false
 			}
@@ -43,6 +44,18 @@ func Match(pattern, event map[string]any) bool {
 		}
 	}
 	return true
+}
+
+// matchesValue says whether one value of a pattern's array matches an event
+// value: equal, or a {"prefix": …} filter the value (a string) begins with.
+func matchesValue(want, v any) bool {
+	filter, isFilter := want.(map[string]any)
+	if !isFilter {
+		return want == v
+	}
+	prefix, ok := filter["prefix"].(string)
+	s, isString := v.(string)
+	return ok && len(filter) == 1 && isString && strings.HasPrefix(s, prefix)
 }
 
 // Rule is an EventBridge rule of a CloudFormation template.

@@ -27,10 +27,24 @@ func TestMatch(t *testing.T) {
 			t.Errorf("%s: Match = %v, want %v", name, got, tc.want)
 		}
 	}
-	var filter map[string]any
-	_ = json.Unmarshal([]byte(`{"detail":{"image-tag":[{"prefix":"st"}]}}`), &filter)
-	if Match(filter, map[string]any{"detail": map[string]any{"image-tag": "staging"}}) {
-		t.Error("a content filter must not match: it is not supported")
+	filters := map[string]struct {
+		pattern, event string
+		want           bool
+	}{
+		"prefix matches":                  {`{"startedBy":["x",{"prefix":"ecr-deployer/"}]}`, `{"startedBy":"ecr-deployer/staging-1"}`, true},
+		"prefix does not match":           {`{"startedBy":[{"prefix":"ecr-deployer/"}]}`, `{"startedBy":"ecs-svc/1"}`, false},
+		"exact value beside a prefix":     {`{"startedBy":["ecr-deployer",{"prefix":"ecr-deployer/"}]}`, `{"startedBy":"ecr-deployer"}`, true},
+		"prefix of a number":              {`{"n":[{"prefix":"1"}]}`, `{"n":12}`, false},
+		"anything-but is not supported":   {`{"image-tag":[{"anything-but":"prod"}]}`, `{"image-tag":"staging"}`, false},
+		"a filter of two keys is refused": {`{"image-tag":[{"prefix":"st","suffix":"g"}]}`, `{"image-tag":"staging"}`, false},
+	}
+	for name, tc := range filters {
+		var p, ev map[string]any
+		_ = json.Unmarshal([]byte(tc.pattern), &p)
+		_ = json.Unmarshal([]byte(tc.event), &ev)
+		if got := Match(p, ev); got != tc.want {
+			t.Errorf("%s: Match = %v, want %v", name, got, tc.want)
+		}
 	}
 }
 

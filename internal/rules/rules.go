@@ -62,7 +62,9 @@ func TaskStopped(clusterARNs []*string) Pattern {
 		DetailType: []string{"ECS Task State Change"},
 		Detail: map[string]any{
 			"lastStatus": []string{"STOPPED"},
-			"startedBy":  []string{deploy.StartedBy},
+			// Ours name their execution (ecr-deployer/<name>); tasks started by
+			// earlier versions, just ecr-deployer.
+			"startedBy":  []any{deploy.StartedBy, map[string]any{"prefix": deploy.StartedByPrefix}},
 			"clusterArn": clusterARNs,
 		},
 	}
@@ -113,6 +115,8 @@ func (p Pattern) Map() map[string]any {
 					vs = append(vs, *s)
 				}
 				d[k] = vs
+			case []any:
+				d[k] = v
 			}
 		}
 		m["detail"] = d

@@ -47,6 +47,12 @@ type ScaleResult struct {
 	Events       map[string]int64 `json:"ecsEventsDelivered"`
 	HistoryReads map[string]int   `json:"getExecutionHistoryCalls"`
 	ListCalls    map[string]int   `json:"listExecutionsCalls"`
+	// WakeListCalls are Wake's own ListExecutions (0 when every event names
+	// its execution); WakeHistoryReads its GetExecutionHistory; TagReads its
+	// ListTagsForResource.
+	WakeListCalls    map[string]int `json:"wakeListExecutionsCalls"`
+	WakeHistoryReads map[string]int `json:"wakeGetExecutionHistoryCalls"`
+	TagReads         map[string]int `json:"listTagsForResourceCalls"`
 	// SFNThrottled counts the Step Functions calls answered
 	// ThrottlingException (the throttled run applies the documented quotas).
 	SFNThrottled map[string]int `json:"stepFunctionsThrottledCalls"`
@@ -60,7 +66,8 @@ type ScaleResult struct {
 func Scale(ctx context.Context, o ScaleOptions) (ScaleResult, error) {
 	res := ScaleResult{Deployments: o.Deployments, PerSecond: o.PerSecond, Succeeded: map[string]int{}, ThrottledCalls: map[string]int{},
 		LagSeconds: map[string]Summary{}, TotalSeconds: map[string]float64{}, DescribeCallsPS: map[string]float64{},
-		Events: map[string]int64{}, HistoryReads: map[string]int{}, ListCalls: map[string]int{}, SFNThrottled: map[string]int{}}
+		Events: map[string]int64{}, HistoryReads: map[string]int{}, ListCalls: map[string]int{}, SFNThrottled: map[string]int{},
+		WakeListCalls: map[string]int{}, WakeHistoryReads: map[string]int{}, TagReads: map[string]int{}}
 	for _, run := range []string{"unthrottled", "throttled"} {
 		var rl *emulator.RateLimit
 		if run == "throttled" {
@@ -147,6 +154,9 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 	res.Events[run] = stack.EventsDelivered()
 	res.HistoryReads[run] = stack.SFN.Calls("GetExecutionHistory")
 	res.ListCalls[run] = stack.SFN.Calls("ListExecutions")
+	res.WakeListCalls[run] = stack.SFN.CallsBy("ListExecutions", "Wake")
+	res.WakeHistoryReads[run] = stack.SFN.CallsBy("GetExecutionHistory", "Wake")
+	res.TagReads[run] = len(em.Calls("ListTagsForResource"))
 	for op := range localstack.Quotas {
 		n := stack.SFN.Calls(op + ":throttled")
 		res.SFNThrottled[run] += n
@@ -184,6 +194,8 @@ func WriteScale(w io.Writer, r ScaleResult) {
 	for _, run := range []string{"unthrottled", "throttled"} {
 		fmt.Fprintf(w, "  %-11s  %d ECS events woke executions; Step Functions: %d GetExecutionHistory (%.1f per event), %d ListExecutions (CheckTurn and Wake), %d throttled\n",
 			run, r.Events[run], r.HistoryReads[run], float64(r.HistoryReads[run])/max(1, float64(r.Events[run])), r.ListCalls[run], r.SFNThrottled[run])
+		fmt.Fprintf(w, "  %-11s  Wake: %d GetExecutionHistory (%.1f per event), %d ListExecutions, %d ListTagsForResource\n",
+			run, r.WakeHistoryReads[run], float64(r.WakeHistoryReads[run])/max(1, float64(r.Events[run])), r.WakeListCalls[run], r.TagReads[run])
 	}
 	if len(r.SFNThrottledByOp) > 0 {
 		var ops []string

@@ -48,6 +48,7 @@ type service struct {
 	serviceDeployments []*serviceDeployment // newest first
 	events             []wServiceEvent
 	steps              []step
+	tags               map[string]string
 	deploymentsStarted int
 }
 

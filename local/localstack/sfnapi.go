@@ -102,6 +102,14 @@ func newSFNServer(s *Stack) *SFNServer {
 	}
 }
 
+// CallsBy counts the requests of an operation a function (by its name in
+// statemachine.Functions) made so far.
+func (s *SFNServer) CallsBy(op, function string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[op+" by LOCAL"+function]
+}
+
 // Calls counts the Step Functions API requests of an operation so far
 // ("<op>:throttled" counts those answered ThrottlingException).
 func (s *SFNServer) Calls(op string) int {
@@ -141,6 +149,9 @@ func (s *SFNServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), sfnPrefix)
 	body, _ := io.ReadAll(r.Body)
 	throttled := s.throttled(op)
+	s.mu.Lock()
+	s.calls[op+" by "+emulator.AccessKey(r)]++
+	s.mu.Unlock()
 	var out any
 	var err *sfnError
 	code, msg := emulator.Validate("stepfunctions", op, body)

@@ -257,7 +257,7 @@ type Deployment struct {
 	// WakeTag says how the service names this execution for Wake (its
 	// ecr-deployer:execution tag), or why it does not.
 	WakeTag string `json:"wakeTag,omitempty"`
-	Done          bool `json:"done"`
+	Done    bool   `json:"done"`
 }
 
 // Paused is a pause hook ECS waits at for ContinueServiceDeployment.

@@ -258,6 +258,22 @@ const WorkSpan = config.WorkSpan
 // deployer.asl.json): no execution runs longer.
 const MaxExecution = MaxWindowWait + WorkSpan
 
+// listPage is ListExecutions' largest page ("maxResults … 1000"): with
+// many executions running, each check reads them in a tenth of the calls.
+const listPage = 1000
+
+// longestExecution is the longest an execution of this configuration can
+// run: its work span, and a week more if a target waits for deployment
+// windows.
+func (d *Deployer) longestExecution() time.Duration {
+	for _, t := range d.Config.Targets() {
+		if len(t.Windows) > 0 {
+			return MaxExecution
+		}
+	}
+	return WorkSpan
+}
+
 // candidates reads the other RUNNING executions, and the SUCCEEDED ones that
 // stopped within the duplicate window (or, with since set, started after
 // since), with the service and key each targets.
@@ -271,7 +287,7 @@ func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now 
 		return err
 	}
 	running := sfn.NewListExecutionsPaginator(d.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(stateMachine),
-		StatusFilter: sfntypes.ExecutionStatusRunning, MaxResults: 100})
+		StatusFilter: sfntypes.ExecutionStatusRunning, MaxResults: listPage})
 	for running.HasMorePages() {
 		page, err := running.NextPage(ctx)
 		if err != nil {
@@ -291,8 +307,9 @@ func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now 
 	// Executions are listed by start time, newest first, not by stop time:
 	// one that stopped within the window started within the window plus
 	// the longest an execution can run, and the listing stops past that.
+	longest := d.longestExecution()
 	succeeded := sfn.NewListExecutionsPaginator(d.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(stateMachine),
-		StatusFilter: sfntypes.ExecutionStatusSucceeded, MaxResults: 100})
+		StatusFilter: sfntypes.ExecutionStatusSucceeded, MaxResults: listPage})
 	for succeeded.HasMorePages() {
 		page, err := succeeded.NextPage(ctx)
 		if err != nil {
@@ -301,7 +318,7 @@ func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now 
 		for _, ex := range page.Executions {
 			started := aws.ToTime(ex.StartDate)
 			afterSince := !since.IsZero() && started.After(since)
-			if now.Sub(started) > window+MaxExecution && !afterSince {
+			if now.Sub(started) > window+longest && !afterSince {
 				return out, nil
 			}
 			if now.Sub(aws.ToTime(ex.StopDate)) > window && !afterSince {

@@ -242,11 +242,7 @@ func wakeRules(stack awscdk.Stack, wake awslambda.Function, targets []config.Res
 	// follow its async-invoke configuration: two retries, events at most 10
 	// minutes old, then the same dead-letter queue.
 	// https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
-	wake.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
-		RetryAttempts: jsii.Number(2),
-		MaxEventAge:   awscdk.Duration_Minutes(jsii.Number(10)),
-		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
-	})
+	deadLetterAsync(wake, awscdk.Duration_Minutes(jsii.Number(10)), dlq)
 	awsevents.NewRule(stack, jsii.String("MigrationStoppedRule"), &awsevents.RuleProps{
 		Description:  jsii.String("ecr-deployer: wake the execution whose migration task stopped"),
 		EventPattern: eventPattern(taskStopped),
@@ -264,16 +260,23 @@ func wakeRules(stack awscdk.Stack, wake awslambda.Function, targets []config.Res
 	})
 }
 
+// deadLetterAsync configures an EventBridge-invoked function's asynchronous
+// invocations: two retries, events at most maxAge old, then the dead-letter
+// queue.
+func deadLetterAsync(fn awslambda.Function, maxAge awscdk.Duration, dlq awssqs.Queue) {
+	fn.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		RetryAttempts: jsii.Number(2),
+		MaxEventAge:   maxAge,
+		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
+	})
+}
+
 // notifyRule sends the state machine's executions' ends to Notify. Every
 // end goes (Notify counts it in the metrics); Notify decides which ones
 // are worth a message. Status change events are delivered best effort.
 // https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
 func notifyRule(stack awscdk.Stack, notify awslambda.Function, smArn *string, dlq awssqs.Queue) {
-	notify.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
-		RetryAttempts: jsii.Number(2),
-		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(1)),
-		OnFailure:     awslambdadestinations.NewSqsDestination(dlq),
-	})
+	deadLetterAsync(notify, awscdk.Duration_Hours(jsii.Number(1)), dlq)
 	awsevents.NewRule(stack, jsii.String("ExecutionEndedRule"), &awsevents.RuleProps{
 		Description: jsii.String("ecr-deployer: tell people how a deployment ended, and count it"),
 		EventPattern: &awsevents.EventPattern{

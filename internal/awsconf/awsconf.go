@@ -57,11 +57,7 @@ func Load(ctx context.Context) (aws.Config, error) {
 // once, reused by warm invocations; creating one makes no request), the
 // target configuration, and the Lambda logger.
 func Deployer(ctx context.Context) (*deploy.Deployer, error) {
-	cfg, err := Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	targets, err := Targets()
+	cfg, targets, err := loadAll(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +77,16 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 	}, nil
 }
 
+// loadAll reads the AWS configuration and the targets every function needs.
+func loadAll(ctx context.Context) (aws.Config, *deployerconfig.Config, error) {
+	cfg, err := Load(ctx)
+	if err != nil {
+		return aws.Config{}, nil, err
+	}
+	targets, err := Targets()
+	return cfg, targets, err
+}
+
 // Targets reads the file named by DEPLOYER_CONFIG_FILE if set, else the
 // targets.json compiled into the binary.
 func Targets() (*deployerconfig.Config, error) {
@@ -93,11 +99,7 @@ func Targets() (*deployerconfig.Config, error) {
 // Notifier builds the Notify function's notifier: it publishes to the
 // topic named by TOPIC_ARN and writes its metrics to stdout (EMF).
 func Notifier(ctx context.Context) (*notify.Notifier, error) {
-	cfg, err := Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	targets, err := Targets()
+	cfg, targets, err := loadAll(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -34,10 +34,28 @@ func checkNotified(t *testing.T, s *localstack.Stack, r *localstack.Result, caus
 		t.Fatal(err)
 	}
 	var outcome, env string
+	lead := -1.0
 	for _, m := range s.Metrics("notify") {
-		if m.Name == notify.MetricDeployments && m.Properties["Execution"] == r.ExecutionARN {
-			outcome, env = m.Dimensions["Outcome"], m.Dimensions["Environment"]
+		if m.Properties["Execution"] != r.ExecutionARN {
+			continue
 		}
+		switch m.Name {
+		case notify.MetricDeployments:
+			outcome, env = m.Dimensions["Outcome"], m.Dimensions["Environment"]
+		case notify.MetricLeadTime:
+			lead = m.Value
+		}
+	}
+	// A push that deployed has a lead time from the push's event time: here
+	// the event was sent a moment before the execution started.
+	var in struct{ Source string }
+	for _, ev := range r.Events {
+		if ev.Type == "ExecutionStarted" {
+			_ = json.Unmarshal(ev.Input, &in)
+		}
+	}
+	if outcome == "Deployed" && in.Source == "aws.ecr" && (lead <= 0 || lead > 600) {
+		t.Errorf("lead time = %v s for a push that deployed, want the seconds since the push", lead)
 	}
 	want := 0
 	switch {

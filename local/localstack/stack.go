@@ -780,11 +780,12 @@ func (s *Stack) overrides(def []byte) (map[string]int64, map[string]int64, error
 
 // SamplePushEvent is AWS's documented ECR Image Action sample (ECR user guide,
 // "Amazon ECR events and EventBridge"; ../shared/samples) with the tag and
-// digest replaced, and the emulated account and region.
+// digest replaced, the emulated account and region, and the time now (the
+// push's time is what lead time counts from).
 func SamplePushEvent(tag, digest string) json.RawMessage {
 	b, _ := json.Marshal(map[string]any{
 		"version": "0", "id": "13cde686-328b-6117-af20-0e5566167482", "detail-type": "ECR Image Action",
-		"source": "aws.ecr", "account": emulator.Account, "time": "2019-11-16T01:54:34Z", "region": emulator.Region,
+		"source": "aws.ecr", "account": emulator.Account, "time": time.Now().UTC().Format(time.RFC3339), "region": emulator.Region,
 		"resources": []string{},
 		"detail": map[string]string{
 			"result": "SUCCESS", "repository-name": emulator.Repository, "image-digest": digest,

@@ -38,6 +38,8 @@ type ScaleResult struct {
 	Deployments     int                `json:"deployments"`
 	PerSecond       float64            `json:"describeRequestsPerSecond"`
 	Succeeded       map[string]int     `json:"succeeded"` // by run: "unthrottled", "throttled"
+	// Failed counts the executions that did not succeed, by run and error.
+	Failed map[string]map[string]int `json:"failed,omitempty"`
 	ThrottledCalls  map[string]int     `json:"throttledCalls"`
 	LagSeconds      map[string]Summary `json:"deploymentDetectionLagSeconds"`
 	TotalSeconds    map[string]float64 `json:"wallSecondsUntilAllEnded"`
@@ -53,6 +55,12 @@ type ScaleResult struct {
 	WakeListCalls    map[string]int `json:"wakeListExecutionsCalls"`
 	WakeHistoryReads map[string]int `json:"wakeGetExecutionHistoryCalls"`
 	TagReads         map[string]int `json:"listTagsForResourceCalls"`
+	// StartToRunTask is each execution's start → its migration's RunTask
+	// (queueSettle 0 here: what the workflow itself adds before the
+	// migration); DoneToEnd is ECS's deployment completing → the execution
+	// ending (the last look, Wake, Check and the Succeed state).
+	StartToRunTask map[string]Summary `json:"startToRunTaskSeconds"`
+	DoneToEnd      map[string]Summary `json:"deploymentDoneToExecutionEndSeconds"`
 	// SFNThrottled counts the Step Functions calls answered
 	// ThrottlingException (the throttled run applies the documented quotas).
 	SFNThrottled map[string]int `json:"stepFunctionsThrottledCalls"`
@@ -64,10 +72,11 @@ type ScaleResult struct {
 // without and then with a PerSecond token bucket on DescribeServices and
 // DescribeTasks, and reports the throttled calls and the lag they cost.
 func Scale(ctx context.Context, o ScaleOptions) (ScaleResult, error) {
-	res := ScaleResult{Deployments: o.Deployments, PerSecond: o.PerSecond, Succeeded: map[string]int{}, ThrottledCalls: map[string]int{},
+	res := ScaleResult{Deployments: o.Deployments, PerSecond: o.PerSecond, Succeeded: map[string]int{}, Failed: map[string]map[string]int{}, ThrottledCalls: map[string]int{},
 		LagSeconds: map[string]Summary{}, TotalSeconds: map[string]float64{}, DescribeCallsPS: map[string]float64{},
 		Events: map[string]int64{}, HistoryReads: map[string]int{}, ListCalls: map[string]int{}, SFNThrottled: map[string]int{},
-		WakeListCalls: map[string]int{}, WakeHistoryReads: map[string]int{}, TagReads: map[string]int{}}
+		WakeListCalls: map[string]int{}, WakeHistoryReads: map[string]int{}, TagReads: map[string]int{},
+		StartToRunTask: map[string]Summary{}, DoneToEnd: map[string]Summary{}}
 	for _, run := range []string{"unthrottled", "throttled"} {
 		var rl *emulator.RateLimit
 		if run == "throttled" {
@@ -126,6 +135,7 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	results := map[string]*localstack.Result{} // by execution name
 	for _, arn := range arns {
 		wg.Add(1)
 		go func() {
@@ -133,8 +143,24 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 			r, err := stack.SFN.Result(ctx, arn)
 			mu.Lock()
 			defer mu.Unlock()
-			if err == nil && r.Status == "SUCCEEDED" {
+			switch {
+			case err == nil && r.Status == "SUCCEEDED":
 				res.Succeeded[run]++
+				results[r.Name] = r
+			default:
+				why := "no result"
+				if err != nil {
+					why = err.Error()
+				} else if r != nil {
+					why = r.Status + " " + r.Error + ": " + r.Cause
+					if len(why) > 300 {
+						why = why[:300]
+					}
+				}
+				if res.Failed[run] == nil {
+					res.Failed[run] = map[string]int{}
+				}
+				res.Failed[run][why]++
 			}
 		}()
 	}
@@ -180,7 +206,37 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 		}
 	}
 	res.LagSeconds[run] = summarize(lags)
+	res.StartToRunTask[run], res.DoneToEnd[run] = startAndEnd(calls, em.Spans(), results, run)
 	return nil
+}
+
+// startAndEnd measures, per succeeded execution, its start → its
+// migration's RunTask (the task's startedBy names the execution), and its
+// service's deployment ending in ECS → the execution's last event.
+func startAndEnd(calls []emulator.Call, spans []emulator.Span, results map[string]*localstack.Result, run string) (Summary, Summary) {
+	var toRunTask, toEnd []float64
+	for _, c := range calls {
+		if c.Operation != "RunTask" || c.Error != "" {
+			continue
+		}
+		var in struct {
+			StartedBy string `json:"startedBy"`
+		}
+		_ = json.Unmarshal(c.Request, &in)
+		if r := results[strings.TrimPrefix(in.StartedBy, "ecr-deployer/")]; r != nil {
+			toRunTask = append(toRunTask, c.At.Sub(r.StartTime).Seconds())
+		}
+	}
+	for name, r := range results {
+		i := strings.TrimPrefix(name, run+"-")
+		for _, sp := range spans {
+			if sp.Kind == "deployment" && sp.Service == "scale"+i+"-service" && !sp.End.IsZero() && len(r.Events) > 0 {
+				end := time.UnixMilli(r.Events[len(r.Events)-1].Timestamp)
+				toEnd = append(toEnd, end.Sub(sp.End).Seconds())
+			}
+		}
+	}
+	return summarize(toRunTask), summarize(toEnd)
 }
 
 // WriteScale prints the concurrency run.
@@ -196,6 +252,15 @@ func WriteScale(w io.Writer, r ScaleResult) {
 			run, r.Events[run], r.HistoryReads[run], float64(r.HistoryReads[run])/max(1, float64(r.Events[run])), r.ListCalls[run], r.SFNThrottled[run])
 		fmt.Fprintf(w, "  %-11s  Wake: %d GetExecutionHistory (%.1f per event), %d ListExecutions, %d ListTagsForResource\n",
 			run, r.WakeHistoryReads[run], float64(r.WakeHistoryReads[run])/max(1, float64(r.Events[run])), r.WakeListCalls[run], r.TagReads[run])
+	}
+	for run, byError := range r.Failed {
+		for why, n := range byError {
+			fmt.Fprintf(w, "  %-11s  %d failed: %s\n", run, n, why)
+		}
+	}
+	for _, run := range []string{"unthrottled", "throttled"} {
+		a, b := r.StartToRunTask[run], r.DoneToEnd[run]
+		fmt.Fprintf(w, "  %-11s  execution start → RunTask p50 %.1fs p95 %.1fs; ECS deployment done → execution end p50 %.1fs p95 %.1fs\n", run, a.P50, a.P95, b.P50, b.P95)
 	}
 	if len(r.SFNThrottledByOp) > 0 {
 		var ops []string

@@ -35,15 +35,15 @@ type ScaleOptions struct {
 
 // ScaleResult compares the same concurrent run with and without the bucket.
 type ScaleResult struct {
-	Deployments     int                `json:"deployments"`
-	PerSecond       float64            `json:"describeRequestsPerSecond"`
-	Succeeded       map[string]int     `json:"succeeded"` // by run: "unthrottled", "throttled"
+	Deployments int            `json:"deployments"`
+	PerSecond   float64        `json:"describeRequestsPerSecond"`
+	Succeeded   map[string]int `json:"succeeded"` // by run: "unthrottled", "throttled"
 	// Failed counts the executions that did not succeed, by run and error.
-	Failed map[string]map[string]int `json:"failed,omitempty"`
-	ThrottledCalls  map[string]int     `json:"throttledCalls"`
-	LagSeconds      map[string]Summary `json:"deploymentDetectionLagSeconds"`
-	TotalSeconds    map[string]float64 `json:"wallSecondsUntilAllEnded"`
-	DescribeCallsPS map[string]float64 `json:"describeCallsPerSecond"`
+	Failed          map[string]map[string]int `json:"failed,omitempty"`
+	ThrottledCalls  map[string]int            `json:"throttledCalls"`
+	LagSeconds      map[string]Summary        `json:"deploymentDetectionLagSeconds"`
+	TotalSeconds    map[string]float64        `json:"wallSecondsUntilAllEnded"`
+	DescribeCallsPS map[string]float64        `json:"describeCallsPerSecond"`
 	// ECS events delivered to Wake, and the Step Functions calls Wake made
 	// to find the waiting executions (ListExecutions, GetExecutionHistory).
 	Events       map[string]int64 `json:"ecsEventsDelivered"`

@@ -3,7 +3,6 @@ package localstack
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -81,20 +80,7 @@ type deadLetters struct {
 
 // loadDeadLetters reads where the template sends what cannot be delivered,
 // and its alarms.
-func loadDeadLetters(templateFile string, res *resources) (*deadLetters, error) {
-	b, err := os.ReadFile(templateFile)
-	if err != nil {
-		return nil, err
-	}
-	var tpl struct {
-		Resources map[string]struct {
-			Type       string          `json:"Type"`
-			Properties json.RawMessage `json:"Properties"`
-		} `json:"Resources"`
-	}
-	if err := json.Unmarshal(b, &tpl); err != nil {
-		return nil, err
-	}
+func loadDeadLetters(res *resources) *deadLetters {
 	d := &deadLetters{eventDLQ: map[string]string{}, asyncDLQ: map[string]string{}, asyncRetries: map[string]int{},
 		errors: map[string]int{}, cloudWatchMayUse: map[string]bool{}}
 	getAtt := func(v any) string {
@@ -105,16 +91,14 @@ func loadDeadLetters(templateFile string, res *resources) (*deadLetters, error) 
 		}
 		return ""
 	}
-	ids := make([]string, 0, len(tpl.Resources))
-	for id := range tpl.Resources {
+	ids := make([]string, 0, len(res.types))
+	for id := range res.types {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		r := tpl.Resources[id]
-		var p map[string]any
-		_ = json.Unmarshal(r.Properties, &p)
-		switch r.Type {
+		p := res.props[id]
+		switch res.types[id] {
 		case "AWS::Events::Rule":
 			targets, _ := p["Targets"].([]any)
 			for _, t := range targets {
@@ -152,10 +136,10 @@ func loadDeadLetters(templateFile string, res *resources) (*deadLetters, error) 
 		case "AWS::SNS::Topic":
 			key := getAtt(p["KmsMasterKeyId"])
 			arn, _ := res.ref(id)
-			d.cloudWatchMayUse[arn] = key == "" || keyLetsCloudWatch(tpl.Resources[key].Properties)
+			d.cloudWatchMayUse[arn] = key == "" || keyLetsCloudWatch(res.props[key])
 		}
 	}
-	return d, nil
+	return d
 }
 
 // physical evaluates a Ref or Fn::GetAtt of the local resources.
@@ -177,7 +161,8 @@ func physical(res *resources, v any) string {
 // keyLetsCloudWatch says whether a key policy allows cloudwatch.amazonaws.com
 // to generate data keys and decrypt, which publishing to a topic under the
 // key takes.
-func keyLetsCloudWatch(props json.RawMessage) bool {
+func keyLetsCloudWatch(props map[string]any) bool {
+	raw, _ := json.Marshal(props)
 	var p struct {
 		KeyPolicy struct {
 			Statement []struct {
@@ -189,7 +174,7 @@ func keyLetsCloudWatch(props json.RawMessage) bool {
 			} `json:"Statement"`
 		} `json:"KeyPolicy"`
 	}
-	_ = json.Unmarshal(props, &p)
+	_ = json.Unmarshal(raw, &p)
 	for _, st := range p.KeyPolicy.Statement {
 		actions := fmt.Sprint(st.Action)
 		if st.Effect == "Allow" && strings.Contains(fmt.Sprint(st.Principal.Service), "cloudwatch.amazonaws.com") &&

@@ -212,10 +212,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		s.Emulator.AddTopic(arn, key)
 		s.topicARN = arn
 	}
-	if s.dlq, err = loadDeadLetters(opts.Template, res); err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
+	s.dlq = loadDeadLetters(res)
 	s.SFN = newSFNServer(s)
 	s.tokenTimeout.Store(opts.TokenTimeout.Milliseconds())
 	doc, err := statemachine.Parse()

@@ -198,11 +198,10 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	if me.waitedForWindow() {
 		since = start
 	}
-	others, err := d.candidates(ctx, s.Execution.StateMachine, me.Name, now, time.Duration(t.DuplicateWindowSeconds)*time.Second, since)
+	dec, err := d.decide(ctx, s.Execution.StateMachine, me, now, time.Duration(t.DuplicateWindowSeconds)*time.Second, since)
 	if err != nil {
 		return s, err
 	}
-	dec := DecideTurn(me, others, now, time.Duration(t.DuplicateWindowSeconds)*time.Second)
 	t.Decision, t.WaitingFor, t.SupersededBy, t.DuplicateOf, t.WaitSeconds = dec.Kind, "", "", "", 0
 	if dec.Kind == TurnGo && t.Requires != "" && (t.Guard == nil || t.Guard.Verdict == GuardWaiting) {
 		g, err := d.checkGuard(ctx, s, now)
@@ -278,58 +277,106 @@ func (d *Deployer) longestExecution() time.Duration {
 // stopped within the duplicate window (or, with since set, started after
 // since), with the service and key each targets.
 func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now time.Time, window time.Duration, since time.Time) ([]Candidate, error) {
-	var out []Candidate
-	add := func(ex sfntypes.ExecutionListItem) error {
-		c, ok, err := d.candidate(ctx, ex)
-		if ok {
-			out = append(out, c)
-		}
-		return err
+	running, succeeded, err := d.listCandidates(ctx, stateMachine, me, now, window, since)
+	if err != nil {
+		return nil, err
 	}
-	running := sfn.NewListExecutionsPaginator(d.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(stateMachine),
+	return d.describeCandidates(ctx, append(running, succeeded...))
+}
+
+// listCandidates lists the other RUNNING executions and the SUCCEEDED ones
+// candidates reads, without describing them.
+func (d *Deployer) listCandidates(ctx context.Context, stateMachine, me string, now time.Time, window time.Duration, since time.Time) (running, succeeded []sfntypes.ExecutionListItem, err error) {
+	pages := sfn.NewListExecutionsPaginator(d.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(stateMachine),
 		StatusFilter: sfntypes.ExecutionStatusRunning, MaxResults: listPage})
-	for running.HasMorePages() {
-		page, err := running.NextPage(ctx)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list running executions: %w", err)
+			return nil, nil, fmt.Errorf("list running executions: %w", err)
 		}
 		for _, ex := range page.Executions {
 			if aws.ToString(ex.Name) != me {
-				if err := add(ex); err != nil {
-					return nil, err
-				}
+				running = append(running, ex)
 			}
 		}
 	}
 	if window == 0 && since.IsZero() {
-		return out, nil
+		return running, nil, nil
 	}
 	// Executions are listed by start time, newest first, not by stop time:
 	// one that stopped within the window started within the window plus
 	// the longest an execution can run, and the listing stops past that.
 	longest := d.longestExecution()
-	succeeded := sfn.NewListExecutionsPaginator(d.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(stateMachine),
+	pages = sfn.NewListExecutionsPaginator(d.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(stateMachine),
 		StatusFilter: sfntypes.ExecutionStatusSucceeded, MaxResults: listPage})
-	for succeeded.HasMorePages() {
-		page, err := succeeded.NextPage(ctx)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list succeeded executions: %w", err)
+			return nil, nil, fmt.Errorf("list succeeded executions: %w", err)
 		}
 		for _, ex := range page.Executions {
 			started := aws.ToTime(ex.StartDate)
 			afterSince := !since.IsZero() && started.After(since)
 			if now.Sub(started) > window+longest && !afterSince {
-				return out, nil
+				return running, succeeded, nil
 			}
 			if now.Sub(aws.ToTime(ex.StopDate)) > window && !afterSince {
 				continue
 			}
-			if err := add(ex); err != nil {
-				return nil, err
-			}
+			succeeded = append(succeeded, ex)
+		}
+	}
+	return running, succeeded, nil
+}
+
+// describeCandidates describes listed executions (a warm instance from its
+// cache) into candidates, leaving out those that deploy nothing.
+func (d *Deployer) describeCandidates(ctx context.Context, items []sfntypes.ExecutionListItem) ([]Candidate, error) {
+	var out []Candidate
+	for _, ex := range items {
+		c, ok, err := d.candidate(ctx, ex)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, c)
 		}
 	}
 	return out, nil
+}
+
+// decide runs DecideTurn, describing no more executions than the decision
+// needs: the RUNNING ones that started before this one and the SUCCEEDED
+// ones decide GO, DUPLICATE and who is ahead; the RUNNING ones that started
+// after it matter only when it would wait (one of them may supersede it) or
+// when it waited for its window. With many executions started at once, each
+// first check describes half as many on average (DescribeExecution: 15/s).
+func (d *Deployer) decide(ctx context.Context, stateMachine string, me Candidate, now time.Time, window time.Duration, since time.Time) (TurnDecision, error) {
+	running, succeeded, err := d.listCandidates(ctx, stateMachine, me.Name, now, window, since)
+	if err != nil {
+		return TurnDecision{}, err
+	}
+	var older, newer []sfntypes.ExecutionListItem
+	for _, ex := range running {
+		if before(Candidate{Name: aws.ToString(ex.Name), Start: aws.ToTime(ex.StartDate)}, me) {
+			older = append(older, ex)
+		} else {
+			newer = append(newer, ex)
+		}
+	}
+	others, err := d.describeCandidates(ctx, append(older, succeeded...))
+	if err != nil {
+		return TurnDecision{}, err
+	}
+	dec := DecideTurn(me, others, now, window)
+	if dec.Kind != TurnWait && !me.waitedForWindow() {
+		return dec, nil
+	}
+	more, err := d.describeCandidates(ctx, newer)
+	if err != nil {
+		return TurnDecision{}, err
+	}
+	return DecideTurn(me, append(others, more...), now, window), nil
 }
 
 // described is what DescribeExecution told about an execution. Its input

@@ -3,6 +3,8 @@ package deploy
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -223,5 +225,61 @@ func TestCheckTurnQueueTimesOut(t *testing.T) {
 				t.Fatalf("decision %q, err %v; want WAIT", out.Turn.Decision, err)
 			}
 		})
+	}
+}
+
+// decide describes only what the decision needs, and decides as DecideTurn
+// does with every execution described: random queues, compared.
+func TestDecideDescribesLazilyAndDecidesTheSame(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging"},{"repository":"app","tag":"prod"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(tag, digest string) string {
+		return `{"source":"aws.ecr","detail-type":"ECR Image Action","account":"1","detail":{"result":"SUCCESS","action-type":"PUSH","repository-name":"app","image-tag":"` + tag + `","image-digest":"sha256:` + strings.Repeat(digest, 64) + `"}}`
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	lazier := 0
+	for round := range 300 {
+		fake := &fakeSFN{list: map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem{}, input: map[string]string{}}
+		n := 1 + rng.IntN(6)
+		for i := range n {
+			name := fmt.Sprintf("x%d", i)
+			status := sfntypes.ExecutionStatusRunning
+			start := now.Add(-time.Duration(rng.IntN(600)) * time.Second)
+			item := sfntypes.ExecutionListItem{ExecutionArn: aws.String(name), Name: aws.String(name), Status: status, StartDate: aws.Time(start)}
+			if rng.IntN(4) == 0 {
+				item.Status, item.StopDate = sfntypes.ExecutionStatusSucceeded, aws.Time(now.Add(-time.Duration(rng.IntN(1200))*time.Second))
+				name = "succeeded-" + name
+				item.ExecutionArn, item.Name = aws.String(name), aws.String(name)
+			}
+			fake.list[item.Status] = append(fake.list[item.Status], item)
+			tag := []string{"staging", "prod"}[rng.IntN(2)]
+			fake.input[name] = push(tag, []string{"a", "b"}[rng.IntN(2)])
+		}
+		me := Candidate{Name: "me", Start: now.Add(-time.Duration(rng.IntN(600)) * time.Second), Status: "RUNNING", Service: "staging/staging-service",
+			Key: "app:staging@sha256:" + strings.Repeat([]string{"a", "b"}[rng.IntN(2)], 64)}
+		me.Ready = me.Start
+		window := 15 * time.Minute
+		d := &Deployer{SFN: fake, Config: cfg, Log: quiet}
+		got, err := d.decide(context.Background(), "sm", me, now, window, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lazyReads := len(fake.described)
+		all, err := (&Deployer{SFN: &fakeSFN{list: fake.list, input: fake.input}, Config: cfg, Log: quiet}).candidates(context.Background(), "sm", "me", now, window, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := DecideTurn(me, all, now, window); got != want {
+			t.Fatalf("round %d: decide = %+v, DecideTurn over all = %+v\nme %+v\nothers %+v", round, got, want, me, all)
+		}
+		if lazyReads < len(fake.list[sfntypes.ExecutionStatusRunning])+len(fake.list[sfntypes.ExecutionStatusSucceeded]) {
+			lazier++
+		}
+	}
+	if lazier == 0 {
+		t.Error("decide never described fewer executions than all")
 	}
 }

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 )
@@ -173,10 +175,33 @@ func deployedSince(o Candidate, all []Candidate) bool {
 func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	t := &s.Turn
 	t.Checks++
+	// Reading the queue may be throttled (DescribeExecution: 15/s for the
+	// account, and many executions starting at once each read the others):
+	// the SDK retries, and what the reads could not finish before the
+	// function's own time runs out becomes a WAIT, not a failure. The warm
+	// instance keeps what it read, so the next check goes further.
+	qctx, cancel := context.WithCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		qctx, cancel = context.WithDeadline(ctx, deadline.Add(-queueReadMargin))
+	}
+	defer cancel()
+	throttled := func(err error) bool {
+		var ae smithy.APIError
+		return (qctx.Err() != nil && ctx.Err() == nil) || (errors.As(err, &ae) && ae.ErrorCode() == "ThrottlingException")
+	}
+	waitThrottled := func(err error) (State, error) {
+		t.Decision, t.WaitingFor, t.WaitSeconds = TurnWait, "", t.PollSeconds
+		t.Reason = "could not read the queue in time (Step Functions throttled its reads: " + err.Error() + "); checks again"
+		d.log().WarnContext(ctx, "queue read throttled", "execution", s.Execution.ID, "error", err)
+		return s, nil
+	}
 	// The queue orders by the start time Step Functions lists, so read our own
 	// from the same source.
-	self, err := d.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(s.Execution.ID)})
+	self, err := d.SFN.DescribeExecution(qctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(s.Execution.ID)})
 	if err != nil {
+		if throttled(err) {
+			return waitThrottled(err)
+		}
 		return s, fmt.Errorf("describe this execution: %w", err)
 	}
 	start := aws.ToTime(self.StartDate)
@@ -198,8 +223,11 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	if me.waitedForWindow() {
 		since = start
 	}
-	dec, err := d.decide(ctx, s.Execution.StateMachine, me, now, time.Duration(t.DuplicateWindowSeconds)*time.Second, since)
+	dec, err := d.decide(qctx, s.Execution.StateMachine, me, now, time.Duration(t.DuplicateWindowSeconds)*time.Second, since)
 	if err != nil {
+		if throttled(err) {
+			return waitThrottled(err)
+		}
 		return s, err
 	}
 	t.Decision, t.WaitingFor, t.SupersededBy, t.DuplicateOf, t.WaitSeconds = dec.Kind, "", "", "", 0
@@ -256,6 +284,10 @@ const WorkSpan = config.WorkSpan
 // MaxExecution is the state machine's overall timeout (TimeoutSeconds in
 // deployer.asl.json): no execution runs longer.
 const MaxExecution = MaxWindowWait + WorkSpan
+
+// queueReadMargin is the time CheckTurn keeps, before its function's
+// timeout, to answer WAIT when throttled reads have not finished.
+const queueReadMargin = 10 * time.Second
 
 // listPage is ListExecutions' largest page ("maxResults … 1000"): with
 // many executions running, each check reads them in a tenth of the calls.

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 )
@@ -281,5 +282,68 @@ func TestDecideDescribesLazilyAndDecidesTheSame(t *testing.T) {
 	}
 	if lazier == 0 {
 		t.Error("decide never described fewer executions than all")
+	}
+}
+
+// throttlingSFN refuses DescribeExecution as Step Functions does past its quota.
+type throttlingSFN struct{ fakeSFN }
+
+func (f *throttlingSFN) DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, o ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	if aws.ToString(in.ExecutionArn) == "me" {
+		return f.fakeSFN.DescribeExecution(ctx, in, o...)
+	}
+	return nil, &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
+}
+
+// slowSFN answers DescribeExecution only when the caller gives up.
+type slowSFN struct{ fakeSFN }
+
+func (f *slowSFN) DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, o ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	if aws.ToString(in.ExecutionArn) == "me" {
+		return f.fakeSFN.DescribeExecution(ctx, in, o...)
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A queue CheckTurn cannot read in time (throttled past the SDK's retries,
+// or past its function's time) is a WAIT, never a failed deployment.
+func TestCheckTurnWaitsWhenTheQueueCannotBeRead(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging","queueSettle":"0s"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := func() fakeSFN {
+		return fakeSFN{
+			list: map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem{sfntypes.ExecutionStatusRunning: {{ExecutionArn: aws.String("older"), Name: aws.String("older"),
+				Status: sfntypes.ExecutionStatusRunning, StartDate: aws.Time(now.Add(-time.Hour))}}},
+			input:  map[string]string{"older": `{"environment":"staging"}`},
+			starts: map[string]time.Time{"me": now.Add(-time.Minute)},
+		}
+	}
+	cases := map[string]struct {
+		api     SFNAPI
+		timeout time.Duration
+	}{
+		"throttled":           {&throttlingSFN{base()}, 0},
+		"out of its own time": {&slowSFN{base()}, queueReadMargin + 50*time.Millisecond},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			if tc.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
+				defer cancel()
+			}
+			d := &Deployer{SFN: tc.api, Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: now.Add(-time.Minute), StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
+				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
+			out, err := d.CheckTurn(ctx, s)
+			if err != nil || out.Turn.Decision != TurnWait || out.Turn.WaitSeconds != 15 || !strings.Contains(out.Turn.Reason, "could not read the queue in time") {
+				t.Fatalf("turn %+v, err %v; want WAIT, checking again", out.Turn, err)
+			}
+		})
 	}
 }

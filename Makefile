@@ -46,8 +46,8 @@ promote: ## retag an image through the deployer CLI: make promote FROM=sha-2 TO=
 start: ## start and follow a deployment through the deployer CLI: make start ENV=staging
 	$(GO) run ./cmd/deployer start $(ENV) --follow
 
-bench: deps ## measure detection lag, transitions, Lambda use, ECS calls and cost per waiting strategy, in minutes (writes dist/bench/results.json, chart.svg)
-	$(GO) run ./cmd/bench -part strategies
+bench: deps ## measure detection lag, transitions, Lambda use, ECS calls and cost per waiting strategy, in minutes (writes dist/bench/results.json, chart.svg; RUNS=3: each run's results and the spread)
+	$(GO) run ./cmd/bench -part strategies $(if $(RUNS),-runs $(RUNS))
 
 bench-scale: deps ## run 100 deployments at once against ECS's throttling (writes dist/bench/scale.json)
 	$(GO) run ./cmd/bench -part scale

@@ -28,11 +28,12 @@ func main() {
 	out := flag.String("out", "dist/bench", "directory for the results")
 	part := flag.String("part", "strategies", "what to run: strategies (make bench: the waiting strategies against the script, minutes) or scale (make bench-scale: -concurrent deployments at once against a throttled ECS)")
 	concurrent := flag.Int("concurrent", 100, "with -part scale: deployments run at once")
+	runs := flag.Int("runs", 1, "with -part strategies: how many times to run the strategies (seeds 42, 43, …); more than one writes each run's results and the spread")
 	flag.Parse()
 	var err error
 	switch *part {
 	case "strategies":
-		err = strategies(*n, *scale, *migration, *rollout, *out)
+		err = strategies(*n, *runs, *scale, *migration, *rollout, *out)
 	case "scale":
 		err = scaleRun(*concurrent, *out)
 	default:
@@ -78,16 +79,38 @@ func writeJSON(path string, v any) error {
 
 // strategies is make bench: each waiting strategy against the script,
 // written to results.json and chart.svg as soon as it has run.
-func strategies(n int, scale float64, migration, rollout time.Duration, out string) error {
+func strategies(n, runs int, scale float64, migration, rollout time.Duration, out string) error {
 	ctx := context.Background()
 	root, bin, dir, err := setup(ctx, out)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("%d deployments per strategy; migration %s and rollout %s (±25%%), compressed %gx; all times below are ECS time.\n\n", n, migration, rollout, scale)
-	rs, err := bench.Run(ctx, bench.Options{Root: root, BinDir: bin, Deployments: n, TimeScale: scale, Migration: migration, Rollout: rollout, Seed: 42, Progress: progress})
-	if err != nil {
-		return err
+	var all [][]bench.Result
+	for i := range max(runs, 1) {
+		if runs > 1 {
+			progress("run %d of %d (seed %d)…", i+1, runs, 42+i)
+		}
+		rs, err := bench.Run(ctx, bench.Options{Root: root, BinDir: bin, Deployments: n, TimeScale: scale, Migration: migration, Rollout: rollout, Seed: uint64(42 + i), Progress: progress})
+		if err != nil {
+			return err
+		}
+		if runs > 1 {
+			if err := writeJSON(filepath.Join(dir, fmt.Sprintf("results-run%d.json", i+1)), map[string]any{"seed": 42 + i, "strategies": rs}); err != nil {
+				return err
+			}
+		}
+		all = append(all, rs)
+	}
+	rs := all[len(all)-1]
+	if runs > 1 {
+		spreads := bench.Spreads(all)
+		if err := writeJSON(filepath.Join(dir, "spread.json"), map[string]any{"runs": runs, "strategies": spreads}); err != nil {
+			return err
+		}
+		fmt.Printf("Over %d runs (lowest–highest; ECS time):\n", runs)
+		bench.WriteSpreads(os.Stdout, spreads)
+		fmt.Printf("\nThe last run in full:\n")
 	}
 	if err := writeJSON(filepath.Join(dir, "results.json"), map[string]any{"strategies": rs}); err != nil {
 		return err

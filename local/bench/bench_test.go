@@ -101,3 +101,34 @@ func TestWrapFitsTheWidth(t *testing.T) {
 		t.Errorf("wrap lost or changed words:\n%s", out)
 	}
 }
+
+func TestSpreads(t *testing.T) {
+	run := func(p50, p95, perMin float64) []Result {
+		return []Result{{Strategy: "events", LagSeconds: map[string]Summary{"migration": {P50: p50, P95: p95}, "deployment": {P50: p50 + 1, P95: p95 + 1}}, DescribePerMinute: perMin, DollarsPerDeploy: 0.001}}
+	}
+	ss := Spreads([][]Result{run(1.2, 2.5, 2.5), run(0.9, 3.1, 2.4), run(1.5, 2.0, 2.6)})
+	if len(ss) != 1 || ss[0].Runs != 3 {
+		t.Fatalf("spreads = %+v", ss)
+	}
+	s := ss[0]
+	cases := map[string]struct {
+		got  Spread
+		want Spread
+	}{
+		"migration p50":  {s.LagP50["migration"], Spread{0.9, 1.5}},
+		"migration p95":  {s.LagP95["migration"], Spread{2.0, 3.1}},
+		"deployment p50": {s.LagP50["deployment"], Spread{1.9, 2.5}},
+		"Describe/min":   {s.DescribePerMinute, Spread{2.4, 2.6}},
+		"dollars":        {s.DollarsPerDeploy, Spread{0.001, 0.001}},
+	}
+	for name, tc := range cases {
+		if tc.got != tc.want {
+			t.Errorf("%s = %+v, want %+v", name, tc.got, tc.want)
+		}
+	}
+	var b strings.Builder
+	WriteSpreads(&b, ss)
+	if !strings.Contains(b.String(), "0.9–1.5") || !strings.Contains(b.String(), "1.0") {
+		t.Errorf("table:\n%s", b.String())
+	}
+}

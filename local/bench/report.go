@@ -188,3 +188,71 @@ func WriteFunctions(w io.Writer, rs []Result, zipBytes map[string]int64) {
 	_ = tw.Flush()
 	fmt.Fprint(w, wrap("(cold and warm: host build under aws-lambda-rie on this machine; the RIE starts the bootstrap asynchronously, so start-up shows in the cold invocation, not in its Init Duration)", " ", 120))
 }
+
+// Spread is one figure over repeated runs: its lowest and highest value.
+type Spread struct {
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
+}
+
+func (s *Spread) add(v float64, first bool) {
+	if first || v < s.Min {
+		s.Min = v
+	}
+	if first || v > s.Max {
+		s.Max = v
+	}
+}
+
+func (s Spread) String() string {
+	if s.Min == s.Max {
+		return fmt.Sprintf("%.1f", s.Min)
+	}
+	return fmt.Sprintf("%.1f–%.1f", s.Min, s.Max)
+}
+
+// StrategySpread is a strategy's headline figures over repeated runs.
+type StrategySpread struct {
+	Strategy          string            `json:"strategy"`
+	Runs              int               `json:"runs"`
+	LagP50            map[string]Spread `json:"detectionLagP50Seconds"` // by phase
+	LagP95            map[string]Spread `json:"detectionLagP95Seconds"`
+	DescribePerMinute Spread            `json:"describeCallsPerDeploymentMinute"`
+	DollarsPerDeploy  Spread            `json:"dollarsPerDeployment"`
+}
+
+// Spreads folds repeated runs (each the strategies in the same order) into
+// each strategy's lowest and highest figures.
+func Spreads(runs [][]Result) []StrategySpread {
+	var out []StrategySpread
+	for i, r := range runs {
+		for j, res := range r {
+			if i == 0 {
+				out = append(out, StrategySpread{Strategy: res.Strategy, LagP50: map[string]Spread{}, LagP95: map[string]Spread{}})
+			}
+			s := &out[j]
+			s.Runs++
+			for _, phase := range []string{"migration", "deployment"} {
+				p50, p95 := s.LagP50[phase], s.LagP95[phase]
+				p50.add(res.LagSeconds[phase].P50, i == 0)
+				p95.add(res.LagSeconds[phase].P95, i == 0)
+				s.LagP50[phase], s.LagP95[phase] = p50, p95
+			}
+			s.DescribePerMinute.add(res.DescribePerMinute, i == 0)
+			s.DollarsPerDeploy.add(res.DollarsPerDeploy, i == 0)
+		}
+	}
+	return out
+}
+
+// WriteSpreads prints each strategy's figures over the runs, lowest–highest.
+func WriteSpreads(w io.Writer, ss []StrategySpread) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "strategy\truns\tmigr. lag p50 s\tp95 s\tdepl. lag p50 s\tp95 s\tDescribe/min\t$/deploy (×1000)\t")
+	for _, s := range ss {
+		d := Spread{Min: s.DollarsPerDeploy.Min * 1000, Max: s.DollarsPerDeploy.Max * 1000}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Strategy, s.Runs, s.LagP50["migration"], s.LagP95["migration"],
+			s.LagP50["deployment"], s.LagP95["deployment"], s.DescribePerMinute, d)
+	}
+	_ = tw.Flush()
+}

@@ -110,6 +110,6 @@ func Notifier(ctx context.Context) (*notify.Notifier, error) {
 	return &notify.Notifier{
 		Publisher: notify.Publisher{SNS: sns.NewFromConfig(cfg), TopicARN: topic, Region: cfg.Region},
 		History:   sfn.NewFromConfig(cfg), StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
-		Config: targets, Metrics: os.Stdout, Log: lambdacontext.NewLogger(),
+		Config: targets, Metrics: os.Stdout,
 	}, nil
 }

@@ -305,17 +305,6 @@ func (d *Deployer) longestExecution() time.Duration {
 	return WorkSpan
 }
 
-// candidates reads the other RUNNING executions, and the SUCCEEDED ones that
-// stopped within the duplicate window (or, with since set, started after
-// since), with the service and key each targets.
-func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now time.Time, window time.Duration, since time.Time) ([]Candidate, error) {
-	running, succeeded, err := d.listCandidates(ctx, stateMachine, me, now, window, since)
-	if err != nil {
-		return nil, err
-	}
-	return d.describeCandidates(ctx, append(running, succeeded...))
-}
-
 // listCandidates lists the other RUNNING executions and the SUCCEEDED ones
 // candidates reads, without describing them.
 func (d *Deployer) listCandidates(ctx context.Context, stateMachine, me string, now time.Time, window time.Duration, since time.Time) (running, succeeded []sfntypes.ExecutionListItem, err error) {

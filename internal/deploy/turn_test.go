@@ -347,3 +347,14 @@ func TestCheckTurnWaitsWhenTheQueueCannotBeRead(t *testing.T) {
 		})
 	}
 }
+
+// candidates lists and describes every candidate (the other RUNNING
+// executions, and the SUCCEEDED ones listCandidates keeps): the reference
+// the lazy decide is checked against, and what the listing tests read.
+func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now time.Time, window time.Duration, since time.Time) ([]Candidate, error) {
+	running, succeeded, err := d.listCandidates(ctx, stateMachine, me, now, window, since)
+	if err != nil {
+		return nil, err
+	}
+	return d.describeCandidates(ctx, append(running, succeeded...))
+}

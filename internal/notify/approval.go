@@ -34,13 +34,7 @@ func ComposeApproval(s deploy.State, since time.Time, region string) Message {
 		lines = append(lines, [2]string{"Waits until", deadline + " (then it ends ApprovalTimedOut and nothing runs)"})
 	}
 	var chat, text strings.Builder
-	for _, l := range lines {
-		if l[1] == "" {
-			continue
-		}
-		fmt.Fprintf(&chat, "*%s* %s\n", l[0], l[1])
-		fmt.Fprintf(&text, "%-12s %s\n", l[0]+":", l[1])
-	}
+	writeFacts(&chat, &text, lines, 12)
 	console := deploy.ExecutionConsoleURL(region, s.Execution.ID)
 	fmt.Fprintf(&chat, "<%s|Execution %s>", console, s.Execution.Name)
 	steps := []string{

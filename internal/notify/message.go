@@ -156,10 +156,7 @@ func Compose(f Facts) Message {
 	facts := f.lines()
 	cause := history.CauseMessage(f.Cause)
 	var chat, text strings.Builder
-	for _, l := range facts {
-		fmt.Fprintf(&chat, "*%s* %s\n", l[0], l[1])
-		fmt.Fprintf(&text, "%-11s %s\n", l[0]+":", l[1])
-	}
+	writeFacts(&chat, &text, facts, 11)
 	if cause != "" {
 		fmt.Fprintf(&chat, "*Cause*\n```\n%s\n```\n", tail(cause, chatCauseLimit))
 		fmt.Fprintf(&text, "\nCause:\n%s\n", cause)
@@ -352,6 +349,18 @@ func human(d time.Duration) string {
 		return d.Round(100 * time.Millisecond).String()
 	}
 	return d.Round(time.Second).String()
+}
+
+// writeFacts writes labelled facts to the chat description (bold labels)
+// and the email text (labels padded to width), leaving out empty ones.
+func writeFacts(chat, text *strings.Builder, lines [][2]string, width int) {
+	for _, l := range lines {
+		if l[1] == "" {
+			continue
+		}
+		fmt.Fprintf(chat, "*%s* %s\n", l[0], l[1])
+		fmt.Fprintf(text, "%-*s %s\n", width, l[0]+":", l[1])
+	}
 }
 
 // tail keeps the last n characters of s, from a line start where it can.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -37,7 +36,6 @@ type Notifier struct {
 	Config          *config.Config
 	// Metrics receives the EMF lines (the Lambda's stdout).
 	Metrics io.Writer
-	Log     *slog.Logger
 }
 
 // StatusChange is the detail of a "Step Functions Execution Status Change"

@@ -39,7 +39,9 @@ func operatorPolicy(stack awscdk.Stack, targets []config.Resolved, smName, smArn
 	services := map[string]bool{}
 	for _, t := range targets {
 		repos[t.Repository] = true
-		services[t.Cluster+"/"+t.Service] = true
+		for _, ref := range t.AllServices() {
+			services[t.Cluster+"/"+ref.Service] = true
+		}
 	}
 	var deployments []*string
 	var deploymentNag []interface{}

@@ -345,12 +345,15 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	}
 	for _, t := range targets {
 		add(&repos, "repo/"+t.Repository, arn("ecr", "repository", t.Repository))
-		add(&services, "svc/"+t.Cluster+"/"+t.Service, arn("ecs", "service", t.Cluster+"/"+t.Service))
 		add(&clusters, "cluster/"+t.Cluster, arn("ecs", "cluster", t.Cluster))
 		add(&tasks, "task/"+t.Cluster, arn("ecs", "task", t.Cluster+"/*"))
-		if t.Image == config.ImageDigest {
-			pinning = true
-			add(&pinnedFamilies, "pinned/"+t.TaskDefinitionFamily, arn("ecs", "task-definition", t.TaskDefinitionFamily+":*"))
+		// Every service of the target: a target of several deploys each.
+		for _, ref := range t.AllServices() {
+			add(&services, "svc/"+t.Cluster+"/"+ref.Service, arn("ecs", "service", t.Cluster+"/"+ref.Service))
+			if t.Image == config.ImageDigest {
+				pinning = true
+				add(&pinnedFamilies, "pinned/"+ref.TaskDefinitionFamily, arn("ecs", "task-definition", ref.TaskDefinitionFamily+":*"))
+			}
 		}
 		if t.Migration.Disabled && t.Image != config.ImageDigest {
 			continue // neither RunTask nor RegisterTaskDefinition passes its roles
@@ -428,8 +431,10 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	var serviceDeployments []*string
 	for _, t := range targets {
 		taskWildcards = append(taskWildcards, fmt.Sprintf("Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/%s/*", t.Cluster))
-		sdWildcards = append(sdWildcards, fmt.Sprintf("Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-deployment/%s/%s/*", t.Cluster, t.Service))
-		add(&serviceDeployments, "sd/"+t.Cluster+"/"+t.Service, arn("ecs", "service-deployment", t.Cluster+"/"+t.Service+"/*"))
+		for _, ref := range t.AllServices() {
+			sdWildcards = append(sdWildcards, fmt.Sprintf("Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-deployment/%s/%s/*", t.Cluster, ref.Service))
+			add(&serviceDeployments, "sd/"+t.Cluster+"/"+ref.Service, arn("ecs", "service-deployment", t.Cluster+"/"+ref.Service+"/*"))
+		}
 	}
 	suppress("CheckMigration", "Task IDs are not known in advance: the statement is limited to tasks of the configured clusters (and the ecs:cluster condition). Log streams are named after those tasks: read-only GetLogEvents on the streams of the configured log groups.", append(dedupe(taskWildcards), dedupe(logWildcards)...)...)
 
@@ -439,6 +444,19 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	// A rollback moves the environment's tag back to the image it deploys again.
 	allow("StartDeployment", []string{"ecr:BatchGetImage", "ecr:PutImage"}, repos, nil)
 	allow("CheckDeployment", []string{"ecs:DescribeServices"}, services, nil)
+	// rollback-others: when one service of a target fails, CheckDeployment
+	// deploys the previous revision of those that deployed (and tags them
+	// for Wake, as StartDeployment does). Only those targets' services.
+	var rollbackServices []*string
+	for _, t := range targets {
+		if t.OnFailure != config.OnFailureRollbackOthers {
+			continue
+		}
+		for _, ref := range t.AllServices() {
+			add(&rollbackServices, "rollback/"+t.Cluster+"/"+ref.Service, arn("ecs", "service", t.Cluster+"/"+ref.Service))
+		}
+	}
+	allow("CheckDeployment", []string{"ecs:UpdateService", "ecs:TagResource"}, rollbackServices, nil)
 	// The deployed digest is read from the tasks of our deployment.
 	allow("CheckDeployment", []string{"ecs:DescribeTasks"}, tasks, onClusters)
 	allow("CheckDeployment", []string{"ecs:ListTasks"}, []*string{jsii.String("*")}, onClusters)
@@ -495,8 +513,11 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	if pinning {
 		pinReason += " ecs:RegisterTaskDefinition has no resource-level permissions either: a revision it registers can only be run through RunTask, limited to the configured families, and can only carry the roles iam:PassRole allows. ecs:TagResource (tags copied at registration) is limited to the configured families."
 		for _, t := range targets {
-			if t.Image == config.ImageDigest {
-				pinApplies = append(pinApplies, fmt.Sprintf("Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/%s:*", t.TaskDefinitionFamily))
+			if t.Image != config.ImageDigest {
+				continue
+			}
+			for _, ref := range t.AllServices() {
+				pinApplies = append(pinApplies, fmt.Sprintf("Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/%s:*", ref.TaskDefinitionFamily))
 			}
 		}
 	}

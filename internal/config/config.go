@@ -72,6 +72,50 @@ type Settings struct {
 	// Windows are the deployment windows: a deployment starts only inside
 	// one ([] in a target: none, whatever the defaults say).
 	Windows Windows `json:"windows,omitempty"`
+	// OnFailure says what a target of several services does with the ones
+	// that deployed when another failed: OnFailureLeaveOthers (default) or
+	// OnFailureRollbackOthers.
+	OnFailure *string `json:"onFailure,omitempty"`
+}
+
+// What a target of several services does when one of them fails.
+const (
+	// OnFailureLeaveOthers leaves the services that deployed on the new image.
+	OnFailureLeaveOthers = "leave-others"
+	// OnFailureRollbackOthers deploys their previous task definition again.
+	OnFailureRollbackOthers = "rollback-others"
+)
+
+// MaxServices bounds a target's services: every check of the deployment
+// reads each of them (DescribeServices and DescribeServiceDeployments), so
+// one check stays a handful of ECS calls.
+const MaxServices = 10
+
+// ServiceRef is one entry of a target's services: a service name, or
+// {"service": …, "taskDefinitionFamily": …} when the service's task
+// definition family is not the target's (it matters when "image" is
+// "digest": each service's task definition is pinned).
+type ServiceRef struct {
+	Service              string `json:"service"`
+	TaskDefinitionFamily string `json:"taskDefinitionFamily,omitempty"`
+}
+
+// UnmarshalJSON accepts a service name or an object.
+func (r *ServiceRef) UnmarshalJSON(b []byte) error {
+	var name string
+	if json.Unmarshal(b, &name) == nil {
+		*r = ServiceRef{Service: name}
+		return nil
+	}
+	type plain ServiceRef
+	var p plain
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return fmt.Errorf(`a service is a name or {"service": "app-worker", "taskDefinitionFamily": "app-worker"}: %w`, err)
+	}
+	*r = ServiceRef(p)
+	return nil
 }
 
 // Target is one entry of targets.json as written.
@@ -81,6 +125,11 @@ type Target struct {
 	Environment string `json:"environment,omitempty"`
 	Cluster     string `json:"cluster,omitempty"`
 	Service     string `json:"service,omitempty"`
+	// Services, instead of Service, deploys several services of the
+	// cluster from the one image behind one migration (web, worker,
+	// scheduler): the migration runs on the first one's task definition,
+	// then all deploy at once.
+	Services []ServiceRef `json:"services,omitempty"`
 	// TaskDefinitionFamily is the family of the service's task definition:
 	// the only one the migration may run (IAM ecs:RunTask). Default: the
 	// repository's last path segment.
@@ -204,6 +253,19 @@ type Resolved struct {
 	Approval               *Approval `json:"approval,omitempty"`
 	NotifyOnSuccess        bool      `json:"notifyOnSuccess"`
 	Windows                Windows   `json:"windows,omitempty"`
+	// Services is set for a target of several services: each with its task
+	// definition family; Service is the first of them.
+	Services  []ServiceRef `json:"services,omitempty"`
+	OnFailure string       `json:"onFailure,omitempty"`
+}
+
+// AllServices lists the services the target deploys, with their task
+// definition families: its Services, or its one Service.
+func (r Resolved) AllServices() []ServiceRef {
+	if len(r.Services) > 0 {
+		return append([]ServiceRef(nil), r.Services...)
+	}
+	return []ServiceRef{{Service: r.Service, TaskDefinitionFamily: r.TaskDefinitionFamily}}
 }
 
 // Config is a validated configuration.
@@ -460,9 +522,7 @@ func Parse(name string, b []byte) (*Config, error) {
 		if r.Cluster == "" || len(r.Cluster) > 255 {
 			errs = append(errs, &FieldError{name, field + ".cluster", "must be 1-255 characters"})
 		}
-		if r.Service == "" || len(r.Service) > 255 {
-			errs = append(errs, &FieldError{name, field + ".service", "must be 1-255 characters"})
-		}
+		errs = append(errs, validateServices(name, field, t, r)...)
 		if a := r.Approval; a != nil && (time.Duration(a.Timeout) < time.Minute || time.Duration(a.Timeout) > MaxApprovalTimeout) {
 			errs = append(errs, &FieldError{name, field + ".approval.timeout", fmt.Sprintf("%s: give 1m to %s, inside the execution's 24 hours", time.Duration(a.Timeout), MaxApprovalTimeout)})
 		}
@@ -515,6 +575,46 @@ var (
 	roleRef      = regexp.MustCompile(`^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}|[\w+=,.@-]{1,64})$`)
 )
 
+// validateServices checks the one service, or the several: not both, at
+// most MaxServices, each named once, and rollback-others only where the
+// previous version can be deployed exactly again.
+func validateServices(file, field string, t Target, r Resolved) []error {
+	var errs []error
+	if t.Services == nil {
+		if r.Service == "" || len(r.Service) > 255 {
+			errs = append(errs, &FieldError{file, field + ".service", "must be 1-255 characters"})
+		}
+		if t.OnFailure != nil {
+			errs = append(errs, &FieldError{file, field + ".onFailure", "is for a target of several services (\"services\"); a target's one service is rolled back by ECS's circuit breaker"})
+		}
+		return errs
+	}
+	if t.Service != "" {
+		errs = append(errs, &FieldError{file, field + ".services", "set either \"service\" or \"services\", not both (put the service in the list)"})
+	}
+	if len(t.Services) == 0 || len(t.Services) > MaxServices {
+		errs = append(errs, &FieldError{file, field + ".services", fmt.Sprintf("%d services: give 1 to %d (each check of the deployment reads every one)", len(t.Services), MaxServices)})
+	}
+	seen := map[string]int{}
+	for j, s := range t.Services {
+		f := fmt.Sprintf("%s.services[%d]", field, j)
+		if s.Service == "" || len(s.Service) > 255 {
+			errs = append(errs, &FieldError{file, f, "the service name must be 1-255 characters"})
+		}
+		if s.TaskDefinitionFamily != "" && !familyName.MatchString(s.TaskDefinitionFamily) {
+			errs = append(errs, &FieldError{file, f + ".taskDefinitionFamily", fmt.Sprintf("%q must be 1-255 of [A-Za-z0-9_-]", s.TaskDefinitionFamily)})
+		}
+		if k, dup := seen[s.Service]; dup {
+			errs = append(errs, &FieldError{file, f, fmt.Sprintf("service %q is already services[%d]", s.Service, k)})
+		}
+		seen[s.Service] = j
+	}
+	if r.OnFailure == OnFailureRollbackOthers && r.Image != ImageDigest {
+		errs = append(errs, &FieldError{file, field + ".onFailure", "\"rollback-others\" needs \"image\": \"digest\": in tag mode the services' task definitions name the tag, which names the new image now, so their previous version cannot be deployed again exactly"})
+	}
+	return errs
+}
+
 func validateSettings(file, field string, s Settings) []error {
 	var errs []error
 	// The state machine's overall timeout is 24 hours; each phase gets at most half.
@@ -537,6 +637,9 @@ func validateSettings(file, field string, s Settings) []error {
 	check("queuePollInterval", s.QueuePollInterval, time.Second)
 	check("duplicateWindow", s.DuplicateWindow, 0)
 	errs = append(errs, validateWindows(file, field, s.Windows)...)
+	if s.OnFailure != nil && *s.OnFailure != OnFailureLeaveOthers && *s.OnFailure != OnFailureRollbackOthers {
+		errs = append(errs, &FieldError{file, field + ".onFailure", fmt.Sprintf("%q must be %q or %q", *s.OnFailure, OnFailureLeaveOthers, OnFailureRollbackOthers)})
+	}
 	if s.Image != nil && *s.Image != ImageTag && *s.Image != ImageDigest {
 		errs = append(errs, &FieldError{file, field + ".image", fmt.Sprintf("%q must be \"tag\" or \"digest\"", *s.Image)})
 	}
@@ -551,6 +654,15 @@ func resolve(d Settings, t Target) Resolved {
 		TaskDefinitionFamily: t.TaskDefinitionFamily, TaskRoles: append([]string(nil), t.TaskRoles...)}
 	if r.TaskDefinitionFamily == "" {
 		r.TaskDefinitionFamily = t.Repository[strings.LastIndex(t.Repository, "/")+1:]
+	}
+	for _, ref := range t.Services {
+		if ref.TaskDefinitionFamily == "" {
+			ref.TaskDefinitionFamily = r.TaskDefinitionFamily
+		}
+		r.Services = append(r.Services, ref)
+	}
+	if len(r.Services) > 0 {
+		r.Service, r.TaskDefinitionFamily = r.Services[0].Service, r.Services[0].TaskDefinitionFamily
 	}
 	r.LogGroup = t.LogGroup
 	if r.LogGroup == "" {
@@ -614,6 +726,14 @@ func resolve(d Settings, t Target) Resolved {
 	for _, v := range []Windows{d.Windows, t.Windows} {
 		if v != nil {
 			r.Windows = append(Windows(nil), v...)
+		}
+	}
+	if len(r.Services) > 0 {
+		r.OnFailure = OnFailureLeaveOthers
+		for _, v := range []*string{d.OnFailure, t.OnFailure} {
+			if v != nil {
+				r.OnFailure = *v
+			}
 		}
 	}
 	for _, v := range []*bool{d.NotifyOnSuccess, t.NotifyOnSuccess} {

@@ -80,7 +80,7 @@ func budget(doc statemachine.Document, t Resolved, all []Resolved) HistoryBudget
 		}
 	}
 	for _, o := range all {
-		if o.Cluster == t.Cluster && o.Service == t.Service {
+		if o.Cluster == t.Cluster && SharesService(o, t) {
 			b.QueueWait = max(b.QueueWait, span(o))
 		}
 	}
@@ -148,4 +148,20 @@ func checkHistory(name string, c *Config) []error {
 		}
 	}
 	return errs
+}
+
+// SharesService says two targets deploy a service in common: their
+// deployments queue behind each other.
+func SharesService(a, b Resolved) bool {
+	if a.Cluster != b.Cluster {
+		return false
+	}
+	for _, x := range a.AllServices() {
+		for _, y := range b.AllServices() {
+			if x.Service == y.Service {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -29,11 +29,17 @@ type Published struct {
 	Tag         string `json:"tag"`
 	Cluster     string `json:"cluster"`
 	Service     string `json:"service"`
+	// Services is set for a target of several services (Service is the first).
+	Services []string `json:"services,omitempty"`
 }
 
 // Published is the target's output value.
 func (r Resolved) Published() Published {
-	return Published{Environment: r.Environment, Repository: r.Repository, Tag: r.Tag, Cluster: r.Cluster, Service: r.Service}
+	p := Published{Environment: r.Environment, Repository: r.Repository, Tag: r.Tag, Cluster: r.Cluster, Service: r.Service}
+	for _, s := range r.Services {
+		p.Services = append(p.Services, s.Service)
+	}
+	return p
 }
 
 // OutputValue is the JSON the output holds (well under CloudFormation's

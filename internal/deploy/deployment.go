@@ -45,6 +45,14 @@ func (d *Deployer) tagForWake(ctx context.Context, svc ecstypes.Service, executi
 }
 
 func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) {
+	if len(s.Services) > 0 {
+		return d.startServices(ctx, s)
+	}
+	return d.startOne(ctx, s)
+}
+
+// startOne starts (or adopts) the deployment of s.Service.
+func (d *Deployer) startOne(ctx context.Context, s State) (State, error) {
 	svc, err := d.describeService(ctx, s.Cluster, s.Service)
 	if err != nil {
 		return s, err
@@ -174,8 +182,18 @@ func (d *Deployer) deploymentTasks(ctx context.Context, cluster, service, deploy
 	return out, nil
 }
 
-// CheckDeployment looks at the service once and judges our deployment.
+// CheckDeployment looks at the service once and judges our deployment (a
+// target of several services: each of them, see checkServices).
 func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) {
+	if len(s.Services) > 0 {
+		return d.checkServices(ctx, s)
+	}
+	return d.checkOne(ctx, s, true)
+}
+
+// checkOne judges the deployment of s.Service; verify reads the digest its
+// tasks run once it completed.
+func (d *Deployer) checkOne(ctx context.Context, s State, verify bool) (State, error) {
 	dep := &s.Deployment
 	v, err := d.judgeDeployment(ctx, &s)
 	if err != nil {
@@ -193,8 +211,10 @@ func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) 
 	recordPause(&s, v.SD, now)
 	switch v.Phase {
 	case DeploymentCompleted:
-		if err := d.verifyDigest(ctx, &s); err != nil {
-			return s, err
+		if verify {
+			if err := d.verifyDigest(ctx, &s); err != nil {
+				return s, err
+			}
 		}
 		dep.Done = true
 		dep.FinishedAt = ptrTime(now)

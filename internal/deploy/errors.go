@@ -17,6 +17,10 @@ type failure struct{ msg string }
 func (f *failure) Error() string      { return f.msg }
 func (f *failure) stepFunctionsName() {}
 
+// reword replaces the cause (a target of several services fails with the
+// first failed service's error and a cause that covers them all).
+func (f *failure) reword(msg string) { f.msg = msg }
+
 // stepFunctionsError is implemented by every typed error of this package.
 type stepFunctionsError interface {
 	error

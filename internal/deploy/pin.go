@@ -16,16 +16,42 @@ import (
 // whose containers of the target repository use repository@digest, with
 // every other field copied. An identical latest revision is reused, so a
 // retried Lambda does not register twice.
+//
+// A target of several services pins each one's task definition; the first
+// one's pinned revision also runs the migration.
 func (d *Deployer) PinImage(ctx context.Context, s State) (State, error) {
+	arn, err := d.pin(ctx, s, s.Launch.TaskDefinition)
+	if err != nil {
+		return s, err
+	}
+	for i := range s.Services {
+		r := &s.Services[i]
+		if i == 0 {
+			r.PinnedTaskDefinition = arn
+			continue
+		}
+		if r.PinnedTaskDefinition, err = d.pin(ctx, s, r.TaskDefinition); err != nil {
+			return s, err
+		}
+	}
+	s.Image.PinnedTaskDefinition = arn
+	s.Launch.TaskDefinition = arn
+	s.Deployment.NotBefore = ptrTime(d.now())
+	return s, nil
+}
+
+// pin returns the revision of task definition taskDef pinned to the digest,
+// registering it unless it exists.
+func (d *Deployer) pin(ctx context.Context, s State, taskDef string) (string, error) {
 	cur, err := d.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
-		TaskDefinition: aws.String(s.Launch.TaskDefinition), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
+		TaskDefinition: aws.String(taskDef), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
 	})
 	if err != nil {
-		return s, fmt.Errorf("describe task definition %s: %w", s.Launch.TaskDefinition, err)
+		return "", fmt.Errorf("describe task definition %s: %w", taskDef, err)
 	}
 	want, changed := pinned(cur.TaskDefinition, cur.Tags, s.Image.Repository, s.Image.Digest)
 	if len(changed) == 0 {
-		return s, &ServiceNotFound{newf("No container of task definition %s runs an image of repository %s, so there is nothing to pin to %s. Check \"repository\" and the task definition, or use \"image\": \"tag\".",
+		return "", &ServiceNotFound{newf("No container of task definition %s runs an image of repository %s, so there is nothing to pin to %s. Check \"repository\" and the task definition, or use \"image\": \"tag\".",
 			aws.ToString(cur.TaskDefinition.TaskDefinitionArn), s.Image.Repository, s.Image.Digest)}
 	}
 	arn := ""
@@ -39,15 +65,12 @@ func (d *Deployer) PinImage(ctx context.Context, s State) (State, error) {
 	if arn == "" {
 		out, err := d.ECS.RegisterTaskDefinition(ctx, want)
 		if err != nil {
-			return s, fmt.Errorf("register task definition %s pinned to %s: %w", aws.ToString(want.Family), s.Image.Digest, err)
+			return "", fmt.Errorf("register task definition %s pinned to %s: %w", aws.ToString(want.Family), s.Image.Digest, err)
 		}
 		arn = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
 	}
-	s.Image.PinnedTaskDefinition = arn
-	s.Launch.TaskDefinition = arn
-	s.Deployment.NotBefore = ptrTime(d.now())
 	d.log().InfoContext(ctx, "image pinned", "execution", s.Execution.ID, "taskDefinition", arn, "containers", strings.Join(changed, ","), "digest", s.Image.Digest)
-	return s, nil
+	return arn, nil
 }
 
 // pinned is the registration of td with the repository's containers pinned to

@@ -88,6 +88,12 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 		return State{}, err
 	}
 	s.Launch = launchOf(svc)
+	if len(target.Services) > 0 {
+		if s.Services, err = d.resolveServices(ctx, target, svc); err != nil {
+			return State{}, err
+		}
+		s.OnFailure = target.OnFailure
+	}
 	td, err := d.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition})
 	if err != nil {
 		return State{}, fmt.Errorf("describe task definition %s: %w", aws.ToString(svc.TaskDefinition), err)
@@ -112,6 +118,45 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 	d.log().InfoContext(ctx, "target resolved", "execution", s.Execution.ID, "environment", s.Environment,
 		"cluster", s.Cluster, "service", s.Service, "digest", s.Image.Digest, "taskDefinition", s.Launch.TaskDefinition)
 	return s, nil
+}
+
+// resolveServices checks each other service of a target of several as the
+// first is checked (it exists, UpdateService can deploy it, its bake fits
+// the timeout, and with "image": "digest" the stack may pin its task
+// definition), so that nothing runs unless all of them can deploy. It
+// records the revision each one runs now.
+func (d *Deployer) resolveServices(ctx context.Context, target config.Resolved, first ecstypes.Service) ([]ServiceRollout, error) {
+	out := []ServiceRollout{{Service: target.Service, TaskDefinition: aws.ToString(first.TaskDefinition), Outcome: OutcomePending}}
+	for _, ref := range target.Services[1:] {
+		t := target
+		t.Service, t.TaskDefinitionFamily = ref.Service, ref.TaskDefinitionFamily
+		svc, err := d.describeService(ctx, t.Cluster, t.Service)
+		if err != nil {
+			return nil, err
+		}
+		if err := CheckController(svc, t); err != nil {
+			return nil, err
+		}
+		if err := CheckBakeTime(svc, t); err != nil {
+			return nil, err
+		}
+		td, err := d.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition})
+		if err != nil {
+			return nil, fmt.Errorf("describe task definition %s: %w", aws.ToString(svc.TaskDefinition), err)
+		}
+		if err := CheckTaskDefinition(t, td.TaskDefinition, false); err != nil {
+			return nil, err
+		}
+		r := ServiceRollout{Service: t.Service, TaskDefinition: aws.ToString(svc.TaskDefinition), Outcome: OutcomePending}
+		// Where the container of the target's image logs: a failed
+		// deployment's cause carries the log of one of its stopped tasks.
+		t.Migration.Container = ""
+		if m, err := planMigration(t, td.TaskDefinition, d.Region); err == nil && m.LogGroup != "" {
+			r.Log = &TaskLog{Container: m.Container, Group: m.LogGroup, StreamPrefix: m.LogStreamPrefix, Region: m.LogRegion}
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func (d *Deployer) lookup(req Request) (config.Resolved, error) {

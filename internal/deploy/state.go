@@ -30,6 +30,92 @@ type State struct {
 	Rollback *Rollback `json:"rollback,omitempty"`
 	// Wake says what last ended a WaitForMigration or WaitForDeployment early.
 	Wake *Wake `json:"wake,omitempty"`
+	// Services is set for a target of several services: each one's
+	// deployment and outcome. Service is then the first of them (the
+	// migration ran on its task definition), and Deployment holds what they
+	// share: the timeout, when the deployment became due, and Done once
+	// every service has deployed.
+	Services []ServiceRollout `json:"services,omitempty"`
+	// OnFailure is what the services that deployed do when another fails
+	// (config.OnFailureLeaveOthers or config.OnFailureRollbackOthers).
+	OnFailure string `json:"onFailure,omitempty"`
+}
+
+// ServiceRollout is one service of a target of several.
+type ServiceRollout struct {
+	Service string `json:"service"`
+	// TaskDefinition is the revision the service ran when the execution
+	// began: what rollback-others deploys again.
+	TaskDefinition string `json:"taskDefinition"`
+	// PinnedTaskDefinition is its revision pinned to the digest ("image": "digest").
+	PinnedTaskDefinition string     `json:"pinnedTaskDefinition,omitempty"`
+	Deployment           Deployment `json:"deployment"`
+	// DeployedDigest and Note: what the deployment's tasks run (see Image).
+	DeployedDigest string `json:"deployedDigest,omitempty"`
+	Note           string `json:"note,omitempty"`
+	// Outcome is one of the Outcome constants; Error and Cause say why a
+	// service failed (the error name and cause its own execution would
+	// have ended with).
+	Outcome string `json:"outcome"`
+	Error   string `json:"error,omitempty"`
+	Cause   string `json:"cause,omitempty"`
+	// Log is where the container of the target's image logs (awslogs), for
+	// the log lines of a failed deployment's stopped task.
+	Log *TaskLog `json:"log,omitempty"`
+	// Rollback is rollback-others' deployment of TaskDefinition, after
+	// another service failed; RollbackCause says why it failed, if it did.
+	Rollback      *Deployment `json:"rollback,omitempty"`
+	RollbackCause string      `json:"rollbackCause,omitempty"`
+}
+
+// TaskLog is a container's awslogs stream location.
+type TaskLog struct {
+	Container    string `json:"container"`
+	Group        string `json:"group"`
+	StreamPrefix string `json:"streamPrefix,omitempty"`
+	Region       string `json:"region,omitempty"`
+}
+
+// A service's outcome in a target of several.
+const (
+	OutcomePending     = "pending"
+	OutcomeDeploying   = "deploying"
+	OutcomeDeployed    = "deployed"
+	OutcomeFailed      = "failed"
+	OutcomeRollingBack = "rolling back"
+	OutcomeRolledBack  = "rolled back"
+	// OutcomeRollbackFailed: rollback-others' deployment of the previous
+	// task definition did not complete.
+	OutcomeRollbackFailed = "rollback failed"
+)
+
+// ServiceNames lists the services the execution deploys.
+func (s State) ServiceNames() []string {
+	if len(s.Services) == 0 {
+		return []string{s.Service}
+	}
+	out := make([]string, len(s.Services))
+	for i, r := range s.Services {
+		out[i] = r.Service
+	}
+	return out
+}
+
+// DeploymentOf is the deployment of a service the execution deploys: its
+// own, or rollback-others' once that has begun.
+func (s State) DeploymentOf(service string) (Deployment, bool) {
+	if len(s.Services) == 0 {
+		return s.Deployment, service == s.Service
+	}
+	for _, r := range s.Services {
+		if r.Service == service {
+			if r.Rollback != nil {
+				return *r.Rollback, true
+			}
+			return r.Deployment, true
+		}
+	}
+	return Deployment{}, false
 }
 
 // Window is what the deployment windows decided when the execution began:

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,8 +41,8 @@ type Candidate struct {
 	Start  time.Time
 	Status string // RUNNING or SUCCEEDED
 	Stop   time.Time
-	// Service is "cluster/service".
-	Service string
+	// Services are "cluster/service" for each service it deploys.
+	Services []string
 	// Key is "repository:tag@digest" for a push, and for a rollback (the
 	// tag it moves back); empty for a manual start, which is deliberate and
 	// never a duplicate.
@@ -58,6 +60,19 @@ func (c Candidate) waitsForWindow(now time.Time) bool { return c.Ready.After(now
 
 // waitedForWindow says a candidate started outside its window and waited.
 func (c Candidate) waitedForWindow() bool { return c.Ready.After(c.Start) }
+
+// shares says two executions deploy a service in common: they queue.
+func shares(a, b Candidate) bool {
+	return slices.ContainsFunc(a.Services, func(s string) bool { return slices.Contains(b.Services, s) })
+}
+
+// covers says a deploys every service b does: a newer a supersedes b.
+func covers(a, b Candidate) bool {
+	return !slices.ContainsFunc(b.Services, func(s string) bool { return !slices.Contains(a.Services, s) })
+}
+
+// label names the services for people.
+func (c Candidate) label() string { return strings.Join(c.Services, ", ") }
 
 // before is the queue order: start time, then name, so that two executions
 // started in the same millisecond still have one order everybody agrees on.
@@ -103,7 +118,7 @@ func DecideTurn(me Candidate, others []Candidate, now time.Time, window time.Dur
 	if me.waitedForWindow() {
 		for i := len(all) - 1; i >= 0; i-- {
 			o := all[i]
-			if o.Name == me.Name || o.Service != me.Service || !before(me, o) {
+			if o.Name == me.Name || !covers(o, me) || !before(me, o) {
 				continue
 			}
 			if _, dup := duplicateOf(o, all, now, window); dup && o.Status == "RUNNING" {
@@ -116,12 +131,12 @@ func DecideTurn(me Candidate, others []Candidate, now time.Time, window time.Dur
 	}
 	var ahead, behind []Candidate
 	for _, o := range all {
-		if o.Name == me.Name || o.Status != "RUNNING" || o.Service != me.Service || o.waitsForWindow(now) {
+		if o.Name == me.Name || o.Status != "RUNNING" || !shares(o, me) || o.waitsForWindow(now) {
 			continue
 		}
 		if before(o, me) {
 			ahead = append(ahead, o)
-		} else if _, dup := duplicateOf(o, all, now, window); !dup {
+		} else if _, dup := duplicateOf(o, all, now, window); !dup && covers(o, me) {
 			behind = append(behind, o)
 		}
 	}
@@ -157,7 +172,7 @@ func duplicateOf(c Candidate, all []Candidate, now time.Time, window time.Durati
 // promoting an older image back is then a deployment, not a duplicate.
 func deployedSince(o Candidate, all []Candidate) bool {
 	for _, x := range all {
-		if x.Name != o.Name && x.Service == o.Service && x.Status == "SUCCEEDED" && x.Deployed && x.Key != o.Key && x.Stop.After(o.Stop) {
+		if x.Name != o.Name && shares(x, o) && x.Status == "SUCCEEDED" && x.Deployed && x.Key != o.Key && x.Stop.After(o.Stop) {
 			return true
 		}
 	}
@@ -210,7 +225,7 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 		t.Decision, t.Reason, t.WaitSeconds = TurnWait, "letting other executions that started at the same time be listed", int(math.Ceil(wait.Seconds()))
 		return s, nil
 	}
-	me := Candidate{Name: s.Execution.Name, Start: start, Ready: start, Status: "RUNNING", Service: s.Cluster + "/" + s.Service}
+	me := Candidate{Name: s.Execution.Name, Start: start, Ready: start, Status: "RUNNING", Services: servicesOf(s.Cluster, s.ServiceNames())}
 	if w := s.Window; w != nil && w.WaitUntil != nil {
 		me.Ready = *w.WaitUntil
 	}
@@ -245,7 +260,7 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	}
 	switch dec.Kind {
 	case TurnGo:
-		t.Reason = "no other deployment of " + me.Service + " is running"
+		t.Reason = "no other deployment of " + me.label() + " is running"
 		if g := t.Guard; g != nil {
 			t.Reason += "; promotion guard " + g.Verdict + ": " + g.Reason
 		}
@@ -257,20 +272,29 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 		if target, ok := d.Config.ByEnvironment(s.Environment); ok && !s.workStart().IsZero() {
 			if left := WorkSpan - target.TurnSpan(); now.Sub(s.workStart()) > left {
 				return s, &QueueTimedOut{newf("Waited %s for execution %s, which is deploying %s, past the %s this execution may wait (%s of work, less what its own approval, migration and deployment may take): nothing ran. Check that execution (deployer status %s), then start this one again.",
-					now.Sub(s.workStart()).Round(time.Second), dec.Other, me.Service, left.Round(time.Minute), WorkSpan, s.Environment)}
+					now.Sub(s.workStart()).Round(time.Second), dec.Other, me.label(), left.Round(time.Minute), WorkSpan, s.Environment)}
 			}
 		}
 		t.WaitingFor, t.WaitSeconds = dec.Other, t.PollSeconds
-		t.Reason = "execution " + dec.Other + " is deploying " + me.Service
+		t.Reason = "execution " + dec.Other + " is deploying " + me.label()
 	case TurnSuperseded:
 		t.SupersededBy = dec.Other
-		t.Reason = "a newer execution, " + dec.Other + ", is waiting to deploy " + me.Service + "; only the newest waits, so this one deploys nothing"
+		t.Reason = "a newer execution, " + dec.Other + ", is waiting to deploy " + me.label() + "; only the newest waits, so this one deploys nothing"
 	case TurnDuplicate:
 		t.DuplicateOf = dec.Other
 		t.Reason = "execution " + dec.Other + " already deploys (or just deployed) " + me.Key + "; this one deploys nothing"
 	}
-	d.log().InfoContext(ctx, "turn", "execution", s.Execution.ID, "service", me.Service, "decision", dec.Kind, "other", dec.Other)
+	d.log().InfoContext(ctx, "turn", "execution", s.Execution.ID, "service", me.label(), "decision", dec.Kind, "other", dec.Other)
 	return s, nil
+}
+
+// servicesOf is the queue's name of each service: "cluster/service".
+func servicesOf(cluster string, services []string) []string {
+	out := make([]string, len(services))
+	for i, svc := range services {
+		out[i] = cluster + "/" + svc
+	}
+	return out
 }
 
 // MaxWindowWait is the longest an execution waits for a deployment window:
@@ -406,7 +430,8 @@ func (d *Deployer) decide(ctx context.Context, stateMachine string, me Candidate
 // (DescribeExecution is throttled at 15 a second per account and Region).
 type described struct {
 	ok              bool // a valid input with a configured target
-	service, key    string
+	services        []string
+	key             string
 	final, deployed bool // read while SUCCEEDED, and whether it deployed
 	// windows are its target's deployment windows, unless its start
 	// overrode them.
@@ -434,7 +459,7 @@ func (d *Deployer) candidate(ctx context.Context, ex sfntypes.ExecutionListItem)
 		ready = at.UTC().Truncate(time.Second)
 	}
 	return Candidate{Name: aws.ToString(ex.Name), Start: start, Ready: ready, Status: string(ex.Status), Stop: aws.ToTime(ex.StopDate),
-		Service: info.service, Key: info.key, Deployed: succeeded && info.deployed}, true, nil
+		Services: info.services, Key: info.key, Deployed: succeeded && info.deployed}, true, nil
 }
 
 func describe(d *Deployer, desc *sfn.DescribeExecutionOutput, succeeded bool) described {
@@ -446,7 +471,11 @@ func describe(d *Deployer, desc *sfn.DescribeExecutionOutput, succeeded bool) de
 	if err != nil {
 		return described{}
 	}
-	info := described{ok: true, service: target.Cluster + "/" + target.Service, final: succeeded}
+	var names []string
+	for _, ref := range target.AllServices() {
+		names = append(names, ref.Service)
+	}
+	info := described{ok: true, services: servicesOf(target.Cluster, names), final: succeeded}
 	if !req.OverrideWindow {
 		info.windows = target.Windows
 	}

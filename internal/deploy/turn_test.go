@@ -21,14 +21,16 @@ func TestDecideTurn(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	run := func(name string, start int, service, key string) Candidate {
-		return Candidate{Name: name, Start: at(start), Status: "RUNNING", Service: service, Key: key}
+		return Candidate{Name: name, Start: at(start), Status: "RUNNING", Services: strings.Split(service, "+"), Key: key}
 	}
 	done := func(name string, stop int, service, key string) Candidate {
-		return Candidate{Name: name, Start: at(stop - 60), Stop: at(stop), Status: "SUCCEEDED", Service: service, Key: key, Deployed: true}
+		return Candidate{Name: name, Start: at(stop - 60), Stop: at(stop), Status: "SUCCEEDED", Services: strings.Split(service, "+"), Key: key, Deployed: true}
 	}
 	deployedNothing := func(c Candidate) Candidate { c.Deployed = false; return c }
 	readyAt := func(c Candidate, s int) Candidate { c.Ready = at(s); return c }
 	const a, b = "staging/staging-service", "prod/prod-service"
+	// Targets of several services: web+worker, and one that shares worker.
+	const ww, w, wk = "app/web+app/worker", "app/web", "app/worker"
 	const d1, d2, d3 = "app:staging@sha256:1", "app:staging@sha256:2", "app:staging@sha256:3"
 	window := 15 * time.Minute
 	cases := map[string]struct {
@@ -71,6 +73,13 @@ func TestDecideTurn(t *testing.T) {
 		"the window opened, a newer one deployed: superseded": {me: readyAt(run("w", 0, a, d1), 1000), others: []Candidate{done("o", 500, a, d2)}, want: TurnDecision{Kind: TurnSuperseded, Other: "o"}},
 		"the window opened, an older one deploys: wait":       {me: readyAt(run("w", 10, a, d2), 1000), others: []Candidate{run("x", 0, a, d1)}, want: TurnDecision{Kind: TurnWait, Other: "x"}},
 		"the window opened, a newer one deployed elsewhere":   {me: readyAt(run("w", 0, a, d1), 1000), others: []Candidate{done("o", 500, b, "")}, want: TurnDecision{Kind: TurnGo}},
+		// Several services: executions queue when they share any service; a
+		// newer one supersedes only if it deploys all of mine.
+		"several services: one in common queues":             {me: run("m", 10, wk, d2), others: []Candidate{run("x", 0, ww, d1)}, want: TurnDecision{Kind: TurnWait, Other: "x"}},
+		"several services: none in common goes":              {me: run("m", 10, w, d2), others: []Candidate{run("x", 0, wk, d1)}, want: TurnDecision{Kind: TurnGo}},
+		"several services: a newer one covering mine":        {me: run("m", 10, ww, d2), others: []Candidate{run("x", 0, ww, d1), run("y", 20, ww, d3)}, want: TurnDecision{Kind: TurnSuperseded, Other: "y"}},
+		"several services: a newer one covering part waits":  {me: run("m", 10, ww, d2), others: []Candidate{run("x", 0, ww, d1), run("y", 20, wk, d3)}, want: TurnDecision{Kind: TurnWait, Other: "x"}},
+		"several services: a deployment of one since counts": {me: run("m", 100, ww, d1), others: []Candidate{done("p1", 50, ww, d1), done("q", 90, wk, d2)}, want: TurnDecision{Kind: TurnGo}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -182,7 +191,7 @@ func TestCandidatesDescribeEachExecutionOnce(t *testing.T) {
 	if len(fake.described) != 3 || fake.described[2] != "succeeded-b" {
 		t.Fatalf("described %v, want succeeded-b once more", fake.described)
 	}
-	if len(got) != 2 || !got[1].Deployed || got[1].Service != "staging/staging-service" {
+	if len(got) != 2 || !got[1].Deployed || strings.Join(got[1].Services, ",") != "staging/staging-service" {
 		t.Fatalf("candidates = %+v", got)
 	}
 }
@@ -259,7 +268,7 @@ func TestDecideDescribesLazilyAndDecidesTheSame(t *testing.T) {
 			tag := []string{"staging", "prod"}[rng.IntN(2)]
 			fake.input[name] = push(tag, []string{"a", "b"}[rng.IntN(2)])
 		}
-		me := Candidate{Name: "me", Start: now.Add(-time.Duration(rng.IntN(600)) * time.Second), Status: "RUNNING", Service: "staging/staging-service",
+		me := Candidate{Name: "me", Start: now.Add(-time.Duration(rng.IntN(600)) * time.Second), Status: "RUNNING", Services: []string{"staging/staging-service"},
 			Key: "app:staging@sha256:" + strings.Repeat([]string{"a", "b"}[rng.IntN(2)], 64)}
 		me.Ready = me.Start
 		window := 15 * time.Minute

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -133,8 +134,9 @@ func Wakes(c Change, p Parked) bool {
 	case c.TaskARN != "":
 		return p.WaitingFor == WaitingForMigration && c.TaskARN == s.Migration.TaskARN && c.LastStatus == "STOPPED"
 	default:
-		return p.WaitingFor == WaitingForDeployment && c.Service == lastSegment(s.Service) &&
-			!(c.DeploymentID == s.Deployment.ID && c.EventName == "SERVICE_DEPLOYMENT_IN_PROGRESS")
+		dep, ours := s.DeploymentOf(c.Service)
+		return p.WaitingFor == WaitingForDeployment && ours &&
+			!(c.DeploymentID == dep.ID && c.EventName == "SERVICE_DEPLOYMENT_IN_PROGRESS")
 	}
 }
 
@@ -206,10 +208,18 @@ func (c *memo[V]) put(arn string, v V) {
 // deploys is what Wake remembers of an execution: the cluster and service it
 // deploys and its migration task once started. None of it changes, so
 // executions an event cannot be about are not read again while Wake is warm.
-type deploys struct{ cluster, service, taskARN string }
+type deploys struct {
+	cluster  string
+	services []string
+	taskARN  string
+}
 
 func deploysOf(s State) deploys {
-	return deploys{lastSegment(s.Cluster), lastSegment(s.Service), s.Migration.TaskARN}
+	var services []string
+	for _, n := range s.ServiceNames() {
+		services = append(services, lastSegment(n))
+	}
+	return deploys{lastSegment(s.Cluster), services, s.Migration.TaskARN}
 }
 
 // rulesOut says the change cannot be about the execution.
@@ -218,7 +228,7 @@ func (k deploys) rulesOut(c Change) bool {
 	case k.cluster != c.Cluster:
 		return true
 	case c.Service != "":
-		return k.service != c.Service
+		return !slices.Contains(k.services, c.Service)
 	default: // a task: many services can share the cluster
 		return k.taskARN != "" && k.taskARN != c.TaskARN
 	}

@@ -413,8 +413,9 @@ func TestWatch(t *testing.T) {
 }
 
 func TestDeploysRulesOut(t *testing.T) {
-	k := deploys{cluster: "scale", service: "s1", taskARN: "arn:task/scale/1"}
-	noTask := deploys{cluster: "scale", service: "s1"}
+	k := deploys{cluster: "scale", services: []string{"s1"}, taskARN: "arn:task/scale/1"}
+	noTask := deploys{cluster: "scale", services: []string{"s1"}}
+	several := deploysOf(State{Cluster: "scale", Service: "web", Services: []ServiceRollout{{Service: "web"}, {Service: "worker"}}})
 	cases := map[string]struct {
 		known deploys
 		c     Change
@@ -427,6 +428,8 @@ func TestDeploysRulesOut(t *testing.T) {
 		"its service's deployment":          {k, Change{Cluster: "scale", Service: "s1", DeploymentID: "d"}, false},
 		"another service's of the cluster":  {k, Change{Cluster: "scale", Service: "s2", DeploymentID: "d"}, true},
 		"its service, before its migration": {noTask, Change{Cluster: "scale", Service: "s1", DeploymentID: "d"}, false},
+		"several: its second service":       {several, Change{Cluster: "scale", Service: "worker", DeploymentID: "d"}, false},
+		"several: a service not among them": {several, Change{Cluster: "scale", Service: "s1", DeploymentID: "d"}, true},
 	}
 	for name, tc := range cases {
 		if got := tc.known.rulesOut(tc.c); got != tc.want {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,11 +76,10 @@ func (d *Deployer) Watch(ctx context.Context, in WatchInput) (WatchOutput, error
 		}
 		changed, reason = MigrationChanged(task, s.Migration.Deadline, now)
 	case WaitingForDeployment:
-		v, err := d.judgeDeployment(ctx, &s)
-		if err != nil {
+		var err error
+		if changed, reason, err = d.deploymentChanged(ctx, s, now); err != nil {
 			return WatchOutput{}, err
 		}
-		changed, reason = DeploymentChanged(v, s.Deployment, now)
 	case WaitingForApproval:
 		answer := ""
 		if s.Approval != nil {
@@ -122,6 +122,41 @@ func (d *Deployer) sendWake(ctx context.Context, token string, w Wake) error {
 		return fmt.Errorf("send task success: %w", err)
 	}
 	return nil
+}
+
+// deploymentChanged looks at our deployment, or at each ongoing one of a
+// target of several services: a change to any of them is for CheckDeployment.
+func (d *Deployer) deploymentChanged(ctx context.Context, s State, now time.Time) (bool, string, error) {
+	if len(s.Services) == 0 {
+		v, err := d.judgeDeployment(ctx, &s)
+		if err != nil {
+			return false, "", err
+		}
+		changed, reason := DeploymentChanged(v, s.Deployment, now)
+		return changed, reason, nil
+	}
+	var waits []string
+	for _, r := range s.Services {
+		var sub State
+		switch r.Outcome {
+		case OutcomeDeploying:
+			sub = s.forService(r, r.Deployment, r.PinnedTaskDefinition)
+		case OutcomeRollingBack:
+			sub = s.forService(r, *r.Rollback, r.TaskDefinition)
+		default:
+			continue
+		}
+		v, err := d.judgeDeployment(ctx, &sub)
+		if err != nil {
+			return false, "", err
+		}
+		changed, reason := DeploymentChanged(v, sub.Deployment, now)
+		if changed {
+			return true, r.Service + ": " + reason, nil
+		}
+		waits = append(waits, r.Service+": "+reason)
+	}
+	return false, strings.Join(waits, "; "), nil
 }
 
 // MigrationChanged says whether CheckMigration has something to act on:

@@ -33,9 +33,11 @@ func Wake(targets []config.Resolved, arn ARN) (taskStopped, deploymentState, hoo
 			seen[c] = true
 			clusters = append(clusters, arn("cluster", t.Cluster))
 		}
-		if svc := "service/" + t.Cluster + "/" + t.Service; !seen[svc] {
-			seen[svc] = true
-			services = append(services, arn("service", t.Cluster+"/"+t.Service))
+		for _, ref := range t.AllServices() {
+			if svc := "service/" + t.Cluster + "/" + ref.Service; !seen[svc] {
+				seen[svc] = true
+				services = append(services, arn("service", t.Cluster+"/"+ref.Service))
+			}
 		}
 	}
 	return TaskStopped(clusters), DeploymentState(services), HookState()

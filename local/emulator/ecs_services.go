@@ -221,6 +221,9 @@ func (e *Emulator) updateService(body json.RawMessage) (any, *apiError) {
 	}
 	if in.ForceNewDeployment || td != svc.taskDefinition {
 		plan := e.script.Rollout
+		if p, ok := e.script.ServiceRollouts[svc.name]; ok {
+			plan = p
+		}
 		if plan.Strategy != "" {
 			svc.strategy, svc.bakeMinutes = plan.Strategy, plan.BakeTimeMinutes
 		}

@@ -32,6 +32,9 @@ type Scenario struct {
 	CapacityError bool `json:"capacityError,omitempty"`
 	// Rollout scripts the service deployment.
 	Rollout RolloutScript `json:"rollout"`
+	// ServiceRollouts scripts the deployments of the named services
+	// instead of Rollout (a target of several services, one failing).
+	ServiceRollouts map[string]RolloutScript `json:"serviceRollouts,omitempty"`
 	// Throttle makes the first N calls of an operation (e.g. "DescribeTasks")
 	// answer ThrottlingException.
 	Throttle map[string]int `json:"throttle,omitempty"`
@@ -206,28 +209,44 @@ func LoadScenario(path string) (Scenario, error) {
 	return s, s.Validate()
 }
 
-// Validate checks the scenario's values.
-func (s Scenario) Validate() error {
-	switch s.Rollout.Outcome {
+// validate checks a rollout's values; field names it in the message.
+func (r RolloutScript) validate(field string) error {
+	switch r.Outcome {
 	case "", OutcomeCompleted, OutcomeRolledBack, OutcomeAlarm, OutcomeSuperseded, OutcomeStopped, OutcomeStuck:
 	default:
-		return fmt.Errorf("scenario: rollout.outcome %q must be one of COMPLETED, ROLLED_BACK, ALARM, SUPERSEDED, STOPPED, STUCK", s.Rollout.Outcome)
+		return fmt.Errorf("scenario: %s.outcome %q must be one of COMPLETED, ROLLED_BACK, ALARM, SUPERSEDED, STOPPED, STUCK", field, r.Outcome)
 	}
-	switch s.Rollout.Strategy {
+	switch r.Strategy {
 	case "", "ROLLING", "BLUE_GREEN", "LINEAR", "CANARY":
 	default:
-		return fmt.Errorf("scenario: rollout.strategy %q must be one of ROLLING, BLUE_GREEN, LINEAR, CANARY", s.Rollout.Strategy)
+		return fmt.Errorf("scenario: %s.strategy %q must be one of ROLLING, BLUE_GREEN, LINEAR, CANARY", field, r.Strategy)
 	}
-	if s.Rollout.BakeTimeMinutes < 0 || s.Rollout.BakeTimeMinutes > 1440 {
-		return fmt.Errorf("scenario: rollout.bakeTimeMinutes must be 0–1440")
+	if r.BakeTimeMinutes < 0 || r.BakeTimeMinutes > 1440 {
+		return fmt.Errorf("scenario: %s.bakeTimeMinutes must be 0–1440", field)
 	}
-	if s.Migration.Seconds < 0 || s.Rollout.Seconds < 0 || s.Rollout.BakeSeconds < 0 || s.Events.DelaySeconds < 0 {
-		return fmt.Errorf("scenario: seconds must not be negative")
+	if r.Seconds < 0 || r.BakeSeconds < 0 {
+		return fmt.Errorf("scenario: %s: seconds must not be negative", field)
 	}
-	for _, h := range s.Rollout.Hooks {
-		if err := h.validate(s.Rollout.Strategy); err != nil {
+	for _, h := range r.Hooks {
+		if err := h.validate(r.Strategy); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Validate checks the scenario's values.
+func (s Scenario) Validate() error {
+	if err := s.Rollout.validate("rollout"); err != nil {
+		return err
+	}
+	for name, r := range s.ServiceRollouts {
+		if err := r.validate("serviceRollouts." + name); err != nil {
+			return err
+		}
+	}
+	if s.Migration.Seconds < 0 || s.Events.DelaySeconds < 0 {
+		return fmt.Errorf("scenario: seconds must not be negative")
 	}
 	for op := range s.Throttle {
 		if _, ok := ecsOps[op]; !ok {

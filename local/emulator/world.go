@@ -32,6 +32,8 @@ var (
 //   - cluster "pinned" with "pinned-service" (tag pinned, for "image": "digest");
 //   - clusters fleet1…fleet5, each with fleetN-service (the concurrency tests);
 //   - cluster "legacy" with "legacy-service", deployed by CodeDeploy (CODE_DEPLOY controller);
+//   - clusters "suite" and "suite-pinned", each with "app-web" and "app-worker"
+//     (task definition families of the same names): targets of several services;
 //
 // every service with the deployment circuit breaker and rollback on.
 func (e *Emulator) SeedStandardWorld() error {
@@ -78,6 +80,18 @@ func (e *Emulator) SeedStandardWorld() error {
 	// "windowed" deploys only inside its deployment window.
 	e.PushImage(Repository, "windowed", Digest)
 	services = append(services, ServiceSpec{Cluster: "windowed", Name: "windowed-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true})
+	// "suite" and "suite-pinned" each deploy two services from the one
+	// image, app-web and app-worker, behind one migration (app-web's task
+	// definition runs it).
+	for _, cluster := range []string{"suite", "suite-pinned"} {
+		e.PushImage(Repository, cluster, Digest)
+		for _, name := range []string{"app-web", "app-worker"} {
+			td := e.RegisterTaskDefinition(TaskDefinitionSpec{Family: name, Compatibilities: []string{"EC2"},
+				Containers:  []ContainerSpec{{Name: "app", Image: e.imageURI(Repository, cluster), Essential: &essential, LogGroup: LogGroup, LogStreamPrefix: name}},
+				TaskRoleArn: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleArn: "arn:aws:iam::123456789012:role/app-execution"})
+			services = append(services, ServiceSpec{Cluster: cluster, Name: name, TaskDefinition: td, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true})
+		}
+	}
 	for _, s := range services {
 		if err := e.CreateService(s); err != nil {
 			return err

@@ -305,7 +305,7 @@ func TestDeployScenarios(t *testing.T) {
 		},
 		"unknown environment": {
 			input: manual(`{"environment":"production"}`),
-			want:  want{status: "FAILED", error: "UnknownTarget", causeHas: []string{`"production"`, "dev, fleet1, fleet2, fleet3, fleet4, fleet5, gated, legacy, misconfigured, pinned, prod, qa, release, staging, windowed"}, calls: map[string]int{"DescribeServices": 0}},
+			want:  want{status: "FAILED", error: "UnknownTarget", causeHas: []string{`"production"`, "dev, fleet1, fleet2, fleet3, fleet4, fleet5, gated, legacy, misconfigured, pinned, prod, qa, release, staging, suite, suite-pinned, windowed"}, calls: map[string]int{"DescribeServices": 0}},
 		},
 		"malformed input": {
 			input: manual(`{"env":"staging"}`),

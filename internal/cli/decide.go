@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,8 +38,11 @@ var (
 
 // Decided is what continue and rollback did, as --output json prints it.
 type Decided struct {
-	Environment       string `json:"environment"`
-	Execution         string `json:"execution"`
+	Environment string `json:"environment"`
+	Execution   string `json:"execution"`
+	// Service is the service decided about in a target of several ("": all
+	// of its deployments in flight); ServiceDeployment is each one's ARN.
+	Service           string `json:"service,omitempty"`
 	ServiceDeployment string `json:"serviceDeployment"`
 	// Action is CONTINUE or ROLLBACK; How is the ECS call that carried it.
 	Action string `json:"action"`
@@ -56,12 +61,57 @@ type deploying struct {
 	state deploy.State
 }
 
+// flight is one service deployment in flight.
+type flight struct{ service, arn string }
+
+// inFlight lists the execution's service deployments in flight: its one,
+// or each ongoing one of a target of several (only service's, if given).
+func (d *deploying) inFlight(service string) ([]flight, error) {
+	st := d.state
+	if len(st.Services) == 0 {
+		if service != "" && service != st.Service {
+			return nil, &usageError{fmt.Sprintf("--service %s: %s deploys only %s", service, st.Environment, st.Service)}
+		}
+		return []flight{{service: "", arn: st.Deployment.ServiceDeploymentArn}}, nil
+	}
+	if service != "" && !slices.Contains(st.ServiceNames(), service) {
+		return nil, &usageError{fmt.Sprintf("--service %s: %s deploys %s", service, st.Environment, strings.Join(st.ServiceNames(), ", "))}
+	}
+	var out []flight
+	for _, r := range st.Services {
+		dep := r.Deployment
+		if r.Rollback != nil {
+			dep = *r.Rollback
+		}
+		if (service == "" || r.Service == service) && dep.ServiceDeploymentArn != "" && (r.Outcome == deploy.OutcomeDeploying || r.Outcome == deploy.OutcomeRollingBack) {
+			out = append(out, flight{service: r.Service, arn: dep.ServiceDeploymentArn})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no deployment of %s is in flight in execution %s (%s)", orAll(service, st.Environment), lastPart(d.arn), st.Deployment.Progress)
+	}
+	return out, nil
+}
+
+func orAll(service, env string) string {
+	if service == "" {
+		return "the services of " + env
+	}
+	return service
+}
+
 // findDeploying finds the running execution of the environment that has
-// started its service deployment. Only one execution per service is past
-// its turn.
+// started its service deployment (or deployments). Only one execution per
+// service is past its turn.
 func (a *App) findDeploying(ctx context.Context, sm, env string) (*deploying, error) {
 	arn, st, _, err := a.findRunning(ctx, sm, func(st deploy.State, _ *deploy.Parked) bool {
-		return st.Environment == env && st.Deployment.ServiceDeploymentArn != "" && !st.Deployment.Done
+		if st.Environment != env || st.Deployment.Done {
+			return false
+		}
+		if len(st.Services) > 0 {
+			return st.Services[0].Deployment.ID != ""
+		}
+		return st.Deployment.ServiceDeploymentArn != ""
 	})
 	if err != nil || arn == "" {
 		return nil, err
@@ -227,6 +277,7 @@ func (a *App) continueCmd(ctx context.Context, args []string) error {
 	fs := a.flags("continue", "Continue a deployment that waits at a pause hook (ContinueServiceDeployment CONTINUE); who you are and why is recorded in the execution.",
 		"deployer continue staging --reason 'smoke tests passed on the green tasks'")
 	reason := fs.String("reason", "", "why, recorded in the execution with who you are")
+	service := fs.String("service", "", "the service whose deployment to continue, in a target of several (default: the one waiting at a pause hook)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -249,36 +300,54 @@ func (a *App) continueCmd(ctx context.Context, args []string) error {
 	if dep == nil {
 		return fmt.Errorf("no deployment of %s is in progress: no running execution of it has started its service deployment (deployer status %s shows its executions)", env, env)
 	}
-	sd, err := a.serviceDeployment(ctx, dep.state.Deployment.ServiceDeploymentArn)
+	flights, err := dep.inFlight(*service)
 	if err != nil {
 		return err
 	}
-	hook, ok := pausedHook(sd)
-	if !ok {
-		return fmt.Errorf("the deployment of %s (execution %s) is not waiting at a pause hook: ECS reports it %s%s. Nothing was changed", env, lastPart(dep.arn), sd.Status, stageOf(sd))
+	var paused []flight
+	var hooks []deploy.Hook
+	var states []string
+	for _, f := range flights {
+		sd, err := a.serviceDeployment(ctx, f.arn)
+		if err != nil {
+			return err
+		}
+		if hook, ok := pausedHook(sd); ok {
+			paused, hooks = append(paused, f), append(hooks, hook)
+		}
+		states = append(states, strings.TrimSpace(f.service+" "+string(sd.Status)+stageOf(sd)))
 	}
-	return a.decide(ctx, dep, hook, "CONTINUE", *reason)
+	switch len(paused) {
+	case 0:
+		return fmt.Errorf("the deployment of %s (execution %s) is not waiting at a pause hook: ECS reports %s. Nothing was changed", env, lastPart(dep.arn), strings.Join(states, "; "))
+	case 1:
+		return a.decide(ctx, dep, paused[0], hooks[0], "CONTINUE", *reason)
+	}
+	var names []string
+	for _, f := range paused {
+		names = append(names, f.service)
+	}
+	return &usageError{fmt.Sprintf("%s wait at pause hooks: say which with --service (one of %s)", strings.Join(names, " and "), strings.Join(names, ", "))}
 }
 
-// decide answers the pause hook (ContinueServiceDeployment with action) and
-// records the decision in the execution.
-func (a *App) decide(ctx context.Context, dep *deploying, hook deploy.Hook, action, reason string) error {
+// decide answers the pause hook of f (ContinueServiceDeployment with
+// action) and records the decision in the execution.
+func (a *App) decide(ctx context.Context, dep *deploying, f flight, hook deploy.Hook, action, reason string) error {
 	by, err := a.caller(ctx)
 	if err != nil {
 		return err
 	}
-	arn := dep.state.Deployment.ServiceDeploymentArn
-	if _, err := a.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: aws.String(hook.ID),
+	if _, err := a.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(f.arn), HookId: aws.String(hook.ID),
 		Action: ecstypes.DeploymentLifecycleHookAction(action)}); err != nil {
-		return fmt.Errorf("answer the pause hook %s of %s: %w", hook.ID, arn, err)
+		return fmt.Errorf("answer the pause hook %s of %s: %w", hook.ID, f.arn, err)
 	}
-	return a.report(ctx, dep, Decided{Action: action, How: "ContinueServiceDeployment " + action, HookID: hook.ID, Stage: hook.Stage, By: by, Reason: reason})
+	return a.report(ctx, dep, Decided{Service: f.service, ServiceDeployment: f.arn, Action: action, How: "ContinueServiceDeployment " + action, HookID: hook.ID, Stage: hook.Stage, By: by, Reason: reason})
 }
 
 // report records the decision in the execution and prints what was done.
 func (a *App) report(ctx context.Context, dep *deploying, d Decided) error {
-	d.Environment, d.Execution, d.ServiceDeployment = dep.state.Environment, dep.arn, dep.state.Deployment.ServiceDeploymentArn
-	recorded, err := a.record(ctx, dep.arn, deploy.Decision{Action: d.Action, HookID: d.HookID, Stage: d.Stage, By: d.By, Reason: d.Reason, At: a.Now().UTC()})
+	d.Environment, d.Execution = dep.state.Environment, dep.arn
+	recorded, err := a.record(ctx, dep.arn, deploy.Decision{Action: d.Action, Service: d.Service, HookID: d.HookID, Stage: d.Stage, By: d.By, Reason: d.Reason, At: a.Now().UTC()})
 	if err != nil {
 		return err
 	}
@@ -291,7 +360,11 @@ func (a *App) report(ctx context.Context, dep *deploying, d Decided) error {
 	if d.Stage != "" {
 		where = " at " + d.Stage
 	}
-	fmt.Fprintf(a.Out, "%s the deployment of %s%s (%s), as %s.\n", what, d.Environment, where, d.How, d.By)
+	of := d.Environment
+	if d.Service != "" {
+		of = d.Service + " of " + d.Environment
+	}
+	fmt.Fprintf(a.Out, "%s the deployment of %s%s (%s), as %s.\n", what, of, where, d.How, d.By)
 	if recorded {
 		fmt.Fprintf(a.Out, "Recorded in execution %s\n  %s\n", lastPart(dep.arn), deploy.ExecutionConsoleURL(a.region, dep.arn))
 	} else {

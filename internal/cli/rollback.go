@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,6 +33,7 @@ the current one is deployed again, without the migration, as a queued execution 
 	to := fs.String("to", "", "the earlier image (sha256: digest) to deploy again; default: the one that deployed before the current one")
 	reason := fs.String("reason", "", "why (required); recorded in the execution with who you are")
 	follow := fs.Bool("follow", false, "follow the rollback's execution until it ends; exit 0 only if it SUCCEEDED")
+	service := fs.String("service", "", "in a target of several services, roll back only this service's deployment in flight (default: all of them)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -60,7 +62,10 @@ the current one is deployed again, without the migration, as a queued execution 
 		if *to != "" {
 			return fmt.Errorf("a deployment of %s is in flight (execution %s): rollback without --to rolls it back to the revision before it; --to is for when nothing is in flight", env, lastPart(dep.arn))
 		}
-		return a.rollbackInFlight(ctx, dep, *reason)
+		return a.rollbackInFlight(ctx, dep, *service, *reason)
+	}
+	if *service != "" {
+		return &usageError{"--service is for a deployment in flight: nothing of " + env + " is in flight, and redeploying the earlier image deploys every service of the target"}
 	}
 	// An execution of the environment that has not reached its deployment
 	// (queued, migrating) would deploy after the rollback: say so rather
@@ -79,28 +84,66 @@ func (a *App) runningOf(ctx context.Context, sm, env string) (string, error) {
 	return arn, err
 }
 
-// rollbackInFlight has ECS roll back the deployment in flight.
-func (a *App) rollbackInFlight(ctx context.Context, dep *deploying, reason string) error {
-	arn := dep.state.Deployment.ServiceDeploymentArn
-	sd, err := a.serviceDeployment(ctx, arn)
+// rollbackInFlight has ECS roll back the deployment in flight: the one of
+// the target, or of a target of several services each ongoing one (only
+// service's, if given).
+func (a *App) rollbackInFlight(ctx context.Context, dep *deploying, service, reason string) error {
+	flights, err := dep.inFlight(service)
 	if err != nil {
 		return err
 	}
-	if hook, ok := pausedHook(sd); ok {
-		return a.decide(ctx, dep, hook, "ROLLBACK", reason)
+	by := ""
+	var hows, arns, stages, notes []string
+	for _, f := range flights {
+		sd, err := a.serviceDeployment(ctx, f.arn)
+		if err != nil {
+			return err
+		}
+		if hook, ok := pausedHook(sd); ok && len(flights) == 1 {
+			return a.decide(ctx, dep, f, hook, "ROLLBACK", reason)
+		}
+		if !isOngoing(sd) {
+			notes = append(notes, fmt.Sprintf("%s is %s", orTarget(f.service, dep.state.Environment), sd.Status))
+			continue
+		}
+		if by == "" {
+			if by, err = a.caller(ctx); err != nil {
+				return err
+			}
+		}
+		how := "StopServiceDeployment ROLLBACK"
+		if hook, ok := pausedHook(sd); ok {
+			// A pause hook is answered, not stopped.
+			if _, err := a.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(f.arn), HookId: aws.String(hook.ID),
+				Action: ecstypes.DeploymentLifecycleHookActionRollback}); err != nil {
+				return fmt.Errorf("answer the pause hook %s of %s: %w", hook.ID, f.arn, err)
+			}
+			how = "ContinueServiceDeployment ROLLBACK"
+		} else if _, err := a.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(f.arn), StopType: ecstypes.StopServiceDeploymentStopTypeRollback}); err != nil {
+			// StopServiceDeployment: "The valid values are ROLLBACK."
+			return fmt.Errorf("stop service deployment %s: %w", f.arn, err)
+		}
+		hows, arns = append(hows, strings.TrimSpace(f.service+" "+how)), append(arns, f.arn)
+		if sd.LifecycleStage != "" {
+			stages = append(stages, string(sd.LifecycleStage))
+		}
 	}
-	if !isOngoing(sd) {
-		return fmt.Errorf("the deployment of %s (execution %s) is %s: there is nothing for ECS to stop; follow it with deployer history %s", dep.state.Environment, lastPart(dep.arn), sd.Status, lastPart(dep.arn))
+	if len(arns) == 0 {
+		return fmt.Errorf("the deployment of %s (execution %s) has nothing for ECS to stop: %s; follow it with deployer history %s", dep.state.Environment, lastPart(dep.arn), strings.Join(notes, "; "), lastPart(dep.arn))
 	}
-	by, err := a.caller(ctx)
-	if err != nil {
-		return err
+	stage := ""
+	if len(stages) == 1 && len(arns) == 1 {
+		stage = stages[0] // one decision, at one stage: say where
 	}
-	// StopServiceDeployment: "The valid values are ROLLBACK."
-	if _, err := a.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), StopType: ecstypes.StopServiceDeploymentStopTypeRollback}); err != nil {
-		return fmt.Errorf("stop service deployment %s: %w", arn, err)
+	return a.report(ctx, dep, Decided{Service: service, ServiceDeployment: strings.Join(arns, " "), Action: "ROLLBACK", How: strings.Join(hows, ", "),
+		Stage: stage, By: by, Reason: reason})
+}
+
+func orTarget(service, env string) string {
+	if service == "" {
+		return "the deployment of " + env
 	}
-	return a.report(ctx, dep, Decided{Action: "ROLLBACK", How: "StopServiceDeployment ROLLBACK", Stage: string(sd.LifecycleStage), By: by, Reason: reason})
+	return service
 }
 
 // Deployed is one succeeded execution that deployed an image.

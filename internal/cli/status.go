@@ -157,6 +157,12 @@ func (a *App) waitingOn(ctx context.Context, arn string) (string, error) {
 		return "waiting for the deployment window: opens " + st.Window.WaitUntil.UTC().Format(time.RFC3339) + " (deployer start " + st.Environment + " --override-window --reason … deploys now)", nil
 	case st.Deployment.Paused != nil:
 		return "paused at " + st.Deployment.Paused.Stage + ": " + st.Deployment.Paused.Answer, nil
+	case len(st.Services) > 0 && !st.Deployment.Done:
+		for _, r := range st.Services {
+			if p := r.Deployment.Paused; p != nil {
+				return r.Service + " paused at " + p.Stage + ": " + p.Answer, nil
+			}
+		}
 	case st.Turn.Decision == deploy.TurnWait:
 		return "queued: " + st.Turn.Reason, nil
 	}

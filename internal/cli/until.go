@@ -47,15 +47,31 @@ func ParseUntil(s string) (Until, error) {
 	return "", fmt.Errorf("--until %q: give migrated, deploying, traffic-shifted, baking or an ECS lifecycle stage (%s)", s, strings.ToLower(strings.ReplaceAll(strings.Join(lifecycleStages, ", "), "_", "-")))
 }
 
-// Reached says the output of a state shows the point passed.
+// Reached says the output of a state shows the point passed: by the
+// deployment, or by every deployment of a target of several services.
 func (u Until) Reached(state string, s deploy.State) bool {
-	dep := s.Deployment
+	switch {
+	case s.Deployment.Done:
+		return true
+	case u == UntilMigrated:
+		return s.Migration.Done
+	case len(s.Services) == 0:
+		return u.reachedBy(state, s.Deployment)
+	}
+	for _, r := range s.Services {
+		if !u.reachedBy(state, r.Deployment) {
+			return false
+		}
+	}
+	return true
+}
+
+// reachedBy says one service deployment passed the point.
+func (u Until) reachedBy(state string, dep deploy.Deployment) bool {
 	if dep.Done {
 		return true
 	}
 	switch u {
-	case UntilMigrated:
-		return s.Migration.Done
 	case UntilDeploying:
 		return dep.ServiceDeploymentArn != "" || dep.ID != ""
 	case UntilTrafficShifted:
@@ -82,29 +98,51 @@ func (a *App) reachedNow(ctx context.Context, u Until, events []sfntypes.History
 	for _, ev := range events {
 		if d := ev.StateExitedEventDetails; d != nil {
 			var s deploy.State
-			if json.Unmarshal([]byte(aws.ToString(d.Output)), &s) == nil && s.Deployment.ServiceDeploymentArn != "" {
+			if json.Unmarshal([]byte(aws.ToString(d.Output)), &s) == nil && len(deploymentsOf(&s)) > 0 {
 				latest = s
 			}
 		}
 	}
-	if latest.Deployment.ServiceDeploymentArn == "" {
+	deps := deploymentsOf(&latest)
+	if len(deps) == 0 {
 		return "", false, nil
 	}
-	sd, err := a.serviceDeployment(ctx, latest.Deployment.ServiceDeploymentArn)
-	if err != nil {
-		return "", false, err
+	var progress []string
+	for _, dep := range deps {
+		sd, err := a.serviceDeployment(ctx, dep.ServiceDeploymentArn)
+		if err != nil {
+			return "", false, err
+		}
+		_, r := deploy.JudgeServiceDeployment(sd, "")
+		dep.Stage, dep.TrafficPercent = r.Stage, r.TrafficPercent
+		if t := sd.TargetServiceRevision; t != nil {
+			dep.RunningCount, dep.DesiredCount, dep.PendingCount = t.RunningTaskCount, t.RequestedTaskCount, t.PendingTaskCount
+		}
+		dep.Done = sd.Status == ecstypes.ServiceDeploymentStatusSuccessful
+		progress = append(progress, r.Progress(nil, a.Now()))
 	}
-	_, r := deploy.JudgeServiceDeployment(sd, "")
-	dep := &latest.Deployment
-	dep.Stage, dep.TrafficPercent = r.Stage, r.TrafficPercent
-	if t := sd.TargetServiceRevision; t != nil {
-		dep.RunningCount, dep.DesiredCount, dep.PendingCount = t.RunningTaskCount, t.RequestedTaskCount, t.PendingTaskCount
-	}
-	dep.Done = sd.Status == ecstypes.ServiceDeploymentStatusSuccessful
 	if !u.Reached("CheckDeployment", latest) {
 		return "", false, nil
 	}
-	return r.Progress(nil, a.Now()) + ", as ECS reports it", true, nil
+	return strings.Join(progress, "; ") + ", as ECS reports it", true, nil
+}
+
+// deploymentsOf points at the service deployments a state has started:
+// its one, or each of a target of several services.
+func deploymentsOf(s *deploy.State) []*deploy.Deployment {
+	var out []*deploy.Deployment
+	if len(s.Services) == 0 {
+		if s.Deployment.ServiceDeploymentArn != "" {
+			out = append(out, &s.Deployment)
+		}
+		return out
+	}
+	for i := range s.Services {
+		if s.Services[i].Deployment.ServiceDeploymentArn != "" {
+			out = append(out, &s.Services[i].Deployment)
+		}
+	}
+	return out
 }
 
 // reachedIn finds the first state output in the history that shows the

@@ -268,3 +268,63 @@ func TestApprovalTimeoutIsBounded(t *testing.T) {
 		}
 	}
 }
+
+func TestSeveralServices(t *testing.T) {
+	c, err := Parse("t.json", []byte(`{"defaults": {"onFailure": "rollback-others", "image": "digest"},
+	  "targets": [
+	    {"repository": "app", "tag": "prod", "cluster": "main", "taskDefinitionFamily": "app-web",
+	     "services": ["app-web", {"service": "app-worker", "taskDefinitionFamily": "app-worker"}, "app-scheduler"]},
+	    {"repository": "app", "tag": "staging", "services": ["app-web", "app-worker"], "onFailure": "leave-others"},
+	    {"repository": "app", "tag": "qa"}
+	  ]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, _ := c.ByEnvironment("prod")
+	want := []ServiceRef{{"app-web", "app-web"}, {"app-worker", "app-worker"}, {"app-scheduler", "app-web"}}
+	if fmt.Sprint(prod.AllServices()) != fmt.Sprint(want) || prod.Service != "app-web" || prod.TaskDefinitionFamily != "app-web" || prod.OnFailure != OnFailureRollbackOthers {
+		t.Errorf("prod = %+v", prod)
+	}
+	if p := prod.Published(); fmt.Sprint(p.Services) != "[app-web app-worker app-scheduler]" || p.Service != "app-web" {
+		t.Errorf("published %+v", p)
+	}
+	staging, _ := c.ByEnvironment("staging")
+	if staging.OnFailure != OnFailureLeaveOthers || staging.TaskDefinitionFamily != "app" {
+		t.Errorf("staging = %+v", staging)
+	}
+	// A target of one service ignores the defaults' onFailure.
+	qa, _ := c.ByEnvironment("qa")
+	if qa.OnFailure != "" || len(qa.Services) != 0 || fmt.Sprint(qa.AllServices()) != "[{qa-service app}]" {
+		t.Errorf("qa = %+v", qa)
+	}
+	if !SharesService(prod, Resolved{Cluster: "main", Service: "app-worker"}) || SharesService(prod, Resolved{Cluster: "other", Service: "app-worker"}) || SharesService(prod, staging) {
+		t.Error("SharesService is wrong")
+	}
+}
+
+func TestSeveralServicesValidation(t *testing.T) {
+	eleven := `"s0","s1","s2","s3","s4","s5","s6","s7","s8","s9","s10"`
+	cases := map[string]struct {
+		doc  string
+		want []string
+	}{
+		"service and services": {`{"targets":[{"repository":"app","tag":"x","service":"web","services":["web","worker"]}]}`,
+			[]string{`t.json: targets[0].services: set either "service" or "services", not both`}},
+		"no services":        {`{"targets":[{"repository":"app","tag":"x","services":[]}]}`, []string{"targets[0].services: 0 services: give 1 to 10"}},
+		"eleven services":    {`{"targets":[{"repository":"app","tag":"x","services":[` + eleven + `]}]}`, []string{"targets[0].services: 11 services: give 1 to 10"}},
+		"duplicate service":  {`{"targets":[{"repository":"app","tag":"x","services":["web","worker","web"]}]}`, []string{`targets[0].services[2]: service "web" is already services[0]`}},
+		"empty service name": {`{"targets":[{"repository":"app","tag":"x","services":["web",""]}]}`, []string{"targets[0].services[1]: the service name must be 1-255 characters"}},
+		"bad family":         {`{"targets":[{"repository":"app","tag":"x","services":["web",{"service":"worker","taskDefinitionFamily":"a:b"}]}]}`, []string{`targets[0].services[1].taskDefinitionFamily: "a:b" must be 1-255`}},
+		"unknown service field": {`{"targets":[{"repository":"app","tag":"x","services":[{"service":"web","family":"f"}]}]}`,
+			[]string{`unknown field "family"`}},
+		"bad onFailure": {`{"targets":[{"repository":"app","tag":"x","services":["a","b"],"onFailure":"rollback"}]}`,
+			[]string{`targets[0].onFailure: "rollback" must be "leave-others" or "rollback-others"`}},
+		"rollback-others in tag mode": {`{"targets":[{"repository":"app","tag":"x","services":["a","b"],"onFailure":"rollback-others"}]}`,
+			[]string{`targets[0].onFailure: "rollback-others" needs "image": "digest"`}},
+		"onFailure on one service": {`{"targets":[{"repository":"app","tag":"x","onFailure":"leave-others"}]}`,
+			[]string{"targets[0].onFailure: is for a target of several services"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) { expectParseErrors(t, tc.doc, tc.want) })
+	}
+}

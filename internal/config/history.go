@@ -99,8 +99,10 @@ func budget(doc statemachine.Document, t Resolved, all []Resolved) HistoryBudget
 		b.MigrationSpan = time.Duration(t.MigrationTimeout)
 		b.MigrationTurns = turns(b.MigrationSpan, b.migrationPoll) + WakesPerWait
 	}
-	b.DeploymentSpan = time.Duration(t.DeploymentTimeout)
-	b.DeploymentTurns = turns(b.DeploymentSpan, b.deploymentPoll) + WakesPerWait
+	b.DeploymentSpan = deploymentSpan(t)
+	// Each service's events wake the one wait of a target of several, and
+	// rollback-others' deployments wake it again.
+	b.DeploymentTurns = turns(b.DeploymentSpan, b.deploymentPoll) + WakesPerWait*len(t.AllServices())*deploymentRounds(t)
 	// Waiting at pause hooks (which deploymentTimeout does not count) turns
 	// the deployment loop every PausePollInterval.
 	b.PauseTurns = turns(MaxPause, PausePollInterval)
@@ -124,7 +126,7 @@ func (t Resolved) TurnSpan() time.Duration { return span(t) }
 // timeout and the deployment timeout (a rollback is waited for only until
 // the deployment's deadline).
 func span(t Resolved) time.Duration {
-	d := time.Duration(t.QueueSettle) + time.Duration(t.DeploymentTimeout)
+	d := time.Duration(t.QueueSettle) + deploymentSpan(t)
 	if t.Approval != nil {
 		d += time.Duration(t.Approval.Timeout)
 	}
@@ -132,6 +134,22 @@ func span(t Resolved) time.Duration {
 		d += time.Duration(t.CapacityRetries)*maxCapacityBackoff + time.Duration(t.MigrationTimeout)
 	}
 	return d
+}
+
+// deploymentRounds is how many deployments one service may go through in
+// an execution: ours, and rollback-others' deployment of the previous
+// revision after another service failed.
+func deploymentRounds(t Resolved) int {
+	if t.OnFailure == OnFailureRollbackOthers {
+		return 2
+	}
+	return 1
+}
+
+// deploymentSpan is the longest the deployment phase may take: each round
+// has its deploymentTimeout.
+func deploymentSpan(t Resolved) time.Duration {
+	return time.Duration(deploymentRounds(t)) * time.Duration(t.DeploymentTimeout)
 }
 
 // checkHistory refuses targets whose worst case passes Step Functions'

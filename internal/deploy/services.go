@@ -44,8 +44,8 @@ func (s State) forService(r ServiceRollout, dep Deployment, pinned string) State
 		sub.Launch.TaskDefinition = pinned
 	}
 	sub.Image.PinnedTaskDefinition, sub.Image.DeployedDigest, sub.Image.Note = pinned, "", ""
-	// A person's answer to a pause hook is about the service paused at it.
-	if w := s.Wake; w != nil && w.Decision != nil && (dep.Paused == nil || dep.Paused.ID != w.Decision.HookID) {
+	// A person's decision is about one service, or all of them.
+	if w := s.Wake; w != nil && w.Decision != nil && w.Decision.Service != "" && w.Decision.Service != r.Service {
 		wake := *w
 		wake.Decision = nil
 		sub.Wake = &wake
@@ -156,8 +156,8 @@ func (d *Deployer) checkServices(ctx context.Context, s State) (State, error) {
 // rollbackOthers starts, for each service that deployed, a deployment of
 // the revision it ran before (UpdateService with its TaskDefinition). It is
 // adopted, not started twice, on a retried invocation: a PRIMARY deployment
-// of that revision created since our deployment of the service finished
-// can only be the rollback.
+// of that revision created since our deployment of the service started
+// (ours deployed another revision, the pinned one) can only be the rollback.
 func (d *Deployer) rollbackOthers(ctx context.Context, s *State) (bool, error) {
 	started := false
 	for i := range s.Services {
@@ -165,7 +165,7 @@ func (d *Deployer) rollbackOthers(ctx context.Context, s *State) (bool, error) {
 		if r.Outcome != OutcomeDeployed {
 			continue
 		}
-		dep := Deployment{TimeoutSeconds: s.Deployment.TimeoutSeconds, NotBefore: r.Deployment.FinishedAt}
+		dep := Deployment{TimeoutSeconds: s.Deployment.TimeoutSeconds, NotBefore: r.Deployment.StartedAt}
 		sub, err := d.startOne(ctx, s.forService(*r, dep, r.TaskDefinition))
 		if err != nil {
 			r.Outcome, r.RollbackCause = OutcomeRollbackFailed, err.Error()

@@ -360,6 +360,9 @@ type Paused struct {
 type Decision struct {
 	// Action is CONTINUE or ROLLBACK (ContinueServiceDeployment's action).
 	Action string `json:"action"`
+	// Service is the service it is about in a target of several ("": each
+	// of its deployments in flight).
+	Service string `json:"service,omitempty"`
 	HookID string `json:"hookId"`
 	Stage  string `json:"stage,omitempty"`
 	// By is the caller's identity (sts:GetCallerIdentity's ARN).

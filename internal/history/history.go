@@ -156,7 +156,10 @@ func Summarize(name, typ, output string) string {
 			mig = "migration skipped: " + m.SkipReason
 		}
 		line := fmt.Sprintf("%s: %s@%s → %s/%s (%s); %s", s.Environment, s.Image.Repository, ShortDigest(s.Image.Digest),
-			s.Cluster, s.Service, lastPart(s.Launch.TaskDefinition), mig)
+			s.Cluster, strings.Join(s.ServiceNames(), ", "), lastPart(s.Launch.TaskDefinition), mig)
+		if len(s.Services) > 0 {
+			line += "; if one fails: " + s.OnFailure
+		}
 		if w := s.Window; w != nil {
 			line += "; window " + w.Decision + ": " + w.Reason
 		}
@@ -174,6 +177,13 @@ func Summarize(name, typ, output string) string {
 			return strings.ToLower(s.Turn.Decision) + ": " + s.Turn.Reason
 		}
 	case "PinImage":
+		if len(s.Services) > 0 {
+			var pins []string
+			for _, r := range s.Services {
+				pins = append(pins, lastPart(r.PinnedTaskDefinition))
+			}
+			return "pinned to " + strings.Join(pins, ", ")
+		}
 		return "pinned to " + lastPart(s.Image.PinnedTaskDefinition)
 	case "RunMigration":
 		if m.TaskARN == "" {
@@ -186,8 +196,18 @@ func Summarize(name, typ, output string) string {
 		}
 		return "task " + m.LastStatus
 	case "StartDeployment":
+		if len(s.Services) > 0 {
+			var started []string
+			for _, r := range s.Services {
+				started = append(started, r.Service+" "+r.Deployment.ID)
+			}
+			return "deployments started: " + strings.Join(started, ", ")
+		}
 		return fmt.Sprintf("deployment %s started", d.ID)
 	case "CheckDeployment":
+		if len(s.Services) > 0 {
+			return d.Progress
+		}
 		if d.Progress != "" {
 			return fmt.Sprintf("deployment %s %s, %d/%d running", d.ID, d.Progress, d.RunningCount, d.DesiredCount)
 		}
@@ -262,7 +282,11 @@ func RenderResult(w io.Writer, r Result) {
 		fmt.Fprintf(w, "  output: %s\n", r.Output)
 		return
 	}
-	fmt.Fprintf(w, "  environment: %s (cluster %s, service %s)\n", s.Environment, s.Cluster, s.Service)
+	if len(s.Services) > 0 {
+		fmt.Fprintf(w, "  environment: %s (cluster %s, services %s)\n", s.Environment, s.Cluster, strings.Join(s.ServiceNames(), ", "))
+	} else {
+		fmt.Fprintf(w, "  environment: %s (cluster %s, service %s)\n", s.Environment, s.Cluster, s.Service)
+	}
 	fmt.Fprintf(w, "  image:       %s@%s\n", s.Image.Repository, s.Image.Digest)
 	if d := s.Turn.Decision; d == "SUPERSEDED" || d == "DUPLICATE" {
 		fmt.Fprintf(w, "  deployed:    nothing (%s): %s\n", strings.ToLower(d), s.Turn.Reason)
@@ -276,7 +300,11 @@ func RenderResult(w io.Writer, r Result) {
 	} else if s.Migration.ExitCode != nil {
 		fmt.Fprintf(w, "  migration:   %s, exit code %d\n", s.Migration.TaskARN, *s.Migration.ExitCode)
 	}
-	if s.Deployment.ServiceDeploymentStatus != "" {
+	if len(s.Services) > 0 {
+		for _, r := range s.Services {
+			fmt.Fprintf(w, "  deployment:  %s %s %s (%s)\n", r.Service, r.Deployment.ID, r.Outcome, r.Deployment.ServiceDeploymentArn)
+		}
+	} else if s.Deployment.ServiceDeploymentStatus != "" {
 		fmt.Fprintf(w, "  deployment:  %s %s (%s)\n", s.Deployment.ID, s.Deployment.ServiceDeploymentStatus, s.Deployment.ServiceDeploymentArn)
 	} else {
 		fmt.Fprintf(w, "  deployment:  %s %s\n", s.Deployment.ID, s.Deployment.RolloutState)

@@ -180,6 +180,13 @@ func Compose(f Facts) Message {
 	if s := f.State; s != nil && s.Deployment.ServiceDeploymentArn != "" {
 		related = append(related, s.Deployment.ServiceDeploymentArn)
 	}
+	if s := f.State; s != nil {
+		for _, r := range s.Services {
+			if r.Deployment.ServiceDeploymentArn != "" {
+				related = append(related, r.Deployment.ServiceDeploymentArn)
+			}
+		}
+	}
 	extra := map[string]string{"environment": env, "outcome": outcome, "execution": f.ExecutionARN}
 	if d := f.digest(); d != "" {
 		extra["digest"] = d
@@ -206,7 +213,11 @@ func (f Facts) lines() [][2]string {
 	if s != nil {
 		img := s.Image
 		add("Image", fmt.Sprintf("%s:%s @ %s", img.Repository, img.Tag, img.Digest))
-		add("Service", s.Cluster+"/"+s.Service)
+		if len(s.Services) > 0 {
+			add("Services", s.Cluster+"/"+strings.Join(s.ServiceNames(), ", "))
+		} else {
+			add("Service", s.Cluster+"/"+s.Service)
+		}
 	} else if r := f.Request; r != nil && r.Repository != "" {
 		add("Image", fmt.Sprintf("%s:%s @ %s", r.Repository, r.Tag, r.Digest))
 	}
@@ -223,6 +234,11 @@ func (f Facts) lines() [][2]string {
 			m += fmt.Sprintf(", exit code %d", *s.Migration.ExitCode)
 		}
 		add("Migration", m)
+	}
+	if s != nil && len(s.Services) > 0 {
+		// Each service's outcome at the last look (a failure's cause says
+		// how each one ended).
+		add("Deployments", s.Deployment.Progress)
 	}
 	if s != nil && s.Deployment.ID != "" {
 		add("Deployment", strings.TrimSpace(s.Deployment.ID+" "+s.Deployment.RolloutState+" "+s.Deployment.Progress))

@@ -363,8 +363,8 @@ type Decision struct {
 	// Service is the service it is about in a target of several ("": each
 	// of its deployments in flight).
 	Service string `json:"service,omitempty"`
-	HookID string `json:"hookId"`
-	Stage  string `json:"stage,omitempty"`
+	HookID  string `json:"hookId"`
+	Stage   string `json:"stage,omitempty"`
 	// By is the caller's identity (sts:GetCallerIdentity's ARN).
 	By     string    `json:"by"`
 	Reason string    `json:"reason,omitempty"`

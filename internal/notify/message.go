@@ -238,7 +238,11 @@ func (f Facts) lines() [][2]string {
 	if s != nil && len(s.Services) > 0 {
 		// Each service's outcome at the last look (a failure's cause says
 		// how each one ended).
-		add("Deployments", s.Deployment.Progress)
+		progress := s.Deployment.Progress
+		if f.Status != "SUCCEEDED" {
+			progress += " (at the last look; the cause says how each ended)"
+		}
+		add("Deployments", progress)
 	}
 	if s != nil && s.Deployment.ID != "" {
 		add("Deployment", strings.TrimSpace(s.Deployment.ID+" "+s.Deployment.RolloutState+" "+s.Deployment.Progress))

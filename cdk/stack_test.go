@@ -597,3 +597,65 @@ func TestNotifications(t *testing.T) {
 		}
 	}
 }
+
+// A target of several services: every service is in the ECS statements, each
+// service's family in the pinning one; only a rollback-others target gives
+// CheckDeployment UpdateService and TagResource, on its services alone.
+func TestSeveralServicesPolicy(t *testing.T) {
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[
+	  {"repository":"app","tag":"prod","image":"digest","onFailure":"rollback-others","taskRoles":["app-task"],
+	   "services":["app-web",{"service":"app-worker","taskDefinitionFamily":"app-worker"}]},
+	  {"repository":"app","tag":"staging","services":["staging-web","staging-worker"]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := NewApp(jsii.String(t.TempDir()))
+	s := NewDeployerStack(app, "Several", Props(cfg, ""))
+	tpl := assertions.Template_FromStack(s, nil)
+	b, _ := json.Marshal(tpl.ToJSON())
+	doc := string(b)
+	for _, svc := range []string{"service/prod/app-web", "service/prod/app-worker", "service/staging/staging-web", "service/staging/staging-worker",
+		"service-deployment/prod/app-worker/*", "task-definition/app-worker:*"} {
+		if !strings.Contains(doc, svc) {
+			t.Errorf("no statement names %s", svc)
+		}
+	}
+	var check []map[string]any
+	for _, st := range statementsOf(t, tpl, "CheckDeploymentRole") {
+		if a := fmt.Sprint(st["Action"]); strings.Contains(a, "ecs:UpdateService") {
+			check = append(check, st)
+		}
+	}
+	if len(check) != 1 {
+		t.Fatalf("CheckDeployment's UpdateService statements: %v", check)
+	}
+	res, _ := json.Marshal(check[0]["Resource"])
+	if !strings.Contains(string(res), "service/prod/app-web") || !strings.Contains(string(res), "service/prod/app-worker") || strings.Contains(string(res), "staging") {
+		t.Errorf("CheckDeployment may update %s, want prod's two services only", res)
+	}
+	errs := assertions.Annotations_FromStack(s).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+	for _, e := range *errs {
+		t.Errorf("cdk-nag error at %s: %v", *e.Id, e.Entry.Data)
+	}
+}
+
+// statementsOf lists the policy statements of the policy attached to the
+// role whose logical ID starts with role.
+func statementsOf(t *testing.T, tpl assertions.Template, role string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, p := range *tpl.FindResources(jsii.String("AWS::IAM::Policy"), nil) {
+		props := (*p)["Properties"].(map[string]any)
+		roles, _ := json.Marshal(props["Roles"])
+		if !strings.Contains(string(roles), `"`+role) {
+			continue
+		}
+		for _, st := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			out = append(out, st.(map[string]any))
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no policy of %s", role)
+	}
+	return out
+}

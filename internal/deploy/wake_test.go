@@ -103,6 +103,15 @@ func parkedOn(waitingFor string) Parked {
 	}}
 }
 
+// parkedOnSeveral waits for the deployments of web and worker.
+func parkedOnSeveral() Parked {
+	p := parkedOn(WaitingForDeployment)
+	p.State.Service = "web"
+	p.State.Services = []ServiceRollout{{Service: "web", Deployment: Deployment{ID: "ecs-svc/web"}, Outcome: OutcomeDeploying},
+		{Service: "worker", Deployment: Deployment{ID: "ecs-svc/w"}, Outcome: OutcomeDeploying}}
+	return p
+}
+
 func TestWakes(t *testing.T) {
 	task := func(arn, status string) Change { return Change{Cluster: "staging", TaskARN: arn, LastStatus: status} }
 	dep := func(service, id, name string) Change {
@@ -128,6 +137,10 @@ func TestWakes(t *testing.T) {
 		"our service waits at a pause hook": {Change{Cluster: "staging", Service: "staging-service", EventName: "HOOK_AWAITING_ACTION", HookID: "h"}, parkedOn(WaitingForDeployment), true},
 		"another service's pause hook":      {Change{Cluster: "staging", Service: "other-service", EventName: "HOOK_AWAITING_ACTION", HookID: "h"}, parkedOn(WaitingForDeployment), false},
 		"deployment, waiting for the task":  {dep("staging-service", "ecs-svc/ours", "SERVICE_DEPLOYMENT_COMPLETED"), parkedOn(WaitingForMigration), false},
+		"several: the second service's":     {dep("worker", "ecs-svc/w", "SERVICE_DEPLOYMENT_COMPLETED"), parkedOnSeveral(), true},
+		"several: its own start":            {dep("worker", "ecs-svc/w", "SERVICE_DEPLOYMENT_IN_PROGRESS"), parkedOnSeveral(), false},
+		"several: its rollback-others":      {dep("worker", "ecs-svc/rb", "SERVICE_DEPLOYMENT_COMPLETED"), parkedOnSeveral(), true},
+		"several: a service not among them": {dep("staging-service", "ecs-svc/x", "SERVICE_DEPLOYMENT_COMPLETED"), parkedOnSeveral(), false},
 	}
 	for name, tc := range cases {
 		if got := Wakes(tc.change, tc.parked); got != tc.want {

@@ -15,7 +15,7 @@ BUCKET    ?=
 FUNCTIONS := resolve-target run-migration check-migration start-deployment check-deployment
 SCENARIO  ?=
 
-.PHONY: help deps build install demo localstack promote start bench bench-scale test lint synth deploy bootstrap package clean
+.PHONY: help deps build install demo localstack promote start bench bench-realtime bench-scale test lint synth deploy bootstrap package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ start: ## start and follow a deployment through the deployer CLI: make start ENV
 
 bench: deps ## measure detection lag, transitions, Lambda use, ECS calls and cost per waiting strategy, in minutes (writes dist/bench/results.json, chart.svg; RUNS=3: each run's results and the spread)
 	$(GO) run ./cmd/bench -part strategies $(if $(RUNS),-runs $(RUNS))
+
+bench-realtime: deps ## the event path on the wall clock with AWS's latencies modelled, per component, RUNS=3 by default (writes dist/bench/realtime.json)
+	$(GO) run ./cmd/bench -part realtime -n $(or $(N),10) -runs $(or $(RUNS),3)
 
 bench-scale: deps ## run 100 deployments at once against ECS's throttling (writes dist/bench/scale.json)
 	$(GO) run ./cmd/bench -part scale

@@ -26,9 +26,10 @@ func main() {
 	migration := flag.Duration("migration", 40*time.Second, "mean migration duration (each draws ±25%)")
 	rollout := flag.Duration("rollout", 6*time.Minute, "mean rollout duration (each draws ±25%)")
 	out := flag.String("out", "dist/bench", "directory for the results")
-	part := flag.String("part", "strategies", "what to run: strategies (make bench: the waiting strategies against the script, minutes) or scale (make bench-scale: -concurrent deployments at once against a throttled ECS)")
+	part := flag.String("part", "strategies", "what to run: strategies (make bench: the waiting strategies against the script, minutes), realtime (make bench-realtime: the event path on the wall clock with AWS's latencies modelled) or scale (make bench-scale: -concurrent deployments at once against a throttled ECS)")
 	concurrent := flag.Int("concurrent", 100, "with -part scale: deployments run at once")
-	runs := flag.Int("runs", 1, "with -part strategies: how many times to run the strategies (seeds 42, 43, …); more than one writes each run's results and the spread")
+	runs := flag.Int("runs", 1, "with -part strategies or realtime: how many runs (seeds 42, 43, …); more than one writes each run's results and the spread")
+	settle := flag.Duration("settle", 5*time.Second, "with -part realtime: the target's queueSettle")
 	flag.Parse()
 	var err error
 	switch *part {
@@ -36,8 +37,10 @@ func main() {
 		err = strategies(*n, *runs, *scale, *migration, *rollout, *out)
 	case "scale":
 		err = scaleRun(*concurrent, *out)
+	case "realtime":
+		err = realtime(*n, *runs, *settle, *out)
 	default:
-		err = fmt.Errorf("-part %q: strategies or scale", *part)
+		err = fmt.Errorf("-part %q: strategies, realtime or scale", *part)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -132,6 +135,36 @@ func strategies(n, runs int, scale float64, migration, rollout time.Duration, ou
 	fmt.Println()
 	bench.WriteFunctions(os.Stdout, rs, zips)
 	fmt.Printf("\nWrote %s and %s\n", filepath.Join(dir, "results.json"), filepath.Join(dir, "chart.svg"))
+	return nil
+}
+
+// realtime is make bench-realtime: the event path on the wall clock with
+// AWS's latencies modelled, runs times (seeds 42, …): realtime-runN.json each,
+// realtime.json with every run and the spread.
+func realtime(n, runs int, settle time.Duration, out string) error {
+	ctx := context.Background()
+	root, bin, dir, err := setup(ctx, out)
+	if err != nil {
+		return err
+	}
+	var all []bench.RealtimeResult
+	for i := range max(runs, 1) {
+		progress("real-time run %d of %d (seed %d): %d deployments, one after another…", i+1, runs, 42+i, n)
+		r, err := bench.Realtime(ctx, bench.RealtimeOptions{Root: root, BinDir: bin, Deployments: n, Migration: 3 * time.Second, Rollout: 4 * time.Second,
+			QueueSettle: settle, Latency: bench.DefaultLatency(uint64(42 + i))})
+		if err != nil {
+			return err
+		}
+		if err := writeJSON(filepath.Join(dir, fmt.Sprintf("realtime-run%d.json", i+1)), r); err != nil {
+			return err
+		}
+		all = append(all, r)
+	}
+	host, _ := os.Hostname()
+	if err := writeJSON(filepath.Join(dir, "realtime.json"), map[string]any{"machine": bench.Machine(host), "runs": all}); err != nil {
+		return err
+	}
+	bench.WriteRealtime(os.Stdout, all)
 	return nil
 }
 

@@ -132,3 +132,45 @@ func TestSpreads(t *testing.T) {
 		t.Errorf("table:\n%s", b.String())
 	}
 }
+
+// The real-time benchmark runs with AWS's latencies modelled and splits
+// each wake's path into its components; the figures are reported, not
+// held to the targets here (a busy machine is not the design).
+func TestRealtimeRuns(t *testing.T) {
+	root, err := localstack.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(root, "bin")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := localstack.Build(ctx, root, bin); err != nil {
+		t.Fatal(err)
+	}
+	lat := DefaultLatency(1)
+	r, err := Realtime(ctx, RealtimeOptions{Root: root, BinDir: bin, Deployments: 2, Migration: 2 * time.Second, Rollout: 2 * time.Second, Latency: lat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.ExecutionsFailures) > 0 || r.WokenBy["event"] == 0 {
+		t.Fatalf("failures %v, waits ended by %v", r.ExecutionsFailures, r.WokenBy)
+	}
+	for _, phase := range []string{"migration", "deployment"} {
+		l := r.Lag[phase]
+		// Delivery is at least the modelled EventBridge minimum; the parts
+		// add up to the whole (to the millisecond, within rounding).
+		if l[ComponentDelivery].Max < lat.EventMin.Seconds() || l[ComponentTotal].Max < l[ComponentDelivery].Max || l[ComponentBeyond].Max <= 0 {
+			t.Errorf("%s: components %+v", phase, l)
+		}
+	}
+	if r.PushToRunTask.P50 <= r.PushDelivery.P50 || r.StartToGo.P50 <= 0 || r.GoToRunTask.P50 <= 0 || r.DoneToEnd.P50 <= 0 {
+		t.Errorf("push → RunTask parts missing: %+v", r)
+	}
+	var out bytes.Buffer
+	WriteRealtime(&out, []RealtimeResult{r})
+	for _, want := range []string{"eventDelivery", "beyond AWS's delivery", "push → RunTask", "Waits ended by"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}

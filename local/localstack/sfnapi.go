@@ -40,7 +40,9 @@ type SFNServer struct {
 	tokens map[string]*taskToken
 	seen   map[string]chan struct{}
 	// calls counts the requests served, by operation; limits throttle some.
-	calls  map[string]int
+	calls map[string]int
+	// log is every request with its time (CallLog).
+	log    []SFNCall
 	limits map[string]*emulator.TokenBucket
 }
 
@@ -110,6 +112,20 @@ func (s *SFNServer) CallsBy(op, function string) int {
 	return s.calls[op+" by LOCAL"+function]
 }
 
+// SFNCall is one Step Functions API request: its operation, who made it
+// (a function's name, as in statemachine.Functions), and when.
+type SFNCall struct {
+	Operation, By string
+	At            time.Time
+}
+
+// CallLog lists the Step Functions API requests so far, in order.
+func (s *SFNServer) CallLog() []SFNCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]SFNCall(nil), s.log...)
+}
+
 // Calls counts the Step Functions API requests of an operation so far
 // ("<op>:throttled" counts those answered ThrottlingException).
 func (s *SFNServer) Calls(op string) int {
@@ -151,6 +167,7 @@ func (s *SFNServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	throttled := s.throttled(op)
 	s.mu.Lock()
 	s.calls[op+" by "+emulator.AccessKey(r)]++
+	s.log = append(s.log, SFNCall{Operation: op, By: strings.TrimPrefix(emulator.AccessKey(r), "LOCAL"), At: time.Now()})
 	s.mu.Unlock()
 	var out any
 	var err *sfnError
@@ -586,6 +603,17 @@ func (s *SFNServer) Result(ctx context.Context, arn string) (*Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return ex.result, ex.runErr
+}
+
+// ExecutionARNs lists every execution started so far, in start order.
+func (s *SFNServer) ExecutionARNs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.order))
+	for i, ex := range s.order {
+		out[i] = ex.arn
+	}
+	return out
 }
 
 // Results are the runs of the executions that have ended, in start order.

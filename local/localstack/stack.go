@@ -56,6 +56,9 @@ type Options struct {
 	TokenTimeout time.Duration
 	// Addr is where the endpoint listens (default: a free loopback port).
 	Addr string
+	// Latency, when set, adds AWS's own latencies (EventBridge delivery,
+	// Lambda invocation, Step Functions transitions) to the local stack's.
+	Latency *Latency
 	// Template is the synthesized stack whose EventBridge rules route events
 	// and whose IAM policies every Lambda's requests are checked against
 	// (default: local/template.json, make synth's template for local/targets.json).
@@ -83,6 +86,9 @@ type Stack struct {
 
 	// delivered counts the events a rule matched.
 	delivered atomic.Int64
+	// deliveries are the events handed to rules' targets.
+	deliveriesMu sync.Mutex
+	deliveries   []Delivery
 	// tokenTimeout is in milliseconds.
 	tokenTimeout atomic.Int64
 
@@ -110,6 +116,8 @@ type lambdaProxy struct {
 	// urls holds the invocation URLs of the function's idle instances.
 	urls        chan string
 	invocations atomic.Int64
+	// warm holds the instances that have been invoked (Latency's cold start).
+	warm sync.Map
 }
 
 func (s *Stack) invoke(w http.ResponseWriter, r *http.Request) {
@@ -126,6 +134,13 @@ func (s *Stack) invoke(w http.ResponseWriter, r *http.Request) {
 	url := <-p.urls
 	defer func() { p.urls <- url }()
 	p.invocations.Add(1)
+	if l := s.opts.Latency; l != nil {
+		d := l.LambdaWarm
+		if _, warm := p.warm.LoadOrStore(url, true); !warm {
+			d += l.LambdaCold
+		}
+		time.Sleep(d)
+	}
 	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
@@ -308,7 +323,13 @@ func (s *Stack) deliver(emitted map[string]any) {
 	for _, r := range s.routed {
 		if eventpattern.Match(r.Pattern, ev) {
 			toWake = toWake || s.wakeRule[r.Name]
-			s.targets[r.Name](body)
+			target, name := s.targets[r.Name], r.Name
+			if d := s.opts.Latency.eventDelay(); d > 0 {
+				time.AfterFunc(d, func() { s.recordDelivery(name, ev); target(body) })
+				continue
+			}
+			s.recordDelivery(name, ev)
+			target(body)
 		}
 	}
 	if toWake {
@@ -697,6 +718,9 @@ func (s *Stack) execute(ctx context.Context, arn, name string, start time.Time, 
 		// Without a time scale, a wait for an event lasts at most this long
 		// before its safety poll, whatever TimeoutSecondsPath says.
 		"tokenTimeoutMs": s.tokenTimeout.Load(),
+	}
+	if l := s.opts.Latency; l != nil {
+		req["transitionMs"] = l.Transition.Milliseconds()
 	}
 	if s.opts.TimeScale > 0 {
 		req["timeScale"] = s.opts.TimeScale

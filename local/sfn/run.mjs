@@ -17,6 +17,8 @@
 //   tokenTimeoutMs  the longest a wait for a task token lasts before
 //               States.Timeout, without timeScale (with it: TimeoutSecondsPath
 //               divided by timeScale)
+//   transitionMs (benchmarks) Step Functions' own time before each Task
+//               state invokes its Lambda, and after a task token's success
 // Writes one JSON object per line on stdout: each event of the execution log,
 // then {"type":"Result", status, output | error, cause}.
 import { randomBytes } from 'node:crypto';
@@ -39,7 +41,10 @@ class LambdaError extends Error {
 
 const faults = { ...(req.faults ?? {}) };
 
+const transition = () => (req.transitionMs > 0 ? new Promise((r) => setTimeout(r, req.transitionMs)) : Promise.resolve());
+
 async function invoke(stateName, url, payload) {
+  await transition();
   let res;
   try {
     res = await fetch(url, { method: 'POST', body: JSON.stringify(payload), headers: { 'Content-Type': 'application/json' } });
@@ -123,7 +128,10 @@ async function waitForToken(stateName, state, url, input) {
   emit({ type: 'TaskSubmitted', state: { name: stateName, type: 'Task' }, output: submitted, timestamp: Date.now() });
   for (;;) {
     const r = await local('wait', { token, deadline });
-    if (r.status === 'SUCCEEDED') return JSON.parse(r.output);
+    if (r.status === 'SUCCEEDED') {
+      await transition();
+      return JSON.parse(r.output);
+    }
     if (r.status === 'FAILED') throw new LambdaError(r.error || 'States.TaskFailed', r.cause);
     if (r.status === 'TIMED_OUT') throw new StatesTimeout(stateName);
   }

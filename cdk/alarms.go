@@ -58,10 +58,10 @@ func notificationTopic(stack awscdk.Stack) awssns.Topic {
 //     be started, an ECS event Wake could not handle, or an execution's end
 //     Notify could not report, is waiting there;
 //   - an execution FAILED, TIMED_OUT or was ABORTED;
-//   - Wake or Notify failed (their async retries end in the dead-letter queue too).
+//   - Trigger, Wake or Notify failed (their async retries end in the dead-letter queue too).
 //
 // https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
-func alarms(stack awscdk.Stack, topic awssns.Topic, sm awsstepfunctions.StateMachine, dlq awssqs.Queue, wake, notifyFn awslambda.Function) {
+func alarms(stack awscdk.Stack, topic awssns.Topic, sm awsstepfunctions.StateMachine, dlq awssqs.Queue, trigger, wake, notifyFn awslambda.Function) {
 	action := awscloudwatchactions.NewSnsAction(topic)
 	five := awscdk.Duration_Minutes(jsii.Number(5))
 	alarm := func(id, description string, metric awscloudwatch.IMetric) awscloudwatch.Alarm {
@@ -82,6 +82,7 @@ func alarms(stack awscdk.Stack, topic awssns.Topic, sm awsstepfunctions.StateMac
 	alarm("ExecutionsFailedAlarm", "ecr-deployer: a deployment FAILED. deployer status names it, with its error and cause.", sm.MetricFailed(sum))
 	alarm("ExecutionsTimedOutAlarm", "ecr-deployer: a deployment's execution TIMED_OUT (24 hours). deployer status names it.", sm.MetricTimedOut(sum))
 	alarm("ExecutionsAbortedAlarm", "ecr-deployer: someone stopped (ABORTED) a deployment's execution. deployer status names it.", sm.MetricAborted(sum))
+	alarm("TriggerErrorsAlarm", "ecr-deployer: the Trigger function failed to start a push's deployment; Lambda retries it, then the push lands in the dead-letter queue. Read its logs.", trigger.MetricErrors(sum))
 	alarm("WakeErrorsAlarm", "ecr-deployer: the Wake function failed on ECS events: waits end on their safety poll instead. Read its logs.", wake.MetricErrors(sum))
 	alarm("NotifyErrorsAlarm", "ecr-deployer: the Notify function failed: a deployment's end was not told or counted. Read its logs; deployer history names the execution.", notifyFn.MetricErrors(sum))
 

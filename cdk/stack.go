@@ -68,7 +68,8 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	smArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("stateMachine"), ResourceName: smName, ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
 	topic := notificationTopic(stack)
 	descriptions := map[string]string{
-		"Wake":   "ecr-deployer: Wake: ends the wait of the execution an ECS event is about",
+		"Trigger": "ecr-deployer: Trigger: starts the deployment an ECR push asks for, named after its environment, image and event",
+		"Wake":    "ecr-deployer: Wake: ends the wait of the execution an ECS event is about",
 		"Notify": "ecr-deployer: Notify: tells the notification topic how a deployment ended, and emits its metrics",
 	}
 	for _, f := range statemachine.Functions {
@@ -153,17 +154,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		Reason: jsii.String("This queue is itself the dead-letter queue of the EventBridge rules' targets."),
 	}}, nil)
 
-	for i, r := range props.Config.Repositories() {
-		awsevents.NewRule(stack, jsii.String(fmt.Sprintf("PushRule%d", i+1)), &awsevents.RuleProps{
-			Description:  jsii.String(fmt.Sprintf("ecr-deployer: start a deployment when %s is tagged %s", r.Repository, strings.Join(r.Tags, " or "))),
-			EventPattern: PushPattern(r.Repository, r.Tags),
-			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(sm, &awseventstargets.SfnStateMachineProps{
-				DeadLetterQueue: dlq,
-				RetryAttempts:   jsii.Number(185),
-				MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
-			})},
-		})
-	}
+	pushRules(stack, fns["Trigger"], props.Config, dlq)
 
 	wakeRules(stack, fns["Wake"], targets, dlq)
 	notifyRule(stack, fns["Notify"], smArn, dlq)
@@ -178,7 +169,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 			AppliesTo: &[]interface{}{"Action::kms:GenerateDataKey*"},
 		}}, jsii.Bool(true))
 	}
-	alarms(stack, topic, sm, dlq, fns["Wake"], fns["Notify"])
+	alarms(stack, topic, sm, dlq, fns["Trigger"], fns["Wake"], fns["Notify"])
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
@@ -220,6 +211,29 @@ func PushPattern(repository string, tags []string) *awsevents.EventPattern {
 			"repository-name": []string{repository},
 			"image-tag":       tags,
 		},
+	}
+}
+
+// pushRules send ECR's pushes of the configured tags to the Trigger
+// function, which starts each deployment under a name that says its
+// environment (CheckTurn reads it without DescribeExecution). EventBridge
+// retries delivering to Lambda for 24 hours; the function's own failures
+// (StartExecution throttled past the SDK's retries, Step Functions
+// unavailable) are retried twice by Lambda within 6 hours, then dead-lettered
+// (DeadLetterAlarm) for a person to start by hand.
+// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html
+func pushRules(stack awscdk.Stack, trigger awslambda.Function, cfg *config.Config, dlq awssqs.Queue) {
+	deadLetterAsync(trigger, awscdk.Duration_Hours(jsii.Number(6)), dlq)
+	for i, r := range cfg.Repositories() {
+		awsevents.NewRule(stack, jsii.String(fmt.Sprintf("PushRule%d", i+1)), &awsevents.RuleProps{
+			Description:  jsii.String(fmt.Sprintf("ecr-deployer: start a deployment when %s is tagged %s", r.Repository, strings.Join(r.Tags, " or "))),
+			EventPattern: PushPattern(r.Repository, r.Tags),
+			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(trigger, &awseventstargets.LambdaFunctionProps{
+				DeadLetterQueue: dlq,
+				RetryAttempts:   jsii.Number(185),
+				MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
+			})},
+		})
 	}
 }
 
@@ -483,6 +497,8 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	allow("Watch", []string{"states:SendTaskSuccess"}, []*string{smArn}, nil)
 	suppress("Watch", "Read-only: tasks of the configured clusters (and the ecs:cluster condition) and the configured services' deployments, whose IDs are not known in advance.",
 		append(dedupe(taskWildcards), dedupe(sdWildcards)...)...)
+	// Trigger starts this state machine's executions on ECR pushes.
+	allow("Trigger", []string{"states:StartExecution"}, []*string{smArn}, nil)
 	// Notify reads the ended execution's last states for its message.
 	allow("Notify", []string{"states:GetExecutionHistory"}, []*string{execArn}, nil)
 	suppress("Notify", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",

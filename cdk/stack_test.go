@@ -85,13 +85,15 @@ func TestLocalTemplateJSONIsUpToDate(t *testing.T) {
 	}
 }
 
-// THEN Wake's and Notify's own failures are dead-lettered: EventBridge
-// invokes them asynchronously, so only their async-invoke configurations
-// see them. An ECS event is of no use after 10 minutes (the safety poll has
-// looked); an execution's end is still worth telling for an hour.
+// THEN Trigger's, Wake's and Notify's own failures are dead-lettered:
+// EventBridge invokes them asynchronously, so only their async-invoke
+// configurations see them. A push is worth starting for 6 hours (then a
+// person starts it from the dead letter); an ECS event is of no use after
+// 10 minutes (the safety poll has looked); an execution's end is still
+// worth telling for an hour.
 func TestEventFunctionsAsyncInvokeDeadLetters(t *testing.T) {
 	tpl := template()
-	for fn, age := range map[string]int{"Wake": 600, "Notify": 3600} {
+	for fn, age := range map[string]int{"Trigger": 21600, "Wake": 600, "Notify": 3600} {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), &map[string]any{
 			"FunctionName":             map[string]any{"Ref": logicalID(t, "AWS::Lambda::Function", fn)},
 			"MaximumRetryAttempts":     2,
@@ -101,7 +103,7 @@ func TestEventFunctionsAsyncInvokeDeadLetters(t *testing.T) {
 			}},
 		})
 	}
-	tpl.ResourceCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), jsii.Number(2))
+	tpl.ResourceCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), jsii.Number(3))
 }
 
 // logicalID finds the one resource of a type whose logical ID starts with prefix.
@@ -173,10 +175,19 @@ func TestTriggerRuleAndDeadLetterQueue(t *testing.T) {
 			"detail": map[string]any{"action-type": []any{"PUSH"}, "result": []any{"SUCCESS"}, "repository-name": []any{"app"}, "image-tag": []any{"staging", "prod"}},
 		},
 		"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+			"Arn":              map[string]any{"Fn::GetAtt": []any{logicalID(t, "AWS::Lambda::Function", "Trigger"), "Arn"}},
 			"RetryPolicy":      map[string]any{"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
 			"DeadLetterConfig": map[string]any{"Arn": assertions.Match_AnyValue()},
 		})},
 	})
+	// Only the Trigger function starts executions.
+	for _, st := range statementsOf(t, tpl, "TriggerRole") {
+		if a := fmt.Sprint(st["Action"]); strings.Contains(a, "states:StartExecution") {
+			if res, _ := json.Marshal(st["Resource"]); !strings.Contains(string(res), "stateMachine") {
+				t.Errorf("Trigger may start executions of %s", res)
+			}
+		}
+	}
 	tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{"SqsManagedSseEnabled": true, "MessageRetentionPeriod": 1209600})
 	for _, o := range []string{"StateMachineArn", "StateMachineName", "StateMachineConsoleUrl", "DeadLetterQueueUrl"} {
 		tpl.HasOutput(jsii.String(o), &map[string]any{})

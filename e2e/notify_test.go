@@ -93,13 +93,13 @@ func checkNotified(t *testing.T, s *localstack.Stack, r *localstack.Result, caus
 	}
 }
 
-// A push EventBridge cannot deliver (StartExecution throttled past its
-// retries) lands in the dead-letter queue, and the dead-letter alarm tells
-// the topic, as template.json configures both.
+// A push whose deployment cannot be started (here the Trigger function's
+// StartExecution is refused: a stack whose policy lacks it) is retried by
+// Lambda, then lands in the dead-letter queue with the event, and the
+// dead-letter alarm tells the topic, as template.json configures all three.
 func TestUndeliveredPushRaisesTheDeadLetterAlarm(t *testing.T) {
-	s := startStack(t)
+	s := startStackWith(t, withoutStatement(t, "TriggerRole", "states:StartExecution"))
 	cliEnv(t, s)
-	s.SFN.SetQuotas(map[string]localstack.Quota{"StartExecution": {Size: 0, PerSecond: 0}})
 	if code, out, errOut := deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "staging"); code != 0 {
 		t.Fatalf("promote: exit %d\n%s%s", code, out, errOut)
 	}
@@ -111,7 +111,8 @@ func TestUndeliveredPushRaisesTheDeadLetterAlarm(t *testing.T) {
 		t.Fatalf("dead letters = %+v, want the push", letters)
 	}
 	l := letters[0]
-	expect(t, strings.HasPrefix(l.From, "PushRule") && strings.HasPrefix(l.Queue, "DeadLetterQueue") && strings.Contains(l.Error, "ThrottlingException"), "dead letter %+v", l)
+	expect(t, l.From == "ecr-deployer-trigger" && strings.HasPrefix(l.Queue, "DeadLetterQueue") && strings.Contains(l.Error, "states:StartExecution"), "dead letter %+v", l)
+	expect(t, s.Invocations("trigger") == 3, "Trigger invoked %d times, want 3 (Lambda's two retries)", s.Invocations("trigger"))
 	expect(t, strings.Contains(string(l.Body), `"ECR Image Action"`) && strings.Contains(string(l.Body), `"image-tag":"staging"`), "dead letter body %s", l.Body)
 	expect(t, len(s.SFN.Results()) == 0, "an execution started")
 
@@ -132,8 +133,9 @@ func TestUndeliveredPushRaisesTheDeadLetterAlarm(t *testing.T) {
 	if err := json.Unmarshal([]byte(alarm.Message), &msg); err != nil || msg.NewStateValue != "ALARM" || !strings.Contains(msg.AlarmDescription, "DeadLetterQueueUrl") {
 		t.Errorf("alarm message %s: %v", alarm.Message, err)
 	}
+	// The function's errors raise its own alarm too; nothing else fires.
 	for _, a := range s.Alarms() {
-		want := map[bool]string{true: "ALARM", false: "OK"}[strings.HasPrefix(a.Name, "DeadLetterAlarm")]
+		want := map[bool]string{true: "ALARM", false: "OK"}[strings.HasPrefix(a.Name, "DeadLetterAlarm") || strings.HasPrefix(a.Name, "TriggerErrorsAlarm")]
 		expect(t, a.State == want, "alarm %s is %s, want %s", a.Name, a.State, want)
 	}
 }

@@ -27,6 +27,7 @@ var Functions = []Function{
 	{Name: "CheckMigration", Dir: "check-migration"},
 	{Name: "StartDeployment", Dir: "start-deployment"},
 	{Name: "CheckDeployment", Dir: "check-deployment"},
+	{Name: "Trigger", Dir: "trigger", Event: true},
 	{Name: "Wake", Dir: "wake", Event: true},
 	{Name: "Notify", Dir: "notify", Event: true},
 }

@@ -70,7 +70,7 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 	}
 	return &deploy.Deployer{
 		Notices: notices,
-		ECS:     ecsClient, Tags: ecsClient, ECR: ecr.NewFromConfig(cfg), SFN: sfnClient, Tokens: sfnClient, History: sfnClient,
+		ECS:     ecsClient, Tags: ecsClient, ECR: ecr.NewFromConfig(cfg), SFN: sfnClient, Tokens: sfnClient, History: sfnClient, Starter: sfnClient,
 		Logs:            cloudwatchlogs.NewFromConfig(cfg),
 		StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
 		Config:          targets, Region: cfg.Region, Log: lambdacontext.NewLogger(),

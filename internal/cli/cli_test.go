@@ -2,7 +2,6 @@ package cli
 
 import (
 	"math"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -10,23 +9,6 @@ import (
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/golden"
 )
-
-func TestExecutionName(t *testing.T) {
-	now := time.Date(2026, 11, 25, 10, 15, 0, 0, time.UTC)
-	valid := regexp.MustCompile(`^[0-9A-Za-z_-]{1,80}$`)
-	cases := map[string]struct{ env, digest, want string }{
-		"by tag":    {"staging", "", "staging-tag-20261125T101500Z-3f9a"},
-		"by digest": {"prod", "sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234", "prod-7f5b2640fe6f-20261125T101500Z-3f9a"},
-		"long env":  {strings.Repeat("e", 60), "", strings.Repeat("e", 40) + "-tag-20261125T101500Z-3f9a"},
-		"odd chars": {"team.api", "", "team_api-tag-20261125T101500Z-3f9a"},
-	}
-	for name, tc := range cases {
-		got := ExecutionName(tc.env, tc.digest, now, "3f9a")
-		if got != tc.want || !valid.MatchString(got) {
-			t.Errorf("%s: %q, want %q (and [0-9A-Za-z_-]{1,80})", name, got, tc.want)
-		}
-	}
-}
 
 func TestRenderStatusGolden(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)

@@ -221,7 +221,7 @@ func (a *App) redeploy(ctx context.Context, sm, env, to, reason string, follow b
 	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: target.Digest, Reason: reason, Rollback: &deploy.RollbackRequest{Of: current.Digest, By: by}})
 	b := make([]byte, 2)
 	_, _ = rand.Read(b)
-	name := ExecutionName(env+"-rollback", target.Digest, a.Now(), hex.EncodeToString(b))
+	name := deploy.ExecutionName(env, target.Digest, a.Now(), "rb"+hex.EncodeToString(b))
 	out, err := a.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(sm), Name: aws.String(name), Input: aws.String(string(input))})
 	if err != nil {
 		return fmt.Errorf("start execution: %w", err)

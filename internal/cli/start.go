@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -20,23 +19,6 @@ import (
 	"github.com/ecr-deployer/ecr-deployer/internal/history"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
-
-var nameUnsafe = regexp.MustCompile(`[^0-9A-Za-z_-]`)
-
-// ExecutionName is a readable, valid, unique name: environment, short digest
-// (or "tag"), UTC time and a random suffix, at most 80 characters of
-// [0-9A-Za-z_-] as Step Functions requires.
-func ExecutionName(env, digest string, now time.Time, suffix string) string {
-	short := "tag"
-	if d := strings.TrimPrefix(digest, "sha256:"); d != digest && len(d) >= 12 {
-		short = d[:12]
-	}
-	env = nameUnsafe.ReplaceAllString(env, "_")
-	if len(env) > 40 {
-		env = env[:40]
-	}
-	return fmt.Sprintf("%s-%s-%s-%s", env, short, now.UTC().Format("20060102T150405Z"), suffix)
-}
 
 func (a *App) start(ctx context.Context, args []string) error {
 	fs := a.flags("start", "Start a deployment of an environment by hand (what the ECR push would start).",
@@ -83,7 +65,7 @@ func (a *App) start(ctx context.Context, args []string) error {
 	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: *digest, SkipMigration: *skip, Reason: *reason, OverrideGuard: *override, OverrideWindow: *overrideWindow, By: by})
 	b := make([]byte, 2)
 	_, _ = rand.Read(b)
-	name := ExecutionName(env, *digest, a.Now(), hex.EncodeToString(b))
+	name := deploy.ExecutionName(env, *digest, a.Now(), hex.EncodeToString(b))
 	out, err := a.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(sm), Name: aws.String(name), Input: aws.String(string(input))})
 	if err != nil {
 		return fmt.Errorf("start execution: %w", err)

@@ -54,6 +54,8 @@ type Deployer struct {
 	// Tags reads a service's tags (Wake: which execution deploys it); nil
 	// makes Wake read the running executions instead.
 	Tags TagsAPI
+	// Starter starts executions (Trigger).
+	Starter StarterAPI
 	// Notices, when set, tells the notification topic what awaits a person.
 	Notices NoticeAPI
 	// StateMachineARN is the workflow whose executions Wake wakes.

@@ -35,6 +35,12 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 	if err != nil {
 		return State{}, err
 	}
+	if env, ok := EnvironmentOfName(in.Execution.Name); ok && env != target.Environment {
+		if _, known := d.Config.ByEnvironment(env); known {
+			return State{}, &InvalidInput{newf("The execution's name %s says environment %s, but its input deploys %s. Names of the form <environment>-<digest>-<time>-<suffix> tell the queue which environment an execution deploys, so this one would be misread. Start it again under another name, or without one.",
+				in.Execution.Name, env, target.Environment)}
+		}
+	}
 	s := State{
 		Execution:   in.Execution,
 		Trigger:     req.Trigger,

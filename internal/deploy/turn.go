@@ -401,6 +401,7 @@ func (d *Deployer) decide(ctx context.Context, stateMachine string, me Candidate
 	if err != nil {
 		return TurnDecision{}, err
 	}
+	running, succeeded = d.mayShare(me, running), d.mayShare(me, succeeded)
 	var older, newer []sfntypes.ExecutionListItem
 	for _, ex := range running {
 		if before(Candidate{Name: aws.ToString(ex.Name), Start: aws.ToTime(ex.StartDate)}, me) {
@@ -422,6 +423,35 @@ func (d *Deployer) decide(ctx context.Context, stateMachine string, me Candidate
 		return TurnDecision{}, err
 	}
 	return DecideTurn(me, append(others, more...), now, window), nil
+}
+
+// mayShare keeps the executions that may deploy a service of me's: those
+// whose name does not say an environment of this configuration (read them
+// to know), and those whose environment shares a service. An execution
+// ecr-deployer started is named after its environment (ExecutionName;
+// ResolveTarget refuses a name that says another environment than the
+// input), so with many executions running, a check reads only the few
+// that concern it rather than all of them (DescribeExecution: 15 a second).
+func (d *Deployer) mayShare(me Candidate, items []sfntypes.ExecutionListItem) []sfntypes.ExecutionListItem {
+	var out []sfntypes.ExecutionListItem
+	for _, ex := range items {
+		if env, ok := EnvironmentOfName(aws.ToString(ex.Name)); ok {
+			if t, known := d.Config.ByEnvironment(env); known && !shares(me, Candidate{Services: servicesOf(t.Cluster, serviceNames(t))}) {
+				continue
+			}
+		}
+		out = append(out, ex)
+	}
+	return out
+}
+
+// serviceNames lists the services a target deploys.
+func serviceNames(t config.Resolved) []string {
+	var names []string
+	for _, ref := range t.AllServices() {
+		names = append(names, ref.Service)
+	}
+	return names
 }
 
 // described is what DescribeExecution told about an execution. Its input
@@ -471,11 +501,7 @@ func describe(d *Deployer, desc *sfn.DescribeExecutionOutput, succeeded bool) de
 	if err != nil {
 		return described{}
 	}
-	var names []string
-	for _, ref := range target.AllServices() {
-		names = append(names, ref.Service)
-	}
-	info := described{ok: true, services: servicesOf(target.Cluster, names), final: succeeded}
+	info := described{ok: true, services: servicesOf(target.Cluster, serviceNames(target)), final: succeeded}
 	if !req.OverrideWindow {
 		info.windows = target.Windows
 	}

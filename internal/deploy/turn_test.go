@@ -2,9 +2,12 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -366,4 +369,72 @@ func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now 
 		return nil, err
 	}
 	return d.describeCandidates(ctx, append(running, succeeded...))
+}
+
+// With many executions running, a check reads (DescribeExecution) only
+// those whose name does not rule them out: named after an environment that
+// shares none of its services, an execution is skipped; one with another
+// kind of name is read.
+func TestCheckReadsOnlyExecutionsThatMayShare(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging","queueSettle":"0s"},{"repository":"app","tag":"prod"},
+	  {"repository":"app","tag":"dev","cluster":"staging","services":["staging-service","dev-service"]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	manual := func(env string) string { return `{"environment":"` + env + `"}` }
+	fake := &fakeSFN{list: map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem{}, input: map[string]string{}, starts: map[string]time.Time{}}
+	names := map[string]string{
+		ExecutionName("prod", "", now.Add(-3*time.Minute), "a1"):  "prod",
+		ExecutionName("prod", "", now.Add(-2*time.Minute), "a2"):  "prod",
+		ExecutionName("dev", "", now.Add(-2*time.Minute), "b1"):   "dev", // shares staging-service
+		ExecutionName("staging", "", now.Add(-time.Minute), "c1"): "staging",
+		"12be8f07-8a48-67d1-e4a3-c6f618e5ce2d":                    "prod", // a name of another form: read
+	}
+	for name, env := range names {
+		fake.list[sfntypes.ExecutionStatusRunning] = append(fake.list[sfntypes.ExecutionStatusRunning], sfntypes.ExecutionListItem{
+			ExecutionArn: aws.String(name), Name: aws.String(name), Status: sfntypes.ExecutionStatusRunning, StartDate: aws.Time(now.Add(-4 * time.Minute))})
+		fake.input[name] = manual(env)
+	}
+	me := "staging-tag-20261125T120000Z-me"
+	fake.starts[me] = now
+	fake.input[me] = manual("staging")
+	d := &Deployer{SFN: fake, Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+	s := State{Execution: Execution{ID: me, Name: me, StartTime: now, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
+		Turn: Turn{PollSeconds: 15}}
+	out, err := d.CheckTurn(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read []string
+	for _, n := range fake.described {
+		if n != me {
+			read = append(read, n)
+		}
+	}
+	sort.Strings(read)
+	want := []string{"12be8f07-8a48-67d1-e4a3-c6f618e5ce2d", ExecutionName("dev", "", now.Add(-2*time.Minute), "b1"), ExecutionName("staging", "", now.Add(-time.Minute), "c1")}
+	sort.Strings(want)
+	if !reflect.DeepEqual(read, want) {
+		t.Errorf("read %v, want %v", read, want)
+	}
+	if out.Turn.Decision != TurnWait {
+		t.Errorf("decision %+v, want WAIT behind the dev or staging execution", out.Turn)
+	}
+}
+
+// ResolveTarget refuses an execution whose name says another environment
+// than its input deploys: the queue would misread it.
+func TestResolveRefusesAMisleadingName(t *testing.T) {
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging"},{"repository":"app","tag":"prod"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Deployer{Config: cfg, Log: quiet}
+	name := ExecutionName("staging", "", time.Now(), "x1")
+	_, err = d.ResolveTarget(context.Background(), ResolveInput{Input: json.RawMessage(`{"environment":"prod"}`), Execution: Execution{Name: name}})
+	var invalid *InvalidInput
+	if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "says environment staging, but its input deploys prod") {
+		t.Fatalf("error %v, want InvalidInput naming both environments", err)
+	}
 }

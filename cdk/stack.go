@@ -70,7 +70,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	descriptions := map[string]string{
 		"Trigger": "ecr-deployer: Trigger: starts the deployment an ECR push asks for, named after its environment, image and event",
 		"Wake":    "ecr-deployer: Wake: ends the wait of the execution an ECS event is about",
-		"Notify": "ecr-deployer: Notify: tells the notification topic how a deployment ended, and emits its metrics",
+		"Notify":  "ecr-deployer: Notify: tells the notification topic how a deployment ended, and emits its metrics",
 	}
 	for _, f := range statemachine.Functions {
 		logs := awslogs.NewLogGroup(stack, jsii.String(f.Name+"Logs"), &awslogs.LogGroupProps{Retention: logRetention})

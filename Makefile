@@ -12,7 +12,6 @@ WITH_NODE := PATH="$(NODE_PATH_BIN):$$PATH" JSII_SILENCE_WARNING_END_OF_LIFE_NOD
 CDK       := cdk/_cli/node_modules/.bin/cdk
 STACK     := EcrDeployer
 BUCKET    ?=
-FUNCTIONS := resolve-target run-migration check-migration start-deployment check-deployment
 SCENARIO  ?=
 
 .PHONY: help deps build install demo localstack promote start bench bench-realtime bench-scale test lint synth deploy bootstrap package clean

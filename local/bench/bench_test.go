@@ -16,16 +16,7 @@ import (
 // The benchmark runs end to end and reports every figure; its timings are
 // not asserted (they belong to make bench, not to a test on a busy machine).
 func TestBenchmarkRuns(t *testing.T) {
-	root, err := localstack.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(root, "bin")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := localstack.Build(ctx, root, bin); err != nil {
-		t.Fatal(err)
-	}
+	ctx, root, bin := built(t)
 	rs, err := Run(ctx, Options{Root: root, BinDir: bin, Deployments: 2, TimeScale: 200, Migration: 40 * time.Second, Rollout: 6 * time.Minute, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -67,13 +58,8 @@ func TestBenchmarkRuns(t *testing.T) {
 // The concurrency run works end to end: every deployment succeeds through a
 // bucket small enough that throttling is certain.
 func TestScaleRuns(t *testing.T) {
-	root, err := localstack.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	r, err := Scale(ctx, ScaleOptions{Root: root, BinDir: filepath.Join(root, "bin"), Deployments: 10, PerSecond: 3,
+	ctx, root, bin := built(t)
+	r, err := Scale(ctx, ScaleOptions{Root: root, BinDir: bin, Deployments: 10, PerSecond: 3,
 		Migration: time.Second, Rollout: 3 * time.Second, Instances: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +69,14 @@ func TestScaleRuns(t *testing.T) {
 	}
 	if r.ThrottledCalls["throttled"] == 0 || r.ThrottledCalls["unthrottled"] != 0 {
 		t.Errorf("throttled calls: %v", r.ThrottledCalls)
+	}
+	// Named executions of separate services: a check reads nothing but its
+	// own execution (its start time), however many run; a retried check
+	// (its function's response lost) may read once more.
+	for run, n := range r.TurnReads {
+		if n > 2*r.Deployments {
+			t.Errorf("%s: CheckTurn made %d DescribeExecution calls for %d executions: it read the others", run, n, r.Deployments)
+		}
 	}
 	var b bytes.Buffer
 	WriteScale(&b, r)
@@ -137,16 +131,7 @@ func TestSpreads(t *testing.T) {
 // each wake's path into its components; the figures are reported, not
 // held to the targets here (a busy machine is not the design).
 func TestRealtimeRuns(t *testing.T) {
-	root, err := localstack.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(root, "bin")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := localstack.Build(ctx, root, bin); err != nil {
-		t.Fatal(err)
-	}
+	ctx, root, bin := built(t)
 	lat := DefaultLatency(1)
 	r, err := Realtime(ctx, RealtimeOptions{Root: root, BinDir: bin, Deployments: 2, Migration: 2 * time.Second, Rollout: 2 * time.Second, Latency: lat})
 	if err != nil {
@@ -173,4 +158,20 @@ func TestRealtimeRuns(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// built builds the Lambdas and the RIE, and gives the test three minutes.
+func built(t *testing.T) (context.Context, string, string) {
+	t.Helper()
+	root, err := localstack.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(root, "bin")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	if err := localstack.Build(ctx, root, bin); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, root, bin
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/local/localstack"
 )
@@ -54,6 +55,9 @@ type ScaleResult struct {
 	// ListTagsForResource.
 	WakeListCalls    map[string]int `json:"wakeListExecutionsCalls"`
 	WakeHistoryReads map[string]int `json:"wakeGetExecutionHistoryCalls"`
+	// TurnReads are CheckTurn's DescribeExecution calls: each check reads
+	// only the executions whose name does not rule them out.
+	TurnReads map[string]int `json:"checkTurnDescribeExecutionCalls"`
 	TagReads         map[string]int `json:"listTagsForResourceCalls"`
 	// StartToRunTask is each execution's start → its migration's RunTask
 	// (queueSettle 0 here: what the workflow itself adds before the
@@ -75,7 +79,7 @@ func Scale(ctx context.Context, o ScaleOptions) (ScaleResult, error) {
 	res := ScaleResult{Deployments: o.Deployments, PerSecond: o.PerSecond, Succeeded: map[string]int{}, Failed: map[string]map[string]int{}, ThrottledCalls: map[string]int{},
 		LagSeconds: map[string]Summary{}, TotalSeconds: map[string]float64{}, DescribeCallsPS: map[string]float64{},
 		Events: map[string]int64{}, HistoryReads: map[string]int{}, ListCalls: map[string]int{}, SFNThrottled: map[string]int{},
-		WakeListCalls: map[string]int{}, WakeHistoryReads: map[string]int{}, TagReads: map[string]int{},
+		WakeListCalls: map[string]int{}, WakeHistoryReads: map[string]int{}, TagReads: map[string]int{}, TurnReads: map[string]int{},
 		StartToRunTask: map[string]Summary{}, DoneToEnd: map[string]Summary{}}
 	for _, run := range []string{"unthrottled", "throttled"} {
 		var rl *emulator.RateLimit
@@ -127,7 +131,10 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 	start := time.Now()
 	arns := make([]string, o.Deployments)
 	for i := range arns {
-		arn, err := stack.SFN.Start(fmt.Sprintf("%s-%d", run, i+1), json.RawMessage(fmt.Sprintf(`{"environment":"scale%d","reason":"bench"}`, i+1)))
+		// Named as Trigger and deployer start name them: CheckTurn reads
+		// each one's environment from its name.
+		name := deploy.ExecutionName(fmt.Sprintf("scale%d", i+1), "", start, fmt.Sprintf("%s%d", run[:1], i+1))
+		arn, err := stack.SFN.Start(name, json.RawMessage(fmt.Sprintf(`{"environment":"scale%d","reason":"bench"}`, i+1)))
 		if err != nil {
 			return err
 		}
@@ -183,6 +190,7 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 	res.WakeListCalls[run] = stack.SFN.CallsBy("ListExecutions", "Wake")
 	res.WakeHistoryReads[run] = stack.SFN.CallsBy("GetExecutionHistory", "Wake")
 	res.TagReads[run] = len(em.Calls("ListTagsForResource"))
+	res.TurnReads[run] = stack.SFN.CallsBy("DescribeExecution", "CheckTurn")
 	for op := range localstack.Quotas {
 		n := stack.SFN.Calls(op + ":throttled")
 		res.SFNThrottled[run] += n
@@ -250,8 +258,9 @@ func WriteScale(w io.Writer, r ScaleResult) {
 	for _, run := range []string{"unthrottled", "throttled"} {
 		fmt.Fprintf(w, "  %-11s  %d ECS events woke executions; Step Functions: %d GetExecutionHistory (%.1f per event), %d ListExecutions (CheckTurn and Wake), %d throttled\n",
 			run, r.Events[run], r.HistoryReads[run], float64(r.HistoryReads[run])/max(1, float64(r.Events[run])), r.ListCalls[run], r.SFNThrottled[run])
-		fmt.Fprintf(w, "  %-11s  Wake: %d GetExecutionHistory (%.1f per event), %d ListExecutions, %d ListTagsForResource\n",
-			run, r.WakeHistoryReads[run], float64(r.WakeHistoryReads[run])/max(1, float64(r.Events[run])), r.WakeListCalls[run], r.TagReads[run])
+		fmt.Fprintf(w, "  %-11s  Wake: %d GetExecutionHistory (%.1f per event), %d ListExecutions, %d ListTagsForResource; CheckTurn: %d DescribeExecution (%.1f per execution)\n",
+			run, r.WakeHistoryReads[run], float64(r.WakeHistoryReads[run])/max(1, float64(r.Events[run])), r.WakeListCalls[run], r.TagReads[run],
+			r.TurnReads[run], float64(r.TurnReads[run])/max(1, float64(r.Deployments)))
 	}
 	for run, byError := range r.Failed {
 		for why, n := range byError {

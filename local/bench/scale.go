@@ -58,7 +58,7 @@ type ScaleResult struct {
 	// TurnReads are CheckTurn's DescribeExecution calls: each check reads
 	// only the executions whose name does not rule them out.
 	TurnReads map[string]int `json:"checkTurnDescribeExecutionCalls"`
-	TagReads         map[string]int `json:"listTagsForResourceCalls"`
+	TagReads  map[string]int `json:"listTagsForResourceCalls"`
 	// StartToRunTask is each execution's start → its migration's RunTask
 	// (queueSettle 0 here: what the workflow itself adds before the
 	// migration); DoneToEnd is ECS's deployment completing → the execution

@@ -177,8 +177,14 @@ func scaleRun(concurrent int, out string) error {
 		return err
 	}
 	progress("%d deployments at once…", concurrent)
+	// Up to 100, one Node process per execution as everywhere else; beyond,
+	// a pool of them (one per 100 executions), and more Lambda instances.
+	runners, instances := 0, 10
+	if concurrent > 100 {
+		runners, instances = (concurrent+99)/100, 16
+	}
 	r, err := bench.Scale(ctx, bench.ScaleOptions{Root: root, BinDir: bin, Deployments: concurrent, PerSecond: 20,
-		Migration: 5 * time.Second, Rollout: 20 * time.Second, Instances: 10, TimeScale: 1})
+		Migration: 5 * time.Second, Rollout: 20 * time.Second, Instances: instances, Runners: runners, TimeScale: 1})
 	if err != nil {
 		return err
 	}

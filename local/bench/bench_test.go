@@ -59,8 +59,9 @@ func TestBenchmarkRuns(t *testing.T) {
 // bucket small enough that throttling is certain.
 func TestScaleRuns(t *testing.T) {
 	ctx, root, bin := built(t)
+	// Two Node processes run the ten executions (the pool used at 1,000).
 	r, err := Scale(ctx, ScaleOptions{Root: root, BinDir: bin, Deployments: 10, PerSecond: 3,
-		Migration: time.Second, Rollout: 3 * time.Second, Instances: 3})
+		Migration: time.Second, Rollout: 3 * time.Second, Instances: 3, Runners: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

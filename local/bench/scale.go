@@ -29,6 +29,9 @@ type ScaleOptions struct {
 	Migration, Rollout time.Duration
 	// Instances per function (Lambda scales out; one RIE runs one invocation).
 	Instances int
+	// Runners, when set, runs the executions in that many Node processes
+	// rather than one each (1,000 processes do not fit a small machine).
+	Runners int
 	// TimeScale 1 waits the states' own durations (the configured safety
 	// polls, 1 m by default); 0 shortens them to 100 ms.
 	TimeScale float64
@@ -109,7 +112,8 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 	if err != nil {
 		return err
 	}
-	stack, err := localstack.Start(ctx, localstack.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, Instances: o.Instances, LambdaLog: io.Discard, TimeScale: o.TimeScale, Template: tpl})
+	stack, err := localstack.Start(ctx, localstack.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, Instances: o.Instances, Runners: o.Runners,
+		LambdaLog: io.Discard, TimeScale: o.TimeScale, Template: tpl})
 	if err != nil {
 		return err
 	}

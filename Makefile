@@ -51,8 +51,8 @@ bench: deps ## measure detection lag, transitions, Lambda use, ECS calls and cos
 bench-realtime: deps ## the event path on the wall clock with AWS's latencies modelled, per component, RUNS=3 by default (writes dist/bench/realtime.json)
 	$(GO) run ./cmd/bench -part realtime -n $(or $(N),10) -runs $(or $(RUNS),3)
 
-bench-scale: deps ## run 100 deployments at once against ECS's throttling (writes dist/bench/scale.json)
-	$(GO) run ./cmd/bench -part scale
+bench-scale: deps ## run 100 deployments at once (N=1000: a thousand) against ECS's throttling and Step Functions' quotas (writes dist/bench/scale.json)
+	$(GO) run ./cmd/bench -part scale $(if $(N),-concurrent $(N))
 
 test: deps lint ## run every test: unit, ASL, CDK (assertions, cdk-nag, template.json), end to end on the local stack
 	$(WITH_NODE) $(GO) test -count=1 ./...

@@ -8,6 +8,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -48,6 +50,17 @@ func run() error {
 	assets, _ := app.Node().TryGetContext(jsii.String("assets")).(string)
 	NewDeployerStack(app, StackName, Props(cfg, assets))
 	app.Synth(nil)
+	tpl, err := os.ReadFile(filepath.Join(outdir, StackName+".template.json"))
+	if err != nil {
+		return err
+	}
+	problems, err := CheckQuotas(tpl)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("the stack would not deploy: %s. The policies and the wake rule name every configured service (with names of about 25 characters, some 35 fit); split the targets over two stacks (two targets files), or use shorter names", strings.Join(problems, "; "))
+	}
 	return nil
 }
 

@@ -226,7 +226,7 @@ func pushRules(stack awscdk.Stack, trigger awslambda.Function, cfg *config.Confi
 	deadLetterAsync(trigger, awscdk.Duration_Hours(jsii.Number(6)), dlq)
 	for i, r := range cfg.Repositories() {
 		awsevents.NewRule(stack, jsii.String(fmt.Sprintf("PushRule%d", i+1)), &awsevents.RuleProps{
-			Description:  jsii.String(fmt.Sprintf("ecr-deployer: start a deployment when %s is tagged %s", r.Repository, strings.Join(r.Tags, " or "))),
+			Description:  jsii.String(pushRuleDescription(r.Repository, r.Tags)),
 			EventPattern: PushPattern(r.Repository, r.Tags),
 			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(trigger, &awseventstargets.LambdaFunctionProps{
 				DeadLetterQueue: dlq,
@@ -235,6 +235,16 @@ func pushRules(stack awscdk.Stack, trigger awslambda.Function, cfg *config.Confi
 			})},
 		})
 	}
+}
+
+// pushRuleDescription names the tags while EventBridge's 512 characters
+// allow, else counts them.
+func pushRuleDescription(repository string, tags []string) string {
+	d := fmt.Sprintf("ecr-deployer: start a deployment when %s is tagged %s", repository, strings.Join(tags, " or "))
+	if len(d) > MaxRuleDescription {
+		d = fmt.Sprintf("ecr-deployer: start a deployment when %s is tagged one of its %d configured tags (stack output Target…)", repository, len(tags))
+	}
+	return d
 }
 
 // wakeRules send ECS's state change events about the configured services to

@@ -670,3 +670,49 @@ func statementsOf(t *testing.T, tpl assertions.Template, role string) []map[stri
 	}
 	return out
 }
+
+// IAM's size quotas hold for the shipped configuration and the local one,
+// and a configuration whose policies would pass them is refused at synth,
+// saying which policy and by how much, rather than by CloudFormation half
+// way through a deployment.
+func TestPolicySizesFitIAM(t *testing.T) {
+	for _, f := range []string{"../template.json", "../local/template.json"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if problems, err := CheckQuotas(b); err != nil || len(problems) > 0 {
+			t.Errorf("%s: %v %v", f, problems, err)
+		}
+	}
+	sizes := func(n int) []string {
+		var targets []string
+		for i := range n {
+			targets = append(targets, fmt.Sprintf(`{"repository":"app","tag":"t%d","cluster":"main","service":"service-number-%d","taskRoles":["app-task"]}`, i, i))
+		}
+		cfg, err := config.Parse("t.json", []byte(`{"targets":[`+strings.Join(targets, ",")+`]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		app := NewApp(jsii.String(t.TempDir()))
+		tpl := assertions.Template_FromStack(NewDeployerStack(app, "Sized", Props(cfg, "")), nil)
+		b, _ := json.Marshal(tpl.ToJSON())
+		problems, err := CheckQuotas(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return problems
+	}
+	if p := sizes(20); len(p) > 0 {
+		t.Errorf("20 targets: %v", p)
+	}
+	p := strings.Join(sizes(120), " ")
+	for _, want := range []string{"(IAM allows 6144)", "event pattern is", "(EventBridge allows 4096)"} {
+		if !strings.Contains(p, want) {
+			t.Errorf("120 targets: %q does not say %q", p, want)
+		}
+	}
+	if strings.Contains(p, "description") {
+		t.Errorf("a rule's description passes EventBridge's 512 characters: %s", p)
+	}
+}

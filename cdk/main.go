@@ -58,6 +58,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	if len(problems) > 0 && os.Getenv("DEPLOYER_QUOTAS") == "warn" {
+		// The local benchmarks: more services than one stack deploys.
+		fmt.Fprintln(os.Stderr, "cdk: warning: the stack would not deploy in AWS:", strings.Join(problems, "; "))
+		return nil
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("the stack would not deploy: %s. The policies and the wake rule name every configured service (with names of about 25 characters, some 35 fit); split the targets over two stacks (two targets files), or use shorter names", strings.Join(problems, "; "))
 	}

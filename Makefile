@@ -55,7 +55,7 @@ bench-scale: deps ## run 100 deployments at once (N=1000: a thousand) against EC
 	$(GO) run ./cmd/bench -part scale $(if $(N),-concurrent $(N))
 
 test: deps lint ## run every test: unit, ASL, CDK (assertions, cdk-nag, template.json), end to end on the local stack
-	$(WITH_NODE) $(GO) test -count=1 ./...
+	$(WITH_NODE) $(GO) test -count=1 -timeout 30m ./...
 
 lint: ## gofmt, go vet, and go.mod/go.sum tidy
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -66,3 +66,15 @@ func TestPushStartsANamedExecution(t *testing.T) {
 		t.Errorf("%d executions, want the push's and the event's", n)
 	}
 }
+
+// make demo's push goes through the Trigger function too (Stack.RunPush).
+func TestRunPushGoesThroughTrigger(t *testing.T) {
+	s := startStack(t)
+	r, err := s.RunPush(t.Context(), nil, emulator.Scenario{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env, ok := deploy.EnvironmentOfName(r.Name); r.Status != "SUCCEEDED" || !ok || env != "staging" || s.Invocations("trigger") != 1 {
+		t.Errorf("%s ended %s (%s); Trigger invoked %d times", r.Name, r.Status, r.Cause, s.Invocations("trigger"))
+	}
+}

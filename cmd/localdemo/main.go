@@ -109,7 +109,14 @@ In another shell:
 	}
 	fmt.Println("Trigger:", trigger(sc.Input))
 	fmt.Printf("Wait states pause %s here (-wait); in AWS they last the seconds the history names (\"retry in 30s\").\n\n", *wait)
-	res, err := stack.Run(ctx, nil, sc)
+	// A push goes the way the push rule sends it, through the Trigger
+	// function; a manual start (a scenario's input) straight to the state
+	// machine, as deployer start does.
+	run := stack.RunPush
+	if isManual(sc.Input) {
+		run = stack.Run
+	}
+	res, err := run(ctx, nil, sc)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "localdemo:", err)
 		return 1
@@ -173,4 +180,13 @@ func trigger(input json.RawMessage) string {
 		return fmt.Sprintf("push of %s:%s (%s), as ECR's EventBridge event delivers it", req.Repository, req.Tag, req.Digest)
 	}
 	return fmt.Sprintf("%s start of %s", req.Trigger.Type, req.Environment)
+}
+
+// isManual says an input is a manual start ({"environment": …}), not an
+// ECR event.
+func isManual(input json.RawMessage) bool {
+	var probe struct {
+		Source string `json:"source"`
+	}
+	return input != nil && json.Unmarshal(input, &probe) == nil && probe.Source == ""
 }

@@ -668,6 +668,39 @@ type EventState struct {
 // the local Step Functions API, and waits for the end. A nil input uses the
 // scenario's, else the ECR push sample.
 func (s *Stack) Run(ctx context.Context, input json.RawMessage, sc emulator.Scenario) (*Result, error) {
+	input = s.prepare(input, sc)
+	name := fmt.Sprintf("local-%s-%d", time.Now().UTC().Format("20060102T150405"), s.seq.Add(1))
+	arn, err := s.SFN.Start(name, input)
+	if err != nil {
+		return nil, err
+	}
+	return s.SFN.Result(ctx, arn)
+}
+
+// RunPush is Run for an ECR push event, delivered the way the push rule
+// delivers it: to the Trigger function, which starts the execution under
+// its name (<environment>-<digest>-<time>-<event id>).
+func (s *Stack) RunPush(ctx context.Context, event json.RawMessage, sc emulator.Scenario) (*Result, error) {
+	event = s.prepare(event, sc)
+	resp, err := http.Post(s.Endpoint+"/lambda/ecr-deployer-trigger", "application/json", bytes.NewReader(event))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var out struct {
+		Execution    string `json:"execution"`
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || out.Execution == "" {
+		return nil, fmt.Errorf("the Trigger function started no execution: %s", body)
+	}
+	return s.SFN.Result(ctx, out.Execution)
+}
+
+// prepare sets the scenario up and returns the input to start with (the
+// scenario's, else AWS's sample push event of tag staging).
+func (s *Stack) prepare(input json.RawMessage, sc emulator.Scenario) json.RawMessage {
 	if input == nil {
 		input = sc.Input
 	}
@@ -678,12 +711,7 @@ func (s *Stack) Run(ctx context.Context, input json.RawMessage, sc emulator.Scen
 	if sc.DeleteImage {
 		s.Emulator.DeleteImages(emulator.Repository)
 	}
-	name := fmt.Sprintf("local-%s-%d", time.Now().UTC().Format("20060102T150405"), s.seq.Add(1))
-	arn, err := s.SFN.Start(name, input)
-	if err != nil {
-		return nil, err
-	}
-	return s.SFN.Result(ctx, arn)
+	return input
 }
 
 // SetTokenTimeout changes how long the waits for an event last before their

@@ -72,7 +72,7 @@ package: ## build the arm64 Lambda zips into dist/; with BUCKET=…, upload them
 	if [ -n "$(BUCKET)" ]; then \
 	  aws s3 cp --recursive dist/ "s3://$(BUCKET)/ecr-deployer/$$version/" --exclude '*' --include '*.zip' || exit 1; \
 	  echo; echo "Deploy template.json with plain CloudFormation:"; \
-	  echo "  aws cloudformation deploy --template-file template.json --stack-name $(STACK) --capabilities CAPABILITY_IAM --parameter-overrides CodeBucket=$(BUCKET) CodeVersion=$$version"; \
+	  echo "  aws cloudformation deploy --template-file template.json --stack-name $(STACK) --capabilities CAPABILITY_IAM --s3-bucket $(BUCKET) --s3-prefix ecr-deployer/$$version --parameter-overrides CodeBucket=$(BUCKET) CodeVersion=$$version"; \
 	fi
 
 $(CDK): cdk/_cli/package.json cdk/_cli/package-lock.json

@@ -21,6 +21,12 @@ const (
 	MaxManagedPerRole     = 10
 	MaxEventPatternChars  = 4096
 	MaxRuleDescription    = 512
+	// CloudFormation's: resources and outputs per template, and a
+	// template's size in S3.
+	// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+	MaxResources     = 500
+	MaxOutputs       = 200
+	MaxTemplateBytes = 1_000_000
 )
 
 // policyPseudo resolves a template's intrinsics as a long, real account
@@ -29,20 +35,31 @@ var policyPseudo = map[string]string{"AWS::Partition": "aws", "AWS::Region": "ap
 	"AWS::StackName": StackName, "AWS::URLSuffix": "amazonaws.com"}
 
 // CheckQuotas measures each role's inline policies and each managed policy
-// of a synthesized template as IAM counts them, and each rule's pattern and
-// description, and lists what passes a quota.
+// of a synthesized template as IAM counts them, each rule's pattern and
+// description, and the template's resources, outputs and size, and lists
+// what passes a quota.
 func CheckQuotas(template []byte) ([]string, error) {
 	var doc struct {
 		Resources map[string]struct {
 			Type       string         `json:"Type"`
 			Properties map[string]any `json:"Properties"`
 		} `json:"Resources"`
+		Outputs map[string]any `json:"Outputs"`
 	}
 	if err := json.Unmarshal(template, &doc); err != nil {
 		return nil, err
 	}
 	inline, managed := map[string]int{}, map[string]int{}
 	var problems []string
+	if n := len(doc.Resources); n > MaxResources {
+		problems = append(problems, fmt.Sprintf("the template has %d resources (CloudFormation allows %d)", n, MaxResources))
+	}
+	if n := len(doc.Outputs); n > MaxOutputs {
+		problems = append(problems, fmt.Sprintf("the template has %d outputs (CloudFormation allows %d)", n, MaxOutputs))
+	}
+	if n := len(template); n > MaxTemplateBytes {
+		problems = append(problems, fmt.Sprintf("the template is %d bytes (CloudFormation allows %d from S3)", n, MaxTemplateBytes))
+	}
 	for id, r := range doc.Resources {
 		if r.Type == "AWS::Events::Rule" {
 			b, err := json.Marshal(resolveIntrinsics(r.Properties["EventPattern"]))

@@ -716,3 +716,18 @@ func TestPolicySizesFitIAM(t *testing.T) {
 		t.Errorf("a rule's description passes EventBridge's 512 characters: %s", p)
 	}
 }
+
+// The stack's own outputs are the ones config.MaxTargets leaves room for:
+// at the most targets, the template still fits CloudFormation's outputs.
+func TestOwnOutputsLeaveRoomForTheTargets(t *testing.T) {
+	own := 0
+	for id := range doc["Outputs"].(map[string]any) {
+		if !strings.HasPrefix(id, config.PublishedOutputPrefix) {
+			own++
+		}
+	}
+	if own != config.StackOutputs || config.MaxTargets+own > MaxOutputs {
+		t.Errorf("the stack has %d outputs of its own; config.StackOutputs is %d, MaxTargets %d: %d outputs at the most targets (CloudFormation allows %d)",
+			own, config.StackOutputs, config.MaxTargets, config.MaxTargets+own, MaxOutputs)
+	}
+}

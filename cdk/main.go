@@ -64,7 +64,7 @@ func run() error {
 		return nil
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("the stack would not deploy: %s. The policies and the wake rule name every configured service (with names of about 25 characters, some 35 fit); split the targets over two stacks (two targets files), or use shorter names", strings.Join(problems, "; "))
+		return fmt.Errorf("the stack would not deploy: %s. The policies and the wake rules name every configured service; split the targets over two stacks (two targets files), or use shorter cluster and service names", strings.Join(problems, "; "))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -180,7 +181,13 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		jsii.String("https://"), stack.Region(), jsii.String(".console.aws.amazon.com/states/home?region="), stack.Region(),
 		jsii.String("#/statemachines/view/"), sm.StateMachineArn(),
 	}))
-	out("OperatorPolicyArn", "Attach to the people and CI roles that run the deployer CLI", operatorPolicy(stack, targets, smName, smArn).ManagedPolicyArn())
+	operator := operatorPolicy(stack, targets, smName, smArn)
+	out("OperatorPolicyArn", "Attach to the people and CI roles that run the deployer CLI (with every policy of OperatorPolicyArns)", operator[0].ManagedPolicyArn())
+	var operatorArns []*string
+	for _, p := range operator {
+		operatorArns = append(operatorArns, p.ManagedPolicyArn())
+	}
+	out("OperatorPolicyArns", "Every policy the deployer CLI needs, comma-separated: one for a few dozen services, more beyond (IAM's 6,144 characters a policy)", awscdk.Fn_Join(jsii.String(","), &operatorArns))
 	out("DeadLetterQueueUrl", "Pushes whose execution could not be started, and ECS events Wake could not handle, land here", dlq.QueueUrl())
 	out("NotificationTopicArn", "How each deployment ended (failures always; successes where a target sets notifyOnSuccess) and the alarms publish here: subscribe an email (parameter NotificationEmail) or Amazon Q Developer in chat applications", topic.TopicArn())
 	// What each push deploys, for the deployer CLI (config.ReadPublished).
@@ -252,9 +259,6 @@ func pushRuleDescription(repository string, tags []string) string {
 // the services' deployments changing state.
 // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html
 func wakeRules(stack awscdk.Stack, wake awslambda.Function, targets []config.Resolved, dlq awssqs.Queue) {
-	taskStopped, deploymentState, hookState := rules.Wake(targets, func(resource, name string) *string {
-		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ecs"), Resource: jsii.String(resource), ResourceName: jsii.String(name)})
-	})
 	// An event a few safety polls old is of no use: the execution has looked itself by then.
 	target := func() *[]awsevents.IRuleTarget {
 		return &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(wake, &awseventstargets.LambdaFunctionProps{
@@ -267,21 +271,20 @@ func wakeRules(stack awscdk.Stack, wake awslambda.Function, targets []config.Res
 	// minutes old, then the same dead-letter queue.
 	// https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
 	deadLetterAsync(wake, awscdk.Duration_Minutes(jsii.Number(10)), dlq)
-	awsevents.NewRule(stack, jsii.String("MigrationStoppedRule"), &awsevents.RuleProps{
-		Description:  jsii.String("ecr-deployer: wake the execution whose migration task stopped"),
-		EventPattern: eventPattern(taskStopped),
-		Targets:      target(),
-	})
-	awsevents.NewRule(stack, jsii.String("DeploymentStateRule"), &awsevents.RuleProps{
-		Description:  jsii.String("ecr-deployer: wake the execution whose service deployment changed state"),
-		EventPattern: eventPattern(deploymentState),
-		Targets:      target(),
-	})
-	awsevents.NewRule(stack, jsii.String("HookStateRule"), &awsevents.RuleProps{
-		Description:  jsii.String("ecr-deployer: wake the execution whose service deployment waits at a pause hook"),
-		EventPattern: eventPattern(hookState),
-		Targets:      target(),
-	})
+	descriptions := map[string]string{
+		rules.MigrationStoppedRule: "ecr-deployer: wake the execution whose migration task stopped",
+		rules.DeploymentStateRule:  "ecr-deployer: wake the execution whose service deployment changed state",
+		rules.HookStateRule:        "ecr-deployer: wake the execution whose service deployment waits at a pause hook",
+	}
+	for _, r := range rules.Wake(targets, func(resource, name string) *string {
+		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ecs"), Resource: jsii.String(resource), ResourceName: jsii.String(name)})
+	}) {
+		awsevents.NewRule(stack, jsii.String(r.Name), &awsevents.RuleProps{
+			Description:  jsii.String(descriptions[strings.TrimRight(r.Name, "0123456789")]),
+			EventPattern: eventPattern(r.Pattern),
+			Targets:      target(),
+		})
+	}
 }
 
 // deadLetterAsync configures an EventBridge-invoked function's asynchronous
@@ -394,13 +397,17 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 		}
 	}
 	onClusters := &map[string]interface{}{"ArnEquals": map[string]interface{}{"ecs:cluster": clusters}}
+	// A statement names at most statementARNs resources: CDK moves what
+	// passes a role's 10,240 inline characters into managed policies of
+	// 6,144 each, statement by statement, so no one statement may be
+	// larger (CheckQuotas measures the result).
+	perStatement := statementARNs(targets)
 	allow := func(fn string, actions []string, resources []*string, conditions *map[string]interface{}) {
-		if len(resources) == 0 {
-			return
+		for chunk := range slices.Chunk(resources, perStatement) {
+			roles[fn].AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions: jsii.Strings(actions...), Resources: &chunk, Conditions: conditions,
+			}))
 		}
-		roles[fn].AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions: jsii.Strings(actions...), Resources: &resources, Conditions: conditions,
-		}))
 	}
 	suppress := func(fn, reason string, appliesTo ...string) {
 		sort.Strings(appliesTo)
@@ -467,7 +474,6 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	allow("StartDeployment", []string{"ecs:TagResource"}, services, nil)
 	// A rollback moves the environment's tag back to the image it deploys again.
 	allow("StartDeployment", []string{"ecr:BatchGetImage", "ecr:PutImage"}, repos, nil)
-	allow("CheckDeployment", []string{"ecs:DescribeServices"}, services, nil)
 	// rollback-others: when one service of a target fails, CheckDeployment
 	// deploys the previous revision of those that deployed (and tags them
 	// for Wake, as StartDeployment does). Only those targets' services.
@@ -486,8 +492,15 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	allow("CheckDeployment", []string{"ecs:ListTasks"}, []*string{jsii.String("*")}, onClusters)
 	// ECS's record of our deployment judges it: DescribeServiceDeployments
 	// needs both the service and the service deployment resource types.
-	servicesAndDeployments := append(append([]*string{}, services...), serviceDeployments...)
-	allow("CheckDeployment", []string{"ecs:DescribeServiceDeployments"}, servicesAndDeployments, nil)
+	// Each service next to its deployments, so that a statement of a chunk
+	// names both resource types of the same services.
+	var servicesAndDeployments []*string
+	for i := range services {
+		servicesAndDeployments = append(servicesAndDeployments, services[i], serviceDeployments[i])
+	}
+	// One list for both reads (DescribeServices matches the service ARNs in
+	// it): a stack of many services keeps fewer, smaller statements.
+	allow("CheckDeployment", []string{"ecs:DescribeServices", "ecs:DescribeServiceDeployments"}, servicesAndDeployments, nil)
 	suppress("CheckDeployment", "Read-only. ecs:ListTasks is scoped by the ecs:cluster condition to the configured clusters; DescribeTasks to their tasks, DescribeServiceDeployments to the configured services' deployments, whose IDs are not known in advance, and GetLogEvents to the streams (named after tasks) of the configured log groups.",
 		append(append(append([]string{"Resource::*"}, dedupe(taskWildcards)...), dedupe(sdWildcards)...), dedupe(logWildcards)...)...)
 
@@ -502,8 +515,7 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	// Wake finds the waiting execution in the history and ends its wait.
 	// Task tokens are granted on the state machine, as grantTaskResponse does.
 	allow("Watch", []string{"ecs:DescribeTasks"}, tasks, onClusters)
-	allow("Watch", []string{"ecs:DescribeServices"}, services, nil)
-	allow("Watch", []string{"ecs:DescribeServiceDeployments"}, servicesAndDeployments, nil)
+	allow("Watch", []string{"ecs:DescribeServices", "ecs:DescribeServiceDeployments"}, servicesAndDeployments, nil)
 	allow("Watch", []string{"states:SendTaskSuccess"}, []*string{smArn}, nil)
 	suppress("Watch", "Read-only: tasks of the configured clusters (and the ecs:cluster condition) and the configured services' deployments, whose IDs are not known in advance.",
 		append(dedupe(taskWildcards), dedupe(sdWildcards)...)...)
@@ -548,6 +560,21 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 		}
 	}
 	suppress("PinImage", pinReason, dedupe(pinApplies)...)
+}
+
+// statementARNs is how many resources one policy statement names: as many
+// as fit some 5,800 characters with the longest configured cluster and
+// service names (a service deployment's ARN, the longest, is about 65
+// characters more, quoted), at most 60. A statement must fit a managed policy
+// (6,144), since CDK spreads statements, whole, over them.
+func statementARNs(targets []config.Resolved) int {
+	longest := 0
+	for _, t := range targets {
+		for _, ref := range t.AllServices() {
+			longest = max(longest, len(t.Cluster)+len(ref.Service))
+		}
+	}
+	return min(60, max(5, 5800/(longest+65)))
 }
 
 func dedupe(in []string) []string {

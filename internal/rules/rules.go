@@ -6,6 +6,8 @@
 package rules
 
 import (
+	"fmt"
+
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 )
@@ -22,25 +24,80 @@ type Pattern struct {
 // ARN makes the ARN of an ECS resource ("cluster" or "service") and name.
 type ARN func(resource, name string) *string
 
-// Wake returns the patterns of the three wake rules for the targets: the
-// migrations of their clusters stopping, their services' deployments, each
-// cluster and service named once, and pause hooks awaiting action.
-func Wake(targets []config.Resolved, arn ARN) (taskStopped, deploymentState, hookState Pattern) {
-	var clusters, services []*string
+// Rule is a wake rule's name and pattern.
+type Rule struct {
+	Name    string
+	Pattern Pattern
+}
+
+// Rule names: the first rule of a kind has the name, the next ones a number
+// after it ("DeploymentStateRule2").
+const (
+	MigrationStoppedRule = "MigrationStoppedRule"
+	DeploymentStateRule  = "DeploymentStateRule"
+	HookStateRule        = "HookStateRule"
+)
+
+// patternBudget is how many characters of ARNs one rule's pattern lists:
+// EventBridge allows a pattern 4,096 characters (PutRule), and the rest of
+// the pattern takes a few hundred.
+// https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html
+const patternBudget = 3400
+
+// arnChars is what an ECS ARN of the resource and name takes in a pattern,
+// with the longest commercial Region name, a 12-digit account, its quotes
+// and comma.
+func arnChars(resource, name string) int {
+	return len("arn:aws:ecs:ap-southeast-2:123456789012:") + len(resource) + 1 + len(name) + 3
+}
+
+// Wake returns the wake rules for the targets: the migrations of their
+// clusters stopping, their services' deployments (each cluster and service
+// named once), and pause hooks awaiting action. A list of ARNs too long
+// for one pattern is spread over several rules of the kind.
+func Wake(targets []config.Resolved, arn ARN) []Rule {
+	type named struct{ resource, name string }
+	var clusters, services []named
 	seen := map[string]bool{}
 	for _, t := range targets {
 		if c := "cluster/" + t.Cluster; !seen[c] {
 			seen[c] = true
-			clusters = append(clusters, arn("cluster", t.Cluster))
+			clusters = append(clusters, named{"cluster", t.Cluster})
 		}
 		for _, ref := range t.AllServices() {
 			if svc := "service/" + t.Cluster + "/" + ref.Service; !seen[svc] {
 				seen[svc] = true
-				services = append(services, arn("service", t.Cluster+"/"+ref.Service))
+				services = append(services, named{"service", t.Cluster + "/" + ref.Service})
 			}
 		}
 	}
-	return TaskStopped(clusters), DeploymentState(services), HookState()
+	chunks := func(list []named) [][]*string {
+		var out [][]*string
+		var cur []*string
+		size := 0
+		for _, n := range list {
+			c := arnChars(n.resource, n.name)
+			if len(cur) > 0 && size+c > patternBudget {
+				out, cur, size = append(out, cur), nil, 0
+			}
+			cur, size = append(cur, arn(n.resource, n.name)), size+c
+		}
+		return append(out, cur)
+	}
+	var out []Rule
+	name := func(base string, i int) string {
+		if i == 0 {
+			return base
+		}
+		return fmt.Sprintf("%s%d", base, i+1)
+	}
+	for i, c := range chunks(clusters) {
+		out = append(out, Rule{name(MigrationStoppedRule, i), TaskStopped(c)})
+	}
+	for i, s := range chunks(services) {
+		out = append(out, Rule{name(DeploymentStateRule, i), DeploymentState(s)})
+	}
+	return append(out, Rule{HookStateRule, HookState()})
 }
 
 // HookState matches a pause hook awaiting action (ECS Hook State Change,

@@ -71,9 +71,14 @@ func newGuard(templateFile string) (*guard, error) {
 	if len(g.roles) != len(statemachine.Functions) {
 		return nil, fmt.Errorf("%s: found the roles of %d of %d functions", templateFile, len(g.roles), len(statemachine.Functions))
 	}
+	// The operator has every OperatorPolicy… attached (one for a few dozen
+	// services, more beyond).
 	for id, p := range tpl.Managed {
 		if strings.HasPrefix(id, "OperatorPolicy") {
-			g.roles[OperatorAccessKey], g.names[OperatorAccessKey] = p, "operator"
+			if g.roles[OperatorAccessKey] == nil {
+				g.roles[OperatorAccessKey], g.names[OperatorAccessKey] = &iam.Policy{Role: "operator"}, "operator"
+			}
+			g.roles[OperatorAccessKey].Statements = append(g.roles[OperatorAccessKey].Statements, p.Statements...)
 		}
 	}
 	if g.roles[OperatorAccessKey] == nil {

@@ -355,15 +355,14 @@ func (s *Stack) wakeRules() ([]eventpattern.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	taskStopped, deploymentState, hookState := rules.Wake(cfg.Targets(), func(resource, name string) *string {
+	var out []eventpattern.Rule
+	for _, r := range rules.Wake(cfg.Targets(), func(resource, name string) *string {
 		arn := fmt.Sprintf("arn:aws:ecs:%s:%s:%s/%s", emulator.Region, emulator.Account, resource, name)
 		return &arn
-	})
-	return []eventpattern.Rule{
-		{Name: "MigrationStoppedRule", Pattern: taskStopped.Map()},
-		{Name: "DeploymentStateRule", Pattern: deploymentState.Map()},
-		{Name: "HookStateRule", Pattern: hookState.Map()},
-	}, nil
+	}) {
+		out = append(out, eventpattern.Rule{Name: r.Name, Pattern: r.Pattern.Map()})
+	}
+	return out, nil
 }
 
 // functionOf is the local name of the function a logical ID of template.json

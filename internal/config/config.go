@@ -259,6 +259,15 @@ type Resolved struct {
 	OnFailure string       `json:"onFailure,omitempty"`
 }
 
+// ServiceNames lists the names of the services the target deploys.
+func (r Resolved) ServiceNames() []string {
+	var out []string
+	for _, ref := range r.AllServices() {
+		out = append(out, ref.Service)
+	}
+	return out
+}
+
 // AllServices lists the services the target deploys, with their task
 // definition families: its Services, or its one Service.
 func (r Resolved) AllServices() []ServiceRef {

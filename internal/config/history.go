@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
@@ -174,11 +175,9 @@ func SharesService(a, b Resolved) bool {
 	if a.Cluster != b.Cluster {
 		return false
 	}
-	for _, x := range a.AllServices() {
-		for _, y := range b.AllServices() {
-			if x.Service == y.Service {
-				return true
-			}
+	for _, x := range a.ServiceNames() {
+		if slices.Contains(b.ServiceNames(), x) {
+			return true
 		}
 	}
 	return false

@@ -436,22 +436,13 @@ func (d *Deployer) mayShare(me Candidate, items []sfntypes.ExecutionListItem) []
 	var out []sfntypes.ExecutionListItem
 	for _, ex := range items {
 		if env, ok := EnvironmentOfName(aws.ToString(ex.Name)); ok {
-			if t, known := d.Config.ByEnvironment(env); known && !shares(me, Candidate{Services: servicesOf(t.Cluster, serviceNames(t))}) {
+			if t, known := d.Config.ByEnvironment(env); known && !shares(me, Candidate{Services: servicesOf(t.Cluster, t.ServiceNames())}) {
 				continue
 			}
 		}
 		out = append(out, ex)
 	}
 	return out
-}
-
-// serviceNames lists the services a target deploys.
-func serviceNames(t config.Resolved) []string {
-	var names []string
-	for _, ref := range t.AllServices() {
-		names = append(names, ref.Service)
-	}
-	return names
 }
 
 // described is what DescribeExecution told about an execution. Its input
@@ -501,7 +492,7 @@ func describe(d *Deployer, desc *sfn.DescribeExecutionOutput, succeeded bool) de
 	if err != nil {
 		return described{}
 	}
-	info := described{ok: true, services: servicesOf(target.Cluster, serviceNames(target)), final: succeeded}
+	info := described{ok: true, services: servicesOf(target.Cluster, target.ServiceNames()), final: succeeded}
 	if !req.OverrideWindow {
 		info.windows = target.Windows
 	}

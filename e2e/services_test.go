@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
@@ -123,70 +121,12 @@ func TestSeveralServices(t *testing.T) {
 	}
 }
 
-// lastExited is the state output of the last time the execution left state
-// with a State (a caught error leaves it with the error instead).
+// lastExited is the State output of the last time the execution left state.
 func lastExited(t *testing.T, r *localstack.Result, state string) deploy.State {
 	t.Helper()
-	for i := len(r.Events) - 1; i >= 0; i-- {
-		if ev := r.Events[i]; ev.Type == "StateExited" && ev.State != nil && ev.State.Name == state {
-			var s deploy.State
-			if err := json.Unmarshal(ev.State.Output, &s); err != nil {
-				t.Fatalf("%s output %s: %v", state, ev.State.Output, err)
-			}
-			if s.Execution.ID != "" {
-				return s
-			}
-		}
+	outs := stateOutputs(t, r, state)
+	if len(outs) == 0 {
+		t.Fatalf("the execution never left %s with a State", state)
 	}
-	t.Fatalf("the execution never left %s", state)
-	return deploy.State{}
-}
-
-// A person's decisions about a target of several services, through the
-// CLI: app-worker pauses at a blue/green hook while app-web deploys.
-func TestSeveralServicesDecisions(t *testing.T) {
-	s := startStack(t)
-	cliEnv(t, s)
-	s.SetTokenTimeout(20 * time.Second)
-	const operator = "arn:aws:iam::" + emulator.Account + ":user/operator"
-	workerPauses := emulator.Scenario{ServiceRollouts: map[string]emulator.RolloutScript{"app-worker": {Seconds: 1, Strategy: "BLUE_GREEN", BakeTimeMinutes: 5, BakeSeconds: 0.5,
-		Hooks: []emulator.HookScript{{Stage: "POST_TEST_TRAFFIC_SHIFT", Type: "PAUSE", TimeoutMinutes: 60, TimeoutSeconds: 60}}}}}
-
-	t.Run("continue finds the paused service", func(t *testing.T) {
-		s.SetScenario(workerPauses)
-		arn := startExecution(t, "suite")
-		waitHistoryHas(t, s, arn, "app-worker deploying (IN_PROGRESS, POST_TEST_TRAFFIC_SHIFT")
-		untilOutputHas(t, "app-worker paused at POST_TEST_TRAFFIC_SHIFT: deployer continue suite --service app-worker", "status", "suite")
-		out := untilExit0(t, "continue", "suite", "--reason", "worker drains fine")
-		expect(t, strings.Contains(out, "Continued the deployment of app-worker of suite at POST_TEST_TRAFFIC_SHIFT") && strings.Contains(out, "as "+operator), "continue says %q", out)
-		r, _ := result(t, s, pushed{arn: arn, name: lastPart(arn)})
-		if r.Status != "SUCCEEDED" {
-			t.Fatalf("ended %s %s (%s)", r.Status, r.Error, r.Cause)
-		}
-		st := output(t, r)
-		web, worker := st.Services[0].Deployment.Decisions, st.Services[1].Deployment.Decisions
-		expect(t, len(web) == 0 && len(worker) == 1 && worker[0].Service == "app-worker" && worker[0].Reason == "worker drains fine", "decisions: web %+v, worker %+v", web, worker)
-		_, hist, _ := deployer(t, "history", lastPart(arn))
-		expect(t, strings.Contains(hist, "services app-web, app-worker") && strings.Contains(hist, "app-web deployed; app-worker deployed"), "history:\n%s", hist)
-	})
-
-	t.Run("rollback rolls back every deployment in flight", func(t *testing.T) {
-		// app-web's rollout is still under way when app-worker pauses.
-		sc := emulator.Scenario{ServiceRollouts: map[string]emulator.RolloutScript{"app-web": {Seconds: 8}, "app-worker": workerPauses.ServiceRollouts["app-worker"]}}
-		s.SetScenario(sc)
-		arn := startExecution(t, "suite")
-		waitHistoryHas(t, s, arn, "app-worker deploying (IN_PROGRESS, POST_TEST_TRAFFIC_SHIFT")
-		code, _, errOut := deployer(t, "continue", "suite", "--service", "app-cron")
-		expect(t, code == 2 && strings.Contains(errOut, "--service app-cron: suite deploys app-web, app-worker"), "exit %d: %s", code, errOut)
-		// Without --service, rollback rolls back every deployment in flight.
-		out := untilExit0(t, "rollback", "suite", "--reason", "worker misbehaves")
-		expect(t, strings.Contains(out, "app-web StopServiceDeployment ROLLBACK, app-worker ContinueServiceDeployment ROLLBACK"), "rollback says %q", out)
-		r, _ := result(t, s, pushed{arn: arn, name: lastPart(arn)})
-		for _, svc := range []string{"app-web", "app-worker"} {
-			want := "of service " + svc + " was rolled back on request: " + operator + " asked for it (worker misbehaves)"
-			if r.Status != "FAILED" || r.Error != "DeploymentRolledBack" || !strings.Contains(r.Cause, want) {
-				t.Fatalf("ended %s %s (%s), want DeploymentRolledBack saying %q", r.Status, r.Error, r.Cause, want)
-			}
-		}
-	})
+	return outs[len(outs)-1]
 }

@@ -227,14 +227,25 @@ func TestStopServiceDeploymentDuringOurs(t *testing.T) {
 func checkDeploymentOutputs(t *testing.T, r *localstack.Result) []deploy.Deployment {
 	t.Helper()
 	var out []deploy.Deployment
+	for _, s := range stateOutputs(t, r, "CheckDeployment") {
+		out = append(out, s.Deployment)
+	}
+	return out
+}
+
+// stateOutputs are the State outputs of each time the execution left state,
+// in order (a caught error leaves it with the error instead: skipped).
+func stateOutputs(t *testing.T, r *localstack.Result, state string) []deploy.State {
+	t.Helper()
+	var out []deploy.State
 	for _, ev := range r.Events {
-		if ev.Type == "StateExited" && ev.State != nil && ev.State.Name == "CheckDeployment" {
+		if ev.Type == "StateExited" && ev.State != nil && ev.State.Name == state {
 			var s deploy.State
 			if err := json.Unmarshal(ev.State.Output, &s); err != nil {
 				t.Fatal(err)
 			}
-			if s.Deployment.ID != "" { // not a caught error's output
-				out = append(out, s.Deployment)
+			if s.Execution.ID != "" {
+				out = append(out, s)
 			}
 		}
 	}

@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -36,15 +32,9 @@ func TestPushStartsANamedExecution(t *testing.T) {
 	// The same event twice, as EventBridge may deliver it.
 	ev := localstack.SamplePushEvent("staging", emulator.Digest)
 	invoke := func() deploy.TriggerOutput {
-		resp, err := http.Post(s.Endpoint+"/lambda/ecr-deployer-trigger", "application/json", bytes.NewReader(ev))
+		out, err := s.Trigger(ev)
 		if err != nil {
 			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		var out deploy.TriggerOutput
-		if err := json.Unmarshal(b, &out); err != nil || out.Execution == "" {
-			t.Fatalf("Trigger answered %s", b)
 		}
 		return out
 	}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/eventpattern"
 	"github.com/ecr-deployer/ecr-deployer/internal/rules"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
@@ -680,21 +681,27 @@ func (s *Stack) Run(ctx context.Context, input json.RawMessage, sc emulator.Scen
 // delivers it: to the Trigger function, which starts the execution under
 // its name (<environment>-<digest>-<time>-<event id>).
 func (s *Stack) RunPush(ctx context.Context, event json.RawMessage, sc emulator.Scenario) (*Result, error) {
-	event = s.prepare(event, sc)
-	resp, err := http.Post(s.Endpoint+"/lambda/ecr-deployer-trigger", "application/json", bytes.NewReader(event))
+	out, err := s.Trigger(s.prepare(event, sc))
 	if err != nil {
 		return nil, err
 	}
+	return s.SFN.Result(ctx, out.Execution)
+}
+
+// Trigger invokes the Trigger function with an event, as the push rule
+// does, and returns the execution it started (or had started: Again).
+func (s *Stack) Trigger(event json.RawMessage) (deploy.TriggerOutput, error) {
+	resp, err := http.Post(s.Endpoint+"/lambda/ecr-deployer-trigger", "application/json", bytes.NewReader(event))
+	if err != nil {
+		return deploy.TriggerOutput{}, err
+	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	var out struct {
-		Execution    string `json:"execution"`
-		ErrorMessage string `json:"errorMessage"`
-	}
+	var out deploy.TriggerOutput
 	if err := json.Unmarshal(body, &out); err != nil || out.Execution == "" {
-		return nil, fmt.Errorf("the Trigger function started no execution: %s", body)
+		return deploy.TriggerOutput{}, fmt.Errorf("the Trigger function started no execution: %s", body)
 	}
-	return s.SFN.Result(ctx, out.Execution)
+	return out, nil
 }
 
 // prepare sets the scenario up and returns the input to start with (the

@@ -99,7 +99,8 @@ func (a *App) rollbackInFlight(ctx context.Context, dep *deploying, service, rea
 		if err != nil {
 			return err
 		}
-		if hook, ok := pausedHook(sd); ok && len(flights) == 1 {
+		hook, paused := pausedHook(sd)
+		if paused && len(flights) == 1 {
 			return a.decide(ctx, dep, f, hook, "ROLLBACK", reason)
 		}
 		if !isOngoing(sd) {
@@ -112,7 +113,7 @@ func (a *App) rollbackInFlight(ctx context.Context, dep *deploying, service, rea
 			}
 		}
 		how := "StopServiceDeployment ROLLBACK"
-		if hook, ok := pausedHook(sd); ok {
+		if paused {
 			// A pause hook is answered, not stopped.
 			if _, err := a.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(f.arn), HookId: aws.String(hook.ID),
 				Action: ecstypes.DeploymentLifecycleHookActionRollback}); err != nil {

@@ -130,9 +130,10 @@ func Realtime(ctx context.Context, o RealtimeOptions) (RealtimeResult, error) {
 			continue
 		}
 		calls := em.Calls("")[callsFrom:]
+		deliveries, sfnCalls := stack.Deliveries(), stack.SFN.CallLog()
 		runTask := firstCallAfter(calls, "RunTask", pushed)
 		pushToRun = append(pushToRun, runTask.Sub(pushed).Seconds())
-		if d, ok := deliveredAfter(stack.Deliveries(), "ecr "+emulator.DigestOf(manifest), pushed); ok {
+		if d, ok := deliveredAfter(deliveries, "ecr "+emulator.DigestOf(manifest), pushed); ok {
 			pushDelivery = append(pushDelivery, d.Sub(pushed).Seconds())
 		}
 		if goAt, ok := turnGo(r); ok {
@@ -143,7 +144,7 @@ func Realtime(ctx context.Context, o RealtimeOptions) (RealtimeResult, error) {
 			if sp.End.IsZero() || (sp.Kind != "migration" && sp.Kind != "deployment") {
 				continue
 			}
-			p, how := wakePath(stack, calls, sp)
+			p, how := wakePath(deliveries, sfnCalls, calls, sp)
 			res.WokenBy[how]++
 			if how != "event" {
 				continue
@@ -187,19 +188,19 @@ func awaitExecution(ctx context.Context, s *localstack.Stack, n int) (*localstac
 // wakePath splits the path from ECS's change (the span's end) to the Check
 // function's first look into its components, when an event woke the wait;
 // how says what ended it otherwise.
-func wakePath(s *localstack.Stack, calls []emulator.Call, sp emulator.Span) (map[string]float64, string) {
+func wakePath(deliveries []localstack.Delivery, sfnCalls []localstack.SFNCall, calls []emulator.Call, sp emulator.Span) (map[string]float64, string) {
 	key := sp.ID + " SERVICE_DEPLOYMENT_COMPLETED"
 	look := "DescribeServices"
 	if sp.Kind == "migration" {
 		key, look = sp.ID+" STOPPED", "DescribeTasks"
 	}
-	delivered, ok := deliveredAfter(s.Deliveries(), key, sp.End)
+	delivered, ok := deliveredAfter(deliveries, key, sp.End)
 	if !ok {
 		return nil, "poll"
 	}
 	var sent time.Time
 	watched := false
-	for _, c := range s.SFN.CallLog() {
+	for _, c := range sfnCalls {
 		if c.Operation != "SendTaskSuccess" || c.At.Before(sp.End) {
 			continue
 		}

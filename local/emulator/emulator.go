@@ -34,6 +34,10 @@ type Emulator struct {
 	// topics are the SNS topics by ARN; published what was sent to them.
 	topics    map[string]*snsTopic
 	published []Publication
+	// tables are the DynamoDB tables by name; ddbTokens the
+	// TransactWriteItems client request tokens seen.
+	tables    map[string]*ddbTable
+	ddbTokens map[string]ddbToken
 	// logs are CloudWatch Logs events by group and stream.
 	logs map[string]map[string][]logEvent
 	// serviceTasks are the tasks of service deployments, made when listed.
@@ -84,6 +88,8 @@ func New(account, region string) *Emulator {
 		tasks:        map[string]*task{},
 		logs:         map[string]map[string][]logEvent{},
 		topics:       map[string]*snsTopic{},
+		tables:       map[string]*ddbTable{},
+		ddbTokens:    map[string]ddbToken{},
 		serviceTasks: map[string]*task{},
 		tokens:       map[string]tokenEntry{},
 		repos:        map[string]*repository{},
@@ -172,6 +178,9 @@ type apiError struct {
 	status int
 	code   string
 	msg    string
+	// extra are members the error carries besides its message
+	// (TransactionCanceledException's CancellationReasons).
+	extra map[string]any
 }
 
 func (a *apiError) Error() string { return a.code + ": " + a.msg }
@@ -185,7 +194,13 @@ const (
 	ecsPrefix  = "AmazonEC2ContainerServiceV20141113."
 	ecrPrefix  = "AmazonEC2ContainerRegistry_V20150921."
 	logsPrefix = "Logs_20140328."
+	// DynamoDB speaks JSON 1.0: the same dispatch and errors, its own
+	// content type.
+	dynamodbPrefix = "DynamoDB_20120810."
 )
+
+// contentType is each JSON service's protocol content type.
+var contentType = map[string]string{"ecs": "application/x-amz-json-1.1", "ecr": "application/x-amz-json-1.1", "logs": "application/x-amz-json-1.1", "dynamodb": "application/x-amz-json-1.0"}
 
 // ServeHTTP dispatches on X-Amz-Target like the AWS endpoints do.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -211,6 +226,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(target, logsPrefix):
 		op, service = strings.TrimPrefix(target, logsPrefix), "logs"
 		handler = logsOps[op]
+	case strings.HasPrefix(target, dynamodbPrefix):
+		op, service = strings.TrimPrefix(target, dynamodbPrefix), "dynamodb"
+		handler = dynamodbOps[op]
 	}
 	if handler == nil {
 		writeError(w, errorf("UnknownOperationException", "operation %q is not served by the ecr-deployer emulator", target))
@@ -242,7 +260,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{status: 500, code: "ServerException", msg: err.Error()})
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("Content-Type", contentType[service])
 	w.Header().Set("X-Amzn-RequestId", e.requestID())
 	_, _ = w.Write(b)
 }
@@ -329,7 +347,11 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-ErrorType", e.code)
 	w.WriteHeader(e.status)
-	b, _ := json.Marshal(map[string]string{"__type": e.code, "message": e.msg})
+	doc := map[string]any{"__type": e.code, "message": e.msg}
+	for k, v := range e.extra {
+		doc[k] = v
+	}
+	b, _ := json.Marshal(doc)
 	_, _ = w.Write(b)
 }
 

@@ -60,6 +60,9 @@ func init() {
 	for op, f := range snsAuthz {
 		authzFor["sns:"+op] = f
 	}
+	for op, f := range dynamodbAuthz {
+		authzFor["dynamodb:"+op] = f
+	}
 	for op, f := range snsKMSAuthz {
 		keyAuthzFor["sns:"+op] = f
 	}

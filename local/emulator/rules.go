@@ -40,10 +40,10 @@ func (r request) count(k string) int { l, _ := r[k].([]any); return len(l) }
 // isn't valid") on every operation served here; Step Functions declares
 // ValidationException. AWS does not document which code a model violation
 // gets: these are the errors the operations declare for invalid input.
-var modelErrorCode = map[string]string{"ecs": "InvalidParameterException", "ecr": "InvalidParameterException", "stepfunctions": "ValidationException", "logs": "InvalidParameterException", "sns": "InvalidParameter"}
+var modelErrorCode = map[string]string{"ecs": "InvalidParameterException", "ecr": "InvalidParameterException", "stepfunctions": "ValidationException", "logs": "InvalidParameterException", "sns": "InvalidParameter", "dynamodb": "ValidationException"}
 
 // serviceRules are each service's prose constraints, by operation.
-var serviceRules = map[string]map[string][]rule{"ecs": ecsRules, "ecr": ecrRules, "stepfunctions": sfnRules, "logs": logsRules, "sns": snsRules}
+var serviceRules = map[string]map[string][]rule{"ecs": ecsRules, "ecr": ecrRules, "stepfunctions": sfnRules, "logs": logsRules, "sns": snsRules, "dynamodb": dynamodbRules}
 
 // Validate checks a request to one of the served services (ecs, ecr,
 // stepfunctions) against the service model and the prose rules, and

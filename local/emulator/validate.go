@@ -59,7 +59,7 @@ var (
 func serviceModel(name string) (*model, error) {
 	modelsOnce.Do(func() {
 		models = map[string]*model{}
-		for _, n := range []string{"ecs", "ecr", "stepfunctions", "logs", "sns"} {
+		for _, n := range []string{"ecs", "ecr", "stepfunctions", "logs", "sns", "dynamodb"} {
 			m, err := loadModel(n)
 			if err != nil {
 				modelsErr = err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -68,6 +69,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	smName := awscdk.Fn_Join(jsii.String("-"), &[]*string{stack.StackName(), jsii.String("deploy")})
 	smArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("stateMachine"), ResourceName: smName, ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
 	topic := notificationTopic(stack)
+	turns := turnsTable(stack)
 	descriptions := map[string]string{
 		"Trigger": "ecr-deployer: Trigger: starts the deployment an ECR push asks for, named after its environment, image and event",
 		"Wake":    "ecr-deployer: Wake: ends the wait of the execution an ECS event is about",
@@ -96,6 +98,15 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		case "Watch":
 			// Watch tells the topic when a deployment waits for approval.
 			env = &map[string]*string{"TOPIC_ARN": topic.TopicArn()}
+		case "CheckTurn":
+			// CheckTurn takes each service's turn in the turns table: it
+			// reads an item, and writes it on condition (TransactWriteItems
+			// of Puts is authorized as dynamodb:PutItem, item by item).
+			env = &map[string]*string{"TURNS_TABLE": turns.TableName()}
+			role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem"),
+				Resources: &[]*string{turns.TableArn()},
+			}))
 		}
 		fn := awslambda.NewFunction(stack, jsii.String(f.Name), &awslambda.FunctionProps{
 			Description:   jsii.String(desc),
@@ -357,6 +368,25 @@ func codeSource(stack awscdk.Stack, assetDir string) func(dir string) awslambda.
 
 // grantWorkflow gives each function exactly the ECS, ECR and IAM actions its
 // step calls, on the resources the configuration names.
+// turnsTable holds which execution took each service's turn last: the
+// queue's one conditional write, so that two executions that start together
+// cannot both deploy a service although neither lists the other yet
+// (ListExecutions is eventually consistent). One small item per service,
+// on demand.
+func turnsTable(stack awscdk.Stack) awsdynamodb.Table {
+	t := awsdynamodb.NewTable(stack, jsii.String("Turns"), &awsdynamodb.TableProps{
+		PartitionKey:  &awsdynamodb.Attribute{Name: jsii.String("service"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:   awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(t, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-DDB3"),
+		Reason: jsii.String("The table holds only which execution took each service's turn last. Losing it loses nothing to restore: " +
+			"a holder that runs long enough to matter is listed by ListExecutions, which the queue reads as well, and an empty item is taken by the next check."),
+	}}, nil)
+	return t
+}
+
 func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []config.Resolved, smName, smArn *string) {
 	arn := func(service, resource, name string) *string {
 		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String(service), Resource: jsii.String(resource), ResourceName: jsii.String(name)})

@@ -179,13 +179,16 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("follow re-attaches to an environment's deployment; Ctrl-C leaves it running and exits 130", func(t *testing.T) {
-		s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 3}})
+		s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 5}})
 		defer s.SetScenario(emulator.Scenario{})
 		arn := startExecution(t, "staging")
+		// follow <environment> finds it with ListExecutions, which lags as
+		// AWS's may (a script that starts and follows uses start --follow).
+		time.Sleep(localstack.DefaultListLag)
 		// Ctrl-C while following: the CLI's context is cancelled.
 		var out, errOut bytes.Buffer
 		app := &cli.App{Out: &out, Err: &errOut, Getenv: os.Getenv, Poll: 100 * time.Millisecond, Now: time.Now}
-		// The deployment takes over 4 s (a 1 s migration, a 3 s rollout).
+		// The deployment takes over 6 s (a 1 s migration, a 5 s rollout).
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 		defer cancel()
 		code := app.Run(ctx, []string{"follow", "staging"})

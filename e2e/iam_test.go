@@ -21,6 +21,8 @@ func TestRemovedStatementIsAccessDenied(t *testing.T) {
 		"ecs:RunTask":   {"RunMigrationRole", "ecs:RunTask"},
 		"iam:PassRole":  {"RunMigrationRole", "iam:PassRole"},
 		"ecs:ListTasks": {"CheckDeploymentRole", "ecs:ListTasks"},
+		// The turns table's statement (GetItem and PutItem): the first read is refused.
+		"dynamodb:GetItem": {"CheckTurnRole", "dynamodb:GetItem"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

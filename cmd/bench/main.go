@@ -29,7 +29,7 @@ func main() {
 	part := flag.String("part", "strategies", "what to run: strategies (make bench: the waiting strategies against the script, minutes), realtime (make bench-realtime: the event path on the wall clock with AWS's latencies modelled) or scale (make bench-scale: -concurrent deployments at once against a throttled ECS)")
 	concurrent := flag.Int("concurrent", 100, "with -part scale: deployments run at once")
 	runs := flag.Int("runs", 1, "with -part strategies or realtime: how many runs (seeds 42, 43, …); more than one writes each run's results and the spread")
-	settle := flag.Duration("settle", 5*time.Second, "with -part realtime: the target's queueSettle")
+	settle := flag.Duration("settle", 0, "with -part realtime: the target's queueSettle")
 	flag.Parse()
 	var err error
 	switch *part {

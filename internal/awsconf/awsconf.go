@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -71,7 +72,8 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 	return &deploy.Deployer{
 		Notices: notices,
 		ECS:     ecsClient, Tags: ecsClient, ECR: ecr.NewFromConfig(cfg), SFN: sfnClient, Tokens: sfnClient, History: sfnClient, Starter: sfnClient,
-		Logs:            cloudwatchlogs.NewFromConfig(cfg),
+		Logs:  cloudwatchlogs.NewFromConfig(cfg),
+		Turns: dynamodb.NewFromConfig(cfg), TurnsTable: os.Getenv("TURNS_TABLE"),
 		StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
 		Config:          targets, Region: cfg.Region, Log: lambdacontext.NewLogger(),
 	}, nil

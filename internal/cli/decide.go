@@ -174,11 +174,16 @@ func (a *App) scanExecutions(ctx context.Context, sm string, status sfntypes.Exe
 }
 
 // latestState reads an execution's state from its latest history events,
-// and the deployment wait it is parked in, if it is.
+// and the deployment wait it is parked in, if it is; ok is false for one
+// that has ended.
 func (a *App) latestState(ctx context.Context, arn string) (deploy.State, *deploy.Parked, bool, error) {
 	h, err := a.sfn.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 5})
 	if err != nil {
 		return deploy.State{}, nil, false, fmt.Errorf("read the history of %s: %w", arn, err)
+	}
+	if ended(arn, h) {
+		// ListExecutions, eventually consistent, may still list it RUNNING.
+		return deploy.State{}, nil, false, nil
 	}
 	if p, ok := deploy.ParkedFrom(arn, h.Events); ok {
 		return p.State, &p, true, nil

@@ -21,7 +21,7 @@ import (
 
 var digestSyntax = regexp.MustCompile(`^sha(256|384|512):[0-9a-f]{32,128}$`)
 
-// rollbackScan bounds how many succeeded executions rollback reads to find
+// rollbackScan bounds how many executions rollback reads to find
 // the image to return to (one DescribeExecution each).
 const rollbackScan = 200
 
@@ -177,12 +177,15 @@ func RollbackTarget(newestFirst []Deployed) (current, target Deployed, ok bool) 
 }
 
 // deployedImages lists the environment's successful deployments, newest
-// first, from the workflow's own execution history (90 days).
+// first, from the workflow's own execution history (90 days). Executions of
+// every status are read, and DescribeExecution's status decides: one that
+// just succeeded may still be listed RUNNING (ListExecutions is eventually
+// consistent).
 func (a *App) deployedImages(ctx context.Context, sm, env string) ([]Deployed, error) {
 	var out []Deployed
-	err := a.scanExecutions(ctx, sm, sfntypes.ExecutionStatusSucceeded, rollbackScan, func(ex sfntypes.ExecutionListItem, d *sfn.DescribeExecutionOutput) (bool, error) {
+	err := a.scanExecutions(ctx, sm, "", rollbackScan, func(ex sfntypes.ExecutionListItem, d *sfn.DescribeExecutionOutput) (bool, error) {
 		var st deploy.State
-		if json.Unmarshal([]byte(aws.ToString(d.Output)), &st) != nil || st.Environment != env || !st.Deployment.Done {
+		if d.Status != sfntypes.ExecutionStatusSucceeded || json.Unmarshal([]byte(aws.ToString(d.Output)), &st) != nil || st.Environment != env || !st.Deployment.Done {
 			return false, nil
 		}
 		dd := Deployed{Digest: st.Image.Digest, Execution: aws.ToString(ex.Name), Stop: aws.ToTime(d.StopDate)}

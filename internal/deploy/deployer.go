@@ -56,6 +56,9 @@ type Deployer struct {
 	Tags TagsAPI
 	// Starter starts executions (Trigger).
 	Starter StarterAPI
+	// Turns holds each service's turn in the table TurnsTable (CheckTurn).
+	Turns      TurnsAPI
+	TurnsTable string
 	// Notices, when set, tells the notification topic what awaits a person.
 	Notices NoticeAPI
 	// StateMachineARN is the workflow whose executions Wake wakes.

@@ -37,6 +37,14 @@ const (
 // find the required environment's latest deployment of the image.
 const guardScan = 500
 
+// guardListGrace is how long the guard waits for evidence it cannot find
+// before it blocks: ListExecutions is eventually consistent, so a
+// deployment to the required environment that started a moment before this
+// one may not be listed yet (a pipeline that promotes to staging and then to
+// prod). A block is the safe way to be wrong; this keeps it from being the
+// usual one.
+const guardListGrace = 10 * time.Second
+
 // Attempt of an image in an environment, as the guard finds it.
 type guardEvidence struct {
 	Execution string
@@ -48,6 +56,8 @@ type guardEvidence struct {
 // attempt at the image (nil: never tried), and whether the wait is over.
 func JudgeGuard(ev *guardEvidence, requires, digest string, waitOver bool, waited time.Duration) (verdict string, blocked *PromotionBlocked, reason string) {
 	switch {
+	case ev == nil && waited < guardListGrace:
+		return GuardWaiting, nil, fmt.Sprintf("no execution of %s with %s is listed yet (Step Functions lists a new one after a moment); checks again until this one is %s old", requires, digest, guardListGrace)
 	case ev == nil:
 		return "", &PromotionBlocked{newf("%s was never deployed to %s (in the %d newest executions), which this target requires first. Promote it to %s and let that deployment succeed; or start this one by hand with \"overrideGuard\": true and a reason.",
 			digest, requires, guardScan, requires)}, ""

@@ -183,9 +183,13 @@ func deployedSince(o Candidate, all []Candidate) bool {
 // wait, or ends because it is superseded or a duplicate. See DecideTurn.
 //
 // Step Functions' ListExecutions is eventually consistent: an execution
-// started a moment ago may not be listed yet. So the first check waits until
-// the execution is QueueSettle old; an execution that started earlier than
-// another is then listed to it, which keeps the order above total.
+// started a moment ago may not be listed yet, so two executions of a
+// service that start together may each see no other. The turns table
+// (turns.go) settles that: the turn is taken with a conditional write, and
+// an execution holding it that the list does not show yet is waited for.
+// QueueSettle (0 by default) delays the first check, so that pushes in
+// quick succession are listed to each other and the newest supersedes the
+// others rather than queueing behind the first.
 // https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html
 func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	t := &s.Turn
@@ -238,7 +242,10 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	if me.waitedForWindow() {
 		since = start
 	}
-	dec, err := d.decide(qctx, s.Execution.StateMachine, me, now, time.Duration(t.DuplicateWindowSeconds)*time.Second, since)
+	if d.Turns == nil || d.TurnsTable == "" {
+		return s, errors.New("CheckTurn needs the turns table (TURNS_TABLE) to take a service's turn")
+	}
+	dec, turns, err := d.decideHeld(qctx, s.Execution, me, now, time.Duration(t.DuplicateWindowSeconds)*time.Second, since)
 	if err != nil {
 		if throttled(err) {
 			return waitThrottled(err)
@@ -260,6 +267,16 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	}
 	switch dec.Kind {
 	case TurnGo:
+		took, err := d.takeTurns(ctx, s.Execution, turns, now)
+		if err != nil {
+			return s, err
+		}
+		if !took {
+			t.Decision, t.WaitSeconds = TurnWait, t.PollSeconds
+			t.Reason = "another execution took the turn of " + me.label() + " a moment ago; checks again"
+			d.log().InfoContext(ctx, "turn", "execution", s.Execution.ID, "service", me.label(), "decision", TurnWait, "reason", "turn taken")
+			return s, nil
+		}
 		t.Reason = "no other deployment of " + me.label() + " is running"
 		if g := t.Guard; g != nil {
 			t.Reason += "; promotion guard " + g.Verdict + ": " + g.Reason
@@ -396,7 +413,11 @@ func (d *Deployer) describeCandidates(ctx context.Context, items []sfntypes.Exec
 // after it matter only when it would wait (one of them may supersede it) or
 // when it waited for its window. With many executions started at once, each
 // first check describes half as many on average (DescribeExecution: 15/s).
-func (d *Deployer) decide(ctx context.Context, stateMachine string, me Candidate, now time.Time, window time.Duration, since time.Time) (TurnDecision, error) {
+//
+// holders are the executions the turns table names: each one stands in for
+// the listed execution of its name, unless the list says RUNNING (both
+// reads are eventually consistent; the one that holds back wins).
+func (d *Deployer) decide(ctx context.Context, stateMachine string, me Candidate, now time.Time, window time.Duration, since time.Time, holders []Candidate) (TurnDecision, error) {
 	running, succeeded, err := d.listCandidates(ctx, stateMachine, me.Name, now, window, since)
 	if err != nil {
 		return TurnDecision{}, err
@@ -414,7 +435,7 @@ func (d *Deployer) decide(ctx context.Context, stateMachine string, me Candidate
 	if err != nil {
 		return TurnDecision{}, err
 	}
-	dec := DecideTurn(me, others, now, window)
+	dec := DecideTurn(me, withHolders(others, holders), now, window)
 	if dec.Kind != TurnWait && !me.waitedForWindow() {
 		return dec, nil
 	}
@@ -422,7 +443,23 @@ func (d *Deployer) decide(ctx context.Context, stateMachine string, me Candidate
 	if err != nil {
 		return TurnDecision{}, err
 	}
-	return DecideTurn(me, append(others, more...), now, window), nil
+	return DecideTurn(me, withHolders(append(others, more...), holders), now, window), nil
+}
+
+// withHolders adds the turn holders to the listed candidates: a holder
+// replaces the listed execution of its name unless that one is RUNNING.
+func withHolders(listed, holders []Candidate) []Candidate {
+	out := slices.Clone(listed)
+	for _, h := range holders {
+		i := slices.IndexFunc(out, func(c Candidate) bool { return c.Name == h.Name })
+		switch {
+		case i < 0:
+			out = append(out, h)
+		case out[i].Status != "RUNNING":
+			out[i] = h
+		}
+	}
+	return out
 }
 
 // mayShare keeps the executions that may deploy a service of me's: those

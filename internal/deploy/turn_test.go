@@ -226,7 +226,7 @@ func TestCheckTurnQueueTimesOut(t *testing.T) {
 				input:  map[string]string{"older": push},
 				starts: map[string]time.Time{"me": start},
 			}
-			d := &Deployer{SFN: fake, Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+			d := &Deployer{SFN: fake, Config: cfg, Log: quiet, Turns: &fakeTurns{}, TurnsTable: "turns", Now: func() time.Time { return now }}
 			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: start, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
 				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
 			out, err := d.CheckTurn(context.Background(), s)
@@ -276,7 +276,7 @@ func TestDecideDescribesLazilyAndDecidesTheSame(t *testing.T) {
 		me.Ready = me.Start
 		window := 15 * time.Minute
 		d := &Deployer{SFN: fake, Config: cfg, Log: quiet}
-		got, err := d.decide(context.Background(), "sm", me, now, window, time.Time{})
+		got, err := d.decide(context.Background(), "sm", me, now, window, time.Time{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -349,7 +349,7 @@ func TestCheckTurnWaitsWhenTheQueueCannotBeRead(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
 				defer cancel()
 			}
-			d := &Deployer{SFN: tc.api, Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+			d := &Deployer{SFN: tc.api, Config: cfg, Log: quiet, Turns: &fakeTurns{}, TurnsTable: "turns", Now: func() time.Time { return now }}
 			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: now.Add(-time.Minute), StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
 				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
 			out, err := d.CheckTurn(ctx, s)
@@ -399,7 +399,7 @@ func TestCheckReadsOnlyExecutionsThatMayShare(t *testing.T) {
 	me := "staging-tag-20261125T120000Z-me"
 	fake.starts[me] = now
 	fake.input[me] = manual("staging")
-	d := &Deployer{SFN: fake, Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+	d := &Deployer{SFN: fake, Config: cfg, Log: quiet, Turns: &fakeTurns{}, TurnsTable: "turns", Now: func() time.Time { return now }}
 	s := State{Execution: Execution{ID: me, Name: me, StartTime: now, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
 		Turn: Turn{PollSeconds: 15}}
 	out, err := d.CheckTurn(context.Background(), s)

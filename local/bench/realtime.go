@@ -31,7 +31,7 @@ type RealtimeOptions struct {
 	Deployments int
 	// Migration and Rollout are ECS's durations, on the wall clock.
 	Migration, Rollout time.Duration
-	// QueueSettle is the target's queueSettle (the default, 5 s, unless set).
+	// QueueSettle is the target's queueSettle (the default: 0).
 	QueueSettle time.Duration
 	Latency     *localstack.Latency
 }

@@ -100,5 +100,5 @@ func WriteRealtime(w io.Writer, runs []RealtimeResult) {
 	}
 	fmt.Fprintf(w, "\nWaits ended by: %v.\n", woken)
 	fmt.Fprintf(w, "Beyond AWS's delivery, p50 ≤ %gs and p95 ≤ %gs in every run: %v.\n", TargetBeyondP50, TargetBeyondP95, beyond)
-	fmt.Fprintf(w, "Push → RunTask p50 ≤ %gs in every run: %v (queueSettle %gs is on that path: docs/benchmark.md says why).\n", TargetPushToRunTaskP50, push, runs[0].QueueSettle)
+	fmt.Fprintf(w, "Push → RunTask p50 ≤ %gs in every run: %v (queueSettle %gs on that path).\n", TargetPushToRunTaskP50, push, runs[0].QueueSettle)
 }

@@ -51,6 +51,8 @@ func (r *resources) ref(id string) (string, bool) {
 		return fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", emulator.Region, emulator.Account, id), true
 	case "AWS::KMS::Key":
 		return id, true // the key ID
+	case "AWS::DynamoDB::Table":
+		return id, true // the table name
 	case "AWS::Lambda::Function":
 		if name := functionOf(id); name != "" {
 			return name, true
@@ -70,6 +72,8 @@ func (r *resources) getAtt(id, attribute string) (string, bool) {
 		return id, true
 	case t == "AWS::SQS::Queue" && attribute == "Arn":
 		return fmt.Sprintf("arn:aws:sqs:%s:%s:%s", emulator.Region, emulator.Account, id), true
+	case t == "AWS::DynamoDB::Table" && attribute == "Arn":
+		return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", emulator.Region, emulator.Account, id), true
 	case t == "AWS::StepFunctions::StateMachine" && attribute == "Name":
 		return StateMachineName, true
 	}
@@ -92,6 +96,23 @@ func (r *resources) topics() map[string]string {
 			}
 		}
 		out[arn] = key
+	}
+	return out
+}
+
+// tables are the template's DynamoDB tables: name → partition key.
+func (r *resources) tables() map[string]string {
+	out := map[string]string{}
+	for id, t := range r.types {
+		if t != "AWS::DynamoDB::Table" {
+			continue
+		}
+		keys, _ := r.props[id]["KeySchema"].([]any)
+		for _, k := range keys {
+			if k, _ := k.(map[string]any); k["KeyType"] == "HASH" {
+				out[id], _ = k["AttributeName"].(string)
+			}
+		}
 	}
 	return out
 }

@@ -484,16 +484,26 @@ func (s *SFNServer) listExecutions(body []byte) (any, *sfnError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var list []map[string]any
-	// Newest first, as Step Functions lists them.
+	// Newest first, as Step Functions lists them, and as they were ListLag
+	// ago ("This operation is eventually consistent. The results are best
+	// effort and may not reflect very recent updates and changes.").
 	sorted := append([]*execution(nil), s.order...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].start.After(sorted[j].start) })
+	seenAt := time.Now().Add(-max(0, s.stack.opts.ListLag))
 	for _, ex := range sorted {
-		if in.StatusFilter != "" && ex.status != in.StatusFilter {
+		if ex.start.After(seenAt) {
 			continue
 		}
-		item := map[string]any{"executionArn": ex.arn, "stateMachineArn": s.StateMachineARN, "name": ex.name, "status": ex.status, "startDate": epochOf(ex.start)}
-		if !ex.stop.IsZero() {
-			item["stopDate"] = epochOf(ex.stop)
+		status, stop := ex.status, ex.stop
+		if !stop.IsZero() && stop.After(seenAt) {
+			status, stop = "RUNNING", time.Time{}
+		}
+		if in.StatusFilter != "" && status != in.StatusFilter {
+			continue
+		}
+		item := map[string]any{"executionArn": ex.arn, "stateMachineArn": s.StateMachineARN, "name": ex.name, "status": status, "startDate": epochOf(ex.start)}
+		if !stop.IsZero() {
+			item["stopDate"] = epochOf(stop)
 		}
 		list = append(list, item)
 	}

@@ -61,6 +61,12 @@ type Options struct {
 	// (local/sfn/pool.mjs) rather than one per execution (benchmarks at
 	// scale).
 	Runners int
+	// ListLag is how long ListExecutions takes to show a change: an
+	// execution is listed ListLag after it starts, and listed RUNNING until
+	// ListLag after it ends. AWS documents the operation as eventually
+	// consistent without a bound, so the local stack lags by default
+	// (DefaultListLag); a negative value lists every change at once.
+	ListLag time.Duration
 	// Latency, when set, adds AWS's own latencies (EventBridge delivery,
 	// Lambda invocation, Step Functions transitions) to the local stack's.
 	Latency *Latency
@@ -110,6 +116,8 @@ type Stack struct {
 	routed   []eventpattern.Rule
 	targets  map[string]func(body []byte)
 	wakeRule map[string]bool
+	// turnsTable is the stack's turns table (CheckTurn's TURNS_TABLE).
+	turnsTable string
 	// topicARN is the stack's notification topic (Notify's TOPIC_ARN).
 	topicARN string
 	// dlq holds the dead letters and the alarms.
@@ -161,6 +169,9 @@ func (s *Stack) invoke(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(w, resp.Body)
 }
 
+// TurnsTable is the name of the stack's turns table in the emulator.
+func (s *Stack) TurnsTable() string { return s.turnsTable }
+
 // Invocations counts the invocations of a function (by its directory name).
 func (s *Stack) Invocations(dir string) int64 {
 	if p := s.lambdas["ecr-deployer-"+dir]; p != nil {
@@ -184,6 +195,11 @@ func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// DefaultListLag is how stale ListExecutions reads by default: long enough
+// that executions started together do not list each other when they first
+// check their turn, as AWS's eventual consistency allows.
+const DefaultListLag = 2 * time.Second
+
 // Start starts the emulator and one RIE per Lambda, on loopback ports.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.Wait == 0 {
@@ -197,6 +213,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	if opts.TokenTimeout == 0 {
 		opts.TokenTimeout = 10 * time.Second
+	}
+	if opts.ListLag == 0 {
+		opts.ListLag = DefaultListLag
 	}
 	if opts.Template == "" {
 		opts.Template = filepath.Join(opts.Root, "local", "template.json")
@@ -233,6 +252,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	for arn, key := range res.topics() {
 		s.Emulator.AddTopic(arn, key)
 		s.topicARN = arn
+	}
+	for name, key := range res.tables() {
+		s.Emulator.AddTable(name, key)
+		s.turnsTable = name
 	}
 	s.dlq = loadDeadLetters(res)
 	s.SFN = newSFNServer(s)
@@ -488,12 +511,14 @@ func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name
 		"AWS_ENDPOINT_URL_ECR="+s.Endpoint,
 		"AWS_ENDPOINT_URL_SFN="+s.Endpoint,
 		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS="+s.Endpoint,
+		"AWS_ENDPOINT_URL_DYNAMODB="+s.Endpoint,
 		// Any other service goes to the local stack too, which refuses it,
 		// rather than to AWS.
 		"AWS_ENDPOINT_URL="+s.Endpoint,
 		"AWS_LAMBDA_FUNCTION_NAME="+name,
 		"STATE_MACHINE_ARN="+s.SFN.StateMachineARN,
 		"TOPIC_ARN="+s.topicARN,
+		"TURNS_TABLE="+s.turnsTable,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",
 		"DEPLOYER_CONFIG_FILE="+s.opts.ConfigFile,

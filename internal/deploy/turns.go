@@ -1,0 +1,210 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+)
+
+// The turns table holds, per service, the execution that took its turn
+// last. ListExecutions, which the queue reads, is eventually consistent
+// with no documented bound, so two executions that start together may each
+// list no other and both decide GO. Taking the turn is therefore a
+// conditional write, all the services of an execution at once: the item is
+// absent, or still held by the execution read a moment before. Of two
+// executions that both decided GO one write succeeds; the other answers
+// WAIT and checks again. The turn is never given back: the next execution
+// takes it over once Step Functions says its holder has ended, however it
+// ended (an execution stopped by hand runs no last step).
+// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+
+// TurnsAPI is the part of DynamoDB CheckTurn holds turns with.
+type TurnsAPI interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+var _ TurnsAPI = (*dynamodb.Client)(nil)
+
+// The turns table's attributes: the partition key, then the holder.
+const (
+	turnService   = "service"   // "cluster/service"
+	turnExecution = "execution" // the holder's execution ARN
+	turnName      = "name"      // its name, for people reading the table
+	turnSince     = "since"     // when it took the turn, RFC 3339
+)
+
+// unseenHolder is how long a holder Step Functions does not know
+// (ExecutionDoesNotExist) is still taken to run: DescribeExecution is
+// eventually consistent too, and a holder that just started may not be
+// readable yet. After that the holder is an execution Step Functions no
+// longer keeps (90 days after it closed), and its turn is free.
+const unseenHolder = 5 * time.Minute
+
+// held is a service's turn as the table says: its holder ("" for none).
+type held struct {
+	service, execution, name string
+	since                    time.Time
+}
+
+// readTurns reads each service's turn with strongly consistent reads.
+func (d *Deployer) readTurns(ctx context.Context, services []string) ([]held, error) {
+	out := make([]held, 0, len(services))
+	for _, svc := range services {
+		got, err := d.Turns.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(d.TurnsTable), ConsistentRead: aws.Bool(true),
+			Key: map[string]ddbtypes.AttributeValue{turnService: &ddbtypes.AttributeValueMemberS{Value: svc}}})
+		if err != nil {
+			return nil, fmt.Errorf("read the turn of %s: %w", svc, err)
+		}
+		h := held{service: svc, execution: str(got.Item[turnExecution]), name: str(got.Item[turnName])}
+		h.since, _ = time.Parse(time.RFC3339, str(got.Item[turnSince]))
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+func str(v ddbtypes.AttributeValue) string {
+	if s, ok := v.(*ddbtypes.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+// holders describes the executions other than me that hold a turn of mine,
+// as the queue sees candidates, with their status as Step Functions tells
+// it now. An execution it does not know yet counts as RUNNING.
+func (d *Deployer) holders(ctx context.Context, me string, turns []held, now time.Time) ([]Candidate, error) {
+	var out []Candidate
+	seen := map[string]bool{}
+	for _, h := range turns {
+		if h.execution == "" || h.execution == me || seen[h.execution] {
+			continue
+		}
+		seen[h.execution] = true
+		desc, err := d.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(h.execution)})
+		var missing *sfntypes.ExecutionDoesNotExist
+		switch {
+		case errors.As(err, &missing) && now.Sub(h.since) < unseenHolder:
+			// Its start is not known: taken as the oldest, it is waited
+			// for, never taken to supersede.
+			out = append(out, Candidate{Name: h.name, Status: "RUNNING", Services: []string{h.service}})
+			continue
+		case errors.As(err, &missing):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("describe execution %s, which holds the turn of %s: %w", h.name, h.service, err)
+		}
+		// What it deploys is kept as candidate keeps it, so the read is not made twice.
+		d.turnCache.put(h.execution, describe(d, desc, desc.Status == sfntypes.ExecutionStatusSucceeded))
+		item := sfntypes.ExecutionListItem{ExecutionArn: desc.ExecutionArn, Name: desc.Name, Status: desc.Status, StartDate: desc.StartDate, StopDate: desc.StopDate}
+		c, ok, err := d.candidate(ctx, item)
+		if err != nil {
+			return nil, err
+		}
+		if !ok { // its input names no target now: it holds the turn as long as it runs
+			c = Candidate{Name: aws.ToString(desc.Name), Start: aws.ToTime(desc.StartDate), Status: string(desc.Status), Services: []string{h.service}}
+			c.Ready = c.Start
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// HeldTurn is the turns table's say on a decision the queue's list made:
+//
+//   - GO stands only if no other execution holding a turn of mine is still
+//     running: a newer one that deploys all of my services supersedes me
+//     (only the newest deploys), any other is waited for. The list may not
+//     show it yet; the table does.
+//   - A running holder of the same push (repository:tag@digest) makes me
+//     its duplicate, whichever of us started first: one deploys it.
+//   - An execution that started after me, deploys all of my services and
+//     has deployed them supersedes me even though it ended: deploying now
+//     would put an older image over a newer one.
+//
+// Any other decision stands: it holds back, and holding back is safe.
+func HeldTurn(dec TurnDecision, me Candidate, holders []Candidate) TurnDecision {
+	if dec.Kind != TurnGo {
+		return dec
+	}
+	for _, h := range holders {
+		newer := before(me, h) && covers(h, me)
+		switch {
+		case h.Name == me.Name:
+		case h.Status == "RUNNING" && me.Key != "" && h.Key == me.Key:
+			return TurnDecision{Kind: TurnDuplicate, Other: h.Name}
+		case h.Status == "RUNNING" && newer, h.Status == "SUCCEEDED" && h.Deployed && newer:
+			return TurnDecision{Kind: TurnSuperseded, Other: h.Name}
+		case h.Status == "RUNNING":
+			return TurnDecision{Kind: TurnWait, Other: h.Name}
+		}
+	}
+	return dec
+}
+
+// decideHeld reads the turns of me's services and decides as the queue's
+// list and the turns' holders say together (decide, then HeldTurn).
+func (d *Deployer) decideHeld(ctx context.Context, ex Execution, me Candidate, now time.Time, window time.Duration, since time.Time) (TurnDecision, []held, error) {
+	turns, err := d.readTurns(ctx, me.Services)
+	if err != nil {
+		return TurnDecision{}, nil, err
+	}
+	holders, err := d.holders(ctx, ex.ID, turns, now)
+	if err != nil {
+		return TurnDecision{}, nil, err
+	}
+	dec, err := d.decide(ctx, ex.StateMachine, me, now, window, since, holders)
+	if err != nil {
+		return TurnDecision{}, nil, err
+	}
+	return HeldTurn(dec, me, holders), turns, nil
+}
+
+// takeTurns writes me as the holder of every service's turn, on condition
+// that each is still held as read (or still free). It reports false when
+// another execution took one first: nothing was written.
+func (d *Deployer) takeTurns(ctx context.Context, me Execution, turns []held, now time.Time) (bool, error) {
+	var items []ddbtypes.TransactWriteItem
+	for _, h := range turns {
+		if h.execution == me.ID {
+			continue
+		}
+		put := &ddbtypes.Put{TableName: aws.String(d.TurnsTable), Item: map[string]ddbtypes.AttributeValue{
+			turnService:   &ddbtypes.AttributeValueMemberS{Value: h.service},
+			turnExecution: &ddbtypes.AttributeValueMemberS{Value: me.ID},
+			turnName:      &ddbtypes.AttributeValueMemberS{Value: me.Name},
+			turnSince:     &ddbtypes.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339)},
+		}}
+		if h.execution == "" {
+			put.ConditionExpression = aws.String("attribute_not_exists(#service)")
+			put.ExpressionAttributeNames = map[string]string{"#service": turnService}
+		} else {
+			put.ConditionExpression = aws.String("#execution = :holder")
+			put.ExpressionAttributeNames = map[string]string{"#execution": turnExecution}
+			put.ExpressionAttributeValues = map[string]ddbtypes.AttributeValue{":holder": &ddbtypes.AttributeValueMemberS{Value: h.execution}}
+		}
+		items = append(items, ddbtypes.TransactWriteItem{Put: put})
+	}
+	if len(items) == 0 {
+		return true, nil
+	}
+	_, err := d.Turns.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var cancelled *ddbtypes.TransactionCanceledException
+	if errors.As(err, &cancelled) && slices.ContainsFunc(cancelled.CancellationReasons, func(r ddbtypes.CancellationReason) bool {
+		return aws.ToString(r.Code) == "ConditionalCheckFailed"
+	}) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("take the turn: %w", err)
+	}
+	return true, nil
+}

@@ -1,0 +1,207 @@
+package deploy
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+)
+
+// fakeTurns is a turns table: items by service, and the two conditions
+// takeTurns writes with (the emulator's wire tests check the real ones).
+type fakeTurns struct {
+	items  map[string]map[string]ddbtypes.AttributeValue
+	writes int
+}
+
+func (f *fakeTurns) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return &dynamodb.GetItemOutput{Item: f.items[str(in.Key[turnService])]}, nil
+}
+
+func (f *fakeTurns) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	var reasons []ddbtypes.CancellationReason
+	failed := false
+	for _, x := range in.TransactItems {
+		cur := f.items[str(x.Put.Item[turnService])]
+		ok := cur == nil
+		if aws.ToString(x.Put.ConditionExpression) == "#execution = :holder" {
+			ok = cur != nil && str(cur[turnExecution]) == str(x.Put.ExpressionAttributeValues[":holder"])
+		}
+		code := "None"
+		if !ok {
+			code, failed = "ConditionalCheckFailed", true
+		}
+		reasons = append(reasons, ddbtypes.CancellationReason{Code: aws.String(code)})
+	}
+	if failed {
+		return nil, &ddbtypes.TransactionCanceledException{CancellationReasons: reasons}
+	}
+	if f.items == nil {
+		f.items = map[string]map[string]ddbtypes.AttributeValue{}
+	}
+	for _, x := range in.TransactItems {
+		f.items[str(x.Put.Item[turnService])] = x.Put.Item
+	}
+	f.writes++
+	return &dynamodb.TransactWriteItemsOutput{}, nil
+}
+
+func (f *fakeTurns) holder(service string) string { return str(f.items[service][turnExecution]) }
+
+func TestHeldTurn(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	me := Candidate{Name: "me", Start: t0, Status: "RUNNING", Services: []string{"c/a", "c/b"}, Key: "app:t@sha256:1"}
+	h := func(name string, start int, status string, deployed bool, services ...string) Candidate {
+		return Candidate{Name: name, Start: t0.Add(time.Duration(start) * time.Second), Status: status, Deployed: deployed, Services: services}
+	}
+	goDec := TurnDecision{Kind: TurnGo}
+	cases := []struct {
+		name    string
+		dec     TurnDecision
+		holders []Candidate
+		want    TurnDecision
+	}{
+		{"no holder", goDec, nil, goDec},
+		{"me", goDec, []Candidate{h("me", 0, "RUNNING", false, "c/a", "c/b")}, goDec},
+		{"an older holder still running: wait", goDec, []Candidate{h("old", -5, "RUNNING", false, "c/a")}, TurnDecision{TurnWait, "old"}},
+		{"a newer holder running that covers me: superseded", goDec, []Candidate{h("new", 5, "RUNNING", false, "c/a", "c/b")}, TurnDecision{TurnSuperseded, "new"}},
+		{"a newer holder running that covers part: wait", goDec, []Candidate{h("new", 5, "RUNNING", false, "c/a")}, TurnDecision{TurnWait, "new"}},
+		{"a newer holder that deployed all of mine: superseded", goDec, []Candidate{h("new", 5, "SUCCEEDED", true, "c/a", "c/b")}, TurnDecision{TurnSuperseded, "new"}},
+		{"a newer holder that failed: go", goDec, []Candidate{h("new", 5, "FAILED", false, "c/a", "c/b")}, goDec},
+		{"a newer holder that deployed nothing: go", goDec, []Candidate{h("new", 5, "SUCCEEDED", false, "c/a", "c/b")}, goDec},
+		{"an older holder that ended: go", goDec, []Candidate{h("old", -5, "SUCCEEDED", true, "c/a", "c/b")}, goDec},
+		{"a holder of the same push, newer: a duplicate", goDec, []Candidate{{Name: "again", Start: t0.Add(time.Second), Status: "RUNNING", Services: []string{"c/a", "c/b"}, Key: "app:t@sha256:1"}},
+			TurnDecision{TurnDuplicate, "again"}},
+		{"a WAIT stands", TurnDecision{TurnWait, "x"}, []Candidate{h("new", 5, "RUNNING", false, "c/a", "c/b")}, TurnDecision{TurnWait, "x"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := HeldTurn(tc.dec, me, tc.holders); got != tc.want {
+				t.Fatalf("HeldTurn = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// statusSFN is fakeSFN that also tells each execution's name, status and
+// stop, as DescribeExecution does, and that some do not exist.
+type statusSFN struct {
+	fakeSFN
+	status  map[string]sfntypes.ExecutionStatus
+	missing map[string]bool
+}
+
+func (f *statusSFN) DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, o ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	arn := aws.ToString(in.ExecutionArn)
+	if f.missing[arn] {
+		return nil, &sfntypes.ExecutionDoesNotExist{Message: aws.String("Execution Does Not Exist: '" + arn + "'")}
+	}
+	out, err := f.fakeSFN.DescribeExecution(ctx, in, o...)
+	if err != nil {
+		return nil, err
+	}
+	out.ExecutionArn, out.Name, out.Status = in.ExecutionArn, in.ExecutionArn, f.status[arn]
+	if out.Status != sfntypes.ExecutionStatusRunning {
+		out.StopDate = aws.Time(f.starts[arn].Add(time.Minute))
+	}
+	return out, nil
+}
+
+// Two executions of a service that start together, neither listed to the
+// other (ListExecutions is eventually consistent): both decide GO from the
+// list, and the turns table lets one of them go. Then the table's holder
+// decides what the list cannot see.
+func TestCheckTurnTakesTheTurnOnce(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(digest string) string {
+		return `{"source":"aws.ecr","detail-type":"ECR Image Action","account":"1","detail":{"result":"SUCCESS","action-type":"PUSH","repository-name":"app","image-tag":"staging","image-digest":"sha256:` + strings.Repeat(digest, 64) + `"}}`
+	}
+	state := func(name, digest string) State {
+		return State{Execution: Execution{ID: name, Name: name, StartTime: now, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
+			Trigger: Trigger{Type: "push"}, Image: Image{Repository: "app", Tag: "staging", Digest: "sha256:" + strings.Repeat(digest, 64)}, Turn: Turn{PollSeconds: 15}}
+	}
+	type step struct {
+		who, digest string
+		status      map[string]sfntypes.ExecutionStatus // others', as DescribeExecution tells
+		missing     string
+		want        string
+		other       string
+		holder      string // the table's holder after the check
+	}
+	cases := map[string][]step{
+		"both decide GO from the list; one takes the turn": {
+			{who: "first", digest: "a", want: TurnGo, holder: "first"},
+			{who: "second", digest: "b", status: map[string]sfntypes.ExecutionStatus{"first": "RUNNING"}, want: TurnWait, other: "first", holder: "first"},
+			{who: "second", digest: "b", status: map[string]sfntypes.ExecutionStatus{"first": "SUCCEEDED"}, want: TurnGo, holder: "second"},
+		},
+		"the holder the list misses is newer: the older is superseded": {
+			{who: "z-newer", digest: "b", want: TurnGo, holder: "z-newer"},
+			{who: "a-older", digest: "a", status: map[string]sfntypes.ExecutionStatus{"z-newer": "RUNNING"}, want: TurnSuperseded, other: "z-newer", holder: "z-newer"},
+		},
+		"a newer holder that deployed supersedes an older one after it ended": {
+			{who: "z-newer", digest: "b", want: TurnGo, holder: "z-newer"},
+			{who: "a-older", digest: "a", status: map[string]sfntypes.ExecutionStatus{"z-newer": "SUCCEEDED"}, want: TurnSuperseded, other: "z-newer", holder: "z-newer"},
+		},
+		"the same image after the holder deployed it: a duplicate": {
+			{who: "first", digest: "a", want: TurnGo, holder: "first"},
+			{who: "second", digest: "a", status: map[string]sfntypes.ExecutionStatus{"first": "SUCCEEDED"}, want: TurnDuplicate, other: "first", holder: "first"},
+		},
+		"a holder Step Functions cannot read yet is waited for": {
+			{who: "first", digest: "a", want: TurnGo, holder: "first"},
+			{who: "second", digest: "b", missing: "first", want: TurnWait, holder: "first"},
+		},
+	}
+	for name, steps := range cases {
+		t.Run(name, func(t *testing.T) {
+			turns := &fakeTurns{}
+			for i, st := range steps {
+				fake := &statusSFN{fakeSFN: fakeSFN{input: map[string]string{}, starts: map[string]time.Time{}}, status: st.status, missing: map[string]bool{st.missing: st.missing != ""}}
+				for _, x := range steps {
+					fake.input[x.who], fake.starts[x.who] = push(x.digest), now
+				}
+				if fake.status == nil {
+					fake.status = map[string]sfntypes.ExecutionStatus{}
+				}
+				fake.status[st.who] = sfntypes.ExecutionStatusRunning
+				// z-newer started a second after a-older.
+				fake.starts["z-newer"] = now.Add(time.Second)
+				d := &Deployer{SFN: &deployedSFN{fake}, Turns: turns, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now.Add(2*time.Second + time.Duration(i)*time.Minute) }}
+				s := state(st.who, st.digest)
+				s.Execution.StartTime = fake.starts[st.who]
+				s.Turn.DuplicateWindowSeconds = 3600
+				out, err := d.CheckTurn(context.Background(), s)
+				if err != nil {
+					t.Fatalf("step %d (%s): %v", i+1, st.who, err)
+				}
+				tr := out.Turn
+				other := tr.WaitingFor + tr.SupersededBy + tr.DuplicateOf
+				if tr.Decision != st.want || (st.other != "" && other != st.other) || turns.holder("staging/staging-service") != st.holder {
+					t.Fatalf("step %d (%s): %s (other %q, %s), holder %q; want %s (other %q), holder %q", i+1, st.who, tr.Decision, other, tr.Reason, turns.holder("staging/staging-service"), st.want, st.other, st.holder)
+				}
+			}
+		})
+	}
+}
+
+// deployedSFN says a SUCCEEDED execution deployed, as its output does.
+type deployedSFN struct{ *statusSFN }
+
+func (f *deployedSFN) DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, o ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	out, err := f.statusSFN.DescribeExecution(ctx, in, o...)
+	if err == nil && out.Status == sfntypes.ExecutionStatusSucceeded {
+		out.Output = aws.String(`{"deployment":{"done":true}}`)
+	}
+	return out, err
+}

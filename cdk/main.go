@@ -42,6 +42,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// The local benchmarks synthesize more services than one stack deploys.
+	warnOnly := os.Getenv("DEPLOYER_QUOTAS") == "warn"
+	if err := cfg.FitsOneStack(); err != nil && !warnOnly {
+		return err
+	}
 	outdir := os.Getenv("CDK_OUTDIR") // set by the cdk CLI
 	if outdir == "" {
 		outdir = "cdk.out"
@@ -58,8 +63,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if len(problems) > 0 && os.Getenv("DEPLOYER_QUOTAS") == "warn" {
-		// The local benchmarks: more services than one stack deploys.
+	if len(problems) > 0 && warnOnly {
 		fmt.Fprintln(os.Stderr, "cdk: warning: the stack would not deploy in AWS:", strings.Join(problems, "; "))
 		return nil
 	}

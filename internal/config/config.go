@@ -27,7 +27,7 @@ var (
 	DefaultCapacityRetries        = 5
 	DefaultCapacityRetryInterval  = Duration(30 * time.Second)
 	// Queueing: see the README's "One deployment per service at a time".
-	DefaultQueueSettle       = Duration(5 * time.Second)
+	DefaultQueueSettle       = Duration(0)
 	DefaultQueuePollInterval = Duration(15 * time.Second)
 	DefaultDuplicateWindow   = Duration(15 * time.Minute)
 	DefaultRequiresWait      = Duration(time.Hour)
@@ -280,6 +280,17 @@ func (r Resolved) AllServices() []ServiceRef {
 // Config is a validated configuration.
 type Config struct {
 	targets []Resolved
+	file    string // the file's name, for errors
+}
+
+// FitsOneStack says whether one stack can deploy the targets: the stack
+// publishes each as a CloudFormation output for the CLI, and CloudFormation
+// allows MaxOutputs. The Lambdas read any number; the CDK app refuses more.
+func (c *Config) FitsOneStack() error {
+	if n := len(c.targets); n > MaxTargets {
+		return &FieldError{File: c.file, Field: "targets", Msg: fmt.Sprintf("%d targets: at most %d, because the stack publishes each as a CloudFormation output (200 per stack) for the CLI; split them over two stacks", n, MaxTargets)}
+	}
+	return nil
 }
 
 // Targets returns every resolved target, in file order.
@@ -509,11 +520,8 @@ func Parse(name string, b []byte) (*Config, error) {
 	if len(f.Targets) == 0 {
 		errs = append(errs, &FieldError{File: name, Field: "targets", Msg: "at least one target is required"})
 	}
-	if len(f.Targets) > MaxTargets {
-		errs = append(errs, &FieldError{File: name, Field: "targets", Msg: fmt.Sprintf("%d targets: at most %d, because the stack publishes each as a CloudFormation output (200 per stack) for the CLI; split them over two stacks", len(f.Targets), MaxTargets)})
-	}
 	errs = append(errs, validateSettings(name, "defaults", f.Defaults)...)
-	c := &Config{}
+	c := &Config{file: name}
 	seenImage := map[string]int{}
 	seenEnv := map[string]int{}
 	for i, t := range f.Targets {

@@ -150,7 +150,7 @@ func TestHistoryLimit(t *testing.T) {
 		"a 1s queue poll behind a long execution of the same service": {
 			doc: `{"targets":[{"repository":"app","tag":"staging","queuePollInterval":"1s"},
 			                {"repository":"app","tag":"hotfix","cluster":"staging","service":"staging-service","migrationTimeout":"3h"}]}`,
-			want: []string{"targets[0]", "queue", "every 1s", "waiting up to 3h55m5s"},
+			want: []string{"targets[0]", "queue", "every 1s", "waiting up to 3h55m0s"},
 		},
 	}
 	for name, tc := range cases {
@@ -326,5 +326,24 @@ func TestSeveralServicesValidation(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) { expectParseErrors(t, tc.doc, tc.want) })
+	}
+}
+
+// The Lambdas read any number of targets; one stack publishes at most
+// MaxTargets, and the CDK app asks FitsOneStack.
+func TestFitsOneStack(t *testing.T) {
+	for _, n := range []int{MaxTargets, MaxTargets + 1} {
+		var targets []string
+		for i := range n {
+			targets = append(targets, fmt.Sprintf(`{"repository":"app","tag":"t%d","cluster":"c","service":"s%d"}`, i, i))
+		}
+		c, err := Parse("big.json", []byte(`{"targets":[`+strings.Join(targets, ",")+`]}`))
+		if err != nil {
+			t.Fatalf("%d targets: %v", n, err)
+		}
+		err = c.FitsOneStack()
+		if fits := n <= MaxTargets; fits != (err == nil) || (!fits && !strings.Contains(err.Error(), "big.json: targets: 194 targets: at most 193")) {
+			t.Errorf("%d targets: %v", n, err)
+		}
 	}
 }

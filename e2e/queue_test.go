@@ -162,6 +162,8 @@ func TestQueue(t *testing.T) {
 	t.Run("three pushes: the middle one is superseded", func(t *testing.T) {
 		t.Parallel()
 		s := startStack(t)
+		// a runs long enough for b's and c's checks to list each other.
+		s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{Seconds: 2 * localstack.DefaultListLag.Seconds()}})
 		a := push(t, s, "staging")
 		// a has taken the turn before b starts; b and c start together
 		// (pushes closer than ListExecutions' lag: see "two pushes at once").

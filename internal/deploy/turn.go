@@ -414,9 +414,7 @@ func (d *Deployer) describeCandidates(ctx context.Context, items []sfntypes.Exec
 // when it waited for its window. With many executions started at once, each
 // first check describes half as many on average (DescribeExecution: 15/s).
 //
-// holders are the executions the turns table names: each one stands in for
-// the listed execution of its name, unless the list says RUNNING (both
-// reads are eventually consistent; the one that holds back wins).
+// holders are the executions the turns table names (withHolders).
 func (d *Deployer) decide(ctx context.Context, stateMachine string, me Candidate, now time.Time, window time.Duration, since time.Time, holders []Candidate) (TurnDecision, error) {
 	running, succeeded, err := d.listCandidates(ctx, stateMachine, me.Name, now, window, since)
 	if err != nil {
@@ -431,23 +429,58 @@ func (d *Deployer) decide(ctx context.Context, stateMachine string, me Candidate
 			newer = append(newer, ex)
 		}
 	}
+	arns := map[string]*string{}
+	for _, ex := range running {
+		arns[aws.ToString(ex.Name)] = ex.ExecutionArn
+	}
 	others, err := d.describeCandidates(ctx, append(older, succeeded...))
 	if err != nil {
 		return TurnDecision{}, err
 	}
-	dec := DecideTurn(me, withHolders(others, holders), now, window)
-	if dec.Kind != TurnWait && !me.waitedForWindow() {
-		return dec, nil
+	others = withHolders(others, holders)
+	dec, err := d.confirmWait(ctx, me, others, arns, now, window)
+	if err != nil || (dec.Kind != TurnWait && !me.waitedForWindow()) {
+		return dec, err
 	}
 	more, err := d.describeCandidates(ctx, newer)
 	if err != nil {
 		return TurnDecision{}, err
 	}
-	return DecideTurn(me, withHolders(append(others, more...), holders), now, window), nil
+	return d.confirmWait(ctx, me, withHolders(append(others, more...), holders), arns, now, window)
 }
 
-// withHolders adds the turn holders to the listed candidates: a holder
-// replaces the listed execution of its name unless that one is RUNNING.
+// confirmWait decides, and before it waits for a listed execution reads
+// that execution's status again (DescribeExecution): ListExecutions lags,
+// so one that ended a moment ago may still be listed RUNNING. An ended
+// status is never stale, so it wins; a RUNNING one waits as listed.
+func (d *Deployer) confirmWait(ctx context.Context, me Candidate, cands []Candidate, arns map[string]*string, now time.Time, window time.Duration) (TurnDecision, error) {
+	cands = slices.Clone(cands)
+	read := map[string]bool{}
+	for {
+		dec := DecideTurn(me, cands, now, window)
+		i := slices.IndexFunc(cands, func(c Candidate) bool { return c.Name == dec.Other && c.Status == "RUNNING" })
+		if dec.Kind != TurnWait || i < 0 || arns[dec.Other] == nil || read[dec.Other] {
+			return dec, nil
+		}
+		read[dec.Other] = true
+		desc, err := d.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: arns[dec.Other]})
+		if err != nil {
+			return TurnDecision{}, fmt.Errorf("describe execution %s: %w", dec.Other, err)
+		}
+		if desc.Status == sfntypes.ExecutionStatusRunning {
+			return dec, nil
+		}
+		succeeded := desc.Status == sfntypes.ExecutionStatusSucceeded
+		info := describe(d, desc, succeeded)
+		d.turnCache.put(aws.ToString(desc.ExecutionArn), info)
+		cands[i].Status, cands[i].Stop, cands[i].Deployed = string(desc.Status), aws.ToTime(desc.StopDate), succeeded && info.deployed
+	}
+}
+
+// withHolders adds the turn holders to the listed candidates. A holder
+// replaces the listed execution of its name when it says that execution
+// ended: both reads are eventually consistent, and an ended status is never
+// stale.
 func withHolders(listed, holders []Candidate) []Candidate {
 	out := slices.Clone(listed)
 	for _, h := range holders {
@@ -455,7 +488,7 @@ func withHolders(listed, holders []Candidate) []Candidate {
 		switch {
 		case i < 0:
 			out = append(out, h)
-		case out[i].Status != "RUNNING":
+		case h.Status != "RUNNING":
 			out[i] = h
 		}
 	}

@@ -205,3 +205,31 @@ func (f *deployedSFN) DescribeExecution(ctx context.Context, in *sfn.DescribeExe
 	}
 	return out, err
 }
+
+// ListExecutions lags: an execution that ended a moment ago may still be
+// listed RUNNING. Before it waits for one, a check reads its status again;
+// an ended status is never stale.
+func TestCheckTurnConfirmsTheExecutionItWouldWaitFor(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for status, want := range map[sfntypes.ExecutionStatus]string{sfntypes.ExecutionStatusRunning: TurnWait, sfntypes.ExecutionStatusSucceeded: TurnGo, sfntypes.ExecutionStatusFailed: TurnGo} {
+		t.Run(string(status), func(t *testing.T) {
+			fake := &statusSFN{fakeSFN: fakeSFN{
+				list: map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem{sfntypes.ExecutionStatusRunning: {{ExecutionArn: aws.String("older"), Name: aws.String("older"),
+					Status: sfntypes.ExecutionStatusRunning, StartDate: aws.Time(now.Add(-time.Minute))}}},
+				input:  map[string]string{"older": `{"environment":"staging"}`, "me": `{"environment":"staging"}`},
+				starts: map[string]time.Time{"me": now, "older": now.Add(-time.Minute)},
+			}, status: map[string]sfntypes.ExecutionStatus{"older": status, "me": sfntypes.ExecutionStatusRunning}}
+			d := &Deployer{SFN: fake, Turns: &fakeTurns{}, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: now, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
+				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
+			out, err := d.CheckTurn(context.Background(), s)
+			if err != nil || out.Turn.Decision != want {
+				t.Fatalf("older %s: decision %s (%s), err %v; want %s", status, out.Turn.Decision, out.Turn.Reason, err, want)
+			}
+		})
+	}
+}

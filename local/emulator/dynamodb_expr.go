@@ -30,8 +30,10 @@ type condExpr interface {
 }
 
 type (
-	orExpr     struct{ l, r condExpr }
-	andExpr    struct{ l, r condExpr }
+	logicExpr struct {
+		and  bool // else OR
+		l, r condExpr
+	}
 	notExpr    struct{ x condExpr }
 	existsExpr struct {
 		path string
@@ -43,12 +45,11 @@ type (
 	}
 )
 
-func (x orExpr) eval(i map[string]any, n map[string]string, v map[string]any) bool {
+func (x logicExpr) eval(i map[string]any, n map[string]string, v map[string]any) bool {
+	if x.and {
+		return x.l.eval(i, n, v) && x.r.eval(i, n, v)
+	}
 	return x.l.eval(i, n, v) || x.r.eval(i, n, v)
-}
-
-func (x andExpr) eval(i map[string]any, n map[string]string, v map[string]any) bool {
-	return x.l.eval(i, n, v) && x.r.eval(i, n, v)
 }
 
 func (x notExpr) eval(i map[string]any, n map[string]string, v map[string]any) bool {
@@ -172,24 +173,18 @@ func (p *condParser) syntax() string {
 	return fmt.Sprintf("Invalid ConditionExpression: Syntax error; token: %q, near: %q", p.toks[p.i], strings.Join(p.toks[max(0, p.i-1):min(len(p.toks), p.i+2)], " "))
 }
 
-func (p *condParser) or() (condExpr, string) {
-	l, msg := p.and()
-	for msg == "" && strings.EqualFold(p.peek(), "OR") {
-		p.i++
-		var r condExpr
-		r, msg = p.and()
-		l = orExpr{l, r}
-	}
-	return l, msg
-}
+func (p *condParser) or() (condExpr, string) { return p.chain("OR", p.and) }
 
-func (p *condParser) and() (condExpr, string) {
-	l, msg := p.factor()
-	for msg == "" && strings.EqualFold(p.peek(), "AND") {
+func (p *condParser) and() (condExpr, string) { return p.chain("AND", p.factor) }
+
+// chain parses operands joined by the keyword (OR, AND), left to right.
+func (p *condParser) chain(keyword string, operand func() (condExpr, string)) (condExpr, string) {
+	l, msg := operand()
+	for msg == "" && strings.EqualFold(p.peek(), keyword) {
 		p.i++
 		var r condExpr
-		r, msg = p.factor()
-		l = andExpr{l, r}
+		r, msg = operand()
+		l = logicExpr{and: keyword == "AND", l: l, r: r}
 	}
 	return l, msg
 }

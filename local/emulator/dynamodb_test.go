@@ -227,3 +227,39 @@ func TestDynamoDBAuthorizesEachPutAsPutItem(t *testing.T) {
 		t.Fatalf("asked %+v", asked)
 	}
 }
+
+// The condition grammar served, evaluated against one item.
+func TestConditionExpressions(t *testing.T) {
+	item := map[string]any{"service": map[string]any{"S": "c/s"}, "execution": map[string]any{"S": "a"}}
+	names := map[string]string{"#s": "service", "#e": "execution", "#x": "missing"}
+	values := map[string]any{":a": map[string]any{"S": "a"}, ":b": map[string]any{"S": "b"}}
+	cases := map[string]bool{
+		"attribute_exists(#s)":                          true,
+		"attribute_not_exists(#s)":                      false,
+		"attribute_not_exists(#x)":                      true,
+		"#e = :a":                                       true,
+		"#e = :b":                                       false,
+		"#e <> :b":                                      true,
+		"#x = :a":                                       false, // a missing attribute equals nothing
+		"#x <> :a":                                      true,
+		"attribute_not_exists(#s) OR #e = :a":           true,
+		"attribute_exists(#s) AND #e = :b":              false,
+		"NOT (#e = :b) and attribute_exists(#s)":        true,
+		"#e = :b OR #e = :b OR attribute_exists(#x)":    false,
+		"(attribute_exists(#x) OR #e = :a) AND #e = :a": true,
+	}
+	for expr, want := range cases {
+		c, msg := parseCondition(expr)
+		if msg != "" {
+			t.Fatalf("%s: %s", expr, msg)
+		}
+		if got := c.expr.eval(item, names, values); got != want {
+			t.Errorf("%s = %v, want %v", expr, got, want)
+		}
+	}
+	for _, bad := range []string{"", "#e =", "#e = :a AND", "(#e = :a", "#e < :a", "size(#e) = :a", "#e = :a :b"} {
+		if _, msg := parseCondition(bad); !strings.HasPrefix(msg, "Invalid ConditionExpression") {
+			t.Errorf("%q parsed (%q)", bad, msg)
+		}
+	}
+}

@@ -28,6 +28,7 @@ func main() {
 	out := flag.String("out", "dist/bench", "directory for the results")
 	part := flag.String("part", "strategies", "what to run: strategies (make bench: the waiting strategies against the script, minutes), realtime (make bench-realtime: the event path on the wall clock with AWS's latencies modelled) or scale (make bench-scale: -concurrent deployments at once against a throttled ECS)")
 	concurrent := flag.Int("concurrent", 100, "with -part scale: deployments run at once")
+	throttledOnly := flag.Bool("throttled-only", false, "with -part scale: only the run with the quotas")
 	runs := flag.Int("runs", 1, "with -part strategies or realtime: how many runs (seeds 42, 43, …); more than one writes each run's results and the spread")
 	settle := flag.Duration("settle", 0, "with -part realtime: the target's queueSettle")
 	flag.Parse()
@@ -36,7 +37,7 @@ func main() {
 	case "strategies":
 		err = strategies(*n, *runs, *scale, *migration, *rollout, *out)
 	case "scale":
-		err = scaleRun(*concurrent, *out)
+		err = scaleRun(*concurrent, *throttledOnly, *out)
 	case "realtime":
 		err = realtime(*n, *runs, *settle, *out)
 	default:
@@ -170,7 +171,7 @@ func realtime(n, runs int, settle time.Duration, out string) error {
 
 // scaleRun is make bench-scale: many deployments at once against ECS's
 // throttling, written to scale.json.
-func scaleRun(concurrent int, out string) error {
+func scaleRun(concurrent int, throttledOnly bool, out string) error {
 	ctx := context.Background()
 	root, bin, dir, err := setup(ctx, out)
 	if err != nil {
@@ -183,8 +184,14 @@ func scaleRun(concurrent int, out string) error {
 	if concurrent > 100 {
 		runners, instances = (concurrent+99)/100, 16
 	}
+	if concurrent > 500 {
+		// Lambda runs up to 1,000 invocations at once per account by default;
+		// one RIE runs one, and the invocations past them wait in the local
+		// proxy against the Task states' 120 s timeouts, which AWS's would not.
+		instances = 48
+	}
 	r, err := bench.Scale(ctx, bench.ScaleOptions{Root: root, BinDir: bin, Deployments: concurrent, PerSecond: 20,
-		Migration: 5 * time.Second, Rollout: 20 * time.Second, Instances: instances, Runners: runners, TimeScale: 1})
+		Migration: 5 * time.Second, Rollout: 20 * time.Second, Instances: instances, Runners: runners, TimeScale: 1, ThrottledOnly: throttledOnly})
 	if err != nil {
 		return err
 	}

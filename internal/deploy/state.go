@@ -195,8 +195,11 @@ type Turn struct {
 	SupersededBy string `json:"supersededBy,omitempty"`
 	DuplicateOf  string `json:"duplicateOf,omitempty"`
 	// WaitSeconds is the WaitingForTurn pause before the next check.
-	WaitSeconds            int `json:"waitSeconds"`
-	Checks                 int `json:"checks"`
+	WaitSeconds int `json:"waitSeconds"`
+	Checks      int `json:"checks"`
+	// Throttled counts the checks in a row that could not read the queue
+	// in time: each waits longer (ThrottledWait).
+	Throttled              int `json:"throttled,omitempty"`
 	SettleSeconds          int `json:"settleSeconds"`
 	PollSeconds            int `json:"pollSeconds"`
 	DuplicateWindowSeconds int `json:"duplicateWindowSeconds"`

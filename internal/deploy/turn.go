@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
@@ -194,23 +195,28 @@ func deployedSince(o Candidate, all []Candidate) bool {
 func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	t := &s.Turn
 	t.Checks++
-	// Reading the queue may be throttled (DescribeExecution: 15/s for the
-	// account, and many executions starting at once each read the others):
-	// the SDK retries, and what the reads could not finish before the
-	// function's own time runs out becomes a WAIT, not a failure. The warm
-	// instance keeps what it read, so the next check goes further.
-	qctx, cancel := context.WithCancel(ctx)
-	if deadline, ok := ctx.Deadline(); ok {
-		qctx, cancel = context.WithDeadline(ctx, deadline.Add(-queueReadMargin))
+	// Reading the queue may be throttled (ListExecutions: 5/s for the
+	// account, DescribeExecution 15/s, and many executions starting at once):
+	// the SDK retries, and what the reads could not finish within
+	// queueReadBudget (or before the function's own time runs out) becomes a
+	// WAIT, not a failure. The execution then waits in a Wait state, which
+	// costs nothing, rather than in a Lambda that holds one of the account's
+	// concurrent executions; the warm instance keeps what it read, so the
+	// next check goes further.
+	readBy := time.Now().Add(queueReadBudget)
+	if deadline, ok := ctx.Deadline(); ok && deadline.Add(-queueReadMargin).Before(readBy) {
+		readBy = deadline.Add(-queueReadMargin)
 	}
+	qctx, cancel := context.WithDeadline(ctx, readBy)
 	defer cancel()
 	throttled := func(err error) bool {
 		var ae smithy.APIError
 		return (qctx.Err() != nil && ctx.Err() == nil) || (errors.As(err, &ae) && ae.ErrorCode() == "ThrottlingException")
 	}
 	waitThrottled := func(err error) (State, error) {
-		t.Decision, t.WaitingFor, t.WaitSeconds = TurnWait, "", t.PollSeconds
-		t.Reason = "could not read the queue in time (Step Functions throttled its reads: " + err.Error() + "); checks again"
+		t.Throttled++
+		t.Decision, t.WaitingFor, t.WaitSeconds = TurnWait, "", ThrottledWait(t.PollSeconds, t.Throttled, rand.Float64())
+		t.Reason = fmt.Sprintf("could not read the queue in time (Step Functions throttled its reads: %v); checks again in %d s", err, t.WaitSeconds)
 		d.log().WarnContext(ctx, "queue read throttled", "execution", s.Execution.ID, "error", err)
 		return s, nil
 	}
@@ -252,6 +258,7 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 		}
 		return s, err
 	}
+	t.Throttled = 0
 	t.Decision, t.WaitingFor, t.SupersededBy, t.DuplicateOf, t.WaitSeconds = dec.Kind, "", "", "", 0
 	if dec.Kind == TurnGo && t.Requires != "" && (t.Guard == nil || t.Guard.Verdict == GuardWaiting) {
 		g, err := d.checkGuard(ctx, s, now)
@@ -326,9 +333,32 @@ const WorkSpan = config.WorkSpan
 // deployer.asl.json): no execution runs longer.
 const MaxExecution = MaxWindowWait + WorkSpan
 
+// ThrottledWait is how long a check that could not read the queue waits
+// before the next: the poll interval, doubled with each such check in a row
+// up to maxThrottledWait, plus up to half of it again at random (r in
+// [0,1)). Many executions started at once and throttled together then
+// spread their next reads out instead of coming back together.
+func ThrottledWait(pollSeconds, inARow int, r float64) int {
+	base := max(pollSeconds, 1)
+	for i := 1; i < inARow && base < maxThrottledWait; i++ {
+		base *= 2
+	}
+	base = min(base, maxThrottledWait)
+	return base + int(r*float64(base)/2)
+}
+
+// maxThrottledWait bounds ThrottledWait's doubling, in seconds.
+const maxThrottledWait = 240
+
 // queueReadMargin is the time CheckTurn keeps, before its function's
 // timeout, to answer WAIT when throttled reads have not finished.
 const queueReadMargin = 10 * time.Second
+
+// queueReadBudget is how long one check reads the queue before a throttled
+// read becomes a WAIT: a few of the SDK's retries (jittered, exponential).
+// With 1,000 executions starting at once, checks that rode throttling out
+// for the function's whole minute held up to 1,000 Lambdas at a time.
+const queueReadBudget = 5 * time.Second
 
 // listPage is ListExecutions' largest page ("maxResults … 1000"): with
 // many executions running, each check reads them in a tenth of the calls.

@@ -363,7 +363,7 @@ func TestCheckTurnWaitsWhenTheQueueCannotBeRead(t *testing.T) {
 			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: now.Add(-time.Minute), StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
 				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
 			out, err := d.CheckTurn(ctx, s)
-			if err != nil || out.Turn.Decision != TurnWait || out.Turn.WaitSeconds != 15 || !strings.Contains(out.Turn.Reason, "could not read the queue in time") {
+			if err != nil || out.Turn.Decision != TurnWait || out.Turn.WaitSeconds < 15 || out.Turn.WaitSeconds > 22 || out.Turn.Throttled != 1 || !strings.Contains(out.Turn.Reason, "could not read the queue in time") {
 				t.Fatalf("turn %+v, err %v; want WAIT, checking again", out.Turn, err)
 			}
 		})
@@ -448,5 +448,27 @@ func TestResolveRefusesAMisleadingName(t *testing.T) {
 	var invalid *InvalidInput
 	if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "says environment staging, but its input deploys prod") {
 		t.Fatalf("error %v, want InvalidInput naming both environments", err)
+	}
+}
+
+// Checks throttled in a row wait longer each time, spread at random.
+func TestThrottledWait(t *testing.T) {
+	cases := []struct {
+		poll, inARow int
+		r            float64
+		want         int
+	}{
+		{15, 1, 0, 15},
+		{15, 1, 0.99, 22},
+		{15, 2, 0, 30},
+		{15, 3, 0.5, 75},
+		{15, 5, 0, 240},
+		{15, 50, 0.99, 358},
+		{0, 1, 0, 1},
+	}
+	for _, tc := range cases {
+		if got := ThrottledWait(tc.poll, tc.inARow, tc.r); got != tc.want {
+			t.Errorf("ThrottledWait(%d, %d, %g) = %d, want %d", tc.poll, tc.inARow, tc.r, got, tc.want)
+		}
 	}
 }

@@ -32,6 +32,8 @@ type ScaleOptions struct {
 	// Runners, when set, runs the executions in that many Node processes
 	// rather than one each (1,000 processes do not fit a small machine).
 	Runners int
+	// ThrottledOnly skips the unthrottled run.
+	ThrottledOnly bool
 	// TimeScale 1 waits the states' own durations (the configured safety
 	// polls, 1 m by default); 0 shortens them to 100 ms.
 	TimeScale float64
@@ -84,7 +86,11 @@ func Scale(ctx context.Context, o ScaleOptions) (ScaleResult, error) {
 		Events: map[string]int64{}, HistoryReads: map[string]int{}, ListCalls: map[string]int{}, SFNThrottled: map[string]int{},
 		WakeListCalls: map[string]int{}, WakeHistoryReads: map[string]int{}, TagReads: map[string]int{}, TurnReads: map[string]int{},
 		StartToRunTask: map[string]Summary{}, DoneToEnd: map[string]Summary{}}
-	for _, run := range []string{"unthrottled", "throttled"} {
+	runs := []string{"unthrottled", "throttled"}
+	if o.ThrottledOnly {
+		runs = runs[1:]
+	}
+	for _, run := range runs {
 		var rl *emulator.RateLimit
 		if run == "throttled" {
 			rl = &emulator.RateLimit{PerSecond: o.PerSecond, Operations: []string{"DescribeServices", "DescribeTasks"}}
@@ -163,7 +169,7 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 				if err != nil {
 					why = err.Error()
 				} else if r != nil {
-					why = r.Status + " " + r.Error + ": " + r.Cause
+					why = r.Status + " " + r.Error + " in " + lastEntered(r) + ": " + r.Cause
 					if len(why) > 300 {
 						why = why[:300]
 					}
@@ -285,4 +291,16 @@ func WriteScale(w io.Writer, r ScaleResult) {
 	}
 	fmt.Fprintf(w, "  extra lag from throttling: p50 %+.1fs, p95 %+.1fs\n",
 		r.LagSeconds["throttled"].P50-r.LagSeconds["unthrottled"].P50, r.LagSeconds["throttled"].P95-r.LagSeconds["unthrottled"].P95)
+}
+
+// lastEntered is the last two states an execution entered: where it
+// failed, and the Fail state it went to.
+func lastEntered(r *localstack.Result) string {
+	var names []string
+	for i := len(r.Events) - 1; i >= 0 && len(names) < 2; i-- {
+		if r.Events[i].Type == "StateEntered" {
+			names = append([]string{r.Events[i].State.Name}, names...)
+		}
+	}
+	return strings.Join(names, " → ")
 }

@@ -160,7 +160,9 @@ export async function execute(req, emit) {
     for (const [name, state] of Object.entries(req.definition.States)) {
       if (state.Type !== 'Wait' || !state.SecondsPath) continue;
       const path = state.SecondsPath.replace(/^\$\./, '').split('.');
-      req.definition.States[name] = { Type: 'Task', Resource: 'arn:aws:lambda:us-west-2:123456789012:function:local-sleep', ResultPath: null, Next: state.Next };
+      // A Wait has no timeout; the interpreter gives a Task one of 60 s unless
+      // told (a Wait longer than that failed with States.Timeout).
+      req.definition.States[name] = { Type: 'Task', Resource: 'arn:aws:lambda:us-west-2:123456789012:function:local-sleep', ResultPath: null, Next: state.Next, TimeoutSeconds: 2000000 };
       overrides.taskResourceLocalHandlers[name] = async (input) => {
         const seconds = path.reduce((v, k) => (v == null ? v : v[k]), input) ?? 0;
         await new Promise((r) => setTimeout(r, (seconds * 1000) / req.timeScale));

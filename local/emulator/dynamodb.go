@@ -136,8 +136,13 @@ func (e *Emulator) transactWriteItems(body json.RawMessage) (any, *apiError) {
 		return nil, err
 	}
 	now := e.now()
+	// The same request may come with its members in another order (the SDK
+	// writes maps in Go's random order): compare it canonically.
+	var canonical any
+	_ = json.Unmarshal(body, &canonical)
+	sorted, _ := json.Marshal(canonical)
 	if in.ClientRequestToken != "" {
-		sum := sha256.Sum256(body)
+		sum := sha256.Sum256(sorted)
 		if seen, ok := e.ddbTokens[in.ClientRequestToken]; ok && now.Sub(seen.at) < 10*time.Minute {
 			if seen.request != sum {
 				return nil, errorf("IdempotentParameterMismatchException", "Idempotent parameters mismatch: the ClientRequestToken was used with other parameters")
@@ -196,7 +201,7 @@ func (e *Emulator) transactWriteItems(body json.RawMessage) (any, *apiError) {
 		w.t.items[w.key] = w.put.Item
 	}
 	if in.ClientRequestToken != "" {
-		e.ddbTokens[in.ClientRequestToken] = ddbToken{request: sha256.Sum256(body), at: now}
+		e.ddbTokens[in.ClientRequestToken] = ddbToken{request: sha256.Sum256(sorted), at: now}
 	}
 	return map[string]any{}, nil
 }

@@ -493,18 +493,28 @@ func (d *Deployer) confirmWait(ctx context.Context, me Candidate, cands []Candid
 			return dec, nil
 		}
 		read[dec.Other] = true
-		desc, err := d.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: arns[dec.Other]})
+		desc, info, err := d.reread(ctx, arns[dec.Other])
 		if err != nil {
 			return TurnDecision{}, fmt.Errorf("describe execution %s: %w", dec.Other, err)
 		}
 		if desc.Status == sfntypes.ExecutionStatusRunning {
 			return dec, nil
 		}
-		succeeded := desc.Status == sfntypes.ExecutionStatusSucceeded
-		info := describe(d, desc, succeeded)
-		d.turnCache.put(aws.ToString(desc.ExecutionArn), info)
-		cands[i].Status, cands[i].Stop, cands[i].Deployed = string(desc.Status), aws.ToTime(desc.StopDate), succeeded && info.deployed
+		cands[i].Status, cands[i].Stop, cands[i].Deployed = string(desc.Status), aws.ToTime(desc.StopDate), info.final && info.deployed
 	}
+}
+
+// reread describes an execution now, whatever the cache holds (its status
+// may have changed), and keeps what it deploys in the cache, as candidate
+// does.
+func (d *Deployer) reread(ctx context.Context, arn *string) (*sfn.DescribeExecutionOutput, described, error) {
+	desc, err := d.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: arn})
+	if err != nil {
+		return nil, described{}, err
+	}
+	info := describe(d, desc, desc.Status == sfntypes.ExecutionStatusSucceeded)
+	d.turnCache.put(aws.ToString(arn), info)
+	return desc, info, nil
 }
 
 // withHolders adds the turn holders to the listed candidates. A holder

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
 
@@ -89,7 +88,7 @@ func (d *Deployer) holders(ctx context.Context, me string, turns []held, now tim
 			continue
 		}
 		seen[h.execution] = true
-		desc, err := d.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(h.execution)})
+		desc, _, err := d.reread(ctx, aws.String(h.execution))
 		var missing *sfntypes.ExecutionDoesNotExist
 		switch {
 		case errors.As(err, &missing) && now.Sub(h.since) < unseenHolder:
@@ -102,8 +101,7 @@ func (d *Deployer) holders(ctx context.Context, me string, turns []held, now tim
 		case err != nil:
 			return nil, fmt.Errorf("describe execution %s, which holds the turn of %s: %w", h.name, h.service, err)
 		}
-		// What it deploys is kept as candidate keeps it, so the read is not made twice.
-		d.turnCache.put(h.execution, describe(d, desc, desc.Status == sfntypes.ExecutionStatusSucceeded))
+		// reread cached what it deploys, so candidate does not read it again.
 		item := sfntypes.ExecutionListItem{ExecutionArn: desc.ExecutionArn, Name: desc.Name, Status: desc.Status, StartDate: desc.StartDate, StopDate: desc.StopDate}
 		c, ok, err := d.candidate(ctx, item)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
@@ -211,7 +212,14 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	defer cancel()
 	throttled := func(err error) bool {
 		var ae smithy.APIError
-		return (qctx.Err() != nil && ctx.Err() == nil) || (errors.As(err, &ae) && ae.ErrorCode() == "ThrottlingException")
+		if errors.As(err, &ae) {
+			// The codes the SDK's retryer itself takes as throttling
+			// (ThrottlingException; DynamoDB's ProvisionedThroughputExceeded…).
+			if _, ok := retry.DefaultThrottleErrorCodes[ae.ErrorCode()]; ok {
+				return true
+			}
+		}
+		return qctx.Err() != nil && ctx.Err() == nil
 	}
 	waitThrottled := func(err error) (State, error) {
 		t.Throttled++

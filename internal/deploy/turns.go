@@ -195,14 +195,46 @@ func (d *Deployer) takeTurns(ctx context.Context, me Execution, turns []held, no
 		return true, nil
 	}
 	_, err := d.Turns.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	var cancelled *ddbtypes.TransactionCanceledException
-	if errors.As(err, &cancelled) && slices.ContainsFunc(cancelled.CancellationReasons, func(r ddbtypes.CancellationReason) bool {
-		return aws.ToString(r.Code) == "ConditionalCheckFailed"
-	}) {
+	if err != nil && LostTurnRace(err) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("take the turn: %w", err)
 	}
 	return true, nil
+}
+
+// raceReasons are the cancellation reasons of a TransactWriteItems that
+// another writer, or DynamoDB's own load, made fail: none is ours to fix, so
+// the turn is not taken this time and the check runs again. DynamoDB's
+// TransactionCanceledException: "ConditionalCheckFailed", "TransactionConflict"
+// ("an ongoing TransactWriteItems operation that conflicts with a concurrent
+// TransactWriteItems request"), "ProvisionedThroughputExceeded",
+// "ThrottlingError"; "None" is an item that did not fail.
+// ValidationError and ItemCollectionSizeLimitExceeded are ours (a request
+// DynamoDB refuses whatever the timing), and stay errors.
+// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+var raceReasons = []string{"None", "ConditionalCheckFailed", "TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError"}
+
+// LostTurnRace says a failed TransactWriteItems lost to another writer or to
+// DynamoDB's load rather than being refused: a cancellation all of whose
+// reasons are races, or a transaction still in progress on one of its items
+// after the SDK's own retries (TransactionInProgressException). A
+// cancellation without reasons, which DynamoDB does not document, is taken
+// as a race too: waiting is safe, and QueueTimedOut bounds it.
+func LostTurnRace(err error) bool {
+	var inProgress *ddbtypes.TransactionInProgressException
+	if errors.As(err, &inProgress) {
+		return true
+	}
+	var cancelled *ddbtypes.TransactionCanceledException
+	if !errors.As(err, &cancelled) {
+		return false
+	}
+	for _, r := range cancelled.CancellationReasons {
+		if !slices.Contains(raceReasons, aws.ToString(r.Code)) {
+			return false
+		}
+	}
+	return true
 }

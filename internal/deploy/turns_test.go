@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,9 @@ import (
 type fakeTurns struct {
 	items  map[string]map[string]ddbtypes.AttributeValue
 	writes int
+	// fail are the answers of the next writes, in order, before any is
+	// applied: DynamoDB's cancellations that are not a failed condition.
+	fail []error
 }
 
 func (f *fakeTurns) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
@@ -27,6 +32,11 @@ func (f *fakeTurns) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...f
 }
 
 func (f *fakeTurns) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if len(f.fail) > 0 {
+		err := f.fail[0]
+		f.fail = f.fail[1:]
+		return nil, err
+	}
 	var reasons []ddbtypes.CancellationReason
 	failed := false
 	for _, x := range in.TransactItems {
@@ -229,6 +239,82 @@ func TestCheckTurnConfirmsTheExecutionItWouldWaitFor(t *testing.T) {
 			out, err := d.CheckTurn(context.Background(), s)
 			if err != nil || out.Turn.Decision != want {
 				t.Fatalf("older %s: decision %s (%s), err %v; want %s", status, out.Turn.Decision, out.Turn.Reason, err, want)
+			}
+		})
+	}
+}
+
+func TestLostTurnRace(t *testing.T) {
+	cancelled := func(codes ...string) error {
+		var reasons []ddbtypes.CancellationReason
+		for _, c := range codes {
+			reasons = append(reasons, ddbtypes.CancellationReason{Code: aws.String(c)})
+		}
+		return fmt.Errorf("take: %w", &ddbtypes.TransactionCanceledException{CancellationReasons: reasons})
+	}
+	// Reasons from TransactionCanceledException's documentation.
+	cases := map[string]struct {
+		err  error
+		lost bool
+	}{
+		"condition failed":                  {cancelled("ConditionalCheckFailed", "None"), true},
+		"conflict with a concurrent write":  {cancelled("None", "TransactionConflict"), true},
+		"throttled item":                    {cancelled("ThrottlingError"), true},
+		"provisioned throughput exceeded":   {cancelled("ProvisionedThroughputExceeded", "None"), true},
+		"still in progress after retries":   {&ddbtypes.TransactionInProgressException{}, true},
+		"no reasons given":                  {cancelled(), true},
+		"validation error is ours to fix":   {cancelled("ValidationError", "None"), false},
+		"item collection too large is ours": {cancelled("ItemCollectionSizeLimitExceeded"), false},
+		"a conflict beside a validation":    {cancelled("TransactionConflict", "ValidationError"), false},
+		"not a cancellation":                {errors.New("connection reset"), false},
+		"resource not found":                {&ddbtypes.ResourceNotFoundException{}, false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := LostTurnRace(tc.err); got != tc.lost {
+				t.Fatalf("LostTurnRace(%v) = %v, want %v", tc.err, got, tc.lost)
+			}
+		})
+	}
+}
+
+// A TransactWriteItems that DynamoDB cancels for a conflict with a
+// concurrent transaction, or for throttling, lost the race like a failed
+// condition: the check WAITs and takes the turn next time; one DynamoDB
+// refuses (ValidationError) is an error.
+func TestCheckTurnWaitsWhenTheWriteIsCancelled(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel := func(code string) error {
+		return &ddbtypes.TransactionCanceledException{CancellationReasons: []ddbtypes.CancellationReason{{Code: aws.String(code)}}}
+	}
+	for _, tc := range []struct {
+		code    string
+		wantErr bool
+	}{{"TransactionConflict", false}, {"ThrottlingError", false}, {"ProvisionedThroughputExceeded", false}, {"ValidationError", true}} {
+		t.Run(tc.code, func(t *testing.T) {
+			fake := &statusSFN{fakeSFN: fakeSFN{input: map[string]string{"me": `{"environment":"staging"}`}, starts: map[string]time.Time{"me": now}},
+				status: map[string]sfntypes.ExecutionStatus{"me": sfntypes.ExecutionStatusRunning}}
+			turns := &fakeTurns{fail: []error{cancel(tc.code)}}
+			d := &Deployer{SFN: fake, Turns: turns, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: now, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
+				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
+			out, err := d.CheckTurn(context.Background(), s)
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "ValidationError") && !strings.Contains(err.Error(), "TransactionCanceled") {
+					t.Fatalf("err = %v, want the refusal", err)
+				}
+				return
+			}
+			if err != nil || out.Turn.Decision != TurnWait || turns.holder("staging/staging-service") != "" {
+				t.Fatalf("first check: %s (%s), err %v, holder %q; want WAIT, no holder", out.Turn.Decision, out.Turn.Reason, err, turns.holder("staging/staging-service"))
+			}
+			out, err = d.CheckTurn(context.Background(), out)
+			if err != nil || out.Turn.Decision != TurnGo || turns.holder("staging/staging-service") != "me" {
+				t.Fatalf("second check: %s (%s), err %v; want GO holding the turn", out.Turn.Decision, out.Turn.Reason, err)
 			}
 		})
 	}

@@ -125,6 +125,34 @@ type ddbPut struct {
 	ExpressionAttributeValues map[string]any    `json:"ExpressionAttributeValues"`
 }
 
+// adverseTransaction cancels a transaction as DynamoDB may for reasons
+// that are not its conditions: a concurrent transaction on one of its items
+// (TransactionConflict) or throttling (ThrottlingError), on one item, the
+// others None. Nothing is written. (AdvTransactConflict, AdvTransactThrottled)
+func (e *Emulator) adverseTransaction(items int) *apiError {
+	code, msg := "", ""
+	switch {
+	case e.adv.Roll(AdvTransactConflict):
+		code, msg = "TransactionConflict", "Transaction is ongoing for the item"
+	case e.adv.Roll(AdvTransactThrottled):
+		code, msg = "ThrottlingError", "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly."
+	default:
+		return nil
+	}
+	which := e.adv.Intn(items)
+	reasons := make([]map[string]any, items)
+	codes := make([]string, items)
+	for i := range reasons {
+		reasons[i], codes[i] = map[string]any{"Code": "None"}, "None"
+		if i == which {
+			reasons[i], codes[i] = map[string]any{"Code": code, "Message": msg}, code
+		}
+	}
+	return &apiError{status: http.StatusBadRequest, code: "TransactionCanceledException",
+		msg:   "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
+		extra: map[string]any{"CancellationReasons": reasons}}
+}
+
 func (e *Emulator) transactWriteItems(body json.RawMessage) (any, *apiError) {
 	var in struct {
 		TransactItems []struct {
@@ -171,6 +199,9 @@ func (e *Emulator) transactWriteItems(body json.RawMessage) (any, *apiError) {
 		}
 		seen[t.name+"\x00"+k] = true
 		writes = append(writes, write{t, k, x.Put})
+	}
+	if aerr := e.adverseTransaction(len(writes)); aerr != nil {
+		return nil, aerr
 	}
 	// Every condition is evaluated against the items as they are before
 	// any write: all of the Puts happen, or none.

@@ -62,6 +62,8 @@ type Emulator struct {
 	droppedEvents int
 	// authorize, when set, refuses the calls IAM would (SetAuthorizer).
 	authorize Authorizer
+	// adv is the adversarial mode's adversary (nil: off).
+	adv *Adversary
 	// OnEvent, if set, receives every event the emulator emits (ECR pushes,
 	// ECS task and deployment state changes),
 	// as EventBridge would: asynchronously, after the API call has answered.
@@ -140,6 +142,19 @@ func (e *Emulator) SetScenario(s Scenario) {
 	for op, n := range s.Throttle {
 		e.throttle[op] = n
 	}
+	e.adv = nil
+	if s.Adversary != nil {
+		// Validate refused a script it cannot make.
+		e.adv, _ = NewAdversary(*s.Adversary)
+	}
+}
+
+// Adversary is the adversarial mode's adversary, shared with the rest of
+// the local stack (nil when the mode is off).
+func (e *Emulator) Adversary() *Adversary {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.adv
 }
 
 // Calls returns the requests served so far, optionally only those of one operation.
@@ -311,8 +326,24 @@ func (e *Emulator) serve(qualified, accessKey string, handler func(*Emulator, js
 		e.throttle[op]--
 		return nil, errorf("ThrottlingException", "Rate exceeded"), nil, nil
 	}
+	if aerr := e.adverseCall(qualified); aerr != nil {
+		return nil, aerr, nil, nil
+	}
 	out, aerr = handler(e, body)
 	return out, aerr, nil, nil
+}
+
+// adverseCall is the adversarial mode's answer to a call before it runs:
+// throttled, as every one of these APIs may be; the SDK's retryer retries
+// both codes. (AdvThrottle, AdvReadThrottled)
+func (e *Emulator) adverseCall(qualified string) *apiError {
+	if qualified == "dynamodb:GetItem" && e.adv.Roll(AdvReadThrottled) {
+		return errorf("ProvisionedThroughputExceededException", "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.")
+	}
+	if e.adv.Roll(AdvThrottle) {
+		return errorf("ThrottlingException", "Rate exceeded")
+	}
+	return nil
 }
 
 // record keeps a request that was answered before it reached its handler.

@@ -52,6 +52,9 @@ type Scenario struct {
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 	// Events scripts the delivery of ECS events: lost, late or duplicated.
 	Events EventsScript `json:"events"`
+	// Adversary turns the adversarial mode on: the local stack does, at
+	// random from a seed, what AWS documents as possible (adversary.go).
+	Adversary *AdversaryScript `json:"adversary,omitempty"`
 }
 
 // RateLimit is a token bucket per operation: PerSecond tokens a second, at
@@ -247,6 +250,11 @@ func (s Scenario) Validate() error {
 	}
 	if s.Migration.Seconds < 0 || s.Events.DelaySeconds < 0 {
 		return fmt.Errorf("scenario: seconds must not be negative")
+	}
+	if s.Adversary != nil {
+		if _, err := NewAdversary(*s.Adversary); err != nil {
+			return fmt.Errorf("scenario: %w", err)
+		}
 	}
 	for op := range s.Throttle {
 		if _, ok := ecsOps[op]; !ok {

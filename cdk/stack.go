@@ -392,6 +392,9 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String(service), Resource: jsii.String(resource), ResourceName: jsii.String(name)})
 	}
 	var repos, services, clusters, tasks, families, passRoles, pinnedFamilies []*string
+	// pinnedRoles and rollbackRoles are the roles of the targets whose
+	// UpdateService names a task definition (see below).
+	var pinnedRoles, rollbackRoles []*string
 	pinning := false
 	seen := map[string]bool{}
 	add := func(list *[]*string, key string, v *string) {
@@ -424,6 +427,21 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 				v = stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("role"), ResourceName: jsii.String(r)})
 			}
 			add(&passRoles, "role/"+r, v)
+			if t.Image == config.ImageDigest {
+				add(&pinnedRoles, "pinned-role/"+r, v)
+			}
+		}
+	}
+	for _, t := range targets {
+		if t.OnFailure != config.OnFailureRollbackOthers {
+			continue
+		}
+		for _, r := range t.TaskRoles {
+			v := jsii.String(r)
+			if !strings.HasPrefix(r, "arn:") {
+				v = stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("role"), ResourceName: jsii.String(r)})
+			}
+			add(&rollbackRoles, "rollback-role/"+r, v)
 		}
 	}
 	onClusters := &map[string]interface{}{"ArnEquals": map[string]interface{}{"ecs:cluster": clusters}}
@@ -500,6 +518,19 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	suppress("CheckMigration", "Task IDs are not known in advance: the statement is limited to tasks of the configured clusters (and the ecs:cluster condition). Log streams are named after those tasks: read-only GetLogEvents on the streams of the configured log groups.", append(dedupe(taskWildcards), dedupe(logWildcards)...)...)
 
 	allow("StartDeployment", []string{"ecs:UpdateService", "ecs:DescribeServices"}, services, nil)
+	// An UpdateService that names a task definition (a pinned revision;
+	// rollback-others' previous one) lets ECS launch tasks with its roles.
+	// The Service Authorization Reference lists no dependent action for
+	// ecs:UpdateService, nor for ecs:RunTask, which the ECS developer guide
+	// says needs iam:PassRole: its silence is no evidence, so the stricter
+	// reading holds (docs/permissions.md), and the local stack enforces it.
+	passedToTasks := &map[string]interface{}{"StringEquals": map[string]interface{}{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+	if len(pinnedRoles) > 0 {
+		allow("StartDeployment", []string{"iam:PassRole"}, pinnedRoles, passedToTasks)
+	}
+	if len(rollbackRoles) > 0 {
+		allow("CheckDeployment", []string{"iam:PassRole"}, rollbackRoles, passedToTasks)
+	}
 	// It tags the service with the execution deploying it, for Wake.
 	allow("StartDeployment", []string{"ecs:TagResource"}, services, nil)
 	// A rollback moves the environment's tag back to the image it deploys again.
@@ -530,7 +561,9 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	}
 	// One list for both reads (DescribeServices matches the service ARNs in
 	// it): a stack of many services keeps fewer, smaller statements.
-	allow("CheckDeployment", []string{"ecs:DescribeServices", "ecs:DescribeServiceDeployments"}, servicesAndDeployments, nil)
+	// ListServiceDeployments finds our record when currentServiceDeployment
+	// named an earlier one (kayac/ecspresso #945).
+	allow("CheckDeployment", []string{"ecs:DescribeServices", "ecs:DescribeServiceDeployments", "ecs:ListServiceDeployments"}, servicesAndDeployments, nil)
 	suppress("CheckDeployment", "Read-only. ecs:ListTasks is scoped by the ecs:cluster condition to the configured clusters; DescribeTasks to their tasks, DescribeServiceDeployments to the configured services' deployments, whose IDs are not known in advance, and GetLogEvents to the streams (named after tasks) of the configured log groups.",
 		append(append(append([]string{"Resource::*"}, dedupe(taskWildcards)...), dedupe(sdWildcards)...), dedupe(logWildcards)...)...)
 
@@ -545,7 +578,7 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	// Wake finds the waiting execution in the history and ends its wait.
 	// Task tokens are granted on the state machine, as grantTaskResponse does.
 	allow("Watch", []string{"ecs:DescribeTasks"}, tasks, onClusters)
-	allow("Watch", []string{"ecs:DescribeServices", "ecs:DescribeServiceDeployments"}, servicesAndDeployments, nil)
+	allow("Watch", []string{"ecs:DescribeServices", "ecs:DescribeServiceDeployments", "ecs:ListServiceDeployments"}, servicesAndDeployments, nil)
 	allow("Watch", []string{"states:SendTaskSuccess"}, []*string{smArn}, nil)
 	suppress("Watch", "Read-only: tasks of the configured clusters (and the ecs:cluster condition) and the configured services' deployments, whose IDs are not known in advance.",
 		append(dedupe(taskWildcards), dedupe(sdWildcards)...)...)

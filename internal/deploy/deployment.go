@@ -87,6 +87,7 @@ func (d *Deployer) startOne(ctx context.Context, s State) (State, error) {
 	now := d.now()
 	dep := &s.Deployment
 	dep.ID = aws.ToString(primary.Id)
+	dep.CreatedAt = primary.CreatedAt
 	// UpdateService returns service.currentServiceDeployment, the ARN of the
 	// service deployment it started (2024-10); without it (an older
 	// partition or API), deployments[] judges the deployment.
@@ -346,10 +347,66 @@ func (d *Deployer) judgeDeployment(ctx context.Context, s *State) (DeploymentVer
 		s.Deployment.JudgedBy = "deployments: ECS has no record of service deployment " + arn + " (" + reason + ")"
 		return v, nil
 	}
-	phase, reading := JudgeServiceDeployment(out.ServiceDeployments[0], v.Current)
+	sd := out.ServiceDeployments[0]
+	if created := s.Deployment.CreatedAt; created != nil && sd.CreatedAt != nil && !CreatedWith(*sd.CreatedAt, *created) {
+		// UpdateService named an earlier service deployment as current
+		// (currentServiceDeployment can be stale, kayac/ecspresso #945):
+		// judging it would report the previous one's end as ours.
+		found, err := d.serviceDeploymentOf(ctx, s.Cluster, s.Service, *created)
+		if err != nil {
+			return v, err
+		}
+		if found == nil {
+			s.Deployment.JudgedBy = fmt.Sprintf("deployments: %s, which ECS named as current, was created before our deployment, and ECS lists no service deployment created with ours yet", arn)
+			return v, nil
+		}
+		s.Deployment.StaleServiceDeploymentArn, s.Deployment.ServiceDeploymentArn = arn, aws.ToString(found.ServiceDeploymentArn)
+		sd = *found
+	}
+	phase, reading := JudgeServiceDeployment(sd, v.Current)
 	v.Phase, v.SD = phase, &reading
 	s.Deployment.JudgedBy = "serviceDeployment"
 	return v, nil
+}
+
+// sameCall bounds how far apart ECS may stamp the deployment (deployments[])
+// and the service deployment that one UpdateService creates. The previous
+// service deployment is older by at least a whole rollout.
+const sameCall = 2 * time.Second
+
+// CreatedWith says whether a service deployment created at sd can be the
+// record of the deployment created at ours (both on ECS's clock): it was
+// not created before it, give or take sameCall.
+func CreatedWith(sd, ours time.Time) bool { return !sd.Before(ours.Add(-sameCall)) }
+
+// serviceDeploymentOf finds the service deployment created with ours: the
+// oldest that ListServiceDeployments lists as created since (a newer one
+// is someone else's, which CheckDeployment judges as replacing ours).
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServiceDeployments.html
+func (d *Deployer) serviceDeploymentOf(ctx context.Context, cluster, service string, created time.Time) (*ecstypes.ServiceDeployment, error) {
+	list, err := d.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(cluster), Service: aws.String(service),
+		CreatedAt: &ecstypes.CreatedAt{After: aws.Time(created.Add(-sameCall))}})
+	if err != nil {
+		return nil, fmt.Errorf("list service deployments of %s/%s: %w", cluster, service, err)
+	}
+	var oldest *ecstypes.ServiceDeploymentBrief
+	for i, b := range list.ServiceDeployments {
+		if CreatedWith(aws.ToTime(b.CreatedAt), created) && (oldest == nil || aws.ToTime(b.CreatedAt).Before(aws.ToTime(oldest.CreatedAt))) {
+			oldest = &list.ServiceDeployments[i]
+		}
+	}
+	if oldest == nil {
+		return nil, nil
+	}
+	arn := aws.ToString(oldest.ServiceDeploymentArn)
+	out, err := d.ECS.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}})
+	if err != nil {
+		return nil, fmt.Errorf("describe service deployment %s: %w", arn, err)
+	}
+	if len(out.ServiceDeployments) == 0 {
+		return nil, nil
+	}
+	return &out.ServiceDeployments[0], nil
 }
 
 // rollbackRequest says who asked ECS to roll our deployment back and why,

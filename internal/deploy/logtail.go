@@ -45,15 +45,18 @@ func (d *Deployer) logTail(ctx context.Context, s State) string {
 		return fmt.Sprintf("\nThe %s container logs with the %s driver, which ecr-deployer does not read: look where that driver sends its output.", m.Container, m.LogDriver)
 	case m.LogGroup == "":
 		return fmt.Sprintf("\nThe %s container has no log configuration, so its output is lost: give it the awslogs driver to see the output here.", m.Container)
+	case m.LogStream == "" && m.LogStreamPrefix == "":
+		// "If you don't specify a prefix with this option, then the log
+		// stream is named after the container ID that's assigned by the
+		// Docker daemon on the container instance" (ECS developer guide,
+		// awslogs): a name ECS does not report with the task.
+		return fmt.Sprintf("\nThe %s container's awslogs configuration has no awslogs-stream-prefix, so its log stream in %s is named after the Docker container ID, which ecr-deployer cannot tell: look in that log group, or set \"awslogs-stream-prefix\" in the task definition to see the log here.", m.Container, m.LogGroup)
 	case m.LogStream == "":
 		return ""
 	case m.LogRegion != "" && d.Region != "" && m.LogRegion != d.Region:
 		return fmt.Sprintf("\nIts log is in %s, another Region than the workflow's: %s", m.LogRegion, LogConsoleURL(m.LogRegion, m.LogGroup, m.LogStream))
 	}
-	// startFromHead false: "the latest log events are returned first".
-	out, err := d.Logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
-		LogGroupName: aws.String(m.LogGroup), LogStreamName: aws.String(m.LogStream), Limit: aws.Int32(LogTailLines), StartFromHead: aws.Bool(false),
-	})
+	events, pages, err := d.latestLogEvents(ctx, m.LogGroup, m.LogStream)
 	var notFound *cwltypes.ResourceNotFoundException
 	var api smithy.APIError
 	switch {
@@ -65,11 +68,46 @@ func (d *Deployer) logTail(ctx context.Context, s State) string {
 		d.log().WarnContext(ctx, "could not read the migration's log", "logGroup", m.LogGroup, "logStream", m.LogStream, "error", err)
 		return fmt.Sprintf("\nIts log could not be read (%v).", err)
 	}
-	lines := TailLines(out.Events)
-	if len(lines) == 0 {
+	lines := TailLines(events)
+	switch {
+	case len(lines) == 0 && pages >= maxLogPages:
+		return fmt.Sprintf("\nIts log stream %s returned %d empty pages in a row and may hold more: read it at %s", m.LogStream, pages, LogConsoleURL(d.Region, m.LogGroup, m.LogStream))
+	case len(lines) == 0:
 		return fmt.Sprintf("\nIts log stream %s is empty.", m.LogStream)
 	}
 	return fmt.Sprintf("\nLast %d lines of its log (%s, %s):\n  %s", len(lines), m.LogGroup, m.LogStream, strings.Join(lines, "\n  "))
+}
+
+// maxLogPages bounds the GetLogEvents pages one tail reads.
+const maxLogPages = 5
+
+// latestLogEvents reads the latest page of a stream that has events.
+// "A returned page might only be partially full, or even empty … As long
+// as the nextBackwardToken or nextForwardToken returned is NOT equal to the
+// nextToken that you passed into the API call, there might be more log
+// events available" (GetLogEventsInput): an empty page with a new token
+// reads on, backwards, at most maxLogPages pages; pages is how many it read.
+// startFromHead false: "the latest log events are returned first".
+func (d *Deployer) latestLogEvents(ctx context.Context, group, stream string) (events []cwltypes.OutputLogEvent, pages int, err error) {
+	var token *string
+	for pages < maxLogPages {
+		out, err := d.Logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
+			LogGroupName: aws.String(group), LogStreamName: aws.String(stream), Limit: aws.Int32(LogTailLines), StartFromHead: aws.Bool(false), NextToken: token,
+		})
+		if err != nil {
+			return nil, pages, err
+		}
+		pages++
+		if len(out.Events) > 0 {
+			return out.Events, pages, nil
+		}
+		next := out.NextBackwardToken
+		if next == nil || aws.ToString(next) == aws.ToString(token) {
+			return nil, 0, nil // the end: the stream is empty
+		}
+		token = next
+	}
+	return nil, pages, nil
 }
 
 // TailLines orders log events by time and bounds them: each line at most
@@ -137,8 +175,19 @@ func (d *Deployer) stoppedTasks(ctx context.Context, s State) string {
 	// the target's image), when the task definition names its awslogs stream.
 	if m := s.Migration; m.LogGroup != "" && m.Container != "" {
 		logged := s
-		logged.Migration.LogStream = fmt.Sprintf("%s/%s/%s", m.LogStreamPrefix, m.Container, taskID(aws.ToString(tasks[0].TaskArn)))
+		logged.Migration.LogStream = LogStreamOf(m, aws.ToString(tasks[0].TaskArn))
 		out += strings.Replace(d.logTail(ctx, logged), "its log", "the log of task "+taskID(aws.ToString(tasks[0].TaskArn)), 1)
 	}
 	return out
+}
+
+// LogStreamOf is the awslogs stream of a task's container,
+// <prefix>/<container>/<task id>, or "" without a prefix (the stream is
+// then named after the Docker container ID).
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html
+func LogStreamOf(m Migration, taskARN string) string {
+	if m.LogGroup == "" || m.LogStreamPrefix == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/%s/%s", m.LogStreamPrefix, m.Container, taskID(taskARN))
 }

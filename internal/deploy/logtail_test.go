@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -20,6 +21,25 @@ func (f fakeLogs) GetLogEvents(context.Context, *cloudwatchlogs.GetLogEventsInpu
 	return &cloudwatchlogs.GetLogEventsOutput{Events: f.events}, f.err
 }
 
+// pagedLogs answers pages in order: empty ones with a new backward token,
+// as GetLogEvents may, then the events; tokens records what was passed.
+type pagedLogs struct {
+	empty  int
+	events []cwltypes.OutputLogEvent
+	tokens *[]string
+}
+
+func (f pagedLogs) GetLogEvents(_ context.Context, in *cloudwatchlogs.GetLogEventsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetLogEventsOutput, error) {
+	*f.tokens = append(*f.tokens, aws.ToString(in.NextToken))
+	if n := len(*f.tokens); n <= f.empty {
+		return &cloudwatchlogs.GetLogEventsOutput{NextBackwardToken: aws.String(fmt.Sprintf("b/%d", n))}, nil
+	}
+	if f.events == nil {
+		return &cloudwatchlogs.GetLogEventsOutput{NextBackwardToken: in.NextToken}, nil // the end
+	}
+	return &cloudwatchlogs.GetLogEventsOutput{Events: f.events, NextBackwardToken: aws.String("b/end")}, nil
+}
+
 func TestLogTail(t *testing.T) {
 	awslogs := Migration{Container: "app", LogGroup: "/ecs/app", LogStream: "app/app/abc", LogRegion: "us-west-2"}
 	ev := func(ts int64, msg string) cwltypes.OutputLogEvent {
@@ -27,7 +47,7 @@ func TestLogTail(t *testing.T) {
 	}
 	cases := map[string]struct {
 		m    Migration
-		logs fakeLogs
+		logs LogsAPI
 		want []string
 	}{
 		"the last lines, in time order": {awslogs, fakeLogs{events: []cwltypes.OutputLogEvent{ev(2, "second\n"), ev(1, "first")}},
@@ -38,6 +58,16 @@ func TestLogTail(t *testing.T) {
 		"another log driver":   {Migration{Container: "app", LogDriver: "fluentd"}, fakeLogs{}, []string{"fluentd driver"}},
 		"no log configuration": {Migration{Container: "app"}, fakeLogs{}, []string{"no log configuration"}},
 		"another Region":       {Migration{Container: "app", LogGroup: "/ecs/app", LogStream: "s", LogRegion: "eu-west-1"}, fakeLogs{}, []string{"in eu-west-1, another Region"}},
+		// "If you don't specify a prefix with this option, then the log
+		// stream is named after the container ID" (awslogs driver).
+		"no stream prefix": {Migration{Container: "app", LogGroup: "/ecs/app"}, fakeLogs{}, []string{"no awslogs-stream-prefix", "Docker container ID", "/ecs/app"}},
+		// "Partially full or empty pages don't necessarily mean that
+		// pagination is finished" (GetLogEventsInput).
+		"empty pages before the events": {awslogs, pagedLogs{empty: 2, events: []cwltypes.OutputLogEvent{ev(1, "goose: FAIL")}, tokens: new([]string)},
+			[]string{"Last 1 lines of its log", "goose: FAIL"}},
+		"empty pages to the end": {awslogs, pagedLogs{empty: 1, tokens: new([]string)}, []string{"is empty"}},
+		"empty pages past the bound": {awslogs, pagedLogs{empty: 100, tokens: new([]string)},
+			[]string{"returned 5 empty pages in a row and may hold more", "console.aws.amazon.com"}},
 	}
 	for name, tc := range cases {
 		d := &Deployer{Logs: tc.logs, Region: "us-west-2"}
@@ -65,5 +95,15 @@ func TestTailLinesAreBounded(t *testing.T) {
 	}
 	if len(lines) > LogTailLines || size > logTailMaxBytes {
 		t.Errorf("%d lines, %d bytes: want at most %d and %d", len(lines), size, LogTailLines, logTailMaxBytes)
+	}
+}
+
+// Each page after an empty one is asked for with the token it returned.
+func TestLatestLogEventsPagesOnWithTheBackwardToken(t *testing.T) {
+	var tokens []string
+	d := &Deployer{Logs: pagedLogs{empty: 2, events: []cwltypes.OutputLogEvent{{Message: aws.String("x")}}, tokens: &tokens}}
+	events, pages, err := d.latestLogEvents(t.Context(), "g", "s")
+	if err != nil || len(events) != 1 || pages != 3 || strings.Join(tokens, ",") != ",b/1,b/2" {
+		t.Fatalf("events %d, pages %d, tokens %q, err %v; want 1 event on the third page, asked with b/1 then b/2", len(events), pages, tokens, err)
 	}
 }

@@ -122,9 +122,7 @@ func (d *Deployer) RunMigration(ctx context.Context, s State) (State, error) {
 		m.StartedAt = ptrTime(now)
 		m.Deadline = ptrTime(now.Add(time.Duration(m.TimeoutSeconds) * time.Second))
 		s.Poll.MigrationSeconds = waitSeconds(s.Poll.MigrationIntervalSeconds, m.Deadline, now)
-		if m.LogGroup != "" && m.LogStreamPrefix != "" {
-			m.LogStream = fmt.Sprintf("%s/%s/%s", m.LogStreamPrefix, m.Container, taskID(m.TaskARN))
-		}
+		m.LogStream = LogStreamOf(*m, m.TaskARN)
 		d.log().InfoContext(ctx, "migration started", "execution", s.Execution.ID, "cluster", s.Cluster,
 			"taskArn", m.TaskARN, "attempt", m.Attempt)
 		return s, nil

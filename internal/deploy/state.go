@@ -302,8 +302,11 @@ type Deployment struct {
 	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
 	// NotBefore is when the deployment became due: a PRIMARY deployment of
 	// our task definition created since is ours (a retried StartDeployment).
-	NotBefore          *time.Time `json:"notBefore,omitempty"`
-	ID                 string     `json:"id,omitempty"`
+	NotBefore *time.Time `json:"notBefore,omitempty"`
+	ID        string     `json:"id,omitempty"`
+	// CreatedAt is ECS's createdAt of our deployment (deployments[]), on
+	// ECS's clock: the service deployment created with it is ours.
+	CreatedAt          *time.Time `json:"createdAt,omitempty"`
 	StartedAt          *time.Time `json:"startedAt,omitempty"`
 	Deadline           *time.Time `json:"deadline,omitempty"`
 	FinishedAt         *time.Time `json:"finishedAt,omitempty"`
@@ -319,6 +322,9 @@ type Deployment struct {
 	// ServiceDeploymentArn is ECS's record of our deployment
 	// (UpdateService's service.currentServiceDeployment), which judges it.
 	ServiceDeploymentArn string `json:"serviceDeploymentArn,omitempty"`
+	// StaleServiceDeploymentArn is the earlier service deployment that
+	// UpdateService named as current instead of ours, when it did.
+	StaleServiceDeploymentArn string `json:"staleServiceDeploymentArn,omitempty"`
 	// ServiceDeploymentStatus, Stage, TrafficPercent and BakeMinutes are that
 	// record's status, lifecycle stage, production traffic weight and bake
 	// time at the last look; BakingSince is when a look first saw BAKE_TIME.

@@ -3,13 +3,18 @@ package emulator
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/local/iam"
 )
 
 // adversarial sets an emulator's adversarial mode to always do one behaviour.
@@ -137,4 +142,113 @@ func hasReason(c *ddbtypes.TransactionCanceledException, code string) bool {
 		}
 	}
 	return false
+}
+
+// A stale currentServiceDeployment: UpdateService's answer and the next
+// DescribeServices name the previous service deployment for staleWindow;
+// ListServiceDeployments, filtered by createdAt, lists ours.
+func TestAdversaryStaleCurrentServiceDeployment(t *testing.T) {
+	e, c, _ := clients(t)
+	ctx := t.Context()
+	svc := func() ecstypes.Service {
+		out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"staging-service"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Services[0]
+	}
+	before := aws.ToString(svc().CurrentServiceDeployment)
+	adversarial(t, e, AdvStaleCurrent)
+	up, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String("staging-service"), ForceNewDeployment: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(up.Service.CurrentServiceDeployment); got != before || before == "" {
+		t.Fatalf("UpdateService named %q as current, want the previous %q", got, before)
+	}
+	if got := aws.ToString(svc().CurrentServiceDeployment); got != before {
+		t.Fatalf("DescribeServices named %q right after, want the previous %q", got, before)
+	}
+	var primary ecstypes.Deployment
+	for _, d := range up.Service.Deployments {
+		if aws.ToString(d.Status) == "PRIMARY" {
+			primary = d
+		}
+	}
+	list, err := c.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("staging"), Service: aws.String("staging-service"),
+		CreatedAt: &ecstypes.CreatedAt{After: aws.Time(primary.CreatedAt.Add(-time.Second))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.ServiceDeployments) != 1 || aws.ToString(list.ServiceDeployments[0].ServiceDeploymentArn) == before {
+		t.Fatalf("listed since our deployment: %+v, want ours alone", list.ServiceDeployments)
+	}
+	all, err := c.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("staging"), Service: aws.String("staging-service")})
+	if err != nil || len(all.ServiceDeployments) != 2 {
+		t.Fatalf("listed without a filter: %v, %v; want the previous and ours", all, err)
+	}
+	e.mu.Lock()
+	later := e.now().Add(staleWindow)
+	e.now = func() time.Time { return later } // the stale window passes
+	e.mu.Unlock()
+	if got := aws.ToString(svc().CurrentServiceDeployment); got == before {
+		t.Fatalf("still named the previous %q after the stale window", got)
+	}
+}
+
+// UpdateService naming a task definition needs iam:PassRole for its roles
+// (the stricter reading, ecs_iam.go); forcing a new deployment of the
+// current one does not.
+func TestUpdateServiceWithATaskDefinitionPassesItsRoles(t *testing.T) {
+	e, c, _ := clients(t)
+	var asked []string
+	e.SetAuthorizer(func(_ string, reqs []iam.Request) error {
+		for _, r := range reqs {
+			if r.Action == "iam:PassRole" {
+				asked = append(asked, r.Resource)
+				return errors.New("not authorized to perform: iam:PassRole on resource: " + r.Resource)
+			}
+		}
+		return nil
+	})
+	_, err := c.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String("staging-service"), ForceNewDeployment: true})
+	if err != nil || len(asked) != 0 {
+		t.Fatalf("force new deployment: %v, PassRole asked for %v; want neither", err, asked)
+	}
+	_, err = c.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String("staging-service"), TaskDefinition: aws.String("app:1")})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" || len(asked) == 0 {
+		t.Fatalf("with a task definition: %v (asked %v), want AccessDenied on iam:PassRole", err, asked)
+	}
+}
+
+// GetLogEvents may answer an empty page with a new backward token while
+// events remain; the page asked for with that token has them, and the
+// last page's token passed back ends the paging.
+func TestAdversaryLogsEmptyPage(t *testing.T) {
+	e := New(Account, Region)
+	e.logs["/ecs/app"] = map[string][]logEvent{"app/app/abc": {{at: e.now().Add(-time.Minute), message: "goose: OK"}}}
+	c := logsClient(t, e)
+	adversarial(t, e, AdvLogsEmptyPage)
+	in := &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/ecs/app"), LogStreamName: aws.String("app/app/abc"), StartFromHead: aws.Bool(false)}
+	first, err := c.GetLogEvents(t.Context(), in)
+	if err != nil || len(first.Events) != 0 || aws.ToString(first.NextBackwardToken) == "" {
+		t.Fatalf("first page: %v, %v; want empty with a token", first, err)
+	}
+	e.SetScenario(Scenario{})
+	in.NextToken = first.NextBackwardToken
+	second, err := c.GetLogEvents(t.Context(), in)
+	if err != nil || len(second.Events) != 1 {
+		t.Fatalf("page after the empty one: %v, %v; want the event", second, err)
+	}
+	in.NextToken = second.NextBackwardToken
+	last, err := c.GetLogEvents(t.Context(), in)
+	if err != nil || len(last.Events) != 0 || aws.ToString(last.NextBackwardToken) != aws.ToString(in.NextToken) {
+		t.Fatalf("past the last page: %v, %v; want empty with the same token", last, err)
+	}
+	in.NextToken = aws.String("made-up")
+	var ae smithy.APIError
+	if _, err := c.GetLogEvents(t.Context(), in); !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterException" {
+		t.Fatalf("a token the emulator never gave: %v, want InvalidParameterException", err)
+	}
 }

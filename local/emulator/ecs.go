@@ -50,6 +50,10 @@ type service struct {
 	steps              []step
 	tags               map[string]string
 	deploymentsStarted int
+	// staleCurrent is the service deployment currentServiceDeployment still
+	// names until staleUntil (AdvStaleCurrent): the one before the newest.
+	staleCurrent string
+	staleUntil   time.Time
 }
 
 type deployment struct {

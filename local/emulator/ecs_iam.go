@@ -70,9 +70,17 @@ var ecsAuthz = map[string]func(e *Emulator, r request) []iam.Request{
 		c := e.clusterARN(r.str("cluster"))
 		return []iam.Request{onCluster("ecs:ListServiceDeployments", e.arn("ecs", fmt.Sprintf("service/%s/%s", shortName(c), shortName(r.str("service")))), c)}
 	},
+	// UpdateService naming a task definition lets ECS launch tasks with its
+	// roles: iam:PassRole for them, the stricter reading (the Service
+	// Authorization Reference lists no dependent action for UpdateService,
+	// nor for RunTask, which the ECS developer guide says needs PassRole).
 	"UpdateService": func(e *Emulator, r request) []iam.Request {
 		c := e.clusterARN(r.str("cluster"))
-		return []iam.Request{onCluster("ecs:UpdateService", e.arn("ecs", fmt.Sprintf("service/%s/%s", shortName(c), shortName(r.str("service")))), c)}
+		out := []iam.Request{onCluster("ecs:UpdateService", e.arn("ecs", fmt.Sprintf("service/%s/%s", shortName(c), shortName(r.str("service")))), c)}
+		if td := e.findTaskDef(r.str("taskDefinition")); r.has("taskDefinition") && td != nil {
+			out = append(out, passRoles(td.TaskRoleArn, td.ExecutionRoleArn)...)
+		}
+		return out
 	},
 	// ListTasks' resource type is container-instance, which a listing of a
 	// service's tasks does not name: evaluated against "*", so only a

@@ -338,6 +338,14 @@ func (e *Emulator) listServiceDeployments(body json.RawMessage) (any, *apiError)
 		Status     []string `json:"status"`
 		MaxResults int      `json:"maxResults"`
 		NextToken  string   `json:"nextToken"`
+		// "An optional filter you can use to narrow the results by the
+		// service creation date" (ListServiceDeploymentsInput.CreatedAt):
+		// "created after this time", "created before this time", both
+		// taken strictly (the stricter reading; the ends are not documented).
+		CreatedAt *struct {
+			After  *epoch `json:"after"`
+			Before *epoch `json:"before"`
+		} `json:"createdAt"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -350,6 +358,9 @@ func (e *Emulator) listServiceDeployments(body json.RawMessage) (any, *apiError)
 	var all []map[string]any
 	for _, sd := range svc.serviceDeployments {
 		if len(in.Status) > 0 && !slices.Contains(in.Status, sd.status) {
+			continue
+		}
+		if r := in.CreatedAt; r != nil && (r.After != nil && !sd.createdAt.After(r.After.Time()) || r.Before != nil && !sd.createdAt.Before(r.Before.Time())) {
 			continue
 		}
 		b := map[string]any{"serviceDeploymentArn": sd.arn, "serviceArn": svc.arn, "clusterArn": svc.cluster.arn, "createdAt": ts(sd.createdAt),

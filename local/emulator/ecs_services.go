@@ -97,7 +97,7 @@ func (e *Emulator) describeServices(body json.RawMessage) (any, *apiError) {
 			continue
 		}
 		e.advance(svc, now)
-		out.Services = append(out.Services, svc.wire())
+		out.Services = append(out.Services, svc.wireAt(now))
 	}
 	return out, nil
 }
@@ -220,6 +220,9 @@ func (e *Emulator) updateService(body json.RawMessage) (any, *apiError) {
 		td = t.TaskDefinitionArn
 	}
 	if in.ForceNewDeployment || td != svc.taskDefinition {
+		if cur := svc.current(); cur != nil && e.adv.Roll(AdvStaleCurrent) {
+			svc.staleCurrent, svc.staleUntil = cur.arn, now.Add(staleWindow)
+		}
 		plan := e.script.Rollout
 		if p, ok := e.script.ServiceRollouts[svc.name]; ok {
 			plan = p
@@ -245,7 +248,22 @@ func (e *Emulator) updateService(body json.RawMessage) (any, *apiError) {
 		d := e.startDeployment(svc, td, now, plan, nil)
 		e.spans = append(e.spans, Span{Kind: "deployment", Cluster: svc.cluster.name, Service: svc.name, ID: d.id, Start: now, deployment: d})
 	}
-	return map[string]any{"service": svc.wire()}, nil
+	return map[string]any{"service": svc.wireAt(now)}, nil
+}
+
+// staleWindow is how long currentServiceDeployment keeps naming the
+// previous service deployment after an UpdateService, in the adversarial
+// mode (AdvStaleCurrent): a few seconds, long enough for a Lambda to read it
+// in UpdateService's answer and in the next DescribeServices.
+const staleWindow = 5 * time.Second
+
+// wireAt is the service as DescribeServices and UpdateService answer at now.
+func (s *service) wireAt(now time.Time) wService {
+	w := s.wire()
+	if s.staleCurrent != "" && now.Before(s.staleUntil) {
+		w.CurrentServiceDeployment = s.staleCurrent
+	}
+	return w
 }
 
 // startDeployment starts a deployment of td: with sd nil a new service

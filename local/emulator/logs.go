@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -51,6 +52,12 @@ func (e *Emulator) writeTaskLog(t *task, container string, start time.Time, line
 	}
 	o := cd.LogConfiguration.Options
 	group, stream := o["awslogs-group"], o["awslogs-stream-prefix"]+"/"+container+"/"+t.arn[strings.LastIndex(t.arn, "/")+1:]
+	if o["awslogs-stream-prefix"] == "" {
+		// "If you don't specify a prefix with this option, then the log
+		// stream is named after the container ID that's assigned by the
+		// Docker daemon on the container instance" (ECS developer guide, awslogs).
+		stream = e.id(64)
+	}
 	dur := secs(t.plan.duration())
 	if e.logs[group] == nil {
 		e.logs[group] = map[string][]logEvent{}
@@ -84,9 +91,13 @@ func (e *Emulator) getLogEvents(body json.RawMessage) (any, *apiError) {
 		StartFromHead      bool   `json:"startFromHead"`
 		StartTime          *int64 `json:"startTime"`
 		EndTime            *int64 `json:"endTime"`
+		NextToken          string `json:"nextToken"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
+	}
+	if !validLogToken(in.NextToken) {
+		return nil, errorf("InvalidParameterException", "The specified nextToken is invalid.")
 	}
 	group := in.LogGroupName
 	if group == "" {
@@ -133,6 +144,19 @@ func (e *Emulator) getLogEvents(body json.RawMessage) (any, *apiError) {
 		NextForwardToken  string   `json:"nextForwardToken"`
 		NextBackwardToken string   `json:"nextBackwardToken"`
 	}{Events: []wEvent{}, NextForwardToken: "f/end", NextBackwardToken: "b/start"}
+	switch {
+	case in.NextToken == "b/start" || in.NextToken == "f/end":
+		// Past the last page: the same token back ends the paging.
+		out.NextBackwardToken, out.NextForwardToken = "b/start", "f/end"
+		return out, nil
+	case e.adv.Roll(AdvLogsEmptyPage):
+		// "A returned page might only be partially full, or even empty …
+		// Partially full or empty pages don't necessarily mean that
+		// pagination is finished" (GetLogEventsInput): an empty page whose
+		// token is not the one passed in.
+		out.NextBackwardToken = fmt.Sprintf("b/empty/%d", emptyPages(in.NextToken)+1)
+		return out, nil
+	}
 	for _, ev := range visible {
 		out.Events = append(out.Events, wEvent{Timestamp: ev.at.UnixMilli(), Message: ev.message, IngestionTime: ev.at.UnixMilli() + 200})
 	}
@@ -146,4 +170,19 @@ func logGroupOf(id string) string {
 		return strings.TrimSuffix(rest, ":*")
 	}
 	return id
+}
+
+// validLogToken says a GetLogEvents nextToken is one this emulator handed
+// out (or none); AWS refuses any other.
+func validLogToken(tok string) bool {
+	return tok == "" || tok == "b/start" || tok == "f/end" || emptyPages(tok) > 0
+}
+
+// emptyPages is how many empty pages came before a "b/empty/<n>" token.
+func emptyPages(tok string) int {
+	n, err := strconv.Atoi(strings.TrimPrefix(tok, "b/empty/"))
+	if err != nil || !strings.HasPrefix(tok, "b/empty/") {
+		return 0
+	}
+	return n
 }

@@ -6,6 +6,11 @@ package emulator
 // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Types.html
 // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Types.html
 
+import (
+	"math"
+	"time"
+)
+
 type epoch float64
 
 type wFailure struct {
@@ -163,3 +168,6 @@ type wImageDetail struct {
 	ImageSizeInBytes       int64    `json:"imageSizeInBytes"`
 	ImageManifestMediaType string   `json:"imageManifestMediaType"`
 }
+
+// Time is the epoch-seconds timestamp as a time.
+func (t epoch) Time() time.Time { return time.UnixMilli(int64(math.Round(float64(t) * 1000))) }

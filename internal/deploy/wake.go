@@ -181,6 +181,9 @@ type WakeOutput struct {
 	Woken string `json:"woken,omitempty"`
 	// Read counts the execution histories read to find it.
 	Read int `json:"historiesRead"`
+	// Ignored says why an event was not ours to act on (logged as
+	// "event ignored", one line per event, for a metric filter).
+	Ignored string `json:"ignored,omitempty"`
 }
 
 // memo keeps what a warm instance learnt about executions, by ARN.
@@ -246,6 +249,12 @@ func (k deploys) rulesOut(c Change) bool {
 func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 	c, err := ParseECSEvent(ev)
 	out := WakeOutput{Change: c}
+	if err != nil && ev.DetailType == "ECS Hook State Change" {
+		// The hook rule filters no service, and the event's fields are not
+		// documented: one we cannot read is not ours to fail on (the
+		// deployment's safety poll sees the pause either way).
+		return d.ignore(ctx, ev, out, err.Error()), nil
+	}
 	if err != nil {
 		return out, err
 	}
@@ -255,6 +264,12 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 	if name, ok := d.namedBy(ctx, c); ok {
 		arn := executionARNOf(d.StateMachineARN, name)
 		h, err := d.History.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 5})
+		if gone(err) {
+			// An execution closed more than 90 days ago, or another
+			// deployer's (a tag or startedBy left on a service): nobody
+			// here waits for the event.
+			return d.ignore(ctx, ev, out, fmt.Sprintf("the event names execution %s, which this state machine does not have (closed over 90 days ago, or another stack's)", name)), nil
+		}
 		if err != nil {
 			return out, fmt.Errorf("read the history of %s, which the event names: %w", arn, err)
 		}
@@ -331,6 +346,9 @@ func (d *Deployer) scanForWaiter(ctx context.Context, ev ECSEvent, c Change, out
 				continue
 			}
 			h, err := d.History.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 5})
+			if gone(err) {
+				continue // listed a moment ago, not readable (yet, or any more)
+			}
 			if err != nil {
 				return out, fmt.Errorf("read the history of %s: %w", arn, err)
 			}
@@ -375,6 +393,20 @@ func StateIn(events []sfntypes.HistoryEvent) (State, bool) {
 		}
 	}
 	return State{}, false
+}
+
+// gone says Step Functions has no such execution: "ExecutionDoesNotExist",
+// for one it never had or no longer keeps (90 days after it closed).
+func gone(err error) bool {
+	var missing *sfntypes.ExecutionDoesNotExist
+	return errors.As(err, &missing)
+}
+
+// ignore logs an event that is not ours to act on, once, and says why.
+func (d *Deployer) ignore(ctx context.Context, ev ECSEvent, out WakeOutput, why string) WakeOutput {
+	out.Ignored = why
+	d.log().InfoContext(ctx, "event ignored", "event", ev.ID, "detailType", ev.DetailType, "reason", why)
+	return out
 }
 
 func describeChange(detailType string, c Change) string {

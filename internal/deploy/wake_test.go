@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -303,6 +304,8 @@ type fakeHistory struct {
 	read    []string
 	sent    map[string]string // token → output
 	sendErr error
+	// gone are the executions Step Functions answers ExecutionDoesNotExist for.
+	gone map[string]bool
 }
 
 func (f *fakeHistory) ListExecutions(_ context.Context, in *sfn.ListExecutionsInput, _ ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error) {
@@ -317,6 +320,9 @@ func (f *fakeHistory) GetExecutionHistory(_ context.Context, in *sfn.GetExecutio
 	f.read = append(f.read, aws.ToString(in.ExecutionArn))
 	if !in.ReverseOrder {
 		return nil, errors.New("Wake must read the newest events first")
+	}
+	if f.gone[aws.ToString(in.ExecutionArn)] {
+		return nil, &sfntypes.ExecutionDoesNotExist{Message: aws.String("Execution Does Not Exist: '" + aws.ToString(in.ExecutionArn) + "'")}
 	}
 	return &sfn.GetExecutionHistoryOutput{Events: f.history[aws.ToString(in.ExecutionArn)]}, nil
 }
@@ -449,4 +455,63 @@ func TestDeploysRulesOut(t *testing.T) {
 			t.Errorf("%s: rules out = %v, want %v", name, got, tc.want)
 		}
 	}
+}
+
+// Events that are not ours are a logged no-op, never an error (which
+// Lambda would retry and dead-letter, raising the alarm): a task or service
+// naming an execution Step Functions no longer keeps, or another stack's;
+// an ECS Hook State Change Wake cannot read; a listed execution whose
+// history is not readable.
+func TestWakeIgnoresEventsThatAreNotOurs(t *testing.T) {
+	smARN := "arn:aws:states:us-west-2:1:stateMachine:ecr-deployer"
+	old := executionARNOf(smARN, "staging-old-20250101T000000Z-1")
+	cases := map[string]struct {
+		ev      func(t *testing.T) ECSEvent
+		history *fakeHistory
+		woken   string
+		ignored string
+	}{
+		"a migration task of an execution long gone": {func(t *testing.T) ECSEvent {
+			return sampleEvent(t, "ecs-task-state-change-event.json", func(ev *ECSEvent, det map[string]any) {
+				det["startedBy"] = StartedByPrefix + "staging-old-20250101T000000Z-1"
+			})
+		}, &fakeHistory{gone: map[string]bool{old: true}}, "", "does not have"},
+		"a hook event naming no service": {func(t *testing.T) ECSEvent {
+			return ECSEvent{ID: "h1", Source: "aws.ecs", DetailType: "ECS Hook State Change", Detail: json.RawMessage(`{"eventName":"HOOK_AWAITING_ACTION"}`)}
+		}, &fakeHistory{}, "", "names no service"},
+		"a listed execution not readable yet": {func(t *testing.T) ECSEvent {
+			return sampleEvent(t, "ecs-deployment-state-change-event.json", func(ev *ECSEvent, det map[string]any) {
+				ev.Resources = []string{"arn:aws:ecs:us-west-2:1:service/staging/staging-service"}
+				det["eventName"], det["deploymentId"] = "SERVICE_DEPLOYMENT_COMPLETED", "ecs-svc/staging-service"
+			})
+		}, &fakeHistory{running: []string{"ex-new", "ex-ours"}, gone: map[string]bool{"ex-new": true},
+			history: map[string][]sfntypes.HistoryEvent{"ex-ours": parkedHistory("tok", "staging", "staging-service", WaitingForDeployment)}}, "ex-ours", ""},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			d := &Deployer{History: tc.history, Tokens: tc.history, StateMachineARN: smARN, Log: quiet}
+			out, err := d.Wake(context.Background(), tc.ev(t))
+			if err != nil {
+				t.Fatalf("Wake failed on an event that is not ours: %v", err)
+			}
+			if out.Woken != tc.woken || !strings.Contains(out.Ignored, tc.ignored) || (tc.ignored == "") != (out.Ignored == "") {
+				t.Fatalf("woke %q, ignored %q; want woken %q, ignored containing %q", out.Woken, out.Ignored, tc.woken, tc.ignored)
+			}
+		})
+	}
+	// A history read that fails otherwise is still an error: Lambda retries it.
+	f := &fakeHistory{}
+	d := &Deployer{History: &deniedHistory{f}, Tokens: f, StateMachineARN: smARN, Log: quiet}
+	ev := sampleEvent(t, "ecs-task-state-change-event.json", func(ev *ECSEvent, det map[string]any) {
+		det["startedBy"] = StartedByPrefix + "staging-old-20250101T000000Z-1"
+	})
+	if _, err := d.Wake(context.Background(), ev); err == nil {
+		t.Fatal("an AccessDenied history read was ignored")
+	}
+}
+
+type deniedHistory struct{ *fakeHistory }
+
+func (f *deniedHistory) GetExecutionHistory(context.Context, *sfn.GetExecutionHistoryInput, ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "no"}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -343,6 +344,73 @@ func imageRepository(image string) string {
 	return image
 }
 
+// CheckBakeTime refuses a target whose deploymentTimeout cannot cover the
+// least time the service's strategy takes: ECS reports SUCCESSFUL only
+// after the bake, and LINEAR and CANARY bake between their traffic steps
+// too (MinimumDuration), so such a deployment could only end
+// DeploymentTimedOut while ECS goes on, and the next queued push would
+// deploy over it.
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html
+func CheckBakeTime(svc ecstypes.Service, t config.Resolved) error {
+	least, how := MinimumDuration(svc.DeploymentConfiguration)
+	if least == 0 {
+		return nil
+	}
+	if timeout := time.Duration(t.DeploymentTimeout); timeout <= least {
+		return &TargetMisconfigured{newf("ECS service %s/%s takes at least %s to deploy (%s), but the target's deploymentTimeout is %s: every deployment would time out before ECS reports it successful, so nothing was run. Set \"deploymentTimeout\" to more than that plus the rollout, for example %q.",
+			t.Cluster, t.Service, least, how, timeout, (least + 30*time.Minute).String())}
+	}
+	return nil
+}
+
+// ECS's defaults for the traffic steps ("The default value is …",
+// LinearConfiguration and CanaryConfiguration).
+const (
+	defaultStepPercent    = 10.0
+	defaultStepBakeMinute = 6
+	defaultCanaryBake     = 10
+)
+
+// MinimumDuration is the least time a deployment of the strategy takes
+// besides its rollout, and how it adds up: BLUE_GREEN bakes
+// (bakeTimeInMinutes); LINEAR shifts ceil(100/stepPercent) steps with a
+// step bake between each ("This bake time is not applied after reaching
+// 100 percent traffic"), then bakes; CANARY bakes the canary
+// (canaryBakeTimeInMinutes), then the deployment. ROLLING has none.
+func MinimumDuration(c *ecstypes.DeploymentConfiguration) (time.Duration, string) {
+	if c == nil || c.Strategy == ecstypes.DeploymentStrategyRolling || c.Strategy == "" {
+		return 0, ""
+	}
+	bake := aws.ToInt32(c.BakeTimeInMinutes)
+	minutes, how := bake, fmt.Sprintf("%s: a bake of %d min", c.Strategy, bake)
+	switch c.Strategy {
+	case ecstypes.DeploymentStrategyLinear:
+		percent, stepBake := defaultStepPercent, int32(defaultStepBakeMinute)
+		if l := c.LinearConfiguration; l != nil {
+			percent = valueOr(l.StepPercent, percent)
+			stepBake = valueOr(l.StepBakeTimeInMinutes, stepBake)
+		}
+		steps := int32(math.Ceil(100/percent - 1e-9))
+		minutes += (steps - 1) * stepBake
+		how = fmt.Sprintf("LINEAR: %d steps of %g%% with %d step bakes of %d min, then a bake of %d min", steps, percent, steps-1, stepBake, bake)
+	case ecstypes.DeploymentStrategyCanary:
+		canary := int32(defaultCanaryBake)
+		if cc := c.CanaryConfiguration; cc != nil {
+			canary = valueOr(cc.CanaryBakeTimeInMinutes, canary)
+		}
+		minutes += canary
+		how = fmt.Sprintf("CANARY: a canary bake of %d min, then a bake of %d min", canary, bake)
+	}
+	return time.Duration(minutes) * time.Minute, how
+}
+
+func valueOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
 // CheckController refuses services whose deployments UpdateService cannot
 // start: "For services using the blue/green (CODE_DEPLOY) deployment
 // controller, only the desired count, deployment configuration, health check
@@ -351,24 +419,6 @@ func imageRepository(image string) string {
 // EXTERNAL controller the task definition cannot be updated either
 // (UpdateService API reference). Checked before anything runs, so that no
 // migration runs for a deployment that cannot happen.
-// CheckBakeTime refuses a target whose deploymentTimeout cannot cover the
-// service's bake time: ECS reports SUCCESSFUL only after the bake
-// (deploymentConfiguration.bakeTimeInMinutes, BLUE_GREEN, LINEAR, CANARY),
-// so such a deployment could only end DeploymentTimedOut.
-// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html
-func CheckBakeTime(svc ecstypes.Service, t config.Resolved) error {
-	c := svc.DeploymentConfiguration
-	if c == nil || c.BakeTimeInMinutes == nil || c.Strategy == ecstypes.DeploymentStrategyRolling || c.Strategy == "" {
-		return nil
-	}
-	bake := time.Duration(*c.BakeTimeInMinutes) * time.Minute
-	if timeout := time.Duration(t.DeploymentTimeout); timeout <= bake {
-		return &TargetMisconfigured{newf("ECS service %s/%s bakes %s deployments for %s (bakeTimeInMinutes %d), but the target's deploymentTimeout is %s: every deployment would time out before ECS reports it successful, so nothing was run. Set \"deploymentTimeout\" to more than the bake plus the rollout, for example %q.",
-			t.Cluster, t.Service, c.Strategy, bake, *c.BakeTimeInMinutes, timeout, (bake + 30*time.Minute).String())}
-	}
-	return nil
-}
-
 func CheckController(svc ecstypes.Service, t config.Resolved) error {
 	if svc.DeploymentController == nil {
 		return nil

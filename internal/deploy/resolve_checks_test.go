@@ -105,6 +105,12 @@ func TestCheckBakeTime(t *testing.T) {
 		"blue/green bake shorter":            {conf: conf(ecstypes.DeploymentStrategyBlueGreen, 10)},
 		"blue/green bake as long as timeout": {conf: conf(ecstypes.DeploymentStrategyBlueGreen, 30), wantErr: true},
 		"canary bake longer":                 {conf: conf(ecstypes.DeploymentStrategyCanary, 60), wantErr: true},
+		// LINEAR on ECS's defaults: 10 steps of 10 %, 9 step bakes of 6 min.
+		"linear on defaults, short bake": {conf: conf(ecstypes.DeploymentStrategyLinear, 1), wantErr: true},
+		"linear of two steps":            {conf: linear(50, 5, 10)},
+		// CANARY on defaults: a canary bake of 10 min, then the bake.
+		"canary on defaults":              {conf: conf(ecstypes.DeploymentStrategyCanary, 10)},
+		"canary bake and deployment bake": {conf: conf(ecstypes.DeploymentStrategyCanary, 20), wantErr: true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -115,6 +121,46 @@ func TestCheckBakeTime(t *testing.T) {
 				t.Fatalf("unexpected error %v", err)
 			case tc.wantErr && (!errors.As(err, &want) || !strings.Contains(err.Error(), "deploymentTimeout is 30m0s") || !strings.Contains(err.Error(), "prod/prod-service")):
 				t.Fatalf("error = %v, want TargetMisconfigured with the numbers", err)
+			}
+		})
+	}
+}
+
+func linear(percent float64, stepBake, bake int32) *ecstypes.DeploymentConfiguration {
+	return &ecstypes.DeploymentConfiguration{Strategy: ecstypes.DeploymentStrategyLinear, BakeTimeInMinutes: aws.Int32(bake),
+		LinearConfiguration: &ecstypes.LinearConfiguration{StepPercent: aws.Float64(percent), StepBakeTimeInMinutes: aws.Int32(stepBake)}}
+}
+
+// The least each strategy takes, from ECS's documented defaults and rules
+// (LinearConfiguration, CanaryConfiguration).
+func TestMinimumDuration(t *testing.T) {
+	canary := func(canaryBake, bake int32) *ecstypes.DeploymentConfiguration {
+		return &ecstypes.DeploymentConfiguration{Strategy: ecstypes.DeploymentStrategyCanary, BakeTimeInMinutes: aws.Int32(bake),
+			CanaryConfiguration: &ecstypes.CanaryConfiguration{CanaryBakeTimeInMinutes: aws.Int32(canaryBake)}}
+	}
+	cases := map[string]struct {
+		conf *ecstypes.DeploymentConfiguration
+		want time.Duration
+		how  string
+	}{
+		"rolling":                     {&ecstypes.DeploymentConfiguration{Strategy: ecstypes.DeploymentStrategyRolling, BakeTimeInMinutes: aws.Int32(60)}, 0, ""},
+		"blue/green":                  {&ecstypes.DeploymentConfiguration{Strategy: ecstypes.DeploymentStrategyBlueGreen, BakeTimeInMinutes: aws.Int32(15)}, 15 * time.Minute, "a bake of 15 min"},
+		"linear on defaults":          {&ecstypes.DeploymentConfiguration{Strategy: ecstypes.DeploymentStrategyLinear}, 54 * time.Minute, "10 steps of 10% with 9 step bakes of 6 min, then a bake of 0 min"},
+		"linear defaults and a bake":  {&ecstypes.DeploymentConfiguration{Strategy: ecstypes.DeploymentStrategyLinear, BakeTimeInMinutes: aws.Int32(10)}, 64 * time.Minute, "9 step bakes"},
+		"linear 33.3% takes 4 steps":  {linear(33.3, 2, 0), 6 * time.Minute, "4 steps of 33.3% with 3 step bakes of 2 min"},
+		"linear 100% is one step":     {linear(100, 30, 5), 5 * time.Minute, "1 steps of 100% with 0 step bakes"},
+		"linear 3% (the least)":       {linear(3, 1, 0), 33 * time.Minute, "34 steps"},
+		"linear with no step bake":    {linear(20, 0, 7), 7 * time.Minute, "5 steps of 20% with 4 step bakes of 0 min"},
+		"canary on defaults":          {&ecstypes.DeploymentConfiguration{Strategy: ecstypes.DeploymentStrategyCanary, BakeTimeInMinutes: aws.Int32(5)}, 15 * time.Minute, "a canary bake of 10 min, then a bake of 5 min"},
+		"canary with its own bake":    {canary(3, 5), 8 * time.Minute, "a canary bake of 3 min"},
+		"canary with no canary bake":  {canary(0, 5), 5 * time.Minute, "a canary bake of 0 min"},
+		"no deployment configuration": {nil, 0, ""},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, how := MinimumDuration(tc.conf)
+			if got != tc.want || !strings.Contains(how, tc.how) {
+				t.Fatalf("MinimumDuration = %s (%q), want %s (%q)", got, how, tc.want, tc.how)
 			}
 		})
 	}

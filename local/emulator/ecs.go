@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -41,6 +42,7 @@ type service struct {
 	controller         string
 	strategy           string
 	bakeMinutes        int32
+	traffic            TrafficSteps
 	alarms             []string
 	hooks              []HookScript
 	deployments        []*deployment        // PRIMARY first
@@ -155,6 +157,8 @@ type ServiceSpec struct {
 	// BakeTimeMinutes is deploymentConfiguration.bakeTimeInMinutes (0–1440)
 	// of the BLUE_GREEN, LINEAR and CANARY strategies.
 	BakeTimeMinutes int32
+	// Traffic is the LINEAR or CANARY configuration.
+	Traffic TrafficSteps
 	// Alarms are the CloudWatch alarms of deploymentConfiguration.alarms
 	// (enable and rollback on).
 	Alarms []string
@@ -270,4 +274,81 @@ func firstProvider(s []wCapacityProviderItem) string {
 		return ""
 	}
 	return s[0].CapacityProvider
+}
+
+// TrafficSteps is deploymentConfiguration.linearConfiguration or
+// canaryConfiguration; unset members are left out of what ECS reports, and
+// ECS's defaults apply (LinearConfiguration: stepPercent 10,
+// stepBakeTimeInMinutes 6; CanaryConfiguration: canaryPercent 5,
+// canaryBakeTimeInMinutes 10).
+type TrafficSteps struct {
+	StepPercent           float64 `json:"stepPercent,omitempty"`
+	StepBakeTimeMinutes   *int32  `json:"stepBakeTimeMinutes,omitempty"`
+	CanaryPercent         float64 `json:"canaryPercent,omitempty"`
+	CanaryBakeTimeMinutes *int32  `json:"canaryBakeTimeMinutes,omitempty"`
+	// StepBakeSeconds is the wall-clock length of each step bake (LINEAR)
+	// or of the canary bake (CANARY), compressed as BakeSeconds is
+	// (default 0.2 s).
+	StepBakeSeconds float64 `json:"stepBakeSeconds,omitempty"`
+}
+
+// weights are the production traffic weights a LINEAR or CANARY
+// deployment shifts through, and the number of bakes between them: LINEAR
+// ceil(100/stepPercent) steps, a step bake between each ("not applied
+// after reaching 100 percent traffic"); CANARY the canary, its bake, then 100.
+func (t TrafficSteps) weights(strategy string) (ws []float64, bakes int) {
+	switch strategy {
+	case "LINEAR":
+		p := t.StepPercent
+		if p == 0 {
+			p = 10
+		}
+		for w := p; ; w += p {
+			if w >= 100-1e-9 {
+				ws = append(ws, 100)
+				break
+			}
+			ws = append(ws, math.Round(w*10)/10)
+		}
+		return ws, len(ws) - 1
+	case "CANARY":
+		p := t.CanaryPercent
+		if p == 0 {
+			p = 5
+		}
+		return []float64{p, 100}, 1
+	}
+	return nil, 0
+}
+
+// stepBake is one step or canary bake on the wall clock.
+func (t TrafficSteps) stepBake() time.Duration {
+	if t.StepBakeSeconds == 0 {
+		return 200 * time.Millisecond
+	}
+	return secs(t.StepBakeSeconds)
+}
+
+// configuration is what ECS reports of it for the strategy.
+func (t TrafficSteps) configuration(strategy string) (string, map[string]any) {
+	c := map[string]any{}
+	switch strategy {
+	case "LINEAR":
+		if t.StepPercent != 0 {
+			c["stepPercent"] = t.StepPercent
+		}
+		if t.StepBakeTimeMinutes != nil {
+			c["stepBakeTimeInMinutes"] = *t.StepBakeTimeMinutes
+		}
+		return "linearConfiguration", c
+	case "CANARY":
+		if t.CanaryPercent != 0 {
+			c["canaryPercent"] = t.CanaryPercent
+		}
+		if t.CanaryBakeTimeMinutes != nil {
+			c["canaryBakeTimeInMinutes"] = *t.CanaryBakeTimeMinutes
+		}
+		return "canaryConfiguration", c
+	}
+	return "", nil
 }

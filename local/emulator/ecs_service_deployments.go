@@ -86,10 +86,7 @@ func (e *Emulator) newServiceDeployment(svc *service, d *deployment, now time.Ti
 		sd.steps = []stepAt{{0, now}, {100, now.Add(ramp * 3 / 4)}}
 	case "LINEAR", "CANARY":
 		sd.stages = []stageAt{{"SCALE_UP", now}, {"PRODUCTION_TRAFFIC_SHIFT", now.Add(ramp / 2)}, {"BAKE_TIME", now.Add(ramp)}, {"CLEAN_UP", now.Add(ramp + bake)}}
-		weights := []float64{25, 50, 75, 100}
-		if svc.strategy == "CANARY" {
-			weights = []float64{10, 100}
-		}
+		weights, _ := svc.traffic.weights(svc.strategy)
 		sd.steps = []stepAt{{0, now}}
 		for i, w := range weights {
 			sd.steps = append(sd.steps, stepAt{w, now.Add(ramp/2 + time.Duration(i)*ramp/2/time.Duration(len(weights)))})
@@ -250,6 +247,9 @@ func (s *service) deploymentConfiguration() map[string]any {
 	}
 	if s.strategy != "ROLLING" {
 		c["bakeTimeInMinutes"] = s.bakeMinutes
+	}
+	if name, tc := s.traffic.configuration(s.strategy); name != "" {
+		c[name] = tc
 	}
 	if len(s.alarms) > 0 {
 		c["alarms"] = map[string]any{"alarmNames": s.alarms, "enable": true, "rollback": true}

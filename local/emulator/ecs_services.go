@@ -30,7 +30,7 @@ func (e *Emulator) CreateService(s ServiceSpec) error {
 	if svc.controller == "" {
 		svc.controller = "ECS"
 	}
-	svc.strategy, svc.bakeMinutes, svc.alarms = s.Strategy, s.BakeTimeMinutes, s.Alarms
+	svc.strategy, svc.bakeMinutes, svc.alarms, svc.traffic = s.Strategy, s.BakeTimeMinutes, s.Alarms, s.Traffic
 	if svc.strategy == "" {
 		svc.strategy = "ROLLING"
 	}
@@ -230,6 +230,9 @@ func (e *Emulator) updateService(body json.RawMessage) (any, *apiError) {
 		if plan.Strategy != "" {
 			svc.strategy, svc.bakeMinutes = plan.Strategy, plan.BakeTimeMinutes
 		}
+		if plan.Traffic != nil {
+			svc.traffic = *plan.Traffic
+		}
 		if plan.Alarms != nil {
 			svc.alarms = plan.Alarms
 		}
@@ -277,6 +280,11 @@ func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan 
 		}
 	}
 	dur := secs(plan.duration())
+	if _, bakes := svc.traffic.weights(svc.strategy); sd == nil && bakes > 0 {
+		// LINEAR and CANARY bake between their traffic steps: the
+		// deployment takes those bakes before its final one.
+		dur += time.Duration(bakes) * svc.traffic.stepBake()
+	}
 	d := &deployment{
 		id: e.deploymentID(), status: "PRIMARY", taskDefinition: td, desired: svc.desired,
 		rolloutState: "IN_PROGRESS", createdAt: now, updatedAt: now, rampEnd: now.Add(dur),

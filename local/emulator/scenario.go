@@ -112,6 +112,8 @@ type RolloutScript struct {
 	// BakeTimeMinutes is the service's bakeTimeInMinutes for this run
 	// (BLUE_GREEN, LINEAR, CANARY; 0–1440).
 	BakeTimeMinutes int32 `json:"bakeTimeMinutes,omitempty"`
+	// Traffic is the service's LINEAR or CANARY configuration for this run.
+	Traffic *TrafficSteps `json:"traffic,omitempty"`
 	// Alarms are the service's deployment alarms for this run (rollback on).
 	Alarms []string `json:"alarms,omitempty"`
 	// NoRollback turns the circuit breaker's rollback off for this run.
@@ -229,6 +231,22 @@ func (r RolloutScript) validate(field string) error {
 	}
 	if r.Seconds < 0 || r.BakeSeconds < 0 {
 		return fmt.Errorf("scenario: %s: seconds must not be negative", field)
+	}
+	if t := r.Traffic; t != nil {
+		// LinearConfiguration: stepPercent "multiples of 0.1 from 3.0 to
+		// 100.0", step bake "0 to 1440 minutes"; CanaryConfiguration:
+		// canaryPercent "from 0.1 to 100.0", canary bake "0 to 1440".
+		bad := func(m *int32) bool { return m != nil && (*m < 0 || *m > 1440) }
+		switch {
+		case t.StepPercent != 0 && (t.StepPercent < 3 || t.StepPercent > 100):
+			return fmt.Errorf("scenario: %s.traffic.stepPercent must be 3–100", field)
+		case t.CanaryPercent != 0 && (t.CanaryPercent < 0.1 || t.CanaryPercent > 100):
+			return fmt.Errorf("scenario: %s.traffic.canaryPercent must be 0.1–100", field)
+		case bad(t.StepBakeTimeMinutes) || bad(t.CanaryBakeTimeMinutes):
+			return fmt.Errorf("scenario: %s.traffic: bake minutes must be 0–1440", field)
+		case t.StepBakeSeconds < 0:
+			return fmt.Errorf("scenario: %s: seconds must not be negative", field)
+		}
 	}
 	for _, h := range r.Hooks {
 		if err := h.validate(r.Strategy); err != nil {

@@ -578,8 +578,12 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	// Wake finds the waiting execution in the history and ends its wait.
 	// Task tokens are granted on the state machine, as grantTaskResponse does.
 	allow("Watch", []string{"ecs:DescribeTasks"}, tasks, onClusters)
-	allow("Watch", []string{"ecs:DescribeServices", "ecs:DescribeServiceDeployments", "ecs:ListServiceDeployments"}, servicesAndDeployments, nil)
+	allow("Watch", []string{"ecs:DescribeServices", "ecs:DescribeServiceDeployments"}, servicesAndDeployments, nil)
 	allow("Watch", []string{"states:SendTaskSuccess"}, []*string{smArn}, nil)
+	// After the others: a role's inline policy keeps the statements that
+	// fit its 10,240 characters in order, and this one, of every service,
+	// goes to the overflow policy without moving the smaller ones.
+	allow("Watch", []string{"ecs:ListServiceDeployments"}, services, nil)
 	suppress("Watch", "Read-only: tasks of the configured clusters (and the ecs:cluster condition) and the configured services' deployments, whose IDs are not known in advance.",
 		append(dedupe(taskWildcards), dedupe(sdWildcards)...)...)
 	// Trigger starts this state machine's executions on ECR pushes.

@@ -561,6 +561,12 @@ func TestNotifications(t *testing.T) {
 		if !strings.Contains(string(doc), `"aws:SecureTransport":"false"`) {
 			t.Errorf("the topic does not refuse plain HTTP: %s", doc)
 		}
+		// A topic policy replaces SNS's default policy: the alarms publish
+		// only if it allows CloudWatch, scoped to this account's alarms.
+		if !strings.Contains(string(doc), `"Principal":{"Service":"cloudwatch.amazonaws.com"}`) || !strings.Contains(string(doc), `"aws:SourceAccount"`) ||
+			!strings.Contains(string(doc), `:alarm:*`) {
+			t.Errorf("the topic policy does not let this account's alarms publish: %s", doc)
+		}
 	}
 	for id, k := range resources("AWS::KMS::Key") {
 		doc, _ := json.Marshal(k["KeyPolicy"])

@@ -10,6 +10,7 @@ package iam
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"sort"
 	"strings"
@@ -30,6 +31,9 @@ type Statement struct {
 	Resources []string
 	// Condition is operator → key → values.
 	Condition map[string]map[string][]string
+	// Principals are a resource-based policy statement's principals:
+	// "*", "service:<name>" or "aws:<arn or account>"; none in an identity policy.
+	Principals []string
 }
 
 // Policy is every statement attached to one role.
@@ -72,6 +76,31 @@ func (p Policy) Evaluate(r Request) Decision {
 		return Decision{Allowed: true, Reason: allowedBy}
 	}
 	return Decision{Reason: "no identity-based policy allows the " + r.Action + " action"}
+}
+
+// EvaluateFor decides a request by a resource-based policy (a topic's, a
+// key's) for one principal, as "service:cloudwatch.amazonaws.com" or
+// "aws:<arn>": an explicit deny of a statement naming it (or "*") wins,
+// then an allow; with neither, no resource-based policy allows it, which
+// for a service principal is a denial.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+func (p Policy) EvaluateFor(principal string, r Request) Decision {
+	var allowedBy string
+	for i, s := range p.Statements {
+		if !slices.Contains(s.Principals, "*") && !slices.Contains(s.Principals, principal) || !s.matches(r) {
+			continue
+		}
+		if s.Effect == "Deny" {
+			return Decision{Reason: fmt.Sprintf("explicitly denied by statement %d of %s", i, p.Role)}
+		}
+		if allowedBy == "" {
+			allowedBy = fmt.Sprintf("statement %d of %s", i, p.Role)
+		}
+	}
+	if allowedBy != "" {
+		return Decision{Allowed: true, Reason: allowedBy}
+	}
+	return Decision{Reason: "no resource-based policy allows the " + r.Action + " action for " + principal}
 }
 
 func (s Statement) matches(r Request) bool {
@@ -179,6 +208,9 @@ type Template struct {
 	FunctionRoles map[string]string
 	// Managed holds the AWS::IAM::ManagedPolicy resources by logical ID.
 	Managed map[string]*Policy
+	// Topics holds the topic policies (AWS::SNS::TopicPolicy) by topic
+	// ARN: resource-based, evaluated with EvaluateFor.
+	Topics map[string]*Policy
 }
 
 // FromTemplate reads the AWS::IAM::Policy and AWS::IAM::ManagedPolicy
@@ -193,7 +225,7 @@ func FromTemplate(tpl []byte, ps Pseudo) (*Template, error) {
 	if err := json.Unmarshal(tpl, &doc); err != nil {
 		return nil, fmt.Errorf("read template: %w", err)
 	}
-	t := &Template{Policies: map[string]*Policy{}, FunctionRoles: map[string]string{}, Managed: map[string]*Policy{}}
+	t := &Template{Policies: map[string]*Policy{}, FunctionRoles: map[string]string{}, Managed: map[string]*Policy{}, Topics: map[string]*Policy{}}
 	policy := func(role string) *Policy {
 		if t.Policies[role] == nil {
 			t.Policies[role] = &Policy{Role: role}
@@ -238,6 +270,16 @@ func FromTemplate(tpl []byte, ps Pseudo) (*Template, error) {
 				}
 				policy(role).Statements = append(policy(role).Statements, stmts...)
 			}
+		case "AWS::SNS::TopicPolicy":
+			// "A topic policy replaces the default policy": it alone says
+			// which service principals may publish.
+			stmts, err := statements(r.Properties["PolicyDocument"], ps)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", id, err)
+			}
+			for _, topic := range strs(r.Properties["Topics"], ps) {
+				t.Topics[topic] = &Policy{Role: id, Statements: stmts}
+			}
 		case "AWS::Lambda::Function":
 			if g, ok := r.Properties["Role"].(map[string]any)["Fn::GetAtt"].([]any); ok && len(g) == 2 {
 				t.FunctionRoles[id] = fmt.Sprint(g[0])
@@ -267,7 +309,8 @@ func statements(doc any, ps Pseudo) ([]Statement, error) {
 				return nil, fmt.Errorf("statement %d: %s is not evaluated by the local stack", i, unsupported)
 			}
 		}
-		s := Statement{Effect: fmt.Sprint(m["Effect"]), Actions: strs(m["Action"], ps), Resources: strs(m["Resource"], ps), Condition: map[string]map[string][]string{}}
+		s := Statement{Effect: fmt.Sprint(m["Effect"]), Actions: strs(m["Action"], ps), Resources: strs(m["Resource"], ps), Condition: map[string]map[string][]string{},
+			Principals: principals(m["Principal"], ps)}
 		if c, ok := m["Condition"].(map[string]any); ok {
 			for op, keys := range c {
 				s.Condition[op] = map[string][]string{}
@@ -279,6 +322,25 @@ func statements(doc any, ps Pseudo) ([]Statement, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// principals reads a statement's Principal: "*", or {"Service": …,
+// "AWS": …} with a name or a list each.
+func principals(v any, ps Pseudo) []string {
+	if v == nil {
+		return nil
+	}
+	if s, ok := v.(string); ok {
+		return []string{s}
+	}
+	m, _ := v.(map[string]any)
+	var out []string
+	for _, kind := range []string{"Service", "AWS"} {
+		for _, p := range strs(m[kind], ps) {
+			out = append(out, strings.ToLower(kind)+":"+p)
+		}
+	}
+	return out
 }
 
 // strs resolves a string or a list of strings, intrinsics included.

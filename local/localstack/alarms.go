@@ -299,6 +299,14 @@ func (s *Stack) alarmAction(a Alarm, topic string) {
 		fmt.Fprintf(s.opts.LambdaLog, "CloudWatch: alarm %s could not publish to %s: its KMS key does not let cloudwatch.amazonaws.com use it\n", a.Name, topic)
 		return
 	}
+	alarmARN := fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s", emulator.Region, emulator.Account, a.Name)
+	if d := s.guard.servicePublish("cloudwatch.amazonaws.com", topic, alarmARN); !d.Allowed {
+		// "A topic policy replaces the default policy": without an Allow
+		// for cloudwatch.amazonaws.com, alarms cannot publish
+		// (aws-solutions/automated-security-response-on-aws #43).
+		fmt.Fprintf(s.opts.LambdaLog, "CloudWatch: alarm %s could not publish to %s: %s\n", a.Name, topic, d.Reason)
+		return
+	}
 	var dims []map[string]string
 	for k, v := range a.Dimensions {
 		dims = append(dims, map[string]string{"name": k, "value": v})
@@ -307,7 +315,7 @@ func (s *Stack) alarmAction(a Alarm, topic string) {
 		"AlarmName": a.Name, "AlarmDescription": a.Description, "AWSAccountId": emulator.Account,
 		"NewStateValue": "ALARM", "OldStateValue": "OK", "NewStateReason": a.Reason,
 		"StateChangeTime": time.Now().UTC().Format("2006-01-02T15:04:05.000-0700"), "Region": "US West (Oregon)",
-		"AlarmArn": fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s", emulator.Region, emulator.Account, a.Name),
+		"AlarmArn": alarmARN,
 		"Trigger": map[string]any{"MetricName": a.Metric, "Namespace": a.Namespace, "Dimensions": dims,
 			"ComparisonOperator": a.Comparison, "Threshold": a.Threshold},
 	})

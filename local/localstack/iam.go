@@ -36,6 +36,8 @@ const OperatorAccessKey = "LOCALOperator"
 type guard struct {
 	roles map[string]*iam.Policy // access key → policy
 	names map[string]string      // access key → function name
+	// topics are the topics' resource policies, by ARN.
+	topics map[string]*iam.Policy
 
 	mu     sync.Mutex
 	denied []string
@@ -55,7 +57,7 @@ func newGuard(templateFile string) (*guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &guard{roles: map[string]*iam.Policy{}, names: map[string]string{}}
+	g := &guard{roles: map[string]*iam.Policy{}, names: map[string]string{}, topics: tpl.Topics}
 	for fnID, role := range tpl.FunctionRoles {
 		for _, f := range statemachine.Functions {
 			if functionOf(fnID) == "ecr-deployer-"+f.Dir {
@@ -144,4 +146,17 @@ func SynthTemplate(ctx context.Context, root, configFile, dir string) (string, e
 		return "", fmt.Errorf("synthesize the stack for %s: %w\n%s", configFile, err, out)
 	}
 	return filepath.Join(dir, StackName+".template.json"), nil
+}
+
+// servicePublish decides whether an AWS service principal (CloudWatch's
+// alarms) may publish to a topic, by the topic's resource policy alone: a
+// service principal holds no identity policy. A topic without a policy has
+// SNS's default one, which lets the account's own services publish.
+// https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html
+func (g *guard) servicePublish(service, topic, sourceARN string) iam.Decision {
+	if g == nil || g.topics[topic] == nil {
+		return iam.Decision{Allowed: true, Reason: "SNS's default topic policy"}
+	}
+	return g.topics[topic].EvaluateFor("service:"+service, iam.Request{Action: "sns:Publish", Resource: topic, Context: map[string]string{
+		"aws:SourceArn": sourceARN, "aws:SourceAccount": emulator.Account, "aws:SecureTransport": "true"}})
 }

@@ -54,7 +54,7 @@ func (a *App) promote(ctx context.Context, args []string) error {
 	if strings.HasPrefix(*from, "sha256:") {
 		id = ecrtypes.ImageIdentifier{ImageDigest: from}
 	}
-	got, err := a.ecr.BatchGetImage(ctx, &ecr.BatchGetImageInput{RepositoryName: repo, ImageIds: []ecrtypes.ImageIdentifier{id}, AcceptedMediaTypes: deploy.ManifestMediaTypes})
+	got, err := deploy.GetManifest(ctx, a.ecr, &ecr.BatchGetImageInput{RepositoryName: repo, ImageIds: []ecrtypes.ImageIdentifier{id}})
 	var noRepo *ecrtypes.RepositoryNotFoundException
 	var api smithy.APIError
 	switch {

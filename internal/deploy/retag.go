@@ -13,12 +13,48 @@ import (
 )
 
 // ManifestMediaTypes are the manifest media types a retag copies as they
-// are (BatchGetImage's acceptedMediaTypes).
+// are (BatchGetImage's acceptedMediaTypes): single images, and the manifest
+// lists and OCI indexes of multi-architecture images, which ECR stores
+// ("Container image manifest format support", ECR user guide) and retag
+// tools ask for so that the copy stays the index and keeps its digest.
 var ManifestMediaTypes = []string{
 	"application/vnd.docker.distribution.manifest.v2+json",
 	"application/vnd.docker.distribution.manifest.list.v2+json",
 	"application/vnd.oci.image.manifest.v1+json",
 	"application/vnd.oci.image.index.v1+json",
+}
+
+// documentedMediaTypes are the only acceptedMediaTypes the API reference
+// lists ("Valid values: application/vnd.docker.distribution.manifest.v1+json
+// | application/vnd.docker.distribution.manifest.v2+json |
+// application/vnd.oci.image.manifest.v1+json", BatchGetImageInput).
+var documentedMediaTypes = []string{
+	"application/vnd.docker.distribution.manifest.v1+json",
+	"application/vnd.docker.distribution.manifest.v2+json",
+	"application/vnd.oci.image.manifest.v1+json",
+}
+
+// ECRGetter is BatchGetImage alone.
+type ECRGetter interface {
+	BatchGetImage(context.Context, *ecr.BatchGetImageInput, ...func(*ecr.Options)) (*ecr.BatchGetImageOutput, error)
+}
+
+// GetManifest reads an image's manifest for a retag: with every manifest
+// type, indexes included; no primary source says BatchGetImage takes the
+// index types, so if ECR refuses them (InvalidParameterException) it asks
+// again with the documented ones, which serve every single-architecture
+// image. in.AcceptedMediaTypes is set here.
+func GetManifest(ctx context.Context, api ECRGetter, in *ecr.BatchGetImageInput) (*ecr.BatchGetImageOutput, error) {
+	first := *in
+	first.AcceptedMediaTypes = ManifestMediaTypes
+	out, err := api.BatchGetImage(ctx, &first)
+	var invalid *ecrtypes.InvalidParameterException
+	if !errors.As(err, &invalid) {
+		return out, err
+	}
+	again := *in
+	again.AcceptedMediaTypes = documentedMediaTypes
+	return api.BatchGetImage(ctx, &again)
 }
 
 // retag moves the environment's tag back to the rollback's digest before
@@ -34,8 +70,8 @@ func (d *Deployer) retag(ctx context.Context, s *State) error {
 	if img.Registry != "" {
 		registry = aws.String(img.Registry)
 	}
-	got, err := d.ECR.BatchGetImage(ctx, &ecr.BatchGetImageInput{RepositoryName: aws.String(img.Repository), RegistryId: registry,
-		ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(rb.To)}}, AcceptedMediaTypes: ManifestMediaTypes})
+	got, err := GetManifest(ctx, d.ECR, &ecr.BatchGetImageInput{RepositoryName: aws.String(img.Repository), RegistryId: registry,
+		ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(rb.To)}}})
 	if err != nil {
 		return fmt.Errorf("get image %s@%s to move tag %s back: %w", img.Repository, rb.To, img.Tag, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
@@ -250,5 +252,22 @@ func TestAdversaryLogsEmptyPage(t *testing.T) {
 	var ae smithy.APIError
 	if _, err := c.GetLogEvents(t.Context(), in); !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterException" {
 		t.Fatalf("a token the emulator never gave: %v, want InvalidParameterException", err)
+	}
+}
+
+// BatchGetImage takes only the documented acceptedMediaTypes here (the
+// stricter reading), and the deployer's retag read copes with the refusal.
+func TestBatchGetImageTakesTheDocumentedMediaTypes(t *testing.T) {
+	_, _, r := clients(t)
+	in := &ecr.BatchGetImageInput{RepositoryName: aws.String(Repository), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("staging")}}}
+	withIndexes := *in
+	withIndexes.AcceptedMediaTypes = deploy.ManifestMediaTypes
+	var ae smithy.APIError
+	if _, err := r.BatchGetImage(t.Context(), &withIndexes); !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterException" {
+		t.Fatalf("index media types: %v, want InvalidParameterException", err)
+	}
+	out, err := deploy.GetManifest(t.Context(), r, in)
+	if err != nil || len(out.Images) != 1 || aws.ToString(out.Images[0].ImageManifest) == "" {
+		t.Fatalf("GetManifest: %v, %v; want the manifest", out, err)
 	}
 }

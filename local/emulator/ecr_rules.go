@@ -19,9 +19,10 @@ var ecrRules = map[string][]rule{
 		{Cite: `BatchGetImageInput.AcceptedMediaTypes: "Valid values: application/vnd.docker.distribution.manifest.v1+json | application/vnd.docker.distribution.manifest.v2+json | application/vnd.oci.image.manifest.v1+json"`,
 			Code: "InvalidParameterException",
 			Check: func(r request) string {
-				valid := []string{"application/vnd.docker.distribution.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json",
-					// Manifest lists and OCI indexes, which ECR also accepts (ECR user guide, "Container image manifest format support").
-					"application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.oci.image.index.v1+json"}
+				// Only the documented values: ECR stores manifest lists and OCI
+				// indexes, but no primary source says this member takes their
+				// types (the stricter reading; the deployer asks again without them).
+				valid := []string{"application/vnd.docker.distribution.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json"}
 				l, _ := r["acceptedMediaTypes"].([]any)
 				for _, v := range l {
 					if s, _ := v.(string); !slices.Contains(valid, s) {

@@ -177,27 +177,27 @@ func (a *App) scanExecutions(ctx context.Context, sm string, status sfntypes.Exe
 // and the deployment wait it is parked in, if it is; ok is false for one
 // that has ended.
 func (a *App) latestState(ctx context.Context, arn string) (deploy.State, *deploy.Parked, bool, error) {
-	h, err := a.sfn.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 5})
+	events, err := deploy.LatestEvents(ctx, a.sfn, arn, 5)
 	if err != nil {
 		return deploy.State{}, nil, false, fmt.Errorf("read the history of %s: %w", arn, err)
 	}
-	if ended(arn, h) {
+	if ended(events) {
 		// ListExecutions, eventually consistent, may still list it RUNNING.
 		return deploy.State{}, nil, false, nil
 	}
-	if p, ok := deploy.ParkedFrom(arn, h.Events); ok {
+	if p, ok := deploy.ParkedFrom(arn, events); ok {
 		return p.State, &p, true, nil
 	}
-	st, ok := deploy.StateIn(h.Events)
+	st, ok := deploy.StateIn(events)
 	return st, nil, ok, nil
 }
 
 // ended says the latest history events end the execution.
-func ended(arn string, h *sfn.GetExecutionHistoryOutput) bool {
-	if len(h.Events) == 0 {
+func ended(events []sfntypes.HistoryEvent) bool {
+	if len(events) == 0 {
 		return false
 	}
-	switch h.Events[0].Type {
+	switch events[0].Type {
 	case sfntypes.HistoryEventTypeExecutionSucceeded, sfntypes.HistoryEventTypeExecutionFailed,
 		sfntypes.HistoryEventTypeExecutionAborted, sfntypes.HistoryEventTypeExecutionTimedOut:
 		return true
@@ -235,14 +235,14 @@ func (a *App) record(ctx context.Context, arn string, dec deploy.Decision) (bool
 	wake, _ := json.Marshal(deploy.Wake{By: "decision", Reason: fmt.Sprintf("%s chose %s: %s", dec.By, dec.Action, orNone(dec.Reason)), Decision: &dec})
 	deadline := a.Now().Add(time.Minute)
 	for {
-		h, err := a.sfn.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 5})
+		events, err := deploy.LatestEvents(ctx, a.sfn, arn, 5)
 		if err != nil {
 			return false, fmt.Errorf("read the history of %s: %w", arn, err)
 		}
-		if ended(arn, h) {
+		if ended(events) {
 			return false, nil
 		}
-		if p, ok := deploy.ParkedFrom(arn, h.Events); ok && p.WaitingFor == deploy.WaitingForDeployment {
+		if p, ok := deploy.ParkedFrom(arn, events); ok && p.WaitingFor == deploy.WaitingForDeployment {
 			_, err := a.sfn.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(p.Token), Output: aws.String(string(wake))})
 			switch {
 			case err == nil:

@@ -181,6 +181,10 @@ func deployedSince(o Candidate, all []Candidate) bool {
 	return false
 }
 
+// notYetVisibleWait is how long CheckTurn waits when DescribeExecution does
+// not know its own execution yet.
+const notYetVisibleWait = 2
+
 // CheckTurn decides whether this execution may migrate and deploy now, must
 // wait, or ends because it is superseded or a duplicate. See DecideTurn.
 //
@@ -231,6 +235,15 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	// The queue orders by the start time Step Functions lists, so read our own
 	// from the same source.
 	self, err := d.SFN.DescribeExecution(qctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(s.Execution.ID)})
+	if gone(err) {
+		// "This operation is eventually consistent. The results are best
+		// effort and may not reflect very recent updates and changes"
+		// (DescribeExecution): a moment after the start it may not know
+		// this very execution yet.
+		t.Decision, t.WaitingFor, t.WaitSeconds = TurnWait, "", notYetVisibleWait
+		t.Reason = "Step Functions does not describe this execution yet (its reads are eventually consistent); checks again"
+		return s, nil
+	}
 	if err != nil {
 		if throttled(err) {
 			return waitThrottled(err)

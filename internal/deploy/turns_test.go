@@ -319,3 +319,28 @@ func TestCheckTurnWaitsWhenTheWriteIsCancelled(t *testing.T) {
 		})
 	}
 }
+
+// DescribeExecution is eventually consistent: a moment after its start an
+// execution may not be able to describe itself. That is a short WAIT, not
+// InternalError; the next check goes on.
+func TestCheckTurnWaitsWhileItsOwnExecutionIsNotDescribedYet(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &statusSFN{fakeSFN: fakeSFN{input: map[string]string{"me": `{"environment":"staging"}`}, starts: map[string]time.Time{"me": now}},
+		status: map[string]sfntypes.ExecutionStatus{"me": sfntypes.ExecutionStatusRunning}, missing: map[string]bool{"me": true}}
+	turns := &fakeTurns{}
+	d := &Deployer{SFN: fake, Turns: turns, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+	s := State{Execution: Execution{ID: "me", Name: "me", StartTime: now, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
+		Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
+	out, err := d.CheckTurn(context.Background(), s)
+	if err != nil || out.Turn.Decision != TurnWait || out.Turn.WaitSeconds < 1 || turns.writes != 0 {
+		t.Fatalf("not described yet: %s (%s, %d s), err %v, %d writes; want a short WAIT, nothing written", out.Turn.Decision, out.Turn.Reason, out.Turn.WaitSeconds, err, turns.writes)
+	}
+	fake.missing = nil
+	if out, err = d.CheckTurn(context.Background(), out); err != nil || out.Turn.Decision != TurnGo {
+		t.Fatalf("described: %s (%s), %v; want GO", out.Turn.Decision, out.Turn.Reason, err)
+	}
+}

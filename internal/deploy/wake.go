@@ -263,7 +263,7 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 	}
 	if name, ok := d.namedBy(ctx, c); ok {
 		arn := executionARNOf(d.StateMachineARN, name)
-		h, err := d.History.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 5})
+		events, err := LatestEvents(ctx, d.History, arn, 5)
 		if gone(err) {
 			// An execution closed more than 90 days ago, or another
 			// deployer's (a tag or startedBy left on a service): nobody
@@ -274,7 +274,7 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 			return out, fmt.Errorf("read the history of %s, which the event names: %w", arn, err)
 		}
 		out.Read++
-		if p, parked := ParkedFrom(arn, h.Events); parked && Wakes(c, p) {
+		if p, parked := ParkedFrom(arn, events); parked && Wakes(c, p) {
 			return d.wake(ctx, ev, c, p, out)
 		}
 		d.log().InfoContext(ctx, "the execution the event names does not wait for it", "event", ev.ID, "execution", arn)
@@ -345,7 +345,7 @@ func (d *Deployer) scanForWaiter(ctx context.Context, ev ECSEvent, c Change, out
 			if known, ok := d.wakeCache.get(arn); ok && known.rulesOut(c) {
 				continue
 			}
-			h, err := d.History.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 5})
+			events, err := LatestEvents(ctx, d.History, arn, 5)
 			if gone(err) {
 				continue // listed a moment ago, not readable (yet, or any more)
 			}
@@ -353,9 +353,9 @@ func (d *Deployer) scanForWaiter(ctx context.Context, ev ECSEvent, c Change, out
 				return out, fmt.Errorf("read the history of %s: %w", arn, err)
 			}
 			out.Read++
-			p, parked := ParkedFrom(arn, h.Events)
+			p, parked := ParkedFrom(arn, events)
 			if !parked {
-				if s, ok := StateIn(h.Events); ok {
+				if s, ok := StateIn(events); ok {
 					d.wakeCache.put(arn, deploysOf(s))
 				}
 				continue

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -514,4 +515,37 @@ type deniedHistory struct{ *fakeHistory }
 
 func (f *deniedHistory) GetExecutionHistory(context.Context, *sfn.GetExecutionHistoryInput, ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error) {
 	return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "no"}
+}
+
+// shortPages answers one event per page, with a token while more remain.
+type shortPages struct{ events []sfntypes.HistoryEvent }
+
+func (f shortPages) GetExecutionHistory(_ context.Context, in *sfn.GetExecutionHistoryInput, _ ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error) {
+	i := 0
+	if in.NextToken != nil {
+		i, _ = strconv.Atoi(*in.NextToken)
+	}
+	out := &sfn.GetExecutionHistoryOutput{Events: f.events[i : i+1]}
+	if i+1 < len(f.events) {
+		out.NextToken = aws.String(strconv.Itoa(i + 1))
+	}
+	return out, nil
+}
+
+// A page may be shorter than MaxResults: Wake still finds the parked
+// execution's TaskScheduled event three events down.
+func TestLatestEventsReadsOnPastShortPages(t *testing.T) {
+	h := parkedHistory("tok", "staging", "staging-service", WaitingForDeployment)
+	h = append(h, event("LambdaFunctionScheduled"), event("TaskStateEntered"), event("StateExited"))
+	events, err := LatestEvents(context.Background(), shortPages{h}, "ex", 5)
+	if err != nil || len(events) != 5 {
+		t.Fatalf("%d events, %v; want 5 over five short pages", len(events), err)
+	}
+	if p, ok := ParkedFrom("ex", events); !ok || p.Token != "tok" {
+		t.Fatalf("not parked in the events read: %+v", p)
+	}
+	two, _ := LatestEvents(context.Background(), shortPages{h[:2]}, "ex", 5)
+	if len(two) != 2 {
+		t.Fatalf("%d events of a history of 2", len(two))
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -138,6 +139,12 @@ func (a *App) follow(ctx context.Context, arn string, until Until) error {
 			return a.interrupted(ctx, arn, err)
 		}
 		desc, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+		var missing *sfntypes.ExecutionDoesNotExist
+		if errors.As(err, &missing) && printed == 0 {
+			// Just started, and DescribeExecution is eventually consistent:
+			// it runs, it is only not described yet.
+			desc, err = &sfn.DescribeExecutionOutput{Status: sfntypes.ExecutionStatusRunning}, nil
+		}
 		if err != nil {
 			return a.interrupted(ctx, arn, fmt.Errorf("describe execution: %w", err))
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
@@ -75,12 +76,20 @@ func (a *App) status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	list, err := a.sfn.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), MaxResults: int32(*limit)})
-	if err != nil {
-		return fmt.Errorf("list executions: %w", err)
+	// A page may be shorter than asked for, even empty with a nextToken
+	// ("The actual number of results returned per call might be fewer than
+	// the specified maximum"): read on until the limit.
+	var items []sfntypes.ExecutionListItem
+	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), MaxResults: int32(*limit)})
+	for pages.HasMorePages() && len(items) < *limit {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list executions: %w", err)
+		}
+		items = append(items, page.Executions...)
 	}
 	rows := []Row{}
-	for _, item := range list.Executions {
+	for _, item := range items[:min(len(items), *limit)] {
 		d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: item.ExecutionArn})
 		if err != nil {
 			return fmt.Errorf("describe execution %s: %w", aws.ToString(item.Name), err)

@@ -332,6 +332,16 @@ func (d *Deployer) judgeDeployment(ctx context.Context, s *State) (DeploymentVer
 	v := JudgeDeployment(svc, s.Deployment.ID, s.Deployment.RolloutState == string(ecstypes.DeploymentRolloutStateFailed))
 	v.Current = aws.ToString(svc.CurrentServiceDeployment)
 	arn := s.Deployment.ServiceDeploymentArn
+	if arn == "" && s.Deployment.StaleServiceDeploymentArn != "" && s.Deployment.CreatedAt != nil {
+		// An earlier look found only a stale record: look for ours again.
+		found, err := d.serviceDeploymentOf(ctx, s.Cluster, s.Service, *s.Deployment.CreatedAt)
+		if err != nil || found == nil {
+			s.Deployment.JudgedBy = "deployments: ECS lists no service deployment created with ours yet"
+			return v, err
+		}
+		arn = aws.ToString(found.ServiceDeploymentArn)
+		s.Deployment.ServiceDeploymentArn = arn
+	}
 	if arn == "" {
 		return v, nil
 	}
@@ -357,6 +367,7 @@ func (d *Deployer) judgeDeployment(ctx context.Context, s *State) (DeploymentVer
 			return v, err
 		}
 		if found == nil {
+			s.Deployment.StaleServiceDeploymentArn, s.Deployment.ServiceDeploymentArn = arn, ""
 			s.Deployment.JudgedBy = fmt.Sprintf("deployments: %s, which ECS named as current, was created before our deployment, and ECS lists no service deployment created with ours yet", arn)
 			return v, nil
 		}

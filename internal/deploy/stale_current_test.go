@@ -89,8 +89,16 @@ func TestCheckDeploymentDoesNotJudgeAStaleCurrentServiceDeployment(t *testing.T)
 		switch {
 		case listed && (out.Deployment.ServiceDeploymentArn != "new" || out.Deployment.StaleServiceDeploymentArn != "old" || out.Deployment.ServiceDeploymentStatus != "IN_PROGRESS"):
 			t.Fatalf("judged %q (stale %q, %s), want ours, new, IN_PROGRESS", out.Deployment.ServiceDeploymentArn, out.Deployment.StaleServiceDeploymentArn, out.Deployment.ServiceDeploymentStatus)
-		case !listed && out.Deployment.JudgedBy == "serviceDeployment":
-			t.Fatalf("not listed yet: judged by a service deployment record (%s)", out.Deployment.JudgedBy)
+		case !listed && (out.Deployment.JudgedBy == "serviceDeployment" || out.Deployment.ServiceDeploymentArn != ""):
+			t.Fatalf("not listed yet: judged by a service deployment record %q (%s)", out.Deployment.ServiceDeploymentArn, out.Deployment.JudgedBy)
+		}
+		if !listed {
+			// The next look finds ours once ECS lists it.
+			f.listed = true
+			out, err = d.CheckDeployment(context.Background(), out)
+			if err != nil || out.Deployment.ServiceDeploymentArn != "new" || out.Deployment.JudgedBy != "serviceDeployment" {
+				t.Fatalf("next look: %q (%s), %v; want ours", out.Deployment.ServiceDeploymentArn, out.Deployment.JudgedBy, err)
+			}
 		}
 	}
 }

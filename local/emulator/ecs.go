@@ -225,7 +225,9 @@ type Span struct {
 	Start   time.Time
 	End     time.Time
 	// Digest is what the migration's or deployment's app container ran.
-	Digest     string
+	Digest string
+	// StartedBy is a migration task's startedBy.
+	StartedBy  string
 	ExitCode   *int32
 	task       *task
 	deployment *deployment
@@ -248,7 +250,7 @@ func (e *Emulator) Spans() []Span {
 			if w.StoppedAt != nil {
 				sp.End = time.UnixMilli(int64(float64(*w.StoppedAt) * 1000)).UTC()
 			}
-			sp.Digest = t.digests[e.migrationContainer(t)]
+			sp.Digest, sp.StartedBy = t.digests[e.migrationContainer(t)], t.startedBy
 			for _, c := range w.Containers {
 				if c.Name == e.migrationContainer(t) {
 					sp.ExitCode = c.ExitCode
@@ -351,4 +353,28 @@ func (t TrafficSteps) configuration(strategy string) (string, map[string]any) {
 		return "canaryConfiguration", c
 	}
 	return "", nil
+}
+
+// ServiceDeploymentRecord is ECS's record of a service deployment as it is
+// now: its status, when it finished, and the digest its app container runs.
+type ServiceDeploymentRecord struct {
+	Status     string
+	FinishedAt time.Time
+	Digest     string
+}
+
+// ServiceDeploymentOf reads the record of a service deployment by ARN.
+func (e *Emulator) ServiceDeploymentOf(arn string) (ServiceDeploymentRecord, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	svc, sd := e.findServiceDeployment(arn)
+	if sd == nil {
+		return ServiceDeploymentRecord{}, false
+	}
+	e.advance(svc, e.now())
+	r := ServiceDeploymentRecord{Status: sd.status, FinishedAt: sd.finishedAt}
+	if sd.deployment != nil {
+		r.Digest = sd.deployment.digests["app"]
+	}
+	return r, true
 }

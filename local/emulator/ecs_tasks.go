@@ -94,9 +94,14 @@ func (e *Emulator) runTaskOnce(in runTaskInput) (any, *apiError) {
 		Tasks    []wTask    `json:"tasks"`
 		Failures []wFailure `json:"failures"`
 	}{Tasks: []wTask{}, Failures: []wFailure{}}
-	if n := e.script.CapacityFailures; n < 0 || e.runTasks <= n {
+	n := e.script.CapacityFailures
+	noCapacity, asError := n < 0 || e.runTasks <= n, e.script.CapacityError
+	if !noCapacity && e.adv.Roll(AdvCapacity) {
+		noCapacity, asError = true, e.adv.Intn(3) == 0 // both shapes (AdvCapacity)
+	}
+	if noCapacity {
 		switch {
-		case e.script.CapacityError:
+		case asError:
 			return nil, errorf("ClientException", "Tasks provisioning capacity limit exceeded.")
 		case in.LaunchType == "FARGATE" || strings.HasPrefix(firstProvider(in.CapacityProviderStrategy), "FARGATE"):
 			// Fargate says so in a sentence, not a RESOURCE:* code (gchq/sleeper#904).

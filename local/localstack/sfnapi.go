@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -454,7 +455,33 @@ func (s *SFNServer) describeExecution(body []byte) (any, *sfnError) {
 	if err != nil {
 		return nil, err
 	}
+	// "This operation is eventually consistent. The results are best effort
+	// and may not reflect very recent updates and changes"
+	// (DescribeExecution): an execution started a moment ago is not found.
+	// (AdvDescribeNewMissing; within describeLag, shorter than ListLag, so
+	// that an execution ListExecutions lists can be described.)
+	if time.Since(ex.start) < describeLag && s.adversary().Roll(emulator.AdvDescribeNewMissing) {
+		return nil, &sfnError{"ExecutionDoesNotExist", "Execution Does Not Exist: '" + ex.arn + "'"}
+	}
 	return s.describe(ex), nil
+}
+
+// describeLag is how long after its start the adversarial mode may not
+// describe an execution.
+const describeLag = time.Second
+
+func (s *SFNServer) adversary() *emulator.Adversary { return s.stack.Emulator.Adversary() }
+
+// shortPage is the adversarial mode's page of a list: empty, or shorter
+// than asked, with a nextToken to the rest ("This is only an upper limit.
+// The actual number of results returned per call might be fewer than the
+// specified maximum", MaxResults of ListExecutions and GetExecutionHistory).
+func (s *SFNServer) shortPage(behaviour string, from, to int, next string) (int, string) {
+	if to <= from || !s.adversary().Roll(behaviour) {
+		return to, next
+	}
+	short := from + s.adversary().Intn(to-from) // from ≤ short < to: at least one left for the next page
+	return short, strconv.Itoa(short)
 }
 
 func page(token string, maxResults, n int) (from, to int, next string, err *sfnError) {
@@ -511,6 +538,7 @@ func (s *SFNServer) listExecutions(body []byte) (any, *sfnError) {
 	if err != nil {
 		return nil, err
 	}
+	to, next = s.shortPage(emulator.AdvListEmptyPage, from, to, next)
 	out := map[string]any{"executions": append([]map[string]any{}, list[from:to]...)}
 	if next != "" {
 		out["nextToken"] = next
@@ -544,6 +572,7 @@ func (s *SFNServer) getExecutionHistory(body []byte) (any, *sfnError) {
 	if err != nil {
 		return nil, err
 	}
+	to, next = s.shortPage(emulator.AdvHistoryPartialPage, from, to, next)
 	out := map[string]any{"events": append([]historyEvent{}, events[from:to]...)}
 	if next != "" {
 		out["nextToken"] = next
@@ -693,4 +722,14 @@ func (s *SFNServer) authz(op string, body []byte) []iam.Request {
 		return []iam.Request{{Action: "states:" + op, Resource: s.StateMachineARN}}
 	}
 	return []iam.Request{{Action: "states:" + op, Resource: "*"}}
+}
+
+// HistoryLength is how many events GetExecutionHistory holds for an execution.
+func (s *SFNServer) HistoryLength(arn string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ex := s.executions[arn]; ex != nil {
+		return len(ex.history)
+	}
+	return 0
 }

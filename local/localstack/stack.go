@@ -146,6 +146,13 @@ func (s *Stack) invoke(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	adv := s.Emulator.Adversary()
+	if adv.Roll(emulator.AdvLambdaThrottled) {
+		// The account's concurrency is used up: refused before it runs.
+		w.Header().Set("X-Amzn-ErrorType", "TooManyRequestsException")
+		http.Error(w, `{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}`, http.StatusTooManyRequests)
+		return
+	}
 	url := <-p.urls
 	defer func() { p.urls <- url }()
 	p.invocations.Add(1)
@@ -162,6 +169,20 @@ func (s *Stack) invoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
+	switch {
+	case adv.Roll(emulator.AdvLambdaResponseLost):
+		// The function ran; its response is lost on the way back.
+		http.Error(w, "ecr-deployer local stack: the function ran, its response was lost (adversarial mode)", http.StatusInternalServerError)
+		return
+	case adv.Roll(emulator.AdvLambdaTimedOut):
+		// What a function that ran past its timeout answers; Step
+		// Functions names it Lambda.Unknown. Here the function did its
+		// work first: the harder case, a retry must not repeat it.
+		w.Header().Set("X-Amz-Function-Error", "Unhandled")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, `{"errorMessage":"2026-12-01T00:00:00.000Z ecr-deployer-local Task timed out after 60.00 seconds"}`)
+		return
+	}
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
@@ -356,16 +377,32 @@ func (s *Stack) deliver(emitted map[string]any) {
 	var ev map[string]any
 	_ = json.Unmarshal(body, &ev)
 	toWake := false
+	adv := s.Emulator.Adversary()
 	for _, r := range s.routed {
 		if eventpattern.Match(r.Pattern, ev) {
 			toWake = toWake || s.wakeRule[r.Name]
 			target, name := s.targets[r.Name], r.Name
-			if d := s.opts.Latency.eventDelay(); d > 0 {
-				time.AfterFunc(d, func() { s.recordDelivery(name, ev); target(body) })
+			if adv.Roll(emulator.AdvEventLost) {
+				fmt.Fprintf(s.opts.LambdaLog, "EventBridge: %s: event %v lost (adversarial mode)\n", name, ev["id"])
 				continue
 			}
-			s.recordDelivery(name, ev)
-			target(body)
+			copies := 1
+			if adv.Roll(emulator.AdvEventDuplicated) {
+				copies = 2
+			}
+			for range copies {
+				d := s.opts.Latency.eventDelay()
+				if adv.Roll(emulator.AdvEventDelayed) {
+					// Late, and so after events that came after it.
+					d += time.Duration(500+adv.Intn(2500)) * time.Millisecond
+				}
+				if d > 0 {
+					time.AfterFunc(d, func() { s.recordDelivery(name, ev); target(body) })
+					continue
+				}
+				s.recordDelivery(name, ev)
+				target(body)
+			}
 		}
 	}
 	if toWake {

@@ -14,7 +14,7 @@ STACK     := EcrDeployer
 BUCKET    ?=
 SCENARIO  ?=
 
-.PHONY: help deps build install demo localstack promote start bench bench-realtime bench-scale test lint synth deploy bootstrap package clean
+.PHONY: help deps build install demo localstack promote start bench bench-realtime bench-scale soak test lint synth deploy bootstrap package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ bench-realtime: deps ## the event path on the wall clock with AWS's latencies mo
 
 bench-scale: deps ## run 100 deployments at once (N=1000: a thousand) against ECS's throttling and Step Functions' quotas (writes dist/bench/scale.json)
 	$(GO) run ./cmd/bench -part scale $(if $(N),-concurrent $(N))
+
+soak: deps ## randomized pushes, starts and rollbacks against the adversarial local stack, invariants checked against its ground truth (SEEDS=1-200 by default; SEEDS=17 replays one; WORKERS=2)
+	$(WITH_NODE) $(GO) run ./cmd/soak -seeds $(or $(SEEDS),1-200) -workers $(or $(WORKERS),2)
 
 test: deps lint ## run every test: unit, ASL, CDK (assertions, cdk-nag, template.json), end to end on the local stack
 	$(WITH_NODE) $(GO) test -count=1 -timeout 30m ./...

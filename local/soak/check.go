@@ -139,12 +139,19 @@ func checkBySpan(name, service, id, digest string, end time.Time, spans []emulat
 	return []string{fmt.Sprintf("%s: Deployed %s by deployment %s, which ECS never started", name, service, id)}
 }
 
+// startedFor says an execution started for the push of digest: its input
+// (the first state's) is that push's event.
 func startedFor(results []*localstack.Result, digest string) bool {
 	for _, r := range results {
 		for _, ev := range r.Events {
-			if ev.State != nil && strings.Contains(string(ev.State.Input), digest) {
+			if ev.State == nil || ev.Type != "StateEntered" {
+				continue
+			}
+			req, err := deploy.ParseInput(ev.State.Input)
+			if err == nil && req.Trigger.Type == "push" && req.Digest == digest {
 				return true
 			}
+			break
 		}
 	}
 	return false

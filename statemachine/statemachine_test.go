@@ -108,7 +108,7 @@ func TestTasksRetryOnlyTransientLambdaFaultsAndCatchTheRest(t *testing.T) {
 		// Lambda.Unknown is a function that timed out (or whose response
 		// could not be read): every step is idempotent on retry, as the
 		// transient faults' retry already relies on, so it is retried
-		// too, fewer times.
+		// too, fewer times than those.
 		if len(s.Retry) != 2 || !slices.Equal(s.Retry[0].ErrorEquals, transient) || !slices.Equal(s.Retry[1].ErrorEquals, []string{"Lambda.Unknown"}) ||
 			s.Retry[1].MaxAttempts > s.Retry[0].MaxAttempts {
 			t.Errorf("%s retries %v, want the transient Lambda faults, then Lambda.Unknown fewer times", name, s.Retry)

@@ -23,6 +23,8 @@ type AdversaryScript struct {
 	// Rate is the chance that a call or a delivery which may misbehave
 	// does (default 0.1).
 	Rate float64 `json:"rate,omitempty"`
+	// Rates overrides Rate for some behaviours, by name.
+	Rates map[string]float64 `json:"rates,omitempty"`
 	// Only, when set, limits the behaviours to these names (Behaviours).
 	Only []string `json:"only,omitempty"`
 	// Except leaves these behaviours out.
@@ -101,6 +103,7 @@ type Adversary struct {
 	mu     sync.Mutex
 	rng    *rand.Rand
 	rate   float64
+	rates  map[string]float64
 	on     map[string]bool
 	counts map[string]int
 }
@@ -108,18 +111,25 @@ type Adversary struct {
 // NewAdversary returns the adversary a script asks for, or an error naming
 // an unknown behaviour.
 func NewAdversary(s AdversaryScript) (*Adversary, error) {
-	a := &Adversary{rng: rand.New(rand.NewPCG(s.Seed, s.Seed^0x5851f42d4c957f2d)), rate: s.Rate, on: map[string]bool{}, counts: map[string]int{}}
+	a := &Adversary{rng: rand.New(rand.NewPCG(s.Seed, s.Seed^0x5851f42d4c957f2d)), rate: s.Rate, rates: s.Rates, on: map[string]bool{}, counts: map[string]int{}}
 	if a.rate == 0 {
 		a.rate = defaultAdversarialRate
-	}
-	if a.rate < 0 || a.rate > 1 {
-		return nil, fmt.Errorf("adversary: rate %g must be between 0 and 1", s.Rate)
 	}
 	names := make([]string, 0, len(Behaviours))
 	for _, b := range Behaviours {
 		names = append(names, b.Name)
 	}
-	for _, n := range append(slices.Clone(s.Only), s.Except...) {
+	overridden := make([]string, 0, len(s.Rates))
+	for n, r := range s.Rates {
+		overridden = append(overridden, n)
+		if r < 0 || r > 1 {
+			return nil, fmt.Errorf("adversary: rate %g of %s must be between 0 and 1", r, n)
+		}
+	}
+	if a.rate < 0 || a.rate > 1 {
+		return nil, fmt.Errorf("adversary: rate %g must be between 0 and 1", s.Rate)
+	}
+	for _, n := range append(append(slices.Clone(s.Only), s.Except...), overridden...) {
 		if !slices.Contains(names, n) {
 			return nil, fmt.Errorf("adversary: %q is not a behaviour (%s)", n, strings.Join(names, ", "))
 		}
@@ -137,7 +147,11 @@ func (a *Adversary) Roll(name string) bool {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.on[name] || a.rng.Float64() >= a.rate {
+	rate, ok := a.rates[name]
+	if !ok {
+		rate = a.rate
+	}
+	if !a.on[name] || a.rng.Float64() >= rate {
 		return false
 	}
 	a.counts[name]++

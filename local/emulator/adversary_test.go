@@ -2,6 +2,8 @@ package emulator
 
 import (
 	"errors"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,6 +38,15 @@ func TestAdversaryNamesEveryBehaviourWithASource(t *testing.T) {
 			t.Errorf("behaviour %+v: each needs a unique name, where it happens and the sentence that allows it", b)
 		}
 		seen[b.Name] = true
+	}
+	doc, err := os.ReadFile("../../docs/local-stack.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range Behaviours {
+		if !strings.Contains(string(doc), "`"+b.Name+"`") {
+			t.Errorf("docs/local-stack.md does not say what the deployer does about %s", b.Name)
+		}
 	}
 	if _, err := NewAdversary(AdversaryScript{Only: []string{"no-such-behaviour"}}); err == nil {
 		t.Error("an unknown behaviour was accepted")

@@ -245,7 +245,10 @@ func plan(seed uint64) (env, strategy string, ops []string) {
 func scenario(seed uint64, strategy string, rate float64) emulator.Scenario {
 	one := int32(1)
 	return emulator.Scenario{
-		Adversary: &emulator.AdversaryScript{Seed: seed, Rate: rate},
+		// Lambda timeouts far rarer than throttling: each Task retries
+		// Lambda.Unknown four times, and at the common rate three in a
+		// row would be likelier in a soak than in years of deployments.
+		Adversary: &emulator.AdversaryScript{Seed: seed, Rate: rate, Rates: map[string]float64{emulator.AdvLambdaTimedOut: rate / 3}},
 		Random:    &emulator.RandomScript{Seed: seed, MinSeconds: 0.3, MaxSeconds: 1.5, MigrationFailureRate: 0.1, RolloutFailureRate: 0.1},
 		Rollout: emulator.RolloutScript{Strategy: strategy, BakeTimeMinutes: 5, BakeSeconds: 0.3,
 			Traffic: &emulator.TrafficSteps{StepPercent: 50, StepBakeTimeMinutes: &one, CanaryBakeTimeMinutes: &one, StepBakeSeconds: 0.1}},

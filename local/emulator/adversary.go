@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 )
@@ -180,19 +179,4 @@ func (a *Adversary) Counts() map[string]int {
 		out[k] = v
 	}
 	return out
-}
-
-// Summary is the counts as one line, by name.
-func (a *Adversary) Summary() string {
-	c := a.Counts()
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, c[k]))
-	}
-	return strings.Join(parts, " ")
 }

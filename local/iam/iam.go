@@ -60,34 +60,28 @@ type Decision struct {
 
 // Evaluate decides a request under the policy.
 func (p Policy) Evaluate(r Request) Decision {
-	var allowedBy string
-	for i, s := range p.Statements {
-		if !s.matches(r) {
-			continue
-		}
-		if s.Effect == "Deny" {
-			return Decision{Reason: fmt.Sprintf("explicitly denied by statement %d of %s", i, p.Role)}
-		}
-		if allowedBy == "" {
-			allowedBy = fmt.Sprintf("statement %d of %s", i, p.Role)
-		}
-	}
-	if allowedBy != "" {
-		return Decision{Allowed: true, Reason: allowedBy}
-	}
-	return Decision{Reason: "no identity-based policy allows the " + r.Action + " action"}
+	return p.decide(r, func(Statement) bool { return true }, "no identity-based policy allows the "+r.Action+" action")
 }
 
 // EvaluateFor decides a request by a resource-based policy (a topic's, a
 // key's) for one principal, as "service:cloudwatch.amazonaws.com" or
-// "aws:<arn>": an explicit deny of a statement naming it (or "*") wins,
-// then an allow; with neither, no resource-based policy allows it, which
-// for a service principal is a denial.
+// "aws:<arn>": only the statements naming it (or "*") apply; without an
+// allow among them no resource-based policy allows it, which for a service
+// principal is a denial.
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
 func (p Policy) EvaluateFor(principal string, r Request) Decision {
+	names := func(s Statement) bool {
+		return slices.Contains(s.Principals, "*") || slices.Contains(s.Principals, principal)
+	}
+	return p.decide(r, names, "no resource-based policy allows the "+r.Action+" action for "+principal)
+}
+
+// decide applies the statements that apply and match: an explicit deny
+// wins, then an allow, else none allows (why).
+func (p Policy) decide(r Request, applies func(Statement) bool, none string) Decision {
 	var allowedBy string
 	for i, s := range p.Statements {
-		if !slices.Contains(s.Principals, "*") && !slices.Contains(s.Principals, principal) || !s.matches(r) {
+		if !applies(s) || !s.matches(r) {
 			continue
 		}
 		if s.Effect == "Deny" {
@@ -100,7 +94,7 @@ func (p Policy) EvaluateFor(principal string, r Request) Decision {
 	if allowedBy != "" {
 		return Decision{Allowed: true, Reason: allowedBy}
 	}
-	return Decision{Reason: "no resource-based policy allows the " + r.Action + " action for " + principal}
+	return Decision{Reason: none}
 }
 
 func (s Statement) matches(r Request) bool {

@@ -165,7 +165,8 @@ type sfnError struct {
 func (s *SFNServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), sfnPrefix)
 	body, _ := io.ReadAll(r.Body)
-	throttled := s.throttled(op)
+	// The account's quotas, and in the adversarial mode any call (AdvThrottle).
+	throttled := s.throttled(op) || s.adversary().Roll(emulator.AdvThrottle)
 	s.mu.Lock()
 	s.calls[op+" by "+emulator.AccessKey(r)]++
 	s.log = append(s.log, SFNCall{Operation: op, By: strings.TrimPrefix(emulator.AccessKey(r), "LOCAL"), At: time.Now()})

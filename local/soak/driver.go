@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -36,12 +37,12 @@ type driver struct {
 	pushes []pushed
 }
 
+// clients are an administrator's, with the Lambdas' retry budget: the
+// adversary throttles the driver's calls too.
 func (d *driver) clients() (*ecr.Client, *sfn.Client) {
-	cfg := aws.Config{Region: emulator.Region, Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-		return aws.Credentials{AccessKeyID: "soak", SecretAccessKey: "soak"}, nil
-	})}
-	return ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = aws.String(d.stack.Endpoint) }),
-		sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(d.stack.Endpoint) })
+	cfg := d.stack.AdminConfig()
+	cfg.Retryer = func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 10) }
+	return ecr.NewFromConfig(cfg), sfn.NewFromConfig(cfg)
 }
 
 func (d *driver) do(ctx context.Context, op string, i int) (string, error) {

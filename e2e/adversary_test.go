@@ -119,18 +119,37 @@ func TestAdversarialLocalStack(t *testing.T) {
 			promoteTag(t, s, tag+"-build", "dev")
 			return digest
 		}
+		// ECR's event reaches EventBridge after PutImage has answered: each
+		// case waits for what it expects before the next changes the scenario.
+		until := func(what string, done func() bool) {
+			deadline := time.Now().Add(10 * time.Second)
+			for !done() {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: not within 10 s", what)
+				}
+				time.Sleep(20 * time.Millisecond) // polling an observable condition, with a deadline
+			}
+		}
 		only(s, emulator.AdvEventLost)
 		lost := promote("lost", 7001)
+		until("the event lost", func() bool { return s.Emulator.Adversary().Counts()[emulator.AdvEventLost] > 0 })
 		only(s, emulator.AdvEventDuplicated)
 		twice := promote("twice", 7002)
-		deadline := time.Now().Add(10 * time.Second)
-		for deliveries(twice) < 2 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+		until("the event delivered twice", func() bool { return deliveries(twice) >= 2 })
+		only(s, emulator.AdvEventDelayed)
+		pushedAt := time.Now()
+		late := promote("late", 7003)
+		until("the delayed event delivered", func() bool { return deliveries(late) >= 1 })
 		s.SetScenario(emulator.Scenario{})
 		if deliveries(lost) != 0 || deliveries(twice) < 2 {
 			t.Fatalf("deliveries: lost %d (want 0), duplicated %d (want 2 per rule)", deliveries(lost), deliveries(twice))
 		}
+		for _, d := range s.Deliveries() {
+			if strings.Contains(d.Key, late) && d.At.Sub(pushedAt) < 500*time.Millisecond {
+				t.Fatalf("the delayed event was delivered %s after the push, want ≥ 500 ms", d.At.Sub(pushedAt))
+			}
+		}
+
 		waitAll(t, s)
 	})
 }

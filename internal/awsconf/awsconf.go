@@ -46,6 +46,10 @@ func Load(ctx context.Context) (aws.Config, error) {
 			// "retry quota exceeded" although ECS was only slow. Each invocation
 			// is short and the workflow bounds the total time, so it is off.
 			o.RateLimiter = ratelimit.None
+			// SNS answers its throttling as "Throttled" (ThrottledException),
+			// a code the standard retryer does not know: Notify's and
+			// Watch's Publish would fail on it.
+			o.Retryables = append(o.Retryables, retry.RetryableErrorCode{Codes: map[string]struct{}{"Throttled": {}}})
 		})
 	}))
 	if err != nil {

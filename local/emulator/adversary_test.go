@@ -282,3 +282,26 @@ func TestBatchGetImageTakesTheDocumentedMediaTypes(t *testing.T) {
 		t.Fatalf("GetManifest: %v, %v; want the manifest", out, err)
 	}
 }
+
+// RunTask without capacity, in both shapes ECS uses: a failures[] entry,
+// or the error some capacity limits raise; nothing is started.
+func TestAdversaryRunTaskCapacity(t *testing.T) {
+	e, c, _ := clients(t)
+	adversarial(t, e, AdvCapacity)
+	shapes := map[string]bool{}
+	for range 12 {
+		out, err := c.RunTask(t.Context(), &ecs.RunTaskInput{Cluster: aws.String("staging"), TaskDefinition: aws.String("app:1"), LaunchType: ecstypes.LaunchTypeEc2})
+		var ae smithy.APIError
+		switch {
+		case errors.As(err, &ae) && ae.ErrorCode() == "ClientException":
+			shapes["error"] = true
+		case err == nil && len(out.Tasks) == 0 && len(out.Failures) == 1 && aws.ToString(out.Failures[0].Reason) == "RESOURCE:MEMORY":
+			shapes["failures"] = true
+		default:
+			t.Fatalf("RunTask: %+v, %v; want no capacity", out, err)
+		}
+	}
+	if !shapes["error"] || !shapes["failures"] || e.TaskCount() != 0 {
+		t.Fatalf("shapes %v, %d tasks; want both shapes and no task", shapes, e.TaskCount())
+	}
+}

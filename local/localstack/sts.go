@@ -34,6 +34,12 @@ func (s *Stack) serveQuery(w http.ResponseWriter, r *http.Request) {
 		s.describeStacks(w, r, form)
 	default:
 		if emulator.ServesQuery(form.Get("Action")) {
+			if s.Emulator.Adversary().Roll(emulator.AdvThrottle) {
+				// SNS: "ThrottledException … the rate at which requests have
+				// been submitted for this action exceeds the limit" (code Throttled).
+				queryError(w, http.StatusBadRequest, "Throttled", "Rate exceeded")
+				return
+			}
 			s.Emulator.ServeQuery(w, r, form)
 			return
 		}

@@ -52,7 +52,10 @@ type SeedResult struct {
 	Outcomes   map[string]int
 	Behaviours map[string]int
 	Violations []string
-	Duration   time.Duration
+	// Detail, for a seed with violations: how each execution ended, and
+	// each UpdateService ECS received, to read the seed's story by.
+	Detail   []string
+	Duration time.Duration
 }
 
 // Report is a whole soak.
@@ -183,6 +186,11 @@ func (rep Report) Print(w io.Writer) {
 	for _, line := range v {
 		fmt.Fprintf(w, "  %s\n", line)
 	}
+	for _, sr := range rep.Seeds {
+		for _, line := range sr.Detail {
+			fmt.Fprintf(w, "  seed %d: %s\n", sr.Seed, line)
+		}
+	}
 }
 
 func failedSeeds(rep Report) int {
@@ -286,6 +294,9 @@ func (w *worker) run(ctx context.Context, seed uint64) SeedResult {
 	r.Behaviours = adv.Counts()
 	spans := w.stack.Emulator.Spans()[spansBefore:]
 	r.Violations = append(r.Violations, check(w.stack, w.cfg, d.pushes, ran, spans, r.Outcomes, r.Behaviours)...)
+	if len(r.Violations) > 0 {
+		r.Detail = detail(w.stack, ran, start)
+	}
 	w.stack.SetScenario(emulator.Scenario{})
 	r.Duration = time.Since(start)
 	return r
@@ -351,3 +362,17 @@ func stateSize(r *localstack.Result) int {
 }
 
 func unmarshal(raw json.RawMessage, v any) bool { return len(raw) > 0 && json.Unmarshal(raw, v) == nil }
+
+// detail tells a seed's story: each execution's end, each UpdateService.
+func detail(s *localstack.Stack, ran []*localstack.Result, since time.Time) []string {
+	var out []string
+	for _, r := range ran {
+		out = append(out, fmt.Sprintf("execution %s started +%.3fs: %s %s %s", r.Name, r.StartTime.Sub(since).Seconds(), r.Status, r.Error, clip(r.Cause)))
+	}
+	for _, c := range s.Emulator.Calls("UpdateService") {
+		if c.At.After(since) {
+			out = append(out, fmt.Sprintf("UpdateService +%.3fs %s %s", c.At.Sub(since).Seconds(), c.Request, c.Error))
+		}
+	}
+	return out
+}

@@ -14,15 +14,6 @@ import (
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 )
 
-// StartDeployment forces a new deployment of the service and records its id:
-// the PRIMARY deployment in UpdateService's response.
-// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
-//
-// A retried invocation must not start a second deployment: if the service's
-// PRIMARY deployment is of our task definition and was created since the
-// deployment became due (Deployment.NotBefore), an earlier attempt started
-// it, and it is adopted. Only one execution per service gets here at a time
-// (CheckTurn), so no other ecr-deployer deployment can be mistaken for ours.
 // ExecutionTag is the service tag that names the execution deploying the
 // service, so that Wake reads that one execution on the service's events.
 const ExecutionTag = "ecr-deployer:execution"
@@ -44,6 +35,15 @@ func (d *Deployer) tagForWake(ctx context.Context, svc ecstypes.Service, executi
 	return ExecutionTag + "=" + execution
 }
 
+// StartDeployment forces a new deployment of the service and records its id:
+// the PRIMARY deployment in UpdateService's response.
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+//
+// A retried invocation must not start a second deployment: a deployment of
+// our task definition created since the deployment became due
+// (Deployment.NotBefore) was started by an earlier attempt, and is adopted
+// (ourEarlier). Only one execution per service gets here at a time
+// (CheckTurn), so no other ecr-deployer deployment can be mistaken for ours.
 func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) {
 	if len(s.Services) > 0 {
 		return d.startServices(ctx, s)
@@ -57,10 +57,9 @@ func (d *Deployer) startOne(ctx context.Context, s State) (State, error) {
 	if err != nil {
 		return s, err
 	}
-	primary := primaryOf(svc.Deployments)
+	primary := ourEarlier(svc.Deployments, s.Deployment.NotBefore, s.Launch.TaskDefinition)
 	current := aws.ToString(svc.CurrentServiceDeployment)
-	adopted := primary != nil && s.Deployment.NotBefore != nil && primary.CreatedAt != nil &&
-		!primary.CreatedAt.Before(*s.Deployment.NotBefore) && aws.ToString(primary.TaskDefinition) == s.Launch.TaskDefinition
+	adopted := primary != nil
 	if !adopted {
 		if s.Rollback != nil {
 			if err := d.retag(ctx, &s); err != nil {
@@ -106,6 +105,28 @@ func (d *Deployer) startOne(ctx context.Context, s State) (State, error) {
 	d.log().InfoContext(ctx, "deployment started", "execution", s.Execution.ID, "cluster", s.Cluster,
 		"service", s.Service, "deploymentId", dep.ID, "serviceDeployment", dep.ServiceDeploymentArn, "adopted", adopted)
 	return s, nil
+}
+
+// ourEarlier is the deployment an earlier attempt of this step started, if
+// one did: the oldest deployment of our task definition created since the
+// deployment became due. Not the PRIMARY one: when ours has already failed,
+// ECS's rollback is PRIMARY, and in tag mode it deploys the same task
+// definition; it was created after ours.
+func ourEarlier(deps []ecstypes.Deployment, notBefore *time.Time, taskDefinition string) *ecstypes.Deployment {
+	if notBefore == nil {
+		return nil
+	}
+	var ours *ecstypes.Deployment
+	for i := range deps {
+		d := &deps[i]
+		if d.CreatedAt == nil || d.CreatedAt.Before(*notBefore) || aws.ToString(d.TaskDefinition) != taskDefinition {
+			continue
+		}
+		if ours == nil || d.CreatedAt.Before(*ours.CreatedAt) {
+			ours = d
+		}
+	}
+	return ours
 }
 
 func primaryOf(deps []ecstypes.Deployment) *ecstypes.Deployment {

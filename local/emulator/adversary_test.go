@@ -305,3 +305,51 @@ func TestAdversaryRunTaskCapacity(t *testing.T) {
 		t.Fatalf("shapes %v, %d tasks; want both shapes and no task", shapes, e.TaskCount())
 	}
 }
+
+// A StartDeployment retried after its deployment already failed adopts
+// that deployment, not ECS's rollback of it (PRIMARY by then, and of the
+// same task definition in tag mode), and starts nothing.
+func TestRetriedStartDeploymentAdoptsItsOwnFailedDeployment(t *testing.T) {
+	e, c, _ := clients(t)
+	e.SetScenario(Scenario{Rollout: RolloutScript{Seconds: 0.05, Outcome: OutcomeRolledBack}})
+	out, err := c.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"staging-service"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &deploy.Deployer{ECS: c, Tags: c}
+	due := time.Now().Add(-time.Millisecond)
+	s := deploy.State{Cluster: "staging", Service: "staging-service", Execution: deploy.Execution{Name: "retried"}}
+	s.Launch.TaskDefinition, s.Deployment.NotBefore, s.Deployment.TimeoutSeconds = aws.ToString(out.Services[0].TaskDefinition), &due, 60
+	first, err := d.StartDeployment(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, err := c.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"staging-service"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var primary string
+		for _, dep := range out.Services[0].Deployments {
+			if aws.ToString(dep.Status) == "PRIMARY" {
+				primary = aws.ToString(dep.Id)
+			}
+		}
+		if primary != "" && primary != first.Deployment.ID {
+			break // ECS's rollback is PRIMARY now
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("ECS did not roll the deployment back within 5 s")
+		}
+		time.Sleep(10 * time.Millisecond) // polling an observable condition, with a deadline
+	}
+	updates := len(e.Calls("UpdateService"))
+	again, err := d.StartDeployment(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Deployment.ID != first.Deployment.ID || len(e.Calls("UpdateService")) != updates {
+		t.Fatalf("the retry adopted %s (first %s) with %d more UpdateService; want its own, none", again.Deployment.ID, first.Deployment.ID, len(e.Calls("UpdateService"))-updates)
+	}
+}

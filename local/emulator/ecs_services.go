@@ -146,6 +146,11 @@ func (e *Emulator) advance(s *service, now time.Time) {
 		}
 		st := s.steps[0]
 		s.steps = s.steps[1:]
+		if st.owner != nil && st.owner.status != "PRIMARY" {
+			// A newer deployment replaced it: ECS no longer rolls it out, so
+			// its scripted failure or completion does not happen.
+			continue
+		}
 		st.apply(st.at)
 	}
 	for _, d := range s.deployments {

@@ -140,6 +140,16 @@ func TestAdversarialLocalStack(t *testing.T) {
 		pushedAt := time.Now()
 		late := promote("late", 7003)
 		until("the delayed event delivered", func() bool { return deliveries(late) >= 1 })
+		// A throttled asynchronous invocation is not a function error:
+		// Lambda keeps the event and retries it (for up to 6 hours), so
+		// the push still starts its execution.
+		s.SetScenario(emulator.Scenario{Adversary: &emulator.AdversaryScript{Seed: 1, Rate: 0.9, Only: []string{emulator.AdvLambdaThrottled}}})
+		before := len(s.SFN.ExecutionARNs())
+		throttled := promote("throttled", 7004)
+		until("the throttled push's execution", func() bool { return len(s.SFN.ExecutionARNs()) > before })
+		if n := s.Emulator.Adversary().Counts()[emulator.AdvLambdaThrottled]; n < 3 || len(s.DeadLetters()) != 0 {
+			t.Fatalf("%d throttles, %d dead letters: want Trigger throttled 3 times or more and its event kept (%s)", n, len(s.DeadLetters()), throttled)
+		}
 		s.SetScenario(emulator.Scenario{})
 		if deliveries(lost) != 0 || deliveries(twice) < 2 {
 			t.Fatalf("deliveries: lost %d (want 0), duplicated %d (want 2 per rule)", deliveries(lost), deliveries(twice))

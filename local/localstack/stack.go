@@ -455,10 +455,21 @@ func (s *Stack) startFromEvent(rule string, body []byte) {
 	s.deadLetter(s.dlq.eventDLQ[rule], rule, last.code+": "+last.msg, body)
 }
 
+// systemRetries bounds how often the local stack retries an asynchronous
+// invocation that was throttled or met a system error: Lambda does so "for
+// up to 6 hours by default", backing off to 5 minutes, some 80 attempts.
+const systemRetries = 80
+
 // invokeAsync invokes a function with an event, as EventBridge does
-// (InvocationType Event): Lambda retries a failed invocation (twice unless
-// the function's EventInvokeConfig says otherwise), then sends a record of
-// it to the OnFailure destination.
+// (InvocationType Event). "If the function returns an error, by default
+// Lambda attempts to run it two more times … Function errors include errors
+// returned by the function's code and errors returned by the function's
+// runtime, such as timeouts" (unless the function's EventInvokeConfig says
+// otherwise); "For throttling errors (429) and system errors (500-series),
+// Lambda returns the event to the queue and attempts to run the function
+// again for up to 6 hours by default" (Lambda developer guide, How Lambda
+// handles errors and retries with asynchronous invocation). Then it sends
+// a record of it to the OnFailure destination.
 func (s *Stack) invokeAsync(name string, body []byte) {
 	url := s.Endpoint + "/lambda/" + name
 	retries, ok := s.dlq.asyncRetries[name]
@@ -467,7 +478,7 @@ func (s *Stack) invokeAsync(name string, body []byte) {
 	}
 	var last error
 	var payload []byte
-	for attempt := 1; attempt <= retries+1; attempt++ {
+	for attempt, functionErrors, systemErrors := 1, 0, 0; functionErrors <= retries && systemErrors <= systemRetries; attempt++ {
 		resp, err := http.Post(url, "application/json", bytes.NewReader(body))
 		if err == nil {
 			out, _ := io.ReadAll(resp.Body)
@@ -475,9 +486,16 @@ func (s *Stack) invokeAsync(name string, body []byte) {
 			if resp.StatusCode == http.StatusOK && resp.Header.Get("X-Amz-Function-Error") == "" && !bytes.Contains(out, []byte(`"errorType"`)) {
 				return
 			}
-			payload = out
 			err = fmt.Errorf("HTTP %d: %s", resp.StatusCode, out)
-			s.functionFailed(name)
+			if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+				systemErrors++
+			} else {
+				payload = out
+				functionErrors++
+				s.functionFailed(name)
+			}
+		} else {
+			systemErrors++
 		}
 		last = err
 		fmt.Fprintf(s.opts.LambdaLog, "Lambda: %s async attempt %d failed: %v\n", name, attempt, err)

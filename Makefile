@@ -14,7 +14,7 @@ STACK     := EcrDeployer
 BUCKET    ?=
 SCENARIO  ?=
 
-.PHONY: help deps build install demo localstack promote start bench bench-realtime bench-scale soak test lint synth deploy bootstrap package clean
+.PHONY: help deps build install demo serve promote start bench bench-realtime bench-scale soak test lint synth deploy bootstrap package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ install: ## install the deployer CLI from this checkout into $(go env GOBIN) or 
 demo: deps ## push → migrate → deploy on the local stack and print the history (SCENARIO=file for a scripted failure)
 	$(GO) run ./cmd/localdemo $(if $(SCENARIO),-scenario $(SCENARIO))
 
-localstack: deps ## keep the local stack running for the deployer CLI and the AWS CLI (prints the environment to export)
+serve: deps ## keep the local stack running for the deployer CLI and the AWS CLI (prints the environment to export)
 	$(GO) run ./cmd/localdemo -serve $(if $(SCENARIO),-scenario $(SCENARIO))
 
 promote: ## retag an image through the deployer CLI: make promote FROM=sha-2 TO=staging [REPO=app]

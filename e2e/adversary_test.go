@@ -16,11 +16,11 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // only makes the local stack do one adversarial behaviour every time.
-func only(s *localstack.Stack, behaviour string) {
+func only(s *rig.Stack, behaviour string) {
 	s.SetScenario(emulator.Scenario{Adversary: &emulator.AdversaryScript{Seed: 1, Rate: 1, Only: []string{behaviour}}})
 }
 
@@ -166,7 +166,7 @@ func TestAdversarialLocalStack(t *testing.T) {
 
 // promoteTag retags an image in ECR as deployer promote does: ECR's push
 // event then goes through EventBridge.
-func promoteTag(t *testing.T, s *localstack.Stack, from, to string) {
+func promoteTag(t *testing.T, s *rig.Stack, from, to string) {
 	t.Helper()
 	c := ecr.NewFromConfig(s.AdminConfig())
 	got, err := deploy.GetManifest(t.Context(), c, &ecr.BatchGetImageInput{RepositoryName: aws.String(emulator.Repository), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String(from)}}})

@@ -13,15 +13,15 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/cli"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // cliEnv points the AWS SDK (and the AWS CLI) at the local stack.
-func cliEnv(t *testing.T, s *localstack.Stack) {
+func cliEnv(t *testing.T, s *rig.Stack) {
 	t.Helper()
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL": s.Endpoint, "AWS_REGION": emulator.Region, "AWS_DEFAULT_REGION": emulator.Region,
-		"AWS_ACCESS_KEY_ID": localstack.OperatorAccessKey, "AWS_SECRET_ACCESS_KEY": "local", "AWS_CONFIG_FILE": "/dev/null",
+		"AWS_ACCESS_KEY_ID": rig.OperatorAccessKey, "AWS_SECRET_ACCESS_KEY": "local", "AWS_CONFIG_FILE": "/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
 		// The CLI learns the state machine and the targets from the stack.
 		"DEPLOYER_STATE_MACHINE_ARN": "",
@@ -43,7 +43,7 @@ func deployer(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
-func waitAll(t *testing.T, s *localstack.Stack) {
+func waitAll(t *testing.T, s *rig.Stack) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -184,7 +184,7 @@ func TestCLI(t *testing.T) {
 		arn := startExecution(t, "staging")
 		// follow <environment> finds it with ListExecutions, which lags as
 		// AWS's may (a script that starts and follows uses start --follow).
-		time.Sleep(localstack.DefaultListLag)
+		time.Sleep(rig.DefaultListLag)
 		// Ctrl-C while following: the CLI's context is cancelled.
 		var out, errOut bytes.Buffer
 		app := &cli.App{Out: &out, Err: &errOut, Getenv: os.Getenv, Poll: 100 * time.Millisecond, Now: time.Now}

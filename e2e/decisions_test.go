@@ -15,7 +15,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // People answer a deployment from the CLI, under the operator policy:
@@ -200,7 +200,7 @@ func untilExit0(t *testing.T, args ...string) string {
 
 // waitHistoryHas waits until a state's output in the execution's history
 // contains text.
-func waitHistoryHas(t *testing.T, s *localstack.Stack, arn, text string) {
+func waitHistoryHas(t *testing.T, s *rig.Stack, arn, text string) {
 	t.Helper()
 	c := sfn.NewFromConfig(s.AdminConfig())
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -218,7 +218,7 @@ func waitHistoryHas(t *testing.T, s *localstack.Stack, arn, text string) {
 }
 
 // waitPaused waits until the service's current deployment waits at a pause hook.
-func waitPaused(t *testing.T, s *localstack.Stack) {
+func waitPaused(t *testing.T, s *rig.Stack) {
 	t.Helper()
 	c := ecs.NewFromConfig(s.AdminConfig())
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -244,7 +244,7 @@ func waitPaused(t *testing.T, s *localstack.Stack) {
 func lastPart(arn string) string { return arn[strings.LastIndex(arn, ":")+1:] }
 
 // wokenBy says some wait of the run was ended by an event of that detail-type.
-func wokenBy(t *testing.T, r *localstack.Result, detailType string) bool {
+func wokenBy(t *testing.T, r *rig.Result, detailType string) bool {
 	t.Helper()
 	for _, ev := range r.Events {
 		if ev.Type != "StateExited" || ev.State == nil || ev.State.Name != "WaitForDeployment" {

@@ -14,8 +14,9 @@ import (
 	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/lambdabuild"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 var root, binDir string
@@ -26,14 +27,14 @@ func TestMain(m *testing.M) {
 
 func setup(m *testing.M) int {
 	var err error
-	if root, err = localstack.ModuleRoot(); err != nil {
+	if root, err = lambdabuild.ModuleRoot(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	binDir = filepath.Join(root, "bin")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := localstack.Build(ctx, root, binDir); err != nil {
+	if err := rig.Build(ctx, root, binDir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -57,7 +58,7 @@ type want struct {
 }
 
 func TestDeployScenarios(t *testing.T) {
-	push := func(tag string) json.RawMessage { return localstack.SamplePushEvent(tag, emulator.Digest) }
+	push := func(tag string) json.RawMessage { return rig.SamplePushEvent(tag, emulator.Digest) }
 	manual := func(s string) json.RawMessage { return json.RawMessage(s) }
 	cases := map[string]struct {
 		input    json.RawMessage
@@ -65,12 +66,12 @@ func TestDeployScenarios(t *testing.T) {
 		// safetyPoll, when set, bounds the waits for an ECS event (10 s by default).
 		safetyPoll time.Duration
 		want       want
-		check      func(t *testing.T, s *localstack.Stack, r *localstack.Result)
+		check      func(t *testing.T, s *rig.Stack, r *rig.Result)
 	}{
 		"happy path EC2": {
 			input: push("staging"),
 			want:  want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 1, "UpdateService": 1, "StopTask": 0}},
-			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+			check: func(t *testing.T, s *rig.Stack, r *rig.Result) {
 				rt := lastRequest(t, s, "RunTask")
 				expect(t, rt["launchType"] == "EC2", "RunTask launchType = %v, want EC2", rt["launchType"])
 				expect(t, rt["networkConfiguration"] == nil, "RunTask sent a networkConfiguration for a bridge-mode service")
@@ -98,7 +99,7 @@ func TestDeployScenarios(t *testing.T) {
 			// Long enough that Watch finds both still under way.
 			scenario: emulator.Scenario{Migration: emulator.MigrationScript{Seconds: 3}, Rollout: emulator.RolloutScript{Seconds: 3}},
 			want:     want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 1, "UpdateService": 1}},
-			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+			check: func(t *testing.T, s *rig.Stack, r *rig.Result) {
 				for _, st := range []string{"WaitForMigration", "WaitForDeployment"} {
 					w := wakeOf(t, r, st)
 					expect(t, w.By == "event" && w.EventID != "", "%s ended by %+v, want an ECS event", st, w)
@@ -118,7 +119,7 @@ func TestDeployScenarios(t *testing.T) {
 			scenario:   emulator.Scenario{Events: emulator.EventsScript{Drop: true}, Migration: emulator.MigrationScript{Seconds: 0.5}},
 			safetyPoll: 300 * time.Millisecond,
 			want:       want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 1, "UpdateService": 1}},
-			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+			check: func(t *testing.T, s *rig.Stack, r *rig.Result) {
 				expect(t, s.Emulator.DroppedEvents() >= 3 && s.Invocations("wake") == 0, "dropped %d events, Wake invoked %d times", s.Emulator.DroppedEvents(), s.Invocations("wake"))
 				// Each visit ends on the safety poll, or on Watch when the change
 				// came just before it looked: never on an event.
@@ -137,7 +138,7 @@ func TestDeployScenarios(t *testing.T) {
 			scenario: emulator.Scenario{Events: emulator.EventsScript{Duplicate: true, DelaySeconds: 0.3},
 				Migration: emulator.MigrationScript{Seconds: 2}, Rollout: emulator.RolloutScript{Seconds: 2}},
 			want: want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 1, "UpdateService": 1}},
-			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+			check: func(t *testing.T, s *rig.Stack, r *rig.Result) {
 				expect(t, wakeOf(t, r, "WaitForMigration").By == "event" && wakeOf(t, r, "WaitForDeployment").By == "event", "waits not ended by events")
 				// The second copy finds the token used (TaskTimedOut): not an error.
 				expect(t, s.Invocations("wake") == s.EventsDelivered(), "Wake invoked %d times for %d events", s.Invocations("wake"), s.EventsDelivered())
@@ -149,7 +150,7 @@ func TestDeployScenarios(t *testing.T) {
 			scenario:   emulator.Scenario{Events: emulator.EventsScript{Drop: true}, Migration: emulator.MigrationScript{Seconds: 0.001}},
 			safetyPoll: 300 * time.Millisecond,
 			want:       want{status: "SUCCEEDED", tasks: 1, deployments: 1},
-			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+			check: func(t *testing.T, s *rig.Stack, r *rig.Result) {
 				w := wakeOf(t, r, "WaitForMigration")
 				expect(t, w.By == "watch" && strings.Contains(w.Reason, "stopped"), "migration wait ended by %+v, want Watch", w)
 			},
@@ -157,7 +158,7 @@ func TestDeployScenarios(t *testing.T) {
 		"happy path Fargate with capacity providers": {
 			input: push("prod"),
 			want:  want{status: "SUCCEEDED", tasks: 1, deployments: 1, service: "prod-service", cluster: "prod", calls: map[string]int{"RunTask": 1, "UpdateService": 1}},
-			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+			check: func(t *testing.T, s *rig.Stack, r *rig.Result) {
 				rt := lastRequest(t, s, "RunTask")
 				expect(t, rt["launchType"] == nil, "RunTask sent launchType %v with a capacity provider strategy", rt["launchType"])
 				cps := fmt.Sprint(rt["capacityProviderStrategy"])
@@ -169,7 +170,7 @@ func TestDeployScenarios(t *testing.T) {
 		"skip migration": {
 			input: manual(`{"environment":"staging","skipMigration":true,"reason":"hotfix without schema change"}`),
 			want:  want{status: "SUCCEEDED", tasks: 0, deployments: 1, calls: map[string]int{"RunTask": 0, "UpdateService": 1, "ListTasks": 1}},
-			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+			check: func(t *testing.T, s *rig.Stack, r *rig.Result) {
 				out := output(t, r)
 				expect(t, out.Migration.Skipped && out.Trigger.Type == "manual" && out.Trigger.Reason == "hotfix without schema change", "output = %+v", out)
 			},
@@ -194,7 +195,7 @@ func TestDeployScenarios(t *testing.T) {
 				}()...)}},
 			want: want{status: "FAILED", error: "MigrationFailed", tasks: 1, cluster: "prod", service: "prod-service", calls: map[string]int{"UpdateService": 0},
 				causeHas: []string{"exited with code 2", "Last 50 lines of its log", "line 10\n", "line 59"}},
-			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+			check: func(t *testing.T, s *rig.Stack, r *rig.Result) {
 				expect(t, !strings.Contains(r.Cause, "line 9\n") && !strings.Contains(r.Cause, strings.Repeat("x", 301)), "the tail is not bounded: %s", r.Cause)
 			},
 		},
@@ -208,7 +209,7 @@ func TestDeployScenarios(t *testing.T) {
 			input:    push("staging"),
 			scenario: emulator.Scenario{CapacityFailures: 2},
 			want:     want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 3, "UpdateService": 1}},
-			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+			check: func(t *testing.T, s *rig.Stack, r *rig.Result) {
 				tokens := map[any]bool{}
 				for _, c := range s.Emulator.Calls("RunTask") {
 					tokens[decodeCall(t, c)["clientToken"]] = true
@@ -252,7 +253,7 @@ func TestDeployScenarios(t *testing.T) {
 			input:    push("staging"),
 			scenario: emulator.Scenario{LambdaFaults: map[string]int{"RunMigration": 1}},
 			want:     want{status: "SUCCEEDED", tasks: 1, deployments: 1, calls: map[string]int{"RunTask": 2, "UpdateService": 1}},
-			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+			check: func(t *testing.T, s *rig.Stack, r *rig.Result) {
 				calls := s.Emulator.Calls("RunTask")
 				expect(t, len(calls) == 2 && decodeCall(t, calls[0])["clientToken"] == decodeCall(t, calls[1])["clientToken"],
 					"the retried invocation must send the same client token")
@@ -293,7 +294,7 @@ func TestDeployScenarios(t *testing.T) {
 				"DescribeImages": 2, "DescribeServices": 4, "RunTask": 2, "DescribeTasks": 4, "UpdateService": 2,
 			}},
 			want: want{status: "SUCCEEDED", tasks: 1, deployments: 1},
-			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result) {
+			check: func(t *testing.T, s *rig.Stack, r *rig.Result) {
 				throttled := 0
 				for _, c := range s.Emulator.Calls("") {
 					if c.Error == "ThrottlingException" {
@@ -370,7 +371,7 @@ func TestDeployScenarios(t *testing.T) {
 			}
 			if t.Failed() {
 				var b strings.Builder
-				localstack.RenderHistory(&b, r)
+				rig.RenderHistory(&b, r)
 				t.Log("\n" + b.String())
 			}
 		})
@@ -379,7 +380,7 @@ func TestDeployScenarios(t *testing.T) {
 
 // startStack starts the local stack with local/template.json's IAM
 // policies enforced: a request one of them refuses fails the test.
-func startStack(t *testing.T) *localstack.Stack {
+func startStack(t *testing.T) *rig.Stack {
 	t.Helper()
 	s := startStackWith(t, "")
 	t.Cleanup(func() {
@@ -392,9 +393,9 @@ func startStack(t *testing.T) *localstack.Stack {
 
 // startStackWith starts the local stack with the IAM policies of a template
 // ("": local/template.json).
-func startStackWith(t *testing.T, template string) *localstack.Stack {
+func startStackWith(t *testing.T, template string) *rig.Stack {
 	t.Helper()
-	s, err := localstack.Start(t.Context(), localstack.Options{
+	s, err := rig.Start(t.Context(), rig.Options{
 		Root: root, BinDir: binDir, ConfigFile: filepath.Join(root, "local", "targets.json"),
 		Wait: 100 * time.Millisecond, Retry: 20 * time.Millisecond, Template: template,
 	})
@@ -411,7 +412,7 @@ func startStackWith(t *testing.T, template string) *localstack.Stack {
 
 // wakesOf is what ended each visit of a wait state: the state's output's
 // wake (an event, Watch, or the safety poll's States.Timeout).
-func wakesOf(r *localstack.Result, state string) []deploy.Wake {
+func wakesOf(r *rig.Result, state string) []deploy.Wake {
 	var out []deploy.Wake
 	for _, ev := range r.Events {
 		if ev.Type == "StateExited" && ev.State != nil && ev.State.Name == state {
@@ -427,7 +428,7 @@ func wakesOf(r *localstack.Result, state string) []deploy.Wake {
 }
 
 // wakeOf is what ended the last visit of a wait state.
-func wakeOf(t *testing.T, r *localstack.Result, state string) deploy.Wake {
+func wakeOf(t *testing.T, r *rig.Result, state string) deploy.Wake {
 	t.Helper()
 	ws := wakesOf(r, state)
 	if len(ws) == 0 {
@@ -436,7 +437,7 @@ func wakeOf(t *testing.T, r *localstack.Result, state string) deploy.Wake {
 	return ws[len(ws)-1]
 }
 
-func endsInFailState(r *localstack.Result, name string) bool {
+func endsInFailState(r *rig.Result, name string) bool {
 	for i := len(r.Events) - 1; i >= 0; i-- {
 		if ev := r.Events[i]; ev.Type == "StateEntered" {
 			return ev.State.Name == name && ev.State.Type == "Fail"
@@ -445,7 +446,7 @@ func endsInFailState(r *localstack.Result, name string) bool {
 	return false
 }
 
-func output(t *testing.T, r *localstack.Result) deploy.State {
+func output(t *testing.T, r *rig.Result) deploy.State {
 	t.Helper()
 	var s deploy.State
 	if err := json.Unmarshal(r.Output, &s); err != nil {
@@ -454,7 +455,7 @@ func output(t *testing.T, r *localstack.Result) deploy.State {
 	return s
 }
 
-func lastRequest(t *testing.T, s *localstack.Stack, op string) map[string]any {
+func lastRequest(t *testing.T, s *rig.Stack, op string) map[string]any {
 	t.Helper()
 	calls := s.Emulator.Calls(op)
 	if len(calls) == 0 {

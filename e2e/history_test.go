@@ -11,7 +11,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
@@ -30,7 +30,7 @@ func TestHistoryBudgetBoundsCountedEvents(t *testing.T) {
 		Migration:        emulator.MigrationScript{Seconds: 2},
 		Rollout:          emulator.RolloutScript{Seconds: 2},
 	}
-	r, err := stack.Run(t.Context(), localstack.SamplePushEvent("staging", emulator.Digest), sc)
+	r, err := stack.Run(t.Context(), rig.SamplePushEvent("staging", emulator.Digest), sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestHistoryBudgetBoundsCountedEvents(t *testing.T) {
 
 // executionHistory reads an execution's whole history through the SDK, as
 // Step Functions serves it.
-func executionHistory(t *testing.T, s *localstack.Stack, arn string) []sfntypes.HistoryEvent {
+func executionHistory(t *testing.T, s *rig.Stack, arn string) []sfntypes.HistoryEvent {
 	t.Helper()
 	client := sfn.NewFromConfig(s.AdminConfig())
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // The local stack enforces the template's IAM policies the other way too: a
@@ -28,7 +28,7 @@ func TestRemovedStatementIsAccessDenied(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tpl := withoutStatement(t, tc.role, tc.action)
 			s := startStackWith(t, tpl)
-			r, err := s.Run(t.Context(), localstack.SamplePushEvent("staging", emulator.Digest), emulator.Scenario{})
+			r, err := s.Run(t.Context(), rig.SamplePushEvent("staging", emulator.Digest), emulator.Scenario{})
 			if err != nil {
 				t.Fatal(err)
 			}

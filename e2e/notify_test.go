@@ -11,7 +11,7 @@ import (
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/notify"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // checkNotified checks what Notify made of the execution's end, as the
@@ -20,7 +20,7 @@ import (
 // causeHas: the log lines and stop reasons) and to chat as an Amazon Q
 // custom notification; a deployment that succeeded only where its target
 // sets notifyOnSuccess; and the Deployments metric counts it by outcome.
-func checkNotified(t *testing.T, s *localstack.Stack, r *localstack.Result, causeHas []string) {
+func checkNotified(t *testing.T, s *rig.Stack, r *rig.Result, causeHas []string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -103,7 +103,7 @@ func TestUndeliveredPushRaisesTheDeadLetterAlarm(t *testing.T) {
 	if code, out, errOut := deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "staging"); code != 0 {
 		t.Fatalf("promote: exit %d\n%s%s", code, out, errOut)
 	}
-	var letters []localstack.DeadLetter
+	var letters []rig.DeadLetter
 	for deadline := time.Now().Add(20 * time.Second); len(letters) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		letters = s.DeadLetters()
 	}

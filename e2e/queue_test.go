@@ -14,7 +14,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // pushed is one push: the digest the tag moved to and the execution it started.
@@ -31,7 +31,7 @@ var pushSeq = struct {
 
 // push moves tag to a new image and starts an execution with its ECR event,
 // as the rule would; the same event twice is push(t, s, tag, &p) with p set.
-func push(t *testing.T, s *localstack.Stack, tag string) pushed {
+func push(t *testing.T, s *rig.Stack, tag string) pushed {
 	t.Helper()
 	pushSeq.Lock()
 	pushSeq.n++
@@ -41,16 +41,16 @@ func push(t *testing.T, s *localstack.Stack, tag string) pushed {
 	return startPush(t, s, tag, digest, fmt.Sprintf("push-%d", n))
 }
 
-func startPush(t *testing.T, s *localstack.Stack, tag, digest, name string) pushed {
+func startPush(t *testing.T, s *rig.Stack, tag, digest, name string) pushed {
 	t.Helper()
-	arn, err := s.SFN.Start(name, localstack.SamplePushEvent(tag, digest))
+	arn, err := s.SFN.Start(name, rig.SamplePushEvent(tag, digest))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return pushed{digest: digest, arn: arn, name: name}
 }
 
-func result(t *testing.T, s *localstack.Stack, p pushed) (*localstack.Result, deploy.State) {
+func result(t *testing.T, s *rig.Stack, p pushed) (*rig.Result, deploy.State) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -64,7 +64,7 @@ func result(t *testing.T, s *localstack.Stack, p pushed) (*localstack.Result, de
 }
 
 // endState is the last state the execution entered.
-func endState(r *localstack.Result) string {
+func endState(r *rig.Result) string {
 	for i := len(r.Events) - 1; i >= 0; i-- {
 		if r.Events[i].Type == "StateEntered" {
 			return r.Events[i].State.Name
@@ -73,7 +73,7 @@ func endState(r *localstack.Result) string {
 	return ""
 }
 
-func entered(r *localstack.Result, state string) []json.RawMessage {
+func entered(r *rig.Result, state string) []json.RawMessage {
 	var inputs []json.RawMessage
 	for _, ev := range r.Events {
 		if ev.Type == "StateEntered" && ev.State.Name == state {
@@ -126,7 +126,7 @@ func TestQueue(t *testing.T) {
 		noOverlap(t, s.Emulator.Spans())
 	})
 
-	// ListExecutions lags (localstack.DefaultListLag), so two executions
+	// ListExecutions lags (rig.DefaultListLag), so two executions
 	// started together list no other at their first check and both decide
 	// GO from the list: the turns table's conditional write lets one go.
 	t.Run("two pushes at once, neither listed to the other: one at a time, the newer ends deployed", func(t *testing.T) {
@@ -163,11 +163,11 @@ func TestQueue(t *testing.T) {
 		t.Parallel()
 		s := startStack(t)
 		// a runs long enough for b's and c's checks to list each other.
-		s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{Seconds: 2 * localstack.DefaultListLag.Seconds()}})
+		s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{Seconds: 2 * rig.DefaultListLag.Seconds()}})
 		a := push(t, s, "staging")
 		// a has taken the turn before b starts; b and c start together
 		// (pushes closer than ListExecutions' lag: see "two pushes at once").
-		time.Sleep(localstack.DefaultListLag)
+		time.Sleep(rig.DefaultListLag)
 		b := push(t, s, "staging")
 		time.Sleep(300 * time.Millisecond)
 		c := push(t, s, "staging")

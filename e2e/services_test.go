@@ -6,7 +6,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // Targets of several services, through the real binaries: "suite" deploys
@@ -25,13 +25,13 @@ func TestSeveralServices(t *testing.T) {
 		// counts UpdateService's deployments per service.
 		outcomes    map[string]string // for a success
 		deployments map[string]int
-		check       func(t *testing.T, s *localstack.Stack, r *localstack.Result, out deploy.State)
+		check       func(t *testing.T, s *rig.Stack, r *rig.Result, out deploy.State)
 	}{
 		"both deploy": {
 			tag: "suite", status: "SUCCEEDED",
 			outcomes:    map[string]string{"app-web": deploy.OutcomeDeployed, "app-worker": deploy.OutcomeDeployed},
 			deployments: map[string]int{"app-web": 1, "app-worker": 1},
-			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result, out deploy.State) {
+			check: func(t *testing.T, s *rig.Stack, r *rig.Result, out deploy.State) {
 				expect(t, out.Deployment.Done && out.Service == "app-web", "deployment = %+v", out.Deployment)
 				// The migration ran once, on the first service's task definition.
 				rt := lastRequest(t, s, "RunTask")
@@ -55,7 +55,7 @@ func TestSeveralServices(t *testing.T) {
 			status: "FAILED", error: "DeploymentRolledBack",
 			causeHas:    []string{"Service app-worker of suite-pinned failed (DeploymentRolledBack)", "app-web had deployed and was rolled back to arn:aws:ecs:us-west-2:123456789012:task-definition/app-web:"},
 			deployments: map[string]int{"app-web": 2, "app-worker": 2},
-			check: func(t *testing.T, s *localstack.Stack, r *localstack.Result, out deploy.State) {
+			check: func(t *testing.T, s *rig.Stack, r *rig.Result, out deploy.State) {
 				// The last check before the end saw app-web rolling back.
 				web := out.Services[0]
 				expect(t, web.PinnedTaskDefinition != "" && web.PinnedTaskDefinition != web.TaskDefinition, "app-web pinned %q, ran %q", web.PinnedTaskDefinition, web.TaskDefinition)
@@ -77,7 +77,7 @@ func TestSeveralServices(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			stack := startStack(t)
-			r, err := stack.Run(t.Context(), localstack.SamplePushEvent(tc.tag, emulator.Digest), tc.scenario)
+			r, err := stack.Run(t.Context(), rig.SamplePushEvent(tc.tag, emulator.Digest), tc.scenario)
 			if err != nil {
 				t.Fatalf("run: %v", err)
 			}
@@ -114,7 +114,7 @@ func TestSeveralServices(t *testing.T) {
 			}
 			if t.Failed() {
 				var b strings.Builder
-				localstack.RenderHistory(&b, r)
+				rig.RenderHistory(&b, r)
 				t.Log("\n" + b.String())
 			}
 		})
@@ -122,7 +122,7 @@ func TestSeveralServices(t *testing.T) {
 }
 
 // lastExited is the State output of the last time the execution left state.
-func lastExited(t *testing.T, r *localstack.Result, state string) deploy.State {
+func lastExited(t *testing.T, r *rig.Result, state string) deploy.State {
 	t.Helper()
 	outs := stateOutputs(t, r, state)
 	if len(outs) == 0 {

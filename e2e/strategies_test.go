@@ -13,7 +13,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // Every deployment strategy, judged by ECS's service deployment record
@@ -128,7 +128,7 @@ func TestDeploymentStrategies(t *testing.T) {
 			t.Parallel()
 			stack := startStack(t)
 			stack.SetTokenTimeout(300 * time.Millisecond)
-			r, err := stack.Run(t.Context(), localstack.SamplePushEvent("staging", emulator.Digest), emulator.Scenario{Rollout: tc.rollout})
+			r, err := stack.Run(t.Context(), rig.SamplePushEvent("staging", emulator.Digest), emulator.Scenario{Rollout: tc.rollout})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,7 +204,7 @@ func TestStopServiceDeploymentDuringOurs(t *testing.T) {
 		}
 		stopped <- ctx.Err()
 	}()
-	r, err := stack.Run(t.Context(), localstack.SamplePushEvent("staging", emulator.Digest), emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 3}})
+	r, err := stack.Run(t.Context(), rig.SamplePushEvent("staging", emulator.Digest), emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 3}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestStopServiceDeploymentDuringOurs(t *testing.T) {
 
 // checkDeploymentOutputs is the deployment as each CheckDeployment look
 // that did not fail recorded it.
-func checkDeploymentOutputs(t *testing.T, r *localstack.Result) []deploy.Deployment {
+func checkDeploymentOutputs(t *testing.T, r *rig.Result) []deploy.Deployment {
 	t.Helper()
 	var out []deploy.Deployment
 	for _, s := range stateOutputs(t, r, "CheckDeployment") {
@@ -235,7 +235,7 @@ func checkDeploymentOutputs(t *testing.T, r *localstack.Result) []deploy.Deploym
 
 // stateOutputs are the State outputs of each time the execution left state,
 // in order (a caught error leaves it with the error instead: skipped).
-func stateOutputs(t *testing.T, r *localstack.Result, state string) []deploy.State {
+func stateOutputs(t *testing.T, r *rig.Result, state string) []deploy.State {
 	t.Helper()
 	var out []deploy.State
 	for _, ev := range r.Events {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // A push goes through the push rule to the Trigger function, which starts
@@ -30,7 +30,7 @@ func TestPushStartsANamedExecution(t *testing.T) {
 	}
 
 	// The same event twice, as EventBridge may deliver it.
-	ev := localstack.SamplePushEvent("staging", emulator.Digest)
+	ev := rig.SamplePushEvent("staging", emulator.Digest)
 	invoke := func() deploy.TriggerOutput {
 		out, err := s.Trigger(ev)
 		if err != nil {

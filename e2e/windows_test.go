@@ -8,7 +8,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // Deployment windows, through the CLI and the real binaries: target
@@ -70,7 +70,7 @@ func TestDeploymentWindow(t *testing.T) {
 }
 
 // visited says the execution entered a state.
-func visited(r *localstack.Result, state string) bool {
+func visited(r *rig.Result, state string) bool {
 	for _, ev := range r.Events {
 		if ev.Type == "StateEntered" && ev.State != nil && ev.State.Name == state {
 			return true

@@ -16,7 +16,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/lambdabuild"
 	"github.com/ecr-deployer/ecr-deployer/local/bench"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
@@ -51,12 +51,12 @@ func main() {
 
 // setup builds the binaries and the output directory.
 func setup(ctx context.Context, out string) (root, bin, dir string, err error) {
-	if root, err = localstack.ModuleRoot(); err != nil {
+	if root, err = lambdabuild.ModuleRoot(); err != nil {
 		return
 	}
 	bin = filepath.Join(root, "bin")
 	progress("building the Lambdas and the RIE…")
-	if err = localstack.Build(ctx, root, bin); err != nil {
+	if err = rig.Build(ctx, root, bin); err != nil {
 		return
 	}
 	dir = out

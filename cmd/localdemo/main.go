@@ -20,8 +20,9 @@ import (
 	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/lambdabuild"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
@@ -52,14 +53,14 @@ func run() int {
 			return 2
 		}
 	}
-	root, err := localstack.ModuleRoot()
+	root, err := lambdabuild.ModuleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "localdemo:", err)
 		return 1
 	}
 	bin := filepath.Join(root, "bin")
 	fmt.Println("Building the Lambdas (bootstrap binaries) and the Lambda RIE…")
-	if err := localstack.Build(ctx, root, bin); err != nil {
+	if err := rig.Build(ctx, root, bin); err != nil {
 		fmt.Fprintln(os.Stderr, "localdemo:", err)
 		return 1
 	}
@@ -74,7 +75,7 @@ func run() int {
 	if *verbose {
 		lambdaLog = os.Stderr
 	}
-	stack, err := localstack.Start(ctx, localstack.Options{
+	stack, err := rig.Start(ctx, rig.Options{
 		Root: root, BinDir: bin, ConfigFile: filepath.Join(root, "local", "targets.json"), Wait: *wait, LambdaLog: lambdaLog, Addr: listen,
 	})
 	if err != nil {
@@ -100,7 +101,7 @@ In another shell:
   go run ./cmd/deployer promote --repository app --from sha-2 --to staging
   go run ./cmd/deployer status
   go run ./cmd/deployer start staging --follow
-`, stack.Endpoint, emulator.Region, localstack.StackName, localstack.OperatorAccessKey)
+`, stack.Endpoint, emulator.Region, rig.StackName, rig.OperatorAccessKey)
 		<-ctx.Done()
 		return 0
 	}
@@ -121,7 +122,7 @@ In another shell:
 		fmt.Fprintln(os.Stderr, "localdemo:", err)
 		return 1
 	}
-	localstack.RenderHistory(os.Stdout, res)
+	rig.RenderHistory(os.Stdout, res)
 	printNotification(ctx, stack, res.ExecutionARN)
 	if res.Status != "SUCCEEDED" {
 		return 1
@@ -131,7 +132,7 @@ In another shell:
 
 // printNotification prints what the Notify function published about the
 // execution's end, as an email subscriber reads it, and the metrics it emitted.
-func printNotification(ctx context.Context, stack *localstack.Stack, arn string) {
+func printNotification(ctx context.Context, stack *rig.Stack, arn string) {
 	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	pubs, err := stack.Notified(wait, arn)
@@ -170,7 +171,7 @@ func printNotification(ctx context.Context, stack *localstack.Stack, arn string)
 // documented ECR push event retagged staging.
 func trigger(input json.RawMessage) string {
 	if len(input) == 0 {
-		input = localstack.SamplePushEvent("staging", emulator.Digest)
+		input = rig.SamplePushEvent("staging", emulator.Digest)
 	}
 	req, err := deploy.ParseInput(input)
 	switch {

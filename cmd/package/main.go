@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/lambdabuild"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
@@ -30,7 +29,7 @@ func main() {
 }
 
 func run(out, arch string) error {
-	root, err := localstack.ModuleRoot()
+	root, err := lambdabuild.ModuleRoot()
 	if err != nil {
 		return err
 	}

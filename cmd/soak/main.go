@@ -13,7 +13,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/internal/lambdabuild"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 	"github.com/ecr-deployer/ecr-deployer/local/soak"
 )
 
@@ -27,14 +28,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(2)
 	}
-	root, err := localstack.ModuleRoot()
+	root, err := lambdabuild.ModuleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}
 	bin := filepath.Join(root, "bin")
 	ctx := context.Background()
-	if err := localstack.Build(ctx, root, bin); err != nil {
+	if err := rig.Build(ctx, root, bin); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}

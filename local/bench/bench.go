@@ -21,7 +21,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // Published prices (us-east-1): Step Functions Standard, Lambda arm64.
@@ -169,11 +169,11 @@ func runStrategy(ctx context.Context, o Options, st Strategy, tl timeline) (Resu
 		return Result{}, err
 	}
 	defer os.Remove(cfg)
-	tpl, err := localstack.SynthTemplate(ctx, o.Root, cfg, filepath.Join(os.TempDir(), fmt.Sprintf("bench-cdk-%d", os.Getpid())))
+	tpl, err := rig.SynthTemplate(ctx, o.Root, cfg, filepath.Join(os.TempDir(), fmt.Sprintf("bench-cdk-%d", os.Getpid())))
 	if err != nil {
 		return Result{}, err
 	}
-	stack, err := localstack.Start(ctx, localstack.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, TimeScale: o.TimeScale, Retry: 10 * time.Millisecond, Template: tpl})
+	stack, err := rig.Start(ctx, rig.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, TimeScale: o.TimeScale, Retry: 10 * time.Millisecond, Template: tpl})
 	if err != nil {
 		return Result{}, err
 	}
@@ -265,7 +265,7 @@ func firstCallAfter(calls []emulator.Call, op string, t time.Time) time.Time {
 
 // stateTransitions counts the states an execution entered: what Step
 // Functions bills.
-func stateTransitions(r *localstack.Result) float64 {
+func stateTransitions(r *rig.Result) float64 {
 	n := 0.0
 	for _, ev := range r.Events {
 		if ev.Type == "StateEntered" {
@@ -278,7 +278,7 @@ func stateTransitions(r *localstack.Result) float64 {
 // runScript is today's CI script on the same emulator: run-task, wait
 // tasks-stopped (6 s polls), update-service --force-new-deployment, wait
 // services-stable (15 s polls), with the SDK's own waiters.
-func runScript(ctx context.Context, s *localstack.Stack, st Strategy) error {
+func runScript(ctx context.Context, s *rig.Stack, st Strategy) error {
 	client := ecs.NewFromConfig(s.AdminConfig())
 	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) / s.TimeScale()) }
 	run, err := client.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("staging"), TaskDefinition: aws.String("app:1"), LaunchType: ecstypes.LaunchTypeEc2,

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/internal/lambdabuild"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
@@ -164,14 +165,14 @@ func TestRealtimeRuns(t *testing.T) {
 // built builds the Lambdas and the RIE, and gives the test three minutes.
 func built(t *testing.T) (context.Context, string, string) {
 	t.Helper()
-	root, err := localstack.ModuleRoot()
+	root, err := lambdabuild.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(root, "bin")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	if err := localstack.Build(ctx, root, bin); err != nil {
+	if err := rig.Build(ctx, root, bin); err != nil {
 		t.Fatal(err)
 	}
 	return ctx, root, bin

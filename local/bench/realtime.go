@@ -15,7 +15,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // The real-time benchmark measures the event path without compressing
@@ -33,12 +33,12 @@ type RealtimeOptions struct {
 	Migration, Rollout time.Duration
 	// QueueSettle is the target's queueSettle (the default: 0).
 	QueueSettle time.Duration
-	Latency     *localstack.Latency
+	Latency     *rig.Latency
 }
 
 // DefaultLatency is the modelled AWS: see docs/benchmark.md for the sources.
-func DefaultLatency(seed uint64) *localstack.Latency {
-	return &localstack.Latency{EventMin: 100 * time.Millisecond, EventMax: 1000 * time.Millisecond,
+func DefaultLatency(seed uint64) *rig.Latency {
+	return &rig.Latency{EventMin: 100 * time.Millisecond, EventMax: 1000 * time.Millisecond,
 		LambdaWarm: 15 * time.Millisecond, LambdaCold: 150 * time.Millisecond, Transition: 50 * time.Millisecond, Seed: seed}
 }
 
@@ -61,7 +61,7 @@ const (
 // RealtimeResult is one run's figures, in seconds.
 type RealtimeResult struct {
 	Deployments int                 `json:"deployments"`
-	Latency     *localstack.Latency `json:"modelledLatency"`
+	Latency     *rig.Latency `json:"modelledLatency"`
 	QueueSettle float64             `json:"queueSettleSeconds"`
 	// Lag is per phase (migration, deployment), per component.
 	Lag map[string]map[string]Summary `json:"lagSeconds"`
@@ -92,11 +92,11 @@ func Realtime(ctx context.Context, o RealtimeOptions) (RealtimeResult, error) {
 		return res, err
 	}
 	defer os.Remove(cfg)
-	tpl, err := localstack.SynthTemplate(ctx, o.Root, cfg, filepath.Join(os.TempDir(), fmt.Sprintf("bench-realtime-cdk-%d", os.Getpid())))
+	tpl, err := rig.SynthTemplate(ctx, o.Root, cfg, filepath.Join(os.TempDir(), fmt.Sprintf("bench-realtime-cdk-%d", os.Getpid())))
 	if err != nil {
 		return res, err
 	}
-	stack, err := localstack.Start(ctx, localstack.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, TimeScale: 1, Retry: 100 * time.Millisecond,
+	stack, err := rig.Start(ctx, rig.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, TimeScale: 1, Retry: 100 * time.Millisecond,
 		LambdaLog: io.Discard, Template: tpl, Latency: o.Latency})
 	if err != nil {
 		return res, err
@@ -170,7 +170,7 @@ func Realtime(ctx context.Context, o RealtimeOptions) (RealtimeResult, error) {
 }
 
 // awaitExecution waits for the n-th execution the stack started, and for its end.
-func awaitExecution(ctx context.Context, s *localstack.Stack, n int) (*localstack.Result, error) {
+func awaitExecution(ctx context.Context, s *rig.Stack, n int) (*rig.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	for {
@@ -188,7 +188,7 @@ func awaitExecution(ctx context.Context, s *localstack.Stack, n int) (*localstac
 // wakePath splits the path from ECS's change (the span's end) to the Check
 // function's first look into its components, when an event woke the wait;
 // how says what ended it otherwise.
-func wakePath(deliveries []localstack.Delivery, sfnCalls []localstack.SFNCall, calls []emulator.Call, sp emulator.Span) (map[string]float64, string) {
+func wakePath(deliveries []rig.Delivery, sfnCalls []rig.SFNCall, calls []emulator.Call, sp emulator.Span) (map[string]float64, string) {
 	key := sp.ID + " SERVICE_DEPLOYMENT_COMPLETED"
 	look := "DescribeServices"
 	if sp.Kind == "migration" {
@@ -228,7 +228,7 @@ func wakePath(deliveries []localstack.Delivery, sfnCalls []localstack.SFNCall, c
 
 // deliveredAfter is when EventBridge handed the event about key to a rule's
 // target, the first time at or after t.
-func deliveredAfter(ds []localstack.Delivery, key string, t time.Time) (time.Time, bool) {
+func deliveredAfter(ds []rig.Delivery, key string, t time.Time) (time.Time, bool) {
 	for _, d := range ds {
 		if d.Key == key && !d.At.Before(t) {
 			return d.At, true
@@ -238,7 +238,7 @@ func deliveredAfter(ds []localstack.Delivery, key string, t time.Time) (time.Tim
 }
 
 // turnGo is when CheckTurn decided GO: the end of its last run.
-func turnGo(r *localstack.Result) (time.Time, bool) {
+func turnGo(r *rig.Result) (time.Time, bool) {
 	var at time.Time
 	for _, ev := range r.Events {
 		if ev.Type != "StateExited" || ev.State == nil || ev.State.Name != "CheckTurn" {
@@ -253,7 +253,7 @@ func turnGo(r *localstack.Result) (time.Time, bool) {
 }
 
 // endOf is when the execution ended.
-func endOf(r *localstack.Result) time.Time {
+func endOf(r *rig.Result) time.Time {
 	for _, ev := range r.Events {
 		if strings.HasPrefix(ev.Type, "Execution") && ev.Type != "ExecutionStarted" {
 			return time.UnixMilli(ev.Timestamp)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // ScaleOptions configure the concurrency run.
@@ -114,11 +114,11 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 		return err
 	}
 	defer os.Remove(cfg)
-	tpl, err := localstack.SynthTemplate(ctx, o.Root, cfg, filepath.Join(os.TempDir(), fmt.Sprintf("bench-scale-cdk-%d", os.Getpid())))
+	tpl, err := rig.SynthTemplate(ctx, o.Root, cfg, filepath.Join(os.TempDir(), fmt.Sprintf("bench-scale-cdk-%d", os.Getpid())))
 	if err != nil {
 		return err
 	}
-	stack, err := localstack.Start(ctx, localstack.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, Instances: o.Instances, Runners: o.Runners,
+	stack, err := rig.Start(ctx, rig.Options{Root: o.Root, BinDir: o.BinDir, ConfigFile: cfg, Instances: o.Instances, Runners: o.Runners,
 		LambdaLog: io.Discard, TimeScale: o.TimeScale, Template: tpl})
 	if err != nil {
 		return err
@@ -136,7 +136,7 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 	}
 	stack.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{Seconds: o.Migration.Seconds()}, Rollout: emulator.RolloutScript{Seconds: o.Rollout.Seconds()}, RateLimit: rl})
 	if rl != nil {
-		stack.SFN.SetQuotas(localstack.Quotas)
+		stack.SFN.SetQuotas(rig.Quotas)
 	}
 	start := time.Now()
 	arns := make([]string, o.Deployments)
@@ -152,7 +152,7 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	results := map[string]*localstack.Result{} // by execution name
+	results := map[string]*rig.Result{} // by execution name
 	for _, arn := range arns {
 		wg.Add(1)
 		go func() {
@@ -201,7 +201,7 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 	res.WakeHistoryReads[run] = stack.SFN.CallsBy("GetExecutionHistory", "Wake")
 	res.TagReads[run] = len(em.Calls("ListTagsForResource"))
 	res.TurnReads[run] = stack.SFN.CallsBy("DescribeExecution", "CheckTurn")
-	for op := range localstack.Quotas {
+	for op := range rig.Quotas {
 		n := stack.SFN.Calls(op + ":throttled")
 		res.SFNThrottled[run] += n
 		if n > 0 {
@@ -231,7 +231,7 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 // startAndEnd measures, per succeeded execution, its start → its
 // migration's RunTask (the task's startedBy names the execution), and its
 // service's deployment ending in ECS → the execution's last event.
-func startAndEnd(calls []emulator.Call, spans []emulator.Span, results map[string]*localstack.Result, run string) (Summary, Summary) {
+func startAndEnd(calls []emulator.Call, spans []emulator.Span, results map[string]*rig.Result, run string) (Summary, Summary) {
 	var toRunTask, toEnd []float64
 	for _, c := range calls {
 		if c.Operation != "RunTask" || c.Error != "" {
@@ -295,7 +295,7 @@ func WriteScale(w io.Writer, r ScaleResult) {
 
 // lastEntered is the last two states an execution entered: where it
 // failed, and the Fail state it went to.
-func lastEntered(r *localstack.Result) string {
+func lastEntered(r *rig.Result) string {
 	var names []string
 	for i := len(r.Events) - 1; i >= 0 && len(names) < 2; i-- {
 		if r.Events[i].Type == "StateEntered" {

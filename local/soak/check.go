@@ -9,7 +9,7 @@ import (
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
@@ -21,7 +21,7 @@ const (
 
 // check judges one seed's executions against the emulator's ground truth;
 // outcomes is filled with how each ended.
-func check(s *localstack.Stack, cfg *config.Config, pushes []pushed, results []*localstack.Result, spans []emulator.Span, outcomes, behaviours map[string]int) []string {
+func check(s *rig.Stack, cfg *config.Config, pushes []pushed, results []*rig.Result, spans []emulator.Span, outcomes, behaviours map[string]int) []string {
 	var v []string
 	named := namedFailures()
 	for _, r := range results {
@@ -71,7 +71,7 @@ func namedFailures() map[string]bool {
 
 // outcomeOf is how an execution ended: its Succeed state, or its error;
 // bad when that is not one of the workflow's named outcomes.
-func outcomeOf(r *localstack.Result, named map[string]bool) (string, bool) {
+func outcomeOf(r *rig.Result, named map[string]bool) (string, bool) {
 	switch r.Status {
 	case "SUCCEEDED":
 		for i := len(r.Events) - 1; i >= 0; i-- {
@@ -89,7 +89,7 @@ func outcomeOf(r *localstack.Result, named map[string]bool) (string, bool) {
 // checkDeployed holds a Deployed execution to ECS's records: each service
 // deployment it reports is SUCCESSFUL, finished before the execution
 // ended, and runs the digest the execution reports.
-func checkDeployed(s *localstack.Stack, r *localstack.Result, spans []emulator.Span) []string {
+func checkDeployed(s *rig.Stack, r *rig.Result, spans []emulator.Span) []string {
 	var out deploy.State
 	if !unmarshal(r.Output, &out) {
 		return []string{r.Name + ": Deployed without a readable output"}
@@ -141,7 +141,7 @@ func checkBySpan(name, service, id, digest string, end time.Time, spans []emulat
 
 // startedFor says an execution started for the push of digest: its input
 // (the first state's) is that push's event.
-func startedFor(results []*localstack.Result, digest string) bool {
+func startedFor(results []*rig.Result, digest string) bool {
 	for _, r := range results {
 		for _, ev := range r.Events {
 			if ev.State == nil || ev.Type != "StateEntered" {

@@ -15,7 +15,7 @@ import (
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // pushed is a promotion the driver made: ECR's event is the only way it
@@ -30,7 +30,7 @@ type pushed struct {
 // StartExecution by hand, and a rollback execution (as deployer rollback
 // starts one), through the real SDK clients.
 type driver struct {
-	stack  *localstack.Stack
+	stack  *rig.Stack
 	seed   uint64
 	env    string
 	target config.Resolved

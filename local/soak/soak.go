@@ -20,7 +20,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // Invariants are what every seed is checked against.
@@ -125,8 +125,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	return rep, nil
 }
 
-func startStack(ctx context.Context, o Options) (*localstack.Stack, error) {
-	s, err := localstack.Start(ctx, localstack.Options{
+func startStack(ctx context.Context, o Options) (*rig.Stack, error) {
+	s, err := rig.Start(ctx, rig.Options{
 		Root: o.Root, BinDir: o.BinDir, ConfigFile: filepath.Join(o.Root, "local", "targets.json"),
 		Wait: 100 * time.Millisecond, Retry: 20 * time.Millisecond, TokenTimeout: 3 * time.Second,
 	})
@@ -226,7 +226,7 @@ var envs = []string{"staging", "pinned", "suite", "suite-pinned"}
 var strategies = []string{"ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"}
 
 type worker struct {
-	stack *localstack.Stack
+	stack *rig.Stack
 	cfg   *config.Config
 	rate  float64
 	seen  map[string]bool
@@ -305,13 +305,13 @@ func (w *worker) run(ctx context.Context, seed uint64) SeedResult {
 // waitQuiet waits until every execution started since before has ended and
 // no new one has started for quietFor (a delayed push may still start one),
 // and returns their runs.
-func waitQuiet(ctx context.Context, s *localstack.Stack, before []string) ([]*localstack.Result, error) {
+func waitQuiet(ctx context.Context, s *rig.Stack, before []string) ([]*rig.Result, error) {
 	const quietFor, limit = 4 * time.Second, 5 * time.Minute
 	deadline := time.Now().Add(limit)
 	last, lastChange := -1, time.Now()
 	for {
 		arns := newARNs(s.SFN.ExecutionARNs(), before)
-		var results []*localstack.Result
+		var results []*rig.Result
 		running := 0
 		for _, arn := range arns {
 			c, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
@@ -351,7 +351,7 @@ func newARNs(all, before []string) []string {
 }
 
 // stateSize is the largest output of any state of the run.
-func stateSize(r *localstack.Result) int {
+func stateSize(r *rig.Result) int {
 	n := 0
 	for _, ev := range r.Events {
 		if ev.State != nil {
@@ -364,7 +364,7 @@ func stateSize(r *localstack.Result) int {
 func unmarshal(raw json.RawMessage, v any) bool { return len(raw) > 0 && json.Unmarshal(raw, v) == nil }
 
 // detail tells a seed's story: each execution's end, each UpdateService.
-func detail(s *localstack.Stack, ran []*localstack.Result, since time.Time) []string {
+func detail(s *rig.Stack, ran []*rig.Result, since time.Time) []string {
 	var out []string
 	for _, r := range ran {
 		out = append(out, fmt.Sprintf("execution %s started +%.3fs: %s %s %s", r.Name, r.StartTime.Sub(since).Seconds(), r.Status, r.Error, clip(r.Cause)))

@@ -7,21 +7,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecr-deployer/ecr-deployer/local/localstack"
+	"github.com/ecr-deployer/ecr-deployer/internal/lambdabuild"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
 
 // The short, fixed-seed slice of make soak that make test runs: each seed
 // a randomized sequence against the adversarial local stack, every
 // invariant checked against the emulator's ground truth.
 func TestShortSoak(t *testing.T) {
-	root, err := localstack.ModuleRoot()
+	root, err := lambdabuild.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(root, "bin")
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	defer cancel()
-	if err := localstack.Build(ctx, root, bin); err != nil {
+	if err := rig.Build(ctx, root, bin); err != nil {
 		t.Fatal(err)
 	}
 	var log strings.Builder

@@ -1,8 +1,8 @@
-// Package localstack runs the deployer end to end on one machine, from real,
+// Package rig runs the deployer end to end on one machine, from real,
 // independent parts: the ECS/ECR emulator over HTTP, each Lambda's shipped
 // `bootstrap` binary under Amazon's Lambda Runtime Interface Emulator, and the
 // ASL in the aws-local-stepfunctions interpreter.
-package localstack
+package rig
 
 import (
 	"bufio"

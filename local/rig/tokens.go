@@ -1,4 +1,4 @@
-package localstack
+package rig
 
 import (
 	"crypto/rand"

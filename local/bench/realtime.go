@@ -60,9 +60,9 @@ const (
 
 // RealtimeResult is one run's figures, in seconds.
 type RealtimeResult struct {
-	Deployments int                 `json:"deployments"`
+	Deployments int          `json:"deployments"`
 	Latency     *rig.Latency `json:"modelledLatency"`
-	QueueSettle float64             `json:"queueSettleSeconds"`
+	QueueSettle float64      `json:"queueSettleSeconds"`
 	// Lag is per phase (migration, deployment), per component.
 	Lag map[string]map[string]Summary `json:"lagSeconds"`
 	// WokenBy counts how the waits ended: event, watch (the change came

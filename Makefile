@@ -60,10 +60,12 @@ soak: deps ## randomized pushes, starts and rollbacks against the adversarial lo
 test: deps lint ## run every test: unit, ASL, CDK (assertions, cdk-nag, template.json), end to end on the local stack
 	$(WITH_NODE) $(GO) test -count=1 -timeout 30m ./...
 
-lint: ## gofmt, go vet, and go.mod/go.sum tidy
+lint: ## gofmt, go vet, golangci-lint (.golangci.yml; pinned in tools/go.mod), and go.mod/go.sum tidy
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool -modfile=tools/go.mod golangci-lint run ./...
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	@cd tools && $(GO) mod tidy -diff || { echo "tools/go.mod is not tidy: cd tools && go mod tidy"; exit 1; }
 
 synth: deps ## regenerate template.json (and local/template.json, the local stack's) from the CDK app (byte-stable; a test fails when stale)
 	cd cdk && rm -rf cdk.out && $(WITH_NODE) $(GO) run . && cp cdk.out/$(STACK).template.json ../template.json

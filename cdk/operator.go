@@ -32,9 +32,9 @@ import (
 //
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
-func operatorPolicy(stack awscdk.Stack, targets []config.Resolved, smName, smArn *string) []awsiam.ManagedPolicy {
-	execArn, execNag := executionArns(stack, smName)
-	stackArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"), Resource: jsii.String("stack"),
+func operatorPolicy(stack awscdk.Stack, targets []config.Resolved, smName, smARN *string) []awsiam.ManagedPolicy {
+	execARN, execNag := executionArns(stack, smName)
+	stackARN := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"), Resource: jsii.String("stack"),
 		ResourceName: awscdk.Fn_Join(jsii.String(""), &[]*string{stack.StackName(), jsii.String("/*")})})
 	repos := map[string]bool{}
 	services := map[string]bool{}
@@ -53,11 +53,11 @@ func operatorPolicy(stack awscdk.Stack, targets []config.Resolved, smName, smArn
 	// most operatorBudget characters (IAM allows 6,144): one policy for a
 	// few dozen services, more beyond.
 	base := []awsiam.PolicyStatement{
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("cloudformation:DescribeStacks"), Resources: &[]*string{stackArn}}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("states:StartExecution", "states:ListExecutions"), Resources: &[]*string{smArn}}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("states:DescribeExecution", "states:GetExecutionHistory"), Resources: &[]*string{execArn}}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("cloudformation:DescribeStacks"), Resources: &[]*string{stackARN}}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("states:StartExecution", "states:ListExecutions"), Resources: &[]*string{smARN}}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("states:DescribeExecution", "states:GetExecutionHistory"), Resources: &[]*string{execARN}}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("ecr:BatchGetImage", "ecr:PutImage"), Resources: &repoArns}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("states:SendTaskSuccess"), Resources: &[]*string{smArn}}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("states:SendTaskSuccess"), Resources: &[]*string{smARN}}),
 	}
 	size := 1200 + 70*len(repoArns)
 	type pending struct {

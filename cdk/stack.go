@@ -67,7 +67,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	// without a reference cycle (state machine → function → role policy →
 	// state machine).
 	smName := awscdk.Fn_Join(jsii.String("-"), &[]*string{stack.StackName(), jsii.String("deploy")})
-	smArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("stateMachine"), ResourceName: smName, ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
+	smARN := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("stateMachine"), ResourceName: smName, ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
 	topic := notificationTopic(stack)
 	turns := turnsTable(stack)
 	descriptions := map[string]string{
@@ -90,7 +90,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		var env *map[string]*string
 		if f.Event {
 			desc = descriptions[f.Name]
-			env = &map[string]*string{"STATE_MACHINE_ARN": smArn}
+			env = &map[string]*string{"STATE_MACHINE_ARN": smARN}
 		}
 		switch f.Name {
 		case "Notify":
@@ -127,7 +127,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 			fnArns = append(fnArns, fn.FunctionArn())
 		}
 	}
-	grantWorkflow(stack, roles, targets, smName, smArn)
+	grantWorkflow(stack, roles, targets, smName, smARN)
 
 	smLogs := awslogs.NewLogGroup(stack, jsii.String("StateMachineLogs"), &awslogs.LogGroupProps{
 		// Vended logs under /aws/vendedlogs/ keep the account's log resource policy small.
@@ -169,7 +169,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	pushRules(stack, fns["Trigger"], props.Config, dlq)
 
 	wakeRules(stack, fns["Wake"], targets, dlq)
-	notifyRule(stack, fns["Notify"], smArn, dlq)
+	notifyRule(stack, fns["Notify"], smARN, dlq)
 	// sns:Publish on the topic, and what SNS needs of its key to encrypt
 	// the message as the publisher: kms:GenerateDataKey* and kms:Decrypt.
 	// https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
@@ -192,7 +192,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		jsii.String("https://"), stack.Region(), jsii.String(".console.aws.amazon.com/states/home?region="), stack.Region(),
 		jsii.String("#/statemachines/view/"), sm.StateMachineArn(),
 	}))
-	operator := operatorPolicy(stack, targets, smName, smArn)
+	operator := operatorPolicy(stack, targets, smName, smARN)
 	out("OperatorPolicyArn", "Attach to the people and CI roles that run the deployer CLI (with every policy of OperatorPolicyArns)", operator[0].ManagedPolicyArn())
 	var operatorArns []*string
 	for _, p := range operator {
@@ -313,7 +313,7 @@ func deadLetterAsync(fn awslambda.Function, maxAge awscdk.Duration, dlq awssqs.Q
 // end goes (Notify counts it in the metrics); Notify decides which ones
 // are worth a message. Status change events are delivered best effort.
 // https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
-func notifyRule(stack awscdk.Stack, notify awslambda.Function, smArn *string, dlq awssqs.Queue) {
+func notifyRule(stack awscdk.Stack, notify awslambda.Function, smARN *string, dlq awssqs.Queue) {
 	deadLetterAsync(notify, awscdk.Duration_Hours(jsii.Number(1)), dlq)
 	awsevents.NewRule(stack, jsii.String("ExecutionEndedRule"), &awsevents.RuleProps{
 		Description: jsii.String("ecr-deployer: tell people how a deployment ended, and count it"),
@@ -321,7 +321,7 @@ func notifyRule(stack awscdk.Stack, notify awslambda.Function, smArn *string, dl
 			Source:     jsii.Strings("aws.states"),
 			DetailType: jsii.Strings("Step Functions Execution Status Change"),
 			Detail: &map[string]interface{}{
-				"stateMachineArn": []*string{smArn},
+				"stateMachineArn": []*string{smARN},
 				"status":          []string{"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"},
 			},
 		},
@@ -387,7 +387,7 @@ func turnsTable(stack awscdk.Stack) awsdynamodb.Table {
 	return t
 }
 
-func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []config.Resolved, smName, smArn *string) {
+func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []config.Resolved, smName, smARN *string) {
 	arn := func(service, resource, name string) *string {
 		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String(service), Resource: jsii.String(resource), ResourceName: jsii.String(name)})
 	}
@@ -568,9 +568,9 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 		append(append(append([]string{"Resource::*"}, dedupe(taskWildcards)...), dedupe(sdWildcards)...), dedupe(logWildcards)...)...)
 
 	// CheckTurn reads this state machine's executions.
-	execArn, execNag := executionArns(stack, smName)
-	allow("CheckTurn", []string{"states:ListExecutions"}, []*string{smArn}, nil)
-	allow("CheckTurn", []string{"states:DescribeExecution"}, []*string{execArn}, nil)
+	execARN, execNag := executionArns(stack, smName)
+	allow("CheckTurn", []string{"states:ListExecutions"}, []*string{smARN}, nil)
+	allow("CheckTurn", []string{"states:DescribeExecution"}, []*string{execARN}, nil)
 	suppress("CheckTurn", "Read-only: the executions of this stack's own state machine, whose names are not known in advance.",
 		execNag)
 
@@ -579,7 +579,7 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	// Task tokens are granted on the state machine, as grantTaskResponse does.
 	allow("Watch", []string{"ecs:DescribeTasks"}, tasks, onClusters)
 	allow("Watch", []string{"ecs:DescribeServices", "ecs:DescribeServiceDeployments"}, servicesAndDeployments, nil)
-	allow("Watch", []string{"states:SendTaskSuccess"}, []*string{smArn}, nil)
+	allow("Watch", []string{"states:SendTaskSuccess"}, []*string{smARN}, nil)
 	// After the others: a role's inline policy keeps the statements that
 	// fit its 10,240 characters in order, and this one, of every service,
 	// goes to the overflow policy without moving the smaller ones.
@@ -587,15 +587,15 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	suppress("Watch", "Read-only: tasks of the configured clusters (and the ecs:cluster condition) and the configured services' deployments, whose IDs are not known in advance.",
 		append(dedupe(taskWildcards), dedupe(sdWildcards)...)...)
 	// Trigger starts this state machine's executions on ECR pushes.
-	allow("Trigger", []string{"states:StartExecution"}, []*string{smArn}, nil)
+	allow("Trigger", []string{"states:StartExecution"}, []*string{smARN}, nil)
 	// Notify reads the ended execution's last states for its message.
-	allow("Notify", []string{"states:GetExecutionHistory"}, []*string{execArn}, nil)
+	allow("Notify", []string{"states:GetExecutionHistory"}, []*string{execARN}, nil)
 	suppress("Notify", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",
 		execNag)
 	// Wake reads which execution a service's event is about from its tag.
 	allow("Wake", []string{"ecs:ListTagsForResource"}, services, nil)
-	allow("Wake", []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smArn}, nil)
-	allow("Wake", []string{"states:GetExecutionHistory"}, []*string{execArn}, nil)
+	allow("Wake", []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smARN}, nil)
+	allow("Wake", []string{"states:GetExecutionHistory"}, []*string{execARN}, nil)
 	suppress("Wake", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",
 		execNag)
 

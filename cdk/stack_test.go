@@ -418,11 +418,11 @@ func TestCdkNag(t *testing.T) {
 	ann := assertions.Annotations_FromStack(stack)
 	errs := ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
 	for _, e := range *errs {
-		t.Errorf("cdk-nag error at %s: %v", *e.Id, e.Entry.Data)
+		t.Errorf("cdk-nag error at %s: %v", *e.Id, e.Entry.Data) //nolint:staticcheck // jsii's SynthesisMessage.Id is the only id the Go binding has
 	}
 	warns := ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
 	for _, w := range *warns {
-		t.Errorf("cdk-nag warning at %s: %v", *w.Id, w.Entry.Data)
+		t.Errorf("cdk-nag warning at %s: %v", *w.Id, w.Entry.Data) //nolint:staticcheck // jsii's SynthesisMessage.Id is the only id the Go binding has
 	}
 	suppressions := 0
 	for name, r := range allResources() {
@@ -481,7 +481,7 @@ func TestDigestModeAddsOnlyTheRegistrationItNeeds(t *testing.T) {
 	})
 	errs := assertions.Annotations_FromStack(s).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
 	for _, e := range *errs {
-		t.Errorf("cdk-nag error at %s: %v", *e.Id, e.Entry.Data)
+		t.Errorf("cdk-nag error at %s: %v", *e.Id, e.Entry.Data) //nolint:staticcheck // jsii's SynthesisMessage.Id is the only id the Go binding has
 	}
 }
 
@@ -654,7 +654,7 @@ func TestSeveralServicesPolicy(t *testing.T) {
 	}
 	errs := assertions.Annotations_FromStack(s).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
 	for _, e := range *errs {
-		t.Errorf("cdk-nag error at %s: %v", *e.Id, e.Entry.Data)
+		t.Errorf("cdk-nag error at %s: %v", *e.Id, e.Entry.Data) //nolint:staticcheck // jsii's SynthesisMessage.Id is the only id the Go binding has
 	}
 }
 

@@ -173,12 +173,12 @@ func startExecution(t *testing.T, env string) string {
 	t.Helper()
 	code, out, errOut := deployer(t, "start", env, "--output", "json")
 	var started struct {
-		ExecutionArn string `json:"executionArn"`
+		ExecutionARN string `json:"executionArn"`
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &started) != nil {
 		t.Fatalf("start: exit %d\n%s%s", code, out, errOut)
 	}
-	return started.ExecutionArn
+	return started.ExecutionARN
 }
 
 // untilExit0 runs a command line until it succeeds: a decision can only be

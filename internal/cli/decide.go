@@ -72,7 +72,7 @@ func (d *deploying) inFlight(service string) ([]flight, error) {
 		if service != "" && service != st.Service {
 			return nil, &usageError{fmt.Sprintf("--service %s: %s deploys only %s", service, st.Environment, st.Service)}
 		}
-		return []flight{{service: "", arn: st.Deployment.ServiceDeploymentArn}}, nil
+		return []flight{{service: "", arn: st.Deployment.ServiceDeploymentARN}}, nil
 	}
 	if service != "" && !slices.Contains(st.ServiceNames(), service) {
 		return nil, &usageError{fmt.Sprintf("--service %s: %s deploys %s", service, st.Environment, strings.Join(st.ServiceNames(), ", "))}
@@ -83,8 +83,8 @@ func (d *deploying) inFlight(service string) ([]flight, error) {
 		if r.Rollback != nil {
 			dep = *r.Rollback
 		}
-		if (service == "" || r.Service == service) && dep.ServiceDeploymentArn != "" && (r.Outcome == deploy.OutcomeDeploying || r.Outcome == deploy.OutcomeRollingBack) {
-			out = append(out, flight{service: r.Service, arn: dep.ServiceDeploymentArn})
+		if (service == "" || r.Service == service) && dep.ServiceDeploymentARN != "" && (r.Outcome == deploy.OutcomeDeploying || r.Outcome == deploy.OutcomeRollingBack) {
+			out = append(out, flight{service: r.Service, arn: dep.ServiceDeploymentARN})
 		}
 	}
 	if len(out) == 0 {
@@ -111,7 +111,7 @@ func (a *App) findDeploying(ctx context.Context, sm, env string) (*deploying, er
 		if len(st.Services) > 0 {
 			return st.Services[0].Deployment.ID != ""
 		}
-		return st.Deployment.ServiceDeploymentArn != ""
+		return st.Deployment.ServiceDeploymentARN != ""
 	})
 	if err != nil || arn == "" {
 		return nil, err

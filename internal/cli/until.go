@@ -73,7 +73,7 @@ func (u Until) reachedBy(state string, dep deploy.Deployment) bool {
 	}
 	switch u {
 	case UntilDeploying:
-		return dep.ServiceDeploymentArn != "" || dep.ID != ""
+		return dep.ServiceDeploymentARN != "" || dep.ID != ""
 	case UntilTrafficShifted:
 		if dep.TrafficPercent != nil && *dep.TrafficPercent >= 100 {
 			return true
@@ -109,7 +109,7 @@ func (a *App) reachedNow(ctx context.Context, u Until, events []sfntypes.History
 	}
 	var progress []string
 	for _, dep := range deps {
-		sd, err := a.serviceDeployment(ctx, dep.ServiceDeploymentArn)
+		sd, err := a.serviceDeployment(ctx, dep.ServiceDeploymentARN)
 		if err != nil {
 			return "", false, err
 		}
@@ -132,13 +132,13 @@ func (a *App) reachedNow(ctx context.Context, u Until, events []sfntypes.History
 func deploymentsOf(s *deploy.State) []*deploy.Deployment {
 	var out []*deploy.Deployment
 	if len(s.Services) == 0 {
-		if s.Deployment.ServiceDeploymentArn != "" {
+		if s.Deployment.ServiceDeploymentARN != "" {
 			out = append(out, &s.Deployment)
 		}
 		return out
 	}
 	for i := range s.Services {
-		if s.Services[i].Deployment.ServiceDeploymentArn != "" {
+		if s.Services[i].Deployment.ServiceDeploymentARN != "" {
 			out = append(out, &s.Services[i].Deployment)
 		}
 	}

@@ -34,15 +34,14 @@ const maxCapacityBackoff = 5 * time.Minute
 // state (counted from the ASL), every Lambda Task retried to its Retry
 // limits once, and the straight path through the rest.
 type HistoryBudget struct {
-	Path, Retries                                   int
-	QueueTurns, CapacityTurns                       int
-	MigrationTurns, DeploymentTurns, PauseTurns     int
-	QueueCycle, CapacityCycle                       int
-	MigrationCycle, DeploymentCycle                 int
-	Total                                           int
-	QueueWait, MigrationSpan, DeploymentSpan        time.Duration
-	queuePoll, migrationPoll, deploymentPoll        time.Duration
-	queuePollField, migrationField, deploymentField string
+	Path, Retries                               int
+	QueueTurns, CapacityTurns                   int
+	MigrationTurns, DeploymentTurns, PauseTurns int
+	QueueCycle, CapacityCycle                   int
+	MigrationCycle, DeploymentCycle             int
+	Total                                       int
+	QueueWait, MigrationSpan, DeploymentSpan    time.Duration
+	queuePoll, migrationPoll, deploymentPoll    time.Duration
 }
 
 func (b HistoryBudget) String() string {
@@ -120,7 +119,7 @@ const WorkSpan = 24 * time.Hour
 
 // TurnSpan is the longest an execution of the target can hold its
 // service's turn (see span).
-func (t Resolved) TurnSpan() time.Duration { return span(t) }
+func (r Resolved) TurnSpan() time.Duration { return span(r) }
 
 // span is the longest an execution of t can hold its service's turn: the
 // settle time, every capacity retry at its longest backoff, the migration

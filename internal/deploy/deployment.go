@@ -90,7 +90,7 @@ func (d *Deployer) startOne(ctx context.Context, s State) (State, error) {
 	// UpdateService returns service.currentServiceDeployment, the ARN of the
 	// service deployment it started (2024-10); without it (an older
 	// partition or API), deployments[] judges the deployment.
-	dep.ServiceDeploymentArn = current
+	dep.ServiceDeploymentARN = current
 	dep.JudgedBy = "serviceDeployment"
 	if current == "" {
 		dep.JudgedBy = "deployments: UpdateService returned no currentServiceDeployment"
@@ -103,7 +103,7 @@ func (d *Deployer) startOne(ctx context.Context, s State) (State, error) {
 	s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
 	record(dep, primary)
 	d.log().InfoContext(ctx, "deployment started", "execution", s.Execution.ID, "cluster", s.Cluster,
-		"service", s.Service, "deploymentId", dep.ID, "serviceDeployment", dep.ServiceDeploymentArn, "adopted", adopted)
+		"service", s.Service, "deploymentId", dep.ID, "serviceDeployment", dep.ServiceDeploymentARN, "adopted", adopted)
 	return s, nil
 }
 
@@ -255,7 +255,7 @@ func (d *Deployer) checkOne(ctx context.Context, s State, verify bool) (State, e
 			return s, nil
 		}
 		return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed and ECS was still rolling it back (%s) at the deployment timeout (%ds): %s. The service is returning to the previous version; follow service deployment %s.",
-			dep.ID, s.Service, v.SD.Status, dep.TimeoutSeconds, v.SD.failedCause(), dep.ServiceDeploymentArn)}
+			dep.ID, s.Service, v.SD.Status, dep.TimeoutSeconds, v.SD.failedCause(), dep.ServiceDeploymentARN)}
 	case DeploymentFailedPhase:
 		if v.SD != nil {
 			outcome := "ECS rolled it back; the service runs the previous version"
@@ -264,10 +264,10 @@ func (d *Deployer) checkOne(ctx context.Context, s State, verify bool) (State, e
 			}
 			if by := rollbackRequest(dep); by != "" {
 				return s, &DeploymentRolledBack{newf("Deployment %s of service %s was rolled back on request: %s. %s. Service deployment %s.",
-					dep.ID, s.Service, by, outcome, dep.ServiceDeploymentArn)}
+					dep.ID, s.Service, by, outcome, dep.ServiceDeploymentARN)}
 			}
 			return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed: %s. %s.%s Latest events: %s. Service deployment %s: %s",
-				dep.ID, s.Service, v.SD.failedCause(), outcome, d.stoppedTasks(ctx, s), strings.TrimSuffix(eventList(v.Events), "."), dep.ServiceDeploymentArn, ServiceDeploymentConsoleURL(d.Region, s.Cluster, s.Service))}
+				dep.ID, s.Service, v.SD.failedCause(), outcome, d.stoppedTasks(ctx, s), strings.TrimSuffix(eventList(v.Events), "."), dep.ServiceDeploymentARN, ServiceDeploymentConsoleURL(d.Region, s.Cluster, s.Service))}
 		}
 		// Hold the service until ECS's rollback has settled, so that the next
 		// queued execution does not deploy over it.
@@ -280,7 +280,7 @@ func (d *Deployer) checkOne(ctx context.Context, s State, verify bool) (State, e
 			dep.ID, s.Service, strings.TrimSuffix(orUnknown(dep.RolloutStateReason), "."), dep.FailedTasks, d.stoppedTasks(ctx, s), strings.TrimSuffix(eventList(v.Events), "."))}
 	case DeploymentFailedNoRollback:
 		return s, &DeploymentFailed{newf("Deployment %s of service %s failed: %s. Rollback is off for the check that failed it, so ECS stopped the deployment where it was: the service may run old and new tasks side by side. Fix the image and deploy again, or deploy the previous image (deployer rollback).%s Service deployment %s.",
-			dep.ID, s.Service, v.SD.failedCause(), d.stoppedTasks(ctx, s), dep.ServiceDeploymentArn)}
+			dep.ID, s.Service, v.SD.failedCause(), d.stoppedTasks(ctx, s), dep.ServiceDeploymentARN)}
 	case DeploymentStoppedPhase:
 		return s, &DeploymentStopped{newf("Deployment %s of service %s was stopped before it completed (%s), and no newer deployment replaced it: someone stopped it in the console or with the API. Check which version the service runs now; start again to deploy this image.",
 			dep.ID, s.Service, strings.TrimSuffix(orUnknown(v.SD.StatusReason), "."))}
@@ -352,8 +352,8 @@ func (d *Deployer) judgeDeployment(ctx context.Context, s *State) (DeploymentVer
 	}
 	v := JudgeDeployment(svc, s.Deployment.ID, s.Deployment.RolloutState == string(ecstypes.DeploymentRolloutStateFailed))
 	v.Current = aws.ToString(svc.CurrentServiceDeployment)
-	arn := s.Deployment.ServiceDeploymentArn
-	if arn == "" && s.Deployment.StaleServiceDeploymentArn != "" && s.Deployment.CreatedAt != nil {
+	arn := s.Deployment.ServiceDeploymentARN
+	if arn == "" && s.Deployment.StaleServiceDeploymentARN != "" && s.Deployment.CreatedAt != nil {
 		// An earlier look found only a stale record: look for ours again.
 		found, err := d.serviceDeploymentOf(ctx, s.Cluster, s.Service, *s.Deployment.CreatedAt)
 		if err != nil || found == nil {
@@ -361,7 +361,7 @@ func (d *Deployer) judgeDeployment(ctx context.Context, s *State) (DeploymentVer
 			return v, err
 		}
 		arn = aws.ToString(found.ServiceDeploymentArn)
-		s.Deployment.ServiceDeploymentArn = arn
+		s.Deployment.ServiceDeploymentARN = arn
 	}
 	if arn == "" {
 		return v, nil
@@ -388,11 +388,11 @@ func (d *Deployer) judgeDeployment(ctx context.Context, s *State) (DeploymentVer
 			return v, err
 		}
 		if found == nil {
-			s.Deployment.StaleServiceDeploymentArn, s.Deployment.ServiceDeploymentArn = arn, ""
+			s.Deployment.StaleServiceDeploymentARN, s.Deployment.ServiceDeploymentARN = arn, ""
 			s.Deployment.JudgedBy = fmt.Sprintf("deployments: %s, which ECS named as current, was created before our deployment, and ECS lists no service deployment created with ours yet", arn)
 			return v, nil
 		}
-		s.Deployment.StaleServiceDeploymentArn, s.Deployment.ServiceDeploymentArn = arn, aws.ToString(found.ServiceDeploymentArn)
+		s.Deployment.StaleServiceDeploymentARN, s.Deployment.ServiceDeploymentARN = arn, aws.ToString(found.ServiceDeploymentArn)
 		sd = *found
 	}
 	phase, reading := JudgeServiceDeployment(sd, v.Current)

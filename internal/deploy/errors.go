@@ -27,67 +27,67 @@ type stepFunctionsError interface {
 	stepFunctionsName()
 }
 
-// InvalidInput: the execution input is neither an ECR Image Action event nor a manual start.
+// InvalidInput means the execution input is neither an ECR Image Action event nor a manual start.
 type InvalidInput struct{ failure }
 
-// UnknownTarget: no configured target matches the repository and tag, or the environment.
+// UnknownTarget means no configured target matches the repository and tag, or the environment.
 type UnknownTarget struct{ failure }
 
-// ImageNotFound: the repository has no image with that tag or digest.
+// ImageNotFound means the repository has no image with that tag or digest.
 type ImageNotFound struct{ failure }
 
-// ServiceNotFound: the ECS service is missing, DRAINING or INACTIVE.
+// ServiceNotFound means the ECS service is missing, DRAINING or INACTIVE.
 type ServiceNotFound struct{ failure }
 
-// UnsupportedDeploymentController: the service uses the CODE_DEPLOY or
+// UnsupportedDeploymentController means the service uses the CODE_DEPLOY or
 // EXTERNAL deployment controller, which UpdateService cannot deploy.
 type UnsupportedDeploymentController struct{ failure }
 
-// TargetMisconfigured: the target's taskDefinitionFamily or taskRoles do not
+// TargetMisconfigured means the target's taskDefinitionFamily or taskRoles do not
 // cover the service's task definition, so the stack's IAM policy would refuse
 // the migration's RunTask (or PinImage's RegisterTaskDefinition).
 type TargetMisconfigured struct{ failure }
 
-// PromotionBlocked: the target requires another environment first, and the
+// PromotionBlocked means the target requires another environment first, and the
 // image has not deployed there successfully.
 type PromotionBlocked struct{ failure }
 
-// QueueTimedOut: the execution waited for its turn past the time its work
+// QueueTimedOut means the execution waited for its turn past the time its work
 // may take (config.WorkSpan from its start or its window's opening).
 type QueueTimedOut struct{ failure }
 
-// MigrationCapacityUnavailable: RunTask kept failing for capacity reasons.
+// MigrationCapacityUnavailable means RunTask kept failing for capacity reasons.
 type MigrationCapacityUnavailable struct{ failure }
 
-// MigrationFailedToStart: the migration task could not start or its container never ran.
+// MigrationFailedToStart means the migration task could not start or its container never ran.
 type MigrationFailedToStart struct{ failure }
 
-// MigrationFailed: the migration container exited with a non-zero code.
+// MigrationFailed means the migration container exited with a non-zero code.
 type MigrationFailed struct{ failure }
 
-// MigrationLost: ECS no longer knows the migration task.
+// MigrationLost means ECS no longer knows the migration task.
 type MigrationLost struct{ failure }
 
-// MigrationTimedOut: the migration ran past its timeout and was stopped.
+// MigrationTimedOut means the migration ran past its timeout and was stopped.
 type MigrationTimedOut struct{ failure }
 
-// DeploymentRolledBack: our deployment failed (circuit breaker) and ECS rolled back.
+// DeploymentRolledBack means our deployment failed (circuit breaker) and ECS rolled back.
 type DeploymentRolledBack struct{ failure }
 
-// DeploymentSuperseded: another deployment replaced ours before it completed.
+// DeploymentSuperseded means another deployment replaced ours before it completed.
 type DeploymentSuperseded struct{ failure }
 
-// DeploymentStopped: a person stopped our deployment; nothing newer replaced it.
+// DeploymentStopped means a person stopped our deployment; nothing newer replaced it.
 type DeploymentStopped struct{ failure }
 
-// DeploymentFailed: our deployment failed and ECS did not roll it back
+// DeploymentFailed means our deployment failed and ECS did not roll it back
 // (rollback off for the circuit breaker or the alarms).
 type DeploymentFailed struct{ failure }
 
-// DeploymentTimedOut: our deployment had not completed within its timeout.
+// DeploymentTimedOut means our deployment had not completed within its timeout.
 type DeploymentTimedOut struct{ failure }
 
-// InternalError: anything else (an AWS API error such as AccessDenied, a bug).
+// InternalError means anything else (an AWS API error such as AccessDenied, a bug).
 type InternalError struct{ failure }
 
 func newf(format string, a ...any) failure { return failure{msg: fmt.Sprintf(format, a...)} }

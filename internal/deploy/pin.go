@@ -121,7 +121,7 @@ func registerInput(td *ecstypes.TaskDefinition, tags []ecstypes.Tag) *ecs.Regist
 		RuntimePlatform:         td.RuntimePlatform,
 		Volumes:                 td.Volumes,
 		EnableFaultInjection:    td.EnableFaultInjection,
-		InferenceAccelerators:   td.InferenceAccelerators,
+		// InferenceAccelerators is deprecated ("This feature is no longer available"): not copied.
 	}
 	if len(tags) > 0 {
 		in.Tags = tags

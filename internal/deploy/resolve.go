@@ -233,7 +233,8 @@ func (d *Deployer) describeService(ctx context.Context, cluster, service string)
 	if err != nil {
 		return ecstypes.Service{}, fmt.Errorf("describe service %s/%s: %w", cluster, service, err)
 	}
-	for _, s := range out.Services {
+	if len(out.Services) > 0 {
+		s := out.Services[0]
 		if st := aws.ToString(s.Status); st != "ACTIVE" {
 			return ecstypes.Service{}, &ServiceNotFound{newf("ECS service %s in cluster %s is %s, not ACTIVE: it cannot be deployed. Recreate it or point the target at another service.", service, cluster, st)}
 		}

@@ -70,7 +70,7 @@ func (f *fakeFleet) UpdateService(_ context.Context, in *ecs.UpdateServiceInput,
 func severalServices(onFailure string) State {
 	now := time.Unix(1000, 0)
 	dep := func(svc string) Deployment {
-		return Deployment{ID: "d-" + svc, ServiceDeploymentArn: "sd-" + svc, TimeoutSeconds: 600, StartedAt: &now, Deadline: ptrTime(now.Add(10 * time.Minute))}
+		return Deployment{ID: "d-" + svc, ServiceDeploymentARN: "sd-" + svc, TimeoutSeconds: 600, StartedAt: &now, Deadline: ptrTime(now.Add(10 * time.Minute))}
 	}
 	return State{Environment: "suite", Cluster: "c", Service: "web", Image: Image{Repository: "app", Digest: "sha256:1", Mode: config.ImageDigest},
 		Execution: Execution{StartTime: now}, OnFailure: onFailure, Deployment: Deployment{TimeoutSeconds: 600, StartedAt: &now},

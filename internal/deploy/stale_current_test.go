@@ -74,7 +74,7 @@ func TestCheckDeploymentDoesNotJudgeAStaleCurrentServiceDeployment(t *testing.T)
 	for _, listed := range []bool{true, false} {
 		f := &staleECS{created: created, listed: listed}
 		d := &Deployer{ECS: f, Log: quiet, Now: func() time.Time { return now }}
-		s := State{Cluster: "staging", Service: "staging-service", Deployment: Deployment{ID: "ecs-svc/new", ServiceDeploymentArn: "old",
+		s := State{Cluster: "staging", Service: "staging-service", Deployment: Deployment{ID: "ecs-svc/new", ServiceDeploymentARN: "old",
 			CreatedAt: &created, TimeoutSeconds: 1800, StartedAt: &created, Deadline: ptrTime(now.Add(time.Hour))}}
 		out, err := d.CheckDeployment(context.Background(), s)
 		if err != nil {
@@ -87,17 +87,17 @@ func TestCheckDeploymentDoesNotJudgeAStaleCurrentServiceDeployment(t *testing.T)
 			t.Fatalf("listed %v: %d ListServiceDeployments calls, want 1", listed, f.lists)
 		}
 		switch {
-		case listed && (out.Deployment.ServiceDeploymentArn != "new" || out.Deployment.StaleServiceDeploymentArn != "old" || out.Deployment.ServiceDeploymentStatus != "IN_PROGRESS"):
-			t.Fatalf("judged %q (stale %q, %s), want ours, new, IN_PROGRESS", out.Deployment.ServiceDeploymentArn, out.Deployment.StaleServiceDeploymentArn, out.Deployment.ServiceDeploymentStatus)
-		case !listed && (out.Deployment.JudgedBy == "serviceDeployment" || out.Deployment.ServiceDeploymentArn != ""):
-			t.Fatalf("not listed yet: judged by a service deployment record %q (%s)", out.Deployment.ServiceDeploymentArn, out.Deployment.JudgedBy)
+		case listed && (out.Deployment.ServiceDeploymentARN != "new" || out.Deployment.StaleServiceDeploymentARN != "old" || out.Deployment.ServiceDeploymentStatus != "IN_PROGRESS"):
+			t.Fatalf("judged %q (stale %q, %s), want ours, new, IN_PROGRESS", out.Deployment.ServiceDeploymentARN, out.Deployment.StaleServiceDeploymentARN, out.Deployment.ServiceDeploymentStatus)
+		case !listed && (out.Deployment.JudgedBy == "serviceDeployment" || out.Deployment.ServiceDeploymentARN != ""):
+			t.Fatalf("not listed yet: judged by a service deployment record %q (%s)", out.Deployment.ServiceDeploymentARN, out.Deployment.JudgedBy)
 		}
 		if !listed {
 			// The next look finds ours once ECS lists it.
 			f.listed = true
 			out, err = d.CheckDeployment(context.Background(), out)
-			if err != nil || out.Deployment.ServiceDeploymentArn != "new" || out.Deployment.JudgedBy != "serviceDeployment" {
-				t.Fatalf("next look: %q (%s), %v; want ours", out.Deployment.ServiceDeploymentArn, out.Deployment.JudgedBy, err)
+			if err != nil || out.Deployment.ServiceDeploymentARN != "new" || out.Deployment.JudgedBy != "serviceDeployment" {
+				t.Fatalf("next look: %q (%s), %v; want ours", out.Deployment.ServiceDeploymentARN, out.Deployment.JudgedBy, err)
 			}
 		}
 	}

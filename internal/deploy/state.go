@@ -319,12 +319,12 @@ type Deployment struct {
 	FailedTasks        int32      `json:"failedTasks"`
 	// RollingBackTo is ECS's rollback deployment, waited for before failing.
 	RollingBackTo string `json:"rollingBackTo,omitempty"`
-	// ServiceDeploymentArn is ECS's record of our deployment
+	// ServiceDeploymentARN is ECS's record of our deployment
 	// (UpdateService's service.currentServiceDeployment), which judges it.
-	ServiceDeploymentArn string `json:"serviceDeploymentArn,omitempty"`
-	// StaleServiceDeploymentArn is the earlier service deployment that
+	ServiceDeploymentARN string `json:"serviceDeploymentArn,omitempty"`
+	// StaleServiceDeploymentARN is the earlier service deployment that
 	// UpdateService named as current instead of ours, when it did.
-	StaleServiceDeploymentArn string `json:"staleServiceDeploymentArn,omitempty"`
+	StaleServiceDeploymentARN string `json:"staleServiceDeploymentArn,omitempty"`
 	// ServiceDeploymentStatus, Stage, TrafficPercent and BakeMinutes are that
 	// record's status, lifecycle stage, production traffic weight and bake
 	// time at the last look; BakingSince is when a look first saw BAKE_TIME.

@@ -61,12 +61,15 @@ func ParseECSEvent(ev ECSEvent) (Change, error) {
 	switch ev.DetailType {
 	case "ECS Task State Change":
 		var d struct {
-			TaskArn, ClusterArn, LastStatus, StartedBy string
+			TaskARN    string `json:"taskArn"`
+			ClusterARN string `json:"clusterArn"`
+			LastStatus string `json:"lastStatus"`
+			StartedBy  string `json:"startedBy"`
 		}
-		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.TaskArn == "" {
+		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.TaskARN == "" {
 			return Change{}, &InvalidInput{newf("ECS Task State Change %s has no task ARN in its detail.", ev.ID)}
 		}
-		return Change{Cluster: lastSegment(d.ClusterArn), TaskARN: d.TaskArn, LastStatus: d.LastStatus, StartedBy: d.StartedBy}, nil
+		return Change{Cluster: lastSegment(d.ClusterARN), TaskARN: d.TaskARN, LastStatus: d.LastStatus, StartedBy: d.StartedBy}, nil
 	case "ECS Deployment State Change":
 		var d struct {
 			DeploymentID string `json:"deploymentId"`
@@ -98,11 +101,11 @@ func parseHookEvent(ev ECSEvent) (Change, error) {
 	var d struct {
 		EventName            string `json:"eventName"`
 		HookID               string `json:"hookId"`
-		ServiceArn           string `json:"serviceArn"`
-		ServiceDeploymentArn string `json:"serviceDeploymentArn"`
+		ServiceARN           string `json:"serviceArn"`
+		ServiceDeploymentARN string `json:"serviceDeploymentArn"`
 	}
 	_ = json.Unmarshal(ev.Detail, &d)
-	for _, arn := range append(append([]string{}, ev.Resources...), d.ServiceDeploymentArn, d.ServiceArn) {
+	for _, arn := range append(append([]string{}, ev.Resources...), d.ServiceDeploymentARN, d.ServiceARN) {
 		for _, kind := range []string{":service-deployment/", ":service/"} {
 			_, rest, ok := strings.Cut(arn, kind)
 			parts := strings.Split(rest, "/")

@@ -81,7 +81,7 @@ func FromTemplate(template []byte, p Pseudo) ([]Rule, error) {
 			Properties struct {
 				EventPattern map[string]any `json:"EventPattern"`
 				Targets      []struct {
-					Arn any `json:"Arn"`
+					ARN any `json:"Arn"`
 				} `json:"Targets"`
 			} `json:"Properties"`
 		} `json:"Resources"`
@@ -100,7 +100,7 @@ func FromTemplate(template []byte, p Pseudo) ([]Rule, error) {
 		}
 		rule := Rule{Name: name, Pattern: pattern.(map[string]any)}
 		if len(r.Properties.Targets) > 0 {
-			rule.Target = logicalID(r.Properties.Targets[0].Arn)
+			rule.Target = logicalID(r.Properties.Targets[0].ARN)
 			rule.TargetType = doc.Resources[rule.Target].Type
 		}
 		out = append(out, rule)

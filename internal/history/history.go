@@ -302,10 +302,10 @@ func RenderResult(w io.Writer, r Result) {
 	}
 	if len(s.Services) > 0 {
 		for _, r := range s.Services {
-			fmt.Fprintf(w, "  deployment:  %s %s %s (%s)\n", r.Service, r.Deployment.ID, r.Outcome, r.Deployment.ServiceDeploymentArn)
+			fmt.Fprintf(w, "  deployment:  %s %s %s (%s)\n", r.Service, r.Deployment.ID, r.Outcome, r.Deployment.ServiceDeploymentARN)
 		}
 	} else if s.Deployment.ServiceDeploymentStatus != "" {
-		fmt.Fprintf(w, "  deployment:  %s %s (%s)\n", s.Deployment.ID, s.Deployment.ServiceDeploymentStatus, s.Deployment.ServiceDeploymentArn)
+		fmt.Fprintf(w, "  deployment:  %s %s (%s)\n", s.Deployment.ID, s.Deployment.ServiceDeploymentStatus, s.Deployment.ServiceDeploymentARN)
 	} else {
 		fmt.Fprintf(w, "  deployment:  %s %s\n", s.Deployment.ID, s.Deployment.RolloutState)
 	}

@@ -177,13 +177,13 @@ func Compose(f Facts) Message {
 		keywords = append(keywords, f.Error)
 	}
 	related := []string{f.ExecutionARN}
-	if s := f.State; s != nil && s.Deployment.ServiceDeploymentArn != "" {
-		related = append(related, s.Deployment.ServiceDeploymentArn)
+	if s := f.State; s != nil && s.Deployment.ServiceDeploymentARN != "" {
+		related = append(related, s.Deployment.ServiceDeploymentARN)
 	}
 	if s := f.State; s != nil {
 		for _, r := range s.Services {
-			if r.Deployment.ServiceDeploymentArn != "" {
-				related = append(related, r.Deployment.ServiceDeploymentArn)
+			if r.Deployment.ServiceDeploymentARN != "" {
+				related = append(related, r.Deployment.ServiceDeploymentARN)
 			}
 		}
 	}

@@ -42,8 +42,8 @@ type Notifier struct {
 // event: DescribeExecution's fields, dates in epoch milliseconds.
 // https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
 type StatusChange struct {
-	ExecutionArn    string  `json:"executionArn"`
-	StateMachineArn string  `json:"stateMachineArn"`
+	ExecutionARN    string  `json:"executionArn"`
+	StateMachineARN string  `json:"stateMachineArn"`
 	Name            string  `json:"name"`
 	Status          string  `json:"status"`
 	StartDate       int64   `json:"startDate"`
@@ -76,10 +76,10 @@ func (n *Notifier) Handle(ctx context.Context, ev events.CloudWatchEvent) (Resul
 	if err := json.Unmarshal(ev.Detail, &d); err != nil {
 		return Result{}, fmt.Errorf("read the status change: %w", err)
 	}
-	if d.StateMachineArn != n.StateMachineARN {
-		return Result{}, fmt.Errorf("execution %s is of state machine %s, not this stack's %s: check the rule's pattern", d.ExecutionArn, d.StateMachineArn, n.StateMachineARN)
+	if d.StateMachineARN != n.StateMachineARN {
+		return Result{}, fmt.Errorf("execution %s is of state machine %s, not this stack's %s: check the rule's pattern", d.ExecutionARN, d.StateMachineARN, n.StateMachineARN)
 	}
-	res := Result{Execution: d.ExecutionArn}
+	res := Result{Execution: d.ExecutionARN}
 	if d.Status == "RUNNING" || d.Status == "PENDING_REDRIVE" {
 		res.Reason = "still running"
 		return res, nil
@@ -112,7 +112,7 @@ func (n *Notifier) Handle(ctx context.Context, ev events.CloudWatchEvent) (Resul
 // facts gathers what the notification says: the event, the execution's
 // input and its last recorded document.
 func (n *Notifier) facts(ctx context.Context, d StatusChange) (Facts, error) {
-	f := Facts{ExecutionARN: d.ExecutionArn, Name: d.Name, Status: d.Status, Start: time.UnixMilli(d.StartDate).UTC(),
+	f := Facts{ExecutionARN: d.ExecutionARN, Name: d.Name, Status: d.Status, Start: time.UnixMilli(d.StartDate).UTC(),
 		Error: aws.ToString(d.Error), Cause: aws.ToString(d.Cause), Region: n.Region}
 	if d.StopDate != nil {
 		f.Stop = time.UnixMilli(*d.StopDate).UTC()
@@ -129,7 +129,7 @@ func (n *Notifier) facts(ctx context.Context, d StatusChange) (Facts, error) {
 			f.PushedAt = &push.Time
 		}
 	}
-	state, err := n.lastState(ctx, d.ExecutionArn)
+	state, err := n.lastState(ctx, d.ExecutionARN)
 	if err != nil {
 		return f, err
 	}

@@ -94,7 +94,7 @@ type taskDef struct {
 }
 
 type task struct {
-	arn, clusterArn, taskDefArn                    string
+	arn, clusterARN, taskDefARN                    string
 	launchType, capacityProvider, group, startedBy string
 	createdAt                                      time.Time
 	containers                                     []wContainerDefinition
@@ -123,8 +123,8 @@ type TaskDefinitionSpec struct {
 	NetworkMode      string // bridge (default) or awsvpc
 	Compatibilities  []string
 	Containers       []ContainerSpec
-	TaskRoleArn      string
-	ExecutionRoleArn string
+	TaskRoleARN      string
+	ExecutionRoleARN string
 }
 
 // ContainerSpec describes one container of a seeded task definition.
@@ -194,10 +194,10 @@ func (e *Emulator) serviceOf(clusterRef, serviceRef string) (*service, *apiError
 	return svc, nil
 }
 
-func (e *Emulator) clusterNamed(nameOrArn string, create bool) *cluster {
-	name := nameOrArn
-	if i := strings.LastIndex(nameOrArn, "cluster/"); strings.HasPrefix(nameOrArn, "arn:") && i >= 0 {
-		name = nameOrArn[i+len("cluster/"):]
+func (e *Emulator) clusterNamed(nameOrARN string, create bool) *cluster {
+	name := nameOrARN
+	if i := strings.LastIndex(nameOrARN, "cluster/"); strings.HasPrefix(nameOrARN, "arn:") && i >= 0 {
+		name = nameOrARN[i+len("cluster/"):]
 	}
 	if name == "" {
 		name = "default"

@@ -44,7 +44,7 @@ const paused = 1000 * time.Hour
 
 // hook is one lifecycle hook's run in a service deployment.
 type hook struct {
-	id, stage, targetType, targetArn string
+	id, stage, targetType, targetARN string
 	status, timeoutAction            string
 	at, expiresAt                    time.Time
 	script                           HookScript
@@ -68,7 +68,7 @@ func (e *Emulator) armHooks(svc *service, d *deployment, hooks []HookScript, now
 		hk := &hook{id: fmt.Sprintf("ecs-%s-%s-%d", map[bool]string{true: "pause", false: "lambda"}[h.Type == hookPause], sd.id(), i),
 			stage: h.Stage, targetType: h.Type, at: at, script: h, timeoutAction: h.timeoutAction()}
 		if h.Type == hookLambda {
-			hk.targetArn = e.arn("lambda", "function:"+h.lambdaName())
+			hk.targetARN = e.arn("lambda", "function:"+h.lambdaName())
 		}
 		sd.hooks = append(sd.hooks, hk)
 		sd.insertStage(h.Stage, at)
@@ -94,7 +94,7 @@ func (e *Emulator) runHook(svc *service, d *deployment, hk *hook, at time.Time) 
 	if hk.targetType == hookLambda {
 		if hk.script.Result == hookFailed {
 			hk.status = hookFailed
-			e.failDeployment(svc, d, at, failure{reason: fmt.Sprintf("Lifecycle hook %s returned FAILED at %s.", hk.targetArn, hk.stage), event: "lifecycle hook " + hk.targetArn + " failed at " + hk.stage})
+			e.failDeployment(svc, d, at, failure{reason: fmt.Sprintf("Lifecycle hook %s returned FAILED at %s.", hk.targetARN, hk.stage), event: "lifecycle hook " + hk.targetARN + " failed at " + hk.stage})
 			return
 		}
 		hk.status = hookSucceeded
@@ -175,16 +175,6 @@ func (sd *serviceDeployment) insertStage(stage string, at time.Time) {
 	sd.stages = append(sd.stages[:i], append([]stageAt{{stage, at}}, sd.stages[i:]...)...)
 }
 
-// awaiting is the pause hook the deployment waits at, if any.
-func (sd *serviceDeployment) awaiting() *hook {
-	for _, hk := range sd.hooks {
-		if hk.status == hookAwaitingAction {
-			return hk
-		}
-	}
-	return nil
-}
-
 // hookEvent emits the ECS Hook State Change a pause sends. The developer
 // guide names the detail-type and the event name HOOK_AWAITING_ACTION but
 // documents no example of the event: the emulator names the service
@@ -200,7 +190,7 @@ func (e *Emulator) hookEvent(svc *service, sd *serviceDeployment, hk *hook, at t
 type wHookDetail struct {
 	HookID        string `json:"hookId"`
 	TargetType    string `json:"targetType"`
-	TargetArn     string `json:"targetArn,omitempty"`
+	TargetARN     string `json:"targetArn,omitempty"`
 	Status        string `json:"status"`
 	ExpiresAt     *epoch `json:"expiresAt,omitempty"`
 	TimeoutAction string `json:"timeoutAction,omitempty"`
@@ -213,7 +203,7 @@ func (sd *serviceDeployment) hookDetails() []wHookDetail {
 		if hk.status == "" {
 			continue
 		}
-		w := wHookDetail{HookID: hk.id, TargetType: hk.targetType, TargetArn: hk.targetArn, Status: hk.status}
+		w := wHookDetail{HookID: hk.id, TargetType: hk.targetType, TargetARN: hk.targetARN, Status: hk.status}
 		if hk.targetType == hookPause {
 			w.ExpiresAt, w.TimeoutAction = optEpoch(hk.expiresAt), hk.timeoutAction
 		}
@@ -232,14 +222,14 @@ func (sd *serviceDeployment) hookDetails() []wHookDetail {
 
 func (e *Emulator) continueServiceDeployment(body json.RawMessage) (any, *apiError) {
 	var in struct {
-		ServiceDeploymentArn string `json:"serviceDeploymentArn"`
+		ServiceDeploymentARN string `json:"serviceDeploymentArn"`
 		HookID               string `json:"hookId"`
 		Action               string `json:"action"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	svc, sd, now, aerr := e.liveServiceDeployment(in.ServiceDeploymentArn)
+	svc, sd, now, aerr := e.liveServiceDeployment(in.ServiceDeploymentARN)
 	if aerr != nil {
 		return nil, aerr
 	}

@@ -34,8 +34,8 @@ var ecsAuthz = map[string]func(e *Emulator, r request) []iam.Request{
 		if td == nil {
 			return []iam.Request{onCluster("ecs:RunTask", e.arn("ecs", "task-definition/"+shortName(r.str("taskDefinition"))), c)}
 		}
-		out := []iam.Request{onCluster("ecs:RunTask", td.TaskDefinitionArn, c)}
-		return append(out, passRoles(td.TaskRoleArn, td.ExecutionRoleArn)...)
+		out := []iam.Request{onCluster("ecs:RunTask", td.TaskDefinitionARN, c)}
+		return append(out, passRoles(td.TaskRoleARN, td.ExecutionRoleARN)...)
 	},
 	"DescribeTasks": func(e *Emulator, r request) []iam.Request {
 		c := e.clusterARN(r.str("cluster"))
@@ -78,7 +78,7 @@ var ecsAuthz = map[string]func(e *Emulator, r request) []iam.Request{
 		c := e.clusterARN(r.str("cluster"))
 		out := []iam.Request{onCluster("ecs:UpdateService", e.arn("ecs", fmt.Sprintf("service/%s/%s", shortName(c), shortName(r.str("service")))), c)}
 		if td := e.findTaskDef(r.str("taskDefinition")); r.has("taskDefinition") && td != nil {
-			out = append(out, passRoles(td.TaskRoleArn, td.ExecutionRoleArn)...)
+			out = append(out, passRoles(td.TaskRoleARN, td.ExecutionRoleARN)...)
 		}
 		return out
 	},

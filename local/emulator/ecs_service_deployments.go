@@ -38,14 +38,13 @@ type serviceDeployment struct {
 	stages []stageAt
 	// steps are the production traffic weights of a LINEAR or CANARY
 	// deployment, each from its time on.
-	steps                      []stepAt
-	rollbackReason             string
-	rollbackAt                 time.Time
-	failures, threshold        int32
-	breaker                    bool
-	alarms, triggered          []string
-	deployment                 *deployment
-	desired, running, previous int32
+	steps               []stepAt
+	rollbackReason      string
+	rollbackAt          time.Time
+	failures, threshold int32
+	breaker             bool
+	alarms, triggered   []string
+	deployment          *deployment
 	// hooks are the lifecycle hooks of the rollout, in stage order.
 	hooks []*hook
 }
@@ -146,9 +145,9 @@ func (sd *serviceDeployment) end(status, reason string, at time.Time) {
 }
 
 type wServiceDeployment struct {
-	ServiceDeploymentArn     string             `json:"serviceDeploymentArn"`
-	ServiceArn               string             `json:"serviceArn"`
-	ClusterArn               string             `json:"clusterArn"`
+	ServiceDeploymentARN     string             `json:"serviceDeploymentArn"`
+	ServiceARN               string             `json:"serviceArn"`
+	ClusterARN               string             `json:"clusterArn"`
 	CreatedAt                epoch              `json:"createdAt"`
 	StartedAt                epoch              `json:"startedAt"`
 	UpdatedAt                epoch              `json:"updatedAt"`
@@ -167,7 +166,7 @@ type wServiceDeployment struct {
 }
 
 type wRevisionSummary struct {
-	Arn                              string   `json:"arn"`
+	ARN                              string   `json:"arn"`
 	RequestedTaskCount               int32    `json:"requestedTaskCount"`
 	RunningTaskCount                 int32    `json:"runningTaskCount"`
 	PendingTaskCount                 int32    `json:"pendingTaskCount"`
@@ -177,7 +176,7 @@ type wRevisionSummary struct {
 type wRollback struct {
 	Reason             string `json:"reason"`
 	StartedAt          epoch  `json:"startedAt"`
-	ServiceRevisionArn string `json:"serviceRevisionArn"`
+	ServiceRevisionARN string `json:"serviceRevisionArn"`
 }
 
 type wSDMonitor struct {
@@ -203,16 +202,16 @@ func optEpoch(t time.Time) *epoch {
 func (sd *serviceDeployment) wire(svc *service, now time.Time) wServiceDeployment {
 	d := sd.deployment
 	w := wServiceDeployment{
-		ServiceDeploymentArn: sd.arn, ServiceArn: svc.arn, ClusterArn: svc.cluster.arn,
+		ServiceDeploymentARN: sd.arn, ServiceARN: svc.arn, ClusterARN: svc.cluster.arn,
 		CreatedAt: ts(sd.createdAt), StartedAt: ts(sd.createdAt), UpdatedAt: ts(sd.updatedAt),
 		FinishedAt: optEpoch(sd.finishedAt), StoppedAt: optEpoch(sd.stoppedAt),
 		SourceServiceRevisions: []wRevisionSummary{},
-		TargetServiceRevision:  wRevisionSummary{Arn: sd.target, RequestedTaskCount: d.desired, RunningTaskCount: d.running, PendingTaskCount: d.pending},
+		TargetServiceRevision:  wRevisionSummary{ARN: sd.target, RequestedTaskCount: d.desired, RunningTaskCount: d.running, PendingTaskCount: d.pending},
 		Status:                 sd.status, StatusReason: sd.statusReason,
 		DeploymentConfiguration: svc.deploymentConfiguration(),
 	}
 	if sd.source != "" {
-		w.SourceServiceRevisions = append(w.SourceServiceRevisions, wRevisionSummary{Arn: sd.source, RequestedTaskCount: svc.desired})
+		w.SourceServiceRevisions = append(w.SourceServiceRevisions, wRevisionSummary{ARN: sd.source, RequestedTaskCount: svc.desired})
 	}
 	if sd.status == sdInProgress {
 		w.LifecycleStage = sd.stageAt(now)
@@ -220,7 +219,7 @@ func (sd *serviceDeployment) wire(svc *service, now time.Time) wServiceDeploymen
 	}
 	w.LifecycleHookDetails = sd.hookDetails()
 	if sd.rollbackReason != "" {
-		w.Rollback = &wRollback{Reason: sd.rollbackReason, StartedAt: ts(sd.rollbackAt), ServiceRevisionArn: sd.source}
+		w.Rollback = &wRollback{Reason: sd.rollbackReason, StartedAt: ts(sd.rollbackAt), ServiceRevisionARN: sd.source}
 	}
 	monitor := func(on, fired bool) string {
 		switch {
@@ -318,7 +317,7 @@ func (e *Emulator) describeServiceDeployments(body json.RawMessage) (any, *apiEr
 	for _, arn := range in.ServiceDeploymentArns {
 		svc, sd := e.findServiceDeployment(arn)
 		if sd == nil {
-			out.Failures = append(out.Failures, wFailure{Arn: arn, Reason: "MISSING"})
+			out.Failures = append(out.Failures, wFailure{ARN: arn, Reason: "MISSING"})
 			continue
 		}
 		e.advance(svc, now)
@@ -394,13 +393,13 @@ func (e *Emulator) listServiceDeployments(body json.RawMessage) (any, *apiError)
 
 func (e *Emulator) stopServiceDeployment(body json.RawMessage) (any, *apiError) {
 	var in struct {
-		ServiceDeploymentArn string `json:"serviceDeploymentArn"`
+		ServiceDeploymentARN string `json:"serviceDeploymentArn"`
 		StopType             string `json:"stopType"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	svc, sd, now, aerr := e.liveServiceDeployment(in.ServiceDeploymentArn)
+	svc, sd, now, aerr := e.liveServiceDeployment(in.ServiceDeploymentARN)
 	if aerr != nil {
 		return nil, aerr
 	}

@@ -24,7 +24,7 @@ func (e *Emulator) CreateService(s ServiceSpec) error {
 	now := e.now()
 	svc := &service{
 		name: s.Name, arn: fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", e.Region, e.Account, c.name, s.Name),
-		cluster: c, status: s.Status, taskDefinition: td.TaskDefinitionArn, desired: s.DesiredCount,
+		cluster: c, status: s.Status, taskDefinition: td.TaskDefinitionARN, desired: s.DesiredCount,
 		launchType: s.LaunchType, deploymentsStarted: 1, controller: s.DeploymentController,
 	}
 	if svc.controller == "" {
@@ -50,7 +50,7 @@ func (e *Emulator) CreateService(s ServiceSpec) error {
 		svc.breaker = &wCircuitBreaker{Enable: true, Rollback: true}
 	}
 	d := &deployment{
-		id: e.deploymentID(), status: "PRIMARY", taskDefinition: td.TaskDefinitionArn,
+		id: e.deploymentID(), status: "PRIMARY", taskDefinition: td.TaskDefinitionARN,
 		desired: s.DesiredCount, running: s.DesiredCount, rolloutState: "COMPLETED",
 		reason: "ECS deployment completed.", createdAt: now.Add(-time.Hour), updatedAt: now.Add(-time.Hour),
 		digests: e.resolveDigests(td),
@@ -93,7 +93,7 @@ func (e *Emulator) describeServices(body json.RawMessage) (any, *apiError) {
 			if !strings.HasPrefix(ref, "arn:") {
 				arn = fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", e.Region, e.Account, c.name, ref)
 			}
-			out.Failures = append(out.Failures, wFailure{Arn: arn, Reason: "MISSING"})
+			out.Failures = append(out.Failures, wFailure{ARN: arn, Reason: "MISSING"})
 			continue
 		}
 		e.advance(svc, now)
@@ -104,7 +104,7 @@ func (e *Emulator) describeServices(body json.RawMessage) (any, *apiError) {
 
 func (s *service) wire() wService {
 	w := wService{
-		ServiceArn: s.arn, ServiceName: s.name, ClusterArn: s.cluster.arn, Status: s.status,
+		ServiceARN: s.arn, ServiceName: s.name, ClusterARN: s.cluster.arn, Status: s.status,
 		DesiredCount: s.desired, LaunchType: s.launchType, CapacityProviderStrategy: s.capacityProviders,
 		PlatformVersion: s.platformVersion, TaskDefinition: s.taskDefinition, NetworkConfiguration: s.network,
 		SchedulingStrategy: "REPLICA", Events: s.events, Deployments: []wDeployment{},
@@ -222,7 +222,7 @@ func (e *Emulator) updateService(body json.RawMessage) (any, *apiError) {
 		if t == nil {
 			return nil, errorf("ClientException", "TaskDefinition not found.")
 		}
-		td = t.TaskDefinitionArn
+		td = t.TaskDefinitionARN
 	}
 	if in.ForceNewDeployment || td != svc.taskDefinition {
 		if cur := svc.current(); cur != nil && e.adv.Roll(AdvStaleCurrent) {

@@ -24,9 +24,9 @@ type wTag struct {
 	Value string `json:"value"`
 }
 
-// registered adds the tag operations to the ECS tables; as a package-level
+// registerTags adds the tag operations to the ECS tables; as a package-level
 // variable it runs before any init function, which copies those tables.
-var registered = registerTags()
+var _ = registerTags()
 
 func registerTags() bool {
 	ecsOps["TagResource"] = (*Emulator).tagResource
@@ -105,13 +105,13 @@ func (e *Emulator) serviceByARN(arn string) (*service, *apiError) {
 
 func (e *Emulator) tagResource(body json.RawMessage) (any, *apiError) {
 	var in struct {
-		ResourceArn string `json:"resourceArn"`
+		ResourceARN string `json:"resourceArn"`
 		Tags        []wTag `json:"tags"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	svc, aerr := e.serviceByARN(in.ResourceArn)
+	svc, aerr := e.serviceByARN(in.ResourceARN)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -134,12 +134,12 @@ func (e *Emulator) tagResource(body json.RawMessage) (any, *apiError) {
 
 func (e *Emulator) listTagsForResource(body json.RawMessage) (any, *apiError) {
 	var in struct {
-		ResourceArn string `json:"resourceArn"`
+		ResourceARN string `json:"resourceArn"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	svc, aerr := e.serviceByARN(in.ResourceArn)
+	svc, aerr := e.serviceByARN(in.ResourceARN)
 	if aerr != nil {
 		return nil, aerr
 	}

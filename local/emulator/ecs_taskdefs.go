@@ -16,14 +16,14 @@ func (e *Emulator) RegisterTaskDefinition(s TaskDefinitionSpec) string {
 	defer e.mu.Unlock()
 	rev := int32(len(e.families[s.Family]) + 1)
 	td := &taskDef{wTaskDefinition{
-		TaskDefinitionArn:       fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:%d", e.Region, e.Account, s.Family, rev),
+		TaskDefinitionARN:       fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:%d", e.Region, e.Account, s.Family, rev),
 		Family:                  s.Family,
 		Revision:                rev,
 		Status:                  "ACTIVE",
 		NetworkMode:             s.NetworkMode,
 		RequiresCompatibilities: s.Compatibilities,
-		TaskRoleArn:             s.TaskRoleArn,
-		ExecutionRoleArn:        s.ExecutionRoleArn,
+		TaskRoleARN:             s.TaskRoleARN,
+		ExecutionRoleARN:        s.ExecutionRoleARN,
 	}}
 	if td.NetworkMode == "" {
 		td.NetworkMode = "bridge"
@@ -37,9 +37,9 @@ func (e *Emulator) RegisterTaskDefinition(s TaskDefinitionSpec) string {
 		}
 		td.ContainerDefinitions = append(td.ContainerDefinitions, cd)
 	}
-	e.taskDefs[td.TaskDefinitionArn] = td
+	e.taskDefs[td.TaskDefinitionARN] = td
 	e.families[s.Family] = append(e.families[s.Family], td)
-	return td.TaskDefinitionArn
+	return td.TaskDefinitionARN
 }
 
 // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html
@@ -53,13 +53,13 @@ func (e *Emulator) registerTaskDefinition(body json.RawMessage) (any, *apiError)
 		return nil, errorf("ClientException", "family and containerDefinitions are required.")
 	}
 	in.Revision = int32(len(e.families[in.Family]) + 1)
-	in.TaskDefinitionArn = fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:%d", e.Region, e.Account, in.Family, in.Revision)
+	in.TaskDefinitionARN = fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:%d", e.Region, e.Account, in.Family, in.Revision)
 	in.Status = "ACTIVE"
 	if in.NetworkMode == "" {
 		in.NetworkMode = "bridge"
 	}
 	td := &taskDef{in}
-	e.taskDefs[td.TaskDefinitionArn] = td
+	e.taskDefs[td.TaskDefinitionARN] = td
 	e.families[in.Family] = append(e.families[in.Family], td)
 	e.registered = append(e.registered, append(json.RawMessage(nil), body...))
 	return map[string]any{"taskDefinition": td.wTaskDefinition, "tags": []any{}}, nil

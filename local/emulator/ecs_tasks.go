@@ -107,7 +107,7 @@ func (e *Emulator) runTaskOnce(in runTaskInput) (any, *apiError) {
 			// Fargate says so in a sentence, not a RESOURCE:* code (gchq/sleeper#904).
 			out.Failures = append(out.Failures, wFailure{Reason: "Capacity is unavailable at this time. Please try again later or in a different availability zone"})
 		default:
-			out.Failures = append(out.Failures, wFailure{Arn: c.arn, Reason: "RESOURCE:MEMORY"})
+			out.Failures = append(out.Failures, wFailure{ARN: c.arn, Reason: "RESOURCE:MEMORY"})
 		}
 		return out, nil
 	}
@@ -126,7 +126,7 @@ func (e *Emulator) runTaskOnce(in runTaskInput) (any, *apiError) {
 	for range count {
 		t := &task{
 			arn:        fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/%s", e.Region, e.Account, c.name, e.id(32)),
-			clusterArn: c.arn, taskDefArn: td.TaskDefinitionArn, launchType: in.LaunchType, capacityProvider: provider,
+			clusterARN: c.arn, taskDefARN: td.TaskDefinitionARN, launchType: in.LaunchType, capacityProvider: provider,
 			group: in.Group, startedBy: in.StartedBy, createdAt: now, containers: td.ContainerDefinitions,
 			overrides: in.Overrides, plan: plan, digests: e.resolveDigests(td),
 		}
@@ -163,7 +163,7 @@ func (t *task) wire(now time.Time, migration string) wTask {
 	dur := secs(p.duration())
 	el := now.Sub(t.createdAt)
 	w := wTask{
-		TaskArn: t.arn, ClusterArn: t.clusterArn, TaskDefinitionArn: t.taskDefArn, DesiredStatus: "RUNNING",
+		TaskARN: t.arn, ClusterARN: t.clusterARN, TaskDefinitionARN: t.taskDefARN, DesiredStatus: "RUNNING",
 		LaunchType: t.launchType, CapacityProviderName: t.capacityProvider, Group: t.group, StartedBy: t.startedBy,
 		CreatedAt: ts(t.createdAt), Overrides: t.overrides,
 	}
@@ -219,8 +219,8 @@ func (t *task) wire(now time.Time, migration string) wTask {
 	}
 	for _, cd := range t.containers {
 		c := wContainer{
-			ContainerArn: fmt.Sprintf("%s/%s", strings.Replace(t.arn, ":task/", ":container/", 1), cd.Name),
-			TaskArn:      t.arn, Name: cd.Name, Image: cd.Image, LastStatus: containerStatus, ImageDigest: t.digests[cd.Name],
+			ContainerARN: fmt.Sprintf("%s/%s", strings.Replace(t.arn, ":task/", ":container/", 1), cd.Name),
+			TaskARN:      t.arn, Name: cd.Name, Image: cd.Image, LastStatus: containerStatus, ImageDigest: t.digests[cd.Name],
 		}
 		if cd.Name == migration || (t.crashed && cd.Name == "app") {
 			c.ExitCode, c.Reason = exit, containerReason
@@ -259,7 +259,7 @@ func (e *Emulator) describeTasks(body json.RawMessage) (any, *apiError) {
 	for _, ref := range in.Tasks {
 		t := e.findTask(c, ref)
 		if t == nil || (t.plan.Disappear && now.Sub(t.createdAt) >= secs(t.plan.duration())/2) {
-			out.Failures = append(out.Failures, wFailure{Arn: ref, Reason: "MISSING"})
+			out.Failures = append(out.Failures, wFailure{ARN: ref, Reason: "MISSING"})
 			continue
 		}
 		out.Tasks = append(out.Tasks, t.wire(now, e.migrationContainer(t)))
@@ -268,14 +268,14 @@ func (e *Emulator) describeTasks(body json.RawMessage) (any, *apiError) {
 }
 
 func (e *Emulator) findTask(c *cluster, ref string) *task {
-	if t, ok := e.tasks[ref]; ok && t.clusterArn == c.arn {
+	if t, ok := e.tasks[ref]; ok && t.clusterARN == c.arn {
 		return t
 	}
-	if t, ok := e.serviceTasks[ref]; ok && t.clusterArn == c.arn {
+	if t, ok := e.serviceTasks[ref]; ok && t.clusterARN == c.arn {
 		return t
 	}
 	for arn, t := range e.tasks {
-		if t.clusterArn == c.arn && strings.HasSuffix(arn, "/"+ref) {
+		if t.clusterARN == c.arn && strings.HasSuffix(arn, "/"+ref) {
 			return t
 		}
 	}
@@ -364,7 +364,7 @@ func (e *Emulator) listTasks(body json.RawMessage) (any, *apiError) {
 	}
 	if in.ServiceName == "" {
 		for arn, t := range e.tasks {
-			if t.clusterArn == c.arn && (in.StartedBy == "" || t.startedBy == in.StartedBy) {
+			if t.clusterARN == c.arn && (in.StartedBy == "" || t.startedBy == in.StartedBy) {
 				arns = append(arns, arn)
 			}
 		}
@@ -401,7 +401,7 @@ func (e *Emulator) serviceTask(c *cluster, svc *service, d *deployment, i int) *
 		return t
 	}
 	td := e.findTaskDef(d.taskDefinition)
-	t := &task{arn: arn, clusterArn: c.arn, taskDefArn: d.taskDefinition, launchType: svc.launchType, group: "service:" + svc.name,
+	t := &task{arn: arn, clusterARN: c.arn, taskDefARN: d.taskDefinition, launchType: svc.launchType, group: "service:" + svc.name,
 		startedBy: d.id, createdAt: d.createdAt, containers: td.ContainerDefinitions, digests: d.digests, service: true}
 	e.serviceTasks[arn] = t
 	return t

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -58,6 +59,7 @@ type Emulator struct {
 	// state changes and their events.
 	scale         float64
 	timers        map[*time.Timer]bool
+	delivering    atomic.Int32 // event batches handed to OnEvent and not yet delivered
 	closed        bool
 	droppedEvents int
 	// authorize, when set, refuses the calls IAM would (SetAuthorizer).
@@ -261,10 +263,11 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, aerr, events, onEvent := e.serve(service+":"+op, AccessKey(r), handler, body)
-	if onEvent != nil {
-		for _, ev := range events {
-			go onEvent(ev)
-		}
+	for _, ev := range events {
+		go func() {
+			defer e.delivering.Add(-1)
+			onEvent(ev)
+		}()
 	}
 	if aerr != nil {
 		writeError(w, aerr)
@@ -295,8 +298,11 @@ func (e *Emulator) serve(qualified, accessKey string, handler func(*Emulator, js
 			call.Error = aerr.code
 		}
 		e.calls = append(e.calls, call)
-		events, e.pending = e.pending, nil
-		onEvent = e.OnEvent
+		if onEvent = e.OnEvent; onEvent != nil {
+			events = e.pending
+			e.delivering.Add(int32(len(events)))
+		}
+		e.pending = nil
 	}()
 	if e.authorize != nil {
 		var r request

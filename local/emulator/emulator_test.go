@@ -226,10 +226,10 @@ func TestPauseHoldsLaterHooks(t *testing.T) {
 	awaiting := func(sd ecstypes.ServiceDeployment) bool {
 		return len(sd.LifecycleHookDetails) == 1 && sd.LifecycleHookDetails[0].Status == ecstypes.DeploymentLifecycleHookStatusAwaitingAction
 	}
-	sd := until("paused", awaiting)
-	// Half a second of wall clock is 50 s here, five times the unpaused rollout.
-	time.Sleep(500 * time.Millisecond)
-	sd = describe()
+	until("paused", awaiting)
+	// Fifty seconds of the emulator's clock: five times the unpaused rollout.
+	waitClock(t, e, e.Now().Add(50*time.Second))
+	sd := describe()
 	if sd.Status != ecstypes.ServiceDeploymentStatusInProgress || sd.LifecycleStage != ecstypes.ServiceDeploymentLifecycleStagePostScaleUp || !awaiting(sd) {
 		t.Fatalf("the pause did not hold: %s at %s, hooks %+v", sd.Status, sd.LifecycleStage, sd.LifecycleHookDetails)
 	}

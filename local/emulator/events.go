@@ -45,22 +45,29 @@ func (e *Emulator) at(when time.Time, fn func(now time.Time)) {
 		fn(e.now())
 		events, onEvent := e.pending, e.OnEvent
 		e.pending = nil
+		if onEvent == nil || len(events) == 0 {
+			e.mu.Unlock()
+			return
+		}
+		e.delivering.Add(1) // under the lock, so that Settled never sees the batch in neither place
 		e.mu.Unlock()
-		deliver(onEvent, events)
+		go func() {
+			defer e.delivering.Add(-1)
+			for _, ev := range events {
+				onEvent(ev)
+			}
+		}()
 	})
 	e.timers[t] = true
 }
 
-// deliver hands a batch of events to onEvent in order, off the caller's goroutine.
-func deliver(onEvent func(map[string]any), events []map[string]any) {
-	if onEvent == nil {
-		return
-	}
-	go func() {
-		for _, ev := range events {
-			onEvent(ev)
-		}
-	}()
+// Settled says that nothing is scheduled and no event is on its way: every
+// event the emulator will emit without another request has been delivered.
+// Tests wait for it instead of sleeping ("nothing more arrives").
+func (e *Emulator) Settled() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.timers) == 0 && e.delivering.Load() == 0
 }
 
 // emitECS queues an ECS event as the scenario's delivery script says. It is

@@ -50,6 +50,27 @@ func (l *eventLog) waitFor(t *testing.T, detailType string, n int) []map[string]
 	}
 }
 
+// waitSettled waits until the emulator has nothing scheduled and no event
+// on its way (Settled), so that what a test counts next is final.
+func waitSettled(t *testing.T, e *Emulator) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !e.Settled(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the emulator still had timers or deliveries after 10 s")
+		}
+	}
+}
+
+// waitClock waits until the emulator's clock has reached at.
+func waitClock(t *testing.T, e *Emulator, at time.Time) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); e.Now().Before(at); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the emulator's clock did not reach %s in 10 s", at)
+		}
+	}
+}
+
 func runMigrationTask(t *testing.T, c *ecs.Client) string {
 	t.Helper()
 	out, err := c.RunTask(t.Context(), &ecs.RunTaskInput{Cluster: aws.String("staging"), TaskDefinition: aws.String("app:1"), StartedBy: aws.String("ecr-deployer"),
@@ -113,9 +134,9 @@ func TestDeploymentStateChangeEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			log.waitFor(t, "ECS Deployment State Change", len(tc.want))
+			waitSettled(t, e) // nothing more arrives
 			evs := log.waitFor(t, "ECS Deployment State Change", len(tc.want))
-			time.Sleep(50 * time.Millisecond) // nothing more arrives
-			evs = log.waitFor(t, "ECS Deployment State Change", len(tc.want))
 			if len(evs) != len(tc.want) {
 				t.Fatalf("%d events, want %d", len(evs), len(tc.want))
 			}
@@ -156,7 +177,7 @@ func TestEventsScript(t *testing.T) {
 			e.OnEvent = log.add
 			e.SetScenario(Scenario{Migration: MigrationScript{Seconds: 0.1}, Events: tc.script})
 			runMigrationTask(t, c)
-			time.Sleep(400 * time.Millisecond)
+			waitSettled(t, e)
 			log.mu.Lock()
 			got := len(log.evs)
 			log.mu.Unlock()

@@ -71,8 +71,8 @@ func (e *Emulator) Published() []Publication {
 
 func (e *Emulator) publish(body json.RawMessage) (any, *apiError) {
 	var in struct {
-		TopicArn         string `json:"TopicArn"`
-		TargetArn        string `json:"TargetArn"`
+		TopicARN         string `json:"TopicArn"`
+		TargetARN        string `json:"TargetArn"`
 		Message          string `json:"Message"`
 		Subject          string `json:"Subject"`
 		MessageStructure string `json:"MessageStructure"`
@@ -80,9 +80,9 @@ func (e *Emulator) publish(body json.RawMessage) (any, *apiError) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	arn := in.TopicArn
+	arn := in.TopicARN
 	if arn == "" {
-		arn = in.TargetArn
+		arn = in.TargetARN
 	}
 	if e.topics[arn] == nil {
 		return nil, &apiError{status: http.StatusNotFound, code: "NotFound", msg: "Topic does not exist"}
@@ -164,6 +164,7 @@ type wrapped struct {
 	Value any
 }
 
+// MarshalXML writes the response in the SNS Query API's XML shape.
 func (v wrapped) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
 	return enc.EncodeElement(v.Value, xml.StartElement{Name: xml.Name{Local: v.Name}})
 }

@@ -14,7 +14,7 @@ import (
 type epoch float64
 
 type wFailure struct {
-	Arn    string `json:"arn,omitempty"`
+	ARN    string `json:"arn,omitempty"`
 	Reason string `json:"reason"`
 	Detail string `json:"detail,omitempty"`
 }
@@ -63,9 +63,9 @@ type wCircuitBreaker struct {
 }
 
 type wService struct {
-	ServiceArn               string                  `json:"serviceArn"`
+	ServiceARN               string                  `json:"serviceArn"`
 	ServiceName              string                  `json:"serviceName"`
-	ClusterArn               string                  `json:"clusterArn"`
+	ClusterARN               string                  `json:"clusterArn"`
 	Status                   string                  `json:"status"`
 	DesiredCount             int32                   `json:"desiredCount"`
 	RunningCount             int32                   `json:"runningCount"`
@@ -101,22 +101,22 @@ type wContainerDefinition struct {
 }
 
 type wTaskDefinition struct {
-	TaskDefinitionArn       string                 `json:"taskDefinitionArn"`
+	TaskDefinitionARN       string                 `json:"taskDefinitionArn"`
 	Family                  string                 `json:"family"`
 	Revision                int32                  `json:"revision"`
 	Status                  string                 `json:"status"`
 	NetworkMode             string                 `json:"networkMode,omitempty"`
 	RequiresCompatibilities []string               `json:"requiresCompatibilities,omitempty"`
 	ContainerDefinitions    []wContainerDefinition `json:"containerDefinitions"`
-	TaskRoleArn             string                 `json:"taskRoleArn,omitempty"`
-	ExecutionRoleArn        string                 `json:"executionRoleArn,omitempty"`
-	Cpu                     string                 `json:"cpu,omitempty"`
+	TaskRoleARN             string                 `json:"taskRoleArn,omitempty"`
+	ExecutionRoleARN        string                 `json:"executionRoleArn,omitempty"`
+	CPU                     string                 `json:"cpu,omitempty"`
 	Memory                  string                 `json:"memory,omitempty"`
 }
 
 type wContainer struct {
-	ContainerArn string `json:"containerArn"`
-	TaskArn      string `json:"taskArn"`
+	ContainerARN string `json:"containerArn"`
+	TaskARN      string `json:"taskArn"`
 	Name         string `json:"name"`
 	Image        string `json:"image"`
 	ImageDigest  string `json:"imageDigest,omitempty"`
@@ -135,9 +135,9 @@ type wTaskOverride struct {
 }
 
 type wTask struct {
-	TaskArn              string         `json:"taskArn"`
-	ClusterArn           string         `json:"clusterArn"`
-	TaskDefinitionArn    string         `json:"taskDefinitionArn"`
+	TaskARN              string         `json:"taskArn"`
+	ClusterARN           string         `json:"clusterArn"`
+	TaskDefinitionARN    string         `json:"taskDefinitionArn"`
 	LastStatus           string         `json:"lastStatus"`
 	DesiredStatus        string         `json:"desiredStatus"`
 	LaunchType           string         `json:"launchType,omitempty"`

@@ -50,9 +50,9 @@ func (e *Emulator) SeedStandardWorld() error {
 		}
 	}
 	ec2 := e.RegisterTaskDefinition(TaskDefinitionSpec{Family: "app", Compatibilities: []string{"EC2"}, Containers: containers(),
-		TaskRoleArn: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleArn: "arn:aws:iam::123456789012:role/app-execution"})
+		TaskRoleARN: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleARN: "arn:aws:iam::123456789012:role/app-execution"})
 	fargate := e.RegisterTaskDefinition(TaskDefinitionSpec{Family: "app-fargate", NetworkMode: "awsvpc", Compatibilities: []string{"FARGATE"}, Containers: containers(),
-		TaskRoleArn: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleArn: "arn:aws:iam::123456789012:role/app-execution"})
+		TaskRoleARN: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleARN: "arn:aws:iam::123456789012:role/app-execution"})
 	services := []ServiceSpec{
 		{Cluster: "staging", Name: "staging-service", TaskDefinition: ec2, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true},
 		{Cluster: "pinned", Name: "pinned-service", TaskDefinition: ec2, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true},
@@ -88,7 +88,7 @@ func (e *Emulator) SeedStandardWorld() error {
 		for _, name := range []string{"app-web", "app-worker"} {
 			td := e.RegisterTaskDefinition(TaskDefinitionSpec{Family: name, Compatibilities: []string{"EC2"},
 				Containers:  []ContainerSpec{{Name: "app", Image: e.imageURI(Repository, cluster), Essential: &essential, LogGroup: LogGroup, LogStreamPrefix: name}},
-				TaskRoleArn: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleArn: "arn:aws:iam::123456789012:role/app-execution"})
+				TaskRoleARN: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleARN: "arn:aws:iam::123456789012:role/app-execution"})
 			services = append(services, ServiceSpec{Cluster: cluster, Name: name, TaskDefinition: td, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true})
 		}
 	}

@@ -75,7 +75,7 @@ func (s *Stack) stackOutputs() ([]cfnOutput, error) {
 		if v, ok := res.ref(id); ok {
 			return v, nil
 		}
-		return "", fmt.Errorf("Ref %s: the local stack does not model a %q", id, res.types[id])
+		return "", fmt.Errorf("ref %s: the local stack does not model a %q", id, res.types[id])
 	}
 	var eval func(v any) (string, error)
 	eval = func(v any) (string, error) {

@@ -179,7 +179,7 @@ func (s *Stack) Notified(ctx context.Context, executionARN string) ([]emulator.P
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("Notify did not report the end of %s: %w", executionARN, ctx.Err())
+			return nil, fmt.Errorf("notify did not report the end of %s: %w", executionARN, ctx.Err())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

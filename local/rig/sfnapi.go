@@ -146,6 +146,7 @@ type historyEvent struct {
 	DetailsKey      string         `json:"-"`
 }
 
+// MarshalJSON writes the event in GetExecutionHistory's shape.
 func (h historyEvent) MarshalJSON() ([]byte, error) {
 	m := map[string]any{"timestamp": h.Timestamp, "type": h.Type, "id": h.ID, "previousEventId": h.PreviousEventID}
 	if h.DetailsKey != "" {
@@ -239,15 +240,15 @@ var executionName = regexp.MustCompile(`^[^\s<>{}\[\]?*"#%\\^|~` + "`" + `$&,;:/
 
 func (s *SFNServer) startExecution(body []byte) (any, *sfnError) {
 	var in struct {
-		StateMachineArn string  `json:"stateMachineArn"`
+		StateMachineARN string  `json:"stateMachineArn"`
 		Name            string  `json:"name"`
 		Input           *string `json:"input"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, &sfnError{"SerializationException", err.Error()}
 	}
-	if in.StateMachineArn != s.StateMachineARN {
-		return nil, &sfnError{"StateMachineDoesNotExist", "State Machine Does Not Exist: '" + in.StateMachineArn + "'"}
+	if in.StateMachineARN != s.StateMachineARN {
+		return nil, &sfnError{"StateMachineDoesNotExist", "State Machine Does Not Exist: '" + in.StateMachineARN + "'"}
 	}
 	input := "{}"
 	if in.Input != nil {
@@ -389,14 +390,14 @@ func (s *SFNServer) appendEventAt(ex *execution, at time.Time, typ, key string, 
 
 func (s *SFNServer) find(body []byte) (*execution, *sfnError) {
 	var in struct {
-		ExecutionArn string `json:"executionArn"`
+		ExecutionARN string `json:"executionArn"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, &sfnError{"SerializationException", err.Error()}
 	}
-	ex, ok := s.executions[in.ExecutionArn]
+	ex, ok := s.executions[in.ExecutionARN]
 	if !ok {
-		return nil, &sfnError{"ExecutionDoesNotExist", "Execution Does Not Exist: '" + in.ExecutionArn + "'"}
+		return nil, &sfnError{"ExecutionDoesNotExist", "Execution Does Not Exist: '" + in.ExecutionARN + "'"}
 	}
 	return ex, nil
 }
@@ -498,7 +499,7 @@ func page(token string, maxResults, n int) (from, to int, next string, err *sfnE
 
 func (s *SFNServer) listExecutions(body []byte) (any, *sfnError) {
 	var in struct {
-		StateMachineArn string `json:"stateMachineArn"`
+		StateMachineARN string `json:"stateMachineArn"`
 		StatusFilter    string `json:"statusFilter"`
 		MaxResults      int    `json:"maxResults"`
 		NextToken       string `json:"nextToken"`
@@ -506,8 +507,8 @@ func (s *SFNServer) listExecutions(body []byte) (any, *sfnError) {
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, &sfnError{"SerializationException", err.Error()}
 	}
-	if in.StateMachineArn != s.StateMachineARN {
-		return nil, &sfnError{"StateMachineDoesNotExist", "State Machine Does Not Exist: '" + in.StateMachineArn + "'"}
+	if in.StateMachineARN != s.StateMachineARN {
+		return nil, &sfnError{"StateMachineDoesNotExist", "State Machine Does Not Exist: '" + in.StateMachineARN + "'"}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -549,7 +550,7 @@ func (s *SFNServer) listExecutions(body []byte) (any, *sfnError) {
 
 func (s *SFNServer) getExecutionHistory(body []byte) (any, *sfnError) {
 	var in struct {
-		ExecutionArn string `json:"executionArn"`
+		ExecutionARN string `json:"executionArn"`
 		MaxResults   int    `json:"maxResults"`
 		NextToken    string `json:"nextToken"`
 		ReverseOrder bool   `json:"reverseOrder"`
@@ -710,15 +711,15 @@ func (s *SFNServer) Close() {
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
 func (s *SFNServer) authz(op string, body []byte) []iam.Request {
 	var in struct {
-		StateMachineArn string `json:"stateMachineArn"`
-		ExecutionArn    string `json:"executionArn"`
+		StateMachineARN string `json:"stateMachineArn"`
+		ExecutionARN    string `json:"executionArn"`
 	}
 	_ = json.Unmarshal(body, &in)
 	switch op {
 	case "StartExecution", "ListExecutions":
-		return []iam.Request{{Action: "states:" + op, Resource: in.StateMachineArn}}
+		return []iam.Request{{Action: "states:" + op, Resource: in.StateMachineARN}}
 	case "DescribeExecution", "GetExecutionHistory", "StopExecution":
-		return []iam.Request{{Action: "states:" + op, Resource: in.ExecutionArn}}
+		return []iam.Request{{Action: "states:" + op, Resource: in.ExecutionARN}}
 	case "SendTaskSuccess", "SendTaskFailure":
 		return []iam.Request{{Action: "states:" + op, Resource: s.StateMachineARN}}
 	}

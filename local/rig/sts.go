@@ -57,7 +57,7 @@ type callerIdentity struct {
 	XMLName xml.Name `xml:"GetCallerIdentityResponse"`
 	NS      string   `xml:"xmlns,attr"`
 	Result  struct {
-		Arn     string `xml:"Arn"`
+		ARN     string `xml:"Arn"`
 		UserID  string `xml:"UserId"`
 		Account string `xml:"Account"`
 	} `xml:"GetCallerIdentityResult"`
@@ -76,7 +76,7 @@ func (s *Stack) getCallerIdentity(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/xml")
 	var out callerIdentity
 	out.NS = "https://sts.amazonaws.com/doc/2011-06-15/"
-	out.Result.Arn, out.Result.UserID, out.Result.Account = s.guard.identity(emulator.AccessKey(r)), emulator.AccessKey(r), emulator.Account
+	out.Result.ARN, out.Result.UserID, out.Result.Account = s.guard.identity(emulator.AccessKey(r)), emulator.AccessKey(r), emulator.Account
 	out.RequestID = "00000000-0000-0000-0000-000000000000"
 	_ = xml.NewEncoder(w).Encode(out)
 }

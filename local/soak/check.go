@@ -96,11 +96,11 @@ func checkDeployed(s *rig.Stack, r *rig.Result, spans []emulator.Span) []string 
 	}
 	end := time.UnixMilli(r.Events[len(r.Events)-1].Timestamp)
 	type claim struct{ service, id, arn, digest string }
-	claims := []claim{{out.Service, out.Deployment.ID, out.Deployment.ServiceDeploymentArn, out.Image.DeployedDigest}}
+	claims := []claim{{out.Service, out.Deployment.ID, out.Deployment.ServiceDeploymentARN, out.Image.DeployedDigest}}
 	if len(out.Services) > 0 {
 		claims = nil
 		for _, sr := range out.Services {
-			claims = append(claims, claim{sr.Service, sr.Deployment.ID, sr.Deployment.ServiceDeploymentArn, sr.DeployedDigest})
+			claims = append(claims, claim{sr.Service, sr.Deployment.ID, sr.Deployment.ServiceDeploymentARN, sr.DeployedDigest})
 		}
 	}
 	var v []string

@@ -229,7 +229,6 @@ type worker struct {
 	stack *rig.Stack
 	cfg   *config.Config
 	rate  float64
-	seen  map[string]bool
 }
 
 // plan draws a seed's environment, strategy and operations.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
@@ -25,7 +26,7 @@ func TestPushStartsANamedExecution(t *testing.T) {
 		t.Fatalf("executions %+v, want the push's one, succeeded", rs)
 	}
 	short := strings.TrimPrefix(emulator.NewDigest, "sha256:")[:12]
-	if env, ok := deploy.EnvironmentOfName(rs[0].Name); !ok || env != "staging" || !strings.HasPrefix(rs[0].Name, "staging-"+short+"-") {
+	if env, ok := executions.EnvironmentOfName(rs[0].Name); !ok || env != "staging" || !strings.HasPrefix(rs[0].Name, "staging-"+short+"-") {
 		t.Errorf("the push's execution is named %q, want staging-%s-<time>-<event id>", rs[0].Name, short)
 	}
 
@@ -64,7 +65,7 @@ func TestRunPushGoesThroughTrigger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env, ok := deploy.EnvironmentOfName(r.Name); r.Status != "SUCCEEDED" || !ok || env != "staging" || s.Invocations("trigger") != 1 {
+	if env, ok := executions.EnvironmentOfName(r.Name); r.Status != "SUCCEEDED" || !ok || env != "staging" || s.Invocations("trigger") != 1 {
 		t.Errorf("%s ended %s (%s); Trigger invoked %d times", r.Name, r.Status, r.Cause, s.Invocations("trigger"))
 	}
 }

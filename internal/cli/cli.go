@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // SFNAPI is the part of Step Functions the CLI calls.
@@ -247,6 +248,11 @@ func (a *App) connect(ctx context.Context) error {
 	a.sfn, a.ecr, a.cfn = sfn.NewFromConfig(cfg), ecr.NewFromConfig(cfg), cloudformation.NewFromConfig(cfg)
 	a.ecs, a.sts = ecs.NewFromConfig(cfg), sts.NewFromConfig(cfg)
 	return nil
+}
+
+// executions reads the state machine's executions.
+func (a *App) executions(sm string) *executions.Reader {
+	return &executions.Reader{API: a.sfn, StateMachine: sm}
 }
 
 // stateMachine finds the workflow's ARN: --state-machine, else

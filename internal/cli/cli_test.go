@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/golden"
 )
@@ -152,8 +154,11 @@ func TestComputeStats(t *testing.T) {
 		"no capacity":           {"FAILED", "MigrationCapacityUnavailable", false, OutcomeSkipped},
 		"execution timed out":   {"TIMED_OUT", "", false, OutcomeFailed},
 		"superseded deployment": {"FAILED", "DeploymentSuperseded", false, OutcomeSkipped},
+		"our Lambda timed out":  {"FAILED", "States.Timeout", false, OutcomeFailed},
+		"internal error":        {"FAILED", "InternalError", false, OutcomeFailed},
+		"rejected":              {"FAILED", "Rejected", false, OutcomeSkipped},
 	} {
-		if got := OutcomeOf(tc.status, tc.err, tc.deployed); got != tc.want {
+		if got := OutcomeOf(sfntypes.ExecutionStatus(tc.status), tc.err, tc.deployed); got != tc.want {
 			t.Errorf("%s: %s, want %s", name, got, tc.want)
 		}
 	}

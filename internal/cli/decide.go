@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // ECSAPI is the part of ECS the CLI calls: the record of a deployment in
@@ -123,61 +124,25 @@ func (a *App) findDeploying(ctx context.Context, sm, env string) (*deploying, er
 // the wait it is parked in, if any) matches, from each one's latest history
 // events: the state is in them, whichever state the execution is in.
 func (a *App) findRunning(ctx context.Context, sm string, match func(deploy.State, *deploy.Parked) bool) (string, deploy.State, *deploy.Parked, error) {
-	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), StatusFilter: sfntypes.ExecutionStatusRunning, MaxResults: 100})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return "", deploy.State{}, nil, fmt.Errorf("list running executions: %w", err)
+	var arn string
+	var st deploy.State
+	var parked *deploy.Parked
+	err := a.executions(sm).List(ctx, executions.Query{Status: sfntypes.ExecutionStatusRunning}, func(ex sfntypes.ExecutionListItem) (bool, error) {
+		s, p, ok, err := a.latestState(ctx, aws.ToString(ex.ExecutionArn))
+		if err != nil || !ok || !match(s, p) {
+			return err != nil, err
 		}
-		for _, ex := range page.Executions {
-			arn := aws.ToString(ex.ExecutionArn)
-			st, p, ok, err := a.latestState(ctx, arn)
-			if err != nil {
-				return "", deploy.State{}, nil, err
-			}
-			if ok && match(st, p) {
-				return arn, st, p, nil
-			}
-		}
-	}
-	return "", deploy.State{}, nil, nil
-}
-
-// scanExecutions describes the state machine's executions newest first
-// (only those of status, if given), at most limit of them (0: no bound),
-// until visit says stop. stats bounds its scan by start time instead.
-func (a *App) scanExecutions(ctx context.Context, sm string, status sfntypes.ExecutionStatus, limit int,
-	visit func(sfntypes.ExecutionListItem, *sfn.DescribeExecutionOutput) (stop bool, err error)) error {
-	in := &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), StatusFilter: status, MaxResults: 100}
-	pages := sfn.NewListExecutionsPaginator(a.sfn, in)
-	read := 0
-	for pages.HasMorePages() && (limit == 0 || read < limit) {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list executions: %w", err)
-		}
-		for _, ex := range page.Executions {
-			if limit > 0 && read >= limit {
-				return nil
-			}
-			read++
-			d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
-			if err != nil {
-				return fmt.Errorf("describe execution %s: %w", aws.ToString(ex.Name), err)
-			}
-			if stop, err := visit(ex, d); stop || err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		arn, st, parked = aws.ToString(ex.ExecutionArn), s, p
+		return true, nil
+	})
+	return arn, st, parked, err
 }
 
 // latestState reads an execution's state from its latest history events,
 // and the deployment wait it is parked in, if it is; ok is false for one
 // that has ended.
 func (a *App) latestState(ctx context.Context, arn string) (deploy.State, *deploy.Parked, bool, error) {
-	events, err := deploy.LatestEvents(ctx, a.sfn, arn, 5)
+	events, err := executions.LatestEvents(ctx, a.sfn, arn, 5)
 	if err != nil {
 		return deploy.State{}, nil, false, fmt.Errorf("read the history of %s: %w", arn, err)
 	}
@@ -188,7 +153,7 @@ func (a *App) latestState(ctx context.Context, arn string) (deploy.State, *deplo
 	if p, ok := deploy.ParkedFrom(arn, events); ok {
 		return p.State, &p, true, nil
 	}
-	st, ok := deploy.StateIn(events)
+	st, ok := executions.Latest[deploy.State](events)
 	return st, nil, ok, nil
 }
 
@@ -235,7 +200,7 @@ func (a *App) record(ctx context.Context, arn string, dec deploy.Decision) (bool
 	wake, _ := json.Marshal(deploy.Wake{By: "decision", Reason: fmt.Sprintf("%s chose %s: %s", dec.By, dec.Action, orNone(dec.Reason)), Decision: &dec})
 	deadline := a.Now().Add(time.Minute)
 	for {
-		events, err := deploy.LatestEvents(ctx, a.sfn, arn, 5)
+		events, err := executions.LatestEvents(ctx, a.sfn, arn, 5)
 		if err != nil {
 			return false, fmt.Errorf("read the history of %s: %w", arn, err)
 		}

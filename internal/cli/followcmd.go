@@ -6,12 +6,11 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // followCmd re-attaches to an execution: by name or ARN, or an
@@ -62,12 +61,12 @@ func (a *App) followCmd(ctx context.Context, args []string) error {
 // that holds the turn, else the newest running one, else the newest.
 func (a *App) executionOf(ctx context.Context, sm string, ts config.Targets, env string) (string, error) {
 	var running, latest string
-	err := a.scanExecutions(ctx, sm, "", rollbackScan, func(ex sfntypes.ExecutionListItem, d *sfn.DescribeExecutionOutput) (bool, error) {
-		if row(d, ts).Environment != env {
+	err := a.executions(sm).Scan(ctx, executions.Query{Limit: rollbackScan}, executions.MayBe(env), func(e executions.Execution) (bool, error) {
+		if row(e, ts).Environment != env {
 			return false, nil
 		}
-		arn := aws.ToString(ex.ExecutionArn)
-		if ex.Status != sfntypes.ExecutionStatusRunning {
+		arn := e.ARN
+		if e.Status != sfntypes.ExecutionStatusRunning {
 			if running == "" {
 				latest = arn
 				return true, nil

@@ -3,10 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/history"
 )
@@ -35,16 +31,16 @@ func (a *App) history(ctx context.Context, args []string) error {
 		}
 		arn = executionARN(sm, arn)
 	}
-	d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	d, err := a.executions("").Reread(ctx, arn)
 	if err != nil {
-		return fmt.Errorf("describe execution: %w", err)
+		return err
 	}
 	events, err := a.allEvents(ctx, arn)
 	if err != nil {
 		return err
 	}
 	steps := history.Steps(history.FromSDK(events))
-	res := history.Result{ExecutionARN: arn, Status: string(d.Status), Output: aws.ToString(d.Output), Error: aws.ToString(d.Error), Cause: aws.ToString(d.Cause)}
+	res := history.Result{ExecutionARN: arn, Status: string(d.Status), Output: d.Output, Error: d.Error, Cause: d.Cause}
 	if a.global.output == "json" {
 		type step struct {
 			Name     string  `json:"name"`

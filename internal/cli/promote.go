@@ -11,12 +11,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 	"github.com/ecr-deployer/ecr-deployer/internal/history"
 )
 
@@ -150,47 +150,27 @@ func (a *App) alreadyTagged(ctx context.Context, t config.Published, digest stri
 	case latest == nil:
 		fmt.Fprintf(a.Err, "deployer: %s, and no execution in the history deployed it to %s. To deploy it: deployer start %s --follow\n", tagged, t.Environment, t.Environment)
 		return &exitError{code: 1}
-	case latest.status == sfntypes.ExecutionStatusRunning:
-		fmt.Fprintf(a.Out, "%s; execution %s is deploying it:\n  %s\n", tagged, lastPart(latest.arn), deploy.ExecutionConsoleURL(a.region, latest.arn))
-		return a.follow(ctx, latest.arn, until)
-	case latest.status == sfntypes.ExecutionStatusSucceeded:
-		fmt.Fprintf(a.Out, "%s; it is deployed to %s: execution %s succeeded at %s.\n", tagged, t.Environment, lastPart(latest.arn), latest.stop.UTC().Format(time.RFC3339))
+	case latest.Status == sfntypes.ExecutionStatusRunning:
+		fmt.Fprintf(a.Out, "%s; execution %s is deploying it:\n  %s\n", tagged, lastPart(latest.ARN), deploy.ExecutionConsoleURL(a.region, latest.ARN))
+		return a.follow(ctx, latest.ARN, until)
+	case latest.Status == sfntypes.ExecutionStatusSucceeded:
+		fmt.Fprintf(a.Out, "%s; it is deployed to %s: execution %s succeeded at %s.\n", tagged, t.Environment, lastPart(latest.ARN), latest.Stop.UTC().Format(time.RFC3339))
 		return nil
 	}
 	fmt.Fprintf(a.Err, "deployer: %s, and its latest deployment to %s, execution %s, ended %s: %s: %s\nNothing new deploys; fix the cause and run: deployer start %s --follow\n",
-		tagged, t.Environment, lastPart(latest.arn), latest.status, latest.error, history.CauseMessage(latest.cause), t.Environment)
+		tagged, t.Environment, lastPart(latest.ARN), latest.Status, latest.Error, history.CauseMessage(latest.Cause), t.Environment)
 	return &exitError{code: 1}
 }
 
-// attempt is one execution that deployed (or tried to deploy) an image.
-type attempt struct {
-	arn          string
-	status       sfntypes.ExecutionStatus
-	stop         time.Time
-	error, cause string
-}
-
 // latestDeploymentOf finds the newest execution that deployed or tries to
-// deploy the digest to the target (by push, by hand or as a rollback),
-// skipping those that ended without deploying (superseded, duplicate).
-func (a *App) latestDeploymentOf(ctx context.Context, sm string, t config.Published, digest string) (*attempt, error) {
-	var found *attempt
-	err := a.scanExecutions(ctx, sm, "", rollbackScan, func(_ sfntypes.ExecutionListItem, d *sfn.DescribeExecutionOutput) (bool, error) {
-		req, err := deploy.ParseInput(json.RawMessage(aws.ToString(d.Input)))
-		if err != nil {
-			return false, nil
-		}
-		var out deploy.State
-		_ = json.Unmarshal([]byte(aws.ToString(d.Output)), &out)
-		mine := (req.Trigger.Type == "push" && req.Repository == t.Repository && req.Tag == t.Tag && req.Digest == digest) ||
-			(req.Environment == t.Environment && (req.Digest == digest || out.Image.Digest == digest))
-		if !mine || (d.Status == sfntypes.ExecutionStatusSucceeded && !out.Deployment.Done) {
-			return false, nil
-		}
-		found = &attempt{arn: aws.ToString(d.ExecutionArn), status: d.Status, stop: aws.ToTime(d.StopDate), error: aws.ToString(d.Error), cause: aws.ToString(d.Cause)}
-		return true, nil
-	})
-	return found, err
+// deploy the digest to the target (by push, by hand or as a rollback), as
+// the promotion guard reads it (executions.Reader.LatestAttempt).
+func (a *App) latestDeploymentOf(ctx context.Context, sm string, t config.Published, digest string) (*executions.Execution, error) {
+	ts, err := a.targets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a.executions(sm).LatestAttempt(ctx, t.Environment, digest, deploy.SubjectOf(ts))
 }
 
 // pushClockMargin is how far this machine's clock may run ahead of AWS's
@@ -207,26 +187,29 @@ func (a *App) awaitPushExecution(ctx context.Context, repo, tag, digest string, 
 		return "", err
 	}
 	deadline := time.Now().Add(limit)
+	r := a.executions(sm)
 	seen := map[string]bool{}
 	for {
-		list, err := a.sfn.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), MaxResults: 20})
-		if err != nil {
-			return "", fmt.Errorf("list executions: %w", err)
-		}
-		for _, ex := range list.Executions {
+		var found string
+		err := r.List(ctx, executions.Query{PageSize: 20, Limit: 20}, func(ex sfntypes.ExecutionListItem) (bool, error) {
 			arn := aws.ToString(ex.ExecutionArn)
 			if seen[arn] || aws.ToTime(ex.StartDate).Before(after) {
-				continue
+				return false, nil
 			}
 			seen[arn] = true
-			d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
+			e, err := r.Input(ctx, arn)
 			if err != nil {
-				return "", fmt.Errorf("describe execution: %w", err)
+				return true, err
 			}
-			req, err := deploy.ParseInput(json.RawMessage(aws.ToString(d.Input)))
+			req, err := deploy.ParseInput(json.RawMessage(e.Input))
 			if err == nil && req.Trigger.Type == "push" && req.Repository == repo && req.Tag == tag && req.Digest == digest {
-				return arn, nil
+				found = arn
+				return true, nil
 			}
+			return false, nil
+		})
+		if err != nil || found != "" {
+			return found, err
 		}
 		if time.Now().After(deadline) {
 			return "", fmt.Errorf("no execution started for the push of %s:%s within %s: check the EventBridge rule and the dead-letter queue (stack output DeadLetterQueueUrl)", repo, tag, limit)

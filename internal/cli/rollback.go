@@ -17,6 +17,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 var digestSyntax = regexp.MustCompile(`^sha(256|384|512):[0-9a-f]{32,128}$`)
@@ -183,12 +184,12 @@ func RollbackTarget(newestFirst []Deployed) (current, target Deployed, ok bool) 
 // consistent).
 func (a *App) deployedImages(ctx context.Context, sm, env string) ([]Deployed, error) {
 	var out []Deployed
-	err := a.scanExecutions(ctx, sm, "", rollbackScan, func(ex sfntypes.ExecutionListItem, d *sfn.DescribeExecutionOutput) (bool, error) {
-		var st deploy.State
-		if d.Status != sfntypes.ExecutionStatusSucceeded || json.Unmarshal([]byte(aws.ToString(d.Output)), &st) != nil || st.Environment != env || !st.Deployment.Done {
+	err := a.executions(sm).Scan(ctx, executions.Query{Limit: rollbackScan}, executions.MayBe(env), func(e executions.Execution) (bool, error) {
+		st, ok := executions.Decode[deploy.State](e.Output)
+		if e.Status != sfntypes.ExecutionStatusSucceeded || !ok || st.Environment != env || !st.Deployment.Done {
 			return false, nil
 		}
-		dd := Deployed{Digest: st.Image.Digest, Execution: aws.ToString(ex.Name), Stop: aws.ToTime(d.StopDate)}
+		dd := Deployed{Digest: st.Image.Digest, Execution: e.Name, Stop: e.Stop}
 		if st.Image.DeployedDigest != "" {
 			dd.Digest = st.Image.DeployedDigest
 		}
@@ -225,7 +226,7 @@ func (a *App) redeploy(ctx context.Context, sm, env, to, reason string, follow b
 	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: target.Digest, Reason: reason, Rollback: &deploy.RollbackRequest{Of: current.Digest, By: by}})
 	b := make([]byte, 2)
 	_, _ = rand.Read(b)
-	name := deploy.ExecutionName(env, target.Digest, a.Now(), "rb"+hex.EncodeToString(b))
+	name := executions.ExecutionName(env, target.Digest, a.Now(), "rb"+hex.EncodeToString(b))
 	out, err := a.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(sm), Name: aws.String(name), Input: aws.String(string(input))})
 	if err != nil {
 		return fmt.Errorf("start execution: %w", err)

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 	"github.com/ecr-deployer/ecr-deployer/internal/history"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
@@ -66,7 +66,7 @@ func (a *App) start(ctx context.Context, args []string) error {
 	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: *digest, SkipMigration: *skip, Reason: *reason, OverrideGuard: *override, OverrideWindow: *overrideWindow, By: by})
 	b := make([]byte, 2)
 	_, _ = rand.Read(b)
-	name := deploy.ExecutionName(env, *digest, a.Now(), hex.EncodeToString(b))
+	name := executions.ExecutionName(env, *digest, a.Now(), hex.EncodeToString(b))
 	out, err := a.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(sm), Name: aws.String(name), Input: aws.String(string(input))})
 	if err != nil {
 		return fmt.Errorf("start execution: %w", err)
@@ -133,20 +133,20 @@ func (a *App) follow(ctx context.Context, arn string, until Until) error {
 	printed := 0
 	last := ""
 	var events []sfntypes.HistoryEvent
+	reader := a.executions("")
 	for {
 		var err error
 		if events, err = a.newEvents(ctx, arn, events); err != nil {
 			return a.interrupted(ctx, arn, err)
 		}
-		desc, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
-		var missing *sfntypes.ExecutionDoesNotExist
-		if errors.As(err, &missing) && printed == 0 {
+		desc, err := reader.Reread(ctx, arn)
+		if executions.Gone(err) && printed == 0 {
 			// Just started, and DescribeExecution is eventually consistent:
 			// it runs, it is only not described yet.
-			desc, err = &sfn.DescribeExecutionOutput{Status: sfntypes.ExecutionStatusRunning}, nil
+			desc, err = executions.Execution{Status: sfntypes.ExecutionStatusRunning}, nil
 		}
 		if err != nil {
-			return a.interrupted(ctx, arn, fmt.Errorf("describe execution: %w", err))
+			return a.interrupted(ctx, arn, err)
 		}
 		done := desc.Status != sfntypes.ExecutionStatusRunning
 		if done { // the history may have grown since the first call
@@ -183,10 +183,10 @@ func (a *App) follow(ctx context.Context, arn string, until Until) error {
 			}
 		}
 		if done {
-			history.RenderResult(a.Out, history.Result{ExecutionARN: arn, Status: string(desc.Status), Output: aws.ToString(desc.Output),
-				Error: aws.ToString(desc.Error), Cause: aws.ToString(desc.Cause)})
+			history.RenderResult(a.Out, history.Result{ExecutionARN: arn, Status: string(desc.Status), Output: desc.Output,
+				Error: desc.Error, Cause: desc.Cause})
 			if desc.Status != sfntypes.ExecutionStatusSucceeded {
-				fmt.Fprintf(a.Err, "deployer: the deployment ended %s: %s: %s\n", desc.Status, aws.ToString(desc.Error), history.CauseMessage(aws.ToString(desc.Cause)))
+				fmt.Fprintf(a.Err, "deployer: the deployment ended %s: %s: %s\n", desc.Status, desc.Error, history.CauseMessage(desc.Cause))
 				return &exitError{code: 1}
 			}
 			return nil

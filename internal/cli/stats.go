@@ -8,6 +8,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // The four DORA figures, from the workflow's own execution history: how
@@ -39,23 +43,16 @@ const (
 	OutcomeSkipped  = "skipped"
 )
 
-// changeErrors are the errors of a change that ran and failed; any other
-// error refused the change before anything ran (bad input, unknown target,
-// missing image, no capacity) and is not a change failure.
-var changeErrors = map[string]bool{
-	"MigrationFailedToStart": true, "MigrationFailed": true, "MigrationLost": true, "MigrationTimedOut": true,
-	"DeploymentRolledBack": true, "DeploymentFailed": true, "DeploymentStopped": true,
-	"DeploymentTimedOut": true, "States.Timeout": true,
-}
-
-// OutcomeOf classifies an ended execution.
-func OutcomeOf(status, errName string, deployed bool) string {
+// OutcomeOf classifies an ended execution by the one table of what its
+// error means (executions.Classify): a change failure is failed; a
+// deployment is deployed; anything else (superseded, duplicate, refused
+// before anything ran, still running) is skipped.
+func OutcomeOf(status sfntypes.ExecutionStatus, errName string, deployed bool) string {
+	c := executions.Classify(status, errName, deployed)
 	switch {
-	case status == "SUCCEEDED" && deployed:
+	case status == sfntypes.ExecutionStatusSucceeded && deployed:
 		return OutcomeDeployed
-	case status == "SUCCEEDED" || status == "RUNNING":
-		return OutcomeSkipped
-	case changeErrors[errName] || status == "TIMED_OUT" || status == "ABORTED":
+	case c.ChangeFailure:
 		return OutcomeFailed
 	}
 	return OutcomeSkipped

@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // StatsJSON is `deployer stats --output json`.
@@ -61,35 +62,36 @@ func (a *App) stats(ctx context.Context, args []string) error {
 	now := a.Now()
 	since := now.Add(-window)
 	var attempts []Attempt
-	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), MaxResults: 1000})
-	done := false
-	for pages.HasMorePages() && !done {
-		page, err := pages.NextPage(ctx)
+	keep := func(string) bool { return true }
+	if len(pos) == 1 {
+		keep = executions.MayBe(pos[0])
+	}
+	// Newest first by start: one that started before since less the longest
+	// an execution runs cannot have ended after since.
+	oldest := since.Add(-deploy.MaxExecution)
+	err = a.executions(sm).List(ctx, executions.Query{PageSize: 1000}, func(ex sfntypes.ExecutionListItem) (bool, error) {
+		if aws.ToTime(ex.StartDate).Before(oldest) {
+			return true, nil
+		}
+		if !keep(aws.ToString(ex.Name)) {
+			return false, nil
+		}
+		e, err := a.executions(sm).Describe(ctx, aws.ToString(ex.ExecutionArn))
 		if err != nil {
-			return fmt.Errorf("list executions: %w", err)
+			return true, err
 		}
-		for _, ex := range page.Executions {
-			// Newest first by start: one that started before since-24h
-			// (the longest an execution runs) cannot have ended after since.
-			if aws.ToTime(ex.StartDate).Before(since.Add(-deploy.MaxExecution)) {
-				done = true
-				break
-			}
-			d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
-			if err != nil {
-				return fmt.Errorf("describe execution %s: %w", aws.ToString(ex.Name), err)
-			}
-			r := row(d, ts)
-			if len(pos) == 1 && r.Environment != pos[0] {
-				continue
-			}
-			var out deploy.State
-			_ = json.Unmarshal([]byte(aws.ToString(d.Output)), &out)
-			at := Attempt{Environment: r.Environment, Start: aws.ToTime(d.StartDate), Stop: aws.ToTime(d.StopDate),
-				Outcome: OutcomeOf(string(d.Status), aws.ToString(d.Error), out.Deployment.Done)}
-			at.PushedAt = pushTime(aws.ToString(d.Input))
-			attempts = append(attempts, at)
+		r := row(e, ts)
+		if len(pos) == 1 && r.Environment != pos[0] {
+			return false, nil
 		}
+		out, _ := executions.Decode[deploy.State](e.Output)
+		at := Attempt{Environment: r.Environment, Start: e.Start, Stop: e.Stop, Outcome: OutcomeOf(e.Status, e.Error, out.Deployment.Done)}
+		at.PushedAt = pushTime(e.Input)
+		attempts = append(attempts, at)
+		return false, nil
+	})
+	if err != nil {
+		return err
 	}
 	ss := ComputeStats(attempts, since, now)
 	if *chart != "" {

@@ -9,12 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 	"github.com/ecr-deployer/ecr-deployer/internal/history"
 )
 
@@ -76,34 +73,24 @@ func (a *App) status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	// A page may be shorter than asked for, even empty with a nextToken
-	// ("The actual number of results returned per call might be fewer than
-	// the specified maximum"): read on until the limit.
-	var items []sfntypes.ExecutionListItem
-	pages := sfn.NewListExecutionsPaginator(a.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), MaxResults: int32(*limit)})
-	for pages.HasMorePages() && len(items) < *limit {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list executions: %w", err)
-		}
-		items = append(items, page.Executions...)
-	}
+	reader := a.executions(sm)
 	rows := []Row{}
-	for _, item := range items[:min(len(items), *limit)] {
-		d, err := a.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: item.ExecutionArn})
-		if err != nil {
-			return fmt.Errorf("describe execution %s: %w", aws.ToString(item.Name), err)
+	err = reader.Scan(ctx, executions.Query{PageSize: int32(*limit), Limit: *limit}, nil, func(e executions.Execution) (bool, error) {
+		r := row(e, ts)
+		if len(pos) == 1 && r.Environment != pos[0] {
+			return false, nil
 		}
-		r := row(d, ts)
 		if r.Status == "RUNNING" {
-			if r.Waiting, err = a.waitingOn(ctx, aws.ToString(item.ExecutionArn)); err != nil {
-				return err
+			var err error
+			if r.Waiting, err = a.waitingOn(ctx, e.ARN); err != nil {
+				return true, err
 			}
 		}
-		if len(pos) == 1 && r.Environment != pos[0] {
-			continue
-		}
 		rows = append(rows, r)
+		return false, nil
+	})
+	if err != nil {
+		return err
 	}
 	if a.global.output == "json" {
 		enc := json.NewEncoder(a.Out)
@@ -116,13 +103,12 @@ func (a *App) status(ctx context.Context, args []string) error {
 
 // row reads environment, digest and trigger from the execution's input, and
 // the digest actually resolved from its output when it succeeded.
-func row(d *sfn.DescribeExecutionOutput, ts config.Targets) Row {
-	r := Row{Status: string(d.Status), Started: aws.ToTime(d.StartDate), Execution: aws.ToString(d.Name),
-		Error: aws.ToString(d.Error), Cause: history.CauseMessage(aws.ToString(d.Cause))}
-	if d.StopDate != nil {
-		r.Seconds = d.StopDate.Sub(r.Started).Seconds()
+func row(e executions.Execution, ts config.Targets) Row {
+	r := Row{Status: string(e.Status), Started: e.Start, Execution: e.Name, Error: e.Error, Cause: history.CauseMessage(e.Cause)}
+	if !e.Stop.IsZero() {
+		r.Seconds = e.Stop.Sub(r.Started).Seconds()
 	}
-	req, err := deploy.ParseInput(json.RawMessage(aws.ToString(d.Input)))
+	req, err := deploy.ParseInput(json.RawMessage(e.Input))
 	switch {
 	case err != nil:
 		r.Environment, r.Trigger = "?", "invalid input"
@@ -134,8 +120,8 @@ func row(d *sfn.DescribeExecutionOutput, ts config.Targets) Row {
 	default:
 		r.Trigger, r.Environment, r.Digest, r.Reason = req.Trigger.Type, req.Environment, req.Digest, req.Trigger.Reason
 	}
-	var out deploy.State
-	if json.Unmarshal([]byte(aws.ToString(d.Output)), &out) == nil && out.Image.Digest != "" {
+	out, _ := executions.Decode[deploy.State](e.Output)
+	if out.Image.Digest != "" {
 		r.Digest = out.Image.Digest
 	}
 	switch {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // Until is where `--follow --until` stops following: a CI job can return
@@ -97,8 +97,7 @@ func (a *App) reachedNow(ctx context.Context, u Until, events []sfntypes.History
 	var latest deploy.State
 	for _, ev := range events {
 		if d := ev.StateExitedEventDetails; d != nil {
-			var s deploy.State
-			if json.Unmarshal([]byte(aws.ToString(d.Output)), &s) == nil && len(deploymentsOf(&s)) > 0 {
+			if s, ok := executions.Decode[deploy.State](aws.ToString(d.Output)); ok && len(deploymentsOf(&s)) > 0 {
 				latest = s
 			}
 		}
@@ -153,8 +152,8 @@ func (u Until) reachedIn(events []sfntypes.HistoryEvent) (string, bool) {
 		if d == nil {
 			continue
 		}
-		var s deploy.State
-		if json.Unmarshal([]byte(aws.ToString(d.Output)), &s) != nil || s.Environment == "" {
+		s, ok := executions.Decode[deploy.State](aws.ToString(d.Output))
+		if !ok {
 			continue
 		}
 		if u.Reached(aws.ToString(d.Name), s) {

@@ -316,6 +316,17 @@ func (c *Config) ByEnvironment(env string) (Resolved, bool) {
 	return Resolved{}, false
 }
 
+// EnvironmentOf is the environment an execution deploys to: the one its
+// input names, or the one its pushed image's repository and tag deploy.
+func (c *Config) EnvironmentOf(repository, tag, env string) (string, bool) {
+	if env != "" {
+		_, ok := c.ByEnvironment(env)
+		return env, ok
+	}
+	t, ok := c.ByImage(repository, tag)
+	return t.Environment, ok
+}
+
 // Environments lists the configured environment names, sorted.
 func (c *Config) Environments() []string {
 	var out []string

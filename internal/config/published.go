@@ -104,6 +104,17 @@ func (ts Targets) ByEnvironment(env string) (Published, bool) {
 	return Published{}, false
 }
 
+// EnvironmentOf is the environment an execution deploys to, as
+// Config.EnvironmentOf reads it.
+func (ts Targets) EnvironmentOf(repository, tag, env string) (string, bool) {
+	if env != "" {
+		_, ok := ts.ByEnvironment(env)
+		return env, ok
+	}
+	t, ok := ts.ByImage(repository, tag)
+	return t.Environment, ok
+}
+
 // Environments lists the environment names, sorted.
 func (ts Targets) Environments() []string {
 	var out []string

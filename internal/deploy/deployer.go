@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // ECSAPI is the part of the ECS API the workflow calls.
@@ -69,8 +70,14 @@ type Deployer struct {
 	Now             func() time.Time
 	Log             *slog.Logger
 
-	wakeCache memo[deploys]
-	turnCache memo[described]
+	wakeCache executions.Memo[deploys]
+	execCache executions.Memo[executions.Execution]
+}
+
+// executions reads the executions of a state machine, through the warm
+// instance's cache of what it described.
+func (d *Deployer) executions(stateMachine string) *executions.Reader {
+	return &executions.Reader{API: d.SFN, StateMachine: stateMachine, Cache: &d.execCache}
 }
 
 func (d *Deployer) now() time.Time {

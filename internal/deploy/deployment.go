@@ -233,57 +233,15 @@ func (d *Deployer) checkOne(ctx context.Context, s State, verify bool) (State, e
 	recordPause(&s, v.SD, now)
 	switch v.Phase {
 	case DeploymentCompleted:
-		if verify {
-			if err := d.verifyDigest(ctx, &s); err != nil {
-				return s, err
-			}
-		}
-		dep.Done = true
-		dep.FinishedAt = ptrTime(now)
-		if dep.StartedAt != nil {
-			s.Phases.DeploymentSeconds = seconds(*dep.StartedAt, now)
-		}
-		s.Phases.TotalSeconds = seconds(s.Execution.StartTime, now)
-		d.log().InfoContext(ctx, "deployment completed", "execution", s.Execution.ID, "cluster", s.Cluster,
-			"service", s.Service, "deploymentId", dep.ID)
-		return s, nil
-	case DeploymentRollingBack:
-		// Hold the service until ECS's rollback has settled, so that the next
-		// queued execution does not deploy over it.
-		if dep.Deadline != nil && !now.After(*dep.Deadline) {
-			s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
-			return s, nil
-		}
-		return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed and ECS was still rolling it back (%s) at the deployment timeout (%ds): %s. The service is returning to the previous version; follow service deployment %s.",
-			dep.ID, s.Service, v.SD.Status, dep.TimeoutSeconds, v.SD.failedCause(), dep.ServiceDeploymentARN)}
-	case DeploymentFailedPhase:
-		if v.SD != nil {
-			outcome := "ECS rolled it back; the service runs the previous version"
-			if v.SD.Status == string(ecstypes.ServiceDeploymentStatusRollbackFailed) {
-				outcome = "ECS's rollback failed too (ROLLBACK_FAILED): the service may run neither version; act on it now"
-			}
-			if by := rollbackRequest(dep); by != "" {
-				return s, &DeploymentRolledBack{newf("Deployment %s of service %s was rolled back on request: %s. %s. Service deployment %s.",
-					dep.ID, s.Service, by, outcome, dep.ServiceDeploymentARN)}
-			}
-			return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed: %s. %s.%s Latest events: %s. Service deployment %s: %s",
-				dep.ID, s.Service, v.SD.failedCause(), outcome, d.stoppedTasks(ctx, s), strings.TrimSuffix(eventList(v.Events), "."), dep.ServiceDeploymentARN, ServiceDeploymentConsoleURL(d.Region, s.Cluster, s.Service))}
-		}
-		// Hold the service until ECS's rollback has settled, so that the next
-		// queued execution does not deploy over it.
-		if rb := rollingBackTo(v, *dep, now); rb != "" {
-			dep.RollingBackTo = rb
-			s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
-			return s, nil
-		}
-		return s, &DeploymentRolledBack{newf("Deployment %s of service %s failed and ECS rolled it back: %s; %d tasks failed. The service runs the previous version.%s Latest events: %s.",
-			dep.ID, s.Service, strings.TrimSuffix(orUnknown(dep.RolloutStateReason), "."), dep.FailedTasks, d.stoppedTasks(ctx, s), strings.TrimSuffix(eventList(v.Events), "."))}
+		err := d.completed(ctx, &s, verify, now)
+		return s, err
+	case DeploymentRollingBack, DeploymentFailedPhase:
+		err := d.rolledBack(ctx, &s, v, now)
+		return s, err
 	case DeploymentFailedNoRollback:
-		return s, &DeploymentFailed{newf("Deployment %s of service %s failed: %s. Rollback is off for the check that failed it, so ECS stopped the deployment where it was: the service may run old and new tasks side by side. Fix the image and deploy again, or deploy the previous image (deployer rollback).%s Service deployment %s.",
-			dep.ID, s.Service, v.SD.failedCause(), d.stoppedTasks(ctx, s), dep.ServiceDeploymentARN)}
+		return s, deploymentFailedNoRollback(dep.ID, s.Service, v.SD.failedCause(), d.stoppedTasks(ctx, s), dep.ServiceDeploymentARN)
 	case DeploymentStoppedPhase:
-		return s, &DeploymentStopped{newf("Deployment %s of service %s was stopped before it completed (%s), and no newer deployment replaced it: someone stopped it in the console or with the API. Check which version the service runs now; start again to deploy this image.",
-			dep.ID, s.Service, strings.TrimSuffix(orUnknown(v.SD.StatusReason), "."))}
+		return s, deploymentStopped(dep.ID, s.Service, strings.TrimSuffix(orUnknown(v.SD.StatusReason), "."))
 	case DeploymentReplaced:
 		by := "another deployment"
 		if v.Primary != nil {
@@ -292,23 +250,84 @@ func (d *Deployer) checkOne(ctx context.Context, s State, verify bool) (State, e
 		if v.SD != nil && v.Current != "" {
 			by += ", service deployment " + v.Current
 		}
-		return s, &DeploymentSuperseded{newf("Deployment %s of service %s was replaced by %s before it completed: someone or something else updated the service. Check which version the service runs now; start again to deploy this image.",
-			dep.ID, s.Service, by)}
+		return s, deploymentSuperseded(dep.ID, s.Service, by)
 	}
-	if dl := dep.deadline(); dl != nil && now.After(*dl) {
-		progress := "rollout " + orUnknown(dep.RolloutState)
-		if dep.Progress != "" {
-			progress = dep.Progress
-		}
-		if p := dep.Paused; p != nil {
-			return s, &DeploymentTimedOut{newf("Deployment %s of service %s had not completed after %ds: it waits for a decision at the pause hook at %s (hook %s) since %s, and nobody answered. ECS keeps it paused until the hook's own timeout; answer it with %s, and raise deploymentTimeout to cover the time a person takes.",
-				dep.ID, s.Service, dep.TimeoutSeconds, p.Stage, p.ID, p.Since.UTC().Format(time.RFC3339), p.Answer)}
-		}
-		return s, &DeploymentTimedOut{newf("Deployment %s of service %s had not completed after %ds (%s, %d of %d tasks running, %d pending). ECS continues it; look at the service's events and tasks, and raise deploymentTimeout if rollouts (bake time included) take longer.",
-			dep.ID, s.Service, dep.TimeoutSeconds, progress, dep.RunningCount, dep.DesiredCount, dep.PendingCount)}
+	if err := timedOut(s, now); err != nil {
+		return s, err
 	}
 	s.Poll.DeploymentSeconds = pollSeconds(s, now)
 	return s, nil
+}
+
+// completed records our deployment's completion (after checking that the
+// service runs the digest, if asked).
+func (d *Deployer) completed(ctx context.Context, s *State, verify bool, now time.Time) error {
+	dep := &s.Deployment
+	if verify {
+		if err := d.verifyDigest(ctx, s); err != nil {
+			return err
+		}
+	}
+	dep.Done = true
+	dep.FinishedAt = ptrTime(now)
+	if dep.StartedAt != nil {
+		s.Phases.DeploymentSeconds = seconds(*dep.StartedAt, now)
+	}
+	s.Phases.TotalSeconds = seconds(s.Execution.StartTime, now)
+	d.log().InfoContext(ctx, "deployment completed", "execution", s.Execution.ID, "cluster", s.Cluster,
+		"service", s.Service, "deploymentId", dep.ID)
+	return nil
+}
+
+// rolledBack ends a failed deployment in DeploymentRolledBack once ECS's
+// rollback has settled, and holds the service (nil: look again) until then,
+// so that the next queued execution does not deploy over it.
+func (d *Deployer) rolledBack(ctx context.Context, s *State, v DeploymentVerdict, now time.Time) error {
+	dep := &s.Deployment
+	if v.Phase == DeploymentRollingBack {
+		// Hold the service until ECS's rollback has settled, so that the next
+		// queued execution does not deploy over it.
+		if dep.Deadline != nil && !now.After(*dep.Deadline) {
+			s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
+			return nil
+		}
+		return rollbackUnsettled(dep.ID, s.Service, v.SD.Status, dep.TimeoutSeconds, v.SD.failedCause(), dep.ServiceDeploymentARN)
+	}
+	if v.SD != nil {
+		outcome := "ECS rolled it back; the service runs the previous version"
+		if v.SD.Status == string(ecstypes.ServiceDeploymentStatusRollbackFailed) {
+			outcome = "ECS's rollback failed too (ROLLBACK_FAILED): the service may run neither version; act on it now"
+		}
+		if by := rollbackRequest(dep); by != "" {
+			return rolledBackOnRequest(dep.ID, s.Service, by, outcome, dep.ServiceDeploymentARN)
+		}
+		return deploymentRolledBack(dep.ID, s.Service, v.SD.failedCause(), outcome, d.stoppedTasks(ctx, *s), strings.TrimSuffix(eventList(v.Events), "."), dep.ServiceDeploymentARN, ServiceDeploymentConsoleURL(d.Region, s.Cluster, s.Service))
+	}
+	// Hold the service until ECS's rollback has settled, so that the next
+	// queued execution does not deploy over it.
+	if rb := rollingBackTo(v, *dep, now); rb != "" {
+		dep.RollingBackTo = rb
+		s.Poll.DeploymentSeconds = waitSeconds(s.Poll.DeploymentIntervalSeconds, dep.Deadline, now)
+		return nil
+	}
+	return rolledBackByCircuitBreaker(dep.ID, s.Service, strings.TrimSuffix(orUnknown(dep.RolloutStateReason), "."), dep.FailedTasks, d.stoppedTasks(ctx, *s), strings.TrimSuffix(eventList(v.Events), "."))
+}
+
+// timedOut ends a deployment that passed its deadline in DeploymentTimedOut.
+func timedOut(s State, now time.Time) error {
+	dep := &s.Deployment
+	dl := dep.deadline()
+	if dl == nil || !now.After(*dl) {
+		return nil
+	}
+	progress := "rollout " + orUnknown(dep.RolloutState)
+	if dep.Progress != "" {
+		progress = dep.Progress
+	}
+	if p := dep.Paused; p != nil {
+		return pausedPastTimeout(dep.ID, s.Service, dep.TimeoutSeconds, p.Stage, p.ID, p.Since.UTC().Format(time.RFC3339), p.Answer)
+	}
+	return deploymentTimedOut(dep.ID, s.Service, dep.TimeoutSeconds, progress, dep.RunningCount, dep.DesiredCount, dep.PendingCount)
 }
 
 // deadline is when the workflow gives up on the deployment. Waiting at a

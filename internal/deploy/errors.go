@@ -3,6 +3,9 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"time"
+
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
 
 // The error types below are what the Lambdas return to Step Functions.
@@ -92,6 +95,154 @@ type InternalError struct{ failure }
 
 func newf(format string, a ...any) failure { return failure{msg: fmt.Sprintf(format, a...)} }
 
+// The causes, one constructor per sentence a Fail state can end with, from
+// the facts it names (TestCausesRender renders every one; docs/errors.md
+// explains each Fail state).
+
+func deploymentFailedNoRollback(id string, service string, cause string, stopped string, serviceDeployment string) *DeploymentFailed {
+	return &DeploymentFailed{newf("Deployment %s of service %s failed: %s. Rollback is off for the check that failed it, so ECS stopped the deployment where it was: the service may run old and new tasks side by side. Fix the image and deploy again, or deploy the previous image (deployer rollback).%s Service deployment %s.", id, service, cause, stopped, serviceDeployment)}
+}
+
+func deploymentStopped(id string, service string, reason string) *DeploymentStopped {
+	return &DeploymentStopped{newf("Deployment %s of service %s was stopped before it completed (%s), and no newer deployment replaced it: someone stopped it in the console or with the API. Check which version the service runs now; start again to deploy this image.", id, service, reason)}
+}
+
+func deploymentSuperseded(id string, service string, by string) *DeploymentSuperseded {
+	return &DeploymentSuperseded{newf("Deployment %s of service %s was replaced by %s before it completed: someone or something else updated the service. Check which version the service runs now; start again to deploy this image.", id, service, by)}
+}
+
+func rollbackUnsettled(id string, service string, status string, timeoutSeconds int, cause string, serviceDeployment string) *DeploymentRolledBack {
+	return &DeploymentRolledBack{newf("Deployment %s of service %s failed and ECS was still rolling it back (%s) at the deployment timeout (%ds): %s. The service is returning to the previous version; follow service deployment %s.", id, service, status, timeoutSeconds, cause, serviceDeployment)}
+}
+
+func rolledBackOnRequest(id string, service string, by string, outcome string, serviceDeployment string) *DeploymentRolledBack {
+	return &DeploymentRolledBack{newf("Deployment %s of service %s was rolled back on request: %s. %s. Service deployment %s.", id, service, by, outcome, serviceDeployment)}
+}
+
+func deploymentRolledBack(id string, service string, cause string, outcome string, stopped string, events string, serviceDeployment string, console string) *DeploymentRolledBack {
+	return &DeploymentRolledBack{newf("Deployment %s of service %s failed: %s. %s.%s Latest events: %s. Service deployment %s: %s", id, service, cause, outcome, stopped, events, serviceDeployment, console)}
+}
+
+func rolledBackByCircuitBreaker(id string, service string, reason string, failedTasks int32, stopped string, events string) *DeploymentRolledBack {
+	return &DeploymentRolledBack{newf("Deployment %s of service %s failed and ECS rolled it back: %s; %d tasks failed. The service runs the previous version.%s Latest events: %s.", id, service, reason, failedTasks, stopped, events)}
+}
+
+func pausedPastTimeout(id string, service string, timeoutSeconds int, stage string, hook string, since string, answer string) *DeploymentTimedOut {
+	return &DeploymentTimedOut{newf("Deployment %s of service %s had not completed after %ds: it waits for a decision at the pause hook at %s (hook %s) since %s, and nobody answered. ECS keeps it paused until the hook's own timeout; answer it with %s, and raise deploymentTimeout to cover the time a person takes.", id, service, timeoutSeconds, stage, hook, since, answer)}
+}
+
+func deploymentTimedOut(id string, service string, timeoutSeconds int, progress string, running int32, desired int32, pending int32) *DeploymentTimedOut {
+	return &DeploymentTimedOut{newf("Deployment %s of service %s had not completed after %ds (%s, %d of %d tasks running, %d pending). ECS continues it; look at the service's events and tasks, and raise deploymentTimeout if rollouts (bake time included) take longer.", id, service, timeoutSeconds, progress, running, desired, pending)}
+}
+
+func migrationFailedToStart(cluster string, taskDefinition string, failure string) *MigrationFailedToStart {
+	return &MigrationFailedToStart{newf("ECS could not start the migration task in cluster %s with task definition %s: %s. Fix the cause (task definition, cluster, network) and start the deployment again.", cluster, taskDefinition, failure)}
+}
+
+func migrationCapacityUnavailable(cluster string, attempts int, failure string) *MigrationCapacityUnavailable {
+	return &MigrationCapacityUnavailable{newf("ECS had no capacity for the migration task in cluster %s after %d attempts: %s. Add capacity (instances or capacity provider) or raise capacityRetries, then start the deployment again.", cluster, attempts, failure)}
+}
+
+func migrationLost(task string, missing string, logHint string) *MigrationLost {
+	return &MigrationLost{newf("ECS no longer knows the migration task %s (%s): its outcome is unknown, so nothing was deployed. Check the migration's logs%s and the database, then start the deployment again.", task, missing, logHint)}
+}
+
+func migrationTimedOut(task string, status string, timeoutSeconds int, logHint string, logTail string) *MigrationTimedOut {
+	return &MigrationTimedOut{newf("The migration task %s was still %s after the %ds migration timeout, so ecr-deployer stopped it and deployed nothing. Check the logs%s; raise migrationTimeout if the migration needs longer.%s", task, status, timeoutSeconds, logHint, logTail)}
+}
+
+func migrationFailed(container string, exitCode int32, task string, reason string, logHint string, console string, logTail string) *MigrationFailed {
+	return &MigrationFailed{newf("The migration container %s exited with code %d (task %s%s), so nothing was deployed. Logs%s. Console: %s%s", container, exitCode, task, reason, logHint, console, logTail)}
+}
+
+func containerNeverRan(task string, container string, reason string, console string, logTail string) *MigrationFailedToStart {
+	return &MigrationFailedToStart{newf("The migration task %s stopped before the %s container ran (no exit code): %s. Nothing was deployed. Fix the cause (image, secrets, network), then start again. Console: %s%s", task, container, reason, console, logTail)}
+}
+
+func neverDeployedThere(digest, requires string, scanned int) *PromotionBlocked {
+	return &PromotionBlocked{newf("%s was never deployed to %s (in the %d newest executions), which this target requires first. Promote it to %s and let that deployment succeed; or start this one by hand with \"overrideGuard\": true and a reason.", digest, requires, scanned, requires)}
+}
+
+func stillDeployingThere(execution, digest, requires string, waited time.Duration) *PromotionBlocked {
+	return &PromotionBlocked{newf("%s was still deploying %s to %s after %s (requiresWait), so this deployment did not wait any longer and deployed nothing. Start it again once %s has it.", execution, digest, requires, waited, requires)}
+}
+
+func notPassedThere(digest, requires, execution string, status sfntypes.ExecutionStatus, withError string) *PromotionBlocked {
+	return &PromotionBlocked{newf("The latest deployment of %s to %s, execution %s, ended %s%s: the image has not passed %s, so it is not deployed here. Fix it in %s first; or start this one by hand with \"overrideGuard\": true and a reason.", digest, requires, execution, status, withError, requires, requires)}
+}
+
+func nameSaysAnotherEnvironment(name string, env string, deploys string) *InvalidInput {
+	return &InvalidInput{newf("The execution's name %s says environment %s, but its input deploys %s. Names of the form <environment>-<digest>-<time>-<suffix> tell the queue which environment an execution deploys, so this one would be misread. Start it again under another name, or without one.", name, env, deploys)}
+}
+
+func unknownEnvironment(env string, known string) *UnknownTarget {
+	return &UnknownTarget{newf("Unknown environment %q: configured environments are %s. Add a target to targets.json or start with one of those.", env, known)}
+}
+
+func noTargetForImage(repository string, tag string, known string) *UnknownTarget {
+	return &UnknownTarget{newf("No target for image %s:%s: only these repository:tags deploy: %s. Push one of those tags, or add a target to targets.json.", repository, tag, known)}
+}
+
+func noRepository(repository string) *ImageNotFound {
+	return &ImageNotFound{newf("ECR repository %q does not exist (in this account and region). Check \"repository\" in targets.json.", repository)}
+}
+
+func noImage(repository string, what string) *ImageNotFound {
+	return &ImageNotFound{newf("ECR repository %q has no image with %s. Push or promote the image first, then start again.", repository, what)}
+}
+
+func digestNotTheTags(digest, tag, tagged string) *InvalidInput {
+	return &InvalidInput{newf("Invalid input: digest %s is not the image that tag %q names now (%s). ecr-deployer deploys the tag: promote that digest to %q first, or start without \"digest\".", digest, tag, tagged, tag)}
+}
+
+func clusterNotFound(cluster string) *ServiceNotFound {
+	return &ServiceNotFound{newf("ECS cluster %q does not exist. Check \"cluster\" in targets.json.", cluster)}
+}
+
+func serviceNotActive(service string, cluster string, status string) *ServiceNotFound {
+	return &ServiceNotFound{newf("ECS service %s in cluster %s is %s, not ACTIVE: it cannot be deployed. Recreate it or point the target at another service.", service, cluster, status)}
+}
+
+func noService(service string, cluster string, reason string) *ServiceNotFound {
+	return &ServiceNotFound{newf("ECS service %s was not found in cluster %s (%s). Check \"cluster\" and \"service\" in targets.json.", service, cluster, reason)}
+}
+
+func noMigrationContainer(taskDefinition string, container string, containers string) *ServiceNotFound {
+	return &ServiceNotFound{newf("The service's task definition %s has no container %q (it has: %s). Fix \"migration.container\" in targets.json.", taskDefinition, container, containers)}
+}
+
+func timeoutShorterThanBake(cluster string, service string, least time.Duration, how string, timeout time.Duration, suggested string) *TargetMisconfigured {
+	return &TargetMisconfigured{newf("ECS service %s/%s takes at least %s to deploy (%s), but the target's deploymentTimeout is %s: every deployment would time out before ECS reports it successful, so nothing was run. Set \"deploymentTimeout\" to more than that plus the rollout, for example %q.", cluster, service, least, how, timeout, suggested)}
+}
+
+func codeDeployController(cluster string, service string) *UnsupportedDeploymentController {
+	return &UnsupportedDeploymentController{newf("ECS service %s/%s uses the CODE_DEPLOY (CodeDeploy blue/green) deployment controller: UpdateService cannot deploy it, so nothing was run. Deploy it with a CodeDeploy deployment, or move the service to the ECS controller (ECS blue/green, linear and canary deployments need no CodeDeploy).", cluster, service)}
+}
+
+func externalController(cluster string, service string) *UnsupportedDeploymentController {
+	return &UnsupportedDeploymentController{newf("ECS service %s/%s uses the EXTERNAL deployment controller: its tasks are deployed with task sets (CreateTaskSet), which ecr-deployer does not manage, so nothing was run. Use the ECS deployment controller for this service, or deploy it with the tool that owns its task sets.", cluster, service)}
+}
+
+func taskDefinitionNotCovered(taskDefinition string, cluster string, service string, environment string, problems string) *TargetMisconfigured {
+	return &TargetMisconfigured{newf("The task definition %s of service %s/%s is not covered by target %s in targets.json, so the stack's IAM policy would refuse the migration: %s. Nothing was run. Fix targets.json, deploy the stack again (make deploy), then start again.", taskDefinition, cluster, service, environment, problems)}
+}
+
+func rollbackImageGone(repository string, digest string) *ImageNotFound {
+	return &ImageNotFound{newf("ECR repository %q no longer has image %s, which the rollback would deploy again (deleted by a lifecycle policy?). Nothing was deployed; roll back to another image with deployer rollback --to.", repository, digest)}
+}
+
+func immutableTag(tag string, repository string, digest string) *TargetMisconfigured {
+	return &TargetMisconfigured{newf("Tag %s is immutable in repository %s, so the rollback cannot move it back to %s, and with \"image\": \"tag\" ECS deploys what the tag names. Nothing was deployed. Use \"image\": \"digest\" for this target to roll back by digest, or make the tag mutable.", tag, repository, digest)}
+}
+
+func nothingToPin(taskDefinition string, repository string, digest string) *ServiceNotFound {
+	return &ServiceNotFound{newf("No container of task definition %s runs an image of repository %s, so there is nothing to pin to %s. Check \"repository\" and the task definition, or use \"image\": \"tag\".", taskDefinition, repository, digest)}
+}
+
+func waitedPastWorkSpan(waited time.Duration, other string, services string, left time.Duration, workSpan time.Duration, environment string) *QueueTimedOut {
+	return &QueueTimedOut{newf("Waited %s for execution %s, which is deploying %s, past the %s this execution may wait (%s of work, less what its own approval, migration and deployment may take): nothing ran. Check that execution (deployer status %s), then start this one again.", waited, other, services, left, workSpan, environment)}
+}
+
 // AllErrors returns one value of every typed error, for tests and the ASL check
 // that each one is caught.
 func AllErrors() []error {
@@ -116,5 +267,56 @@ func ForStepFunctions(err error) error {
 	if errors.As(err, &sfe) {
 		return sfe
 	}
+	return internalError(err)
+}
+
+// internalError wraps an error no Fail state names.
+func internalError(err error) *InternalError {
 	return &InternalError{newf("ecr-deployer hit an unexpected error: %v. Check the function's CloudWatch logs and its IAM permissions, then start the deployment again.", err)}
+}
+
+// Inputs that are not the workflow's: events and payloads the Lambdas refuse.
+
+func invalidInput(why string) *InvalidInput {
+	return &InvalidInput{newf("Invalid input: %s. %s", why, acceptedInputs)}
+}
+
+func servicesFailed(cause string) *DeploymentFailed {
+	return &DeploymentFailed{newf("%s", cause)}
+}
+
+func manualStartToTrigger(input string) *InvalidInput {
+	return &InvalidInput{newf("Trigger starts deployments for ECR push events; it got a manual start (%s). Start those with deployer start or StartExecution.", input)}
+}
+
+func notAnECSEvent(source string, detailType string) *InvalidInput {
+	return &InvalidInput{newf("Wake takes ECS events; this one is from %q (%s).", source, detailType)}
+}
+
+func taskEventWithoutTask(event string) *InvalidInput {
+	return &InvalidInput{newf("ECS Task State Change %s has no task ARN in its detail.", event)}
+}
+
+func deploymentEventWithoutService(event string) *InvalidInput {
+	return &InvalidInput{newf("ECS Deployment State Change %s names no service.", event)}
+}
+
+func deploymentEventBadService(event string, resource string) *InvalidInput {
+	return &InvalidInput{newf("ECS Deployment State Change %s: %q is not a service ARN with its cluster.", event, resource)}
+}
+
+func unknownECSEvent(detailType string) *InvalidInput {
+	return &InvalidInput{newf("Wake takes ECS task, deployment and hook state changes, not %q.", detailType)}
+}
+
+func hookEventWithoutService(event string) *InvalidInput {
+	return &InvalidInput{newf("ECS Hook State Change %s names no service or service deployment with its cluster.", event)}
+}
+
+func watchWithoutToken() *InvalidInput {
+	return &InvalidInput{newf("Watch needs the task token of the waiting state (Payload.taskToken = $$.Task.Token).")}
+}
+
+func watchBadWaitingFor(waitingFor string, migration string, deployment string, approval string) *InvalidInput {
+	return &InvalidInput{newf("Watch: waitingFor is %q, want %q, %q or %q.", waitingFor, migration, deployment, approval)}
 }

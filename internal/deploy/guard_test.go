@@ -4,13 +4,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 func TestJudgeGuard(t *testing.T) {
 	const digest = "sha256:abc"
 	cases := []struct {
 		name     string
-		ev       *guardEvidence
+		ev       *executions.Execution
 		waitOver bool
 		waited   time.Duration
 		verdict  string // "" for blocked
@@ -18,10 +20,10 @@ func TestJudgeGuard(t *testing.T) {
 	}{
 		{"nothing listed yet: waits a moment", nil, false, time.Second, GuardWaiting, "is listed yet"},
 		{"nothing listed after the grace: blocked", nil, false, guardListGrace, "", "was never deployed to staging"},
-		{"deployed", &guardEvidence{Execution: "s1", Status: "SUCCEEDED"}, false, 0, GuardPassed, "s1 deployed"},
-		{"deploying: waits", &guardEvidence{Execution: "s1", Status: "RUNNING"}, false, time.Minute, GuardWaiting, "is deploying"},
-		{"deploying past requiresWait: blocked", &guardEvidence{Execution: "s1", Status: "RUNNING"}, true, time.Hour, "", "still deploying"},
-		{"failed: blocked", &guardEvidence{Execution: "s1", Status: "FAILED", Error: "MigrationFailed"}, false, 0, "", "ended FAILED (MigrationFailed)"},
+		{"deployed", &executions.Execution{Name: "s1", Status: "SUCCEEDED"}, false, 0, GuardPassed, "s1 deployed"},
+		{"deploying: waits", &executions.Execution{Name: "s1", Status: "RUNNING"}, false, time.Minute, GuardWaiting, "is deploying"},
+		{"deploying past requiresWait: blocked", &executions.Execution{Name: "s1", Status: "RUNNING"}, true, time.Hour, "", "still deploying"},
+		{"failed: blocked", &executions.Execution{Name: "s1", Status: "FAILED", Error: "MigrationFailed"}, false, 0, "", "ended FAILED (MigrationFailed)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -85,7 +85,7 @@ func ParseInput(raw json.RawMessage) (Request, error) {
 }
 
 func invalid(why string) error {
-	return &InvalidInput{newf("Invalid input: %s. %s", why, acceptedInputs)}
+	return invalidInput(why)
 }
 
 func parseEvent(b []byte) (Request, error) {

@@ -44,9 +44,6 @@ func ExecutionOfTask(startedBy string) (string, bool) {
 
 var executionNameSyntax = regexp.MustCompile(`^[0-9A-Za-z_-]{1,80}$`)
 
-// maxCapacityBackoff caps the wait between RunTask attempts that found no capacity.
-const maxCapacityBackoff = 5 * time.Minute
-
 // ClientToken derives RunTask's idempotency token from the execution and the
 // attempt: a Lambda retried by Step Functions sends the same token, so ECS
 // returns the task it already started instead of starting a second migration.
@@ -75,6 +72,45 @@ func (d *Deployer) RunMigration(ctx context.Context, s State) (State, error) {
 	m := &s.Migration
 	m.Attempt++
 	m.RetryInSeconds = 0
+	out, err := d.ECS.RunTask(ctx, runTaskInput(s))
+	if err != nil {
+		// Some capacity limits come back as an error rather than a failures[]
+		// entry (AWS-FACTS: the per-cluster PROVISIONING tasks quota with
+		// managed scaling, aws/aws-sdk-ruby#3047): retried like one.
+		var api smithy.APIError
+		if !errors.As(err, &api) || !IsCapacityFailure(api.ErrorMessage()) {
+			return s, fmt.Errorf("run migration task in cluster %s: %w", s.Cluster, err)
+		}
+		out = &ecs.RunTaskOutput{Failures: []ecstypes.Failure{{Reason: aws.String(api.ErrorMessage()), Detail: aws.String(api.ErrorCode())}}}
+	}
+	if len(out.Tasks) == 0 {
+		err := notStarted(m, s, out.Failures)
+		if err == nil {
+			d.log().WarnContext(ctx, "no capacity for migration, will retry", "execution", s.Execution.ID, "cluster", s.Cluster,
+				"attempt", m.Attempt, "retryInSeconds", m.RetryInSeconds, "failure", m.LastFailure)
+		}
+		return s, err
+	}
+	now := d.now()
+	t := out.Tasks[0]
+	m.TaskARN = aws.ToString(t.TaskArn)
+	m.LastStatus = aws.ToString(t.LastStatus)
+	m.LastFailure = ""
+	m.StartedAt = ptrTime(now)
+	m.Deadline = ptrTime(now.Add(time.Duration(m.TimeoutSeconds) * time.Second))
+	s.Poll.MigrationSeconds = waitSeconds(s.Poll.MigrationIntervalSeconds, m.Deadline, now)
+	m.LogStream = LogStreamOf(*m, m.TaskARN)
+	d.log().InfoContext(ctx, "migration started", "execution", s.Execution.ID, "cluster", s.Cluster,
+		"taskArn", m.TaskARN, "attempt", m.Attempt)
+	return s, nil
+}
+
+// runTaskInput is the migration's RunTask: the service's task definition
+// and launch (network, capacity providers or launch type, platform
+// version), the command override, and a client token per attempt, so that
+// a retried call never starts a second task.
+func runTaskInput(s State) *ecs.RunTaskInput {
+	m := s.Migration
 	in := &ecs.RunTaskInput{
 		Cluster:        aws.String(s.Cluster),
 		TaskDefinition: aws.String(s.Launch.TaskDefinition),
@@ -102,34 +138,16 @@ func (d *Deployer) RunMigration(ctx context.Context, s State) (State, error) {
 			Subnets: n.Subnets, SecurityGroups: n.SecurityGroups, AssignPublicIp: ecstypes.AssignPublicIp(n.AssignPublicIP),
 		}}
 	}
-	out, err := d.ECS.RunTask(ctx, in)
-	if err != nil {
-		// Some capacity limits come back as an error rather than a failures[]
-		// entry (AWS-FACTS: the per-cluster PROVISIONING tasks quota with
-		// managed scaling, aws/aws-sdk-ruby#3047): retried like one.
-		var api smithy.APIError
-		if !errors.As(err, &api) || !IsCapacityFailure(api.ErrorMessage()) {
-			return s, fmt.Errorf("run migration task in cluster %s: %w", s.Cluster, err)
-		}
-		out = &ecs.RunTaskOutput{Failures: []ecstypes.Failure{{Reason: aws.String(api.ErrorMessage()), Detail: aws.String(api.ErrorCode())}}}
-	}
-	if len(out.Tasks) > 0 {
-		now := d.now()
-		t := out.Tasks[0]
-		m.TaskARN = aws.ToString(t.TaskArn)
-		m.LastStatus = aws.ToString(t.LastStatus)
-		m.LastFailure = ""
-		m.StartedAt = ptrTime(now)
-		m.Deadline = ptrTime(now.Add(time.Duration(m.TimeoutSeconds) * time.Second))
-		s.Poll.MigrationSeconds = waitSeconds(s.Poll.MigrationIntervalSeconds, m.Deadline, now)
-		m.LogStream = LogStreamOf(*m, m.TaskARN)
-		d.log().InfoContext(ctx, "migration started", "execution", s.Execution.ID, "cluster", s.Cluster,
-			"taskArn", m.TaskARN, "attempt", m.Attempt)
-		return s, nil
-	}
+	return in
+}
+
+// notStarted reads RunTask's failures: a capacity failure is retried after
+// CapacityBackoff (nil: RetryInSeconds set) until MaxAttempts; any other
+// failure ends in MigrationFailedToStart.
+func notStarted(m *Migration, s State, failures []ecstypes.Failure) error {
 	var reasons []string
-	capacity := len(out.Failures) > 0
-	for _, f := range out.Failures {
+	capacity := len(failures) > 0
+	for _, f := range failures {
 		r := aws.ToString(f.Reason)
 		if dt := aws.ToString(f.Detail); dt != "" {
 			r += " (" + dt + ")"
@@ -143,16 +161,12 @@ func (d *Deployer) RunMigration(ctx context.Context, s State) (State, error) {
 	}
 	switch {
 	case !capacity:
-		return s, &MigrationFailedToStart{newf("ECS could not start the migration task in cluster %s with task definition %s: %s. Fix the cause (task definition, cluster, network) and start the deployment again.",
-			s.Cluster, s.Launch.TaskDefinition, m.LastFailure)}
+		return migrationFailedToStart(s.Cluster, s.Launch.TaskDefinition, m.LastFailure)
 	case m.Attempt >= m.MaxAttempts:
-		return s, &MigrationCapacityUnavailable{newf("ECS had no capacity for the migration task in cluster %s after %d attempts: %s. Add capacity (instances or capacity provider) or raise capacityRetries, then start the deployment again.",
-			s.Cluster, m.Attempt, m.LastFailure)}
+		return migrationCapacityUnavailable(s.Cluster, m.Attempt, m.LastFailure)
 	}
 	m.RetryInSeconds = CapacityBackoff(m.RetryIntervalSeconds, m.Attempt+1)
-	d.log().WarnContext(ctx, "no capacity for migration, will retry", "execution", s.Execution.ID, "cluster", s.Cluster,
-		"attempt", m.Attempt, "retryInSeconds", m.RetryInSeconds, "failure", m.LastFailure)
-	return s, nil
+	return nil
 }
 
 // CheckMigration looks at the migration task once. It returns the State with
@@ -165,8 +179,7 @@ func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
 		return s, err
 	}
 	if task == nil {
-		return s, &MigrationLost{newf("ECS no longer knows the migration task %s (%s): its outcome is unknown, so nothing was deployed. Check the migration's logs%s and the database, then start the deployment again.",
-			m.TaskARN, missing, d.logHint(s))}
+		return s, migrationLost(m.TaskARN, missing, d.logHint(s))
 	}
 	now := d.now()
 	v := JudgeMigration(*task, m.Container)
@@ -179,8 +192,7 @@ func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
 			if _, err := d.ECS.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(s.Cluster), Task: aws.String(m.TaskARN), Reason: aws.String(reason)}); err != nil {
 				return s, fmt.Errorf("stop migration task %s after its timeout: %w", m.TaskARN, err)
 			}
-			return s, &MigrationTimedOut{newf("The migration task %s was still %s after the %ds migration timeout, so ecr-deployer stopped it and deployed nothing. Check the logs%s; raise migrationTimeout if the migration needs longer.%s",
-				m.TaskARN, v.LastStatus, m.TimeoutSeconds, d.logHint(s), d.logTail(ctx, s))}
+			return s, migrationTimedOut(m.TaskARN, v.LastStatus, m.TimeoutSeconds, d.logHint(s), d.logTail(ctx, s))
 		}
 		s.Poll.MigrationSeconds = waitSeconds(s.Poll.MigrationIntervalSeconds, m.Deadline, now)
 		return s, nil
@@ -194,11 +206,9 @@ func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
 		d.log().InfoContext(ctx, "migration succeeded", "execution", s.Execution.ID, "taskArn", m.TaskARN)
 		return s, nil
 	case MigrationExitedNonZero:
-		return s, &MigrationFailed{newf("The migration container %s exited with code %d (task %s%s), so nothing was deployed. Logs%s. Console: %s%s",
-			m.Container, *v.ExitCode, m.TaskARN, withReason(v.Reason), d.logHint(s), TaskConsoleURL(d.Region, s.Cluster, m.TaskARN), d.logTail(ctx, s))}
+		return s, migrationFailed(m.Container, *v.ExitCode, m.TaskARN, withReason(v.Reason), d.logHint(s), TaskConsoleURL(d.Region, s.Cluster, m.TaskARN), d.logTail(ctx, s))
 	default:
-		return s, &MigrationFailedToStart{newf("The migration task %s stopped before the %s container ran (no exit code): %s. Nothing was deployed. Fix the cause (image, secrets, network), then start again. Console: %s%s",
-			m.TaskARN, m.Container, v.Reason, TaskConsoleURL(d.Region, s.Cluster, m.TaskARN), d.logTail(ctx, s))}
+		return s, containerNeverRan(m.TaskARN, m.Container, v.Reason, TaskConsoleURL(d.Region, s.Cluster, m.TaskARN), d.logTail(ctx, s))
 	}
 }
 

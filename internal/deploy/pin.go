@@ -51,8 +51,7 @@ func (d *Deployer) pin(ctx context.Context, s State, taskDef string) (string, er
 	}
 	want, changed := pinned(cur.TaskDefinition, cur.Tags, s.Image.Repository, s.Image.Digest)
 	if len(changed) == 0 {
-		return "", &ServiceNotFound{newf("No container of task definition %s runs an image of repository %s, so there is nothing to pin to %s. Check \"repository\" and the task definition, or use \"image\": \"tag\".",
-			aws.ToString(cur.TaskDefinition.TaskDefinitionArn), s.Image.Repository, s.Image.Digest)}
+		return "", nothingToPin(aws.ToString(cur.TaskDefinition.TaskDefinitionArn), s.Image.Repository, s.Image.Digest)
 	}
 	arn := ""
 	if same(registerInput(cur.TaskDefinition, cur.Tags), want) {

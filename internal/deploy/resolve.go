@@ -16,6 +16,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // ResolveInput is what the ResolveTarget state passes: the execution input
@@ -36,14 +37,54 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 	if err != nil {
 		return State{}, err
 	}
-	if env, ok := EnvironmentOfName(in.Execution.Name); ok && env != target.Environment {
-		if _, known := d.Config.ByEnvironment(env); known {
-			return State{}, &InvalidInput{newf("The execution's name %s says environment %s, but its input deploys %s. Names of the form <environment>-<digest>-<time>-<suffix> tell the queue which environment an execution deploys, so this one would be misread. Start it again under another name, or without one.",
-				in.Execution.Name, env, target.Environment)}
-		}
+	if err := d.checkName(in.Execution.Name, target); err != nil {
+		return State{}, err
 	}
+	s := newState(in.Execution, req, target)
+	if s.Image.Digest, err = d.resolveDigest(ctx, req, target); err != nil {
+		return State{}, err
+	}
+	if req.Rollback != nil {
+		s.Rollback = &Rollback{Of: req.Rollback.Of, To: s.Image.Digest, By: req.Rollback.By}
+	}
+	if len(target.Windows) > 0 {
+		// Decided as of the execution's start, as the queue reads it for
+		// other executions (Candidate.Ready), so that both agree.
+		at := s.Execution.StartTime
+		if at.IsZero() {
+			at = d.now()
+		}
+		s.Window = decideWindow(target.Windows, req, at)
+	}
+	if err := d.resolveService(ctx, &s, req, target); err != nil {
+		return State{}, err
+	}
+	now := d.now()
+	s.Phases.ResolveSeconds = seconds(s.Execution.StartTime, now)
+	d.log().InfoContext(ctx, "target resolved", "execution", s.Execution.ID, "environment", s.Environment,
+		"cluster", s.Cluster, "service", s.Service, "digest", s.Image.Digest, "taskDefinition", s.Launch.TaskDefinition)
+	return s, nil
+}
+
+// checkName refuses an execution whose name says another configured
+// environment than its input deploys: the queue reads the environment from
+// the name (executions.EnvironmentOfName) and would misread it.
+func (d *Deployer) checkName(name string, target config.Resolved) error {
+	env, ok := executions.EnvironmentOfName(name)
+	if !ok || env == target.Environment {
+		return nil
+	}
+	if _, known := d.Config.ByEnvironment(env); !known {
+		return nil
+	}
+	return nameSaysAnotherEnvironment(name, env, target.Environment)
+}
+
+// newState is the State a target starts an execution with: its settings for
+// the queue, the polls, the deployment and the approval.
+func newState(ex Execution, req Request, target config.Resolved) State {
 	s := State{
-		Execution:   in.Execution,
+		Execution:   ex,
 		Trigger:     req.Trigger,
 		Environment: target.Environment,
 		Cluster:     target.Cluster,
@@ -65,48 +106,40 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 		},
 		Deployment: Deployment{TimeoutSeconds: target.DeploymentTimeout.Seconds()},
 	}
-	if s.Image.Digest, err = d.resolveDigest(ctx, req, target); err != nil {
-		return State{}, err
-	}
-	if req.Rollback != nil {
-		s.Rollback = &Rollback{Of: req.Rollback.Of, To: s.Image.Digest, By: req.Rollback.By}
-	}
-	if len(target.Windows) > 0 {
-		// Decided as of the execution's start, as the queue reads it for
-		// other executions (Candidate.Ready), so that both agree.
-		at := s.Execution.StartTime
-		if at.IsZero() {
-			at = d.now()
-		}
-		s.Window = decideWindow(target.Windows, req, at)
-	}
 	if a := target.Approval; a != nil {
 		s.Approval = &Approval{TimeoutSeconds: int(time.Duration(a.Timeout) / time.Second),
 			Answer: fmt.Sprintf("deployer approve %s | deployer reject %s --reason …", target.Environment, target.Environment)}
 	}
+	return s
+}
+
+// resolveService reads the service (and the others of a target of several)
+// and its task definition, checks that the target can deploy them, and
+// plans the migration.
+func (d *Deployer) resolveService(ctx context.Context, s *State, req Request, target config.Resolved) error {
 	svc, err := d.describeService(ctx, target.Cluster, target.Service)
 	if err != nil {
-		return State{}, err
+		return err
 	}
 	if err := CheckController(svc, target); err != nil {
-		return State{}, err
+		return err
 	}
 	if err := CheckBakeTime(svc, target); err != nil {
-		return State{}, err
+		return err
 	}
 	s.Launch = launchOf(svc)
 	if len(target.Services) > 0 {
 		if s.Services, err = d.resolveServices(ctx, target, svc); err != nil {
-			return State{}, err
+			return err
 		}
 		s.OnFailure = target.OnFailure
 	}
 	td, err := d.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition})
 	if err != nil {
-		return State{}, fmt.Errorf("describe task definition %s: %w", aws.ToString(svc.TaskDefinition), err)
+		return fmt.Errorf("describe task definition %s: %w", aws.ToString(svc.TaskDefinition), err)
 	}
 	if err := CheckTaskDefinition(target, td.TaskDefinition, !req.SkipMigration); err != nil {
-		return State{}, err
+		return err
 	}
 	switch {
 	case target.Migration.Disabled:
@@ -117,14 +150,10 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 		s.Migration = Migration{Skipped: true, SkipReason: "skipMigration was set in the input", Done: true}
 	default:
 		if s.Migration, err = planMigration(target, td.TaskDefinition, d.Region); err != nil {
-			return State{}, err
+			return err
 		}
 	}
-	now := d.now()
-	s.Phases.ResolveSeconds = seconds(s.Execution.StartTime, now)
-	d.log().InfoContext(ctx, "target resolved", "execution", s.Execution.ID, "environment", s.Environment,
-		"cluster", s.Cluster, "service", s.Service, "digest", s.Image.Digest, "taskDefinition", s.Launch.TaskDefinition)
-	return s, nil
+	return nil
 }
 
 // resolveServices checks each other service of a target of several as the
@@ -170,8 +199,7 @@ func (d *Deployer) lookup(req Request) (config.Resolved, error) {
 	if req.Environment != "" {
 		t, ok := d.Config.ByEnvironment(req.Environment)
 		if !ok {
-			return t, &UnknownTarget{newf("Unknown environment %q: configured environments are %s. Add a target to targets.json or start with one of those.",
-				req.Environment, strings.Join(d.Config.Environments(), ", "))}
+			return t, unknownEnvironment(req.Environment, strings.Join(d.Config.Environments(), ", "))
 		}
 		return t, nil
 	}
@@ -181,8 +209,7 @@ func (d *Deployer) lookup(req Request) (config.Resolved, error) {
 		for _, r := range d.Config.Repositories() {
 			known = append(known, r.Repository+":"+strings.Join(r.Tags, "|"))
 		}
-		return t, &UnknownTarget{newf("No target for image %s:%s: only these repository:tags deploy: %s. Push one of those tags, or add a target to targets.json.",
-			req.Repository, req.Tag, strings.Join(known, ", "))}
+		return t, noTargetForImage(req.Repository, req.Tag, strings.Join(known, ", "))
 	}
 	return t, nil
 }
@@ -206,20 +233,19 @@ func (d *Deployer) resolveDigest(ctx context.Context, req Request, t config.Reso
 	var noRepo *ecrtypes.RepositoryNotFoundException
 	switch {
 	case errors.As(err, &noRepo):
-		return "", &ImageNotFound{newf("ECR repository %q does not exist (in this account and region). Check \"repository\" in targets.json.", t.Repository)}
+		return "", noRepository(t.Repository)
 	case errors.As(err, &notFound) || (err == nil && len(out.ImageDetails) == 0):
 		what := "tag " + t.Tag
 		if byDigest {
 			what = "digest " + req.Digest
 		}
-		return "", &ImageNotFound{newf("ECR repository %q has no image with %s. Push or promote the image first, then start again.", t.Repository, what)}
+		return "", noImage(t.Repository, what)
 	case err != nil:
 		return "", fmt.Errorf("describe image %s:%s: %w", t.Repository, t.Tag, err)
 	}
 	digest := aws.ToString(out.ImageDetails[0].ImageDigest)
 	if req.Trigger.Type == "manual" && req.Digest != "" && req.Digest != digest {
-		return "", &InvalidInput{newf("Invalid input: digest %s is not the image that tag %q names now (%s). ecr-deployer deploys the tag: promote that digest to %q first, or start without \"digest\".",
-			req.Digest, t.Tag, digest, t.Tag)}
+		return "", digestNotTheTags(req.Digest, t.Tag, digest)
 	}
 	return digest, nil
 }
@@ -228,7 +254,7 @@ func (d *Deployer) describeService(ctx context.Context, cluster, service string)
 	out, err := d.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
 	var noCluster *ecstypes.ClusterNotFoundException
 	if errors.As(err, &noCluster) {
-		return ecstypes.Service{}, &ServiceNotFound{newf("ECS cluster %q does not exist. Check \"cluster\" in targets.json.", cluster)}
+		return ecstypes.Service{}, clusterNotFound(cluster)
 	}
 	if err != nil {
 		return ecstypes.Service{}, fmt.Errorf("describe service %s/%s: %w", cluster, service, err)
@@ -236,7 +262,7 @@ func (d *Deployer) describeService(ctx context.Context, cluster, service string)
 	if len(out.Services) > 0 {
 		s := out.Services[0]
 		if st := aws.ToString(s.Status); st != "ACTIVE" {
-			return ecstypes.Service{}, &ServiceNotFound{newf("ECS service %s in cluster %s is %s, not ACTIVE: it cannot be deployed. Recreate it or point the target at another service.", service, cluster, st)}
+			return ecstypes.Service{}, serviceNotActive(service, cluster, st)
 		}
 		return s, nil
 	}
@@ -244,7 +270,7 @@ func (d *Deployer) describeService(ctx context.Context, cluster, service string)
 	if len(out.Failures) > 0 {
 		reason = aws.ToString(out.Failures[0].Reason)
 	}
-	return ecstypes.Service{}, &ServiceNotFound{newf("ECS service %s was not found in cluster %s (%s). Check \"cluster\" and \"service\" in targets.json.", service, cluster, reason)}
+	return ecstypes.Service{}, noService(service, cluster, reason)
 }
 
 func launchOf(svc ecstypes.Service) Launch {
@@ -292,8 +318,7 @@ func planMigration(t config.Resolved, td *ecstypes.TaskDefinition, region string
 		}
 	}
 	if m.Container != "" && chosen == nil {
-		return m, &ServiceNotFound{newf("The service's task definition %s has no container %q (it has: %s). Fix \"migration.container\" in targets.json.",
-			aws.ToString(td.TaskDefinitionArn), m.Container, strings.Join(names, ", "))}
+		return m, noMigrationContainer(aws.ToString(td.TaskDefinitionArn), m.Container, strings.Join(names, ", "))
 	}
 	if chosen == nil {
 		chosen = defaultContainer(td.ContainerDefinitions, t.Repository)
@@ -358,8 +383,7 @@ func CheckBakeTime(svc ecstypes.Service, t config.Resolved) error {
 		return nil
 	}
 	if timeout := time.Duration(t.DeploymentTimeout); timeout <= least {
-		return &TargetMisconfigured{newf("ECS service %s/%s takes at least %s to deploy (%s), but the target's deploymentTimeout is %s: every deployment would time out before ECS reports it successful, so nothing was run. Set \"deploymentTimeout\" to more than that plus the rollout, for example %q.",
-			t.Cluster, t.Service, least, how, timeout, (least + 30*time.Minute).String())}
+		return timeoutShorterThanBake(t.Cluster, t.Service, least, how, timeout, (least + 30*time.Minute).String())
 	}
 	return nil
 }
@@ -426,11 +450,9 @@ func CheckController(svc ecstypes.Service, t config.Resolved) error {
 	}
 	switch c := svc.DeploymentController.Type; c {
 	case ecstypes.DeploymentControllerTypeCodeDeploy:
-		return &UnsupportedDeploymentController{newf("ECS service %s/%s uses the CODE_DEPLOY (CodeDeploy blue/green) deployment controller: UpdateService cannot deploy it, so nothing was run. Deploy it with a CodeDeploy deployment, or move the service to the ECS controller (ECS blue/green, linear and canary deployments need no CodeDeploy).",
-			t.Cluster, t.Service)}
+		return codeDeployController(t.Cluster, t.Service)
 	case ecstypes.DeploymentControllerTypeExternal:
-		return &UnsupportedDeploymentController{newf("ECS service %s/%s uses the EXTERNAL deployment controller: its tasks are deployed with task sets (CreateTaskSet), which ecr-deployer does not manage, so nothing was run. Use the ECS deployment controller for this service, or deploy it with the tool that owns its task sets.",
-			t.Cluster, t.Service)}
+		return externalController(t.Cluster, t.Service)
 	}
 	return nil
 }
@@ -459,8 +481,7 @@ func CheckTaskDefinition(t config.Resolved, td *ecstypes.TaskDefinition, runsMig
 	if len(problems) == 0 {
 		return nil
 	}
-	return &TargetMisconfigured{newf("The task definition %s of service %s/%s is not covered by target %s in targets.json, so the stack's IAM policy would refuse the migration: %s. Nothing was run. Fix targets.json, deploy the stack again (make deploy), then start again.",
-		aws.ToString(td.TaskDefinitionArn), t.Cluster, t.Service, t.Environment, strings.Join(problems, "; "))}
+	return taskDefinitionNotCovered(aws.ToString(td.TaskDefinitionArn), t.Cluster, t.Service, t.Environment, strings.Join(problems, "; "))
 }
 
 // roleAllowed says whether a role ARN is one of the configured taskRoles: an

@@ -76,7 +76,7 @@ func (d *Deployer) retag(ctx context.Context, s *State) error {
 		return fmt.Errorf("get image %s@%s to move tag %s back: %w", img.Repository, rb.To, img.Tag, err)
 	}
 	if len(got.Images) == 0 {
-		return &ImageNotFound{newf("ECR repository %q no longer has image %s, which the rollback would deploy again (deleted by a lifecycle policy?). Nothing was deployed; roll back to another image with deployer rollback --to.", img.Repository, rb.To)}
+		return rollbackImageGone(img.Repository, rb.To)
 	}
 	_, err = d.ECR.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String(img.Repository), RegistryId: registry, ImageTag: aws.String(img.Tag),
 		ImageManifest: got.Images[0].ImageManifest, ImageManifestMediaType: got.Images[0].ImageManifestMediaType})
@@ -90,7 +90,7 @@ func (d *Deployer) retag(ctx context.Context, s *State) error {
 		rb.Note = fmt.Sprintf("Tag %s is immutable in repository %s and still names %s; the service runs %s, pinned by digest.", img.Tag, img.Repository, rb.Of, rb.To)
 		return nil
 	case errors.As(err, &immutable):
-		return &TargetMisconfigured{newf("Tag %s is immutable in repository %s, so the rollback cannot move it back to %s, and with \"image\": \"tag\" ECS deploys what the tag names. Nothing was deployed. Use \"image\": \"digest\" for this target to roll back by digest, or make the tag mutable.", img.Tag, img.Repository, rb.To)}
+		return immutableTag(img.Tag, img.Repository, rb.To)
 	}
 	return fmt.Errorf("move tag %s of %s back to %s: %w", img.Tag, img.Repository, rb.To, err)
 }

@@ -90,34 +90,8 @@ func (d *Deployer) startServices(ctx context.Context, s State) (State, error) {
 func (d *Deployer) checkServices(ctx context.Context, s State) (State, error) {
 	now := d.now()
 	for i := range s.Services {
-		r := &s.Services[i]
-		switch r.Outcome {
-		case OutcomeDeploying:
-			sub, err := d.checkOne(ctx, s.forService(*r, r.Deployment, r.PinnedTaskDefinition), true)
-			r.Deployment = sub.Deployment
-			r.DeployedDigest, r.Note = sub.Image.DeployedDigest, sub.Image.Note
-			if p := r.Deployment.Paused; p != nil {
-				p.Answer = fmt.Sprintf("deployer continue %s --service %s | deployer rollback %s --service %s --reason …", s.Environment, r.Service, s.Environment, r.Service)
-			}
-			switch name, failed := stepFunctionsName(err); {
-			case failed:
-				r.Outcome, r.Error, r.Cause = OutcomeFailed, name, err.Error()
-			case err != nil:
-				return s, err
-			case r.Deployment.Done:
-				r.Outcome = OutcomeDeployed
-			}
-		case OutcomeRollingBack:
-			sub, err := d.checkOne(ctx, s.forService(*r, *r.Rollback, r.TaskDefinition), false)
-			r.Rollback = &sub.Deployment
-			switch _, failed := stepFunctionsName(err); {
-			case failed:
-				r.Outcome, r.RollbackCause = OutcomeRollbackFailed, err.Error()
-			case err != nil:
-				return s, err
-			case sub.Deployment.Done:
-				r.Outcome = OutcomeRolledBack
-			}
+		if err := d.checkService(ctx, s, &s.Services[i]); err != nil {
+			return s, err
 		}
 	}
 	s.Deployment.Progress = s.servicesProgress()
@@ -151,6 +125,41 @@ func (d *Deployer) checkServices(ctx context.Context, s State) (State, error) {
 	}
 	s.Deployment.FinishedAt = ptrTime(now)
 	return s, failureLike(first.Error, s.servicesFailure(*first))
+}
+
+// checkService looks once at one service's deployment (or its rollback)
+// and records its outcome in r; an error that is not a Fail state's ends
+// the step.
+func (d *Deployer) checkService(ctx context.Context, s State, r *ServiceRollout) error {
+	switch r.Outcome {
+	case OutcomeDeploying:
+		sub, err := d.checkOne(ctx, s.forService(*r, r.Deployment, r.PinnedTaskDefinition), true)
+		r.Deployment = sub.Deployment
+		r.DeployedDigest, r.Note = sub.Image.DeployedDigest, sub.Image.Note
+		if p := r.Deployment.Paused; p != nil {
+			p.Answer = fmt.Sprintf("deployer continue %s --service %s | deployer rollback %s --service %s --reason …", s.Environment, r.Service, s.Environment, r.Service)
+		}
+		switch name, failed := stepFunctionsName(err); {
+		case failed:
+			r.Outcome, r.Error, r.Cause = OutcomeFailed, name, err.Error()
+		case err != nil:
+			return err
+		case r.Deployment.Done:
+			r.Outcome = OutcomeDeployed
+		}
+	case OutcomeRollingBack:
+		sub, err := d.checkOne(ctx, s.forService(*r, *r.Rollback, r.TaskDefinition), false)
+		r.Rollback = &sub.Deployment
+		switch _, failed := stepFunctionsName(err); {
+		case failed:
+			r.Outcome, r.RollbackCause = OutcomeRollbackFailed, err.Error()
+		case err != nil:
+			return err
+		case sub.Deployment.Done:
+			r.Outcome = OutcomeRolledBack
+		}
+	}
+	return nil
 }
 
 // rollbackOthers starts, for each service that deployed, a deployment of
@@ -298,5 +307,5 @@ func failureLike(name, cause string) error {
 			return v
 		}
 	}
-	return &DeploymentFailed{newf("%s", cause)}
+	return servicesFailed(cause)
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // StarterAPI starts executions (the Trigger function).
@@ -43,7 +45,7 @@ func (d *Deployer) Trigger(ctx context.Context, ev json.RawMessage) (TriggerOutp
 		return TriggerOutput{}, err
 	}
 	if req.Trigger.Type != "push" {
-		return TriggerOutput{}, &InvalidInput{newf("Trigger starts deployments for ECR push events; it got a manual start (%s). Start those with deployer start or StartExecution.", strings.TrimSpace(string(ev)))}
+		return TriggerOutput{}, manualStartToTrigger(strings.TrimSpace(string(ev)))
 	}
 	target, err := d.lookup(req)
 	if err != nil {
@@ -58,7 +60,7 @@ func (d *Deployer) Trigger(ctx context.Context, ev json.RawMessage) (TriggerOutp
 	if at.IsZero() {
 		at = d.now()
 	}
-	name := ExecutionName(target.Environment, req.Digest, at, eventSuffix(head.ID))
+	name := executions.ExecutionName(target.Environment, req.Digest, at, eventSuffix(head.ID))
 	out, err := d.Starter.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(d.StateMachineARN), Name: aws.String(name), Input: aws.String(string(ev))})
 	var exists *sfntypes.ExecutionAlreadyExists
 	switch {

@@ -13,6 +13,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // fakeStarter starts executions by name, as Step Functions does: the same
@@ -50,7 +51,7 @@ func TestTrigger(t *testing.T) {
 	if len(f.started) != 1 || !strings.HasPrefix(aws.ToString(f.started[0].Name), "staging-"+digest[:12]+"-") || aws.ToString(f.started[0].Input) != string(sample) || out.Again {
 		t.Fatalf("started %+v, out %+v", f.started, out)
 	}
-	if env, ok := EnvironmentOfName(aws.ToString(f.started[0].Name)); !ok || env != "staging" {
+	if env, ok := executions.EnvironmentOfName(aws.ToString(f.started[0].Name)); !ok || env != "staging" {
 		t.Errorf("the name %s does not say staging", aws.ToString(f.started[0].Name))
 	}
 	// The same event again (EventBridge delivers at least once): one execution.

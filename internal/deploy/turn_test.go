@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 func TestDecideTurn(t *testing.T) {
@@ -117,7 +118,7 @@ func (f *fakeSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecution
 		out.StartDate = aws.Time(start)
 	}
 	if strings.HasPrefix(aws.ToString(in.ExecutionArn), "succeeded-") {
-		out.Output = aws.String(`{"deployment":{"done":true}}`)
+		out.Output = aws.String(`{"environment":"staging","cluster":"staging","deployment":{"done":true}}`)
 	}
 	// The status the list gives it (RUNNING if not listed).
 	out.Status = sfntypes.ExecutionStatusRunning
@@ -286,7 +287,7 @@ func TestDecideDescribesLazilyAndDecidesTheSame(t *testing.T) {
 		me.Ready = me.Start
 		window := 15 * time.Minute
 		d := &Deployer{SFN: fake, Config: cfg, Log: quiet}
-		got, err := d.decide(context.Background(), "sm", me, now, window, time.Time{}, nil)
+		got, err := d.decide(context.Background(), d.executions("sm"), me, now, window, time.Time{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -374,11 +375,12 @@ func TestCheckTurnWaitsWhenTheQueueCannotBeRead(t *testing.T) {
 // executions, and the SUCCEEDED ones listCandidates keeps): the reference
 // the lazy decide is checked against, and what the listing tests read.
 func (d *Deployer) candidates(ctx context.Context, stateMachine, me string, now time.Time, window time.Duration, since time.Time) ([]Candidate, error) {
-	running, succeeded, err := d.listCandidates(ctx, stateMachine, me, now, window, since)
+	r := d.executions(stateMachine)
+	running, succeeded, err := d.listCandidates(ctx, r, me, now, window, since)
 	if err != nil {
 		return nil, err
 	}
-	return d.describeCandidates(ctx, append(running, succeeded...))
+	return d.describeCandidates(ctx, r, append(running, succeeded...))
 }
 
 // With many executions running, a check reads (DescribeExecution) only
@@ -395,11 +397,11 @@ func TestCheckReadsOnlyExecutionsThatMayShare(t *testing.T) {
 	manual := func(env string) string { return `{"environment":"` + env + `"}` }
 	fake := &fakeSFN{list: map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem{}, input: map[string]string{}, starts: map[string]time.Time{}}
 	names := map[string]string{
-		ExecutionName("prod", "", now.Add(-3*time.Minute), "a1"):  "prod",
-		ExecutionName("prod", "", now.Add(-2*time.Minute), "a2"):  "prod",
-		ExecutionName("dev", "", now.Add(-2*time.Minute), "b1"):   "dev", // shares staging-service
-		ExecutionName("staging", "", now.Add(-time.Minute), "c1"): "staging",
-		"12be8f07-8a48-67d1-e4a3-c6f618e5ce2d":                    "prod", // a name of another form: read
+		executions.ExecutionName("prod", "", now.Add(-3*time.Minute), "a1"):  "prod",
+		executions.ExecutionName("prod", "", now.Add(-2*time.Minute), "a2"):  "prod",
+		executions.ExecutionName("dev", "", now.Add(-2*time.Minute), "b1"):   "dev", // shares staging-service
+		executions.ExecutionName("staging", "", now.Add(-time.Minute), "c1"): "staging",
+		"12be8f07-8a48-67d1-e4a3-c6f618e5ce2d":                               "prod", // a name of another form: read
 	}
 	for name, env := range names {
 		fake.list[sfntypes.ExecutionStatusRunning] = append(fake.list[sfntypes.ExecutionStatusRunning], sfntypes.ExecutionListItem{
@@ -425,7 +427,7 @@ func TestCheckReadsOnlyExecutionsThatMayShare(t *testing.T) {
 		}
 	}
 	sort.Strings(read)
-	want := []string{"12be8f07-8a48-67d1-e4a3-c6f618e5ce2d", ExecutionName("dev", "", now.Add(-2*time.Minute), "b1"), ExecutionName("staging", "", now.Add(-time.Minute), "c1")}
+	want := []string{"12be8f07-8a48-67d1-e4a3-c6f618e5ce2d", executions.ExecutionName("dev", "", now.Add(-2*time.Minute), "b1"), executions.ExecutionName("staging", "", now.Add(-time.Minute), "c1")}
 	sort.Strings(want)
 	if !reflect.DeepEqual(read, want) {
 		t.Errorf("read %v, want %v", read, want)
@@ -443,7 +445,7 @@ func TestResolveRefusesAMisleadingName(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &Deployer{Config: cfg, Log: quiet}
-	name := ExecutionName("staging", "", time.Now(), "x1")
+	name := executions.ExecutionName("staging", "", time.Now(), "x1")
 	_, err = d.ResolveTarget(context.Background(), ResolveInput{Input: json.RawMessage(`{"environment":"prod"}`), Execution: Execution{Name: name}})
 	var invalid *InvalidInput
 	if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "says environment staging, but its input deploys prod") {

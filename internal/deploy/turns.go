@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // The turns table holds, per service, the execution that took its turn
@@ -40,13 +42,6 @@ const (
 	turnName      = "name"      // its name, for people reading the table
 	turnSince     = "since"     // when it took the turn, RFC 3339
 )
-
-// unseenHolder is how long a holder Step Functions does not know
-// (ExecutionDoesNotExist) is still taken to run: DescribeExecution is
-// eventually consistent too, and a holder that just started may not be
-// readable yet. After that the holder is an execution Step Functions no
-// longer keeps (90 days after it closed), and its turn is free.
-const unseenHolder = 5 * time.Minute
 
 // held is a service's turn as the table says: its holder ("" for none).
 type held struct {
@@ -80,7 +75,7 @@ func str(v ddbtypes.AttributeValue) string {
 // holders describes the executions other than me that hold a turn of mine,
 // as the queue sees candidates, with their status as Step Functions tells
 // it now. An execution it does not know yet counts as RUNNING.
-func (d *Deployer) holders(ctx context.Context, me string, turns []held, now time.Time) ([]Candidate, error) {
+func (d *Deployer) holders(ctx context.Context, r *executions.Reader, me string, turns []held, now time.Time) ([]Candidate, error) {
 	var out []Candidate
 	seen := map[string]bool{}
 	for _, h := range turns {
@@ -88,27 +83,26 @@ func (d *Deployer) holders(ctx context.Context, me string, turns []held, now tim
 			continue
 		}
 		seen[h.execution] = true
-		desc, _, err := d.reread(ctx, aws.String(h.execution))
-		var missing *sfntypes.ExecutionDoesNotExist
+		e, _, err := d.reread(ctx, r, aws.String(h.execution))
 		switch {
-		case errors.As(err, &missing) && now.Sub(h.since) < unseenHolder:
+		case executions.Gone(err) && now.Sub(h.since) < unseenHolder:
 			// Its start is not known: taken as the oldest, it is waited
 			// for, never taken to supersede.
 			out = append(out, Candidate{Name: h.name, Status: "RUNNING", Services: []string{h.service}})
 			continue
-		case errors.As(err, &missing):
+		case executions.Gone(err):
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("describe execution %s, which holds the turn of %s: %w", h.name, h.service, err)
+			return nil, fmt.Errorf("read execution %s, which holds the turn of %s: %w", h.name, h.service, err)
 		}
 		// reread cached what it deploys, so candidate does not read it again.
-		item := sfntypes.ExecutionListItem{ExecutionArn: desc.ExecutionArn, Name: desc.Name, Status: desc.Status, StartDate: desc.StartDate, StopDate: desc.StopDate}
-		c, ok, err := d.candidate(ctx, item)
+		item := sfntypes.ExecutionListItem{ExecutionArn: aws.String(e.ARN), Name: aws.String(e.Name), Status: e.Status, StartDate: aws.Time(e.Start), StopDate: stopDate(e)}
+		c, ok, err := d.candidate(ctx, r, item)
 		if err != nil {
 			return nil, err
 		}
 		if !ok { // its input names no target now: it holds the turn as long as it runs
-			c = Candidate{Name: aws.ToString(desc.Name), Start: aws.ToTime(desc.StartDate), Status: string(desc.Status), Services: []string{h.service}}
+			c = Candidate{Name: e.Name, Start: e.Start, Status: string(e.Status), Services: []string{h.service}}
 			c.Ready = c.Start
 		}
 		out = append(out, c)
@@ -116,36 +110,12 @@ func (d *Deployer) holders(ctx context.Context, me string, turns []held, now tim
 	return out, nil
 }
 
-// HeldTurn is the turns table's say on a decision the queue's list made:
-//
-//   - GO stands only if no other execution holding a turn of mine is still
-//     running: a newer one that deploys all of my services supersedes me
-//     (only the newest deploys), any other is waited for. The list may not
-//     show it yet; the table does.
-//   - A running holder of the same push (repository:tag@digest) makes me
-//     its duplicate, whichever of us started first: one deploys it.
-//   - An execution that started after me, deploys all of my services and
-//     has deployed them supersedes me even though it ended: deploying now
-//     would put an older image over a newer one.
-//
-// Any other decision stands: it holds back, and holding back is safe.
-func HeldTurn(dec TurnDecision, me Candidate, holders []Candidate) TurnDecision {
-	if dec.Kind != TurnGo {
-		return dec
+// stopDate is an ended execution's stop, as ListExecutions gives it.
+func stopDate(e executions.Execution) *time.Time {
+	if e.Stop.IsZero() {
+		return nil
 	}
-	for _, h := range holders {
-		newer := before(me, h) && covers(h, me)
-		switch {
-		case h.Name == me.Name:
-		case h.Status == "RUNNING" && me.Key != "" && h.Key == me.Key:
-			return TurnDecision{Kind: TurnDuplicate, Other: h.Name}
-		case h.Status == "RUNNING" && newer, h.Status == "SUCCEEDED" && h.Deployed && newer:
-			return TurnDecision{Kind: TurnSuperseded, Other: h.Name}
-		case h.Status == "RUNNING":
-			return TurnDecision{Kind: TurnWait, Other: h.Name}
-		}
-	}
-	return dec
+	return aws.Time(e.Stop)
 }
 
 // decideHeld reads the turns of me's services and decides as the queue's
@@ -155,11 +125,12 @@ func (d *Deployer) decideHeld(ctx context.Context, ex Execution, me Candidate, n
 	if err != nil {
 		return TurnDecision{}, nil, err
 	}
-	holders, err := d.holders(ctx, ex.ID, turns, now)
+	r := d.executions(ex.StateMachine)
+	holders, err := d.holders(ctx, r, ex.ID, turns, now)
 	if err != nil {
 		return TurnDecision{}, nil, err
 	}
-	dec, err := d.decide(ctx, ex.StateMachine, me, now, window, since, holders)
+	dec, err := d.decide(ctx, r, me, now, window, since, holders)
 	if err != nil {
 		return TurnDecision{}, nil, err
 	}

@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // HistoryAPI is the part of Step Functions Wake reads to find who waits.
@@ -56,7 +57,7 @@ type Change struct {
 // ParseECSEvent reads an ECS task or deployment state change event.
 func ParseECSEvent(ev ECSEvent) (Change, error) {
 	if ev.Source != "aws.ecs" {
-		return Change{}, &InvalidInput{newf("Wake takes ECS events; this one is from %q (%s).", ev.Source, ev.DetailType)}
+		return Change{}, notAnECSEvent(ev.Source, ev.DetailType)
 	}
 	switch ev.DetailType {
 	case "ECS Task State Change":
@@ -67,7 +68,7 @@ func ParseECSEvent(ev ECSEvent) (Change, error) {
 			StartedBy  string `json:"startedBy"`
 		}
 		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.TaskARN == "" {
-			return Change{}, &InvalidInput{newf("ECS Task State Change %s has no task ARN in its detail.", ev.ID)}
+			return Change{}, taskEventWithoutTask(ev.ID)
 		}
 		return Change{Cluster: lastSegment(d.ClusterARN), TaskARN: d.TaskARN, LastStatus: d.LastStatus, StartedBy: d.StartedBy}, nil
 	case "ECS Deployment State Change":
@@ -76,18 +77,18 @@ func ParseECSEvent(ev ECSEvent) (Change, error) {
 			EventName    string `json:"eventName"`
 		}
 		if err := json.Unmarshal(ev.Detail, &d); err != nil || len(ev.Resources) == 0 {
-			return Change{}, &InvalidInput{newf("ECS Deployment State Change %s names no service.", ev.ID)}
+			return Change{}, deploymentEventWithoutService(ev.ID)
 		}
 		// arn:aws:ecs:region:account:service/cluster/service
 		parts := strings.Split(ev.Resources[0], "/")
 		if len(parts) != 3 {
-			return Change{}, &InvalidInput{newf("ECS Deployment State Change %s: %q is not a service ARN with its cluster.", ev.ID, ev.Resources[0])}
+			return Change{}, deploymentEventBadService(ev.ID, ev.Resources[0])
 		}
 		return Change{Cluster: parts[1], Service: parts[2], DeploymentID: d.DeploymentID, EventName: d.EventName}, nil
 	case "ECS Hook State Change":
 		return parseHookEvent(ev)
 	}
-	return Change{}, &InvalidInput{newf("Wake takes ECS task, deployment and hook state changes, not %q.", ev.DetailType)}
+	return Change{}, unknownECSEvent(ev.DetailType)
 }
 
 // parseHookEvent reads an ECS Hook State Change: a pause hook awaits action
@@ -114,7 +115,7 @@ func parseHookEvent(ev ECSEvent) (Change, error) {
 			}
 		}
 	}
-	return Change{}, &InvalidInput{newf("ECS Hook State Change %s names no service or service deployment with its cluster.", ev.ID)}
+	return Change{}, hookEventWithoutService(ev.ID)
 }
 
 // Parked is an execution waiting for a task token in WaitForMigration or WaitForDeployment.
@@ -189,28 +190,6 @@ type WakeOutput struct {
 	Ignored string `json:"ignored,omitempty"`
 }
 
-// memo keeps what a warm instance learnt about executions, by ARN.
-type memo[V any] struct {
-	mu sync.Mutex
-	m  map[string]V
-}
-
-func (c *memo[V]) get(arn string) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.m[arn]
-	return v, ok
-}
-
-func (c *memo[V]) put(arn string, v V) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]V{}
-	}
-	c.m[arn] = v
-}
-
 // deploys is what Wake remembers of an execution: the cluster and service it
 // deploys and its migration task once started. None of it changes, so
 // executions an event cannot be about are not read again while Wake is warm.
@@ -266,8 +245,8 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 	}
 	if name, ok := d.namedBy(ctx, c); ok {
 		arn := executionARNOf(d.StateMachineARN, name)
-		events, err := LatestEvents(ctx, d.History, arn, 5)
-		if gone(err) {
+		events, err := executions.LatestEvents(ctx, d.History, arn, 5)
+		if executions.Gone(err) {
 			// An execution closed more than 90 days ago, or another
 			// deployer's (a tag or startedBy left on a service): nobody
 			// here waits for the event.
@@ -337,72 +316,42 @@ func (d *Deployer) wake(ctx context.Context, ev ECSEvent, c Change, p Parked, ou
 // scanForWaiter looks for the execution an event is about among the
 // state machine's RUNNING executions, reading their latest history events.
 func (d *Deployer) scanForWaiter(ctx context.Context, ev ECSEvent, c Change, out WakeOutput) (WakeOutput, error) {
-	pages := sfn.NewListExecutionsPaginator(d.History, &sfn.ListExecutionsInput{StateMachineArn: aws.String(d.StateMachineARN), StatusFilter: sfntypes.ExecutionStatusRunning})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
+	found := false
+	err := executions.List(ctx, d.History, d.StateMachineARN, executions.Query{Status: sfntypes.ExecutionStatusRunning}, func(ex sfntypes.ExecutionListItem) (bool, error) {
+		arn := aws.ToString(ex.ExecutionArn)
+		if known, ok := d.wakeCache.Get(arn); ok && known.rulesOut(c) {
+			return false, nil
+		}
+		events, err := executions.LatestEvents(ctx, d.History, arn, 5)
+		if executions.Gone(err) {
+			return false, nil // listed a moment ago, not readable (yet, or any more)
+		}
 		if err != nil {
-			return out, fmt.Errorf("list running executions of %s: %w", d.StateMachineARN, err)
+			return true, fmt.Errorf("read the history of %s: %w", arn, err)
 		}
-		for _, ex := range page.Executions {
-			arn := aws.ToString(ex.ExecutionArn)
-			if known, ok := d.wakeCache.get(arn); ok && known.rulesOut(c) {
-				continue
+		out.Read++
+		p, parked := ParkedFrom(arn, events)
+		if !parked {
+			if s, ok := executions.Latest[State](events); ok {
+				d.wakeCache.Put(arn, deploysOf(s))
 			}
-			events, err := LatestEvents(ctx, d.History, arn, 5)
-			if gone(err) {
-				continue // listed a moment ago, not readable (yet, or any more)
-			}
-			if err != nil {
-				return out, fmt.Errorf("read the history of %s: %w", arn, err)
-			}
-			out.Read++
-			p, parked := ParkedFrom(arn, events)
-			if !parked {
-				if s, ok := StateIn(events); ok {
-					d.wakeCache.put(arn, deploysOf(s))
-				}
-				continue
-			}
-			d.wakeCache.put(arn, deploysOf(p.State))
-			if !Wakes(c, p) {
-				continue
-			}
-			// One execution per service is past its turn: nobody else waits for this.
-			return d.wake(ctx, ev, c, p, out)
+			return false, nil
 		}
+		d.wakeCache.Put(arn, deploysOf(p.State))
+		if !Wakes(c, p) {
+			return false, nil
+		}
+		// One execution per service is past its turn: nobody else waits for this.
+		found = true
+		out, err = d.wake(ctx, ev, c, p, out)
+		return true, err
+	})
+	if err != nil || found {
+		return out, err
 	}
 	d.log().InfoContext(ctx, "nobody waits for this event", "event", ev.ID, "detailType", ev.DetailType, "cluster", c.Cluster,
 		"service", c.Service, "taskArn", c.TaskARN, "deploymentId", c.DeploymentID, "historiesRead", out.Read)
 	return out, nil
-}
-
-// StateIn finds the cluster and service an execution deploys in the input
-// or output of one of its latest state events, whatever state it is in
-// (waiting for its turn, checking, …), for the cache.
-func StateIn(events []sfntypes.HistoryEvent) (State, bool) {
-	for _, ev := range events {
-		var doc string
-		switch {
-		case ev.StateEnteredEventDetails != nil:
-			doc = aws.ToString(ev.StateEnteredEventDetails.Input)
-		case ev.StateExitedEventDetails != nil:
-			doc = aws.ToString(ev.StateExitedEventDetails.Output)
-		default:
-			continue
-		}
-		var s State
-		if json.Unmarshal([]byte(doc), &s) == nil && s.Cluster != "" && s.Service != "" {
-			return s, true
-		}
-	}
-	return State{}, false
-}
-
-// gone says Step Functions has no such execution: "ExecutionDoesNotExist",
-// for one it never had or no longer keeps (90 days after it closed).
-func gone(err error) bool {
-	var missing *sfntypes.ExecutionDoesNotExist
-	return errors.As(err, &missing)
 }
 
 // ignore logs an event that is not ours to act on, once, and says why.

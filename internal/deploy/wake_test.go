@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 func sampleEvent(t *testing.T, file string, change func(ev *ECSEvent, detail map[string]any)) ECSEvent {
@@ -351,7 +353,7 @@ func TestWakeFindsTheWaitingExecution(t *testing.T) {
 		history: map[string][]sfntypes.HistoryEvent{
 			"ex-other-service": parkedHistory("tok-other", "prod", "prod-service", WaitingForDeployment),
 			"ex-in-queue": {{Type: "WaitStateEntered", StateEnteredEventDetails: &sfntypes.StateEnteredEventDetails{
-				Name: aws.String("WaitingForTurn"), Input: aws.String(`{"cluster":"qa","service":"qa-service"}`)}}},
+				Name: aws.String("WaitingForTurn"), Input: aws.String(`{"environment":"qa","cluster":"qa","service":"qa-service"}`)}}},
 			"ex-ours": parkedHistory("tok-ours", "staging", "staging-service", WaitingForDeployment),
 		},
 	}
@@ -537,14 +539,14 @@ func (f shortPages) GetExecutionHistory(_ context.Context, in *sfn.GetExecutionH
 func TestLatestEventsReadsOnPastShortPages(t *testing.T) {
 	h := parkedHistory("tok", "staging", "staging-service", WaitingForDeployment)
 	h = append(h, event("LambdaFunctionScheduled"), event("TaskStateEntered"), event("StateExited"))
-	events, err := LatestEvents(context.Background(), shortPages{h}, "ex", 5)
+	events, err := executions.LatestEvents(context.Background(), shortPages{h}, "ex", 5)
 	if err != nil || len(events) != 5 {
 		t.Fatalf("%d events, %v; want 5 over five short pages", len(events), err)
 	}
 	if p, ok := ParkedFrom("ex", events); !ok || p.Token != "tok" {
 		t.Fatalf("not parked in the events read: %+v", p)
 	}
-	two, _ := LatestEvents(context.Background(), shortPages{h[:2]}, "ex", 5)
+	two, _ := executions.LatestEvents(context.Background(), shortPages{h[:2]}, "ex", 5)
 	if len(two) != 2 {
 		t.Fatalf("%d events of a history of 2", len(two))
 	}

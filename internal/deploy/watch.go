@@ -62,7 +62,7 @@ type WatchOutput struct {
 // found nobody waiting) is seen here, so no event is missed for good.
 func (d *Deployer) Watch(ctx context.Context, in WatchInput) (WatchOutput, error) {
 	if in.TaskToken == "" {
-		return WatchOutput{}, &InvalidInput{newf("Watch needs the task token of the waiting state (Payload.taskToken = $$.Task.Token).")}
+		return WatchOutput{}, watchWithoutToken()
 	}
 	s := in.State
 	now := d.now()
@@ -99,7 +99,7 @@ func (d *Deployer) Watch(ctx context.Context, in WatchInput) (WatchOutput, error
 		}
 		return WatchOutput{Parked: true, Reason: reason}, nil
 	default:
-		return WatchOutput{}, &InvalidInput{newf("Watch: waitingFor is %q, want %q, %q or %q.", in.WaitingFor, WaitingForMigration, WaitingForDeployment, WaitingForApproval)}
+		return WatchOutput{}, watchBadWaitingFor(in.WaitingFor, WaitingForMigration, WaitingForDeployment, WaitingForApproval)
 	}
 	if !changed {
 		return WatchOutput{Parked: true, Reason: reason}, nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // PublishAPI is the part of SNS Notify uses.
@@ -160,17 +161,11 @@ func (n *Notifier) lastState(ctx context.Context, arn string) (*deploy.State, er
 }
 
 func stateOf(e sfntypes.HistoryEvent) *deploy.State {
-	var raw string
-	switch {
-	case e.StateExitedEventDetails != nil:
-		raw = aws.ToString(e.StateExitedEventDetails.Output)
-	case e.ExecutionSucceededEventDetails != nil:
-		raw = aws.ToString(e.ExecutionSucceededEventDetails.Output)
-	default:
+	if e.StateExitedEventDetails == nil && e.ExecutionSucceededEventDetails == nil {
 		return nil
 	}
-	var s deploy.State
-	if json.Unmarshal([]byte(raw), &s) != nil || s.Environment == "" {
+	s, ok := executions.FromEvent[deploy.State](e)
+	if !ok {
 		return nil
 	}
 	return &s

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
@@ -143,7 +143,7 @@ func scaleRun(ctx context.Context, o ScaleOptions, rl *emulator.RateLimit, run s
 	for i := range arns {
 		// Named as Trigger and deployer start name them: CheckTurn reads
 		// each one's environment from its name.
-		name := deploy.ExecutionName(fmt.Sprintf("scale%d", i+1), "", start, fmt.Sprintf("%s%d", run[:1], i+1))
+		name := executions.ExecutionName(fmt.Sprintf("scale%d", i+1), "", start, fmt.Sprintf("%s%d", run[:1], i+1))
 		arn, err := stack.SFN.Start(name, json.RawMessage(fmt.Sprintf(`{"environment":"scale%d","reason":"bench"}`, i+1)))
 		if err != nil {
 			return err

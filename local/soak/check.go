@@ -8,6 +8,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/local/rig"
 	"github.com/ecr-deployer/ecr-deployer/statemachine"
@@ -173,7 +174,7 @@ func overlaps(cfg *config.Config, spans []emulator.Span) []string {
 			return []string{sp.Cluster + "/" + sp.Service}
 		}
 		name, _ := strings.CutPrefix(sp.StartedBy, "ecr-deployer/")
-		env, ok := deploy.EnvironmentOfName(name)
+		env, ok := executions.EnvironmentOfName(name)
 		t, found := cfg.ByEnvironment(env)
 		if !ok || !found {
 			return []string{sp.Cluster + "/?"}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/local/rig"
 )
@@ -87,7 +88,7 @@ func (d *driver) push(ctx context.Context, i int) error {
 func (d *driver) start(ctx context.Context, in deploy.ManualInput, i int) error {
 	_, sfnc := d.clients()
 	input, _ := json.Marshal(in)
-	name := deploy.ExecutionName(d.env, in.Digest, time.Now(), fmt.Sprintf("s%dn%d", d.seed%100000, i))
+	name := executions.ExecutionName(d.env, in.Digest, time.Now(), fmt.Sprintf("s%dn%d", d.seed%100000, i))
 	_, err := sfnc.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(d.stack.SFN.StateMachineARN),
 		Name: aws.String(name), Input: aws.String(string(input))})
 	if err != nil {

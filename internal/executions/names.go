@@ -1,4 +1,4 @@
-package deploy
+package executions
 
 import (
 	"fmt"

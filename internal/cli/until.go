@@ -127,18 +127,12 @@ func (a *App) reachedNow(ctx context.Context, u Until, events []sfntypes.History
 }
 
 // deploymentsOf points at the service deployments a state has started:
-// its one, or each of a target of several services.
+// its one, or each of a target of several.
 func deploymentsOf(s *deploy.State) []*deploy.Deployment {
 	var out []*deploy.Deployment
-	if len(s.Services) == 0 {
-		if s.Deployment.ServiceDeploymentARN != "" {
-			out = append(out, &s.Deployment)
-		}
-		return out
-	}
-	for i := range s.Services {
-		if s.Services[i].Deployment.ServiceDeploymentARN != "" {
-			out = append(out, &s.Services[i].Deployment)
+	for _, r := range s.Rollouts() {
+		if r.Deployment.ServiceDeploymentARN != "" {
+			out = append(out, r.Deployment)
 		}
 	}
 	return out

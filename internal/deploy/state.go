@@ -9,6 +9,16 @@ import (
 // State is the document that flows through the state machine: each Lambda
 // takes it and returns it updated. It is what a person sees as the input and
 // output of every step in the console, and the execution's final output.
+//
+// Two kinds of fields. Read by the ASL (Choice variables, Wait and
+// heartbeat paths; statemachine's TestEveryPathTheASLReadsIsInTheState
+// checks each): turn.decision, turn.waitSeconds, window.waitUntil,
+// approval.timeoutSeconds, image.mode, migration.skipped, migration.done,
+// migration.retryInSeconds, migration.taskArn, poll.migrationSeconds,
+// poll.deploymentSeconds, deployment.done; the ASL itself writes wake and
+// approval.decision. Renaming one of these breaks executions in flight.
+// Every other field is for people (the console, deployer status, the
+// notification) and for the next Lambda.
 type State struct {
 	Execution   Execution  `json:"execution"`
 	Trigger     Trigger    `json:"trigger"`
@@ -97,6 +107,26 @@ func (s State) ServiceNames() []string {
 	out := make([]string, len(s.Services))
 	for i, r := range s.Services {
 		out[i] = r.Service
+	}
+	return out
+}
+
+// Rollout is one service's deployment in an execution.
+type Rollout struct {
+	Service    string
+	Deployment *Deployment
+}
+
+// Rollouts lists the execution's service deployments in both shapes of the
+// State: its one (Service, Deployment), or each of a target of several
+// (Services). The pointers let a caller update them in place.
+func (s *State) Rollouts() []Rollout {
+	if len(s.Services) == 0 {
+		return []Rollout{{Service: s.Service, Deployment: &s.Deployment}}
+	}
+	out := make([]Rollout, len(s.Services))
+	for i := range s.Services {
+		out[i] = Rollout{Service: s.Services[i].Service, Deployment: &s.Services[i].Deployment}
 	}
 	return out
 }

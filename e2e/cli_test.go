@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
 	"github.com/ecr-deployer/ecr-deployer/internal/cli"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/local/rig"
@@ -47,8 +50,15 @@ func waitAll(t *testing.T, s *rig.Stack) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	// The push event reaches the rule asynchronously, as through EventBridge.
-	time.Sleep(300 * time.Millisecond)
+	// The push event reaches the rule asynchronously, as through EventBridge:
+	// wait until no event is on its way, then for the executions it started.
+	for s.EventsInFlight() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("events still in flight after 2 minutes")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	if err := s.SFN.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -183,8 +193,9 @@ func TestCLI(t *testing.T) {
 		defer s.SetScenario(emulator.Scenario{})
 		arn := startExecution(t, "staging")
 		// follow <environment> finds it with ListExecutions, which lags as
-		// AWS's may (a script that starts and follows uses start --follow).
-		time.Sleep(rig.DefaultListLag)
+		// AWS's may (a script that starts and follows uses start --follow):
+		// wait until it is listed.
+		waitListed(t, s, arn)
 		// Ctrl-C while following: the CLI's context is cancelled.
 		var out, errOut bytes.Buffer
 		app := &cli.App{Out: &out, Err: &errOut, Getenv: os.Getenv, Poll: 100 * time.Millisecond, Now: time.Now}
@@ -327,4 +338,24 @@ func TestCLI(t *testing.T) {
 			t.Errorf("get-execution-history has %d events", len(evs))
 		}
 	})
+}
+
+// waitListed waits until ListExecutions lists the execution.
+func waitListed(t *testing.T, s *rig.Stack, arn string) {
+	t.Helper()
+	c := sfn.NewFromConfig(s.AdminConfig())
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		out, err := c.ListExecutions(t.Context(), &sfn.ListExecutionsInput{StateMachineArn: aws.String(s.SFN.StateMachineARN)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ex := range out.Executions {
+			if aws.ToString(ex.ExecutionArn) == arn {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not listed after a minute", arn)
+		}
+	}
 }

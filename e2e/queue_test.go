@@ -31,6 +31,16 @@ var pushSeq = struct {
 
 // push moves tag to a new image and starts an execution with its ECR event,
 // as the rule would; the same event twice is push(t, s, tag, &p) with p set.
+// waitUntil waits for an observable condition, for at most a minute.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not after a minute: %s", what)
+		}
+	}
+}
+
 func push(t *testing.T, s *rig.Stack, tag string) pushed {
 	t.Helper()
 	pushSeq.Lock()
@@ -165,9 +175,10 @@ func TestQueue(t *testing.T) {
 		// a runs long enough for b's and c's checks to list each other.
 		s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{Seconds: 2 * rig.DefaultListLag.Seconds()}})
 		a := push(t, s, "staging")
-		// a has taken the turn before b starts; b and c start together
-		// (pushes closer than ListExecutions' lag: see "two pushes at once").
-		time.Sleep(rig.DefaultListLag)
+		// a has taken the turn (its migration runs) before b starts; b and c
+		// start together (pushes closer than ListExecutions' lag: see "two
+		// pushes at once").
+		waitUntil(t, "a's migration started", func() bool { return len(s.Emulator.Calls("RunTask")) >= 1 })
 		b := push(t, s, "staging")
 		time.Sleep(300 * time.Millisecond)
 		c := push(t, s, "staging")
@@ -222,7 +233,7 @@ func TestQueue(t *testing.T) {
 			s := startStack(t)
 			s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{Seconds: 2}})
 			a := push(t, s, mode.tag)
-			time.Sleep(700 * time.Millisecond)
+			waitUntil(t, "the migration started", func() bool { return len(s.Emulator.Calls("RunTask")) >= 1 })
 			newer := s.Emulator.PushManifest(emulator.Repository, mode.tag, emulator.SampleManifest(999)) // moved; its own execution is not the point here
 			r, out := result(t, s, a)
 			if r.Status != "SUCCEEDED" {

@@ -61,6 +61,10 @@ func (e *Emulator) at(when time.Time, fn func(now time.Time)) {
 	e.timers[t] = true
 }
 
+// Delivering says an event the emulator emitted is still being handed to
+// OnEvent.
+func (e *Emulator) Delivering() bool { return e.delivering.Load() > 0 }
+
 // Settled says that nothing is scheduled and no event is on its way: every
 // event the emulator will emit without another request has been delivered.
 // Tests wait for it instead of sleeping ("nothing more arrives").

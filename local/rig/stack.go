@@ -97,6 +97,9 @@ type Stack struct {
 
 	// delivered counts the events a rule matched.
 	delivered atomic.Int64
+	// lateEvents counts the deliveries EventBridge delays that have not
+	// reached their target yet.
+	lateEvents atomic.Int64
 	// pool runs the executions when Options.Runners is set.
 	pool *runnerPool
 	// deliveries are the events handed to rules' targets.
@@ -397,7 +400,12 @@ func (s *Stack) deliver(emitted map[string]any) {
 					d += time.Duration(500+adv.Intn(2500)) * time.Millisecond
 				}
 				if d > 0 {
-					time.AfterFunc(d, func() { s.recordDelivery(name, ev); target(body) })
+					s.lateEvents.Add(1)
+					time.AfterFunc(d, func() {
+						defer s.lateEvents.Add(-1)
+						s.recordDelivery(name, ev)
+						target(body)
+					})
 					continue
 				}
 				s.recordDelivery(name, ev)
@@ -806,6 +814,11 @@ func (s *Stack) SetTokenTimeout(d time.Duration) { s.tokenTimeout.Store(d.Millis
 
 // EventsDelivered counts the ECS events a wake rule matched (and sent Wake).
 func (s *Stack) EventsDelivered() int64 { return s.delivered.Load() }
+
+// EventsInFlight says an event is on its way: the emulator is handing one
+// to EventBridge, or EventBridge is delivering one late. A test waits for
+// it to be false before it waits for the executions an event starts.
+func (s *Stack) EventsInFlight() bool { return s.Emulator.Delivering() || s.lateEvents.Load() > 0 }
 
 // TimeScale is the stack's time compression (1 without one).
 func (s *Stack) TimeScale() float64 {

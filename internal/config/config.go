@@ -185,6 +185,11 @@ func (m *Migration) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&p); err != nil {
 		return err
 	}
+	// "command": [] would otherwise fall back to the default command
+	// silently: a migration the file seems to turn off would run goose.
+	if p.Command != nil && len(p.Command) == 0 {
+		return errors.New(`"migration.command" must not be empty: omit it for the default (goose -dir migrations up), or set "migration": false for no migration`)
+	}
 	*m = Migration(p)
 	return nil
 }

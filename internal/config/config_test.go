@@ -69,7 +69,11 @@ func TestValidationErrorsNameFileAndField(t *testing.T) {
 		"too short":          {`{"targets":[{"repository":"app","tag":"x","migrationPollInterval":"10ms"}]}`, []string{"targets[0].migrationPollInterval: must be at least 1s"}},
 		"too long":           {`{"targets":[{"repository":"app","tag":"x","deploymentTimeout":"13h"}]}`, []string{"targets[0].deploymentTimeout: must be at most 12h"}},
 		"negative retries":   {`{"defaults":{"capacityRetries":-1},"targets":[{"repository":"app","tag":"x"}]}`, []string{"defaults.capacityRetries"}},
-		"empty command":      {`{"targets":[{"repository":"app","tag":"x","migration":{"command":[]}}]}`, []string{}},
+		"empty command":      {`{"targets":[{"repository":"app","tag":"x","migration":{"command":[]}}]}`, []string{`"migration.command" must not be empty`}},
+		"empty default cmd":  {`{"defaults":{"migration":{"command":[]}},"targets":[{"repository":"app","tag":"x"}]}`, []string{`"migration.command" must not be empty`}},
+		"cluster too long":   {`{"targets":[{"repository":"app","tag":"x","cluster":"` + strings.Repeat("c", 256) + `"}]}`, []string{"targets[0].cluster: must be 1-255 characters"}},
+		"service too long":   {`{"targets":[{"repository":"app","tag":"x","service":"` + strings.Repeat("s", 256) + `"}]}`, []string{"targets[0].service"}},
+		"retries over 100":   {`{"defaults":{"capacityRetries":101},"targets":[{"repository":"app","tag":"x"}]}`, []string{"defaults.capacityRetries"}},
 		"migration true":     {`{"targets":[{"repository":"app","tag":"x","migration":true}]}`, []string{`"migration" must be false or an object`}},
 		"bad image mode":     {`{"targets":[{"repository":"app","tag":"x","image":"sha"}]}`, []string{`targets[0].image: "sha" must be "tag" or "digest"`}},
 		"two errors at once": {`{"targets":[{"repository":"App","tag":"a b"}]}`, []string{"targets[0].repository", "targets[0].tag"}},
@@ -261,8 +265,11 @@ func TestRequiresIsChecked(t *testing.T) {
 }
 
 func TestApprovalTimeoutIsBounded(t *testing.T) {
-	for timeout, ok := range map[string]bool{"30s": false, "4h": true, "13h": false} {
-		_, err := Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"prod","approval":{"timeout":"`+timeout+`"}}]}`))
+	// The bounds themselves are allowed: 1m and MaxApprovalTimeout. (A 12h
+	// approval at the default 15 s queue poll exceeds the history budget,
+	// which refuses it and names the fix, so the rows poll every minute.)
+	for timeout, ok := range map[string]bool{"30s": false, "59s": false, "1m": true, "4h": true, "12h": true, "12h0m1s": false, "13h": false} {
+		_, err := Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"prod","queuePollInterval":"1m","approval":{"timeout":"`+timeout+`"}}]}`))
 		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "targets[0].approval.timeout")) {
 			t.Errorf("approval timeout %s: %v", timeout, err)
 		}

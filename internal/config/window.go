@@ -97,9 +97,8 @@ func (ws Windows) String() string {
 // Open says whether t is inside one of the windows; if it is, until when
 // (the latest close of the windows it is in), else when the next one opens.
 // Local times are taken in each window's zone on each day, so a window keeps
-// its wall-clock hours across daylight saving changes; a from or to that a
-// change skips (02:30 on the spring-forward night) is the instant Go
-// normalizes it to (an hour later).
+// its wall-clock hours across daylight saving changes (wallClock says how a
+// skipped or repeated from or to is read).
 func (ws Windows) Open(t time.Time) (open bool, at time.Time) {
 	for _, w := range ws {
 		p, problems := w.parse()
@@ -114,12 +113,12 @@ func (ws Windows) Open(t time.Time) (open bool, at time.Time) {
 			if !p.days[day.Weekday()] {
 				continue
 			}
-			start := time.Date(day.Year(), day.Month(), day.Day(), p.from/60, p.from%60, 0, 0, p.loc)
+			start := wallClock(day, p.from, p.loc, false)
 			endDay := day
 			if p.to <= p.from {
 				endDay = day.AddDate(0, 0, 1)
 			}
-			end := time.Date(endDay.Year(), endDay.Month(), endDay.Day(), p.to/60, p.to%60, 0, 0, p.loc)
+			end := wallClock(endDay, p.to, p.loc, true)
 			switch {
 			case !t.Before(start) && t.Before(end):
 				if !open || end.After(at) {
@@ -133,6 +132,42 @@ func (ws Windows) Open(t time.Time) (open bool, at time.Time) {
 		}
 	}
 	return open, at
+}
+
+// wallClock is the instant loc's clock reads minutes past midnight on day.
+// time.Date leaves a time a daylight saving change skips or repeats to
+// either offset ("it does not guarantee which"), and it does pick
+// differently by zone (02:30 on the spring-forward day is 03:30 CEST in
+// Berlin but 01:30 EST in New York), so this reads them one way, the way
+// that never widens a window:
+//   - a skipped time (spring forward) is the change itself, the first
+//     instant whose clock reads later (02:30 → 03:00);
+//   - a repeated time (fall back) is its later occurrence for an opening
+//     and its earlier one for a close.
+func wallClock(day time.Time, minutes int, loc *time.Location, earliest bool) time.Time {
+	y, m, d, hh, mm := day.Year(), day.Month(), day.Day(), minutes/60, minutes%60
+	t := time.Date(y, m, d, hh, mm, 0, 0, loc)
+	reads := func(c time.Time) bool {
+		l := c.In(loc)
+		return l.Year() == y && l.Month() == m && l.Day() == d && l.Hour() == hh && l.Minute() == mm
+	}
+	var found []time.Time
+	for _, c := range []time.Time{t.Add(-time.Hour), t, t.Add(time.Hour)} {
+		if reads(c) {
+			found = append(found, c)
+		}
+	}
+	switch {
+	case len(found) == 0:
+		// Skipped: the zone that ends within the hour before t ends at the change.
+		if _, change := t.Add(-time.Hour).ZoneBounds(); !change.IsZero() && !change.After(t.Add(time.Hour)) {
+			return change
+		}
+		return t
+	case earliest:
+		return found[0]
+	}
+	return found[len(found)-1]
 }
 
 // validateWindows reports every problem of a target's windows, by field.

@@ -12,17 +12,59 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 )
 
 const smARN = "arn:aws:states:us-west-2:123456789012:stateMachine:EcrDeployer-deploy"
 
-type fakeSNS struct{ got []*sns.PublishInput }
+// fakeSNS keeps what it published; the first fail calls fail as SNS's
+// throttling does once the SDK's retries are spent.
+type fakeSNS struct {
+	got  []*sns.PublishInput
+	fail int
+}
 
 func (f *fakeSNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	if f.fail > 0 {
+		f.fail--
+		return nil, &smithy.GenericAPIError{Code: "Throttled", Message: "Rate exceeded"}
+	}
 	f.got = append(f.got, in)
 	return &sns.PublishOutput{MessageId: aws.String("m-1")}, nil
+}
+
+// A Publish that fails fails the invocation before any metric is written;
+// Lambda's retry of it publishes once and counts the deployment once.
+func TestNotifyCountsOnlyAfterItPublished(t *testing.T) {
+	cfg, err := config.Parse("targets.json", []byte(`{"targets":[{"repository":"app","tag":"prod"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stateJSON, _ := json.Marshal(state(nil))
+	exited := sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeTaskStateExited,
+		StateExitedEventDetails: &sfntypes.StateExitedEventDetails{Name: aws.String("CheckDeployment"), Output: aws.String(string(stateJSON))}}
+	d, _ := json.Marshal(map[string]any{"executionArn": "arn:aws:states:us-west-2:123456789012:execution:EcrDeployer-deploy:x", "stateMachineArn": smARN,
+		"name": "x", "status": "FAILED", "startDate": 1764150000000, "stopDate": 1764150060000, "error": "MigrationFailed", "cause": "exited with code 1"})
+	ev := events.CloudWatchEvent{Source: "aws.states", DetailType: "Step Functions Execution Status Change", Detail: d}
+	pub := &fakeSNS{fail: 1}
+	var out strings.Builder
+	n := &Notifier{Publisher: Publisher{SNS: pub, TopicARN: "arn:aws:sns:us-west-2:123456789012:t", Region: "us-west-2"},
+		History: &fakeHistory{events: []sfntypes.HistoryEvent{{Type: sfntypes.HistoryEventTypeExecutionFailed}, exited}}, StateMachineARN: smARN, Config: cfg, Metrics: &out}
+	if _, err := n.Handle(t.Context(), ev); err == nil {
+		t.Fatal("a failed Publish did not fail the invocation (Lambda would not retry it)")
+	}
+	if out.Len() != 0 || len(pub.got) != 0 {
+		t.Fatalf("after the failed Publish: %d published, metrics written:\n%s", len(pub.got), out.String())
+	}
+	res, err := n.Handle(t.Context(), ev) // Lambda's retry of the same event
+	if err != nil || !res.Published {
+		t.Fatalf("retry: %+v, %v", res, err)
+	}
+	if len(pub.got) != 1 || strings.Count(out.String(), "\n") != 2 {
+		t.Fatalf("after the retry: %d published, want 1; metrics, want 2 lines:\n%s", len(pub.got), out.String())
+	}
 }
 
 // fakeHistory holds the events newest first, as ReverseOrder reads them.

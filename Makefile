@@ -14,7 +14,7 @@ STACK     := EcrDeployer
 BUCKET    ?=
 SCENARIO  ?=
 
-.PHONY: help deps build install demo serve promote start bench bench-realtime bench-scale soak test lint synth deploy bootstrap package clean
+.PHONY: help deps build install demo serve promote start bench bench-realtime bench-scale soak mutate test lint synth deploy bootstrap package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,6 +56,13 @@ bench-scale: deps ## run 100 deployments at once (N=1000: a thousand) against EC
 
 soak: deps ## randomized pushes, starts and rollbacks against the adversarial local stack, invariants checked against its ground truth (SEEDS=1-200 by default; SEEDS=17 replays one; WORKERS=2)
 	$(WITH_NODE) $(GO) run ./cmd/soak -seeds $(or $(SEEDS),1-200) -workers $(or $(WORKERS),2)
+
+MUTATE_PKGS ?= internal/deploy internal/config internal/executions internal/notify internal/cli statemachine
+mutate: ## mutation testing (gremlins, pinned in tools/go.mod) over the decision packages: killed/lived/not covered and efficacy per package, and every survivor (MUTATE_PKGS=internal/config for one)
+	@mkdir -p dist/mutate && rm -f dist/mutate/*.json
+	@for p in $(MUTATE_PKGS); do echo "mutating $$p…"; \
+	  $(GO) tool -modfile=tools/go.mod gremlins unleash --workers 2 --timeout-coefficient 10 -o dist/mutate/$$(echo $$p | tr / _).json ./$$p >dist/mutate/$$(echo $$p | tr / _).log 2>&1 || { tail -20 dist/mutate/$$(echo $$p | tr / _).log; exit 1; }; done
+	@$(GO) run ./cmd/mutate dist/mutate/*.json
 
 test: deps lint ## run every test: unit, ASL, CDK (assertions, cdk-nag, template.json), end to end on the local stack
 	$(WITH_NODE) $(GO) test -count=1 -timeout 30m ./...

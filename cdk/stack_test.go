@@ -343,7 +343,11 @@ func TestWakeRulesAgainstTheDocumentedSamples(t *testing.T) {
 
 // No role may mutate anything that targets.json does not name.
 func TestLeastPrivilege(t *testing.T) {
-	mutating := []string{"ecs:RunTask", "ecs:StopTask", "ecs:UpdateService", "iam:PassRole", "lambda:InvokeFunction", "states:StartExecution", "states:SendTaskSuccess", "sns:Publish", "ecs:TagResource"}
+	mutating := []string{"ecs:RunTask", "ecs:StopTask", "ecs:UpdateService", "iam:PassRole", "lambda:InvokeFunction", "states:StartExecution", "states:SendTaskSuccess", "sns:Publish", "ecs:TagResource",
+		"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "sqs:SendMessage", "kms:GenerateDataKey*", "logs:CreateLogStream", "logs:PutLogEvents", "ecr:PutImage"}
+	// Where each service's actions may point: the stack's own resource of
+	// that type (by its logical id's prefix), never another.
+	ownResource := map[string]string{"dynamodb:": `"Turns`, "sqs:": `"DeadLetterQueue`, "sns:": `"Notifications`, "kms:": `"NotificationsKey`}
 	found := map[string]bool{}
 	for name, policy := range resources("AWS::IAM::Policy") {
 		for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {
@@ -357,6 +361,16 @@ func TestLeastPrivilege(t *testing.T) {
 				}
 				if slices.Contains(mutating, a) && (string(res) == `"*"` || strings.Contains(string(res), `"*"`)) {
 					t.Errorf("%s: %s on every resource", name, a)
+				}
+			}
+			for _, a := range actions {
+				for prefix, own := range ownResource {
+					if strings.HasPrefix(a, prefix) && !strings.Contains(string(res), own) {
+						t.Errorf("%s: %s on %s, not the stack's own %s", name, a, res, strings.Trim(own, `"`))
+					}
+				}
+				if (a == "logs:CreateLogStream" || a == "logs:PutLogEvents") && !strings.Contains(string(res), "Logs") {
+					t.Errorf("%s: %s on %s, not the function's own log group", name, a, res)
 				}
 			}
 			cond, _ := json.Marshal(s["Condition"])
@@ -399,9 +413,30 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 	}
 	for _, a := range []string{"ecs:RunTask", "ecs:StopTask", "ecs:UpdateService", "iam:PassRole", "ecr:DescribeImages", "lambda:InvokeFunction", "states:StartExecution",
-		"states:ListExecutions", "states:DescribeExecution", "ecs:ListTasks"} {
+		"states:ListExecutions", "states:DescribeExecution", "ecs:ListTasks", "dynamodb:GetItem", "dynamodb:PutItem", "sns:Publish", "sqs:SendMessage"} {
 		if !found[a] {
 			t.Errorf("no statement grants %s: a step would fail in AWS", a)
+		}
+	}
+	// Resource policies: the topic's and the dead-letter queue's must exist
+	// (the alarms and the rules deliver through them), and every Allow to a
+	// principal outside the account is bound to this stack's sources.
+	for _, typ := range []string{"AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy"} {
+		policies := resources(typ)
+		if len(policies) == 0 {
+			t.Errorf("no %s: the stack's alarms or rules could not deliver", typ)
+		}
+		for name, p := range policies {
+			for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				s := st.(map[string]any)
+				if s["Effect"] != "Allow" {
+					continue
+				}
+				cond, _ := json.Marshal(s["Condition"])
+				if !strings.Contains(string(cond), "aws:SourceArn") {
+					t.Errorf("%s: Allow to %v without an aws:SourceArn condition: %s", name, s["Principal"], cond)
+				}
+			}
 		}
 	}
 	// No managed policies (AWSLambdaBasicExecutionRole would grant logs on every group).

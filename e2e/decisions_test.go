@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
@@ -312,6 +313,22 @@ func TestApproval(t *testing.T) {
 		arn := startExecution(t, "gated")
 		r, _ := result(t, s, pushed{arn: arn, name: lastPart(arn)})
 		expect(t, r.Status == "FAILED" && r.Error == "ApprovalTimedOut" && strings.Contains(r.Cause, "deployer approve"), "ended %s %s (%s)", r.Status, r.Error, r.Cause)
+		// The wait read its timeout from the target's approval.timeout (1h in
+		// local/targets.json) through $.approval.timeoutSeconds, and ended
+		// by timing out, not by a decision.
+		h, err := sfn.NewFromConfig(s.AdminConfig()).GetExecutionHistory(t.Context(), &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scheduled, timedOut := int64(0), false
+		for _, ev := range h.Events {
+			if d := ev.TaskScheduledEventDetails; d != nil && strings.Contains(aws.ToString(d.Parameters), `"waitingFor":"approval"`) {
+				scheduled = aws.ToInt64(d.TimeoutInSeconds)
+			}
+			timedOut = timedOut || ev.Type == sfntypes.HistoryEventTypeTaskTimedOut
+		}
+		expect(t, scheduled == 3600, "the approval wait was scheduled with a %d s timeout, want 3600 (approval.timeout 1h)", scheduled)
+		expect(t, timedOut, "no TaskTimedOut in the history: the approval did not end by its timeout")
 	})
 
 	t.Run("bad command lines", func(t *testing.T) {

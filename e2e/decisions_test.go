@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -336,5 +337,79 @@ func TestApproval(t *testing.T) {
 		expect(t, code == 2 && strings.Contains(errOut, "--reason is required to reject"), "reject without a reason: exit %d %s", code, errOut)
 		code, _, errOut = deployer(t, "approve", "gated")
 		expect(t, code == 1 && strings.Contains(errOut, "no deployment of gated waits for approval"), "approve with nothing waiting: exit %d %s", code, errOut)
+	})
+}
+
+// waitAllPaused waits until the current deployment of every service of
+// the cluster waits at a pause hook.
+func waitAllPaused(t *testing.T, s *rig.Stack, cluster string, services ...string) {
+	t.Helper()
+	c := ecs.NewFromConfig(s.AdminConfig())
+	paused := func() bool {
+		out, err := c.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: services})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, svc := range out.Services {
+			sd, err := c.DescribeServiceDeployments(t.Context(), &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{aws.ToString(svc.CurrentServiceDeployment)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sd.ServiceDeployments) != 1 || !slices.ContainsFunc(sd.ServiceDeployments[0].LifecycleHookDetails, func(h ecstypes.DeploymentLifecycleHookDetail) bool {
+				return h.Status == ecstypes.DeploymentLifecycleHookStatusAwaitingAction
+			}) {
+				return false
+			}
+		}
+		return len(out.Services) == len(services)
+	}
+	waitUntil(t, "every service paused", paused)
+}
+
+// A target of several services pauses at each one's hook: continue asks
+// which service without --service and answers each with it; rollback
+// without --service rolls back every one in flight. Each service records
+// its decision.
+func TestSeveralServicesPausedAtOnce(t *testing.T) {
+	s := startStack(t)
+	cliEnv(t, s)
+	s.SetTokenTimeout(20 * time.Second)
+	const operator = "arn:aws:iam::" + emulator.Account + ":user/operator"
+	s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 1, Strategy: "BLUE_GREEN", BakeTimeMinutes: 5, BakeSeconds: 0.5,
+		Hooks: []emulator.HookScript{{Stage: "POST_TEST_TRAFFIC_SHIFT", Type: "PAUSE", TimeoutMinutes: 60, TimeoutSeconds: 60}}}})
+
+	t.Run("continue answers each paused service by name", func(t *testing.T) {
+		arn := startExecution(t, "suite")
+		waitAllPaused(t, s, "suite", "app-web", "app-worker")
+		// Several wait: each is a decision of its own, so continue asks which.
+		code, _, errOut := deployer(t, "continue", "suite", "--reason", "both green")
+		expect(t, code == 2 && strings.Contains(errOut, "app-web and app-worker wait at pause hooks") && strings.Contains(errOut, "--service"),
+			"continue without --service: exit %d %s", code, errOut)
+		untilExit0(t, "continue", "suite", "--service", "app-web", "--reason", "both green")
+		untilExit0(t, "continue", "suite", "--service", "app-worker", "--reason", "both green")
+		r, _ := result(t, s, pushed{arn: arn, name: lastPart(arn)})
+		if r.Status != "SUCCEEDED" {
+			t.Fatalf("ended %s %s (%s)", r.Status, r.Error, r.Cause)
+		}
+		st := output(t, r)
+		expect(t, len(st.Services) == 2, "services %+v", st.Services)
+		for _, svc := range st.Services {
+			d := svc.Deployment.Decisions
+			expect(t, svc.Outcome == deploy.OutcomeDeployed && len(d) == 1 && d[0].Action == "CONTINUE" && d[0].By == operator && d[0].Reason == "both green",
+				"%s: %s, decisions %+v", svc.Service, svc.Outcome, d)
+		}
+	})
+
+	t.Run("rollback rolls back every paused service", func(t *testing.T) {
+		arn := startExecution(t, "suite")
+		waitAllPaused(t, s, "suite", "app-web", "app-worker")
+		untilExit0(t, "rollback", "suite", "--reason", "errors on green")
+		r, _ := result(t, s, pushed{arn: arn, name: lastPart(arn)})
+		if r.Status != "FAILED" {
+			t.Fatalf("ended %s %s, want FAILED", r.Status, r.Error)
+		}
+		for _, name := range []string{"app-web", "app-worker"} {
+			expect(t, strings.Contains(r.Cause, name) && strings.Contains(r.Cause, "errors on green"), "the cause does not say %s was rolled back on request: %s", name, r.Cause)
+		}
 	})
 }

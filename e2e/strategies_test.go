@@ -156,16 +156,28 @@ func TestDeploymentStrategies(t *testing.T) {
 			if tc.status == "SUCCEEDED" {
 				out := output(t, r)
 				expect(t, out.Deployment.ServiceDeploymentStatus == "SUCCESSFUL", "service deployment status %q", out.Deployment.ServiceDeploymentStatus)
-				// Success never comes before the bake has ended.
-				bake := time.Duration(tc.rollout.BakeSeconds * float64(time.Second))
-				if tc.rollout.Strategy != "" && bake == 0 {
-					bake = time.Second
+				// Success never comes before ECS's: the look that first said
+				// done came after the service deployment ended SUCCESSFUL
+				// (bake included), as the emulator's ground truth records it.
+				var doneAt time.Time
+				for _, ev := range r.Events {
+					if ev.Type != "StateExited" || ev.State == nil || ev.State.Name != "CheckDeployment" || !doneAt.IsZero() {
+						continue
+					}
+					var st deploy.State
+					if json.Unmarshal(ev.State.Output, &st) == nil && st.Deployment.Done {
+						doneAt = time.UnixMilli(ev.Timestamp)
+					}
 				}
-				ramp := time.Duration(tc.rollout.Seconds * float64(time.Second))
+				var ended []time.Time
 				for _, sp := range stack.Emulator.Spans() {
 					if sp.Kind == "deployment" {
-						expect(t, sp.End.Sub(sp.Start) >= ramp+bake-50*time.Millisecond, "the deployment ended after %s, before its ramp and bake (%s)", sp.End.Sub(sp.Start), ramp+bake)
+						ended = append(ended, sp.End)
 					}
+				}
+				expect(t, !doneAt.IsZero() && len(ended) == 1, "done at %s; ECS's deployment spans end %v: want one, and a look that said done", doneAt, ended)
+				for _, end := range ended {
+					expect(t, !doneAt.Before(end.Add(-50*time.Millisecond)), "the workflow said deployed at %s, before ECS's deployment ended at %s", doneAt, end)
 				}
 			}
 		})

@@ -88,6 +88,39 @@ func TestHistoryBudgetBoundsCountedEvents(t *testing.T) {
 		t.Errorf("the execution recorded %d events, more than the target's worst case %s", len(events), budget)
 	}
 	t.Logf("recorded %d events; formula for these turns %d; target's worst case %d; turns %v", len(events), bound, budget.Total, heads)
+
+	// The same bounds from aws-local-stepfunctions' own log, not from the
+	// history the local Step Functions API builds from it: the states the
+	// interpreter entered and the retries it made, each charged what AWS's
+	// history records for it (statemachine.StateEvents, RetryEvents).
+	charged, turn, turnOf := 2, 0, ""
+	for _, ev := range r.Events {
+		switch {
+		case ev.Type == "StateEntered" && ev.State != nil:
+			st, ok := doc.States[ev.State.Name]
+			if !ok {
+				t.Fatalf("the interpreter entered %s, which the ASL does not have", ev.State.Name)
+			}
+			if _, isHead := heads[ev.State.Name]; isHead {
+				if ev.State.Name == turnOf && turn > doc.CycleEvents(turnOf) {
+					t.Errorf("the interpreter's turn of %s is charged %d events, the formula %d", turnOf, turn, doc.CycleEvents(turnOf))
+				}
+				turn, turnOf = 0, ev.State.Name
+			}
+			turn += statemachine.StateEvents(st)
+			charged += statemachine.StateEvents(st)
+		case ev.Type == "StateRetried":
+			turn += statemachine.RetryEvents
+			charged += statemachine.RetryEvents
+		}
+	}
+	if charged < len(events)/2 {
+		t.Fatalf("the interpreter's log charges %d events for a history of %d: it was not read", charged, len(events))
+	}
+	if charged > bound || charged > budget.Total {
+		t.Errorf("the interpreter's log charges %d events; the formula for these turns %d, the worst case %d", charged, bound, budget.Total)
+	}
+	t.Logf("the interpreter's log charges %d events", charged)
 }
 
 // executionHistory reads an execution's whole history through the SDK, as

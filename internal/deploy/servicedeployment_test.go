@@ -18,6 +18,14 @@ func TestJudgeServiceDeployment(t *testing.T) {
 		s.DeploymentCircuitBreaker = &ecstypes.ServiceDeploymentCircuitBreaker{FailureCount: failures, Status: ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered}
 		return s
 	}
+	monitoring := func(s ecstypes.ServiceDeployment, failures int32) ecstypes.ServiceDeployment {
+		s.DeploymentCircuitBreaker = &ecstypes.ServiceDeploymentCircuitBreaker{FailureCount: failures, Status: ecstypes.ServiceDeploymentRollbackMonitorsStatusMonitoring}
+		return s
+	}
+	withAlarms := func(s ecstypes.ServiceDeployment) ecstypes.ServiceDeployment {
+		s.Alarms = &ecstypes.ServiceDeploymentAlarms{AlarmNames: []string{"app-5xx"}, Status: ecstypes.ServiceDeploymentRollbackMonitorsStatusMonitoring, TriggeredAlarmNames: []string{}}
+		return s
+	}
 	alarm := func(s ecstypes.ServiceDeployment, name string) ecstypes.ServiceDeployment {
 		s.Alarms = &ecstypes.ServiceDeploymentAlarms{TriggeredAlarmNames: []string{name}}
 		return s
@@ -27,19 +35,25 @@ func TestJudgeServiceDeployment(t *testing.T) {
 		current string
 		want    DeploymentPhase
 	}{
-		"pending":                               {sd: sd(ecstypes.ServiceDeploymentStatusPending), current: ours, want: DeploymentInProgress},
-		"in progress":                           {sd: sd(ecstypes.ServiceDeploymentStatusInProgress), current: ours, want: DeploymentInProgress},
-		"stop requested is still under way":     {sd: sd(ecstypes.ServiceDeploymentStatusStopRequested), current: ours, want: DeploymentInProgress},
-		"successful":                            {sd: sd(ecstypes.ServiceDeploymentStatusSuccessful), current: ours, want: DeploymentCompleted},
-		"rollback requested":                    {sd: sd(ecstypes.ServiceDeploymentStatusRollbackRequested), current: ours, want: DeploymentRollingBack},
-		"rollback in progress":                  {sd: sd(ecstypes.ServiceDeploymentStatusRollbackInProgress), current: ours, want: DeploymentRollingBack},
-		"rolled back":                           {sd: sd(ecstypes.ServiceDeploymentStatusRollbackSuccessful), current: ours, want: DeploymentFailedPhase},
-		"rollback failed":                       {sd: sd(ecstypes.ServiceDeploymentStatusRollbackFailed), current: ours, want: DeploymentFailedPhase},
-		"stopped, a newer one is current":       {sd: sd(ecstypes.ServiceDeploymentStatusStopped), current: newer, want: DeploymentReplaced},
-		"stopped by the circuit breaker":        {sd: breaker(sd(ecstypes.ServiceDeploymentStatusStopped), 3), current: ours, want: DeploymentFailedNoRollback},
-		"stopped by an alarm":                   {sd: alarm(sd(ecstypes.ServiceDeploymentStatusStopped), "app-5xx"), current: ours, want: DeploymentFailedNoRollback},
-		"stopped by a person":                   {sd: sd(ecstypes.ServiceDeploymentStatusStopped), current: ours, want: DeploymentStoppedPhase},
-		"stopped, no current deployment listed": {sd: sd(ecstypes.ServiceDeploymentStatusStopped), current: "", want: DeploymentStoppedPhase},
+		"pending":                           {sd: sd(ecstypes.ServiceDeploymentStatusPending), current: ours, want: DeploymentInProgress},
+		"in progress":                       {sd: sd(ecstypes.ServiceDeploymentStatusInProgress), current: ours, want: DeploymentInProgress},
+		"stop requested is still under way": {sd: sd(ecstypes.ServiceDeploymentStatusStopRequested), current: ours, want: DeploymentInProgress},
+		"successful":                        {sd: sd(ecstypes.ServiceDeploymentStatusSuccessful), current: ours, want: DeploymentCompleted},
+		"rollback requested":                {sd: sd(ecstypes.ServiceDeploymentStatusRollbackRequested), current: ours, want: DeploymentRollingBack},
+		"rollback in progress":              {sd: sd(ecstypes.ServiceDeploymentStatusRollbackInProgress), current: ours, want: DeploymentRollingBack},
+		"rolled back":                       {sd: sd(ecstypes.ServiceDeploymentStatusRollbackSuccessful), current: ours, want: DeploymentFailedPhase},
+		"rollback failed":                   {sd: sd(ecstypes.ServiceDeploymentStatusRollbackFailed), current: ours, want: DeploymentFailedPhase},
+		"stopped, a newer one is current":   {sd: sd(ecstypes.ServiceDeploymentStatusStopped), current: newer, want: DeploymentReplaced},
+		"stopped by the circuit breaker":    {sd: breaker(sd(ecstypes.ServiceDeploymentStatusStopped), 3), current: ours, want: DeploymentFailedNoRollback},
+		"stopped by an alarm":               {sd: alarm(sd(ecstypes.ServiceDeploymentStatusStopped), "app-5xx"), current: ours, want: DeploymentFailedNoRollback},
+		"stopped by a person":               {sd: sd(ecstypes.ServiceDeploymentStatusStopped), current: ours, want: DeploymentStoppedPhase},
+		// The breaker failed it only if it TRIGGERED: counting failures while
+		// MONITORING is not a failure yet ("status … TRIGGERED: the rollback
+		// monitor detected a failure", ServiceDeploymentCircuitBreaker).
+		"stopped while the breaker only monitored":      {sd: monitoring(sd(ecstypes.ServiceDeploymentStatusStopped), 2), current: ours, want: DeploymentStoppedPhase},
+		"stopped, the breaker triggered at one failure": {sd: breaker(sd(ecstypes.ServiceDeploymentStatusStopped), 1), current: ours, want: DeploymentFailedNoRollback},
+		"stopped, alarms configured, none fired":        {sd: withAlarms(sd(ecstypes.ServiceDeploymentStatusStopped)), current: ours, want: DeploymentStoppedPhase},
+		"stopped, no current deployment listed":         {sd: sd(ecstypes.ServiceDeploymentStatusStopped), current: "", want: DeploymentStoppedPhase},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -88,6 +102,7 @@ func TestServiceDeploymentProgress(t *testing.T) {
 		"traffic step":   {r: ServiceDeploymentReading{Status: "IN_PROGRESS", Stage: "PRODUCTION_TRAFFIC_SHIFT", TrafficPercent: &half}, want: "IN_PROGRESS, PRODUCTION_TRAFFIC_SHIFT, 50% of production traffic"},
 		"bake":           {r: ServiceDeploymentReading{Status: "IN_PROGRESS", Stage: "BAKE_TIME", BakeMinutes: 10, TrafficPercent: &half}, since: &since, want: "IN_PROGRESS, BAKE_TIME, 4 of 10 min"},
 		"bake not timed": {r: ServiceDeploymentReading{Status: "IN_PROGRESS", Stage: "BAKE_TIME", BakeMinutes: 10}, want: "IN_PROGRESS, BAKE_TIME"},
+		"no bake time":   {r: ServiceDeploymentReading{Status: "IN_PROGRESS", Stage: "BAKE_TIME"}, since: &since, want: "IN_PROGRESS, BAKE_TIME"},
 		"paused at a hook": {r: ServiceDeploymentReading{Status: "IN_PROGRESS", Stage: "POST_TEST_TRAFFIC_SHIFT",
 			Hook: &Hook{ID: "h", Stage: "POST_TEST_TRAFFIC_SHIFT", ExpiresAt: &expires, TimeoutAction: "ROLLBACK"}},
 			want: "IN_PROGRESS, POST_TEST_TRAFFIC_SHIFT, waiting for a decision at POST_TEST_TRAFFIC_SHIFT (ECS will ROLLBACK at 10:30:00Z)"},
@@ -99,9 +114,18 @@ func TestServiceDeploymentProgress(t *testing.T) {
 			}
 		})
 	}
-	cause := ServiceDeploymentReading{RollbackReason: "Circuit breaker.", FailedTasks: 4, TriggeredAlarms: []string{"a", "b"}}.failedCause()
-	if want := "Circuit breaker; 4 tasks failed; alarms in ALARM: a, b"; !strings.Contains(cause, want) {
-		t.Errorf("cause = %q, want %q", cause, want)
+	for _, c := range []struct {
+		r    ServiceDeploymentReading
+		want string
+	}{
+		{ServiceDeploymentReading{RollbackReason: "Circuit breaker.", FailedTasks: 4, TriggeredAlarms: []string{"a", "b"}}, "Circuit breaker; 4 tasks failed; alarms in ALARM: a, b"},
+		{ServiceDeploymentReading{StatusReason: "Stopped by the alarm.", FailedTasks: 1}, "Stopped by the alarm; 1 tasks failed"},
+		{ServiceDeploymentReading{RollbackReason: "Rolled back on request", StatusReason: "ignored"}, "Rolled back on request"},
+	} {
+		cause := c.r.failedCause()
+		if !strings.HasPrefix(cause, c.want) || strings.Contains(cause, "0 tasks") || strings.Contains(cause, "ignored") || (len(c.r.TriggeredAlarms) == 0 && strings.Contains(cause, "ALARM")) {
+			t.Errorf("cause = %q, want %q", cause, c.want)
+		}
 	}
 }
 

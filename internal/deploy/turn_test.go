@@ -64,7 +64,10 @@ func TestDecideTurn(t *testing.T) {
 		"a deployment of another service since does not count":       {me: run("m", 100, a, d1), others: []Candidate{done("p1", 50, a, d1), done("q", 90, b, d2)}, want: TurnDecision{Kind: TurnDuplicate, Other: "p1"}},
 		"a deployment before it does not count":                      {me: run("m", 100, a, d1), others: []Candidate{done("p2", 40, a, d2), done("p1", 50, a, d1)}, want: TurnDecision{Kind: TurnDuplicate, Other: "p1"}},
 		"an old success is not a duplicate":                          {me: run("m", 2000, a, d2), others: []Candidate{done("p", 90, a, d2)}, want: TurnDecision{Kind: TurnGo}},
-		"manual starts are never duplicates":                         {me: run("m", 11, a, ""), others: []Candidate{done("p", 10, a, "")}, want: TurnDecision{Kind: TurnGo}},
+		// "succeeded less than duplicateWindow ago" (15 min here): a second inside is a duplicate, the window itself is not.
+		"a success a second inside the window is a duplicate": {me: run("m", 999, a, d2), others: []Candidate{done("p", 100, a, d2)}, want: TurnDecision{Kind: TurnDuplicate, Other: "p"}},
+		"a success exactly the window ago is not a duplicate": {me: run("m", 1000, a, d2), others: []Candidate{done("p", 100, a, d2)}, want: TurnDecision{Kind: TurnGo}},
+		"manual starts are never duplicates":                  {me: run("m", 11, a, ""), others: []Candidate{done("p", 10, a, "")}, want: TurnDecision{Kind: TurnGo}},
 		// A duplicate behind a waiting execution must not supersede it: the
 		// duplicate ends, and the waiting one would deploy nothing.
 		"a duplicate behind does not supersede":      {me: run("m", 10, a, d2), others: []Candidate{run("x", 0, a, d1), run("x2", 20, a, d1)}, want: TurnDecision{Kind: TurnWait, Other: "x"}},

@@ -145,7 +145,7 @@ func duplicateOf(c Candidate, all []Candidate, now time.Time, window time.Durati
 		if o.Status == "RUNNING" && before(o, c) {
 			return o.Name, true
 		}
-		if o.Status == "SUCCEEDED" && o.Deployed && now.Sub(o.Stop) <= window && !deployedSince(o, all) {
+		if o.Status == "SUCCEEDED" && o.Deployed && now.Sub(o.Stop) < window && !deployedSince(o, all) {
 			return o.Name, true
 		}
 	}

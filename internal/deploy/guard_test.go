@@ -60,9 +60,9 @@ func (f *guardSFN) ListExecutions(context.Context, *sfn.ListExecutionsInput, ...
 
 func (f *guardSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
 	f.calls++
-	out := &sfn.DescribeExecutionOutput{ExecutionArn: in.ExecutionArn, Name: in.ExecutionArn, Status: f.status, Input: aws.String(`{"environment":"staging","digest":"sha256:`+digest64+`"}`)}
+	out := &sfn.DescribeExecutionOutput{ExecutionArn: in.ExecutionArn, Name: in.ExecutionArn, Status: f.status, Input: aws.String(`{"environment":"staging","digest":"sha256:` + digest64 + `"}`)}
 	if f.status == sfntypes.ExecutionStatusSucceeded {
-		out.Output = aws.String(`{"environment":"staging","cluster":"staging","image":{"digest":"sha256:`+digest64+`"},"deployment":{"done":true}}`)
+		out.Output = aws.String(`{"environment":"staging","cluster":"staging","image":{"digest":"sha256:` + digest64 + `"},"deployment":{"done":true}}`)
 	}
 	return out, nil
 }

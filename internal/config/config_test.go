@@ -54,6 +54,28 @@ func TestOverrides(t *testing.T) {
 	}
 }
 
+// The documented limits themselves are accepted: a 255-character cluster
+// and service, 10 services, 100 capacity retries; a migration that names
+// only its container keeps the default command.
+func TestLimitsAreInclusive(t *testing.T) {
+	services := make([]string, MaxServices)
+	for i := range services {
+		services[i] = fmt.Sprintf("%q", fmt.Sprintf("svc-%d", i))
+	}
+	long := strings.Repeat("c", 255)
+	c, err := Parse("t.json", []byte(`{"targets":[
+	  {"repository":"app","tag":"x","cluster":"`+long+`","service":"`+long+`","migration":{"container":"web"},"capacityRetries":100,"queuePollInterval":"1m"},
+	  {"repository":"app","tag":"y","cluster":"y","services":[`+strings.Join(services, ",")+`]},
+	  {"repository":"app","tag":"z","cluster":"z","services":["`+long+`"]}]}`))
+	if err != nil {
+		t.Fatalf("the limits themselves are refused: %v", err)
+	}
+	x, _ := c.ByEnvironment("x")
+	if strings.Join(x.Migration.Command, " ") != strings.Join(DefaultCommand, " ") || x.Migration.Container != "web" || x.CapacityRetries != 100 {
+		t.Errorf("x = %+v", x.Migration)
+	}
+}
+
 func TestValidationErrorsNameFileAndField(t *testing.T) {
 	cases := map[string]struct {
 		doc  string

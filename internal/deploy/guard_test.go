@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,20 @@ func TestGuardAtTurn(t *testing.T) {
 		{"staging deployed it: passed", "staging", nil, sfntypes.ExecutionStatusSucceeded, false, GuardPassed, true},
 		{"staging deploys it: the turn waits", "staging", nil, sfntypes.ExecutionStatusRunning, true, GuardWaiting, true},
 		{"waiting before: judged again", "staging", &Guard{Verdict: GuardWaiting}, sfntypes.ExecutionStatusSucceeded, false, GuardPassed, true},
+	}
+	// requiresWait (1h here): at exactly an hour the guard still waits, past it the turn is blocked.
+	for _, w := range []struct {
+		waited  time.Duration
+		blocked bool
+	}{{time.Hour, false}, {time.Hour + time.Second, true}} {
+		d := &Deployer{SFN: &guardSFN{status: sfntypes.ExecutionStatusRunning}, Config: cfg, Log: quiet}
+		s := State{Execution: Execution{StateMachine: "sm", StartTime: now.Add(-w.waited)}, Environment: "prod", Image: Image{Digest: "sha256:" + digest64},
+			Turn: Turn{Requires: "staging", Decision: TurnGo, PollSeconds: 15, RequiresWaitSeconds: 3600}}
+		held, err := d.guardAtTurn(context.Background(), &s, now)
+		var blocked *PromotionBlocked
+		if errors.As(err, &blocked) != w.blocked || held == w.blocked {
+			t.Errorf("waited %s: held %v, %v; want blocked %v", w.waited, held, err, w.blocked)
+		}
 	}
 	for _, tc := range cases {
 		fake := &guardSFN{status: tc.status}

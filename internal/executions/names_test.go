@@ -18,6 +18,11 @@ func TestExecutionName(t *testing.T) {
 		"long env":    {strings.Repeat("e", 60), "", "3f9a", strings.Repeat("e", 40) + "-tag-20261125T101500Z-3f9a", strings.Repeat("e", 40)},
 		"odd chars":   {"team.api", "", "3f9a", "team_api-tag-20261125T101500Z-3f9a", "team_api"},
 		"long suffix": {"qa", "", "0123456789abcdef", "qa-tag-20261125T101500Z-0123456789ab", "qa"},
+		// The bounds are kept whole: 40 characters of environment, 12 of suffix, a 12-hex digest.
+		"40-char env":     {strings.Repeat("e", 40), "", "3f9a", strings.Repeat("e", 40) + "-tag-20261125T101500Z-3f9a", strings.Repeat("e", 40)},
+		"12-char suffix":  {"qa", "", "0123456789ab", "qa-tag-20261125T101500Z-0123456789ab", "qa"},
+		"12-hex digest":   {"qa", "sha256:0123456789ab", "x", "qa-0123456789ab-20261125T101500Z-x", "qa"},
+		"too short a hex": {"qa", "sha256:0123456789a", "x", "qa-tag-20261125T101500Z-x", "qa"},
 	}
 	for name, tc := range cases {
 		got := ExecutionName(tc.env, tc.digest, now, tc.suffix)

@@ -14,7 +14,7 @@ STACK     := EcrDeployer
 BUCKET    ?=
 SCENARIO  ?=
 
-.PHONY: help deps build install demo serve promote start bench bench-realtime bench-scale soak mutate test lint synth deploy bootstrap package clean
+.PHONY: help deps build install demo serve promote start bench bench-realtime bench-scale soak mutate mutate-judges test lint synth deploy bootstrap package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,14 @@ mutate: ## mutation testing (gremlins, pinned in tools/go.mod) over the decision
 	@for p in $(MUTATE_PKGS); do echo "mutating $$p…"; \
 	  $(GO) tool -modfile=tools/go.mod gremlins unleash --workers 2 --timeout-coefficient 10 -o dist/mutate/$$(echo $$p | tr / _).json ./$$p >dist/mutate/$$(echo $$p | tr / _).log 2>&1 || { tail -20 dist/mutate/$$(echo $$p | tr / _).log; exit 1; }; done
 	@$(GO) run ./cmd/mutate dist/mutate/*.json
+
+# The judges: internal/deploy's pure decisions (the queue's rules, ECS's records, the guard, the timing).
+JUDGES_EXCLUDE := (^|/)(deployer|deployment|errors|input|logtail|migration|pin|queue|resolve|retag|services|state|trigger|turn|wake|watch)\.go$$
+mutate-judges: ## mutation testing of internal/deploy's judges and internal/config, failing below 90 % efficacy (CI runs it)
+	@mkdir -p dist/mutate-judges && rm -f dist/mutate-judges/*.json
+	$(GO) tool -modfile=tools/go.mod gremlins unleash --workers 2 --timeout-coefficient 10 --exclude-files '$(JUDGES_EXCLUDE)' -o dist/mutate-judges/internal_deploy.json ./internal/deploy >dist/mutate-judges/deploy.log 2>&1 || { tail -20 dist/mutate-judges/deploy.log; exit 1; }
+	$(GO) tool -modfile=tools/go.mod gremlins unleash --workers 2 --timeout-coefficient 10 -o dist/mutate-judges/internal_config.json ./internal/config >dist/mutate-judges/config.log 2>&1 || { tail -20 dist/mutate-judges/config.log; exit 1; }
+	@$(GO) run ./cmd/mutate -min 90 dist/mutate-judges/*.json
 
 test: deps lint ## run every test: unit, ASL, CDK (assertions, cdk-nag, template.json), end to end on the local stack
 	$(WITH_NODE) $(GO) test -count=1 -timeout 30m ./...

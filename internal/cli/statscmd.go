@@ -69,14 +69,15 @@ func (a *App) stats(ctx context.Context, args []string) error {
 	// Newest first by start: one that started before since less the longest
 	// an execution runs cannot have ended after since.
 	oldest := since.Add(-deploy.MaxExecution)
-	err = a.executions(sm).List(ctx, executions.Query{PageSize: 1000}, func(ex sfntypes.ExecutionListItem) (bool, error) {
+	reader := a.executions(sm)
+	err = reader.List(ctx, executions.Query{PageSize: 1000}, func(ex sfntypes.ExecutionListItem) (bool, error) {
 		if aws.ToTime(ex.StartDate).Before(oldest) {
 			return true, nil
 		}
 		if !keep(aws.ToString(ex.Name)) {
 			return false, nil
 		}
-		e, err := a.executions(sm).Describe(ctx, aws.ToString(ex.ExecutionArn))
+		e, err := reader.Describe(ctx, aws.ToString(ex.ExecutionArn))
 		if err != nil {
 			return true, err
 		}

@@ -571,6 +571,9 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	execARN, execNag := executionArns(stack, smName)
 	allow("CheckTurn", []string{"states:ListExecutions"}, []*string{smARN}, nil)
 	allow("CheckTurn", []string{"states:DescribeExecution"}, []*string{execARN}, nil)
+	// Before it takes a turn, CheckTurn asks ECS whether a rollout of its
+	// services is still under way (inflight.go).
+	allow("CheckTurn", []string{"ecs:ListServiceDeployments"}, services, nil)
 	suppress("CheckTurn", "Read-only: the executions of this stack's own state machine, whose names are not known in advance.",
 		execNag)
 

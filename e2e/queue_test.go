@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/local/rig"
@@ -350,4 +352,52 @@ func TestQueueRandomized(t *testing.T) {
 		}
 	}
 	t.Logf("%d executions, %d migrations, %d spans; ends: %v", len(runs), migrations, len(spans), ends)
+}
+
+// An execution that ends while ECS still rolls its deployment out (stopped
+// by hand here; a timeout or a failure of ours ends one the same way)
+// hands its turn on, but ECS has not finished: the next push waits for
+// ECS's record of the rollout, says whose it waits for, then migrates and
+// deploys. Before CheckTurn asked ECS, its migration ran mid-rollout.
+func TestNextPushWaitsForARolloutWhoseExecutionEnded(t *testing.T) {
+	t.Parallel()
+	s := startStack(t)
+	s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 5}})
+	a := push(t, s, "staging")
+	rolling := func() bool {
+		for _, sp := range s.Emulator.Spans() {
+			if sp.Kind == "deployment" && sp.End.IsZero() {
+				return true
+			}
+		}
+		return false
+	}
+	waitUntil(t, "a's deployment is rolling out", rolling)
+	if _, err := sfn.NewFromConfig(s.AdminConfig()).StopExecution(t.Context(), &sfn.StopExecutionInput{ExecutionArn: aws.String(a.arn), Cause: aws.String("stopped by hand mid-rollout")}); err != nil {
+		t.Fatal(err)
+	}
+	b := push(t, s, "staging")
+	rb, ob := result(t, s, b)
+	if rb.Status != "SUCCEEDED" || endState(rb) != "Deployed" {
+		t.Fatalf("b %s %s (%s)", rb.Status, endState(rb), rb.Cause)
+	}
+	waited := false
+	for _, in := range entered(rb, "WaitingForTurn") {
+		waited = waited || strings.Contains(string(in), `"inFlight":{"service":"staging/staging-service"`)
+	}
+	if !waited {
+		t.Errorf("b never waited in WaitingForTurn for the rollout ECS was still doing; its turn: %+v", ob.Turn)
+	}
+	for _, sp := range s.Emulator.Spans() {
+		t.Logf("%s %s %s-%s", sp.Kind, sp.ID, sp.Start.Format("15:04:05.000"), sp.End.Format("15:04:05.000"))
+	}
+	for _, in := range entered(rb, "WaitingForTurn") {
+		var st deploy.State
+		_ = json.Unmarshal(in, &st)
+		t.Logf("%s %s", st.Turn.Decision, st.Turn.Reason)
+	}
+	noOverlap(t, s.Emulator.Spans())
+	if got := s.Emulator.RunningDigest("staging", "staging-service", "app"); got != b.digest {
+		t.Errorf("the service runs %s, want b's %s", got, b.digest)
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -304,12 +303,4 @@ func (a *App) targets(ctx context.Context) (config.Targets, error) {
 		return nil, fmt.Errorf("stack %s: %w", a.global.stack, err)
 	}
 	return ts, nil
-}
-
-// executionARN turns an execution name into its ARN, for the state machine.
-func executionARN(stateMachine, nameOrARN string) string {
-	if strings.HasPrefix(nameOrARN, "arn:") {
-		return nameOrARN
-	}
-	return strings.Replace(stateMachine, ":stateMachine:", ":execution:", 1) + ":" + nameOrARN
 }

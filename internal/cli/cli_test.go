@@ -27,16 +27,6 @@ func TestRenderStatusGolden(t *testing.T) {
 	golden.Check(t, "status", b.String())
 }
 
-func TestExecutionARN(t *testing.T) {
-	sm := "arn:aws:states:us-west-2:123456789012:stateMachine:EcrDeployer-SM"
-	if got := executionARN(sm, "run-1"); got != "arn:aws:states:us-west-2:123456789012:execution:EcrDeployer-SM:run-1" {
-		t.Errorf("executionARN = %s", got)
-	}
-	if got := executionARN(sm, "arn:aws:states:x"); got != "arn:aws:states:x" {
-		t.Errorf("an ARN must pass through, got %s", got)
-	}
-}
-
 func TestRollbackTarget(t *testing.T) {
 	d := func(digest, rolledBackFrom string) Deployed {
 		return Deployed{Digest: digest, Execution: digest, RolledBackFrom: rolledBackFrom}

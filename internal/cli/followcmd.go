@@ -38,7 +38,7 @@ func (a *App) followCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	arn := executionARN(sm, pos[0])
+	arn := executions.ARN(sm, pos[0])
 	if !strings.HasPrefix(pos[0], "arn:") {
 		ts, err := a.targets(ctx)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 	"github.com/ecr-deployer/ecr-deployer/internal/history"
 )
 
@@ -29,7 +30,7 @@ func (a *App) history(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		arn = executionARN(sm, arn)
+		arn = executions.ARN(sm, arn)
 	}
 	d, err := a.executions("").Reread(ctx, arn)
 	if err != nil {

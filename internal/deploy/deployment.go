@@ -435,16 +435,16 @@ func CreatedWith(sd, ours time.Time) bool { return !sd.Before(ours.Add(-sameCall
 // is someone else's, which CheckDeployment judges as replacing ours).
 // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServiceDeployments.html
 func (d *Deployer) serviceDeploymentOf(ctx context.Context, cluster, service string, created time.Time) (*ecstypes.ServiceDeployment, error) {
-	list, err := d.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(cluster), Service: aws.String(service),
-		CreatedAt: &ecstypes.CreatedAt{After: aws.Time(created.Add(-sameCall))}})
-	if err != nil {
-		return nil, fmt.Errorf("list service deployments of %s/%s: %w", cluster, service, err)
-	}
 	var oldest *ecstypes.ServiceDeploymentBrief
-	for i, b := range list.ServiceDeployments {
+	err := d.listServiceDeployments(ctx, ecs.ListServiceDeploymentsInput{Cluster: aws.String(cluster), Service: aws.String(service),
+		CreatedAt: &ecstypes.CreatedAt{After: aws.Time(created.Add(-sameCall))}}, func(b ecstypes.ServiceDeploymentBrief) bool {
 		if CreatedWith(aws.ToTime(b.CreatedAt), created) && (oldest == nil || aws.ToTime(b.CreatedAt).Before(aws.ToTime(oldest.CreatedAt))) {
-			oldest = &list.ServiceDeployments[i]
+			oldest = &b
 		}
+		return false
+	})
+	if err != nil {
+		return nil, err
 	}
 	if oldest == nil {
 		return nil, nil

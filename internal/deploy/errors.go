@@ -240,7 +240,7 @@ func nothingToPin(taskDefinition string, repository string, digest string) *Serv
 }
 
 func waitedPastWorkSpan(waited time.Duration, other string, services string, left time.Duration, workSpan time.Duration, environment string) *QueueTimedOut {
-	return &QueueTimedOut{newf("Waited %s for execution %s, which is deploying %s, past the %s this execution may wait (%s of work, less what its own approval, migration and deployment may take): nothing ran. Check that execution (deployer status %s), then start this one again.", waited, other, services, left, workSpan, environment)}
+	return &QueueTimedOut{newf("Waited %s for %s, which is deploying %s, past the %s this execution may wait (%s of work, less what its own approval, migration and deployment may take): nothing ran. Check that execution (deployer status %s), then start this one again.", waited, other, services, left, workSpan, environment)}
 }
 
 // AllErrors returns one value of every typed error, for tests and the ASL check

@@ -241,6 +241,12 @@ type Turn struct {
 	RequiresWaitSeconds int    `json:"requiresWaitSeconds,omitempty"`
 	OverrideGuard       bool   `json:"overrideGuard,omitempty"`
 	Guard               *Guard `json:"guard,omitempty"`
+	// InFlight is the rollout ECS is still doing, that no running
+	// execution holds, which this one waits for (inflight.go).
+	InFlight *InFlight `json:"inFlight,omitempty"`
+	// Note says what the check could not read and set aside: a turn
+	// holder of another state machine, or one it may not describe.
+	Note string `json:"note,omitempty"`
 }
 
 // Trigger says why this deployment runs.

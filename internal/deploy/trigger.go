@@ -66,7 +66,7 @@ func (d *Deployer) Trigger(ctx context.Context, ev json.RawMessage) (TriggerOutp
 	switch {
 	case errors.As(err, &exists):
 		d.log().InfoContext(ctx, "the event had started its execution already", "execution", name, "eventId", head.ID)
-		return TriggerOutput{Execution: executionARNOf(d.StateMachineARN, name), Again: true}, nil
+		return TriggerOutput{Execution: executions.ARN(d.StateMachineARN, name), Again: true}, nil
 	case err != nil:
 		return TriggerOutput{}, fmt.Errorf("start execution %s: %w", name, err)
 	}

@@ -52,12 +52,13 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	if me.waitedForWindow() {
 		since = me.Start
 	}
-	dec, turns, err := d.decideHeld(q.ctx, s.Execution, me, now, time.Duration(t.DuplicateWindowSeconds)*time.Second, since)
+	read, err := d.decideHeld(q.ctx, s.Execution, me, now, time.Duration(t.DuplicateWindowSeconds)*time.Second, since)
 	if err != nil {
 		return q.waitIfThrottled(d, s, err)
 	}
+	dec := read.dec
 	t.Throttled = 0
-	t.Decision, t.WaitingFor, t.SupersededBy, t.DuplicateOf, t.WaitSeconds = dec.Kind, "", "", "", 0
+	t.Decision, t.WaitingFor, t.SupersededBy, t.DuplicateOf, t.WaitSeconds, t.Note = dec.Kind, "", "", "", 0, read.note
 	if dec.Kind == TurnGo {
 		held, err := d.guardAtTurn(q.ctx, &s, now)
 		if err != nil {
@@ -66,8 +67,14 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 		if held {
 			return s, nil
 		}
+		if waits, err := d.waitForECS(q.ctx, &s, me, now); err != nil || waits {
+			if err != nil {
+				return q.waitIfThrottled(d, s, err)
+			}
+			return s, nil
+		}
 	}
-	err = d.applyTurn(ctx, &s, me, dec, turns, now)
+	err = d.applyTurn(ctx, &s, me, dec, read.turns, now)
 	return s, err
 }
 
@@ -174,13 +181,16 @@ func (d *Deployer) applyTurn(ctx context.Context, s *State, me Candidate, dec Tu
 			return nil
 		}
 		t.Reason = "no other deployment of " + me.label() + " is running"
+		if t.Note != "" {
+			t.Reason += "; " + t.Note
+		}
 		if g := t.Guard; g != nil {
 			t.Reason += "; promotion guard " + g.Verdict + ": " + g.Reason
 		}
 		s.Phases.QueueSeconds = seconds(s.Execution.StartTime, now)
 		s.Deployment.NotBefore = ptrTime(now)
 	case TurnWait:
-		if err := d.queueTimedOut(*s, me, dec, now); err != nil {
+		if err := d.queueTimedOut(*s, me, "execution "+dec.Other, now); err != nil {
 			return err
 		}
 		t.WaitingFor, t.WaitSeconds = dec.Other, t.PollSeconds
@@ -196,15 +206,16 @@ func (d *Deployer) applyTurn(ctx context.Context, s *State, me Candidate, dec Tu
 	return nil
 }
 
-// queueTimedOut ends a wait that would leave too little of the work span
-// for this execution's own migration and deployment.
-func (d *Deployer) queueTimedOut(s State, me Candidate, dec TurnDecision, now time.Time) error {
+// queueTimedOut ends a wait (for other: "execution …", "ECS service
+// deployment …") that would leave too little of the work span for this
+// execution's own migration and deployment.
+func (d *Deployer) queueTimedOut(s State, me Candidate, other string, now time.Time) error {
 	target, ok := d.Config.ByEnvironment(s.Environment)
 	if !ok || s.workStart().IsZero() {
 		return nil
 	}
 	if left := WorkSpan - target.TurnSpan(); now.Sub(s.workStart()) > left {
-		return waitedPastWorkSpan(now.Sub(s.workStart()).Round(time.Second), dec.Other, me.label(), left.Round(time.Minute), WorkSpan, s.Environment)
+		return waitedPastWorkSpan(now.Sub(s.workStart()).Round(time.Second), other, me.label(), left.Round(time.Minute), WorkSpan, s.Environment)
 	}
 	return nil
 }

@@ -114,7 +114,17 @@ func (f *fakeSFN) ListExecutions(_ context.Context, in *sfn.ListExecutionsInput,
 	return &sfn.ListExecutionsOutput{Executions: f.list[in.StatusFilter]}, nil
 }
 
+// testSM is the state machine of the fakes; an execution of it may be
+// named by its ARN (testExecution) or, in the tables, by its name alone.
+const testSM = "arn:aws:states:us-east-1:123456789012:stateMachine:sm"
+
+func testExecution(name string) string { return executions.ARN(testSM, name) }
+
+// testName is the fakes' key of an execution: its name.
+func testName(arn string) string { return strings.TrimPrefix(arn, testExecution("")) }
+
 func (f *fakeSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	in = &sfn.DescribeExecutionInput{ExecutionArn: aws.String(testName(aws.ToString(in.ExecutionArn)))}
 	f.described = append(f.described, aws.ToString(in.ExecutionArn))
 	out := &sfn.DescribeExecutionOutput{Input: aws.String(f.input[aws.ToString(in.ExecutionArn)])}
 	if start, ok := f.starts[aws.ToString(in.ExecutionArn)]; ok {
@@ -158,7 +168,7 @@ func TestCandidatesSeeRecentSuccessesListedAfterOldOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Deployer{SFN: fake, Config: cfg, Log: quiet}
+	d := &Deployer{ECS: &rolloutsECS{}, SFN: fake, Config: cfg, Log: quiet}
 	got, err := d.candidates(context.Background(), "sm", "me", now, 15*time.Minute, time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +197,7 @@ func TestCandidatesDescribeEachExecutionOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Deployer{SFN: fake, Config: cfg, Log: quiet}
+	d := &Deployer{ECS: &rolloutsECS{}, SFN: fake, Config: cfg, Log: quiet}
 	for range 3 {
 		if _, err := d.candidates(context.Background(), "sm", "me", now, 15*time.Minute, time.Time{}); err != nil {
 			t.Fatal(err)
@@ -240,7 +250,7 @@ func TestCheckTurnQueueTimesOut(t *testing.T) {
 				input:  map[string]string{"older": push},
 				starts: map[string]time.Time{"me": start},
 			}
-			d := &Deployer{SFN: fake, Config: cfg, Log: quiet, Turns: &fakeTurns{}, TurnsTable: "turns", Now: func() time.Time { return now }}
+			d := &Deployer{ECS: &rolloutsECS{}, SFN: fake, Config: cfg, Log: quiet, Turns: &fakeTurns{}, TurnsTable: "turns", Now: func() time.Time { return now }}
 			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: start, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
 				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
 			out, err := d.CheckTurn(context.Background(), s)
@@ -289,7 +299,7 @@ func TestDecideDescribesLazilyAndDecidesTheSame(t *testing.T) {
 			Key: "app:staging@sha256:" + strings.Repeat([]string{"a", "b"}[rng.IntN(2)], 64)}
 		me.Ready = me.Start
 		window := 15 * time.Minute
-		d := &Deployer{SFN: fake, Config: cfg, Log: quiet}
+		d := &Deployer{ECS: &rolloutsECS{}, SFN: fake, Config: cfg, Log: quiet}
 		got, err := d.decide(context.Background(), d.executions("sm"), me, now, window, time.Time{}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -363,7 +373,7 @@ func TestCheckTurnWaitsWhenTheQueueCannotBeRead(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
 				defer cancel()
 			}
-			d := &Deployer{SFN: tc.api, Config: cfg, Log: quiet, Turns: &fakeTurns{}, TurnsTable: "turns", Now: func() time.Time { return now }}
+			d := &Deployer{ECS: &rolloutsECS{}, SFN: tc.api, Config: cfg, Log: quiet, Turns: &fakeTurns{}, TurnsTable: "turns", Now: func() time.Time { return now }}
 			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: now.Add(-time.Minute), StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
 				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
 			out, err := d.CheckTurn(ctx, s)
@@ -414,7 +424,7 @@ func TestCheckReadsOnlyExecutionsThatMayShare(t *testing.T) {
 	me := "staging-tag-20261125T120000Z-me"
 	fake.starts[me] = now
 	fake.input[me] = manual("staging")
-	d := &Deployer{SFN: fake, Config: cfg, Log: quiet, Turns: &fakeTurns{}, TurnsTable: "turns", Now: func() time.Time { return now }}
+	d := &Deployer{ECS: &rolloutsECS{}, SFN: fake, Config: cfg, Log: quiet, Turns: &fakeTurns{}, TurnsTable: "turns", Now: func() time.Time { return now }}
 	s := State{Execution: Execution{ID: me, Name: me, StartTime: now, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
 		Turn: Turn{PollSeconds: 15}}
 	out, err := d.CheckTurn(context.Background(), s)

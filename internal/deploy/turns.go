@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -74,15 +75,25 @@ func str(v ddbtypes.AttributeValue) string {
 
 // holders describes the executions other than me that hold a turn of mine,
 // as the queue sees candidates, with their status as Step Functions tells
-// it now. An execution it does not know yet counts as RUNNING.
-func (d *Deployer) holders(ctx context.Context, r *executions.Reader, me string, turns []held, now time.Time) ([]Candidate, error) {
+// it now. An execution it does not know yet counts as RUNNING. A holder it
+// may not read (an execution of another state machine, such as a replaced
+// stack's, or one its policy does not let it describe) is set aside with a
+// note: the turn is free as far as this deployer knows, and ECS's own
+// record of the service (waitForECS) still stops a deployment over a
+// rollout under way.
+func (d *Deployer) holders(ctx context.Context, r *executions.Reader, me string, turns []held, now time.Time) ([]Candidate, []string, error) {
 	var out []Candidate
+	var notes []string
 	seen := map[string]bool{}
 	for _, h := range turns {
 		if h.execution == "" || h.execution == me || seen[h.execution] {
 			continue
 		}
 		seen[h.execution] = true
+		if !executions.OfStateMachine(h.execution, r.StateMachine) {
+			notes = append(notes, foreignHolderNote(h, "is an execution of another state machine (a renamed or replaced stack)"))
+			continue
+		}
 		e, _, err := d.reread(ctx, r, aws.String(h.execution))
 		switch {
 		case executions.Gone(err) && now.Sub(h.since) < unseenHolder:
@@ -92,22 +103,39 @@ func (d *Deployer) holders(ctx context.Context, r *executions.Reader, me string,
 			continue
 		case executions.Gone(err):
 			continue
+		case executions.Denied(err):
+			notes = append(notes, foreignHolderNote(h, "may not be described (DescribeExecution was denied)"))
+			continue
 		case err != nil:
-			return nil, fmt.Errorf("read execution %s, which holds the turn of %s: %w", h.name, h.service, err)
+			return nil, nil, fmt.Errorf("read execution %s, which holds the turn of %s: %w", h.name, h.service, err)
 		}
-		// reread cached what it deploys, so candidate does not read it again.
-		item := sfntypes.ExecutionListItem{ExecutionArn: aws.String(e.ARN), Name: aws.String(e.Name), Status: e.Status, StartDate: aws.Time(e.Start), StopDate: stopDate(e)}
-		c, ok, err := d.candidate(ctx, r, item)
+		c, err := d.heldBy(ctx, r, h, e)
 		if err != nil {
-			return nil, err
-		}
-		if !ok { // its input names no target now: it holds the turn as long as it runs
-			c = Candidate{Name: e.Name, Start: e.Start, Status: string(e.Status), Services: []string{h.service}}
-			c.Ready = c.Start
+			return nil, nil, err
 		}
 		out = append(out, c)
 	}
-	return out, nil
+	return out, notes, nil
+}
+
+// heldBy is a holder as the queue sees a candidate. reread cached what it
+// deploys, so candidate does not read it again.
+func (d *Deployer) heldBy(ctx context.Context, r *executions.Reader, h held, e executions.Execution) (Candidate, error) {
+	item := sfntypes.ExecutionListItem{ExecutionArn: aws.String(e.ARN), Name: aws.String(e.Name), Status: e.Status, StartDate: aws.Time(e.Start), StopDate: stopDate(e)}
+	c, ok, err := d.candidate(ctx, r, item)
+	if err != nil {
+		return Candidate{}, err
+	}
+	if !ok { // its input names no target now: it holds the turn as long as it runs
+		c = Candidate{Name: e.Name, Start: e.Start, Status: string(e.Status), Services: []string{h.service}}
+		c.Ready = c.Start
+	}
+	return c, nil
+}
+
+// foreignHolderNote says which holder was set aside, and why.
+func foreignHolderNote(h held, why string) string {
+	return fmt.Sprintf("the turn of %s was held by %s, which %s: set aside as ended (ECS is asked whether a rollout of it is still under way)", h.service, h.execution, why)
 }
 
 // stopDate is an ended execution's stop, as ListExecutions gives it.
@@ -118,23 +146,31 @@ func stopDate(e executions.Execution) *time.Time {
 	return aws.Time(e.Stop)
 }
 
+// turnRead is what decideHeld read and decided.
+type turnRead struct {
+	dec   TurnDecision
+	turns []held
+	// note says which holders it set aside (holders).
+	note string
+}
+
 // decideHeld reads the turns of me's services and decides as the queue's
 // list and the turns' holders say together (decide, then HeldTurn).
-func (d *Deployer) decideHeld(ctx context.Context, ex Execution, me Candidate, now time.Time, window time.Duration, since time.Time) (TurnDecision, []held, error) {
+func (d *Deployer) decideHeld(ctx context.Context, ex Execution, me Candidate, now time.Time, window time.Duration, since time.Time) (turnRead, error) {
 	turns, err := d.readTurns(ctx, me.Services)
 	if err != nil {
-		return TurnDecision{}, nil, err
+		return turnRead{}, err
 	}
 	r := d.executions(ex.StateMachine)
-	holders, err := d.holders(ctx, r, ex.ID, turns, now)
+	holders, notes, err := d.holders(ctx, r, ex.ID, turns, now)
 	if err != nil {
-		return TurnDecision{}, nil, err
+		return turnRead{}, err
 	}
 	dec, err := d.decide(ctx, r, me, now, window, since, holders)
 	if err != nil {
-		return TurnDecision{}, nil, err
+		return turnRead{}, err
 	}
-	return HeldTurn(dec, me, holders), turns, nil
+	return turnRead{dec: HeldTurn(dec, me, holders), turns: turns, note: strings.Join(notes, "; ")}, nil
 }
 
 // takeTurns writes me as the holder of every service's turn, on condition

@@ -11,8 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 )
@@ -64,7 +66,9 @@ func (f *fakeTurns) TransactWriteItems(_ context.Context, in *dynamodb.TransactW
 	return &dynamodb.TransactWriteItemsOutput{}, nil
 }
 
-func (f *fakeTurns) holder(service string) string { return str(f.items[service][turnExecution]) }
+func (f *fakeTurns) holder(service string) string {
+	return testName(str(f.items[service][turnExecution]))
+}
 
 func TestHeldTurn(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
@@ -107,10 +111,15 @@ type statusSFN struct {
 	fakeSFN
 	status  map[string]sfntypes.ExecutionStatus
 	missing map[string]bool
+	denied  map[string]bool
 }
 
 func (f *statusSFN) DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, o ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
-	arn := aws.ToString(in.ExecutionArn)
+	arn := testName(aws.ToString(in.ExecutionArn))
+	in = &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)}
+	if f.denied[arn] {
+		return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: states:DescribeExecution on resource: " + arn}
+	}
 	if f.missing[arn] {
 		return nil, &sfntypes.ExecutionDoesNotExist{Message: aws.String("Execution Does Not Exist: '" + arn + "'")}
 	}
@@ -139,7 +148,7 @@ func TestCheckTurnTakesTheTurnOnce(t *testing.T) {
 		return `{"source":"aws.ecr","detail-type":"ECR Image Action","account":"1","detail":{"result":"SUCCESS","action-type":"PUSH","repository-name":"app","image-tag":"staging","image-digest":"sha256:` + strings.Repeat(digest, 64) + `"}}`
 	}
 	state := func(name, digest string) State {
-		return State{Execution: Execution{ID: name, Name: name, StartTime: now, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
+		return State{Execution: Execution{ID: testExecution(name), Name: name, StartTime: now, StateMachine: testSM}, Environment: "staging", Cluster: "staging", Service: "staging-service",
 			Trigger: Trigger{Type: "push"}, Image: Image{Repository: "app", Tag: "staging", Digest: "sha256:" + strings.Repeat(digest, 64)}, Turn: Turn{PollSeconds: 15}}
 	}
 	type step struct {
@@ -187,7 +196,7 @@ func TestCheckTurnTakesTheTurnOnce(t *testing.T) {
 				fake.status[st.who] = sfntypes.ExecutionStatusRunning
 				// z-newer started a second after a-older.
 				fake.starts["z-newer"] = now.Add(time.Second)
-				d := &Deployer{SFN: &deployedSFN{fake}, Turns: turns, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now.Add(2*time.Second + time.Duration(i)*time.Minute) }}
+				d := &Deployer{ECS: &rolloutsECS{}, SFN: &deployedSFN{fake}, Turns: turns, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now.Add(2*time.Second + time.Duration(i)*time.Minute) }}
 				s := state(st.who, st.digest)
 				s.Execution.StartTime = fake.starts[st.who]
 				s.Turn.DuplicateWindowSeconds = 3600
@@ -233,7 +242,7 @@ func TestCheckTurnConfirmsTheExecutionItWouldWaitFor(t *testing.T) {
 				input:  map[string]string{"older": `{"environment":"staging"}`, "me": `{"environment":"staging"}`},
 				starts: map[string]time.Time{"me": now, "older": now.Add(-time.Minute)},
 			}, status: map[string]sfntypes.ExecutionStatus{"older": status, "me": sfntypes.ExecutionStatusRunning}}
-			d := &Deployer{SFN: fake, Turns: &fakeTurns{}, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+			d := &Deployer{ECS: &rolloutsECS{}, SFN: fake, Turns: &fakeTurns{}, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now }}
 			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: now, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
 				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
 			out, err := d.CheckTurn(context.Background(), s)
@@ -299,7 +308,7 @@ func TestCheckTurnWaitsWhenTheWriteIsCancelled(t *testing.T) {
 			fake := &statusSFN{fakeSFN: fakeSFN{input: map[string]string{"me": `{"environment":"staging"}`}, starts: map[string]time.Time{"me": now}},
 				status: map[string]sfntypes.ExecutionStatus{"me": sfntypes.ExecutionStatusRunning}}
 			turns := &fakeTurns{fail: []error{cancel(tc.code)}}
-			d := &Deployer{SFN: fake, Turns: turns, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+			d := &Deployer{ECS: &rolloutsECS{}, SFN: fake, Turns: turns, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now }}
 			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: now, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
 				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
 			out, err := d.CheckTurn(context.Background(), s)
@@ -332,7 +341,7 @@ func TestCheckTurnWaitsWhileItsOwnExecutionIsNotDescribedYet(t *testing.T) {
 	fake := &statusSFN{fakeSFN: fakeSFN{input: map[string]string{"me": `{"environment":"staging"}`}, starts: map[string]time.Time{"me": now}},
 		status: map[string]sfntypes.ExecutionStatus{"me": sfntypes.ExecutionStatusRunning}, missing: map[string]bool{"me": true}}
 	turns := &fakeTurns{}
-	d := &Deployer{SFN: fake, Turns: turns, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+	d := &Deployer{ECS: &rolloutsECS{}, SFN: fake, Turns: turns, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now }}
 	s := State{Execution: Execution{ID: "me", Name: "me", StartTime: now, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
 		Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
 	out, err := d.CheckTurn(context.Background(), s)
@@ -342,5 +351,55 @@ func TestCheckTurnWaitsWhileItsOwnExecutionIsNotDescribedYet(t *testing.T) {
 	fake.missing = nil
 	if out, err = d.CheckTurn(context.Background(), out); err != nil || out.Turn.Decision != TurnGo {
 		t.Fatalf("described: %s (%s), %v; want GO", out.Turn.Decision, out.Turn.Reason, err)
+	}
+}
+
+// A turn held by an execution this deployer may not read (one of another
+// state machine, such as a renamed stack's, or one DescribeExecution is
+// denied on) is set aside with a note, never an InternalError that stops
+// every deployment of the service; ECS's record still holds a deployment
+// back while a rollout is under way.
+func TestCheckTurnSetsAsideHoldersItCannotRead(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := "arn:aws:states:us-east-1:123456789012:execution:OldStack-sm:staging-tag-20261120T000000Z-x"
+	inFlight := map[string][]ecstypes.ServiceDeploymentBrief{"staging-service": {{ServiceDeploymentArn: aws.String("arn:aws:ecs:r:1:service-deployment/staging/old"), Status: "IN_PROGRESS"}}}
+	cases := []struct {
+		name, holder string
+		denied       bool
+		rollouts     map[string][]ecstypes.ServiceDeploymentBrief
+		want, note   string
+	}{
+		{"another state machine's execution", foreign, false, nil, TurnGo, "another state machine"},
+		{"an execution it may not describe", testExecution("hidden"), true, nil, TurnGo, "DescribeExecution was denied"},
+		{"another state machine's, with its rollout under way", foreign, false, inFlight, TurnWait, "another state machine"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := &statusSFN{fakeSFN: fakeSFN{input: map[string]string{"me": `{"environment":"staging"}`}, starts: map[string]time.Time{"me": now}},
+				status: map[string]sfntypes.ExecutionStatus{"me": sfntypes.ExecutionStatusRunning}, denied: map[string]bool{"hidden": tc.denied}}
+			turns := &fakeTurns{items: map[string]map[string]ddbtypes.AttributeValue{"staging/staging-service": {
+				turnService: &ddbtypes.AttributeValueMemberS{Value: "staging/staging-service"}, turnExecution: &ddbtypes.AttributeValueMemberS{Value: tc.holder},
+				turnName: &ddbtypes.AttributeValueMemberS{Value: "x"}, turnSince: &ddbtypes.AttributeValueMemberS{Value: now.Add(-time.Hour).Format(time.RFC3339)}}}}
+			d := &Deployer{ECS: &rolloutsECS{rollouts: tc.rollouts}, SFN: fake, Turns: turns, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+			s := State{Execution: Execution{ID: testExecution("me"), Name: "me", StartTime: now, StateMachine: testSM}, Environment: "staging", Cluster: "staging", Service: "staging-service",
+				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
+			out, err := d.CheckTurn(context.Background(), s)
+			if err != nil || out.Turn.Decision != tc.want || !strings.Contains(out.Turn.Note, tc.note) || !strings.Contains(out.Turn.Note, tc.holder) {
+				t.Fatalf("decision %s (%s; note %q), err %v; want %s with a note naming %s", out.Turn.Decision, out.Turn.Reason, out.Turn.Note, err, tc.want, tc.holder)
+			}
+			wantHolder := "me"
+			if tc.want == TurnWait {
+				wantHolder = testName(tc.holder)
+			} else if !strings.Contains(out.Turn.Reason, tc.note) {
+				t.Fatalf("GO's reason %q does not say what it set aside", out.Turn.Reason)
+			}
+			if got := turns.holder("staging/staging-service"); got != wantHolder {
+				t.Fatalf("holder %q, want %q", got, wantHolder)
+			}
+		})
 	}
 }

@@ -244,7 +244,7 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 		return out, errors.New("wake: no state machine ARN (STATE_MACHINE_ARN)")
 	}
 	if name, ok := d.namedBy(ctx, c); ok {
-		arn := executionARNOf(d.StateMachineARN, name)
+		arn := executions.ARN(d.StateMachineARN, name)
 		events, err := executions.LatestEvents(ctx, d.History, arn, 5)
 		if executions.Gone(err) {
 			// An execution closed more than 90 days ago, or another
@@ -285,11 +285,6 @@ func (d *Deployer) namedBy(ctx context.Context, c Change) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// executionARNOf is the ARN of a named execution of the state machine.
-func executionARNOf(stateMachineARN, name string) string {
-	return strings.Replace(stateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
 }
 
 // serviceARNOf is a service's long ARN in the state machine's account and Region.

@@ -467,7 +467,7 @@ func TestDeploysRulesOut(t *testing.T) {
 // history is not readable.
 func TestWakeIgnoresEventsThatAreNotOurs(t *testing.T) {
 	smARN := "arn:aws:states:us-west-2:1:stateMachine:ecr-deployer"
-	old := executionARNOf(smARN, "staging-old-20250101T000000Z-1")
+	old := executions.ARN(smARN, "staging-old-20250101T000000Z-1")
 	cases := map[string]struct {
 		ev      func(t *testing.T) ECSEvent
 		history *fakeHistory

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
 )
 
 // Lister is ListExecutions alone.
@@ -180,6 +181,14 @@ func MayBe(env string) func(name string) bool {
 func Gone(err error) bool {
 	var missing *sfntypes.ExecutionDoesNotExist
 	return errors.As(err, &missing)
+}
+
+// Denied says the caller may not read the execution ("AccessDeniedException"):
+// one of a state machine its policy does not name, such as a replaced
+// stack's.
+func Denied(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "AccessDeniedException"
 }
 
 func lastPart(arn string) string {

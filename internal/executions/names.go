@@ -55,3 +55,31 @@ func EnvironmentOfName(name string) (string, bool) {
 	env := strings.Join(parts[:n-3], "-")
 	return env, env != ""
 }
+
+// ARN is the ARN of a named execution of the state machine (an ARN passes
+// through). A qualified state machine ARN (a version or an alias) names
+// the same executions as the state machine itself.
+func ARN(stateMachine, nameOrARN string) string {
+	if strings.HasPrefix(nameOrARN, "arn:") {
+		return nameOrARN
+	}
+	return executionPrefix(stateMachine) + nameOrARN
+}
+
+// OfStateMachine says an execution ARN is one of the state machine's
+// executions: arn:partition:states:region:account:execution:<machine>:<name>.
+func OfStateMachine(executionARN, stateMachine string) bool {
+	name, ok := strings.CutPrefix(executionARN, executionPrefix(stateMachine))
+	return ok && name != "" && !strings.Contains(name, ":")
+}
+
+// executionPrefix is "arn:…:execution:<machine>:" for a state machine ARN,
+// qualified or not (arn:…:stateMachine:<machine>[:version or alias]).
+func executionPrefix(stateMachine string) string {
+	head, machine, ok := strings.Cut(stateMachine, ":stateMachine:")
+	if !ok {
+		return stateMachine + ":"
+	}
+	machine, _, _ = strings.Cut(machine, ":")
+	return head + ":execution:" + machine + ":"
+}

@@ -39,3 +39,34 @@ func TestExecutionName(t *testing.T) {
 		}
 	}
 }
+
+func TestExecutionARN(t *testing.T) {
+	const sm = "arn:aws:states:us-west-2:123456789012:stateMachine:EcrDeployer-SM"
+	const ex = "arn:aws:states:us-west-2:123456789012:execution:EcrDeployer-SM:run-1"
+	for _, c := range []struct{ machine, name, want string }{
+		{sm, "run-1", ex},
+		{sm + ":live", "run-1", ex}, // an alias names the machine's executions
+		{sm + ":7", "run-1", ex},    // so does a version
+		{sm, "arn:aws:states:x", "arn:aws:states:x"},
+	} {
+		if got := ARN(c.machine, c.name); got != c.want {
+			t.Errorf("ARN(%s, %s) = %s, want %s", c.machine, c.name, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		execution, machine string
+		want               bool
+	}{
+		{ex, sm, true},
+		{ex, sm + ":live", true},
+		{"arn:aws:states:us-west-2:123456789012:execution:Other-SM:run-1", sm, false},
+		{"arn:aws:states:us-west-2:123456789012:execution:EcrDeployer-SM-2:run-1", sm, false},
+		{"arn:aws:states:us-west-2:123456789012:execution:EcrDeployer-SM:", sm, false},
+		{"arn:aws:states:us-west-2:123456789012:execution:EcrDeployer-SM:run-1:x", sm, false},
+		{"arn:aws:states:eu-west-1:123456789012:execution:EcrDeployer-SM:run-1", sm, false},
+	} {
+		if got := OfStateMachine(c.execution, c.machine); got != c.want {
+			t.Errorf("OfStateMachine(%s, %s) = %v, want %v", c.execution, c.machine, got, c.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -57,6 +58,7 @@ const (
 	AdvLambdaResponseLost  = "lambda-response-lost"
 	AdvLambdaThrottled     = "lambda-throttled"
 	AdvLambdaTimedOut      = "lambda-timed-out"
+	AdvECSListShortPage    = "ecs-list-service-deployments-short-page"
 	defaultAdversarialRate = 0.1
 )
 
@@ -88,6 +90,8 @@ var Behaviours = []Behaviour{
 		`"Amazon EventBridge does not guarantee the order of the events" (AWS expert answer, re:Post QUDxAa0fS4TNus4mLxZpUjEw); a retried delivery arrives after later events.`},
 	{AdvEventLost, "EventBridge",
 		`"Best effort delivery means that the service attempts to send all events to EventBridge, but in some rare cases an event might not be delivered" (EventBridge user guide, Event delivery from AWS services; ECS and ECR are best effort).`},
+	{AdvECSListShortPage, "ECS ListServiceDeployments",
+		`"If you provided maxResults, it's possible the number of results is fewer than maxResults" (ecs ListServiceDeploymentsInput.NextToken): a page may be short, or empty, and carry a nextToken.`},
 	{AdvLambdaResponseLost, "Lambda (Step Functions Task)",
 		`Step Functions "Lambda.ServiceException" and the retry best practice: "Handle transient Lambda service exceptions" (Step Functions developer guide, bp-lambda-serviceexception); the function may have run.`},
 	{AdvLambdaThrottled, "Lambda (Step Functions Task)",
@@ -165,6 +169,19 @@ func (a *Adversary) Intn(n int) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.rng.IntN(n)
+}
+
+// ShortPage is the adversarial mode's page [from, to) of a list (next is
+// its token to the rest): when behaviour rolls, shorter than asked, maybe
+// empty, with a nextToken to the rest (the lists' "This is only an upper
+// limit. The actual number of results returned per call might be fewer
+// than the specified maximum"). Tokens are the index of the next item.
+func (a *Adversary) ShortPage(behaviour string, from, to int, next string) (int, string) {
+	if to <= from || !a.Roll(behaviour) {
+		return to, next
+	}
+	short := from + a.Intn(to-from) // from ≤ short < to: at least one left for the next page
+	return short, strconv.Itoa(short)
 }
 
 // Counts is how often each behaviour happened.

@@ -353,3 +353,43 @@ func TestRetriedStartDeploymentAdoptsItsOwnFailedDeployment(t *testing.T) {
 		t.Fatalf("the retry adopted %s (first %s) with %d more UpdateService; want its own, none", again.Deployment.ID, first.Deployment.ID, len(e.Calls("UpdateService"))-updates)
 	}
 }
+
+// ListServiceDeployments may answer a short or empty page with a
+// nextToken; paging on with it reaches every service deployment once.
+func TestAdversaryListServiceDeploymentsShortPage(t *testing.T) {
+	e, c, _ := clients(t)
+	ctx := t.Context()
+	for range 3 {
+		if _, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String("staging-service"), ForceNewDeployment: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := &ecs.ListServiceDeploymentsInput{Cluster: aws.String("staging"), Service: aws.String("staging-service")}
+	all, err := c.ListServiceDeployments(ctx, in)
+	if err != nil || all.NextToken != nil || len(all.ServiceDeployments) < 3 {
+		t.Fatalf("kind list: %v, %v; want every deployment on one page", all, err)
+	}
+	// Half the pages short: at a rate of 1 the last item would never come.
+	e.SetScenario(Scenario{Adversary: &AdversaryScript{Seed: 7, Rate: 0.5, Only: []string{AdvECSListShortPage}}})
+	seen, short := map[string]bool{}, 0
+	for page := 0; ; page++ {
+		out, err := c.ListServiceDeployments(ctx, in)
+		if err != nil || page > 20 {
+			t.Fatalf("page %d: %v (paging does not end)", page, err)
+		}
+		for _, b := range out.ServiceDeployments {
+			if seen[aws.ToString(b.ServiceDeploymentArn)] {
+				t.Fatalf("%s listed twice", aws.ToString(b.ServiceDeploymentArn))
+			}
+			seen[aws.ToString(b.ServiceDeploymentArn)] = true
+		}
+		if out.NextToken == nil {
+			break
+		}
+		short++
+		in.NextToken = out.NextToken
+	}
+	if len(seen) != len(all.ServiceDeployments) || short == 0 {
+		t.Fatalf("paged %d of %d deployments in %d short pages; want all, after at least one short page", len(seen), len(all.ServiceDeployments), short)
+	}
+}

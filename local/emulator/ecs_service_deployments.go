@@ -373,6 +373,7 @@ func (e *Emulator) listServiceDeployments(body json.RawMessage) (any, *apiError)
 	if !ok {
 		return nil, errorf("InvalidParameterException", "The nextToken is not valid.")
 	}
+	to, next = e.adv.ShortPage(AdvECSListShortPage, from, to, next)
 	out := map[string]any{"serviceDeployments": append([]map[string]any{}, all[from:to]...)}
 	if next != "" {
 		out["nextToken"] = next

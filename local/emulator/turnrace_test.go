@@ -11,11 +11,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 // laggingSFN lists no execution (ListExecutions is eventually consistent:
@@ -32,9 +34,10 @@ func (f *laggingSFN) ListExecutions(context.Context, *sfn.ListExecutionsInput, .
 
 func (f *laggingSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
 	name := aws.ToString(in.ExecutionArn)
+	name = name[strings.LastIndex(name, ":")+1:]
 	digest := map[string]string{"a": "a", "b": "b"}[name]
 	input := `{"source":"aws.ecr","detail-type":"ECR Image Action","account":"1","detail":{"result":"SUCCESS","action-type":"PUSH","repository-name":"app","image-tag":"staging","image-digest":"sha256:` + strings.Repeat(digest, 64) + `"}}`
-	out := &sfn.DescribeExecutionOutput{ExecutionArn: in.ExecutionArn, Name: in.ExecutionArn, Status: f.status[name], StartDate: aws.Time(f.start), Input: aws.String(input)}
+	out := &sfn.DescribeExecutionOutput{ExecutionArn: in.ExecutionArn, Name: aws.String(name), Status: f.status[name], StartDate: aws.Time(f.start), Input: aws.String(input)}
 	if out.Status != sfntypes.ExecutionStatusRunning {
 		out.StopDate = aws.Time(f.start.Add(time.Minute))
 	}
@@ -64,6 +67,10 @@ func (c *interleaved) TransactWriteItems(ctx context.Context, in *dynamodb.Trans
 // goes once Step Functions says it has ended.
 func TestTurnRaceOneWriteWins(t *testing.T) {
 	e, db := dynamodbClient(t)
+	if err := e.SeedStandardWorld(); err != nil {
+		t.Fatal(err)
+	}
+	ecsAPI := ecs.New(ecs.Options{Region: Region, BaseEndpoint: db.Options().BaseEndpoint, Credentials: db.Options().Credentials})
 	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging"}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -72,10 +79,11 @@ func TestTurnRaceOneWriteWins(t *testing.T) {
 	fake := &laggingSFN{start: start, status: map[string]sfntypes.ExecutionStatus{"a": "RUNNING", "b": "RUNNING"}}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	deployer := func(turns deploy.TurnsAPI) *deploy.Deployer {
-		return &deploy.Deployer{SFN: fake, Turns: turns, TurnsTable: testTable, Config: cfg, Log: quiet}
+		return &deploy.Deployer{ECS: ecsAPI, SFN: fake, Turns: turns, TurnsTable: testTable, Config: cfg, Log: quiet}
 	}
+	sm := "arn:aws:states:" + Region + ":" + Account + ":stateMachine:sm"
 	state := func(name string) deploy.State {
-		return deploy.State{Execution: deploy.Execution{ID: name, Name: name, StartTime: start, StateMachine: "sm"}, Environment: "staging", Cluster: "staging",
+		return deploy.State{Execution: deploy.Execution{ID: executions.ARN(sm, name), Name: name, StartTime: start, StateMachine: sm}, Environment: "staging", Cluster: "staging",
 			Service: "staging-service", Image: deploy.Image{Repository: "app", Tag: "staging", Digest: "sha256:" + strings.Repeat(name, 64)},
 			Trigger: deploy.Trigger{Type: "push"}, Turn: deploy.Turn{PollSeconds: 15}}
 	}
@@ -93,7 +101,7 @@ func TestTurnRaceOneWriteWins(t *testing.T) {
 	if a.Turn.Decision != deploy.TurnGo || got.Turn.Decision != deploy.TurnWait || !strings.Contains(got.Turn.Reason, "took the turn") {
 		t.Fatalf("a %s (%s), b %s (%s); want a GO, b WAIT after losing the write", a.Turn.Decision, a.Turn.Reason, got.Turn.Decision, got.Turn.Reason)
 	}
-	if items := e.TableItems(testTable); len(items) != 1 || fmt.Sprint(items[0]["execution"]) != "map[S:a]" {
+	if items := e.TableItems(testTable); len(items) != 1 || fmt.Sprint(items[0]["execution"]) != "map[S:"+executions.ARN(sm, "a")+"]" {
 		t.Fatalf("turns table = %v, want a holding staging/staging-service", items)
 	}
 	// Still RUNNING: b waits for it, now from the table.

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -474,18 +473,6 @@ const describeLag = time.Second
 
 func (s *SFNServer) adversary() *emulator.Adversary { return s.stack.Emulator.Adversary() }
 
-// shortPage is the adversarial mode's page of a list: empty, or shorter
-// than asked, with a nextToken to the rest ("This is only an upper limit.
-// The actual number of results returned per call might be fewer than the
-// specified maximum", MaxResults of ListExecutions and GetExecutionHistory).
-func (s *SFNServer) shortPage(behaviour string, from, to int, next string) (int, string) {
-	if to <= from || !s.adversary().Roll(behaviour) {
-		return to, next
-	}
-	short := from + s.adversary().Intn(to-from) // from ≤ short < to: at least one left for the next page
-	return short, strconv.Itoa(short)
-}
-
 func page(token string, maxResults, n int) (from, to int, next string, err *sfnError) {
 	if maxResults > 1000 { // past the models' maximum: the default page
 		maxResults = 0
@@ -540,7 +527,7 @@ func (s *SFNServer) listExecutions(body []byte) (any, *sfnError) {
 	if err != nil {
 		return nil, err
 	}
-	to, next = s.shortPage(emulator.AdvListEmptyPage, from, to, next)
+	to, next = s.adversary().ShortPage(emulator.AdvListEmptyPage, from, to, next)
 	out := map[string]any{"executions": append([]map[string]any{}, list[from:to]...)}
 	if next != "" {
 		out["nextToken"] = next
@@ -574,7 +561,7 @@ func (s *SFNServer) getExecutionHistory(body []byte) (any, *sfnError) {
 	if err != nil {
 		return nil, err
 	}
-	to, next = s.shortPage(emulator.AdvHistoryPartialPage, from, to, next)
+	to, next = s.adversary().ShortPage(emulator.AdvHistoryPartialPage, from, to, next)
 	out := map[string]any{"events": append([]historyEvent{}, events[from:to]...)}
 	if next != "" {
 		out["nextToken"] = next

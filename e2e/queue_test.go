@@ -388,14 +388,6 @@ func TestNextPushWaitsForARolloutWhoseExecutionEnded(t *testing.T) {
 	if !waited {
 		t.Errorf("b never waited in WaitingForTurn for the rollout ECS was still doing; its turn: %+v", ob.Turn)
 	}
-	for _, sp := range s.Emulator.Spans() {
-		t.Logf("%s %s %s-%s", sp.Kind, sp.ID, sp.Start.Format("15:04:05.000"), sp.End.Format("15:04:05.000"))
-	}
-	for _, in := range entered(rb, "WaitingForTurn") {
-		var st deploy.State
-		_ = json.Unmarshal(in, &st)
-		t.Logf("%s %s", st.Turn.Decision, st.Turn.Reason)
-	}
 	noOverlap(t, s.Emulator.Spans())
 	if got := s.Emulator.RunningDigest("staging", "staging-service", "app"); got != b.digest {
 		t.Errorf("the service runs %s, want b's %s", got, b.digest)

@@ -69,6 +69,7 @@ func TestCausesRender(t *testing.T) {
 		{"rollbackImageGone", rollbackImageGone("app", digest)},
 		{"immutableTag", immutableTag("staging", "app", digest)},
 		{"nothingToPin", nothingToPin(td, "app", digest)},
+		{"targetRemoved", targetRemoved("prod", "was removed from targets.json")},
 		{"waitedPastWorkSpan", waitedPastWorkSpan(20*time.Hour, "execution staging-…-a1", "staging/staging-service", 19*time.Hour, WorkSpan, "staging")},
 		{"internalError", internalError(errors.New("describe service staging/staging-service: AccessDeniedException: not authorized"))},
 		{"invalidInput", invalidInput("no environment")},

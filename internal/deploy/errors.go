@@ -59,6 +59,11 @@ type PromotionBlocked struct{ failure }
 // may take (config.WorkSpan from its start or its window's opening).
 type QueueTimedOut struct{ failure }
 
+// TargetRemoved means targets.json no longer has the execution's target, or
+// the target deploys other services now: the stack was deployed again while
+// the execution waited. Nothing ran.
+type TargetRemoved struct{ failure }
+
 // MigrationCapacityUnavailable means RunTask kept failing for capacity reasons.
 type MigrationCapacityUnavailable struct{ failure }
 
@@ -239,6 +244,10 @@ func nothingToPin(taskDefinition string, repository string, digest string) *Serv
 	return &ServiceNotFound{newf("No container of task definition %s runs an image of repository %s, so there is nothing to pin to %s. Check \"repository\" and the task definition, or use \"image\": \"tag\".", taskDefinition, repository, digest)}
 }
 
+func targetRemoved(environment string, what string) *TargetRemoved {
+	return &TargetRemoved{newf("Target %s %s while this execution waited (the stack was deployed again): nothing ran, and its permissions and event rules may be gone. Deploy %s with a target that has it (make deploy), or start it against the target as it is now (deployer start).", environment, what, environment)}
+}
+
 func waitedPastWorkSpan(waited time.Duration, other string, services string, left time.Duration, workSpan time.Duration, environment string) *QueueTimedOut {
 	return &QueueTimedOut{newf("Waited %s for %s, which is deploying %s, past the %s this execution may wait (%s of work, less what its own approval, migration and deployment may take): nothing ran. Check that execution (deployer status %s), then start this one again.", waited, other, services, left, workSpan, environment)}
 }
@@ -247,7 +256,7 @@ func waitedPastWorkSpan(waited time.Duration, other string, services string, lef
 // that each one is caught.
 func AllErrors() []error {
 	return []error{
-		&InvalidInput{}, &UnknownTarget{}, &ImageNotFound{}, &ServiceNotFound{},
+		&InvalidInput{}, &UnknownTarget{}, &ImageNotFound{}, &ServiceNotFound{}, &TargetRemoved{},
 		&UnsupportedDeploymentController{}, &TargetMisconfigured{},
 		&PromotionBlocked{}, &QueueTimedOut{}, &MigrationCapacityUnavailable{}, &MigrationFailedToStart{}, &MigrationFailed{},
 		&MigrationLost{}, &MigrationTimedOut{},

@@ -97,6 +97,7 @@ func newState(ex Execution, req Request, target config.Resolved) State {
 			Requires:               target.Requires,
 			RequiresWaitSeconds:    int(time.Duration(target.RequiresWait) / time.Second),
 			OverrideGuard:          req.OverrideGuard,
+			SpanSeconds:            int(target.TurnSpan() / time.Second),
 		},
 		Poll: Poll{
 			MigrationSeconds:          target.MigrationPollInterval.Seconds(),
@@ -106,10 +107,7 @@ func newState(ex Execution, req Request, target config.Resolved) State {
 		},
 		Deployment: Deployment{TimeoutSeconds: target.DeploymentTimeout.Seconds()},
 	}
-	if a := target.Approval; a != nil {
-		s.Approval = &Approval{TimeoutSeconds: int(time.Duration(a.Timeout) / time.Second),
-			Answer: fmt.Sprintf("deployer approve %s | deployer reject %s --reason …", target.Environment, target.Environment)}
-	}
+	s.Approval = approvalOf(target)
 	return s
 }
 

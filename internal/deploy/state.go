@@ -241,6 +241,10 @@ type Turn struct {
 	RequiresWaitSeconds int    `json:"requiresWaitSeconds,omitempty"`
 	OverrideGuard       bool   `json:"overrideGuard,omitempty"`
 	Guard               *Guard `json:"guard,omitempty"`
+	// SpanSeconds is the longest this execution may hold its turn, as its
+	// target said when it started (config's TurnSpan): the budget
+	// QueueTimedOut leaves for its own work, whatever targets.json says later.
+	SpanSeconds int `json:"spanSeconds,omitempty"`
 	// InFlight is the rollout ECS is still doing, that no running
 	// execution holds, which this one waits for (inflight.go).
 	InFlight *InFlight `json:"inFlight,omitempty"`

@@ -73,3 +73,9 @@ const unseenHolder = 5 * time.Minute
 
 // maxCapacityBackoff caps the wait between RunTask attempts that found no capacity.
 const maxCapacityBackoff = 5 * time.Minute
+
+// windowRecheck is how often, in seconds, an execution whose deployment
+// window targets.json changed while it waited checks again while that
+// window is closed: the queue may supersede it meanwhile, and few checks
+// keep its history short (about 9 events a check).
+const windowRecheck = 300

@@ -60,6 +60,9 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	t.Throttled = 0
 	t.Decision, t.WaitingFor, t.SupersededBy, t.DuplicateOf, t.WaitSeconds, t.Note = dec.Kind, "", "", "", 0, read.note
 	if dec.Kind == TurnGo {
+		if waits, err := d.regate(&s, me, now); err != nil || waits {
+			return s, err
+		}
 		held, err := d.guardAtTurn(q.ctx, &s, now)
 		if err != nil {
 			return q.waitIfThrottled(d, s, err)
@@ -210,11 +213,14 @@ func (d *Deployer) applyTurn(ctx context.Context, s *State, me Candidate, dec Tu
 // deployment …") that would leave too little of the work span for this
 // execution's own migration and deployment.
 func (d *Deployer) queueTimedOut(s State, me Candidate, other string, now time.Time) error {
-	target, ok := d.Config.ByEnvironment(s.Environment)
-	if !ok || s.workStart().IsZero() {
+	span := time.Duration(s.Turn.SpanSeconds) * time.Second
+	if target, ok := d.Config.ByEnvironment(s.Environment); span == 0 && ok {
+		span = target.TurnSpan() // an execution started before SpanSeconds
+	}
+	if span == 0 || s.workStart().IsZero() {
 		return nil
 	}
-	if left := WorkSpan - target.TurnSpan(); now.Sub(s.workStart()) > left {
+	if left := WorkSpan - span; now.Sub(s.workStart()) > left {
 		return waitedPastWorkSpan(now.Sub(s.workStart()).Round(time.Second), other, me.label(), left.Round(time.Minute), WorkSpan, s.Environment)
 	}
 	return nil

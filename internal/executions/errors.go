@@ -32,7 +32,7 @@ var errorClasses = map[string]Class{
 	"InvalidInput": refused, "UnknownTarget": refused, "ImageNotFound": refused, "ServiceNotFound": refused,
 	"UnsupportedDeploymentController": refused, "TargetMisconfigured": refused,
 	// Nothing ran, and nobody approved or the queue never reached it.
-	"QueueTimedOut": refused, "Rejected": refused, "ApprovalTimedOut": refused,
+	"QueueTimedOut": refused, "Rejected": refused, "ApprovalTimedOut": refused, "TargetRemoved": refused,
 	// The image was refused here because it had not passed the environment
 	// before; RunTask found no capacity: in both nothing ran, and the image
 	// has not passed this environment.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
@@ -195,6 +197,19 @@ func (a *App) flags(name, summary, example string) *flag.FlagSet {
 var usages sync.Map
 
 // parse parses flags anywhere among the positional arguments.
+// checkReason refuses a --reason longer than the workflow keeps
+// (deploy.MaxReasonRunes): the execution's state carries every reason.
+func checkReason(fs *flag.FlagSet) error {
+	f := fs.Lookup("reason")
+	if f == nil {
+		return nil
+	}
+	if n := utf8.RuneCountInString(f.Value.String()); n > deploy.MaxReasonRunes {
+		return &usageError{fmt.Sprintf("--reason is %d characters long; at most %d fit (the execution's state carries it)", n, deploy.MaxReasonRunes)}
+	}
+	return nil
+}
+
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
@@ -209,7 +224,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return pos, nil
+			return pos, checkReason(fs)
 		}
 		pos = append(pos, args[0])
 		args = args[1:]

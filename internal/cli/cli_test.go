@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"errors"
+	"flag"
 	"math"
 	"strings"
 	"testing"
@@ -155,6 +157,21 @@ func TestComputeStats(t *testing.T) {
 	for in, ok := range map[string]bool{"30d": true, "12h": true, "91d": false, "0d": false, "soon": false} {
 		if _, err := parseSince(in); (err == nil) != ok {
 			t.Errorf("parseSince(%q) = %v", in, err)
+		}
+	}
+}
+
+func TestReasonIsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want bool
+	}{{0, true}, {deploy.MaxReasonRunes, true}, {deploy.MaxReasonRunes + 1, false}} {
+		fs := flag.NewFlagSet("start", flag.ContinueOnError)
+		fs.String("reason", "", "")
+		_, err := parse(fs, []string{"staging", "--reason", strings.Repeat("ß", tc.n)})
+		var usage *usageError
+		if (err == nil) != tc.want || (err != nil && !errors.As(err, &usage)) {
+			t.Errorf("a reason of %d characters: %v; accepted should be %v", tc.n, err, tc.want)
 		}
 	}
 }

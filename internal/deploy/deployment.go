@@ -479,8 +479,12 @@ func rollbackRequest(dep *Deployment) string {
 // and the answer a person gave, which the CLI delivered with its wake.
 func recordPause(s *State, r *ServiceDeploymentReading, now time.Time) {
 	dep := &s.Deployment
-	if w := s.Wake; w != nil && w.Decision != nil && !slices.ContainsFunc(dep.Decisions, func(d Decision) bool { return d == *w.Decision }) {
-		dep.Decisions = append(dep.Decisions, *w.Decision)
+	if w := s.Wake; w != nil && w.Decision != nil {
+		d := *w.Decision
+		d.Reason = clip(d.Reason, MaxReasonRunes)
+		if !slices.Contains(dep.Decisions, d) {
+			dep.Decisions = append(dep.Decisions, d)
+		}
 	}
 	if dep.Paused != nil && (r == nil || r.Hook == nil || r.Hook.ID != dep.Paused.ID) {
 		// The pause was answered: the rest of the rollout gets the time it took.

@@ -273,10 +273,15 @@ func ForStepFunctions(err error) error {
 		return nil
 	}
 	var sfe stepFunctionsError
-	if errors.As(err, &sfe) {
-		return sfe
+	if !errors.As(err, &sfe) {
+		sfe = internalError(err)
 	}
-	return internalError(err)
+	if msg := sfe.Error(); BoundCause(msg) != msg {
+		if f, ok := sfe.(interface{ reword(string) }); ok {
+			f.reword(BoundCause(msg))
+		}
+	}
+	return sfe
 }
 
 // internalError wraps an error no Fail state names.

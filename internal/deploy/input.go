@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -132,6 +133,9 @@ func parseManual(b []byte) (Request, error) {
 	}
 	if len(in.By) > 2048 {
 		return Request{}, invalid(`"by" is longer than 2048 characters (an IAM ARN is at most 2048)`)
+	}
+	if n := utf8.RuneCountInString(in.Reason); n > MaxReasonRunes {
+		return Request{}, invalid(fmt.Sprintf(`"reason" is %d characters long; at most %d fit (the execution's state carries it)`, n, MaxReasonRunes))
 	}
 	if in.OverrideWindow && strings.TrimSpace(in.Reason) == "" {
 		return Request{}, invalid(`"overrideWindow" needs a "reason": say why this deployment cannot wait for the target's deployment window`)

@@ -54,6 +54,8 @@ func TestParseInput(t *testing.T) {
 		"rollback of a bad digest":   {input: `{"environment":"prod","digest":"sha256:` + strings.Repeat("ab", 32) + `","rollback":{"of":"x"}}`, invalidHas: `"rollback.of" "x"`},
 		"rollback to the same image": {input: `{"environment":"prod","digest":"sha256:` + strings.Repeat("ab", 32) + `","rollback":{"of":"sha256:` + strings.Repeat("ab", 32) + `"}}`, invalidHas: "same image"},
 		"delete event":               {input: with(detail("action-type", "DELETE")), invalidHas: `action-type is "DELETE"`},
+		"a reason at the bound":      {input: `{"environment":"prod","reason":"` + strings.Repeat("é", MaxReasonRunes) + `"}`, want: Request{Environment: "prod", Trigger: Trigger{Type: "manual", Reason: strings.Repeat("é", MaxReasonRunes)}}},
+		"a reason past the bound":    {input: `{"environment":"prod","reason":"` + strings.Repeat("é", MaxReasonRunes+1) + `"}`, invalidHas: `"reason" is 1001 characters long`},
 		"failed push":                {input: with(detail("result", "FAILURE")), invalidHas: `result is "FAILURE"`},
 		"push by digest without tag": {input: with(detail("image-tag", nil)), invalidHas: "no image-tag"},
 		"other event":                {input: with(func(m map[string]any) { m["detail-type"] = "ECS Task State Change"; m["source"] = "aws.ecs" }), invalidHas: `"ECS Task State Change" from "aws.ecs"`},

@@ -266,13 +266,13 @@ func (s State) servicesFailure(first ServiceRollout) string {
 		}
 		switch r.Outcome {
 		case OutcomeFailed:
-			others = append(others, fmt.Sprintf("%s failed too (%s): %s", r.Service, r.Error, r.Cause))
+			others = append(others, fmt.Sprintf("%s failed too (%s): %s", r.Service, r.Error, clip(r.Cause, otherCauseRunes)))
 		case OutcomeDeployed:
 			others = append(others, fmt.Sprintf("%s deployed (deployment %s) and runs the new image: onFailure is %s; deployer rollback %s returns every service to the previous image", r.Service, r.Deployment.ID, config.OnFailureLeaveOthers, s.Environment))
 		case OutcomeRolledBack:
 			others = append(others, fmt.Sprintf("%s had deployed and was rolled back to %s (deployment %s)", r.Service, r.TaskDefinition, r.Rollback.ID))
 		case OutcomeRollbackFailed:
-			others = append(others, fmt.Sprintf("%s had deployed, but its rollback to %s failed: %s; deploy it by hand", r.Service, r.TaskDefinition, r.RollbackCause))
+			others = append(others, fmt.Sprintf("%s had deployed, but its rollback to %s failed: %s; deploy it by hand", r.Service, r.TaskDefinition, clip(r.RollbackCause, otherCauseRunes)))
 		default:
 			others = append(others, fmt.Sprintf("%s: %s", r.Service, r.Outcome))
 		}

@@ -70,6 +70,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	smARN := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("states"), Resource: jsii.String("stateMachine"), ResourceName: smName, ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
 	topic := notificationTopic(stack)
 	turns := turnsTable(stack)
+	notified := notifiedTable(stack)
 	descriptions := map[string]string{
 		"Trigger": "ecr-deployer: Trigger: starts the deployment an ECR push asks for, named after its environment, image and event",
 		"Wake":    "ecr-deployer: Wake: ends the wait of the execution an ECS event is about",
@@ -94,7 +95,15 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		}
 		switch f.Name {
 		case "Notify":
+			// Notify claims each execution's end in the notified table
+			// (conditional TransactWriteItems Puts are dynamodb:PutItem) and
+			// reads a claim it lost.
 			(*env)["TOPIC_ARN"] = topic.TopicArn()
+			(*env)["NOTIFIED_TABLE"] = notified.TableName()
+			role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem"),
+				Resources: &[]*string{notified.TableArn()},
+			}))
 		case "Watch":
 			// Watch tells the topic when a deployment waits for approval.
 			env = &map[string]*string{"TOPIC_ARN": topic.TopicArn()}
@@ -383,6 +392,24 @@ func turnsTable(stack awscdk.Stack) awsdynamodb.Table {
 		Id: jsii.String("AwsSolutions-DDB3"),
 		Reason: jsii.String("The table holds only which execution took each service's turn last. Losing it loses nothing to restore: " +
 			"a holder that runs long enough to matter is listed by ListExecutions, which the queue reads as well, and an empty item is taken by the next check."),
+	}}, nil)
+	return t
+}
+
+// notifiedTable holds which execution ends Notify has told (notify's
+// once.go): one small item per execution, deleted by DynamoDB's TTL after
+// 30 days.
+func notifiedTable(stack awscdk.Stack) awsdynamodb.Table {
+	t := awsdynamodb.NewTable(stack, jsii.String("Notified"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("execution"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String("expires"),
+		RemovalPolicy:       awscdk.RemovalPolicy_DESTROY,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(t, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-DDB3"),
+		Reason: jsii.String("The table holds only which execution ends were notified, for 30 days. Losing it loses nothing to restore: " +
+			"at worst a duplicated delivery of an end that came before the loss is notified twice."),
 	}}, nil)
 	return t
 }

@@ -139,3 +139,46 @@ func TestUndeliveredPushRaisesTheDeadLetterAlarm(t *testing.T) {
 		expect(t, a.State == want, "alarm %s is %s, want %s", a.Name, a.State, want)
 	}
 }
+
+// EventBridge delivers every event twice here (its retries may, and do):
+// Notify tells the end of a failed deployment once, and counts it once.
+func TestNotifyOnceWhateverTheDeliveries(t *testing.T) {
+	s := startStack(t)
+	s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{ExitCode: 1},
+		Adversary: &emulator.AdversaryScript{Seed: 3, Rate: 1, Only: []string{emulator.AdvEventDuplicated}}})
+	p := push(t, s, "staging")
+	r, _ := result(t, s, p)
+	if r.Status != "FAILED" || r.Error != "MigrationFailed" {
+		t.Fatalf("%s %s, want FAILED MigrationFailed", r.Status, r.Error)
+	}
+	statusChanges := func() int {
+		n := 0
+		for _, d := range s.Deliveries() {
+			if d.Key == p.arn+" FAILED" {
+				n++
+			}
+		}
+		return n
+	}
+	waitUntil(t, "the end delivered twice and handled", func() bool { return statusChanges() >= 2 && !s.EventsInFlight() })
+	if _, err := s.Notified(t.Context(), p.arn); err != nil {
+		t.Fatal(err)
+	}
+	pubs, counted := 0, 0
+	for _, pub := range s.Emulator.Published() {
+		if strings.Contains(pub.Message, p.arn) {
+			pubs++
+		}
+	}
+	for _, m := range s.Metrics("notify") {
+		if m.Name == notify.MetricDeployments && m.Properties["Execution"] == p.arn {
+			counted++
+		}
+	}
+	if pubs != 1 || counted != 1 {
+		t.Fatalf("the end was delivered %d times: published %d messages and counted %d deployments; want one of each", statusChanges(), pubs, counted)
+	}
+	if len(s.DeadLetters()) != 0 {
+		t.Fatalf("dead letters: %+v", s.DeadLetters())
+	}
+}

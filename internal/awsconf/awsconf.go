@@ -4,6 +4,7 @@ package awsconf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -113,9 +114,14 @@ func Notifier(ctx context.Context) (*notify.Notifier, error) {
 	if topic == "" {
 		return nil, notify.ErrNoTopic
 	}
+	table := os.Getenv("NOTIFIED_TABLE")
+	if table == "" {
+		return nil, errors.New("NOTIFIED_TABLE is not set: the stack sets it to its notified table, where Notify claims each execution's end")
+	}
 	return &notify.Notifier{
 		Publisher: notify.Publisher{SNS: sns.NewFromConfig(cfg), TopicARN: topic, Region: cfg.Region},
 		History:   sfn.NewFromConfig(cfg), StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
 		Config: targets, Metrics: os.Stdout,
+		Once: &notify.Once{DB: dynamodb.NewFromConfig(cfg), Table: table},
 	}, nil
 }

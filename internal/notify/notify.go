@@ -37,6 +37,8 @@ type Notifier struct {
 	Config          *config.Config
 	// Metrics receives the EMF lines (the Lambda's stdout).
 	Metrics io.Writer
+	// Once makes each execution's end publish and count once (once.go).
+	Once *Once
 }
 
 // StatusChange is the detail of a "Step Functions Execution Status Change"
@@ -94,11 +96,19 @@ func (n *Notifier) Handle(ctx context.Context, ev events.CloudWatchEvent) (Resul
 	if t, ok := n.Config.ByEnvironment(f.Environment()); ok {
 		onSuccess = t.NotifyOnSuccess
 	}
+	if claimed, err := n.Once.claim(ctx, d.ExecutionARN); err != nil || !claimed {
+		res.Reason = "notified already (a delivery of the same execution's end came before)"
+		return res, err
+	}
 	publish, why := ShouldPublish(f, onSuccess)
 	res.Reason = why
 	if publish {
 		if res.MessageID, err = n.Publish(ctx, Compose(f)); err != nil {
-			return res, fmt.Errorf("the notification of %s: %w", f.Name, err)
+			err = fmt.Errorf("the notification of %s: %w", f.Name, err)
+			if rerr := n.Once.put(ctx, d.ExecutionARN, onceFailed, false); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("mark it failed for the retry: %w", rerr))
+			}
+			return res, err
 		}
 		res.Published = true
 	}
@@ -106,6 +116,9 @@ func (n *Notifier) Handle(ctx context.Context, ev events.CloudWatchEvent) (Resul
 	// and must not count the deployment twice.
 	for _, m := range Metrics(f) {
 		fmt.Fprintln(n.Metrics, m.Line())
+	}
+	if err := n.Once.put(ctx, d.ExecutionARN, onceDone, false); err != nil {
+		return res, fmt.Errorf("mark the notification of %s done: %w", f.Name, err)
 	}
 	return res, nil
 }

@@ -51,7 +51,7 @@ func TestNotifyCountsOnlyAfterItPublished(t *testing.T) {
 	pub := &fakeSNS{fail: 1}
 	var out strings.Builder
 	n := &Notifier{Publisher: Publisher{SNS: pub, TopicARN: "arn:aws:sns:us-west-2:123456789012:t", Region: "us-west-2"},
-		History: &fakeHistory{events: []sfntypes.HistoryEvent{{Type: sfntypes.HistoryEventTypeExecutionFailed}, exited}}, StateMachineARN: smARN, Config: cfg, Metrics: &out}
+		History: &fakeHistory{events: []sfntypes.HistoryEvent{{Type: sfntypes.HistoryEventTypeExecutionFailed}, exited}}, StateMachineARN: smARN, Config: cfg, Metrics: &out, Once: &Once{DB: &fakeOnce{}, Table: "notified"}}
 	if _, err := n.Handle(t.Context(), ev); err == nil {
 		t.Fatal("a failed Publish did not fail the invocation (Lambda would not retry it)")
 	}
@@ -117,7 +117,7 @@ func TestHandle(t *testing.T) {
 			pub := &fakeSNS{}
 			var out strings.Builder
 			n := &Notifier{Publisher: Publisher{SNS: pub, TopicARN: "arn:aws:sns:us-west-2:123456789012:t", Region: "us-west-2"},
-				History: &fakeHistory{events: tc.history}, StateMachineARN: smARN, Config: cfg, Metrics: &out}
+				History: &fakeHistory{events: tc.history}, StateMachineARN: smARN, Config: cfg, Metrics: &out, Once: &Once{DB: &fakeOnce{}, Table: "notified"}}
 			res, err := n.Handle(t.Context(), tc.event)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {

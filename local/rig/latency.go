@@ -71,6 +71,8 @@ func deliveryKey(ev map[string]any) string {
 		return str("deploymentId") + " " + str("eventName")
 	case "ECR Image Action":
 		return "ecr " + str("image-digest")
+	case "Step Functions Execution Status Change":
+		return str("executionArn") + " " + str("status")
 	}
 	return ""
 }

@@ -98,8 +98,9 @@ type Stack struct {
 	// delivered counts the events a rule matched.
 	delivered atomic.Int64
 	// lateEvents counts the deliveries EventBridge delays that have not
-	// reached their target yet.
-	lateEvents atomic.Int64
+	// reached their target yet, asyncInFlight the asynchronous invocations
+	// (with their retries) not finished yet.
+	lateEvents, asyncInFlight atomic.Int64
 	// pool runs the executions when Options.Runners is set.
 	pool *runnerPool
 	// deliveries are the events handed to rules' targets.
@@ -119,8 +120,9 @@ type Stack struct {
 	routed   []eventpattern.Rule
 	targets  map[string]func(body []byte)
 	wakeRule map[string]bool
-	// turnsTable is the stack's turns table (CheckTurn's TURNS_TABLE).
-	turnsTable string
+	// turnsTable is the stack's turns table (CheckTurn's TURNS_TABLE),
+	// notifiedTable its notified table (Notify's NOTIFIED_TABLE).
+	turnsTable, notifiedTable string
 	// topicARN is the stack's notification topic (Notify's TOPIC_ARN).
 	topicARN string
 	// dlq holds the dead letters and the alarms.
@@ -279,7 +281,12 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	for name, key := range res.tables() {
 		s.Emulator.AddTable(name, key)
-		s.turnsTable = name
+		switch {
+		case strings.HasPrefix(name, "Turns"):
+			s.turnsTable = name
+		case strings.HasPrefix(name, "Notified"):
+			s.notifiedTable = name
+		}
 	}
 	s.dlq = loadDeadLetters(res)
 	s.SFN = newSFNServer(s)
@@ -479,6 +486,8 @@ const systemRetries = 80
 // handles errors and retries with asynchronous invocation). Then it sends
 // a record of it to the OnFailure destination.
 func (s *Stack) invokeAsync(name string, body []byte) {
+	s.asyncInFlight.Add(1)
+	defer s.asyncInFlight.Add(-1)
 	url := s.Endpoint + "/lambda/" + name
 	retries, ok := s.dlq.asyncRetries[name]
 	if !ok {
@@ -582,6 +591,7 @@ func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name
 		"STATE_MACHINE_ARN="+s.SFN.StateMachineARN,
 		"TOPIC_ARN="+s.topicARN,
 		"TURNS_TABLE="+s.turnsTable,
+		"NOTIFIED_TABLE="+s.notifiedTable,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",
 		"DEPLOYER_CONFIG_FILE="+s.opts.ConfigFile,
@@ -816,9 +826,12 @@ func (s *Stack) SetTokenTimeout(d time.Duration) { s.tokenTimeout.Store(d.Millis
 func (s *Stack) EventsDelivered() int64 { return s.delivered.Load() }
 
 // EventsInFlight says an event is on its way: the emulator is handing one
-// to EventBridge, or EventBridge is delivering one late. A test waits for
+// to EventBridge, EventBridge is delivering one late, or a function invoked
+// asynchronously with one (Trigger, Wake, Notify) has not finished. A test waits for
 // it to be false before it waits for the executions an event starts.
-func (s *Stack) EventsInFlight() bool { return s.Emulator.Delivering() || s.lateEvents.Load() > 0 }
+func (s *Stack) EventsInFlight() bool {
+	return s.Emulator.Delivering() || s.lateEvents.Load() > 0 || s.asyncInFlight.Load() > 0
+}
 
 // TimeScale is the stack's time compression (1 without one).
 func (s *Stack) TimeScale() float64 {

@@ -77,7 +77,7 @@ func notificationTopic(stack awscdk.Stack) awssns.Topic {
 //   - Trigger, Wake or Notify failed (their async retries end in the dead-letter queue too).
 //
 // https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
-func alarms(stack awscdk.Stack, topic awssns.Topic, sm awsstepfunctions.StateMachine, dlq awssqs.Queue, trigger, wake, notifyFn awslambda.Function) {
+func alarms(stack awscdk.Stack, topic awssns.Topic, sm awsstepfunctions.StateMachine, live awsstepfunctions.CfnStateMachineAlias, dlq awssqs.Queue, trigger, wake, notifyFn awslambda.Function) {
 	action := awscloudwatchactions.NewSnsAction(topic)
 	five := awscdk.Duration_Minutes(jsii.Number(5))
 	alarm := func(id, description string, metric awscloudwatch.IMetric) awscloudwatch.Alarm {
@@ -95,9 +95,22 @@ func alarms(stack awscdk.Stack, topic awssns.Topic, sm awsstepfunctions.StateMac
 	sum := &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}
 	alarm("DeadLetterAlarm", "ecr-deployer: the dead-letter queue has messages: a push whose deployment could not be started, an ECS event Wake could not handle, or a deployment's end Notify could not report. Read them (stack output DeadLetterQueueUrl) and start the deployment by hand if needed.",
 		dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}))
-	alarm("ExecutionsFailedAlarm", "ecr-deployer: a deployment FAILED. deployer status names it, with its error and cause.", sm.MetricFailed(sum))
-	alarm("ExecutionsTimedOutAlarm", "ecr-deployer: a deployment's execution TIMED_OUT (24 hours). deployer status names it.", sm.MetricTimedOut(sum))
-	alarm("ExecutionsAbortedAlarm", "ecr-deployer: someone stopped (ABORTED) a deployment's execution. deployer status names it.", sm.MetricAborted(sum))
+	// Executions start through the alias. Whether Step Functions counts
+	// them under the state machine's ARN, the alias's or both is not
+	// documented: each alarm takes the larger of the two (the alarms fire
+	// at 1, so counting twice changes nothing).
+	either := func(name string, m awscloudwatch.IMetric) awscloudwatch.IMetric {
+		viaAlias := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/States"), MetricName: jsii.String(name),
+			DimensionsMap: &map[string]*string{"StateMachineArn": live.AttrArn()}, Period: five, Statistic: jsii.String("Sum")})
+		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression:   jsii.String("MAX([FILL(machine, 0), FILL(alias, 0)])"),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{"machine": m, "alias": viaAlias},
+			Label:        jsii.String(name), Period: five,
+		})
+	}
+	alarm("ExecutionsFailedAlarm", "ecr-deployer: a deployment FAILED. deployer status names it, with its error and cause.", either("ExecutionsFailed", sm.MetricFailed(sum)))
+	alarm("ExecutionsTimedOutAlarm", "ecr-deployer: a deployment's execution TIMED_OUT (24 hours). deployer status names it.", either("ExecutionsTimedOut", sm.MetricTimedOut(sum)))
+	alarm("ExecutionsAbortedAlarm", "ecr-deployer: someone stopped (ABORTED) a deployment's execution. deployer status names it.", either("ExecutionsAborted", sm.MetricAborted(sum)))
 	alarm("TriggerErrorsAlarm", "ecr-deployer: the Trigger function failed to start a push's deployment; Lambda retries it, then the push lands in the dead-letter queue. Read its logs.", trigger.MetricErrors(sum))
 	alarm("WakeErrorsAlarm", "ecr-deployer: the Wake function failed on ECS events: waits end on their safety poll instead. Read its logs.", wake.MetricErrors(sum))
 	alarm("NotifyErrorsAlarm", "ecr-deployer: the Notify function failed: a deployment's end was not told or counted. Read its logs; deployer history names the execution.", notifyFn.MetricErrors(sum))

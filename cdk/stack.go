@@ -94,6 +94,9 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 			env = &map[string]*string{"STATE_MACHINE_ARN": smARN}
 		}
 		switch f.Name {
+		case "Trigger":
+			// Trigger starts executions through the alias (stateMachineRelease).
+			(*env)["STATE_MACHINE_ALIAS_ARN"] = awscdk.Fn_Join(jsii.String(":"), &[]*string{smARN, jsii.String(AliasName)})
 		case "Notify":
 			// Notify claims each execution's end in the notified table
 			// (conditional TransactWriteItems Puts are dynamodb:PutItem) and
@@ -129,11 +132,18 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 			Role:          role,
 			LogGroup:      logs,
 			LoggingFormat: awslambda.LoggingFormat_JSON,
+			// A version per release, kept when the next is published: an
+			// execution runs the versions its definition names (qualified
+			// ARNs) to its end, up to 8 days after the release it started
+			// on (docs/architecture.md, "Upgrades").
+			CurrentVersionOptions: &awslambda.VersionOptions{RemovalPolicy: awscdk.RemovalPolicy_RETAIN},
 		})
 		fns[f.Name], roles[f.Name] = fn, role
 		if !f.Event {
-			subs[f.Placeholder()] = fn.FunctionArn()
-			fnArns = append(fnArns, fn.FunctionArn())
+			subs[f.Placeholder()] = fn.CurrentVersion().FunctionArn()
+			// Every version: executions that started on an earlier release
+			// invoke the versions of that release.
+			fnArns = append(fnArns, jsii.String(*fn.FunctionArn()+":*"))
 		}
 	}
 	grantWorkflow(stack, roles, targets, smName, smARN)
@@ -158,11 +168,17 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		Actions:   jsii.Strings("lambda:InvokeFunction"),
 		Resources: &fnArns,
 	}))
+	live := stateMachineRelease(stack, sm)
 	cdknag.NagSuppressions_AddResourceSuppressions(sm.Role(), &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("Added by CDK for LogLevel ALL and tracing: the CloudWatch Logs delivery actions (logs:CreateLogDelivery, …) " +
 			"and X-Ray (xray:PutTraceSegments, …) do not support resource-level permissions; none of them can change ECS, IAM or ECR."),
 		AppliesTo: &[]interface{}{"Resource::*"},
+	}, {
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("lambda:InvokeFunction on every version of the workflow's own functions: an execution invokes the versions of the release it started on, " +
+			"which are not known when a later release is deployed."),
+		AppliesTo: &[]interface{}{map[string]interface{}{"regex": "/^Resource::<[A-Za-z]+[0-9A-F]{8}\\.Arn>:\\*$/g"}},
 	}}, jsii.Bool(true))
 
 	dlq := awssqs.NewQueue(stack, jsii.String("DeadLetterQueue"), &awssqs.QueueProps{
@@ -190,13 +206,13 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 			AppliesTo: &[]interface{}{"Action::kms:GenerateDataKey*"},
 		}}, jsii.Bool(true))
 	}
-	alarms(stack, topic, sm, dlq, fns["Trigger"], fns["Wake"], fns["Notify"])
+	alarms(stack, topic, sm, live, dlq, fns["Trigger"], fns["Wake"], fns["Notify"])
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
 	}
 	out("StateMachineArn", "ARN of the deploy workflow (deployer start uses it)", sm.StateMachineArn())
-	out("StateMachineName", "Name of the deploy workflow", sm.StateMachineName())
+	out("StateMachineAliasArn", "The workflow's alias: deployer start and the Trigger function start executions through it, on the release it points to", live.AttrArn())
 	out("StateMachineConsoleUrl", "The workflow's executions in the Step Functions console", awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("https://"), stack.Region(), jsii.String(".console.aws.amazon.com/states/home?region="), stack.Region(),
 		jsii.String("#/statemachines/view/"), sm.StateMachineArn(),
@@ -218,6 +234,30 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	}
 	return stack
 }
+
+// stateMachineRelease publishes the state machine's definition as a version
+// and points the alias "live" at it. The version is replaced whenever the
+// definition changes (its revision id), and kept: an execution runs the
+// definition it started with whatever the alias points to later, and
+// deleting a version is needless while its executions may still run.
+func stateMachineRelease(stack awscdk.Stack, sm awsstepfunctions.StateMachine) awsstepfunctions.CfnStateMachineAlias {
+	version := awsstepfunctions.NewCfnStateMachineVersion(stack, jsii.String("StateMachineVersion"), &awsstepfunctions.CfnStateMachineVersionProps{
+		StateMachineArn:        sm.StateMachineArn(),
+		StateMachineRevisionId: sm.StateMachineRevisionId(),
+		Description:            jsii.String("ecr-deployer release"),
+	})
+	version.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
+	return awsstepfunctions.NewCfnStateMachineAlias(stack, jsii.String("StateMachineAlias"), &awsstepfunctions.CfnStateMachineAliasProps{
+		Name:        jsii.String(AliasName),
+		Description: jsii.String("ecr-deployer: the release new deployments start on"),
+		RoutingConfiguration: []interface{}{&awsstepfunctions.CfnStateMachineAlias_RoutingConfigurationVersionProperty{
+			StateMachineVersionArn: version.AttrArn(), Weight: jsii.Number(100),
+		}},
+	})
+}
+
+// AliasName is the state machine alias new executions start through.
+const AliasName = "live"
 
 // executionArns is the ARN pattern of the state machine's executions
 // (names are not known in advance), and the finding cdk-nag reports for it.

@@ -189,7 +189,7 @@ func TestTriggerRuleAndDeadLetterQueue(t *testing.T) {
 		}
 	}
 	tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{"SqsManagedSseEnabled": true, "MessageRetentionPeriod": 1209600})
-	for _, o := range []string{"StateMachineArn", "StateMachineName", "StateMachineConsoleUrl", "DeadLetterQueueUrl"} {
+	for _, o := range []string{"StateMachineArn", "StateMachineAliasArn", "StateMachineConsoleUrl", "DeadLetterQueueUrl"} {
 		tpl.HasOutput(jsii.String(o), &map[string]any{})
 	}
 }
@@ -347,7 +347,7 @@ func TestLeastPrivilege(t *testing.T) {
 		"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "sqs:SendMessage", "kms:GenerateDataKey*", "logs:CreateLogStream", "logs:PutLogEvents", "ecr:PutImage"}
 	// Where each service's actions may point: the stack's own resource of
 	// that type (by its logical id's prefix), never another.
-	ownResource := map[string]string{"dynamodb:": `"Turns`, "sqs:": `"DeadLetterQueue`, "sns:": `"Notifications`, "kms:": `"NotificationsKey`}
+	ownResource := map[string][]string{"dynamodb:": {`"Turns`, `"Notified`}, "sqs:": {`"DeadLetterQueue`}, "sns:": {`"Notifications`}, "kms:": {`"NotificationsKey`}}
 	found := map[string]bool{}
 	for name, policy := range resources("AWS::IAM::Policy") {
 		for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {
@@ -365,8 +365,8 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 			for _, a := range actions {
 				for prefix, own := range ownResource {
-					if strings.HasPrefix(a, prefix) && !strings.Contains(string(res), own) {
-						t.Errorf("%s: %s on %s, not the stack's own %s", name, a, res, strings.Trim(own, `"`))
+					if strings.HasPrefix(a, prefix) && !slices.ContainsFunc(own, func(o string) bool { return strings.Contains(string(res), o) }) {
+						t.Errorf("%s: %s on %s, not the stack's own %s", name, a, res, strings.Join(own, " or "))
 					}
 				}
 				if (a == "logs:CreateLogStream" || a == "logs:PutLogEvents") && !strings.Contains(string(res), "Logs") {
@@ -572,6 +572,23 @@ func TestNotifications(t *testing.T) {
 		"Errors of " + logicalID(t, "AWS::Lambda::Function", "Wake"): false, "Errors of " + logicalID(t, "AWS::Lambda::Function", "Notify"): false}
 	for id, a := range alarms {
 		name := fmt.Sprint(a["MetricName"])
+		if ms, ok := a["Metrics"].([]any); ok {
+			// A math alarm: the larger of the state machine's and the alias's metric.
+			var names, dims []string
+			for _, m := range ms {
+				if stat, ok := m.(map[string]any)["MetricStat"].(map[string]any); ok {
+					metric := stat["Metric"].(map[string]any)
+					names = append(names, fmt.Sprint(metric["MetricName"]))
+					d, _ := json.Marshal(metric["Dimensions"])
+					dims = append(dims, string(d))
+				}
+			}
+			if len(names) != 2 || names[0] != names[1] || !strings.Contains(strings.Join(dims, " "), `"StateMachineAlias"`) || !strings.Contains(strings.Join(dims, " "), `"`+logicalID(t, "AWS::StepFunctions::StateMachine", "StateMachine")+`"`) {
+				t.Errorf("alarm %s: metrics %v with dimensions %v; want one metric of the state machine and of its alias", id, names, dims)
+				continue
+			}
+			name = names[0]
+		}
 		if name == "Errors" {
 			dims, _ := json.Marshal(a["Dimensions"])
 			for _, fn := range []string{"Wake", "Notify"} {
@@ -770,5 +787,86 @@ func TestOwnOutputsLeaveRoomForTheTargets(t *testing.T) {
 	if own != config.StackOutputs || config.MaxTargets+own > MaxOutputs {
 		t.Errorf("the stack has %d outputs of its own; config.StackOutputs is %d, MaxTargets %d: %d outputs at the most targets (CloudFormation allows %d)",
 			own, config.StackOutputs, config.MaxTargets, config.MaxTargets+own, MaxOutputs)
+	}
+}
+
+// A release is versioned: every workflow function publishes a version that
+// the next release keeps, the definition names those versions (qualified
+// ARNs, so an execution runs the code it started with), the state machine
+// publishes a version that is kept too, the alias "live" points at it, and
+// Trigger starts executions through the alias. The workflow may invoke
+// every version of its functions: executions of earlier releases run on.
+func TestReleasesAreVersioned(t *testing.T) {
+	tpl := template()
+	raw, _ := json.Marshal(tpl.ToJSON())
+	var doc struct {
+		Resources map[string]struct {
+			Type                string
+			Properties          map[string]any
+			DeletionPolicy      string
+			UpdateReplacePolicy string
+		}
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	versions, fns := map[string]bool{}, 0
+	var subs map[string]any
+	var smVersion, alias string
+	var trigger map[string]any
+	for id, r := range doc.Resources {
+		switch r.Type {
+		case "AWS::Lambda::Version":
+			if r.DeletionPolicy != "Retain" || r.UpdateReplacePolicy != "Retain" {
+				t.Errorf("%s: a function version must be kept (DeletionPolicy and UpdateReplacePolicy Retain), has %q/%q", id, r.DeletionPolicy, r.UpdateReplacePolicy)
+			}
+			versions[id] = true
+		case "AWS::Lambda::Function":
+			fns++
+			if strings.HasPrefix(id, "Trigger") {
+				trigger = r.Properties
+			}
+		case "AWS::StepFunctions::StateMachine":
+			subs, _ = r.Properties["DefinitionSubstitutions"].(map[string]any)
+		case "AWS::StepFunctions::StateMachineVersion":
+			smVersion = id
+			if r.DeletionPolicy != "Retain" || r.UpdateReplacePolicy != "Retain" {
+				t.Errorf("the state machine version must be kept, has %q/%q", r.DeletionPolicy, r.UpdateReplacePolicy)
+			}
+			if _, ok := r.Properties["StateMachineRevisionId"]; !ok {
+				t.Error("the state machine version does not follow the definition's revision: a release would not publish a new one")
+			}
+		case "AWS::StepFunctions::StateMachineAlias":
+			alias = fmt.Sprint(r.Properties)
+			if r.Properties["Name"] != "live" {
+				t.Errorf("alias %v, want live", r.Properties["Name"])
+			}
+		}
+	}
+	if len(subs) == 0 || smVersion == "" || !strings.Contains(alias, smVersion) {
+		t.Fatalf("substitutions %v, state machine version %q, alias %s: want a version the alias points at", subs, smVersion, alias)
+	}
+	for k, v := range subs {
+		ref, _ := v.(map[string]any)["Ref"].(string)
+		if !versions[ref] {
+			t.Errorf("the definition's %s is %v, not a function version (an unqualified ARN runs $LATEST: the next release's code)", k, v)
+		}
+	}
+	if len(versions) != len(subs) {
+		t.Errorf("%d function versions for %d workflow functions", len(versions), len(subs))
+	}
+	env, _ := json.Marshal(trigger["Environment"])
+	if !strings.Contains(string(env), "STATE_MACHINE_ALIAS_ARN") || !strings.Contains(string(env), `"live"`) {
+		t.Errorf("Trigger's environment %s does not name the alias", env)
+	}
+	invoke := false
+	for _, st := range statementsOf(t, tpl, "StateMachineRole") {
+		if fmt.Sprint(st["Action"]) == "lambda:InvokeFunction" {
+			res, _ := json.Marshal(st["Resource"])
+			invoke = strings.Count(string(res), `:*"`) == len(subs)
+		}
+	}
+	if !invoke {
+		t.Error("the workflow may not invoke every version of each of its functions")
 	}
 }

@@ -209,7 +209,7 @@ func zipSizes(ctx context.Context, root string) (map[string]int64, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	if err := lambdabuild.Build(ctx, root, dir, "arm64"); err != nil {
+	if err := lambdabuild.Build(ctx, root, dir, "arm64", ""); err != nil {
 		return nil, err
 	}
 	out := map[string]int64{}

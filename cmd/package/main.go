@@ -36,7 +36,7 @@ func run(out, arch string) error {
 	if !filepath.IsAbs(out) {
 		out = filepath.Join(root, out)
 	}
-	if err := lambdabuild.Build(context.Background(), root, filepath.Join(out, "build"), arch); err != nil {
+	if err := lambdabuild.Build(context.Background(), root, filepath.Join(out, "build"), arch, ""); err != nil {
 		return err
 	}
 	all := sha256.New()

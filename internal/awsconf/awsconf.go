@@ -80,6 +80,7 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 		Logs:  cloudwatchlogs.NewFromConfig(cfg),
 		Turns: dynamodb.NewFromConfig(cfg), TurnsTable: os.Getenv("TURNS_TABLE"),
 		StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
+		StartARN:        os.Getenv("STATE_MACHINE_ALIAS_ARN"),
 		Config:          targets, Region: cfg.Region, Log: lambdacontext.NewLogger(),
 	}, nil
 }

@@ -18,7 +18,7 @@ const PublishedOutputPrefix = "Target"
 
 // MaxTargets is how many targets one stack can publish: CloudFormation
 // allows MaxOutputs outputs per template, and the stack has StackOutputs of
-// its own (StateMachineArn, StateMachineName, StateMachineConsoleUrl,
+// its own (StateMachineArn, StateMachineAliasArn, StateMachineConsoleUrl,
 // OperatorPolicyArn, OperatorPolicyArns, DeadLetterQueueUrl,
 // NotificationTopicArn; a CDK test counts them).
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html

@@ -65,10 +65,13 @@ type Deployer struct {
 	Notices NoticeAPI
 	// StateMachineARN is the workflow whose executions Wake wakes.
 	StateMachineARN string
-	Config          *config.Config // ResolveTarget and CheckTurn read it
-	Region          string
-	Now             func() time.Time
-	Log             *slog.Logger
+	// StartARN is what Trigger starts executions with: the state machine's
+	// alias (the release new deployments run on); StateMachineARN if empty.
+	StartARN string
+	Config   *config.Config // ResolveTarget and CheckTurn read it
+	Region   string
+	Now      func() time.Time
+	Log      *slog.Logger
 
 	wakeCache executions.Memo[deploys]
 	execCache executions.Memo[executions.Execution]
@@ -95,13 +98,18 @@ func (d *Deployer) log() *slog.Logger {
 }
 
 // Handler adapts a step to what a Lambda must return: on failure, the typed
-// error itself, so that its type name becomes the Step Functions error name.
+// error itself, so that its type name becomes the Step Functions error name;
+// a State it returns carries this code's StateVersion and Build.
 func Handler[I, O any](step func(context.Context, I) (O, error)) func(context.Context, I) (O, error) {
 	return func(ctx context.Context, in I) (O, error) {
 		out, err := step(ctx, in)
 		if err != nil {
 			var zero O
 			return zero, ForStepFunctions(err)
+		}
+		if s, ok := any(&out).(*State); ok {
+			// Whatever version it read, a step writes the document of its own.
+			s.Version, s.Build = StateVersion, Build
 		}
 		return out, nil
 	}

@@ -34,16 +34,16 @@ func TestRegate(t *testing.T) {
 	approved := base
 	approved.Approval = &Approval{TimeoutSeconds: 60}
 	cases := []struct {
-		name         string
-		state        State
-		extra        string
-		removed      bool
-		wantErr      string
-		approval     bool
-		requires     string
+		name          string
+		state         State
+		extra         string
+		removed       bool
+		wantErr       string
+		approval      bool
+		requires      string
 		windowChanged bool
-		opensAt      time.Time
-		notesContain string
+		opensAt       time.Time
+		notesContain  string
 	}{
 		{name: "unchanged", state: base},
 		{name: "removed", state: base, removed: true, wantErr: "was removed from targets.json"},

@@ -20,6 +20,12 @@ import (
 // Every other field is for people (the console, deployer status, the
 // notification) and for the next Lambda.
 type State struct {
+	// Version is the State document's version (StateVersion when this code
+	// wrote it; absent, 1, from a release before versions), and Build the
+	// deployer build whose function wrote it. How the document may change
+	// between versions: docs/architecture.md, "Upgrades".
+	Version     int        `json:"version"`
+	Build       string     `json:"build,omitempty"`
 	Execution   Execution  `json:"execution"`
 	Trigger     Trigger    `json:"trigger"`
 	Turn        Turn       `json:"turn"`
@@ -50,6 +56,20 @@ type State struct {
 	// (config.OnFailureLeaveOthers or config.OnFailureRollbackOthers).
 	OnFailure string `json:"onFailure,omitempty"`
 }
+
+// StateVersion is the version of the State document this code writes.
+// Version 2 added version, build, turn.spanSeconds, turn.inFlight and
+// turn.note; every reader takes version 1 documents too (a missing field
+// is its zero value, and each reader says what that means).
+const StateVersion = 2
+
+// Build names the deployer build that wrote a document: the commit, set at
+// link time (-ldflags "-X github.com/ecr-deployer/ecr-deployer/internal/deploy.Build=…").
+var Build = "dev"
+
+// DocumentVersion is the document's version: 1 for one written before
+// documents had a version.
+func (s State) DocumentVersion() int { return max(s.Version, 1) }
 
 // ServiceRollout is one service of a target of several.
 type ServiceRollout struct {

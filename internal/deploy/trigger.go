@@ -61,7 +61,11 @@ func (d *Deployer) Trigger(ctx context.Context, ev json.RawMessage) (TriggerOutp
 		at = d.now()
 	}
 	name := executions.ExecutionName(target.Environment, req.Digest, at, eventSuffix(head.ID))
-	out, err := d.Starter.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(d.StateMachineARN), Name: aws.String(name), Input: aws.String(string(ev))})
+	start := d.StartARN
+	if start == "" {
+		start = d.StateMachineARN
+	}
+	out, err := d.Starter.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(start), Name: aws.String(name), Input: aws.String(string(ev))})
 	var exists *sfntypes.ExecutionAlreadyExists
 	switch {
 	case errors.As(err, &exists):

@@ -88,7 +88,12 @@ func List(ctx context.Context, api Lister, stateMachine string, q Query, visit f
 	if size == 0 {
 		size = 100
 	}
-	pages := sfn.NewListExecutionsPaginator(api, &sfn.ListExecutionsInput{StateMachineArn: aws.String(stateMachine), StatusFilter: q.Status, MaxResults: size})
+	// Every execution of the state machine, however it was started: an
+	// alias or version ARN would list only the executions started through
+	// it ("You can also return a list of executions associated with a
+	// specific alias or version", ListExecutionsInput.StateMachineArn), and
+	// $$.StateMachine.Id may be the ARN an execution was started with.
+	pages := sfn.NewListExecutionsPaginator(api, &sfn.ListExecutionsInput{StateMachineArn: aws.String(Unqualified(stateMachine)), StatusFilter: q.Status, MaxResults: size})
 	read := 0
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)

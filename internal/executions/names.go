@@ -73,13 +73,23 @@ func OfStateMachine(executionARN, stateMachine string) bool {
 	return ok && name != "" && !strings.Contains(name, ":")
 }
 
+// Unqualified is a state machine's ARN without a version or alias
+// qualifier: arn:…:stateMachine:<machine>.
+func Unqualified(stateMachine string) string {
+	head, machine, ok := strings.Cut(stateMachine, ":stateMachine:")
+	if !ok {
+		return stateMachine
+	}
+	machine, _, _ = strings.Cut(machine, ":")
+	return head + ":stateMachine:" + machine
+}
+
 // executionPrefix is "arn:…:execution:<machine>:" for a state machine ARN,
 // qualified or not (arn:…:stateMachine:<machine>[:version or alias]).
 func executionPrefix(stateMachine string) string {
-	head, machine, ok := strings.Cut(stateMachine, ":stateMachine:")
-	if !ok {
+	u := Unqualified(stateMachine)
+	if u == stateMachine && !strings.Contains(u, ":stateMachine:") {
 		return stateMachine + ":"
 	}
-	machine, _, _ = strings.Cut(machine, ":")
-	return head + ":execution:" + machine + ":"
+	return strings.Replace(u, ":stateMachine:", ":execution:", 1) + ":"
 }

@@ -70,3 +70,12 @@ func TestExecutionARN(t *testing.T) {
 		}
 	}
 }
+
+func TestUnqualified(t *testing.T) {
+	const sm = "arn:aws:states:us-west-2:123456789012:stateMachine:EcrDeployer-SM"
+	for in, want := range map[string]string{sm: sm, sm + ":live": sm, sm + ":12": sm, "sm": "sm"} {
+		if got := Unqualified(in); got != want {
+			t.Errorf("Unqualified(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

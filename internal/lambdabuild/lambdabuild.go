@@ -22,12 +22,25 @@ import (
 // provided.al2023 runtime), no paths, VCS stamps or symbols in the binary.
 var Flags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w"}
 
+// BuildVar is the variable a build's name is linked into (deploy.Build):
+// every document a function writes says which build wrote it.
+const BuildVar = "github.com/ecr-deployer/ecr-deployer/internal/deploy.Build"
+
+// flags are Flags, with the build's name linked in when one is given.
+func flags(build string) []string {
+	if build == "" {
+		return Flags
+	}
+	out := append([]string(nil), Flags[:len(Flags)-1]...)
+	return append(out, Flags[len(Flags)-1]+" -X "+BuildVar+"="+build)
+}
+
 // Build compiles every function into outDir/<dir>/bootstrap for goarch
-// ("" for this machine).
-func Build(ctx context.Context, root, outDir, goarch string) error {
+// ("" for this machine), named build ("": deploy.Build's default, "dev").
+func Build(ctx context.Context, root, outDir, goarch, build string) error {
 	for _, f := range statemachine.Functions {
 		out := filepath.Join(outDir, f.Dir, "bootstrap")
-		args := append(append([]string{"build", "-o", out}, Flags...), "./functions/"+f.Dir)
+		args := append(append([]string{"build", "-o", out}, flags(build)...), "./functions/"+f.Dir)
 		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -44,9 +44,9 @@ type Once struct {
 
 // The notified table's attributes and an item's states.
 const (
-	onceExecution = "execution" // the partition key: the execution's ARN
-	onceState     = "state"
-	onceExpires   = "expires" // epoch seconds, the table's TTL attribute
+	onceExecution                        = "execution" // the partition key: the execution's ARN
+	onceState                            = "state"
+	onceExpires                          = "expires" // epoch seconds, the table's TTL attribute
 	oncePublishing, onceDone, onceFailed = "publishing", "done", "failed"
 	onceTTL                              = 30 * 24 * time.Hour
 )

@@ -76,7 +76,7 @@ func TestNotifyOnce(t *testing.T) {
 		before     map[string]string
 		deliveries []delivery
 	}{
-		"delivered twice": {deliveries: []delivery{{wantSent: 1}, {wantSent: 1}}},
+		"delivered twice":                   {deliveries: []delivery{{wantSent: 1}, {wantSent: 1}}},
 		"publish fails, the retry sends it": {deliveries: []delivery{{publishFails: true, wantErr: errAny}, {wantSent: 1}, {wantSent: 1}}},
 		"a delivery while another publishes": {before: map[string]string{arn: oncePublishing},
 			deliveries: []delivery{{wantErr: ErrBeingNotified}}},

@@ -96,7 +96,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		switch f.Name {
 		case "Trigger":
 			// Trigger starts executions through the alias (stateMachineRelease).
-			(*env)["STATE_MACHINE_ALIAS_ARN"] = awscdk.Fn_Join(jsii.String(":"), &[]*string{smARN, jsii.String(AliasName)})
+			(*env)["STATE_MACHINE_ALIAS_ARN"] = awscdk.Fn_Join(jsii.String(":"), &[]*string{smARN, jsii.String(statemachine.AliasName)})
 		case "Notify":
 			// Notify claims each execution's end in the notified table
 			// (conditional TransactWriteItems Puts are dynamodb:PutItem) and
@@ -248,16 +248,13 @@ func stateMachineRelease(stack awscdk.Stack, sm awsstepfunctions.StateMachine) a
 	})
 	version.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
 	return awsstepfunctions.NewCfnStateMachineAlias(stack, jsii.String("StateMachineAlias"), &awsstepfunctions.CfnStateMachineAliasProps{
-		Name:        jsii.String(AliasName),
+		Name:        jsii.String(statemachine.AliasName),
 		Description: jsii.String("ecr-deployer: the release new deployments start on"),
 		RoutingConfiguration: []interface{}{&awsstepfunctions.CfnStateMachineAlias_RoutingConfigurationVersionProperty{
 			StateMachineVersionArn: version.AttrArn(), Weight: jsii.Number(100),
 		}},
 	})
 }
-
-// AliasName is the state machine alias new executions start through.
-const AliasName = "live"
 
 // executionArns is the ARN pattern of the state machine's executions
 // (names are not known in advance), and the finding cdk-nag reports for it.

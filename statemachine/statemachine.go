@@ -148,3 +148,7 @@ func Parse() (Document, error) {
 	}
 	return d, nil
 }
+
+// AliasName is the state machine alias the stack publishes each release
+// under: Trigger and the deployer CLI start executions through it.
+const AliasName = "live"

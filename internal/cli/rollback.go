@@ -227,7 +227,7 @@ func (a *App) redeploy(ctx context.Context, sm, env, to, reason string, follow b
 	b := make([]byte, 2)
 	_, _ = rand.Read(b)
 	name := executions.ExecutionName(env, target.Digest, a.Now(), "rb"+hex.EncodeToString(b))
-	out, err := a.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(sm), Name: aws.String(name), Input: aws.String(string(input))})
+	out, err := a.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(a.startARN(ctx, sm)), Name: aws.String(name), Input: aws.String(string(input))})
 	if err != nil {
 		return fmt.Errorf("start execution: %w", err)
 	}

@@ -17,7 +17,9 @@ const RIEPackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws
 // (lambdabuild.Flags, as on provided.al2023), for this machine's architecture,
 // into binDir/<function dir>/bootstrap, and the RIE into binDir/aws-lambda-rie
 // unless it is there already. root is the module root.
-func Build(ctx context.Context, root, binDir string) error { return BuildRelease(ctx, root, binDir, "") }
+func Build(ctx context.Context, root, binDir string) error {
+	return BuildRelease(ctx, root, binDir, "")
+}
 
 // BuildRelease is Build with the build's name linked in (deploy.Build):
 // an upgrade test builds a second release next to the first.

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
+	"github.com/ecr-deployer/ecr-deployer/statemachine"
 )
 
 // resources are the template's resources as the local stack stands them
@@ -76,8 +77,21 @@ func (r *resources) getAtt(id, attribute string) (string, bool) {
 		return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", emulator.Region, emulator.Account, id), true
 	case t == "AWS::StepFunctions::StateMachine" && attribute == "Name":
 		return StateMachineName, true
+	case t == "AWS::StepFunctions::StateMachineAlias" && attribute == "Arn":
+		m, _ := r.ref(r.firstOfType("AWS::StepFunctions::StateMachine"))
+		return m + ":" + statemachine.AliasName, true
 	}
 	return "", false
+}
+
+// firstOfType is the logical ID of the template's (only) resource of a type.
+func (r *resources) firstOfType(t string) string {
+	for id, typ := range r.types {
+		if typ == t {
+			return id
+		}
+	}
+	return ""
 }
 
 // topics are the template's SNS topics by ARN, with the ARN of the KMS key

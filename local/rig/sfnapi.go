@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 	"github.com/ecr-deployer/ecr-deployer/local/iam"
 
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
@@ -91,6 +92,15 @@ type execution struct {
 	// writes it from the task, the interpreter's log comes a moment later).
 	entered string
 	early   map[string]Event
+	// aliasARN and versionARN are what it was started through (release.go).
+	aliasARN, versionARN string
+}
+
+// startedOn is what an execution runs: its release (nil: the latest
+// revision) and the state machine ARN it was started with ($$.StateMachine.Id).
+type startedOn struct {
+	release *release
+	machine string
 }
 
 func newSFNServer(s *Stack) *SFNServer {
@@ -246,7 +256,8 @@ func (s *SFNServer) startExecution(body []byte) (any, *sfnError) {
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, &sfnError{"SerializationException", err.Error()}
 	}
-	if in.StateMachineARN != s.StateMachineARN {
+	rel, aliasARN, versionARN, ok := s.stack.resolveStart(in.StateMachineARN)
+	if !ok {
 		return nil, &sfnError{"StateMachineDoesNotExist", "State Machine Does Not Exist: '" + in.StateMachineARN + "'"}
 	}
 	input := "{}"
@@ -274,7 +285,7 @@ func (s *SFNServer) startExecution(body []byte) (any, *sfnError) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ex := &execution{arn: arn, name: in.Name, input: input, start: time.Now().UTC(), status: "RUNNING", cancel: cancel,
-		done: make(chan struct{}), openTasks: map[string]string{}, early: map[string]Event{}}
+		done: make(chan struct{}), openTasks: map[string]string{}, early: map[string]Event{}, aliasARN: aliasARN, versionARN: versionARN}
 	s.executions[arn] = ex
 	s.order = append(s.order, ex)
 	go s.stack.deliver(s.statusChange(ex))
@@ -282,7 +293,7 @@ func (s *SFNServer) startExecution(body []byte) (any, *sfnError) {
 	faults := s.stack.scenarioFaults()
 	go func() {
 		defer close(ex.done)
-		res, err := s.stack.execute(ctx, arn, ex.name, ex.start, json.RawMessage(input), faults, func(ev Event) { s.record(ex, ev) })
+		res, err := s.stack.execute(ctx, arn, ex.name, ex.start, json.RawMessage(input), faults, startedOn{release: rel, machine: in.StateMachineARN}, func(ev Event) { s.record(ex, ev) })
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		ex.result, ex.runErr = res, err
@@ -401,6 +412,17 @@ func (s *SFNServer) find(body []byte) (*execution, *sfnError) {
 	return ex, nil
 }
 
+// associations adds the alias and version an execution was started
+// through, as DescribeExecution and ListExecutions name them.
+func (ex *execution) associations(out map[string]any) {
+	if ex.aliasARN != "" {
+		out["stateMachineAliasArn"] = ex.aliasARN
+	}
+	if ex.versionARN != "" {
+		out["stateMachineVersionArn"] = ex.versionARN
+	}
+}
+
 func (s *SFNServer) describe(ex *execution) map[string]any {
 	out := map[string]any{
 		"executionArn": ex.arn, "stateMachineArn": s.StateMachineARN, "name": ex.name, "status": ex.status,
@@ -409,6 +431,7 @@ func (s *SFNServer) describe(ex *execution) map[string]any {
 	if !ex.stop.IsZero() {
 		out["stopDate"] = epochOf(ex.stop)
 	}
+	ex.associations(out)
 	if ex.status == "SUCCEEDED" {
 		out["output"] = ex.output
 		out["outputDetails"] = map[string]any{"included": true}
@@ -494,9 +517,13 @@ func (s *SFNServer) listExecutions(body []byte) (any, *sfnError) {
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, &sfnError{"SerializationException", err.Error()}
 	}
-	if in.StateMachineARN != s.StateMachineARN {
+	// "You can also return a list of executions associated with a specific
+	// alias or version, by specifying an alias ARN or a version ARN"
+	// (ListExecutionsInput.StateMachineArn).
+	if _, _, _, ok := s.stack.resolveStart(in.StateMachineARN); !ok {
 		return nil, &sfnError{"StateMachineDoesNotExist", "State Machine Does Not Exist: '" + in.StateMachineARN + "'"}
 	}
+	qualified := in.StateMachineARN != s.StateMachineARN
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var list []map[string]any
@@ -517,7 +544,11 @@ func (s *SFNServer) listExecutions(body []byte) (any, *sfnError) {
 		if in.StatusFilter != "" && status != in.StatusFilter {
 			continue
 		}
+		if qualified && in.StateMachineARN != ex.aliasARN && in.StateMachineARN != ex.versionARN {
+			continue
+		}
 		item := map[string]any{"executionArn": ex.arn, "stateMachineArn": s.StateMachineARN, "name": ex.name, "status": status, "startDate": epochOf(ex.start)}
+		ex.associations(item)
 		if !stop.IsZero() {
 			item["stopDate"] = epochOf(stop)
 		}
@@ -704,7 +735,11 @@ func (s *SFNServer) authz(op string, body []byte) []iam.Request {
 	_ = json.Unmarshal(body, &in)
 	switch op {
 	case "StartExecution", "ListExecutions":
-		return []iam.Request{{Action: "states:" + op, Resource: in.StateMachineARN}}
+		// "To authorize a version or an alias to invoke an API action, Step
+		// Functions uses the state machine's ARN instead of using the
+		// version ARN or alias ARN" (developer guide, Authorization for
+		// versions and aliases).
+		return []iam.Request{{Action: "states:" + op, Resource: executions.Unqualified(in.StateMachineARN)}}
 	case "DescribeExecution", "GetExecutionHistory", "StopExecution":
 		return []iam.Request{{Action: "states:" + op, Resource: in.ExecutionARN}}
 	case "SendTaskSuccess", "SendTaskFailure":

@@ -92,6 +92,11 @@ type Stack struct {
 	functions map[string]string // Lambda ARN → invocation URL (the proxy)
 	arns      map[string]string // placeholder → Lambda ARN
 	lambdas   map[string]*lambdaProxy
+	// fnMu guards functions, arns, lambdas and releases: Upgrade
+	// publishes a release while executions run (release.go).
+	fnMu      sync.RWMutex
+	releases  []release
+	upgradeMu sync.Mutex
 	reports   map[string][]*reportWriter
 	seq       atomic.Int64
 
@@ -141,7 +146,9 @@ type lambdaProxy struct {
 }
 
 func (s *Stack) invoke(w http.ResponseWriter, r *http.Request) {
+	s.fnMu.RLock()
 	p := s.lambdas[strings.TrimPrefix(r.URL.Path, "/lambda/")]
+	s.fnMu.RUnlock()
 	if p == nil {
 		http.Error(w, "no such function", http.StatusNotFound)
 		return
@@ -200,10 +207,17 @@ func (s *Stack) TurnsTable() string { return s.turnsTable }
 
 // Invocations counts the invocations of a function (by its directory name).
 func (s *Stack) Invocations(dir string) int64 {
-	if p := s.lambdas["ecr-deployer-"+dir]; p != nil {
-		return p.invocations.Load()
+	s.fnMu.RLock()
+	defer s.fnMu.RUnlock()
+	n := int64(0)
+	seen := map[*lambdaProxy]bool{}
+	for name, p := range s.lambdas {
+		if (name == "ecr-deployer-"+dir || strings.HasPrefix(name, "ecr-deployer-"+dir+":")) && !seen[p] {
+			seen[p] = true
+			n += p.invocations.Load()
+		}
 	}
-	return 0
+	return n
 }
 
 func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
@@ -307,6 +321,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, err
 		}
 	}
+	s.fnMu.Lock()
+	s.publishRelease()
+	s.fnMu.Unlock()
 	if err := s.routeEvents(); err != nil {
 		s.Close()
 		return nil, err
@@ -538,28 +555,39 @@ func orNull(b []byte) []byte {
 }
 
 func (s *Stack) startFunction(ctx context.Context, f statemachine.Function) error {
-	bootstrap := filepath.Join(s.opts.BinDir, f.Dir, "bootstrap")
+	return s.publishFunction(ctx, f, s.opts.BinDir, s.opts.ConfigFile, 1)
+}
+
+// publishFunction starts a function's instances from binDir as its version
+// release, reading configFile: its qualified ARN (…:function:<name>:<release>)
+// is what a definition of that release invokes, and the unqualified one
+// ($LATEST: EventBridge's targets, Invocations) moves to it.
+func (s *Stack) publishFunction(ctx context.Context, f statemachine.Function, binDir, configFile string, release int) error {
+	bootstrap := filepath.Join(binDir, f.Dir, "bootstrap")
 	if _, err := os.Stat(bootstrap); err != nil {
 		return fmt.Errorf("function %s: %w (run make build)", f.Name, err)
 	}
 	name := "ecr-deployer-" + f.Dir
 	proxy := &lambdaProxy{urls: make(chan string, max(1, s.opts.Instances))}
 	for range max(1, s.opts.Instances) {
-		url, err := s.startInstance(ctx, f, name, bootstrap)
+		url, err := s.startInstance(ctx, f, name, bootstrap, configFile)
 		if err != nil {
 			return err
 		}
 		proxy.urls <- url
 	}
-	s.lambdas[name] = proxy
-	arn := fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", emulator.Region, emulator.Account, name)
+	qualified := fmt.Sprintf("%s:%d", name, release)
+	arn := fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", emulator.Region, emulator.Account, qualified)
+	s.fnMu.Lock()
+	defer s.fnMu.Unlock()
+	s.lambdas[name], s.lambdas[qualified] = proxy, proxy
 	s.arns[f.Placeholder()] = arn
-	s.functions[arn] = s.Endpoint + "/lambda/" + name
+	s.functions[arn] = s.Endpoint + "/lambda/" + qualified
 	return nil
 }
 
 // startInstance starts one RIE running the function and returns its invocation URL.
-func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name, bootstrap string) (string, error) {
+func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name, bootstrap, configFile string) (string, error) {
 	invokeAddr, err := freeAddr()
 	if err != nil {
 		return "", err
@@ -594,7 +622,8 @@ func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name
 		"NOTIFIED_TABLE="+s.notifiedTable,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",
-		"DEPLOYER_CONFIG_FILE="+s.opts.ConfigFile,
+		"DEPLOYER_CONFIG_FILE="+configFile,
+		"STATE_MACHINE_ALIAS_ARN="+s.SFN.StateMachineARN+":"+statemachine.AliasName,
 	)
 	rw := &reportWriter{out: s.opts.LambdaLog}
 	s.reports[f.Dir] = append(s.reports[f.Dir], rw)
@@ -678,6 +707,8 @@ func waitListening(ctx context.Context, addr string, limit time.Duration) error 
 func (s *Stack) taskResource(state string) string {
 	for _, f := range statemachine.Functions {
 		if f.Name == state {
+			s.fnMu.RLock()
+			defer s.fnMu.RUnlock()
 			return s.arns[f.Placeholder()]
 		}
 	}
@@ -717,7 +748,11 @@ func (s *Stack) Close() {
 }
 
 // Definition returns the ASL with the stack's Lambda ARNs substituted.
-func (s *Stack) Definition() ([]byte, error) { return statemachine.Substitute(s.arns) }
+func (s *Stack) Definition() ([]byte, error) {
+	s.fnMu.RLock()
+	defer s.fnMu.RUnlock()
+	return statemachine.Substitute(s.arns)
+}
 
 // Result is how an execution ended, with its event log.
 type Result struct {
@@ -848,8 +883,8 @@ func (s *Stack) ExecutionARN(name string) string {
 
 // execute runs one execution in aws-local-stepfunctions, handing each event
 // to onEvent as it happens, and returns how it ended.
-func (s *Stack) execute(ctx context.Context, arn, name string, start time.Time, input json.RawMessage, faults map[string]int, onEvent func(Event)) (*Result, error) {
-	def, err := s.Definition()
+func (s *Stack) execute(ctx context.Context, arn, name string, start time.Time, input json.RawMessage, faults map[string]int, run startedOn, onEvent func(Event)) (*Result, error) {
+	def, functions, err := s.definition(run.release)
 	if err != nil {
 		return nil, err
 	}
@@ -863,9 +898,9 @@ func (s *Stack) execute(ctx context.Context, arn, name string, start time.Time, 
 		"input":      input,
 		"context": map[string]any{
 			"Execution":    map[string]any{"Id": res.ExecutionARN, "Name": name, "StartTime": start.Format(time.RFC3339Nano)},
-			"StateMachine": map[string]any{"Id": s.SFN.StateMachineARN, "Name": StateMachineName},
+			"StateMachine": map[string]any{"Id": run.machine, "Name": StateMachineName},
 		},
-		"functions": s.functions,
+		"functions": functions,
 		"waitMs":    waits,
 		"retryMs":   retries,
 		"faults":    faults,

@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
+	"github.com/ecr-deployer/ecr-deployer/statemachine"
+)
+
+// builds are which builds wrote the State documents the workflow's own
+// functions returned in an execution, in order.
+func builds(t *testing.T, r *rig.Result) []string {
+	t.Helper()
+	steps := map[string]bool{}
+	for _, f := range statemachine.Functions {
+		steps[f.Name] = !f.Event
+	}
+	var out []string
+	for _, ev := range r.Events {
+		if ev.Type != "StateExited" || ev.State == nil || !steps[ev.State.Name] {
+			continue
+		}
+		var st deploy.State
+		if json.Unmarshal(ev.State.Output, &st) != nil || st.Environment == "" {
+			continue
+		}
+		if st.Version != deploy.StateVersion {
+			t.Errorf("%s wrote a version %d document, want %d", ev.State.Name, st.Version, deploy.StateVersion)
+		}
+		out = append(out, ev.State.Name+"@"+st.Build)
+	}
+	return out
+}
+
+// An upgrade in place while deployments wait in it (one for its approval,
+// one in the queue behind another that is deploying): each ends on the
+// release it started on, every step of it run by that release's functions,
+// and a push after the upgrade runs the new release. The new release's
+// Notify tells the old executions' ends.
+func TestUpgradeInPlace(t *testing.T) {
+	s := startStack(t)
+	cliEnv(t, s)
+	s.SetTokenTimeout(20 * time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	bin2 := t.TempDir()
+	if err := rig.BuildRelease(ctx, root, bin2, "r2"); err != nil {
+		t.Fatal(err)
+	}
+	c := sfn.NewFromConfig(s.AdminConfig())
+	startedOn := func(arn string) string {
+		d, err := c.DescribeExecution(t.Context(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(d.StateMachineAliasArn) + " " + aws.ToString(d.StateMachineVersionArn)
+	}
+	live := s.SFN.StateMachineARN + ":" + statemachine.AliasName
+
+	// Release 1: an approval waits; a push deploys slowly, another queues.
+	gated := startExecution(t, "gated")
+	waitHistoryHas(t, s, gated, `"answer":"deployer approve gated`)
+	s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 6}})
+	first := push(t, s, "staging")
+	waitUntil(t, "the first push deploys", func() bool { return len(s.Emulator.Calls("UpdateService")) >= 1 })
+	queued := push(t, s, "staging")
+	waitHistoryHas(t, s, queued.arn, `"waitingFor":"`+first.name+`"`)
+	if got := startedOn(gated); got != live+" "+s.SFN.StateMachineARN+":1" {
+		t.Fatalf("deployer start started on %q, want the alias's release 1", got)
+	}
+
+	if err := s.Upgrade(ctx, rig.UpgradeOptions{BinDir: bin2}); err != nil {
+		t.Fatal(err)
+	}
+	s.SetScenario(emulator.Scenario{})
+	untilExit0(t, "approve", "gated", "--reason", "approved after the upgrade")
+	// A push after the upgrade, as EventBridge hands it to Trigger.
+	digest := s.Emulator.PushManifest(emulator.Repository, "pinned", emulator.SampleManifest(9001))
+	started, err := s.Trigger(rig.SamplePushEvent("pinned", digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := pushed{digest: digest, arn: started.Execution}
+
+	for _, tc := range []struct {
+		name, arn, build string
+	}{
+		{"the approval", gated, "dev"}, {"the deploying push", first.arn, "dev"}, {"the queued push", queued.arn, "dev"},
+		{"the push after the upgrade", after.arn, "r2"},
+	} {
+		r, err := s.SFN.Result(ctx, tc.arn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != "SUCCEEDED" || endState(r) != "Deployed" {
+			t.Errorf("%s: %s %s (%s)", tc.name, r.Status, endState(r), r.Cause)
+			continue
+		}
+		steps := builds(t, r)
+		if len(steps) < 5 {
+			t.Errorf("%s: only %v", tc.name, steps)
+		}
+		for _, st := range steps {
+			if !strings.HasSuffix(st, "@"+tc.build) {
+				t.Errorf("%s: %s, want every step run by build %s: %v", tc.name, st, tc.build, steps)
+				break
+			}
+		}
+		if tc.arn == gated {
+			// Its approval notice names it too: only that Notify counted its end.
+			if _, err := s.Notified(ctx, r.ExecutionARN); err != nil {
+				t.Error(err)
+			}
+			continue
+		}
+		checkNotified(t, s, r, nil)
+	}
+	if got := startedOn(after.arn); got != live+" "+s.SFN.StateMachineARN+":2" {
+		t.Errorf("Trigger started the push after the upgrade on %q, want the alias's release 2", got)
+	}
+}

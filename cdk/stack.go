@@ -114,11 +114,24 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 			// CheckTurn takes each service's turn in the turns table: it
 			// reads an item, and writes it on condition (TransactWriteItems
 			// of Puts is authorized as dynamodb:PutItem, item by item).
-			env = &map[string]*string{"TURNS_TABLE": turns.TableName()}
+			env = &map[string]*string{"TURNS_TABLE": turns.TableName(), "STACK_NAME": stack.StackName()}
 			role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem"),
 				Resources: &[]*string{turns.TableArn()},
 			}))
+			// At its turn an execution reads its target as the deployed
+			// stack publishes it now (its outputs): the release it runs on
+			// may be older than the stack (deploy/regate.go).
+			role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions: jsii.Strings("cloudformation:DescribeStacks"),
+				Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudformation"), Resource: jsii.String("stack"),
+					ResourceName: awscdk.Fn_Join(jsii.String("/"), &[]*string{stack.StackName(), jsii.String("*")})})},
+			}))
+			cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+				Id:        jsii.String("AwsSolutions-IAM5"),
+				Reason:    jsii.String("Read-only: DescribeStacks of this stack alone; the stack ID after its name is not known before the stack exists."),
+				AppliesTo: &[]interface{}{"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/" + *stack.StackName() + "/*"},
+			}}, jsii.Bool(true))
 		}
 		fn := awslambda.NewFunction(stack, jsii.String(f.Name), &awslambda.FunctionProps{
 			Description:   jsii.String(desc),

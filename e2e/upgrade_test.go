@@ -3,11 +3,14 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
@@ -126,5 +129,60 @@ func TestUpgradeInPlace(t *testing.T) {
 	}
 	if got := startedOn(after.arn); got != live+" "+s.SFN.StateMachineARN+":2" {
 		t.Errorf("Trigger started the push after the upgrade on %q, want the alias's release 2", got)
+	}
+}
+
+// The stack is deployed again without a target while one of its
+// executions waits for its turn (here behind a rollout ECS is doing that
+// no execution holds): at its next turn the execution reads the deployed
+// stack's targets, finds its own gone, and ends TargetRemoved with nothing
+// run, although the release it runs on still has the target.
+func TestTargetRemovedWhileWaiting(t *testing.T) {
+	s := startStack(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	// targets.json without staging, and its stack.
+	var doc map[string]any
+	b, err := os.ReadFile(filepath.Join(root, "local", "targets.json"))
+	if err != nil || json.Unmarshal(b, &doc) != nil {
+		t.Fatalf("read local/targets.json: %v", err)
+	}
+	var kept []any
+	for _, tg := range doc["targets"].([]any) {
+		if m := tg.(map[string]any); m["tag"] != "staging" {
+			if m["requires"] == "staging" {
+				delete(m, "requires")
+			}
+			kept = append(kept, m)
+		}
+	}
+	doc["targets"] = kept
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "targets.json")
+	b, _ = json.Marshal(doc)
+	if err := os.WriteFile(cfgFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := rig.SynthTemplate(ctx, root, cfgFile, filepath.Join(dir, "cdk.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Someone else's rollout of the service: the push waits for it.
+	s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 30}})
+	if _, err := ecs.NewFromConfig(s.AdminConfig()).UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String("staging-service"), ForceNewDeployment: true}); err != nil {
+		t.Fatal(err)
+	}
+	waiting := push(t, s, "staging")
+	waitHistoryHas(t, s, waiting.arn, `"inFlight":{"service":"staging/staging-service"`)
+	if err := s.Upgrade(ctx, rig.UpgradeOptions{BinDir: binDir, ConfigFile: cfgFile, Template: tpl}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := result(t, s, waiting)
+	if r.Status != "FAILED" || r.Error != "TargetRemoved" || !strings.Contains(r.Cause, "Target staging was removed from targets.json") {
+		t.Fatalf("%s %s (%s), want FAILED TargetRemoved", r.Status, r.Error, r.Cause)
+	}
+	if n := len(s.Emulator.Calls("RunTask")); n != 0 {
+		t.Errorf("%d migrations ran, want none", n)
 	}
 }

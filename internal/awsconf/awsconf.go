@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -74,9 +75,14 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 		// Watch tells the topic what awaits approval.
 		notices = &notify.Publisher{SNS: sns.NewFromConfig(cfg), TopicARN: topic, Region: cfg.Region}
 	}
+	var live deploy.LiveTargets
+	if stack := os.Getenv("STACK_NAME"); stack != "" {
+		// CheckTurn reads the deployed stack's targets at GO (regate.go).
+		live = deploy.StackTargets{API: cloudformation.NewFromConfig(cfg), Stack: stack}
+	}
 	return &deploy.Deployer{
-		Notices: notices,
-		ECS:     ecsClient, Tags: ecsClient, ECR: ecr.NewFromConfig(cfg), SFN: sfnClient, Tokens: sfnClient, History: sfnClient, Starter: sfnClient,
+		Notices: notices, Live: live,
+		ECS: ecsClient, Tags: ecsClient, ECR: ecr.NewFromConfig(cfg), SFN: sfnClient, Tokens: sfnClient, History: sfnClient, Starter: sfnClient,
 		Logs:  cloudwatchlogs.NewFromConfig(cfg),
 		Turns: dynamodb.NewFromConfig(cfg), TurnsTable: os.Getenv("TURNS_TABLE"),
 		StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),

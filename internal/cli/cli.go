@@ -13,7 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -43,9 +42,7 @@ type ECRAPI interface {
 }
 
 // CFNAPI finds the state machine from the stack's outputs.
-type CFNAPI interface {
-	DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
-}
+type CFNAPI = deploy.StacksAPI
 
 var (
 	_ SFNAPI = (*sfn.Client)(nil)
@@ -307,16 +304,11 @@ func (a *App) stackOutputs(ctx context.Context) (map[string]string, error) {
 	if a.outputs != nil {
 		return a.outputs, nil
 	}
-	out, err := a.cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(a.global.stack)})
+	outputs, err := deploy.StackOutputs(ctx, a.cfn, a.global.stack)
 	if err != nil {
-		return nil, fmt.Errorf("read the stack %q (deploy it with make deploy, or name yours with --stack): %w", a.global.stack, err)
+		return nil, fmt.Errorf("%w (deploy it with make deploy, or name yours with --stack)", err)
 	}
-	a.outputs = map[string]string{}
-	for _, s := range out.Stacks {
-		for _, o := range s.Outputs {
-			a.outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
-		}
-	}
+	a.outputs = outputs
 	return a.outputs, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // The stack publishes what each target deploys as a CloudFormation output,
@@ -38,13 +39,35 @@ type Published struct {
 	Service     string `json:"service"`
 	// Services is set for a target of several services (Service is the first).
 	Services []string `json:"services,omitempty"`
+	// The gates, which an execution that waited reads again at its turn
+	// (deploy.Regate): the approval's timeout (0: none), the environment
+	// required first and how long to wait for it, the deployment windows.
+	ApprovalSeconds     int     `json:"approvalSeconds,omitempty"`
+	Requires            string  `json:"requires,omitempty"`
+	RequiresWaitSeconds int     `json:"requiresWaitSeconds,omitempty"`
+	Windows             Windows `json:"windows,omitempty"`
+}
+
+// ServiceNames lists the services a published target deploys.
+func (p Published) ServiceNames() []string {
+	if len(p.Services) > 0 {
+		return p.Services
+	}
+	return []string{p.Service}
 }
 
 // Published is the target's output value.
 func (r Resolved) Published() Published {
-	p := Published{Environment: r.Environment, Repository: r.Repository, Tag: r.Tag, Cluster: r.Cluster, Service: r.Service}
+	p := Published{Environment: r.Environment, Repository: r.Repository, Tag: r.Tag, Cluster: r.Cluster, Service: r.Service,
+		Requires: r.Requires, Windows: r.Windows}
 	for _, s := range r.Services {
 		p.Services = append(p.Services, s.Service)
+	}
+	if r.Requires != "" {
+		p.RequiresWaitSeconds = int(time.Duration(r.RequiresWait) / time.Second)
+	}
+	if r.Approval != nil {
+		p.ApprovalSeconds = int(time.Duration(r.Approval.Timeout) / time.Second)
 	}
 	return p
 }

@@ -69,9 +69,11 @@ type Deployer struct {
 	// alias (the release new deployments run on); StateMachineARN if empty.
 	StartARN string
 	Config   *config.Config // ResolveTarget and CheckTurn read it
-	Region   string
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Live reads the deployed stack\'s targets (CheckTurn, at GO); nil reads Config.
+	Live   LiveTargets
+	Region string
+	Now    func() time.Time
+	Log    *slog.Logger
 
 	wakeCache executions.Memo[deploys]
 	execCache executions.Memo[executions.Execution]

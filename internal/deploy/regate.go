@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,9 +44,10 @@ type Regated struct {
 	Notes []string
 }
 
-// Regate compares what an execution started with to its target now. It
-// reports TargetRemoved when the target is gone or deploys other services.
-func Regate(s State, target config.Resolved, found bool, now time.Time) (Regated, error) {
+// Regate compares what an execution started with to its target as the
+// deployed stack publishes it now. It reports TargetRemoved when the target
+// is gone or deploys other services.
+func Regate(s State, target config.Published, found bool, now time.Time) (Regated, error) {
 	services := s.ServiceNames()
 	switch {
 	case !found:
@@ -55,12 +57,12 @@ func Regate(s State, target config.Resolved, found bool, now time.Time) (Regated
 			strings.Join(target.ServiceNames(), ", "), target.Cluster, strings.Join(services, ", "), s.Cluster))
 	}
 	var r Regated
-	if s.Approval == nil && target.Approval != nil {
-		r.Approval = approvalOf(target)
+	if s.Approval == nil && target.ApprovalSeconds > 0 {
+		r.Approval = newApproval(target.Environment, target.ApprovalSeconds)
 		r.Notes = append(r.Notes, "targets.json now asks for an approval: it applies")
 	}
 	if target.Requires != "" && target.Requires != s.Turn.Requires && !s.Turn.OverrideGuard {
-		r.Requires, r.RequiresWaitSeconds = target.Requires, int(time.Duration(target.RequiresWait)/time.Second)
+		r.Requires, r.RequiresWaitSeconds = target.Requires, target.RequiresWaitSeconds
 		r.Notes = append(r.Notes, "targets.json now requires "+target.Requires+" first: the promotion guard applies")
 	}
 	overridden := s.Window != nil && s.Window.Decision == WindowOverridden
@@ -89,15 +91,43 @@ func approvalOf(target config.Resolved) *Approval {
 	if target.Approval == nil {
 		return nil
 	}
-	return &Approval{TimeoutSeconds: int(time.Duration(target.Approval.Timeout) / time.Second),
-		Answer: fmt.Sprintf("deployer approve %s | deployer reject %s --reason …", target.Environment, target.Environment)}
+	return newApproval(target.Environment, int(time.Duration(target.Approval.Timeout)/time.Second))
+}
+
+func newApproval(environment string, timeoutSeconds int) *Approval {
+	return &Approval{TimeoutSeconds: timeoutSeconds,
+		Answer: fmt.Sprintf("deployer approve %s | deployer reject %s --reason …", environment, environment)}
+}
+
+// LiveTargets reads the targets as the deployed stack publishes them now
+// (its outputs): an execution runs the functions of the release it started
+// on, whose own targets.json may be older than the stack's.
+type LiveTargets interface {
+	Targets(ctx context.Context) (config.Targets, error)
+}
+
+// liveTargets is what regate compares with: the stack's published targets,
+// or (without Live: tests, a stack without STACK_NAME) the function's own.
+func (d *Deployer) liveTargets(ctx context.Context) (config.Targets, error) {
+	if d.Live != nil {
+		return d.Live.Targets(ctx)
+	}
+	var out config.Targets
+	for _, t := range d.Config.Targets() {
+		out = append(out, t.Published())
+	}
+	return out, nil
 }
 
 // regate applies Regate at GO: it adds the gates, and WAITs (reporting
 // true) for a deployment window that is closed now, unless that window
 // opens too late for the work the execution started with.
-func (d *Deployer) regate(s *State, me Candidate, now time.Time) (bool, error) {
-	target, found := d.Config.ByEnvironment(s.Environment)
+func (d *Deployer) regate(ctx context.Context, s *State, me Candidate, now time.Time) (bool, error) {
+	live, err := d.liveTargets(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read the stack's targets: %w", err)
+	}
+	target, found := live.ByEnvironment(s.Environment)
 	r, err := Regate(*s, target, found, now)
 	if err != nil {
 		return false, err

@@ -15,13 +15,14 @@ import (
 func TestRegate(t *testing.T) {
 	// Wednesday 2026-11-25 12:00 UTC.
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	target := func(t *testing.T, extra string) (config.Resolved, bool) {
+	target := func(t *testing.T, extra string) (config.Published, bool) {
 		t.Helper()
 		cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"prod","environment":"prod","cluster":"prod"`+extra+`},{"repository":"app","tag":"staging"}]}`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return cfg.ByEnvironment("prod")
+		r, ok := cfg.ByEnvironment("prod")
+		return r.Published(), ok
 	}
 	base := State{Environment: "prod", Cluster: "prod", Service: "prod-service", Turn: Turn{}}
 	weekdays, _ := target(t, `,"windows":[{"days":"Mon-Fri","from":"09:00","to":"17:00","timeZone":"UTC"}]`)

@@ -60,8 +60,11 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 	t.Throttled = 0
 	t.Decision, t.WaitingFor, t.SupersededBy, t.DuplicateOf, t.WaitSeconds, t.Note = dec.Kind, "", "", "", 0, read.note
 	if dec.Kind == TurnGo {
-		if waits, err := d.regate(&s, me, now); err != nil || waits {
-			return s, err
+		if waits, err := d.regate(q.ctx, &s, me, now); err != nil || waits {
+			if err != nil {
+				return q.waitIfThrottled(d, s, err)
+			}
+			return s, nil
 		}
 		held, err := d.guardAtTurn(q.ctx, &s, now)
 		if err != nil {

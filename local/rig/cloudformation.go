@@ -44,7 +44,8 @@ type describeStacksResponse struct {
 
 // stackOutputs evaluates the template's outputs.
 func (s *Stack) stackOutputs() ([]cfnOutput, error) {
-	b, err := os.ReadFile(s.opts.Template)
+	template := s.templateFile()
+	b, err := os.ReadFile(template)
 	if err != nil {
 		return nil, err
 	}
@@ -55,9 +56,9 @@ func (s *Stack) stackOutputs() ([]cfnOutput, error) {
 		} `json:"Outputs"`
 	}
 	if err := json.Unmarshal(b, &tpl); err != nil {
-		return nil, fmt.Errorf("%s: %w", s.opts.Template, err)
+		return nil, fmt.Errorf("%s: %w", template, err)
 	}
-	res, err := readResources(s.opts.Template)
+	res, err := readResources(template)
 	if err != nil {
 		return nil, err
 	}

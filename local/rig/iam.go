@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -34,13 +35,31 @@ const OperatorAccessKey = "LOCALOperator"
 // guard evaluates each Lambda's requests against its role's policy in the
 // template, as IAM does, and remembers every denial.
 type guard struct {
+	// policies are the template's; an upgrade swaps them (reload).
+	policies atomic.Pointer[policies]
+
+	mu     sync.Mutex
+	denied []string
+}
+
+// policies are a template's IAM, as the guard evaluates it.
+type policies struct {
 	roles map[string]*iam.Policy // access key → policy
 	names map[string]string      // access key → function name
 	// topics are the topics' resource policies, by ARN.
 	topics map[string]*iam.Policy
+}
 
-	mu     sync.Mutex
-	denied []string
+func (g *guard) pol() *policies { return g.policies.Load() }
+
+// reload evaluates another template's policies from now on (an upgrade).
+func (g *guard) reload(templateFile string) error {
+	ng, err := newGuard(templateFile)
+	if err != nil {
+		return err
+	}
+	g.policies.Store(ng.pol())
+	return nil
 }
 
 func newGuard(templateFile string) (*guard, error) {
@@ -57,7 +76,7 @@ func newGuard(templateFile string) (*guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &guard{roles: map[string]*iam.Policy{}, names: map[string]string{}, topics: tpl.Topics}
+	g := &policies{roles: map[string]*iam.Policy{}, names: map[string]string{}, topics: tpl.Topics}
 	for fnID, role := range tpl.FunctionRoles {
 		for _, f := range statemachine.Functions {
 			if functionOf(fnID) == "ecr-deployer-"+f.Dir {
@@ -86,7 +105,9 @@ func newGuard(templateFile string) (*guard, error) {
 	if g.roles[OperatorAccessKey] == nil {
 		return nil, fmt.Errorf("%s: no OperatorPolicy", templateFile)
 	}
-	return g, nil
+	out := &guard{}
+	out.policies.Store(g)
+	return out, nil
 }
 
 // authorize is the emulator's and the local Step Functions API's Authorizer.
@@ -97,14 +118,15 @@ func (g *guard) authorize(key string, reqs []iam.Request) error {
 	if g == nil {
 		return nil
 	}
-	p := g.roles[key]
+	pol := g.pol()
+	p := pol.roles[key]
 	if p == nil {
 		return nil
 	}
 	for _, r := range reqs {
 		if d := p.Evaluate(r); !d.Allowed {
 			msg := fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/%s/%s is not authorized to perform: %s on resource: %s because %s",
-				emulator.Account, p.Role, g.names[key], r.Action, r.Resource, d.Reason)
+				emulator.Account, p.Role, pol.names[key], r.Action, r.Resource, d.Reason)
 			g.mu.Lock()
 			g.denied = append(g.denied, msg)
 			g.mu.Unlock()
@@ -154,9 +176,9 @@ func SynthTemplate(ctx context.Context, root, configFile, dir string) (string, e
 // SNS's default one, which lets the account's own services publish.
 // https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html
 func (g *guard) servicePublish(service, topic, sourceARN string) iam.Decision {
-	if g == nil || g.topics[topic] == nil {
+	if g == nil || g.pol().topics[topic] == nil {
 		return iam.Decision{Allowed: true, Reason: "SNS's default topic policy"}
 	}
-	return g.topics[topic].EvaluateFor("service:"+service, iam.Request{Action: "sns:Publish", Resource: topic, Context: map[string]string{
+	return g.pol().topics[topic].EvaluateFor("service:"+service, iam.Request{Action: "sns:Publish", Resource: topic, Context: map[string]string{
 		"aws:SourceArn": sourceARN, "aws:SourceAccount": emulator.Account, "aws:SecureTransport": "true"}})
 }

@@ -48,6 +48,17 @@ type UpgradeOptions struct {
 	// ConfigFile is the targets file the new release's functions read
 	// (default: the one the stack started with).
 	ConfigFile string
+	// Template is the new release's synthesized stack (SynthTemplate): its
+	// IAM policies and outputs from now on (default: unchanged). Its rules
+	// stay those the stack started with.
+	Template string
+}
+
+// templateFile is the template the stack's IAM and outputs are read from now.
+func (s *Stack) templateFile() string {
+	s.fnMu.RLock()
+	defer s.fnMu.RUnlock()
+	return s.opts.Template
 }
 
 // Upgrade deploys a new release in place, as make deploy does with a
@@ -69,9 +80,17 @@ func (s *Stack) Upgrade(ctx context.Context, opts UpgradeOptions) error {
 			return fmt.Errorf("release %d: %w", next, err)
 		}
 	}
+	if opts.Template != "" {
+		if err := s.guard.reload(opts.Template); err != nil {
+			return fmt.Errorf("release %d: %w", next, err)
+		}
+	}
 	s.fnMu.Lock()
+	defer s.fnMu.Unlock()
+	if opts.Template != "" {
+		s.opts.Template = opts.Template
+	}
 	s.publishRelease()
-	s.fnMu.Unlock()
 	return nil
 }
 

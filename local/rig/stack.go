@@ -619,6 +619,7 @@ func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name
 		"STATE_MACHINE_ARN="+s.SFN.StateMachineARN,
 		"TOPIC_ARN="+s.topicARN,
 		"TURNS_TABLE="+s.turnsTable,
+		"STACK_NAME="+StackName,
 		"NOTIFIED_TABLE="+s.notifiedTable,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",

@@ -88,8 +88,8 @@ func (g *guard) identity(key string) string {
 	case g == nil:
 	case key == OperatorAccessKey:
 		return "arn:aws:iam::" + emulator.Account + ":user/operator"
-	case g.names[key] != "":
-		return fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", emulator.Account, g.roles[key].Role, g.names[key])
+	case g.pol().names[key] != "":
+		return fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", emulator.Account, g.pol().roles[key].Role, g.pol().names[key])
 	}
 	return "arn:aws:iam::" + emulator.Account + ":user/admin"
 }

@@ -32,10 +32,10 @@ func TestAlarmsMayPublishOnlyWhereTheTopicPolicyAllowsThem(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(g.topics) != 1 {
-				t.Fatalf("%d topic policies read, want the notification topic's", len(g.topics))
+			if len(g.pol().topics) != 1 {
+				t.Fatalf("%d topic policies read, want the notification topic's", len(g.pol().topics))
 			}
-			for topic := range g.topics {
+			for topic := range g.pol().topics {
 				own := g.servicePublish("cloudwatch.amazonaws.com", topic, "arn:aws:cloudwatch:us-west-2:123456789012:alarm:EcrDeployer-DeadLetters")
 				if own.Allowed != tc.allowed {
 					t.Fatalf("this account's alarm: %+v, want allowed %v", own, tc.allowed)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
@@ -37,7 +38,10 @@ func (f *fakeSNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sn
 
 // A Publish that fails fails the invocation before any metric is written;
 // Lambda's retry of it publishes once and counts the deployment once.
-func TestNotifyCountsOnlyAfterItPublished(t *testing.T) {
+// failedEnd is a failed execution's end, as the status change rule
+// delivers it to a Notifier, whose history holds its last document.
+func failedEnd(t *testing.T, pub *fakeSNS, once OnceAPI, metrics io.Writer) (*Notifier, events.CloudWatchEvent) {
+	t.Helper()
 	cfg, err := config.Parse("targets.json", []byte(`{"targets":[{"repository":"app","tag":"prod"}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -45,13 +49,20 @@ func TestNotifyCountsOnlyAfterItPublished(t *testing.T) {
 	stateJSON, _ := json.Marshal(state(nil))
 	exited := sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeTaskStateExited,
 		StateExitedEventDetails: &sfntypes.StateExitedEventDetails{Name: aws.String("CheckDeployment"), Output: aws.String(string(stateJSON))}}
-	d, _ := json.Marshal(map[string]any{"executionArn": "arn:aws:states:us-west-2:123456789012:execution:EcrDeployer-deploy:x", "stateMachineArn": smARN,
+	d, _ := json.Marshal(map[string]any{"executionArn": failedARN, "stateMachineArn": smARN,
 		"name": "x", "status": "FAILED", "startDate": 1764150000000, "stopDate": 1764150060000, "error": "MigrationFailed", "cause": "exited with code 1"})
-	ev := events.CloudWatchEvent{Source: "aws.states", DetailType: "Step Functions Execution Status Change", Detail: d}
+	n := &Notifier{Publisher: Publisher{SNS: pub, TopicARN: "arn:aws:sns:us-west-2:123456789012:t", Region: "us-west-2"},
+		History: &fakeHistory{events: []sfntypes.HistoryEvent{{Type: sfntypes.HistoryEventTypeExecutionFailed}, exited}}, StateMachineARN: smARN, Config: cfg, Metrics: metrics,
+		Once: &Once{DB: once, Table: "notified"}}
+	return n, events.CloudWatchEvent{Source: "aws.states", DetailType: "Step Functions Execution Status Change", Detail: d}
+}
+
+const failedARN = "arn:aws:states:us-west-2:123456789012:execution:EcrDeployer-deploy:x"
+
+func TestNotifyCountsOnlyAfterItPublished(t *testing.T) {
 	pub := &fakeSNS{fail: 1}
 	var out strings.Builder
-	n := &Notifier{Publisher: Publisher{SNS: pub, TopicARN: "arn:aws:sns:us-west-2:123456789012:t", Region: "us-west-2"},
-		History: &fakeHistory{events: []sfntypes.HistoryEvent{{Type: sfntypes.HistoryEventTypeExecutionFailed}, exited}}, StateMachineARN: smARN, Config: cfg, Metrics: &out, Once: &Once{DB: &fakeOnce{}, Table: "notified"}}
+	n, ev := failedEnd(t, pub, &fakeOnce{}, &out)
 	if _, err := n.Handle(t.Context(), ev); err == nil {
 		t.Fatal("a failed Publish did not fail the invocation (Lambda would not retry it)")
 	}

@@ -2,18 +2,13 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-
-	"github.com/ecr-deployer/ecr-deployer/internal/config"
 )
 
 // fakeOnce is the notified table: items by execution, and the one
@@ -54,17 +49,7 @@ func (f *fakeOnce) TransactWriteItems(_ context.Context, in *dynamodb.TransactWr
 // One execution's end delivered twice, and again after a failed publish:
 // one message, one set of metrics.
 func TestNotifyOnce(t *testing.T) {
-	cfg, err := config.Parse("targets.json", []byte(`{"targets":[{"repository":"app","tag":"prod"}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stateJSON, _ := json.Marshal(state(nil))
-	exited := sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeTaskStateExited,
-		StateExitedEventDetails: &sfntypes.StateExitedEventDetails{Name: aws.String("CheckDeployment"), Output: aws.String(string(stateJSON))}}
-	const arn = "arn:aws:states:us-west-2:123456789012:execution:EcrDeployer-deploy:x"
-	d, _ := json.Marshal(map[string]any{"executionArn": arn, "stateMachineArn": smARN,
-		"name": "x", "status": "FAILED", "startDate": 1764150000000, "stopDate": 1764150060000, "error": "MigrationFailed", "cause": "exited with code 1"})
-	ev := events.CloudWatchEvent{Source: "aws.states", DetailType: "Step Functions Execution Status Change", Detail: d}
+	const arn = failedARN
 	type delivery struct {
 		publishFails bool
 		writeFails   int
@@ -87,9 +72,7 @@ func TestNotifyOnce(t *testing.T) {
 			pub := &fakeSNS{}
 			once := &fakeOnce{items: tc.before}
 			var out strings.Builder
-			n := &Notifier{Publisher: Publisher{SNS: pub, TopicARN: "arn:aws:sns:us-west-2:123456789012:t", Region: "us-west-2"},
-				History: &fakeHistory{events: []sfntypes.HistoryEvent{{Type: sfntypes.HistoryEventTypeExecutionFailed}, exited}}, StateMachineARN: smARN, Config: cfg, Metrics: &out,
-				Once: &Once{DB: once, Table: "notified"}}
+			n, ev := failedEnd(t, pub, once, &out)
 			for i, dl := range tc.deliveries {
 				if dl.publishFails {
 					pub.fail = 1

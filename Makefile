@@ -14,7 +14,7 @@ STACK     := EcrDeployer
 BUCKET    ?=
 SCENARIO  ?=
 
-.PHONY: help deps build install demo serve promote start bench bench-realtime bench-scale soak mutate mutate-judges test lint synth deploy bootstrap package clean
+.PHONY: help deps build install demo serve promote start bench bench-realtime bench-scale soak mutate mutate-judges test lint synth deploy destroy bootstrap package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -99,8 +99,13 @@ $(CDK): cdk/_cli/package.json cdk/_cli/package-lock.json
 	cd cdk/_cli && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-deploy: deps package $(CDK) ## cdk deploy to the account of your AWS credentials (once per account/region: make bootstrap); EMAIL=you@example.com subscribes to the alarms
+deploy: deps package $(CDK) ## cdk deploy to the account of your AWS credentials (once per account/region: make bootstrap); EMAIL=you@example.com subscribes to the alarms; refuses to remove a target a running deployment needs (FORCE=1 deploys anyway)
+	$(GO) run ./cmd/deployer preflight --stack $(STACK) --targets $(or $(DEPLOYER_CONFIG_FILE),targets.json) $(if $(FORCE),--force)
 	cd cdk && $(WITH_NODE) ./_cli/node_modules/.bin/cdk deploy --no-notices --require-approval broadening $(if $(EMAIL),--parameters NotificationEmail=$(EMAIL)) $(STACK)
+
+destroy: deps $(CDK) ## delete the stack; refuses while deployments run (STOP=1 stops them and their migration tasks first); keeps the logs and the dead-letter queue
+	$(GO) run ./cmd/deployer preflight --stack $(STACK) --destroy $(if $(STOP),--stop)
+	cd cdk && $(WITH_NODE) ./_cli/node_modules/.bin/cdk destroy --force $(STACK)
 
 bootstrap: deps $(CDK) ## cdk bootstrap the account and region of your AWS credentials (once)
 	cd cdk && $(WITH_NODE) ./_cli/node_modules/.bin/cdk bootstrap --no-notices

@@ -162,8 +162,12 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	grantWorkflow(stack, roles, targets, smName, smARN)
 
 	smLogs := awslogs.NewLogGroup(stack, jsii.String("StateMachineLogs"), &awslogs.LogGroupProps{
-		// Vended logs under /aws/vendedlogs/ keep the account's log resource policy small.
-		LogGroupName: awscdk.Fn_Sub(jsii.String("/aws/vendedlogs/states/${AWS::StackName}"), nil),
+		// Vended logs under /aws/vendedlogs/ keep the account's log resource
+		// policy small. The group is kept when the stack is deleted; its
+		// name ends with the stack's ID, so that a stack created again
+		// under the same name makes its own.
+		LogGroupName: awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("/aws/vendedlogs/states/"), stack.StackName(), jsii.String("-"),
+			awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), stack.StackId(), nil))}),
 		Retention:    logRetention,
 	})
 	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
@@ -198,6 +202,9 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		// Kept when the stack is deleted: a push that never deployed is
+		// evidence for 14 days, whatever happens to the stack.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-SQS3"),

@@ -870,3 +870,41 @@ func TestReleasesAreVersioned(t *testing.T) {
 		t.Error("the workflow may not invoke every version of each of its functions")
 	}
 }
+
+// A deleted stack can be created again under the same name: what is kept
+// (the logs, the dead-letter queue) has generated names or names that end
+// with the stack's ID, and what has a fixed name (the state machine) is
+// deleted with it.
+func TestStackCanBeCreatedAgain(t *testing.T) {
+	tpl := template()
+	raw, _ := json.Marshal(tpl.ToJSON())
+	var doc struct {
+		Resources map[string]struct {
+			Type           string
+			Properties     map[string]any
+			DeletionPolicy string
+		}
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for id, r := range doc.Resources {
+		named, _ := json.Marshal(r.Properties["LogGroupName"])
+		if r.Properties["QueueName"] != nil || r.Properties["TableName"] != nil || r.Properties["TopicName"] != nil {
+			t.Errorf("%s has a fixed name: a stack created again would collide with it", id)
+		}
+		switch r.Type {
+		case "AWS::Logs::LogGroup":
+			if r.DeletionPolicy != "Retain" {
+				t.Errorf("log group %s is deleted with the stack (%q): its deployments' logs would go", id, r.DeletionPolicy)
+			}
+			if string(named) != "null" && !strings.Contains(string(named), "AWS::StackId") {
+				t.Errorf("log group %s is kept under a fixed name %s: creating the stack again would fail (already exists)", id, named)
+			}
+		case "AWS::SQS::Queue":
+			if r.DeletionPolicy != "Retain" {
+				t.Errorf("the dead-letter queue %s is deleted with the stack: its undelivered pushes would go", id)
+			}
+		}
+	}
+}

@@ -66,6 +66,7 @@ type App struct {
 	cfn     CFNAPI
 	ecs     ECSAPI
 	sts     STSAPI
+	stopper StopperAPI
 	outputs map[string]string
 }
 
@@ -99,6 +100,7 @@ Commands:
   reject    reject it: it ends Rejected and nothing runs
   continue  continue a deployment that waits at a pause hook
   rollback  roll an environment back: stop the deployment in flight, or deploy the previous image again
+  preflight before make deploy or make destroy: the running deployments the change would strand
 
 Flags of every command:
   --region R           AWS region (default: the SDK's: AWS_REGION, profile)
@@ -133,7 +135,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	cmds := map[string]func(context.Context, []string) error{
 		"promote": a.promote, "start": a.start, "status": a.status, "history": a.history,
 		"continue": a.continueCmd, "rollback": a.rollback, "follow": a.followCmd, "stats": a.stats,
-		"approve": a.approve, "reject": a.reject,
+		"approve": a.approve, "reject": a.reject, "preflight": a.preflight,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -257,7 +259,9 @@ func (a *App) connect(ctx context.Context) error {
 	}
 	a.region = cfg.Region
 	a.sfn, a.ecr, a.cfn = sfn.NewFromConfig(cfg), ecr.NewFromConfig(cfg), cloudformation.NewFromConfig(cfg)
-	a.ecs, a.sts = ecs.NewFromConfig(cfg), sts.NewFromConfig(cfg)
+	ecsClient := ecs.NewFromConfig(cfg)
+	a.ecs, a.sts = ecsClient, sts.NewFromConfig(cfg)
+	a.stopper = stopper{sfn: sfn.NewFromConfig(cfg), ecs: ecsClient}
 	return nil
 }
 

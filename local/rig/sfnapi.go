@@ -606,6 +606,11 @@ func (s *SFNServer) stopExecution(body []byte) (any, *sfnError) {
 		Cause string `json:"cause"`
 	}
 	_ = json.Unmarshal(body, &in)
+	// StopExecution: "error … Length Constraints: Minimum length of 0.
+	// Maximum length of 256"; "cause … Maximum length of 32768" (API reference).
+	if len(in.Error) > 256 || len(in.Cause) > 32768 {
+		return nil, &sfnError{"ValidationException", "1 validation error detected: error must have length less than or equal to 256, cause less than or equal to 32768"}
+	}
 	s.mu.Lock()
 	ex, err := s.find(body)
 	if err != nil {

@@ -28,6 +28,43 @@ const MaxPause = 24 * time.Hour
 // (deploy.CapacityBackoff's cap).
 const maxCapacityBackoff = 5 * time.Minute
 
+// Queue waits back off. A holder at a pause hook keeps its service's turn
+// for up to MaxPause beyond its deploymentTimeout, and a waiter checking
+// every queuePollInterval (15 s, about 9 events a check) would pass Step
+// Functions' 25,000-event history in about 11 hours, an uncatchable
+// failure, before QueueTimedOut could end its wait. So a waiter checks every
+// queuePollInterval for its first QueueBackoffAfter, then waits a tenth of
+// the time it has waited, at most MaxQueuePoll: a whole work span of
+// waiting is a few hundred checks. The cost is that, after a long wait, the
+// next deployment starts up to MaxQueuePoll after its turn is free.
+const (
+	QueueBackoffAfter = 10 * time.Minute
+	MaxQueuePoll      = 5 * time.Minute
+)
+
+// QueuePoll is how long a check that has waited `waited` waits before the
+// next (poll: the target's queuePollInterval; a document without one, from
+// a release before it was kept, waits the default).
+func QueuePoll(poll, waited time.Duration) time.Duration {
+	if poll <= 0 {
+		poll = time.Duration(DefaultQueuePollInterval)
+	}
+	if waited < QueueBackoffAfter {
+		return poll
+	}
+	return max(poll, min(MaxQueuePoll, (waited/10).Truncate(time.Second)))
+}
+
+// queueChecks counts the checks of a wait of d, on QueuePoll's schedule:
+// the first at once, the last after d.
+func queueChecks(d, poll time.Duration) int {
+	n := 1
+	for waited := time.Duration(0); waited < d; n++ {
+		waited += QueuePoll(poll, waited)
+	}
+	return n
+}
+
 // HistoryBudget is the worst case of one execution's history events for a
 // target: every loop of the state machine turned as often as its settings
 // allow, each turn costing the most events of any cycle through the loop's
@@ -45,8 +82,8 @@ type HistoryBudget struct {
 }
 
 func (b HistoryBudget) String() string {
-	return fmt.Sprintf("worst case %d history events: %d on the straight path, %d in retries, queue %d checks × %d (waiting up to %s, every %s), capacity %d retries × %d, migration %d looks × %d (%s every %s, %d event wakes), deployment %d looks × %d (%s every %s, %d event wakes), pause hooks %d looks × %d (%s every %s)",
-		b.Total, b.Path, b.Retries, b.QueueTurns, b.QueueCycle, b.QueueWait, b.queuePoll, b.CapacityTurns, b.CapacityCycle,
+	return fmt.Sprintf("worst case %d history events: %d on the straight path, %d in retries, queue %d checks × %d (waiting up to %s, every %s, backing off to %s), capacity %d retries × %d, migration %d looks × %d (%s every %s, %d event wakes), deployment %d looks × %d (%s every %s, %d event wakes), pause hooks %d looks × %d (%s every %s)",
+		b.Total, b.Path, b.Retries, b.QueueTurns, b.QueueCycle, b.QueueWait, b.queuePoll, MaxQueuePoll, b.CapacityTurns, b.CapacityCycle,
 		b.MigrationTurns, b.MigrationCycle, b.MigrationSpan, b.migrationPoll, WakesPerWait, b.DeploymentTurns, b.DeploymentCycle, b.DeploymentSpan, b.deploymentPoll, WakesPerWait,
 		b.PauseTurns, b.DeploymentCycle, MaxPause, PausePollInterval)
 }
@@ -79,9 +116,12 @@ func budget(doc statemachine.Document, t Resolved, all []Resolved) HistoryBudget
 			b.Retries += doc.MaxRetryEvents(name)
 		}
 	}
+	// A holder may also wait at pause hooks, which its deploymentTimeout
+	// does not count (any service may have hooks: ECS's configuration, not
+	// targets.json).
 	for _, o := range all {
 		if o.Cluster == t.Cluster && SharesService(o, t) {
-			b.QueueWait = max(b.QueueWait, span(o))
+			b.QueueWait = max(b.QueueWait, span(o)+MaxPause)
 		}
 	}
 	// CheckTurn ends a wait that would leave too little of the work span
@@ -93,7 +133,7 @@ func budget(doc statemachine.Document, t Resolved, all []Resolved) HistoryBudget
 		b.QueueWait += time.Duration(t.RequiresWait)
 	}
 	turns := func(d, every time.Duration) int { return int((d+every-1)/every) + 1 }
-	b.QueueTurns = turns(b.QueueWait+time.Duration(t.QueueSettle), b.queuePoll)
+	b.QueueTurns = queueChecks(b.QueueWait+time.Duration(t.QueueSettle), b.queuePoll)
 	b.CapacityTurns = t.CapacityRetries
 	if !t.Migration.Disabled {
 		b.MigrationSpan = time.Duration(t.MigrationTimeout)

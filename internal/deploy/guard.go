@@ -73,7 +73,7 @@ func (d *Deployer) guardAtTurn(ctx context.Context, s *State, now time.Time) (he
 	if g.Verdict != GuardWaiting {
 		return false, nil
 	}
-	t.Decision, t.Reason, t.WaitSeconds = TurnWait, "promotion guard: "+g.Reason, t.PollSeconds
+	t.Decision, t.Reason, t.WaitSeconds = TurnWait, "promotion guard: "+g.Reason, s.queueWaitSeconds(now)
 	d.log().InfoContext(ctx, "turn", "execution", s.Execution.ID, "decision", TurnWait, "guard", g.Reason)
 	return true, nil
 }

@@ -93,7 +93,7 @@ func (d *Deployer) waitForECS(ctx context.Context, s *State, me Candidate, now t
 	if err := d.queueTimedOut(*s, me, "ECS service deployment "+f.ServiceDeploymentARN, now); err != nil {
 		return false, err
 	}
-	t.Decision, t.WaitingFor, t.WaitSeconds = TurnWait, "", t.PollSeconds
+	t.Decision, t.WaitingFor, t.WaitSeconds = TurnWait, "", s.queueWaitSeconds(now)
 	t.Reason = inFlightReason(*f)
 	d.log().InfoContext(ctx, "turn", "execution", s.Execution.ID, "service", f.Service, "decision", TurnWait, "inFlight", f.ServiceDeploymentARN)
 	return true, nil

@@ -131,3 +131,45 @@ func TestWaitForECSEndsInQueueTimedOut(t *testing.T) {
 		t.Fatalf("err = %v, want QueueTimedOut naming the service deployment", err)
 	}
 }
+
+// Every wait of CheckTurn backs off the longer the execution has waited
+// (config.QueuePoll): behind an execution, behind a rollout ECS is doing,
+// so that a day's wait stays within the execution's history.
+func TestWaitsBackOff(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		waited  time.Duration
+		older   bool // an older execution runs (else ECS's rollout)
+		seconds int
+	}{
+		{"behind an execution, just started", time.Minute, true, 15},
+		{"behind an execution, 2 hours", 2 * time.Hour, true, 300},
+		{"behind a rollout, 20 minutes", 20 * time.Minute, false, 120},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := now.Add(-tc.waited)
+			fake := &statusSFN{fakeSFN: fakeSFN{input: map[string]string{"me": `{"environment":"staging"}`, "older": `{"environment":"staging"}`},
+				starts: map[string]time.Time{"me": start, "older": start.Add(-time.Minute)}},
+				status: map[string]sfntypes.ExecutionStatus{"me": sfntypes.ExecutionStatusRunning, "older": sfntypes.ExecutionStatusRunning}}
+			ecsAPI := &rolloutsECS{}
+			if tc.older {
+				fake.list = map[sfntypes.ExecutionStatus][]sfntypes.ExecutionListItem{sfntypes.ExecutionStatusRunning: {{ExecutionArn: aws.String("older"), Name: aws.String("older"),
+					Status: sfntypes.ExecutionStatusRunning, StartDate: aws.Time(start.Add(-time.Minute))}}}
+			} else {
+				ecsAPI.rollouts = map[string][]ecstypes.ServiceDeploymentBrief{"staging-service": {{ServiceDeploymentArn: aws.String("arn:aws:ecs:r:1:service-deployment/staging/x"), Status: "IN_PROGRESS"}}}
+			}
+			d := &Deployer{ECS: ecsAPI, SFN: fake, Turns: &fakeTurns{}, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: start, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
+				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
+			out, err := d.CheckTurn(context.Background(), s)
+			if err != nil || out.Turn.Decision != TurnWait || out.Turn.WaitSeconds != tc.seconds {
+				t.Fatalf("%s %d s (%s), %v; want WAIT %d s", out.Turn.Decision, out.Turn.WaitSeconds, out.Turn.Reason, err, tc.seconds)
+			}
+		})
+	}
+}

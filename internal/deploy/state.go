@@ -197,6 +197,13 @@ func (s State) workStart() time.Time {
 	return s.Execution.StartTime
 }
 
+// queueWaitSeconds is how long a waiting check waits before the next: the
+// queue poll, backing off the longer the execution has waited
+// (config.QueuePoll).
+func (s State) queueWaitSeconds(now time.Time) int {
+	return int(config.QueuePoll(time.Duration(s.Turn.PollSeconds)*time.Second, now.Sub(s.workStart())) / time.Second)
+}
+
 // Approval is the approval gate: WaitForApproval waits TimeoutSeconds for
 // a person's Decision (deployer approve or reject).
 type Approval struct {

@@ -199,7 +199,7 @@ func (d *Deployer) applyTurn(ctx context.Context, s *State, me Candidate, dec Tu
 		if err := d.queueTimedOut(*s, me, "execution "+dec.Other, now); err != nil {
 			return err
 		}
-		t.WaitingFor, t.WaitSeconds = dec.Other, t.PollSeconds
+		t.WaitingFor, t.WaitSeconds = dec.Other, s.queueWaitSeconds(now)
 		t.Reason = "execution " + dec.Other + " is deploying " + me.label()
 	case TurnSuperseded:
 		t.SupersededBy = dec.Other

@@ -14,7 +14,7 @@ import (
 func TestBudgetsGolden(t *testing.T) {
 	cfg, err := Parse("t.json", []byte(`{"targets":[
 	  {"repository":"app","tag":"staging"},
-	  {"repository":"app","tag":"prod","requires":"staging","approval":{"timeout":"2h"},"queuePollInterval":"30s","capacityRetries":3},
+	  {"repository":"app","tag":"prod","requires":"staging","approval":{"timeout":"2h"},"queuePollInterval":"30s","capacityRetries":3,"queueSettle":"2m"},
 	  {"repository":"app","tag":"fleet","image":"digest","services":["web","worker","cron"],"onFailure":"rollback-others","migration":false}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -60,5 +60,23 @@ func TestQueuePollBacksOff(t *testing.T) {
 		if got := queueChecks(c.wait, c.poll); got < c.min || got > c.max {
 			t.Errorf("queueChecks(%s, %s) = %d, want %d–%d", c.wait, c.poll, got, c.min, c.max)
 		}
+	}
+}
+
+// The gates a target publishes, which an execution reads again at its turn.
+func TestPublishedGates(t *testing.T) {
+	cfg, err := Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging","requiresWait":"5m"},
+	  {"repository":"app","tag":"prod","requires":"staging","requiresWait":"20m","approval":{"timeout":"2h"},
+	   "windows":[{"days":"Mon-Fri","from":"09:00","to":"17:00","timeZone":"UTC"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := cfg.ByEnvironment("staging")
+	p, _ := cfg.ByEnvironment("prod")
+	if got := s.Published(); got.Requires != "" || got.RequiresWaitSeconds != 0 || got.ApprovalSeconds != 0 || len(got.Windows) != 0 {
+		t.Errorf("staging publishes gates it does not have: %+v", got)
+	}
+	if got := p.Published(); got.Requires != "staging" || got.RequiresWaitSeconds != 1200 || got.ApprovalSeconds != 7200 || got.Windows.String() != p.Windows.String() {
+		t.Errorf("prod publishes %+v", got)
 	}
 }

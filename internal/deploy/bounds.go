@@ -34,7 +34,7 @@ func BoundCause(msg string) string {
 	if jsonLen(msg) <= MaxCauseJSON {
 		return msg
 	}
-	budget := MaxCauseJSON - jsonLen(causeCut)
+	budget := MaxCauseJSON - (jsonLen(causeCut) - 2) // one pair of quotes for both
 	n, size := 0, 2 // the quotes
 	for i, r := range msg {
 		w := jsonLen(string(r)) - 2

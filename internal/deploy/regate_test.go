@@ -154,3 +154,42 @@ func TestCheckTurnRegatesAtGo(t *testing.T) {
 		}
 	})
 }
+
+// At GO, the gates the stack publishes now are applied to the execution:
+// an approval added makes it wait for a person (state.approval is set for
+// NeedsApproval), a requires added runs the promotion guard (here with no
+// evidence: PromotionBlocked).
+func TestCheckTurnAppliesGatesAddedWhileItWaited(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, target string
+		check        func(State, error) bool
+	}{
+		{"approval", `{"repository":"app","tag":"staging","approval":{"timeout":"1h"}}`,
+			func(s State, err error) bool {
+				return err == nil && s.Turn.Decision == TurnGo && s.Approval != nil && s.Approval.TimeoutSeconds == 3600
+			}},
+		{"requires", `{"repository":"app","tag":"staging","requires":"qa"},{"repository":"app","tag":"qa"}`,
+			func(s State, err error) bool {
+				var blocked *PromotionBlocked
+				return errors.As(err, &blocked) && s.Turn.Requires == "qa"
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse("t.json", []byte(`{"targets":[`+tc.target+`]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := now.Add(-time.Minute)
+			fake := &statusSFN{fakeSFN: fakeSFN{input: map[string]string{"me": `{"environment":"staging"}`}, starts: map[string]time.Time{"me": start}},
+				status: map[string]sfntypes.ExecutionStatus{"me": sfntypes.ExecutionStatusRunning}}
+			d := &Deployer{ECS: &rolloutsECS{}, SFN: fake, Turns: &fakeTurns{}, TurnsTable: "turns", Config: cfg, Log: quiet, Now: func() time.Time { return now }}
+			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: start, StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
+				Trigger: Trigger{Type: "manual"}, Image: Image{Digest: "sha256:" + strings.Repeat("a", 64)}, Turn: Turn{PollSeconds: 15}}
+			out, err := d.CheckTurn(context.Background(), s)
+			if !tc.check(out, err) {
+				t.Fatalf("%s (%s), approval %+v, requires %q, err %v", out.Turn.Decision, out.Turn.Reason, out.Approval, out.Turn.Requires, err)
+			}
+		})
+	}
+}

@@ -168,7 +168,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		// under the same name makes its own.
 		LogGroupName: awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("/aws/vendedlogs/states/"), stack.StackName(), jsii.String("-"),
 			awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), stack.StackId(), nil))}),
-		Retention:    logRetention,
+		Retention: logRetention,
 	})
 	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
 		StateMachineName:        smName,

@@ -35,7 +35,7 @@ func BoundCause(msg string) string {
 		return msg
 	}
 	budget := MaxCauseJSON - (jsonLen(causeCut) - 2) // one pair of quotes for both
-	n, size := 0, 2 // the quotes
+	n, size := 0, 2                                  // the quotes
 	for i, r := range msg {
 		w := jsonLen(string(r)) - 2
 		if size+w > budget {

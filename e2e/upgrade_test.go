@@ -45,7 +45,7 @@ func builds(t *testing.T, r *rig.Result) []string {
 }
 
 // An upgrade in place while deployments wait in it (one for its approval,
-// one in the queue behind another that is deploying): each ends on the
+// one at a pause hook, one in the queue behind it): each ends on the
 // release it started on, every step of it run by that release's functions,
 // and a push after the upgrade runs the new release. The new release's
 // Notify tells the old executions' ends.
@@ -69,12 +69,14 @@ func TestUpgradeInPlace(t *testing.T) {
 	}
 	live := s.SFN.StateMachineARN + ":" + statemachine.AliasName
 
-	// Release 1: an approval waits; a push deploys slowly, another queues.
+	// Release 1: an approval waits; a push waits at a pause hook, another
+	// queues behind it.
 	gated := startExecution(t, "gated")
 	waitHistoryHas(t, s, gated, `"answer":"deployer approve gated`)
-	s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 6}})
+	s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Seconds: 1, Strategy: "BLUE_GREEN", BakeTimeMinutes: 5, BakeSeconds: 0.5,
+		Hooks: []emulator.HookScript{{Stage: "POST_TEST_TRAFFIC_SHIFT", Type: "PAUSE", TimeoutMinutes: 60, TimeoutSeconds: 60}}}})
 	first := push(t, s, "staging")
-	waitUntil(t, "the first push deploys", func() bool { return len(s.Emulator.Calls("UpdateService")) >= 1 })
+	waitHistoryHas(t, s, first.arn, "waiting for a decision at POST_TEST_TRAFFIC_SHIFT")
 	queued := push(t, s, "staging")
 	waitHistoryHas(t, s, queued.arn, `"waitingFor":"`+first.name+`"`)
 	if got := startedOn(gated); got != live+" "+s.SFN.StateMachineARN+":1" {
@@ -84,8 +86,10 @@ func TestUpgradeInPlace(t *testing.T) {
 	if err := s.Upgrade(ctx, rig.UpgradeOptions{BinDir: bin2}); err != nil {
 		t.Fatal(err)
 	}
-	s.SetScenario(emulator.Scenario{})
+	// The service's hooks are the scenario's: none from now on.
+	s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Strategy: "ROLLING", Hooks: []emulator.HookScript{}}})
 	untilExit0(t, "approve", "gated", "--reason", "approved after the upgrade")
+	untilExit0(t, "continue", "staging", "--reason", "continued after the upgrade")
 	// A push after the upgrade, as EventBridge hands it to Trigger.
 	digest := s.Emulator.PushManifest(emulator.Repository, "pinned", emulator.SampleManifest(9001))
 	started, err := s.Trigger(rig.SamplePushEvent("pinned", digest))
@@ -97,7 +101,7 @@ func TestUpgradeInPlace(t *testing.T) {
 	for _, tc := range []struct {
 		name, arn, build string
 	}{
-		{"the approval", gated, "dev"}, {"the deploying push", first.arn, "dev"}, {"the queued push", queued.arn, "dev"},
+		{"the approval", gated, "dev"}, {"the paused push", first.arn, "dev"}, {"the queued push", queued.arn, "dev"},
 		{"the push after the upgrade", after.arn, "r2"},
 	} {
 		r, err := s.SFN.Result(ctx, tc.arn)

@@ -31,10 +31,12 @@ type stopper struct {
 	ecs *ecs.Client
 }
 
+// StopExecution stops an execution.
 func (s stopper) StopExecution(ctx context.Context, in *sfn.StopExecutionInput, o ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error) {
 	return s.sfn.StopExecution(ctx, in, o...)
 }
 
+// StopTask stops a task.
 func (s stopper) StopTask(ctx context.Context, in *ecs.StopTaskInput, o ...func(*ecs.Options)) (*ecs.StopTaskOutput, error) {
 	return s.ecs.StopTask(ctx, in, o...)
 }

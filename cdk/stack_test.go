@@ -495,12 +495,21 @@ func resources(typ string) map[string]map[string]any {
 	return out
 }
 
-// "image": "digest" adds PinImage's registration rights, and only then.
+// "image": "digest" (the default) adds PinImage's registration rights, and
+// only then.
 func TestDigestModeAddsOnlyTheRegistrationItNeeds(t *testing.T) {
-	if strings.Contains(string(synthesis), "ecs:RegisterTaskDefinition") {
-		t.Error("the shipped configuration uses image mode tag, yet a role may register task definitions")
+	if !strings.Contains(string(synthesis), "ecs:RegisterTaskDefinition") {
+		t.Error("the shipped configuration uses the default image mode, digest, yet no role may register task definitions")
 	}
-	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"prod","image":"digest","taskRoles":["app-task"]}]}`))
+	tagged, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"prod","image":"tag","taskRoles":["app-task"]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tagStack := NewDeployerStack(NewApp(jsii.String(t.TempDir())), "Tagged", Props(tagged, ""))
+	if b, _ := json.Marshal(assertions.Template_FromStack(tagStack, nil).ToJSON()); strings.Contains(string(b), "ecs:RegisterTaskDefinition") {
+		t.Error("a configuration in image mode tag, yet a role may register task definitions")
+	}
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"prod","taskRoles":["app-task"]}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}

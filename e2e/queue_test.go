@@ -229,40 +229,71 @@ func TestQueue(t *testing.T) {
 		}
 	})
 
-	for _, mode := range []struct{ tag, cluster, want string }{{"staging", "staging", "newer"}, {"pinned", "pinned", "pushed"}} {
-		t.Run("the tag moves during the migration, image mode "+map[string]string{"staging": "tag", "pinned": "digest"}[mode.tag], func(t *testing.T) {
-			t.Parallel()
-			s := startStack(t)
-			s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{Seconds: 2}})
-			a := push(t, s, mode.tag)
-			waitUntil(t, "the migration started", func() bool { return len(s.Emulator.Calls("RunTask")) >= 1 })
-			newer := s.Emulator.PushManifest(emulator.Repository, mode.tag, emulator.SampleManifest(999)) // moved; its own execution is not the point here
-			r, out := result(t, s, a)
-			if r.Status != "SUCCEEDED" {
-				t.Fatalf("%s %s: %s", r.Status, r.Error, r.Cause)
-			}
-			running := s.Emulator.RunningDigest(mode.cluster, mode.cluster+"-service", "app")
-			switch mode.want {
-			case "newer": // ECS resolved the moved tag: say so, and name the newer digest
-				if running != newer || out.Image.DeployedDigest != newer || !strings.Contains(out.Image.Note, newer) || !strings.Contains(out.Image.Note, "moved") {
-					t.Errorf("running %s, output %+v; want the newer %s reported", running, out.Image, newer)
-				}
-			case "pushed": // pinned: exactly the pushed digest, whatever the tag says
-				if running != a.digest || out.Image.DeployedDigest != a.digest || out.Image.Note != "" || out.Image.PinnedTaskDefinition == "" {
-					t.Errorf("running %s, output %+v; want the pushed %s", running, out.Image, a.digest)
-				}
-				regs := s.Emulator.RegisteredTaskDefinitions()
-				if len(regs) != 1 || !strings.Contains(string(regs[0]), "app@"+a.digest) || !strings.Contains(string(regs[0]), "arn:aws:iam::123456789012:role/app-task") ||
-					!strings.Contains(string(regs[0]), `"awslogs-group":"/ecs/app"`) || !strings.Contains(string(regs[0]), "aws-for-fluent-bit:stable") {
-					t.Errorf("registered %d revisions: %.600s", len(regs), firstOr(regs))
-				}
-				rt := lastRequest(t, s, "RunTask")
-				if rt["taskDefinition"] != out.Image.PinnedTaskDefinition {
-					t.Errorf("the migration ran %v, not the pinned %s", rt["taskDefinition"], out.Image.PinnedTaskDefinition)
-				}
-			}
-		})
-	}
+	// Tag mode: ECS resolves the tag at RunTask and again at the deployment.
+	// A tag that moved in between ends DigestMismatch before anything is
+	// deployed; the moved-to image's own push migrates and deploys it.
+	t.Run("the tag moves during the migration, image mode tag", func(t *testing.T) {
+		t.Parallel()
+		s := startStack(t)
+		s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{Seconds: 2}})
+		before := s.Emulator.DeploymentCount("staging", "staging-service")
+		a := push(t, s, "staging")
+		waitUntil(t, "the migration started", func() bool { return len(s.Emulator.Calls("RunTask")) >= 1 })
+		newer := s.Emulator.PushManifest(emulator.Repository, "staging", emulator.SampleManifest(999)) // its own execution is not the point here
+		r, _ := result(t, s, a)
+		if r.Status != "FAILED" || r.Error != "DigestMismatch" || !strings.Contains(r.Cause, newer) || !strings.Contains(r.Cause, "Nothing was deployed") {
+			t.Fatalf("%s %s (%s), want FAILED DigestMismatch naming %s", r.Status, r.Error, r.Cause, newer)
+		}
+		if got := s.Emulator.DeploymentCount("staging", "staging-service"); got != before {
+			t.Errorf("%d deployments, want %d: nothing deployed", got, before)
+		}
+		if got := s.Emulator.RunningDigest("staging", "staging-service", "app"); got == newer {
+			t.Errorf("the service runs %s, the image whose migration never ran", got)
+		}
+	})
+
+	t.Run("the tag moves before the migration's image is pulled, image mode tag", func(t *testing.T) {
+		t.Parallel()
+		s := startStack(t)
+		s.SetScenario(emulator.Scenario{CapacityFailures: 1, Migration: emulator.MigrationScript{Seconds: 2}})
+		before := s.Emulator.DeploymentCount("staging", "staging-service")
+		a := push(t, s, "staging")
+		waitUntil(t, "the first RunTask found no capacity", func() bool { return len(s.Emulator.Calls("RunTask")) >= 1 })
+		newer := s.Emulator.PushManifest(emulator.Repository, "staging", emulator.SampleManifest(998))
+		r, _ := result(t, s, a)
+		if r.Status != "FAILED" || r.Error != "DigestMismatch" || !strings.Contains(r.Cause, "migration task") || !strings.Contains(r.Cause, "runs "+newer) {
+			t.Fatalf("%s %s (%s), want FAILED DigestMismatch: the migration ran %s", r.Status, r.Error, r.Cause, newer)
+		}
+		if got := s.Emulator.DeploymentCount("staging", "staging-service"); got != before {
+			t.Errorf("%d deployments, want %d: nothing deployed", got, before)
+		}
+	})
+
+	t.Run("the tag moves during the migration, image mode digest", func(t *testing.T) {
+		t.Parallel()
+		s := startStack(t)
+		s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{Seconds: 2}})
+		a := push(t, s, "pinned")
+		waitUntil(t, "the migration started", func() bool { return len(s.Emulator.Calls("RunTask")) >= 1 })
+		s.Emulator.PushManifest(emulator.Repository, "pinned", emulator.SampleManifest(999))
+		r, out := result(t, s, a)
+		if r.Status != "SUCCEEDED" {
+			t.Fatalf("%s %s: %s", r.Status, r.Error, r.Cause)
+		}
+		// Exactly the pushed digest, whatever the tag says.
+		if running := s.Emulator.RunningDigest("pinned", "pinned-service", "app"); running != a.digest || out.Image.DeployedDigest != a.digest || out.Image.Note != "" || out.Image.PinnedTaskDefinition == "" {
+			t.Errorf("running %s, output %+v; want the pushed %s", running, out.Image, a.digest)
+		}
+		regs := s.Emulator.RegisteredTaskDefinitions()
+		if len(regs) != 1 || !strings.Contains(string(regs[0]), "app@"+a.digest) || !strings.Contains(string(regs[0]), "arn:aws:iam::123456789012:role/app-task") ||
+			!strings.Contains(string(regs[0]), `"awslogs-group":"/ecs/app"`) || !strings.Contains(string(regs[0]), "aws-for-fluent-bit:stable") {
+			t.Errorf("registered %d revisions: %.600s", len(regs), firstOr(regs))
+		}
+		rt := lastRequest(t, s, "RunTask")
+		if rt["taskDefinition"] != out.Image.PinnedTaskDefinition {
+			t.Errorf("the migration ran %v, not the pinned %s", rt["taskDefinition"], out.Image.PinnedTaskDefinition)
+		}
+	})
 
 	t.Run("Lambdas retried after UpdateService and RegisterTaskDefinition succeeded", func(t *testing.T) {
 		t.Parallel()

@@ -36,9 +36,12 @@ var (
 // Image modes.
 const (
 	// ImageTag forces a new deployment of the service's task definition, so
-	// ECS resolves the tag (today's script); the deployed digest is verified.
+	// ECS resolves the tag (today's script); the migration's and the
+	// deployment's digests are checked, and a moved tag ends DigestMismatch.
+	// Not with a gate (approval, requires): validateGatedImage.
 	ImageTag = "tag"
-	// ImageDigest registers a task definition revision pinned to the digest.
+	// ImageDigest (the default) registers a task definition revision pinned
+	// to the digest: what was resolved and approved is what runs.
 	ImageDigest = "digest"
 )
 
@@ -556,6 +559,7 @@ func Parse(name string, b []byte) (*Config, error) {
 			errs = append(errs, &FieldError{name, field + ".cluster", "must be 1-255 characters"})
 		}
 		errs = append(errs, validateServices(name, field, t, r)...)
+		errs = append(errs, validateGatedImage(name, field, r)...)
 		if a := r.Approval; a != nil && (time.Duration(a.Timeout) < time.Minute || time.Duration(a.Timeout) > MaxApprovalTimeout) {
 			errs = append(errs, &FieldError{name, field + ".approval.timeout", fmt.Sprintf("%s: give 1m to %s, inside the execution's 24 hours", time.Duration(a.Timeout), MaxApprovalTimeout)})
 		}
@@ -644,6 +648,25 @@ func validateServices(file, field string, t Target, r Resolved) []error {
 	}
 	if r.OnFailure == OnFailureRollbackOthers && r.Image != ImageDigest {
 		errs = append(errs, &FieldError{file, field + ".onFailure", "\"rollback-others\" needs \"image\": \"digest\": in tag mode the services' task definitions name the tag, which names the new image now, so their previous version cannot be deployed again exactly"})
+	}
+	return errs
+}
+
+// validateGatedImage refuses a gate in tag mode: ECS resolves the tag at
+// RunTask and again at the deployment, both after the approval and the
+// guard, so a push in between would run and deploy an image nobody
+// approved or that never passed the required environment. Digest mode pins
+// the approved digest in a task definition revision.
+func validateGatedImage(file, field string, r Resolved) []error {
+	if r.Image != ImageTag {
+		return nil
+	}
+	var errs []error
+	if r.Approval != nil {
+		errs = append(errs, &FieldError{file, field + ".approval", "needs \"image\": \"digest\" (the default): in tag mode ECS resolves the tag after the approval, so a push in between would deploy an image nobody approved"})
+	}
+	if r.Requires != "" {
+		errs = append(errs, &FieldError{file, field + ".requires", "needs \"image\": \"digest\" (the default): in tag mode ECS resolves the tag after the promotion guard, so a push in between would deploy an image that never passed " + r.Requires})
 	}
 	return errs
 }
@@ -750,7 +773,7 @@ func resolve(d Settings, t Target) Resolved {
 		a := *t.Approval
 		r.Approval = &a
 	}
-	r.Image = ImageTag
+	r.Image = ImageDigest
 	for _, v := range []*string{d.Image, t.Image} {
 		if v != nil {
 			r.Image = *v

@@ -23,7 +23,7 @@ func TestDefaultsFollowTheScriptConvention(t *testing.T) {
 		Migration: Migration{Command: []string{"goose", "-dir", "migrations", "up"}}, MigrationTimeout: DefaultMigrationTimeout,
 		DeploymentTimeout: DefaultDeploymentTimeout, MigrationPollInterval: DefaultMigrationPollInterval,
 		DeploymentPollInterval: DefaultDeploymentPollInterval, CapacityRetries: DefaultCapacityRetries, CapacityRetryInterval: DefaultCapacityRetryInterval,
-		Image: ImageTag, QueueSettle: DefaultQueueSettle, QueuePollInterval: DefaultQueuePollInterval, DuplicateWindow: DefaultDuplicateWindow, RequiresWait: DefaultRequiresWait}
+		Image: ImageDigest, QueueSettle: DefaultQueueSettle, QueuePollInterval: DefaultQueuePollInterval, DuplicateWindow: DefaultDuplicateWindow, RequiresWait: DefaultRequiresWait}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
@@ -99,6 +99,13 @@ func TestValidationErrorsNameFileAndField(t *testing.T) {
 		"migration true":     {`{"targets":[{"repository":"app","tag":"x","migration":true}]}`, []string{`"migration" must be false or an object`}},
 		"bad image mode":     {`{"targets":[{"repository":"app","tag":"x","image":"sha"}]}`, []string{`targets[0].image: "sha" must be "tag" or "digest"`}},
 		"two errors at once": {`{"targets":[{"repository":"App","tag":"a b"}]}`, []string{"targets[0].repository", "targets[0].tag"}},
+		// A gate in tag mode would approve one image and deploy whatever the tag names later.
+		"approval in tag mode": {`{"targets":[{"repository":"app","tag":"x","image":"tag","approval":{"timeout":"1h"}}]}`,
+			[]string{`targets[0].approval: needs "image": "digest" (the default)`, "deploy an image nobody approved"}},
+		"requires in tag mode": {`{"targets":[{"repository":"app","tag":"s"},{"repository":"app","tag":"x","requires":"s","image":"tag"}]}`,
+			[]string{`targets[1].requires: needs "image": "digest" (the default)`, "never passed s"}},
+		"tag mode by default": {`{"defaults":{"image":"tag"},"targets":[{"repository":"app","tag":"s"},{"repository":"app","tag":"x","requires":"s","approval":{"timeout":"1h"}}]}`,
+			[]string{"targets[1].requires: needs", "targets[1].approval: needs"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) { expectParseErrors(t, tc.doc, tc.want) })
@@ -352,7 +359,7 @@ func TestSeveralServicesValidation(t *testing.T) {
 			[]string{`unknown field "family"`}},
 		"bad onFailure": {`{"targets":[{"repository":"app","tag":"x","services":["a","b"],"onFailure":"rollback"}]}`,
 			[]string{`targets[0].onFailure: "rollback" must be "leave-others" or "rollback-others"`}},
-		"rollback-others in tag mode": {`{"targets":[{"repository":"app","tag":"x","services":["a","b"],"onFailure":"rollback-others"}]}`,
+		"rollback-others in tag mode": {`{"targets":[{"repository":"app","tag":"x","image":"tag","services":["a","b"],"onFailure":"rollback-others"}]}`,
 			[]string{`targets[0].onFailure: "rollback-others" needs "image": "digest"`}},
 		"onFailure on one service": {`{"targets":[{"repository":"app","tag":"x","onFailure":"leave-others"}]}`,
 			[]string{"targets[0].onFailure: is for a target of several services"}},

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -48,11 +50,12 @@ func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) 
 	if len(s.Services) > 0 {
 		return d.startServices(ctx, s)
 	}
-	return d.startOne(ctx, s)
+	return d.startOne(ctx, s, true)
 }
 
-// startOne starts (or adopts) the deployment of s.Service.
-func (d *Deployer) startOne(ctx context.Context, s State) (State, error) {
+// startOne starts (or adopts) the deployment of s.Service; checkTag checks,
+// before it starts one, that the tag still names the digest (tag mode).
+func (d *Deployer) startOne(ctx context.Context, s State, checkTag bool) (State, error) {
 	svc, err := d.describeService(ctx, s.Cluster, s.Service)
 	if err != nil {
 		return s, err
@@ -63,6 +66,11 @@ func (d *Deployer) startOne(ctx context.Context, s State) (State, error) {
 	if !adopted {
 		if s.Rollback != nil {
 			if err := d.retag(ctx, &s); err != nil {
+				return s, err
+			}
+		}
+		if checkTag {
+			if err := d.tagNamesDigest(ctx, s); err != nil {
 				return s, err
 			}
 		}
@@ -129,6 +137,35 @@ func ourEarlier(deps []ecstypes.Deployment, notBefore *time.Time, taskDefinition
 	return ours
 }
 
+// tagNamesDigest checks, in tag mode, that the tag still names the digest
+// the execution resolved and migrated, just before UpdateService has ECS
+// resolve it: else DigestMismatch, with nothing deployed. (A push between
+// this read and ECS's resolution is caught when the deployment completed:
+// verifyDigest.) Digest mode deploys a revision pinned to the digest.
+func (d *Deployer) tagNamesDigest(ctx context.Context, s State) error {
+	img := s.Image
+	if img.Mode != config.ImageTag {
+		return nil
+	}
+	var registry *string
+	if img.Registry != "" {
+		registry = aws.String(img.Registry)
+	}
+	got, err := GetManifest(ctx, d.ECR, &ecr.BatchGetImageInput{RepositoryName: aws.String(img.Repository), RegistryId: registry,
+		ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String(img.Tag)}}})
+	if err != nil {
+		return fmt.Errorf("read which image tag %s of %s names before deploying it: %w", img.Tag, img.Repository, err)
+	}
+	names := ""
+	if len(got.Images) > 0 && got.Images[0].ImageId != nil {
+		names = aws.ToString(got.Images[0].ImageId.ImageDigest)
+	}
+	if names != img.Digest {
+		return tagMovedBeforeDeployment(img.Repository, img.Tag, names, img.Digest)
+	}
+	return nil
+}
+
 func primaryOf(deps []ecstypes.Deployment) *ecstypes.Deployment {
 	for i := range deps {
 		if aws.ToString(deps[i].Status) == "PRIMARY" {
@@ -162,8 +199,7 @@ func (d *Deployer) verifyDigest(ctx context.Context, s *State) error {
 	case s.Image.DeployedDigest == "":
 		s.Image.Note = "The deployment's tasks report no image digest for " + s.Image.Repository + "."
 	case s.Image.DeployedDigest != s.Image.Digest:
-		s.Image.Note = fmt.Sprintf("The service runs %s, not %s: tag %q moved to a newer image before ECS resolved it. The push of %s starts its own deployment; use \"image\": \"digest\" to deploy exactly the pushed digest.",
-			s.Image.DeployedDigest, s.Image.Digest, s.Image.Tag, s.Image.DeployedDigest)
+		return deployedOtherImage(s.Deployment.ID, s.Service, s.Image.DeployedDigest, s.Image.Digest, s.Image.Tag)
 	}
 	return nil
 }

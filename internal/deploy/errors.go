@@ -79,6 +79,12 @@ type MigrationLost struct{ failure }
 // MigrationTimedOut means the migration ran past its timeout and was stopped.
 type MigrationTimedOut struct{ failure }
 
+// DigestMismatch means ECS ran another image than the digest the execution
+// resolved and its gates approved: the migration task's containers, or in
+// tag mode the tag before the deployment (nothing deployed) or the
+// deployment's tasks. The tag moved to another image meanwhile.
+type DigestMismatch struct{ failure }
+
 // DeploymentRolledBack means our deployment failed (circuit breaker) and ECS rolled back.
 type DeploymentRolledBack struct{ failure }
 
@@ -162,6 +168,29 @@ func migrationFailed(container string, exitCode int32, task string, reason strin
 
 func containerNeverRan(task string, container string, reason string, console string, logTail string) *MigrationFailedToStart {
 	return &MigrationFailedToStart{newf("The migration task %s stopped before the %s container ran (no exit code): %s. Nothing was deployed. Fix the cause (image, secrets, network), then start again. Console: %s%s", task, container, reason, console, logTail)}
+}
+
+func migrationRanOtherImage(task, container, ran, digest, tag string, stopped bool) *DigestMismatch {
+	what := "it ran to its end"
+	if stopped {
+		what = "ecr-deployer stopped it"
+	}
+	return &DigestMismatch{newf("The migration task %s runs %s in container %s, not %s, the digest this execution resolved and its gates approved: tag %q moved to another image before ECS resolved it. %s, and nothing was deployed. The push of %s migrates and deploys it in its own execution; \"image\": \"digest\" (the default) runs exactly the resolved digest.", task, ran, container, digest, tag, what, ran)}
+}
+
+func tagMovedBeforeDeployment(repository, tag, names, digest string) *DigestMismatch {
+	return &DigestMismatch{newf("Tag %q of %s names %s now, not %s, which this execution resolved: in tag mode ECS would deploy %s without its migration. Nothing was deployed. The push of %s migrates and deploys it in its own execution; \"image\": \"digest\" (the default) deploys exactly the resolved digest.", tag, repository, orNone(names), digest, orNone(names), orNone(names))}
+}
+
+func deployedOtherImage(id, service, deployed, digest, tag string) *DigestMismatch {
+	return &DigestMismatch{newf("Deployment %s of service %s completed with %s, not %s: tag %q moved to another image before ECS resolved it for the deployment, so the service runs an image whose migration has not run yet. The push of %s migrates and deploys it next; \"image\": \"digest\" (the default) deploys exactly the resolved digest.", id, service, deployed, digest, tag, deployed)}
+}
+
+func orNone(digest string) string {
+	if digest == "" {
+		return "no image"
+	}
+	return digest
 }
 
 func neverDeployedThere(digest, requires string, scanned int) *PromotionBlocked {
@@ -259,7 +288,7 @@ func AllErrors() []error {
 		&InvalidInput{}, &UnknownTarget{}, &ImageNotFound{}, &ServiceNotFound{}, &TargetRemoved{},
 		&UnsupportedDeploymentController{}, &TargetMisconfigured{},
 		&PromotionBlocked{}, &QueueTimedOut{}, &MigrationCapacityUnavailable{}, &MigrationFailedToStart{}, &MigrationFailed{},
-		&MigrationLost{}, &MigrationTimedOut{},
+		&MigrationLost{}, &MigrationTimedOut{}, &DigestMismatch{},
 		&DeploymentRolledBack{}, &DeploymentSuperseded{}, &DeploymentStopped{}, &DeploymentFailed{}, &DeploymentTimedOut{},
 		&InternalError{},
 	}

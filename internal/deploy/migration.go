@@ -181,6 +181,9 @@ func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
 	if task == nil {
 		return s, migrationLost(m.TaskARN, missing, d.logHint(s))
 	}
+	if container, ran := ranOtherImage(task.Containers, s.Image.Repository, s.Image.Digest); ran != "" {
+		return s, d.stopOtherImage(ctx, s, *task, container, ran)
+	}
 	now := d.now()
 	v := JudgeMigration(*task, m.Container)
 	m.LastStatus = v.LastStatus
@@ -210,6 +213,35 @@ func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
 	default:
 		return s, containerNeverRan(m.TaskARN, m.Container, v.Reason, TaskConsoleURL(d.Region, s.Cluster, m.TaskARN), d.logTail(ctx, s))
 	}
+}
+
+// ranOtherImage finds a container of the repository that runs another
+// digest than want, and that digest ("": none). ECS reports a container's
+// imageDigest once it has pulled the image, so a task still pending has
+// none to compare yet.
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Container.html (imageDigest)
+func ranOtherImage(containers []ecstypes.Container, repository, want string) (container, digest string) {
+	for _, c := range containers {
+		got := aws.ToString(c.ImageDigest)
+		if got != "" && got != want && imageRepository(aws.ToString(c.Image)) == repository {
+			return aws.ToString(c.Name), got
+		}
+	}
+	return "", ""
+}
+
+// stopOtherImage stops a migration task that runs another image than the
+// resolved one, and ends the execution DigestMismatch before anything deploys.
+func (d *Deployer) stopOtherImage(ctx context.Context, s State, task ecstypes.Task, container, ran string) error {
+	stopped := aws.ToString(task.LastStatus) != string(ecstypes.DesiredStatusStopped)
+	if stopped {
+		reason := "ecr-deployer: runs " + ran + ", not the resolved " + s.Image.Digest
+		if _, err := d.ECS.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(s.Cluster), Task: aws.String(s.Migration.TaskARN), Reason: aws.String(reason)}); err != nil {
+			return fmt.Errorf("stop migration task %s, which runs %s: %w", s.Migration.TaskARN, ran, err)
+		}
+	}
+	d.log().WarnContext(ctx, "migration runs another image", "execution", s.Execution.ID, "taskArn", s.Migration.TaskARN, "ran", ran, "digest", s.Image.Digest)
+	return migrationRanOtherImage(s.Migration.TaskARN, container, ran, s.Image.Digest, s.Image.Tag, stopped)
 }
 
 // describeMigration reads the migration task; a task ECS does not return is

@@ -157,3 +157,34 @@ func TestForStepFunctionsKeepsTheTypedError(t *testing.T) {
 		}
 	}
 }
+
+// The migration's containers of the repository must run the resolved digest
+// once ECS reports one; other repositories' containers (sidecars) and a
+// container that has not pulled yet say nothing.
+func TestRanOtherImage(t *testing.T) {
+	want, other := "sha256:"+strings.Repeat("a", 64), "sha256:"+strings.Repeat("b", 64)
+	c := func(name, image, digest string) ecstypes.Container {
+		return ecstypes.Container{Name: aws.String(name), Image: aws.String(image), ImageDigest: aws.String(digest)}
+	}
+	const repo = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app"
+	cases := []struct {
+		name                 string
+		containers           []ecstypes.Container
+		wantName, wantDigest string
+	}{
+		{"the resolved digest", []ecstypes.Container{c("app", repo+":staging", want)}, "", ""},
+		{"pinned by digest", []ecstypes.Container{c("app", repo+"@"+want, want)}, "", ""},
+		{"not pulled yet", []ecstypes.Container{c("app", repo+":staging", "")}, "", ""},
+		{"a sidecar of another repository", []ecstypes.Container{c("envoy", "public.ecr.aws/envoy:v1", other), c("app", repo+":staging", want)}, "", ""},
+		{"the tag moved", []ecstypes.Container{c("envoy", "public.ecr.aws/envoy:v1", other), c("app", repo+":staging", other)}, "app", other},
+		{"a second container of the repository", []ecstypes.Container{c("app", repo+":staging", want), c("worker", repo+":staging", other)}, "worker", other},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			name, digest := ranOtherImage(tc.containers, "app", want)
+			if name != tc.wantName || digest != tc.wantDigest {
+				t.Errorf("ranOtherImage = %q %q, want %q %q", name, digest, tc.wantName, tc.wantDigest)
+			}
+		})
+	}
+}

@@ -65,7 +65,9 @@ func (d *Deployer) startServices(ctx context.Context, s State) (State, error) {
 	var started []string
 	for i := range s.Services {
 		r := &s.Services[i]
-		sub, err := d.startOne(ctx, s.forService(*r, s.Deployment, r.PinnedTaskDefinition))
+		// The tag is checked before the first deployment only: once one
+		// started (or an earlier attempt's is adopted), ECS has resolved it.
+		sub, err := d.startOne(ctx, s.forService(*r, s.Deployment, r.PinnedTaskDefinition), len(started) == 0)
 		if err != nil {
 			if len(started) > 0 {
 				return s, fmt.Errorf("%w (the deployments of %s had started: ECS goes on with them)", err, strings.Join(started, ", "))
@@ -175,7 +177,7 @@ func (d *Deployer) rollbackOthers(ctx context.Context, s *State) (bool, error) {
 			continue
 		}
 		dep := Deployment{TimeoutSeconds: s.Deployment.TimeoutSeconds, NotBefore: r.Deployment.StartedAt}
-		sub, err := d.startOne(ctx, s.forService(*r, dep, r.TaskDefinition))
+		sub, err := d.startOne(ctx, s.forService(*r, dep, r.TaskDefinition), false)
 		if err != nil {
 			r.Outcome, r.RollbackCause = OutcomeRollbackFailed, err.Error()
 			continue

@@ -39,6 +39,12 @@ func SubjectOf(envs Environments) executions.SubjectOf {
 				s.Digest = out.Image.Digest
 			}
 			s.Deployed = out.Deployment.Done
+			if s.Deployed && out.Image.DeployedDigest != "" {
+				// What the environment runs, read off its tasks: the guard's
+				// evidence is the image it deployed, not the one it meant to
+				// (a version-1 execution in tag mode succeeded with a moved tag).
+				s.Digest = out.Image.DeployedDigest
+			}
 		}
 		return s, true
 	}

@@ -37,8 +37,9 @@ var errorClasses = map[string]Class{
 	// before; RunTask found no capacity: in both nothing ran, and the image
 	// has not passed this environment.
 	"PromotionBlocked": blocked, "MigrationCapacityUnavailable": blocked,
-	// A newer deployment replaced ours: not a failure of this change.
-	"DeploymentSuperseded":   ran,
+	// A newer deployment replaced ours, or the tag moved to a newer image
+	// (tag mode): not a failure of this change, but it did not pass here.
+	"DeploymentSuperseded": ran, "DigestMismatch": ran,
 	"MigrationFailedToStart": failed, "MigrationFailed": failed, "MigrationLost": failed, "MigrationTimedOut": failed,
 	"DeploymentRolledBack": failed, "DeploymentFailed": failed, "DeploymentStopped": failed, "DeploymentTimedOut": failed,
 	"InternalError": failed,

@@ -220,7 +220,13 @@ func (t *task) wire(now time.Time, migration string) wTask {
 	for _, cd := range t.containers {
 		c := wContainer{
 			ContainerARN: fmt.Sprintf("%s/%s", strings.Replace(t.arn, ":task/", ":container/", 1), cd.Name),
-			TaskARN:      t.arn, Name: cd.Name, Image: cd.Image, LastStatus: containerStatus, ImageDigest: t.digests[cd.Name],
+			TaskARN:      t.arn, Name: cd.Name, Image: cd.Image, LastStatus: containerStatus,
+		}
+		if w.StartedAt != nil {
+			// Container.imageDigest: "The container image manifest digest";
+			// ECS knows it once it pulled the image, so a task that has not
+			// started reports none (the stricter reading).
+			c.ImageDigest = t.digests[cd.Name]
 		}
 		if cd.Name == migration || (t.crashed && cd.Name == "app") {
 			c.ExitCode, c.Reason = exit, containerReason

@@ -332,6 +332,36 @@ func TestApproval(t *testing.T) {
 		expect(t, timedOut, "no TaskTimedOut in the history: the approval did not end by its timeout")
 	})
 
+	// Approved = deployed: "gated" pins the approved digest (digest mode, the
+	// default), so a push during its migration deploys nothing of its own;
+	// it waits for its own approval.
+	t.Run("a push during the approved migration does not deploy its image", func(t *testing.T) {
+		s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{Seconds: 2}})
+		defer s.SetScenario(emulator.Scenario{})
+		migrations := len(s.Emulator.Calls("RunTask"))
+		a := push(t, s, "gated")
+		waitHistoryHas(t, s, a.arn, `"answer":"deployer approve gated`)
+		untilExit0(t, "approve", "gated", "--reason", "release notes of a reviewed")
+		waitUntil(t, "the approved migration started", func() bool { return len(s.Emulator.Calls("RunTask")) > migrations })
+		b := push(t, s, "gated")
+		r, out := result(t, s, a)
+		if r.Status != "SUCCEEDED" {
+			t.Fatalf("a ended %s %s (%s)", r.Status, r.Error, r.Cause)
+		}
+		deployments := s.Emulator.DeploymentCount("gated", "gated-service")
+		if running := s.Emulator.RunningDigest("gated", "gated-service", "app"); running != a.digest || out.Image.DeployedDigest != a.digest || out.Image.Mode != "digest" {
+			t.Errorf("the service runs %s (a reports %+v), want the approved %s, not %s", running, out.Image, a.digest, b.digest)
+		}
+		rt := lastRequest(t, s, "RunTask")
+		expect(t, rt["taskDefinition"] == out.Image.PinnedTaskDefinition, "the migration ran %v, not the revision pinned to the approved digest %s", rt["taskDefinition"], out.Image.PinnedTaskDefinition)
+		// b waits for a person; nothing of it ran.
+		waitHistoryHas(t, s, b.arn, `"answer":"deployer approve gated`)
+		expect(t, len(s.Emulator.Calls("RunTask")) == migrations+1, "%d migrations ran, want a's one", len(s.Emulator.Calls("RunTask"))-migrations)
+		untilExit0(t, "reject", "gated", "--reason", "not this one")
+		rb, _ := result(t, s, b)
+		expect(t, rb.Error == "Rejected" && s.Emulator.DeploymentCount("gated", "gated-service") == deployments, "b ended %s %s, %d deployments since a's", rb.Status, rb.Error, s.Emulator.DeploymentCount("gated", "gated-service")-deployments)
+	})
+
 	t.Run("bad command lines", func(t *testing.T) {
 		code, _, errOut := deployer(t, "reject", "gated")
 		expect(t, code == 2 && strings.Contains(errOut, "--reason is required to reject"), "reject without a reason: exit %d %s", code, errOut)

@@ -188,3 +188,47 @@ func TestRanOtherImage(t *testing.T) {
 		})
 	}
 }
+
+// deploymentTasksECS lists one running task of deployment "ecs-svc/ours"
+// whose app container runs digest.
+type deploymentTasksECS struct {
+	ECSAPI
+	digest string
+}
+
+func (f *deploymentTasksECS) ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
+	return &ecs.ListTasksOutput{TaskArns: []string{"task/1"}}, nil
+}
+
+func (f *deploymentTasksECS) DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
+	return &ecs.DescribeTasksOutput{Tasks: []ecstypes.Task{{TaskArn: aws.String("task/1"), StartedBy: aws.String("ecs-svc/ours"),
+		Containers: []ecstypes.Container{{Name: aws.String("app"), Image: aws.String("app:staging"), ImageDigest: aws.String(f.digest)}}}}}, nil
+}
+
+// A completed deployment whose tasks run another digest than the resolved
+// one (tag mode: the tag moved between the check before UpdateService and
+// ECS's resolution) ends DigestMismatch, not Deployed with a note.
+func TestVerifyDigest(t *testing.T) {
+	want, other := "sha256:"+strings.Repeat("a", 64), "sha256:"+strings.Repeat("b", 64)
+	for _, tc := range []struct {
+		name, runs string
+		mismatch   bool
+	}{{"the resolved digest", want, false}, {"another digest", other, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &Deployer{ECS: &deploymentTasksECS{digest: tc.runs}, Log: quiet}
+			s := State{Cluster: "staging", Service: "staging-service", Image: Image{Repository: "app", Tag: "staging", Digest: want, Mode: "tag"},
+				Deployment: Deployment{ID: "ecs-svc/ours"}}
+			err := d.verifyDigest(context.Background(), &s)
+			var mismatch *DigestMismatch
+			if errors.As(err, &mismatch) != tc.mismatch || (!tc.mismatch && err != nil) {
+				t.Fatalf("verifyDigest = %v, want mismatch %v", err, tc.mismatch)
+			}
+			if s.Image.DeployedDigest != tc.runs {
+				t.Errorf("deployedDigest = %s, want %s", s.Image.DeployedDigest, tc.runs)
+			}
+			if tc.mismatch && !strings.Contains(err.Error(), other) {
+				t.Errorf("cause %q does not name the digest the service runs", err)
+			}
+		})
+	}
+}

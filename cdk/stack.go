@@ -60,6 +60,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 
 	code := codeSource(stack, props.AssetDir)
 	fns := map[string]awslambda.Function{}
+	urls := map[string]awslambda.FunctionUrl{}
 	roles := map[string]awsiam.Role{}
 	subs := map[string]*string{}
 	var fnArns []*string
@@ -72,9 +73,11 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	turns := turnsTable(stack)
 	notified := notifiedTable(stack)
 	descriptions := map[string]string{
-		"Trigger": "ecr-deployer: Trigger: starts the deployment an ECR push asks for, named after its environment, image and event",
-		"Wake":    "ecr-deployer: Wake: ends the wait of the execution an ECS event is about",
-		"Notify":  "ecr-deployer: Notify: tells the notification topic how a deployment ended, and emits its metrics",
+		"Trigger":     "ecr-deployer: Trigger: starts the deployment an ECR push asks for, named after its environment, image and event",
+		"Wake":        "ecr-deployer: Wake: ends the wait of the execution an ECS event is about",
+		"Notify":      "ecr-deployer: Notify: tells the notification topic how a deployment ended, and emits its metrics",
+		"ApproverApi": "ecr-deployer API, approver: approve, reject, continue at a pause hook, as the IAM identity that called its URL",
+		"PromoterApi": "ecr-deployer API, promoter: records a rollback at a pause hook, as the IAM identity that called its URL",
 	}
 	for _, f := range statemachine.Functions {
 		logs := awslogs.NewLogGroup(stack, jsii.String(f.Name+"Logs"), &awslogs.LogGroupProps{Retention: logRetention})
@@ -152,6 +155,11 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 			CurrentVersionOptions: &awslambda.VersionOptions{RemovalPolicy: awscdk.RemovalPolicy_RETAIN},
 		})
 		fns[f.Name], roles[f.Name] = fn, role
+		if f.URL {
+			// AWS_IAM: Lambda refuses a caller without lambda:InvokeFunctionUrl
+			// before the function runs, and passes the caller's identity.
+			urls[f.Name] = fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_AWS_IAM})
+		}
 		if !f.Event {
 			subs[f.Placeholder()] = fn.CurrentVersion().FunctionArn()
 			// Every version: executions that started on an earlier release
@@ -237,7 +245,13 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		jsii.String("https://"), stack.Region(), jsii.String(".console.aws.amazon.com/states/home?region="), stack.Region(),
 		jsii.String("#/statemachines/view/"), sm.StateMachineArn(),
 	}))
-	operator := operatorPolicy(stack, targets, smName, smARN)
+	out("ApproverApiUrl", "The deployer API for approvers (deployer approve, reject, continue): a Lambda function URL with AuthType AWS_IAM", urls["ApproverApi"].Url())
+	out("PromoterApiUrl", "The deployer API for promoters (deployer rollback's record of who asked): a Lambda function URL with AuthType AWS_IAM", urls["PromoterApi"].Url())
+	apis := map[string]*string{"ApproverApi": fns["ApproverApi"].FunctionArn(), "PromoterApi": fns["PromoterApi"].FunctionArn()}
+	for _, role := range rolePolicies(stack, targets, smName, smARN, apis) {
+		out(role.output, role.description, role.policy.ManagedPolicyArn())
+	}
+	operator := operatorPolicy(stack, targets, smName, smARN, apis)
 	out("OperatorPolicyArn", "Attach to the people and CI roles that run the deployer CLI (with every policy of OperatorPolicyArns)", operator[0].ManagedPolicyArn())
 	var operatorArns []*string
 	for _, p := range operator {
@@ -685,6 +699,13 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	allow("Wake", []string{"states:GetExecutionHistory"}, []*string{execARN}, nil)
 	suppress("Wake", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",
 		execNag)
+	// The deployer API finds the execution that waits for a person and
+	// answers its wait as the caller IAM authenticated (internal/api).
+	for _, fn := range []string{"ApproverApi", "PromoterApi"} {
+		allow(fn, []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smARN}, nil)
+		allow(fn, []string{"states:DescribeExecution", "states:GetExecutionHistory"}, []*string{execARN}, nil)
+		suppress(fn, "Read-only: the executions of this stack's own state machine, whose names are not known in advance.", execNag)
+	}
 
 	// PinImage ("image": "digest") registers revisions of the configured families.
 	allow("PinImage", []string{"ecs:DescribeTaskDefinition"}, []*string{jsii.String("*")}, nil)

@@ -529,38 +529,75 @@ func TestDigestModeAddsOnlyTheRegistrationItNeeds(t *testing.T) {
 	}
 }
 
-// The operator policy grants the CLI's calls and nothing else, none of them
-// on "*" (the e2e CLI tests run under it, so a missing one fails them).
-func TestOperatorPolicy(t *testing.T) {
-	policies := resources("AWS::IAM::ManagedPolicy")
-	if len(policies) != 1 {
-		t.Fatalf("managed policies = %d, want the operator's", len(policies))
+// Each person's policy grants its duty's CLI calls and nothing else, none
+// of them on "*" (the e2e CLI tests run under them, so a missing one fails
+// them). No person holds states:SendTaskSuccess: decisions reach a waiting
+// execution only through the deployer API, which records who IAM says
+// called it; the approver cannot promote, the promoter cannot approve.
+func TestPeoplesPolicies(t *testing.T) {
+	viewer := []string{"cloudformation:DescribeStacks", "ecs:DescribeServiceDeployments", "states:DescribeExecution", "states:GetExecutionHistory", "states:ListExecutions"}
+	with := func(more ...string) []string {
+		out := append(append([]string(nil), viewer...), more...)
+		sort.Strings(out)
+		return slices.Compact(out)
 	}
-	var actions []string
-	for _, p := range policies {
+	want := map[string][]string{
+		"ViewerPolicy":   with(),
+		"PromoterPolicy": with("ecr:BatchGetImage", "ecr:PutImage", "ecs:StopServiceDeployment", "lambda:InvokeFunctionUrl", "states:StartExecution"),
+		"ApproverPolicy": with("ecs:ContinueServiceDeployment", "lambda:InvokeFunctionUrl"),
+		"OperatorPolicy": with("ecr:BatchGetImage", "ecr:PutImage", "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment", "lambda:InvokeFunctionUrl", "states:StartExecution"),
+	}
+	got := map[string][]string{}
+	invokes := map[string][]string{}
+	for id, p := range resources("AWS::IAM::ManagedPolicy") {
+		role := strings.TrimRight(id, "0123456789ABCDEF")
+		role = role[:strings.Index(role, "Policy")+len("Policy")]
 		for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
 			s := st.(map[string]any)
 			if s["Effect"] != "Allow" || s["Resource"] == "*" {
-				t.Errorf("statement %v", s)
+				t.Errorf("%s: statement %v", id, s)
 			}
+			var actions []string
 			switch a := s["Action"].(type) {
 			case string:
-				actions = append(actions, a)
+				actions = []string{a}
 			case []any:
 				for _, x := range a {
 					actions = append(actions, x.(string))
 				}
 			}
+			got[role] = append(got[role], actions...)
+			if slices.Contains(actions, "lambda:InvokeFunctionUrl") {
+				b, _ := json.Marshal(s)
+				for _, fn := range []string{"ApproverApi", "PromoterApi"} {
+					if strings.Contains(string(b), `"`+fn) {
+						invokes[role] = append(invokes[role], fn)
+					}
+				}
+				if !strings.Contains(string(b), `"lambda:FunctionUrlAuthType":"AWS_IAM"`) {
+					t.Errorf("%s: InvokeFunctionUrl without the AWS_IAM condition: %s", id, b)
+				}
+			}
 		}
 	}
-	sort.Strings(actions)
-	want := []string{"cloudformation:DescribeStacks", "ecr:BatchGetImage", "ecr:PutImage", "ecs:ContinueServiceDeployment",
-		"ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment", "states:DescribeExecution",
-		"states:GetExecutionHistory", "states:ListExecutions", "states:SendTaskSuccess", "states:StartExecution"}
-	if !slices.Equal(actions, want) {
-		t.Errorf("operator actions = %v, want %v", actions, want)
+	for role, actions := range want {
+		g := got[role]
+		sort.Strings(g)
+		if g = slices.Compact(g); !slices.Equal(g, actions) {
+			t.Errorf("%s actions = %v, want %v", role, g, actions)
+		}
 	}
-	template().HasOutput(jsii.String("OperatorPolicyArn"), &map[string]any{"Value": map[string]any{"Ref": assertions.Match_AnyValue()}})
+	for role, fns := range map[string][]string{"PromoterPolicy": {"PromoterApi"}, "ApproverPolicy": {"ApproverApi"}, "OperatorPolicy": {"ApproverApi", "PromoterApi"}} {
+		if !slices.Equal(invokes[role], fns) {
+			t.Errorf("%s invokes the URLs of %v, want %v", role, invokes[role], fns)
+		}
+	}
+	for _, o := range []string{"OperatorPolicyArn", "ViewerPolicyArn", "PromoterPolicyArn", "ApproverPolicyArn"} {
+		template().HasOutput(jsii.String(o), &map[string]any{"Value": map[string]any{"Ref": assertions.Match_AnyValue()}})
+	}
+	// The API's URLs authenticate with IAM.
+	template().ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Url"), &map[string]any{"AuthType": "AWS_IAM"}, jsii.Number(2))
+	template().ResourceCountIs(jsii.String("AWS::Lambda::Url"), jsii.Number(2))
 }
 
 // Alarms tell people what needs them, through one encrypted topic.

@@ -24,7 +24,7 @@ func cliEnv(t *testing.T, s *rig.Stack) {
 	t.Helper()
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL": s.Endpoint, "AWS_REGION": emulator.Region, "AWS_DEFAULT_REGION": emulator.Region,
-		"AWS_ACCESS_KEY_ID": rig.OperatorAccessKey, "AWS_SECRET_ACCESS_KEY": "local", "AWS_CONFIG_FILE": "/dev/null",
+		"AWS_ACCESS_KEY_ID": rig.OperatorAccessKey, "AWS_SECRET_ACCESS_KEY": rig.SecretOf(rig.OperatorAccessKey), "AWS_CONFIG_FILE": "/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
 		// The CLI learns the state machine and the targets from the stack.
 		"DEPLOYER_STATE_MACHINE_ARN": "",
@@ -33,6 +33,15 @@ func cliEnv(t *testing.T, s *rig.Stack) {
 	}
 	t.Setenv("AWS_PROFILE", "")
 	os.Unsetenv("AWS_PROFILE") // t.Setenv restores it after the test
+}
+
+// as makes the CLI's next commands in this (sequential) test run with a
+// person's access key and its secret (rig.ViewerAccessKey, …): the local
+// stack's IAM and the deployer API tell them apart.
+func as(t *testing.T, key string) {
+	t.Helper()
+	t.Setenv("AWS_ACCESS_KEY_ID", key)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", rig.SecretOf(key))
 }
 
 // deployer runs one command line of the CLI and returns its exit code and output.

@@ -265,7 +265,7 @@ func TestApproval(t *testing.T) {
 	s := startStack(t)
 	cliEnv(t, s)
 	s.SetTokenTimeout(20 * time.Second)
-	const operator = "arn:aws:iam::" + emulator.Account + ":user/operator"
+	approver := rig.PersonARN(rig.ApproverAccessKey)
 
 	t.Run("approved, it deploys and keeps who approved", func(t *testing.T) {
 		arn := startExecution(t, "gated")
@@ -287,22 +287,25 @@ func TestApproval(t *testing.T) {
 		email := notice.For("email")
 		expect(t, strings.Contains(email, "deployer approve gated --reason") && strings.Contains(email, "deployer reject gated --reason") && strings.Contains(email, "Waits until:"),
 			"the notice says:\n%s", email)
+		// The operator started it: another approver decides.
+		as(t, rig.ApproverAccessKey)
 		out := untilExit0(t, "approve", "gated", "--reason", "release notes reviewed")
-		expect(t, strings.Contains(out, "Approved the deployment of ") && strings.Contains(out, operator), "approve says %q", out)
+		expect(t, strings.Contains(out, "Approved the deployment of ") && strings.Contains(out, approver), "approve says %q", out)
 		r, st := result(t, s, pushed{arn: arn, name: lastPart(arn)})
 		if r.Status != "SUCCEEDED" {
 			t.Fatalf("ended %s %s (%s)", r.Status, r.Error, r.Cause)
 		}
 		d := st.Approval.Decision
-		expect(t, d != nil && d.Approved && d.By == operator && d.Reason == "release notes reviewed", "decision %+v", d)
+		expect(t, d != nil && d.Approved && d.By == approver && d.Reason == "release notes reviewed" && d.Digest == st.Image.Digest && d.Verified != "", "decision %+v", d)
 	})
 
 	t.Run("rejected, it ends Rejected and nothing runs", func(t *testing.T) {
 		migrations := len(s.Emulator.Calls("RunTask"))
 		arn := startExecution(t, "gated")
+		as(t, rig.ApproverAccessKey)
 		untilExit0(t, "reject", "gated", "--reason", "freeze until the incident is closed")
 		r, _ := result(t, s, pushed{arn: arn, name: lastPart(arn)})
-		if r.Status != "FAILED" || r.Error != "Rejected" || !strings.Contains(r.Cause, operator+" rejected the deployment") || !strings.Contains(r.Cause, "freeze until the incident is closed") {
+		if r.Status != "FAILED" || r.Error != "Rejected" || !strings.Contains(r.Cause, approver+" rejected the deployment") || !strings.Contains(r.Cause, "freeze until the incident is closed") {
 			t.Fatalf("ended %s %s (%s)", r.Status, r.Error, r.Cause)
 		}
 		expect(t, len(s.Emulator.Calls("RunTask")) == migrations, "the migration ran")
@@ -341,7 +344,7 @@ func TestApproval(t *testing.T) {
 		migrations := len(s.Emulator.Calls("RunTask"))
 		a := push(t, s, "gated")
 		waitHistoryHas(t, s, a.arn, `"answer":"deployer approve gated`)
-		untilExit0(t, "approve", "gated", "--reason", "release notes of a reviewed")
+		untilExit0(t, "approve", "gated", "--reason", "release notes of a reviewed") // a push: who pushed is not known
 		waitUntil(t, "the approved migration started", func() bool { return len(s.Emulator.Calls("RunTask")) > migrations })
 		b := push(t, s, "gated")
 		r, out := result(t, s, a)

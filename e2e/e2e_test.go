@@ -395,10 +395,14 @@ func startStack(t *testing.T) *rig.Stack {
 // ("": local/template.json).
 func startStackWith(t *testing.T, template string) *rig.Stack {
 	t.Helper()
-	s, err := rig.Start(t.Context(), rig.Options{
+	opts := rig.Options{
 		Root: root, BinDir: binDir, ConfigFile: filepath.Join(root, "local", "targets.json"),
 		Wait: 100 * time.Millisecond, Retry: 20 * time.Millisecond, Template: template,
-	})
+	}
+	if os.Getenv("E2E_LAMBDA_LOG") != "" {
+		opts.LambdaLog = os.Stderr // the functions' logs, to debug a test
+	}
+	s, err := rig.Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

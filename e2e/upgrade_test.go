@@ -88,7 +88,9 @@ func TestUpgradeInPlace(t *testing.T) {
 	}
 	// The service's hooks are the scenario's: none from now on.
 	s.SetScenario(emulator.Scenario{Rollout: emulator.RolloutScript{Strategy: "ROLLING", Hooks: []emulator.HookScript{}}})
+	as(t, rig.ApproverAccessKey) // the operator started it: another approver decides
 	untilExit0(t, "approve", "gated", "--reason", "approved after the upgrade")
+	as(t, rig.OperatorAccessKey)
 	untilExit0(t, "continue", "staging", "--reason", "continued after the upgrade")
 	// A push after the upgrade, as EventBridge hands it to Trigger.
 	digest := s.Emulator.PushManifest(emulator.Repository, "pinned", emulator.SampleManifest(9001))

@@ -30,6 +30,8 @@ var Functions = []Function{
 	{Name: "Trigger", Dir: "trigger", Event: true},
 	{Name: "Wake", Dir: "wake", Event: true},
 	{Name: "Notify", Dir: "notify", Event: true},
+	{Name: "ApproverApi", Dir: "approver-api", Event: true, URL: true},
+	{Name: "PromoterApi", Dir: "promoter-api", Event: true, URL: true},
 }
 
 // Function is one Lambda of the workflow.
@@ -39,10 +41,14 @@ type Function struct {
 	Name string
 	// Dir is the directory of its main package under functions/.
 	Dir string
-	// Event is set for a function EventBridge invokes (Wake on ECS events,
-	// Notify on the state machine's status changes), not the state
-	// machine; it has no placeholder in the definition.
+	// Event is set for a function the state machine does not invoke: one
+	// EventBridge invokes (Wake on ECS events, Notify on the state
+	// machine's status changes) or, with URL, people do. It has no
+	// placeholder in the definition.
 	Event bool
+	// URL is set for the deployer API's functions, which people invoke
+	// through their function URL (AuthType AWS_IAM; internal/api).
+	URL bool
 }
 
 // Placeholder is the substitution key for the function's ARN.

@@ -97,11 +97,11 @@ ECR pushes of a configured tag start executions, as the EventBridge rules in tem
 In another shell:
 
   export AWS_ENDPOINT_URL=%[1]s AWS_REGION=%[2]s AWS_DEFAULT_REGION=%[2]s
-  export AWS_ACCESS_KEY_ID=%[4]s AWS_SECRET_ACCESS_KEY=local  # the stack's OperatorPolicy, as IAM would apply it
+  export AWS_ACCESS_KEY_ID=%[4]s AWS_SECRET_ACCESS_KEY=%[5]s  # the stack's OperatorPolicy, as IAM would apply it
   go run ./cmd/deployer promote --repository app --from sha-2 --to staging
   go run ./cmd/deployer status
   go run ./cmd/deployer start staging --follow
-`, stack.Endpoint, emulator.Region, rig.StackName, rig.OperatorAccessKey)
+`, stack.Endpoint, emulator.Region, rig.StackName, rig.OperatorAccessKey, rig.SecretOf(rig.OperatorAccessKey))
 		<-ctx.Done()
 		return 0
 	}

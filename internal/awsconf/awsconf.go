@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
+	"github.com/ecr-deployer/ecr-deployer/internal/api"
 	deployerconfig "github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/notify"
@@ -131,4 +132,14 @@ func Notifier(ctx context.Context) (*notify.Notifier, error) {
 		Config: targets, Metrics: os.Stdout,
 		Once: &notify.Once{DB: dynamodb.NewFromConfig(cfg), Table: table},
 	}, nil
+}
+
+// API builds the deployer API's server of one capability.
+func API(ctx context.Context, c api.Capability) (*api.Server, error) {
+	cfg, targets, err := loadAll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &api.Server{Capability: c, SFN: sfn.NewFromConfig(cfg), StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
+		Config: targets, Log: lambdacontext.NewLogger()}, nil
 }

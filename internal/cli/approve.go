@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-
+	"github.com/ecr-deployer/ecr-deployer/internal/api"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 )
 
@@ -46,44 +44,25 @@ func (a *App) decideApproval(ctx context.Context, args []string, approved bool) 
 		return err
 	}
 	env := pos[0]
-	sm, err := a.workflowFor(ctx, env)
-	if err != nil {
-		return err
-	}
-	p, err := a.awaitingApproval(ctx, sm, env)
-	if err != nil {
-		return err
-	}
-	if p == nil {
-		return fmt.Errorf("no deployment of %s waits for approval (deployer status %s shows its executions)", env, env)
-	}
-	by, err := a.caller(ctx)
-	if err != nil {
-		return err
-	}
-	dec := deploy.ApprovalDecision{Approved: approved, By: by, Reason: *reason, At: a.Now().UTC()}
+	action := api.ActionApprove
 	if !approved {
-		dec.Cause = fmt.Sprintf("%s rejected the deployment of %s to %s: %s. Nothing ran.", by, p.State.Image.Digest, env, *reason)
+		action = api.ActionReject
 	}
-	out, _ := json.Marshal(dec)
-	if _, err := a.sfn.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(p.Token), Output: aws.String(string(out))}); err != nil {
-		if deploy.IsGoneToken(err) {
-			return fmt.Errorf("the approval wait of %s ended before the decision arrived (timed out?): deployer history %s", lastPart(p.ExecutionARN), lastPart(p.ExecutionARN))
-		}
-		return fmt.Errorf("send the decision: %w", err)
+	// The deployer API finds the waiting execution and answers it as the
+	// identity IAM authenticated; it refuses the person who started the
+	// deployment and anyone outside the target's approvers.
+	ans, err := a.callAPI(ctx, api.Approver, api.Request{Action: action, Environment: env, Reason: *reason})
+	switch {
+	case isAPIError(err, "WaitEnded"):
+		return fmt.Errorf("%w: deployer history %s", err, env)
+	case err != nil:
+		return err
 	}
+	dec := ans.Approval
 	if a.global.output == "json" {
-		return json.NewEncoder(a.Out).Encode(map[string]any{"environment": env, "execution": p.ExecutionARN, "decision": dec})
+		return json.NewEncoder(a.Out).Encode(map[string]any{"environment": env, "execution": ans.Execution, "decision": dec})
 	}
 	verb := map[bool]string{true: "Approved", false: "Rejected"}[approved]
-	fmt.Fprintf(a.Out, "%s the deployment of %s to %s, as %s.\n  %s\n", verb, p.State.Image.Digest, env, by, deploy.ExecutionConsoleURL(a.region, p.ExecutionARN))
+	fmt.Fprintf(a.Out, "%s the deployment of %s to %s, as %s (verified by IAM).\n  %s\n", verb, dec.Digest, env, dec.By, deploy.ExecutionConsoleURL(a.region, ans.Execution))
 	return nil
-}
-
-// awaitingApproval finds the environment's execution parked in WaitForApproval.
-func (a *App) awaitingApproval(ctx context.Context, sm, env string) (*deploy.Parked, error) {
-	_, _, p, err := a.findRunning(ctx, sm, func(st deploy.State, p *deploy.Parked) bool {
-		return p != nil && p.WaitingFor == deploy.WaitingForApproval && st.Environment == env
-	})
-	return p, err
 }

@@ -8,11 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -58,6 +60,8 @@ type App struct {
 	Poll time.Duration
 	// Now is the clock (names, durations).
 	Now func() time.Time
+	// HTTP sends the deployer API's requests; nil: http.DefaultClient.
+	HTTP *http.Client
 
 	global  globalFlags
 	region  string
@@ -68,6 +72,8 @@ type App struct {
 	sts     STSAPI
 	stopper StopperAPI
 	outputs map[string]string
+	// creds sign the deployer API's requests (callAPI).
+	creds aws.CredentialsProvider
 }
 
 type globalFlags struct {
@@ -257,7 +263,7 @@ func (a *App) connect(ctx context.Context) error {
 	if cfg.Region == "" {
 		return &usageError{"no AWS region: set --region, AWS_REGION or a profile's region"}
 	}
-	a.region = cfg.Region
+	a.region, a.creds = cfg.Region, cfg.Credentials
 	a.sfn, a.ecr, a.cfn = sfn.NewFromConfig(cfg), ecr.NewFromConfig(cfg), cloudformation.NewFromConfig(cfg)
 	ecsClient := ecs.NewFromConfig(cfg)
 	a.ecs, a.sts = ecsClient, sts.NewFromConfig(cfg)

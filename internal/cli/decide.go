@@ -11,10 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/api"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
@@ -121,53 +120,19 @@ func (a *App) findDeploying(ctx context.Context, sm, env string) (*deploying, er
 }
 
 // findRunning finds the first running execution whose latest state (and
-// the wait it is parked in, if any) matches, from each one's latest history
-// events: the state is in them, whichever state the execution is in.
+// the wait it is parked in, if any) matches (deploy.FindRunning).
 func (a *App) findRunning(ctx context.Context, sm string, match func(deploy.State, *deploy.Parked) bool) (string, deploy.State, *deploy.Parked, error) {
-	var arn string
-	var st deploy.State
-	var parked *deploy.Parked
-	err := a.executions(sm).List(ctx, executions.Query{Status: sfntypes.ExecutionStatusRunning}, func(ex sfntypes.ExecutionListItem) (bool, error) {
-		s, p, ok, err := a.latestState(ctx, aws.ToString(ex.ExecutionArn))
-		if err != nil || !ok || !match(s, p) {
-			return err != nil, err
-		}
-		arn, st, parked = aws.ToString(ex.ExecutionArn), s, p
-		return true, nil
-	})
-	return arn, st, parked, err
+	r, err := deploy.FindRunning(ctx, a.sfn, a.executions(sm), match)
+	if err != nil || r == nil {
+		return "", deploy.State{}, nil, err
+	}
+	return r.ARN, r.State, r.Parked, nil
 }
 
-// latestState reads an execution's state from its latest history events,
-// and the deployment wait it is parked in, if it is; ok is false for one
-// that has ended.
+// latestState reads an execution's state and wait (deploy.LatestState).
 func (a *App) latestState(ctx context.Context, arn string) (deploy.State, *deploy.Parked, bool, error) {
-	events, err := executions.LatestEvents(ctx, a.sfn, arn, 5)
-	if err != nil {
-		return deploy.State{}, nil, false, fmt.Errorf("read the history of %s: %w", arn, err)
-	}
-	if ended(events) {
-		// ListExecutions, eventually consistent, may still list it RUNNING.
-		return deploy.State{}, nil, false, nil
-	}
-	if p, ok := deploy.ParkedFrom(arn, events); ok {
-		return p.State, &p, true, nil
-	}
-	st, ok := executions.Latest[deploy.State](events)
-	return st, nil, ok, nil
-}
-
-// ended says the latest history events end the execution.
-func ended(events []sfntypes.HistoryEvent) bool {
-	if len(events) == 0 {
-		return false
-	}
-	switch events[0].Type {
-	case sfntypes.HistoryEventTypeExecutionSucceeded, sfntypes.HistoryEventTypeExecutionFailed,
-		sfntypes.HistoryEventTypeExecutionAborted, sfntypes.HistoryEventTypeExecutionTimedOut:
-		return true
-	}
-	return false
+	r, ok, err := deploy.LatestState(ctx, a.sfn, arn)
+	return r.State, r.Parked, ok, err
 }
 
 // serviceDeployment reads ECS's record of the deployment.
@@ -197,23 +162,28 @@ func (a *App) caller(ctx context.Context) (string, error) {
 // CheckDeployment for a moment, so it tries again until a wait takes it,
 // the execution ends, or a minute has passed.
 func (a *App) record(ctx context.Context, arn string, dec deploy.Decision) (bool, error) {
-	wake, _ := json.Marshal(deploy.Wake{By: "decision", Reason: fmt.Sprintf("%s chose %s: %s", dec.By, dec.Action, orNone(dec.Reason)), Decision: &dec})
+	// The deployer API of the decision's duty delivers it, as the identity
+	// IAM authenticated: continue is the approver's, rollback the promoter's.
+	c := api.Approver
+	if dec.Action == api.Rollback {
+		c = api.Promoter
+	}
 	deadline := a.Now().Add(time.Minute)
 	for {
 		events, err := executions.LatestEvents(ctx, a.sfn, arn, 5)
 		if err != nil {
 			return false, fmt.Errorf("read the history of %s: %w", arn, err)
 		}
-		if ended(events) {
+		if deploy.Ended(events) {
 			return false, nil
 		}
 		if p, ok := deploy.ParkedFrom(arn, events); ok && p.WaitingFor == deploy.WaitingForDeployment {
-			_, err := a.sfn.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(p.Token), Output: aws.String(string(wake))})
-			switch {
-			case err == nil:
-				return true, nil
-			case !deploy.IsGoneToken(err):
+			ans, err := a.callAPI(ctx, c, api.Request{Action: api.ActionRecord, Execution: arn, Decision: &dec})
+			if err != nil {
 				return false, fmt.Errorf("record the decision in %s: %w", arn, err)
+			}
+			if ans.Recorded {
+				return true, nil
 			}
 		}
 		if a.Now().After(deadline) {
@@ -225,13 +195,6 @@ func (a *App) record(ctx context.Context, arn string, dec deploy.Decision) (bool
 		case <-time.After(a.Poll):
 		}
 	}
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "no reason given"
-	}
-	return s
 }
 
 // pausedHook is the pause hook the service deployment waits at.

@@ -157,7 +157,50 @@ type Target struct {
 // (deployer approve / reject) before it ends ApprovalTimedOut.
 type Approval struct {
 	Timeout Duration `json:"timeout"`
+	// Approvers, if given, are who may approve or reject: IAM principal ARNs
+	// as AWS authenticates a caller (arn:aws:iam::<account>:user/<name>,
+	// arn:aws:sts::<account>:assumed-role/<role>/<session>), where * matches
+	// any characters (arn:aws:sts::123456789012:assumed-role/ReleaseManagers/*).
+	// Empty: anyone whose policy lets them call the approvals API.
+	Approvers []string `json:"approvers,omitempty"`
 }
+
+// MayApprove says whether an approver list admits the principal (an empty
+// list admits everyone the approvals API's IAM lets in).
+func (a Approval) MayApprove(principal string) bool {
+	if len(a.Approvers) == 0 {
+		return true
+	}
+	for _, p := range a.Approvers {
+		if globMatch(p, principal) {
+			return true
+		}
+	}
+	return false
+}
+
+// globMatch matches s against a pattern where * stands for any characters.
+func globMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, part := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, part)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(part):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
+}
+
+// approverPattern is an IAM or STS principal ARN, * allowed.
+var approverPattern = regexp.MustCompile(`^arn:aws[a-z-]*:(iam|sts)::([0-9]{12}|\*):[A-Za-z0-9+=,.@_/*-]+$`)
 
 // MaxApprovalTimeout keeps an approval wait well inside the execution's
 // own 24 hours, with room for the migration and the deployment after it.
@@ -562,6 +605,13 @@ func Parse(name string, b []byte) (*Config, error) {
 		errs = append(errs, validateGatedImage(name, field, r)...)
 		if a := r.Approval; a != nil && (time.Duration(a.Timeout) < time.Minute || time.Duration(a.Timeout) > MaxApprovalTimeout) {
 			errs = append(errs, &FieldError{name, field + ".approval.timeout", fmt.Sprintf("%s: give 1m to %s, inside the execution's 24 hours", time.Duration(a.Timeout), MaxApprovalTimeout)})
+		}
+		if a := r.Approval; a != nil {
+			for j, p := range a.Approvers {
+				if !approverPattern.MatchString(p) {
+					errs = append(errs, &FieldError{name, fmt.Sprintf("%s.approval.approvers[%d]", field, j), fmt.Sprintf("%q is not an IAM principal ARN as AWS authenticates a caller (arn:aws:iam::<account>:user/<name>, arn:aws:sts::<account>:assumed-role/<role>/<session>; * matches any characters)", p)})
+				}
+			}
 		}
 		// A log group name: 1-512 of [.\-_/#A-Za-z0-9] (CreateLogGroup).
 		if !logGroupName.MatchString(r.LogGroup) {

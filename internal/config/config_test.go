@@ -104,6 +104,8 @@ func TestValidationErrorsNameFileAndField(t *testing.T) {
 			[]string{`targets[0].approval: needs "image": "digest" (the default)`, "deploy an image nobody approved"}},
 		"requires in tag mode": {`{"targets":[{"repository":"app","tag":"s"},{"repository":"app","tag":"x","requires":"s","image":"tag"}]}`,
 			[]string{`targets[1].requires: needs "image": "digest" (the default)`, "never passed s"}},
+		"a bad approver": {`{"targets":[{"repository":"app","tag":"x","approval":{"timeout":"1h","approvers":["alice"]}}]}`,
+			[]string{`targets[0].approval.approvers[0]: "alice" is not an IAM principal ARN`}},
 		"tag mode by default": {`{"defaults":{"image":"tag"},"targets":[{"repository":"app","tag":"s"},{"repository":"app","tag":"x","requires":"s","approval":{"timeout":"1h"}}]}`,
 			[]string{"targets[1].requires: needs", "targets[1].approval: needs"}},
 	}
@@ -382,8 +384,37 @@ func TestFitsOneStack(t *testing.T) {
 			t.Fatalf("%d targets: %v", n, err)
 		}
 		err = c.FitsOneStack()
-		if fits := n <= MaxTargets; fits != (err == nil) || (!fits && !strings.Contains(err.Error(), "big.json: targets: 194 targets: at most 193")) {
+		if fits := n <= MaxTargets; fits != (err == nil) || (!fits && !strings.Contains(err.Error(), fmt.Sprintf("big.json: targets: %d targets: at most %d", MaxTargets+1, MaxTargets))) {
 			t.Errorf("%d targets: %v", n, err)
+		}
+	}
+}
+
+// Approvers name principals as AWS authenticates them, * for any characters.
+func TestMayApprove(t *testing.T) {
+	a := Approval{Approvers: []string{"arn:aws:iam::123456789012:user/alice", "arn:aws:sts::123456789012:assumed-role/ReleaseManagers/*"}}
+	cases := map[string]bool{
+		"arn:aws:iam::123456789012:user/alice":                          true,
+		"arn:aws:iam::123456789012:user/alice2":                         false,
+		"arn:aws:iam::123456789012:user/bob":                            false,
+		"arn:aws:sts::123456789012:assumed-role/ReleaseManagers/carol":  true,
+		"arn:aws:sts::123456789012:assumed-role/ReleaseManagersX/carol": false,
+		"arn:aws:sts::999999999999:assumed-role/ReleaseManagers/carol":  false,
+	}
+	for principal, want := range cases {
+		if got := a.MayApprove(principal); got != want {
+			t.Errorf("MayApprove(%s) = %v, want %v", principal, got, want)
+		}
+	}
+	if !(Approval{}).MayApprove("arn:aws:iam::123456789012:user/anyone") {
+		t.Error("an empty list refuses")
+	}
+	for _, tc := range []struct {
+		pattern, s string
+		want       bool
+	}{{"a*c", "abc", true}, {"a*c", "ac", true}, {"a*c", "acb", false}, {"*b*", "abc", true}, {"a**", "a", true}, {"abc", "abc", true}, {"ab", "abc", false}} {
+		if got := globMatch(tc.pattern, tc.s); got != tc.want {
+			t.Errorf("globMatch(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
 		}
 	}
 }

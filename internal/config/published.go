@@ -21,11 +21,12 @@ const PublishedOutputPrefix = "Target"
 // allows MaxOutputs outputs per template, and the stack has StackOutputs of
 // its own (StateMachineArn, StateMachineAliasArn, StateMachineConsoleUrl,
 // OperatorPolicyArn, OperatorPolicyArns, DeadLetterQueueUrl,
-// NotificationTopicArn; a CDK test counts them).
+// NotificationTopicArn, ApproverApiUrl, PromoterApiUrl, ViewerPolicyArn,
+// PromoterPolicyArn, ApproverPolicyArn; a CDK test counts them).
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
 const (
 	MaxOutputs   = 200
-	StackOutputs = 7
+	StackOutputs = 12
 	MaxTargets   = MaxOutputs - StackOutputs
 )
 

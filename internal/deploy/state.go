@@ -221,6 +221,12 @@ type ApprovalDecision struct {
 	At       time.Time `json:"at"`
 	// Cause is the Rejected Fail state's cause.
 	Cause string `json:"cause,omitempty"`
+	// Digest is the image the decision is about (the execution's resolved
+	// digest, which digest mode then deploys); Verified says how By was
+	// established (the deployer API: IAM). Both empty in decisions of
+	// earlier releases, whose By the CLI wrote.
+	Digest   string `json:"digest,omitempty"`
+	Verified string `json:"verified,omitempty"`
 }
 
 // Rollback says what a rollback execution undoes.

@@ -62,6 +62,7 @@ func (s *Stack) stackOutputs() ([]cfnOutput, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.endpoint = s.Endpoint
 	ref := func(id string) (string, error) {
 		switch id {
 		case "AWS::Region":

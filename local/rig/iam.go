@@ -32,6 +32,33 @@ func accessKey(f statemachine.Function) string { return "LOCAL" + f.Name }
 // be for a customer who attached the policy the README names.
 const OperatorAccessKey = "LOCALOperator"
 
+// The access keys of people with one duty's policy attached (the stack's
+// ViewerPolicy, PromoterPolicy, ApproverPolicy), and nothing else; Outsider
+// holds the ApproverPolicy but is named in no target's approvers.
+const (
+	ViewerAccessKey   = "LOCALViewer"
+	PromoterAccessKey = "LOCALPromoter"
+	ApproverAccessKey = "LOCALApprover"
+	OutsiderAccessKey = "LOCALOutsider"
+)
+
+// person is an IAM user of the local stack: its name, and the managed
+// policies attached to it (the template's with that logical ID prefix).
+type person struct{ name, policy string }
+
+var people = map[string]person{
+	OperatorAccessKey: {"operator", "OperatorPolicy"},
+	ViewerAccessKey:   {"viewer", "ViewerPolicy"},
+	PromoterAccessKey: {"promoter", "PromoterPolicy"},
+	ApproverAccessKey: {"approver", "ApproverPolicy"},
+	OutsiderAccessKey: {"outsider", "ApproverPolicy"},
+}
+
+// PersonARN is the principal ARN AWS authenticates a person's key as.
+func PersonARN(key string) string {
+	return "arn:aws:iam::" + emulator.Account + ":user/" + people[key].name
+}
+
 // guard evaluates each Lambda's requests against its role's policy in the
 // template, as IAM does, and remembers every denial.
 type guard struct {
@@ -92,18 +119,20 @@ func newGuard(templateFile string) (*guard, error) {
 	if len(g.roles) != len(statemachine.Functions) {
 		return nil, fmt.Errorf("%s: found the roles of %d of %d functions", templateFile, len(g.roles), len(statemachine.Functions))
 	}
-	// The operator has every OperatorPolicy… attached (one for a few dozen
-	// services, more beyond).
-	for id, p := range tpl.Managed {
-		if strings.HasPrefix(id, "OperatorPolicy") {
-			if g.roles[OperatorAccessKey] == nil {
-				g.roles[OperatorAccessKey], g.names[OperatorAccessKey] = &iam.Policy{Role: "operator"}, "operator"
+	// Each person has every policy of their role attached (one for a few
+	// dozen services, more beyond: OperatorPolicy, OperatorPolicy2, …).
+	for key, who := range people {
+		for id, p := range tpl.Managed {
+			if strings.HasPrefix(id, who.policy) {
+				if g.roles[key] == nil {
+					g.roles[key], g.names[key] = &iam.Policy{Role: who.name}, who.name
+				}
+				g.roles[key].Statements = append(g.roles[key].Statements, p.Statements...)
 			}
-			g.roles[OperatorAccessKey].Statements = append(g.roles[OperatorAccessKey].Statements, p.Statements...)
 		}
-	}
-	if g.roles[OperatorAccessKey] == nil {
-		return nil, fmt.Errorf("%s: no OperatorPolicy", templateFile)
+		if g.roles[key] == nil {
+			return nil, fmt.Errorf("%s: no %s", templateFile, who.policy)
+		}
 	}
 	out := &guard{}
 	out.policies.Store(g)
@@ -125,8 +154,12 @@ func (g *guard) authorize(key string, reqs []iam.Request) error {
 	}
 	for _, r := range reqs {
 		if d := p.Evaluate(r); !d.Allowed {
-			msg := fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/%s/%s is not authorized to perform: %s on resource: %s because %s",
-				emulator.Account, p.Role, pol.names[key], r.Action, r.Resource, d.Reason)
+			principal := fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", emulator.Account, p.Role, pol.names[key])
+			if _, ok := people[key]; ok {
+				principal = PersonARN(key)
+			}
+			msg := fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s because %s",
+				principal, r.Action, r.Resource, d.Reason)
 			g.mu.Lock()
 			g.denied = append(g.denied, msg)
 			g.mu.Unlock()

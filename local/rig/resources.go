@@ -16,6 +16,8 @@ import (
 type resources struct {
 	types map[string]string
 	props map[string]map[string]any
+	// endpoint is the local stack's, which serves the function URLs.
+	endpoint string
 }
 
 func readResources(templateFile string) (*resources, error) {
@@ -77,6 +79,13 @@ func (r *resources) getAtt(id, attribute string) (string, bool) {
 		return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", emulator.Region, emulator.Account, id), true
 	case t == "AWS::StepFunctions::StateMachine" && attribute == "Name":
 		return StateMachineName, true
+	case t == "AWS::Lambda::Function" && attribute == "Arn" && functionOf(id) != "":
+		return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", emulator.Region, emulator.Account, functionOf(id)), true
+	case t == "AWS::Lambda::Url" && attribute == "FunctionUrl":
+		target, _ := r.props[id]["TargetFunctionArn"].(map[string]any)["Fn::GetAtt"].([]any)
+		if len(target) == 2 && functionOf(fmt.Sprint(target[0])) != "" {
+			return r.endpoint + urlPrefix + functionOf(fmt.Sprint(target[0])) + "/", true
+		}
 	case t == "AWS::StepFunctions::StateMachineAlias" && attribute == "Arn":
 		m, _ := r.ref(r.firstOfType("AWS::StepFunctions::StateMachine"))
 		return m + ":" + statemachine.AliasName, true

@@ -224,6 +224,8 @@ func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/lambda/"):
 		s.invoke(w, r)
+	case strings.HasPrefix(r.URL.Path, urlPrefix):
+		s.serveFunctionURL(w, r)
 	case strings.HasPrefix(r.URL.Path, "/_local/token/"):
 		s.SFN.localToken(w, r)
 	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), sfnPrefix):

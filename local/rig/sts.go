@@ -86,8 +86,8 @@ func (s *Stack) getCallerIdentity(w http.ResponseWriter, r *http.Request) {
 func (g *guard) identity(key string) string {
 	switch {
 	case g == nil:
-	case key == OperatorAccessKey:
-		return "arn:aws:iam::" + emulator.Account + ":user/operator"
+	case people[key].name != "":
+		return PersonARN(key)
 	case g.pol().names[key] != "":
 		return fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", emulator.Account, g.pol().roles[key].Role, g.pol().names[key])
 	}

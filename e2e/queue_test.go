@@ -116,12 +116,14 @@ func noOverlap(t *testing.T, spans []emulator.Span) {
 }
 
 func TestQueue(t *testing.T) {
+	// Digest mode (the default), so that each push deploys its own image
+	// (in tag mode a push overtaken by the next ends DigestMismatch: below).
 	t.Run("two pushes one second apart: the second waits, then deploys the newer digest", func(t *testing.T) {
 		t.Parallel()
 		s := startStack(t)
-		a := push(t, s, "staging")
+		a := push(t, s, "pinned")
 		time.Sleep(time.Second)
-		b := push(t, s, "staging")
+		b := push(t, s, "pinned")
 		ra, oa := result(t, s, a)
 		rb, ob := result(t, s, b)
 		if ra.Status != "SUCCEEDED" || endState(ra) != "Deployed" || rb.Status != "SUCCEEDED" || endState(rb) != "Deployed" {
@@ -131,7 +133,7 @@ func TestQueue(t *testing.T) {
 		if len(waits) == 0 || !strings.Contains(string(waits[0]), `"waitingFor":"`+a.name+`"`) {
 			t.Errorf("b did not wait for a in WaitingForTurn: %d waits, first %s", len(waits), firstOr(waits))
 		}
-		if got := s.Emulator.RunningDigest("staging", "staging-service", "app"); got != b.digest || ob.Image.DeployedDigest != b.digest {
+		if got := s.Emulator.RunningDigest("pinned", "pinned-service", "app"); got != b.digest || ob.Image.DeployedDigest != b.digest {
 			t.Errorf("the service runs %s (b reports %s), want b's %s", got, ob.Image.DeployedDigest, b.digest)
 		}
 		_ = oa
@@ -144,20 +146,20 @@ func TestQueue(t *testing.T) {
 	t.Run("two pushes at once, neither listed to the other: one at a time, the newer ends deployed", func(t *testing.T) {
 		t.Parallel()
 		s := startStack(t)
-		a := push(t, s, "staging")
-		b := push(t, s, "staging")
+		a := push(t, s, "pinned")
+		b := push(t, s, "pinned")
 		ra, oa := result(t, s, a)
 		rb, ob := result(t, s, b)
 		if rb.Status != "SUCCEEDED" || endState(rb) != "Deployed" || ra.Status != "SUCCEEDED" || (endState(ra) != "Deployed" && endState(ra) != "Superseded") {
 			t.Fatalf("a %s %s (%+v), b %s %s (%+v)", ra.Status, endState(ra), oa.Turn, rb.Status, endState(rb), ob.Turn)
 		}
-		if got := s.Emulator.RunningDigest("staging", "staging-service", "app"); got != b.digest {
+		if got := s.Emulator.RunningDigest("pinned", "pinned-service", "app"); got != b.digest {
 			t.Errorf("the service runs %s, want the newer push's %s", got, b.digest)
 		}
 		noOverlap(t, s.Emulator.Spans())
 		items := s.Emulator.TableItems(s.TurnsTable())
 		if len(items) != 1 || !strings.Contains(fmt.Sprint(items[0]["execution"]), b.name) {
-			t.Errorf("turns table %v; want staging/staging-service held by %s", items, b.name)
+			t.Errorf("turns table %v; want pinned/pinned-service held by %s", items, b.name)
 		}
 		// The list showed neither to the other at their first checks: the
 		// one that did not go first was held back by the table's holder.
@@ -176,14 +178,14 @@ func TestQueue(t *testing.T) {
 		s := startStack(t)
 		// a runs long enough for b's and c's checks to list each other.
 		s.SetScenario(emulator.Scenario{Migration: emulator.MigrationScript{Seconds: 2 * rig.DefaultListLag.Seconds()}})
-		a := push(t, s, "staging")
+		a := push(t, s, "pinned")
 		// a has taken the turn (its migration runs) before b starts; b and c
 		// start together (pushes closer than ListExecutions' lag: see "two
 		// pushes at once").
 		waitUntil(t, "a's migration started", func() bool { return len(s.Emulator.Calls("RunTask")) >= 1 })
-		b := push(t, s, "staging")
+		b := push(t, s, "pinned")
 		time.Sleep(300 * time.Millisecond)
-		c := push(t, s, "staging")
+		c := push(t, s, "pinned")
 		ra, _ := result(t, s, a)
 		rb, ob := result(t, s, b)
 		rc, _ := result(t, s, c)
@@ -193,10 +195,10 @@ func TestQueue(t *testing.T) {
 		if ob.Turn.SupersededBy != c.name || !strings.Contains(ob.Turn.Reason, "only the newest waits") {
 			t.Errorf("b's output does not say it was superseded by c: %+v", ob.Turn)
 		}
-		if got := s.Emulator.DeploymentCount("staging", "staging-service") - 1; got != 2 {
+		if got := s.Emulator.DeploymentCount("pinned", "pinned-service") - 1; got != 2 {
 			t.Errorf("deployments = %d, want 2 (a and c)", got)
 		}
-		if got := s.Emulator.RunningDigest("staging", "staging-service", "app"); got != c.digest {
+		if got := s.Emulator.RunningDigest("pinned", "pinned-service", "app"); got != c.digest {
 			t.Errorf("the service runs %s, want c's %s", got, c.digest)
 		}
 		noOverlap(t, s.Emulator.Spans())

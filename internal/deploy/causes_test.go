@@ -51,6 +51,7 @@ func TestCausesRender(t *testing.T) {
 		{"containerNeverRan", containerNeverRan(task, "app", "CannotPullContainerError: pull image manifest has been retried 5 time(s)", console, "")},
 		{"migrationRanOtherImage", migrationRanOtherImage(task, "app", "sha256:0000", digest, "staging", true)},
 		{"tagMovedBeforeDeployment", tagMovedBeforeDeployment("app", "staging", "sha256:0000", digest)},
+		{"tagModeRunsAnotherImage", tagModeRunsAnotherImage(td, "prod", "prod-service", "prod", "container app runs 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:staging", "app:prod")},
 		{"deployedOtherImage", deployedOtherImage(id, "staging-service", "sha256:0000", digest, "staging")},
 		{"neverDeployedThere", neverDeployedThere(digest, "staging", 500)},
 		{"stillDeployingThere", stillDeployingThere("staging-7f5b2640fe6f-20261201T100000Z-a1", digest, "staging", 2*time.Hour)},

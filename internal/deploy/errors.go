@@ -261,6 +261,10 @@ func taskDefinitionNotCovered(taskDefinition string, cluster string, service str
 	return &TargetMisconfigured{newf("The task definition %s of service %s/%s is not covered by target %s in targets.json, so the stack's IAM policy would refuse the migration: %s. Nothing was run. Fix targets.json, deploy the stack again (make deploy), then start again.", taskDefinition, cluster, service, environment, problems)}
 }
 
+func tagModeRunsAnotherImage(taskDefinition, cluster, service, environment, wrong, image string) *TargetMisconfigured {
+	return &TargetMisconfigured{newf("Task definition %s of service %s/%s does not run %s: %s. In \"image\": \"tag\" the migration and the deployment run what the task definition names, so %s would deploy another image. Nothing ran. Register a revision whose container names %s and deploy it once, or remove \"image\": \"tag\" from target %s (digest mode, the default, pins the pushed digest).", taskDefinition, cluster, service, image, wrong, environment, image, environment)}
+}
+
 func rollbackImageGone(repository string, digest string) *ImageNotFound {
 	return &ImageNotFound{newf("ECR repository %q no longer has image %s, which the rollback would deploy again (deleted by a lifecycle policy?). Nothing was deployed; roll back to another image with deployer rollback --to.", repository, digest)}
 }

@@ -139,6 +139,9 @@ func (d *Deployer) resolveService(ctx context.Context, s *State, req Request, ta
 	if err := CheckTaskDefinition(target, td.TaskDefinition, !req.SkipMigration); err != nil {
 		return err
 	}
+	if err := CheckTagMode(target, td.TaskDefinition); err != nil {
+		return err
+	}
 	switch {
 	case target.Migration.Disabled:
 		s.Migration = Migration{Skipped: true, SkipReason: "the target has no migration (\"migration\": false)", Done: true}
@@ -179,6 +182,9 @@ func (d *Deployer) resolveServices(ctx context.Context, target config.Resolved, 
 			return nil, fmt.Errorf("describe task definition %s: %w", aws.ToString(svc.TaskDefinition), err)
 		}
 		if err := CheckTaskDefinition(t, td.TaskDefinition, false); err != nil {
+			return nil, err
+		}
+		if err := CheckTagMode(t, td.TaskDefinition); err != nil {
 			return nil, err
 		}
 		r := ServiceRollout{Service: t.Service, TaskDefinition: aws.ToString(svc.TaskDefinition), Outcome: OutcomePending}
@@ -480,6 +486,28 @@ func CheckTaskDefinition(t config.Resolved, td *ecstypes.TaskDefinition, runsMig
 		return nil
 	}
 	return taskDefinitionNotCovered(aws.ToString(td.TaskDefinitionArn), t.Cluster, t.Service, t.Environment, strings.Join(problems, "; "))
+}
+
+// CheckTagMode refuses a target in tag mode whose service's task definition
+// does not run the target's tag: a forced new deployment deploys what the
+// task definition names, so a service whose container says app:staging
+// would deploy staging's image on a push of prod, and its migration would
+// run it too. Digest mode pins the pushed digest whatever the tag says.
+func CheckTagMode(t config.Resolved, td *ecstypes.TaskDefinition) error {
+	if td == nil || t.Image != config.ImageTag {
+		return nil
+	}
+	var wrong []string
+	for _, c := range td.ContainerDefinitions {
+		image := aws.ToString(c.Image)
+		if imageRepository(image) == t.Repository && image != imageName(image)+":"+t.Tag {
+			wrong = append(wrong, fmt.Sprintf("container %s runs %s", aws.ToString(c.Name), image))
+		}
+	}
+	if len(wrong) == 0 {
+		return nil
+	}
+	return tagModeRunsAnotherImage(aws.ToString(td.TaskDefinitionArn), t.Cluster, t.Service, t.Environment, strings.Join(wrong, "; "), t.Repository+":"+t.Tag)
 }
 
 // roleAllowed says whether a role ARN is one of the configured taskRoles: an

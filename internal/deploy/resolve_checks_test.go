@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -161,6 +162,43 @@ func TestMinimumDuration(t *testing.T) {
 			got, how := MinimumDuration(tc.conf)
 			if got != tc.want || !strings.Contains(how, tc.how) {
 				t.Fatalf("MinimumDuration = %s (%q), want %s (%q)", got, how, tc.want, tc.how)
+			}
+		})
+	}
+}
+
+// In tag mode the service's task definition must run the target's tag: a
+// forced deployment runs what it names.
+func TestCheckTagMode(t *testing.T) {
+	const repo = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app"
+	td := func(images ...string) *ecstypes.TaskDefinition {
+		out := &ecstypes.TaskDefinition{TaskDefinitionArn: aws.String("arn:aws:ecs:eu-west-1:123456789012:task-definition/app:7")}
+		for i, im := range images {
+			out.ContainerDefinitions = append(out.ContainerDefinitions, ecstypes.ContainerDefinition{Name: aws.String(fmt.Sprintf("c%d", i)), Image: aws.String(im)})
+		}
+		return out
+	}
+	prod := config.Resolved{Environment: "prod", Repository: "app", Tag: "prod", Cluster: "prod", Service: "prod-service", Image: config.ImageTag}
+	digest := prod
+	digest.Image = config.ImageDigest
+	cases := []struct {
+		name string
+		t    config.Resolved
+		td   *ecstypes.TaskDefinition
+		want string
+	}{
+		{"the target's tag", prod, td(repo+":prod", "public.ecr.aws/envoy:v1"), ""},
+		{"another tag", prod, td(repo + ":staging"), "container c0 runs " + repo + ":staging"},
+		{"a digest", prod, td(repo + "@sha256:" + strings.Repeat("a", 64)), "does not run app:prod"},
+		{"one of two containers", prod, td(repo+":prod", repo+":latest"), "container c1 runs"},
+		{"digest mode pins whatever it names", digest, td(repo + ":staging"), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckTagMode(tc.t, tc.td)
+			var mis *TargetMisconfigured
+			if (tc.want == "") != (err == nil) || (err != nil && (!errors.As(err, &mis) || !strings.Contains(err.Error(), tc.want))) {
+				t.Errorf("CheckTagMode = %v, want %q", err, tc.want)
 			}
 		})
 	}

@@ -29,6 +29,8 @@ var (
 //   - cluster "prod" with "prod-service": Fargate through a capacity provider strategy
 //     (FARGATE, FARGATE_SPOT), awsvpc networking, task definition app-fargate:1;
 //   - cluster "qa" with "qa-service": EC2 like staging (for short timeouts in tests);
+//   - each service's task definition runs its own tag (app:staging, app:prod, …:
+//     a revision of family app, or app-fargate, per service), as tag mode needs;
 //   - cluster "pinned" with "pinned-service" (tag pinned, for "image": "digest");
 //   - clusters fleet1…fleet5, each with fleetN-service (the concurrency tests);
 //   - cluster "legacy" with "legacy-service", deployed by CodeDeploy (CODE_DEPLOY controller);
@@ -43,43 +45,48 @@ func (e *Emulator) SeedStandardWorld() error {
 		e.PushImage(Repository, tag, Digest)
 	}
 	essential := true
-	containers := func() []ContainerSpec {
+	// Each service's task definition runs its own environment's tag
+	// (app:staging, app:prod, …), as a service deployed by tag must.
+	containers := func(tag string) []ContainerSpec {
 		return []ContainerSpec{
-			{Name: "app", Image: e.imageURI(Repository, "staging"), Essential: &essential, LogGroup: LogGroup, LogStreamPrefix: "app"},
+			{Name: "app", Image: e.imageURI(Repository, tag), Essential: &essential, LogGroup: LogGroup, LogStreamPrefix: "app"},
 			{Name: "log-router", Image: "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable", Essential: &essential},
 		}
 	}
-	ec2 := e.RegisterTaskDefinition(TaskDefinitionSpec{Family: "app", Compatibilities: []string{"EC2"}, Containers: containers(),
-		TaskRoleARN: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleARN: "arn:aws:iam::123456789012:role/app-execution"})
-	fargate := e.RegisterTaskDefinition(TaskDefinitionSpec{Family: "app-fargate", NetworkMode: "awsvpc", Compatibilities: []string{"FARGATE"}, Containers: containers(),
+	ec2For := func(tag string) string {
+		return e.RegisterTaskDefinition(TaskDefinitionSpec{Family: "app", Compatibilities: []string{"EC2"}, Containers: containers(tag),
+			TaskRoleARN: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleARN: "arn:aws:iam::123456789012:role/app-execution"})
+	}
+	ec2 := ec2For("staging")
+	fargate := e.RegisterTaskDefinition(TaskDefinitionSpec{Family: "app-fargate", NetworkMode: "awsvpc", Compatibilities: []string{"FARGATE"}, Containers: containers("prod"),
 		TaskRoleARN: "arn:aws:iam::123456789012:role/app-task", ExecutionRoleARN: "arn:aws:iam::123456789012:role/app-execution"})
 	services := []ServiceSpec{
 		{Cluster: "staging", Name: "staging-service", TaskDefinition: ec2, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true},
-		{Cluster: "pinned", Name: "pinned-service", TaskDefinition: ec2, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true},
-		{Cluster: "qa", Name: "qa-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true},
+		{Cluster: "pinned", Name: "pinned-service", TaskDefinition: ec2For("pinned"), DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true},
+		{Cluster: "qa", Name: "qa-service", TaskDefinition: ec2For("qa"), DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true},
 		{Cluster: "prod", Name: "prod-service", TaskDefinition: fargate, DesiredCount: 3,
 			CapacityProviderStrategy: []CapacityProvider{{Name: "FARGATE", Weight: 1, Base: 1}, {Name: "FARGATE_SPOT", Weight: 3}},
 			Subnets:                  []string{"subnet-0a1b2c3d", "subnet-4e5f6a7b"}, SecurityGroups: []string{"sg-0123456789abcdef0"}, AssignPublicIP: "DISABLED",
 			CircuitBreakerRollback: true},
 	}
 	// A service deployed by CodeDeploy blue/green, which UpdateService cannot deploy.
-	services = append(services, ServiceSpec{Cluster: "legacy", Name: "legacy-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", DeploymentController: "CODE_DEPLOY"})
+	services = append(services, ServiceSpec{Cluster: "legacy", Name: "legacy-service", TaskDefinition: ec2For("legacy"), DesiredCount: 1, LaunchType: "EC2", DeploymentController: "CODE_DEPLOY"})
 	e.PushImage(Repository, "legacy", Digest)
 	e.PushImage(Repository, "misconfigured", Digest)
 	for i := 1; i <= FleetSize; i++ {
 		e.PushImage(Repository, FleetTag(i), Digest)
-		services = append(services, ServiceSpec{Cluster: FleetTag(i), Name: FleetTag(i) + "-service", TaskDefinition: ec2, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true})
+		services = append(services, ServiceSpec{Cluster: FleetTag(i), Name: FleetTag(i) + "-service", TaskDefinition: ec2For(FleetTag(i)), DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true})
 	}
 	e.PushImage(Repository, "pinned", Digest)
 	// "release" requires staging (the promotion guard); its tag is not
 	// pushed yet: the tests push it.
-	services = append(services, ServiceSpec{Cluster: "release", Name: "release-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true})
+	services = append(services, ServiceSpec{Cluster: "release", Name: "release-service", TaskDefinition: ec2For("release"), DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true})
 	// "gated" waits for a person (the approval gate).
 	e.PushImage(Repository, "gated", Digest)
-	services = append(services, ServiceSpec{Cluster: "gated", Name: "gated-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true})
+	services = append(services, ServiceSpec{Cluster: "gated", Name: "gated-service", TaskDefinition: ec2For("gated"), DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true})
 	// "windowed" deploys only inside its deployment window.
 	e.PushImage(Repository, "windowed", Digest)
-	services = append(services, ServiceSpec{Cluster: "windowed", Name: "windowed-service", TaskDefinition: ec2, DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true})
+	services = append(services, ServiceSpec{Cluster: "windowed", Name: "windowed-service", TaskDefinition: ec2For("windowed"), DesiredCount: 1, LaunchType: "EC2", CircuitBreakerRollback: true})
 	// "suite" and "suite-pinned" each deploy two services from the one
 	// image, app-web and app-worker, behind one migration (app-web's task
 	// definition runs it).

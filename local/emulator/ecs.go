@@ -78,6 +78,13 @@ type deployment struct {
 	// the rollout takes.
 	previous string
 	ramp     time.Duration
+	// previousDigests are the digests the previous deployment resolved: a
+	// rollback runs them again, since "Amazon ECS doesn't create a new
+	// service revision for a rollback operation. Amazon ECS uses the last
+	// successful service revision for the rollback", whose container images
+	// hold the digests resolved then (ContainerImage.imageDigest).
+	// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-revision.html
+	previousDigests map[string]string
 }
 
 // step is a scheduled change of a service, applied when the clock passes at.

@@ -293,7 +293,7 @@ func (e *Emulator) startDeployment(svc *service, td string, now time.Time, plan 
 	d := &deployment{
 		id: e.deploymentID(), status: "PRIMARY", taskDefinition: td, desired: svc.desired,
 		rolloutState: "IN_PROGRESS", createdAt: now, updatedAt: now, rampEnd: now.Add(dur),
-		previous: prev.taskDefinition, ramp: dur, sd: sd,
+		previous: prev.taskDefinition, previousDigests: prev.digests, ramp: dur, sd: sd,
 	}
 	if t := e.findTaskDef(td); t != nil {
 		d.digests = e.resolveDigests(t)
@@ -432,6 +432,9 @@ func (e *Emulator) failDeployment(svc *service, d *deployment, at time.Time, f f
 		return
 	}
 	rb := e.startDeployment(svc, d.previous, at, RolloutScript{Seconds: d.ramp.Seconds(), Outcome: OutcomeCompleted}, d.sd)
+	if d.previousDigests != nil {
+		rb.digests = d.previousDigests // the last revision's images, not the tag resolved again
+	}
 	svc.event(at, "rolling back to deployment %s.", rb.id)
 	e.spans = append(e.spans, Span{Kind: "rollback", Cluster: svc.cluster.name, Service: svc.name, ID: rb.id, Start: at, deployment: rb})
 }

@@ -243,3 +243,33 @@ func TestPauseHoldsLaterHooks(t *testing.T) {
 		t.Errorf("after continue, the later Lambda hook did not run: %+v", sd.LifecycleHookDetails)
 	}
 }
+
+// ECS's rollback redeploys the last successful service revision, with the
+// digests it resolved then, not the tag resolved again: a tag that moved to
+// the failed image does not come back with the rollback.
+func TestRollbackRunsThePreviousDigest(t *testing.T) {
+	e, c, _ := clients(t)
+	e.SetTimeScale(100)
+	before := e.RunningDigest("staging", "staging-service", "app")
+	e.SetScenario(Scenario{Rollout: RolloutScript{Seconds: 2, Outcome: OutcomeRolledBack}})
+	newer := e.PushManifest(Repository, "staging", SampleManifest(77)) // the task definition names app:staging
+	if _, err := c.UpdateService(t.Context(), &ecs.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String("staging-service"), ForceNewDeployment: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.RunningDigest("staging", "staging-service", "app"); got != newer {
+		t.Fatalf("the deployment runs %s, want the moved tag's %s", got, newer)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		out, err := c.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"staging-service"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := out.Services[0].Deployments; len(d) == 1 && d[0].RolloutState == ecstypes.DeploymentRolloutStateCompleted {
+			if got := e.RunningDigest("staging", "staging-service", "app"); got != before {
+				t.Fatalf("after the rollback the service runs %s, want the previous %s", got, before)
+			}
+			return
+		}
+	}
+	t.Fatal("the rollback never completed")
+}

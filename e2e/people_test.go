@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/cli"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/local/rig"
@@ -105,5 +106,29 @@ func TestWhoDecides(t *testing.T) {
 		}
 		_ = json.Unmarshal([]byte(body), &ans)
 		expect(t, ans.Approval.By == approver, "the API answered %s", body)
+	})
+	t.Run("deployer audit lists who decided, verified, for which digest", func(t *testing.T) {
+		as(t, rig.ViewerAccessKey)
+		code, out, errOut := deployer(t, "audit", "gated", "--output", "json")
+		var audit struct {
+			Decisions []cli.AuditRow `json:"decisions"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &audit) != nil {
+			t.Fatalf("audit: exit %d %s%s", code, out, errOut)
+		}
+		var started, approved *cli.AuditRow
+		for i, r := range audit.Decisions {
+			switch {
+			case r.Execution == lastPart(arn) && r.Kind == deploy.AuditStart:
+				started = &audit.Decisions[i]
+			case r.Execution == lastPart(arn) && r.Kind == deploy.AuditApproved:
+				approved = &audit.Decisions[i]
+			}
+		}
+		expect(t, started != nil && started.By == rig.PersonARN(rig.OperatorAccessKey) && started.Verified == "", "the start: %+v", started)
+		expect(t, approved != nil && approved.By == approver && approved.Verified != "" && approved.Reason == "reviewed" && strings.HasPrefix(approved.Digest, "sha256:"),
+			"the approval: %+v in %s", approved, out)
+		code, out, _ = deployer(t, "audit", "gated")
+		expect(t, code == 0 && strings.Contains(out, "approved") && strings.Contains(out, approver) && strings.Contains(out, "IAM"), "audit says:\n%s", out)
 	})
 }

@@ -100,7 +100,7 @@ func (s *Server) record(ctx context.Context, who string, in Request) (Answer, er
 		return Answer{}, refuse(http.StatusBadRequest, "BadRequest", "%q is not an execution of %s", in.Execution, s.StateMachineARN)
 	}
 	dec := *in.Decision
-	dec.By, dec.At = who, s.now()
+	dec.By, dec.At, dec.Verified = who, s.now(), VerifiedBy
 	run, ok, err := deploy.LatestState(ctx, s.SFN, in.Execution)
 	if err != nil {
 		return Answer{}, err

@@ -102,6 +102,7 @@ Commands:
   history   an execution's history, state by state
   follow    follow an environment's running (or latest) deployment, or an execution, until it ends
   stats     the four DORA figures per environment (frequency, lead time, change failure rate, time to restore)
+  audit     the people's decisions: who started, overrode, approved, continued or rolled back, when, why
   approve   approve the deployment that waits for a person (a target with "approval")
   reject    reject it: it ends Rejected and nothing runs
   continue  continue a deployment that waits at a pause hook
@@ -141,6 +142,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	cmds := map[string]func(context.Context, []string) error{
 		"promote": a.promote, "start": a.start, "status": a.status, "history": a.history,
 		"continue": a.continueCmd, "rollback": a.rollback, "follow": a.followCmd, "stats": a.stats,
+		"audit":   a.audit,
 		"approve": a.approve, "reject": a.reject, "preflight": a.preflight,
 	}
 	cmd, ok := cmds[args[0]]

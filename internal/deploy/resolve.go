@@ -148,7 +148,7 @@ func (d *Deployer) resolveService(ctx context.Context, s *State, req Request, ta
 	case req.Rollback != nil:
 		s.Migration = Migration{Skipped: true, SkipReason: "a rollback returns to earlier code and never runs the migration", Done: true}
 	case req.SkipMigration:
-		s.Migration = Migration{Skipped: true, SkipReason: "skipMigration was set in the input", Done: true}
+		s.Migration = Migration{Skipped: true, SkipReason: skipRequested, Done: true}
 	default:
 		if s.Migration, err = planMigration(target, td.TaskDefinition, d.Region); err != nil {
 			return err

@@ -447,10 +447,13 @@ type Decision struct {
 	Service string `json:"service,omitempty"`
 	HookID  string `json:"hookId"`
 	Stage   string `json:"stage,omitempty"`
-	// By is the caller's identity (sts:GetCallerIdentity's ARN).
-	By     string    `json:"by"`
-	Reason string    `json:"reason,omitempty"`
-	At     time.Time `json:"at"`
+	// By is the caller's identity: as IAM authenticated it (Verified says
+	// so: the deployer API), or in releases before it the CLI's
+	// sts:GetCallerIdentity.
+	By       string    `json:"by"`
+	Reason   string    `json:"reason,omitempty"`
+	At       time.Time `json:"at"`
+	Verified string    `json:"verified,omitempty"`
 }
 
 // Poll holds how long WaitForMigration and WaitForDeployment wait for an

@@ -323,6 +323,15 @@ func (f Facts) approval() string {
 	}
 	d := f.State.Approval.Decision
 	line := map[bool]string{true: "approved", false: "rejected"}[d.Approved] + " by " + d.By
+	if d.Verified != "" {
+		line += " (verified by IAM)"
+	}
+	if !d.At.IsZero() {
+		line += " at " + d.At.UTC().Format(time.RFC3339)
+	}
+	if d.Digest != "" {
+		line += ", for " + d.Digest
+	}
 	if d.Reason != "" {
 		line += ": " + d.Reason
 	}

@@ -13,8 +13,8 @@ func TestAuditOf(t *testing.T) {
 	manual := State{Execution: Execution{StartTime: start}, Image: Image{Digest: digest},
 		Trigger: Trigger{Type: "manual", By: "arn:aws:iam::1:user/alice", Reason: "hotfix"},
 		Turn:    Turn{OverrideGuard: true}, Window: &Window{Decision: WindowOverridden},
-		Migration: Migration{Skipped: true, SkipReason: skipRequested},
-		Approval: &Approval{Decision: &ApprovalDecision{Approved: true, By: "arn:aws:iam::1:user/bob", At: start.Add(time.Hour), Reason: "ok", Digest: digest, Verified: "IAM"}},
+		Migration:  Migration{Skipped: true, SkipReason: skipRequested},
+		Approval:   &Approval{Decision: &ApprovalDecision{Approved: true, By: "arn:aws:iam::1:user/bob", At: start.Add(time.Hour), Reason: "ok", Digest: digest, Verified: "IAM"}},
 		Deployment: Deployment{Decisions: []Decision{{Action: "CONTINUE", By: "arn:aws:iam::1:user/bob", At: start.Add(2 * time.Hour), Verified: "IAM"}}},
 	}
 	got := AuditOf(manual)

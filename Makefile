@@ -57,7 +57,7 @@ bench-scale: deps ## run 100 deployments at once (N=1000: a thousand) against EC
 soak: deps ## randomized pushes, starts and rollbacks against the adversarial local stack, invariants checked against its ground truth (SEEDS=1-200 by default; SEEDS=17 replays one; WORKERS=2)
 	$(WITH_NODE) $(GO) run ./cmd/soak -seeds $(or $(SEEDS),1-200) -workers $(or $(WORKERS),2)
 
-MUTATE_PKGS ?= internal/deploy internal/config internal/executions internal/notify internal/cli statemachine
+MUTATE_PKGS ?= internal/deploy internal/config internal/executions internal/notify internal/cli internal/api statemachine
 mutate: ## mutation testing (gremlins, pinned in tools/go.mod) over the decision packages: killed/lived/not covered and efficacy per package, and every survivor (MUTATE_PKGS=internal/config for one)
 	@mkdir -p dist/mutate && rm -f dist/mutate/*.json
 	@for p in $(MUTATE_PKGS); do echo "mutating $$p…"; \

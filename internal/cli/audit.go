@@ -27,32 +27,7 @@ type AuditRow struct {
 func (a *App) audit(ctx context.Context, args []string) error {
 	fs := a.flags("audit", "The people's decisions the executions recorded: starts and overrides, approvals and rejections, continues and rollbacks, with who (as IAM verified it, where the deployer API carried it), when, why and for which digest.",
 		"deployer audit prod --since 30d")
-	sinceFlag := fs.String("since", "30d", "how far back: a number of days (30d) or a duration (12h); at most 90d, Step Functions' retention")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 1 {
-		return &usageError{"give at most one environment"}
-	}
-	if err := a.checkOutput(); err != nil {
-		return err
-	}
-	window, err := parseSince(*sinceFlag)
-	if err != nil {
-		return &usageError{err.Error()}
-	}
-	if err := a.connect(ctx); err != nil {
-		return err
-	}
-	env := ""
-	if len(pos) == 1 {
-		env = pos[0]
-		if err := a.checkEnvironment(ctx, env); err != nil {
-			return err
-		}
-	}
-	sm, err := a.stateMachine(ctx)
+	env, window, sm, err := a.environmentSince(ctx, fs, sinceFlagOf(fs), args)
 	if err != nil {
 		return err
 	}

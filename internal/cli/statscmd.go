@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -27,31 +28,9 @@ type StatsJSON struct {
 func (a *App) stats(ctx context.Context, args []string) error {
 	fs := a.flags("stats", "The four DORA figures per environment from the workflow's execution history: deployment frequency, lead time (push → deployed), change failure rate, time to restore.",
 		"deployer stats prod --since 30d --chart prod.svg")
-	sinceFlag := fs.String("since", "30d", "how far back: a number of days (30d) or a duration (12h); at most 90d, Step Functions' retention")
+	sinceFlag := sinceFlagOf(fs)
 	chart := fs.String("chart", "", "also draw deployments per day by outcome into this SVG file")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 1 {
-		return &usageError{"give at most one environment"}
-	}
-	if err := a.checkOutput(); err != nil {
-		return err
-	}
-	window, err := parseSince(*sinceFlag)
-	if err != nil {
-		return &usageError{err.Error()}
-	}
-	if err := a.connect(ctx); err != nil {
-		return err
-	}
-	if len(pos) == 1 {
-		if err := a.checkEnvironment(ctx, pos[0]); err != nil {
-			return err
-		}
-	}
-	sm, err := a.stateMachine(ctx)
+	env, window, sm, err := a.environmentSince(ctx, fs, sinceFlag, args)
 	if err != nil {
 		return err
 	}
@@ -63,8 +42,8 @@ func (a *App) stats(ctx context.Context, args []string) error {
 	since := now.Add(-window)
 	var attempts []Attempt
 	keep := func(string) bool { return true }
-	if len(pos) == 1 {
-		keep = executions.MayBe(pos[0])
+	if env != "" {
+		keep = executions.MayBe(env)
 	}
 	// Newest first by start: one that started before since less the longest
 	// an execution runs cannot have ended after since.
@@ -82,7 +61,7 @@ func (a *App) stats(ctx context.Context, args []string) error {
 			return true, err
 		}
 		r := row(e, ts)
-		if len(pos) == 1 && r.Environment != pos[0] {
+		if env != "" && r.Environment != env {
 			return false, nil
 		}
 		out, _ := executions.Decode[deploy.State](e.Output)
@@ -115,6 +94,40 @@ func (a *App) stats(ctx context.Context, args []string) error {
 		fmt.Fprintf(a.Out, "\nChart: %s\n", *chart)
 	}
 	return nil
+}
+
+// sinceFlagOf defines --since, how far back stats and audit read.
+func sinceFlagOf(fs *flag.FlagSet) *string {
+	return fs.String("since", "30d", "how far back: a number of days (30d) or a duration (12h); at most 90d, Step Functions' retention")
+}
+
+// environmentSince reads the optional environment and --since of stats and
+// audit, connects, checks the environment and finds the state machine.
+func (a *App) environmentSince(ctx context.Context, fs *flag.FlagSet, sinceFlag *string, args []string) (env string, window time.Duration, sm string, err error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", 0, "", err
+	}
+	if len(pos) > 1 {
+		return "", 0, "", &usageError{"give at most one environment"}
+	}
+	if err := a.checkOutput(); err != nil {
+		return "", 0, "", err
+	}
+	if window, err = parseSince(*sinceFlag); err != nil {
+		return "", 0, "", &usageError{err.Error()}
+	}
+	if err := a.connect(ctx); err != nil {
+		return "", 0, "", err
+	}
+	if len(pos) == 1 {
+		env = pos[0]
+		if err := a.checkEnvironment(ctx, env); err != nil {
+			return "", 0, "", err
+		}
+	}
+	sm, err = a.stateMachine(ctx)
+	return env, window, sm, err
 }
 
 // parseSince reads --since: 30d, or a Go duration; at most 90 days.

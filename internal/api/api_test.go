@@ -105,6 +105,19 @@ func TestHandleRefusesBeforeReading(t *testing.T) {
 		"a body too large":              {events.LambdaFunctionURLRequest{Body: strings.Repeat(" ", MaxBody+1), RequestContext: events.LambdaFunctionURLRequestContext{Authorizer: iam}}, http.StatusBadRequest},
 		"the promoter's action":         {events.LambdaFunctionURLRequest{Body: `{"action":"record","decision":{"action":"ROLLBACK"}}`, RequestContext: events.LambdaFunctionURLRequestContext{Authorizer: iam}}, http.StatusForbidden},
 	}
+	// At the bounds the request is read: the promoter's URL then refuses
+	// approve as not its own (403), not as too large (400).
+	promoter := &Server{Capability: Promoter}
+	atBounds := map[string]string{
+		"a body of MaxBody bytes":          `{"action":"approve"}` + strings.Repeat(" ", MaxBody-len(`{"action":"approve"}`)),
+		"a reason of MaxReasonRunes runes": `{"action":"approve","reason":"` + strings.Repeat("é", deploy.MaxReasonRunes) + `"}`,
+	}
+	for name, body := range atBounds {
+		resp, _ := promoter.Handle(context.Background(), events.LambdaFunctionURLRequest{Body: body, RequestContext: events.LambdaFunctionURLRequestContext{Authorizer: iam}})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: %d %s, want 403 WrongCapability", name, resp.StatusCode, resp.Body)
+		}
+	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			resp, err := s.Handle(context.Background(), tc.req)

@@ -7,9 +7,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
@@ -65,26 +62,8 @@ func (a *App) auditRows(ctx context.Context, sm, env string, since time.Time) ([
 	if err != nil {
 		return nil, err
 	}
-	keep := func(string) bool { return true }
-	if env != "" {
-		keep = executions.MayBe(env)
-	}
 	var rows []AuditRow
-	reader := a.executions(sm)
-	err = reader.List(ctx, executions.Query{PageSize: 1000}, func(ex sfntypes.ExecutionListItem) (bool, error) {
-		if aws.ToTime(ex.StartDate).Before(since) {
-			return true, nil
-		}
-		if !keep(aws.ToString(ex.Name)) {
-			return false, nil
-		}
-		e, err := reader.Describe(ctx, aws.ToString(ex.ExecutionArn))
-		if err != nil {
-			return true, err
-		}
-		if r := row(e, ts); env != "" && r.Environment != env {
-			return false, nil
-		}
+	err = a.eachExecution(ctx, sm, env, ts, since, func(e executions.Execution, r Row) error {
 		st, ok := executions.Decode[deploy.State](e.Output)
 		if !e.Ended() || !ok {
 			if run, running, err := deploy.LatestState(ctx, a.sfn, e.ARN); err == nil && running {
@@ -92,9 +71,9 @@ func (a *App) auditRows(ctx context.Context, sm, env string, since time.Time) ([
 			}
 		}
 		for _, entry := range deploy.AuditOf(st) {
-			rows = append(rows, AuditRow{Environment: row(e, ts).Environment, Execution: e.Name, AuditEntry: entry})
+			rows = append(rows, AuditRow{Environment: r.Environment, Execution: e.Name, AuditEntry: entry})
 		}
-		return false, nil
+		return nil
 	})
 	return rows, err
 }

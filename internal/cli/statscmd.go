@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
@@ -41,34 +42,14 @@ func (a *App) stats(ctx context.Context, args []string) error {
 	now := a.Now()
 	since := now.Add(-window)
 	var attempts []Attempt
-	keep := func(string) bool { return true }
-	if env != "" {
-		keep = executions.MayBe(env)
-	}
-	// Newest first by start: one that started before since less the longest
-	// an execution runs cannot have ended after since.
-	oldest := since.Add(-deploy.MaxExecution)
-	reader := a.executions(sm)
-	err = reader.List(ctx, executions.Query{PageSize: 1000}, func(ex sfntypes.ExecutionListItem) (bool, error) {
-		if aws.ToTime(ex.StartDate).Before(oldest) {
-			return true, nil
-		}
-		if !keep(aws.ToString(ex.Name)) {
-			return false, nil
-		}
-		e, err := reader.Describe(ctx, aws.ToString(ex.ExecutionArn))
-		if err != nil {
-			return true, err
-		}
-		r := row(e, ts)
-		if env != "" && r.Environment != env {
-			return false, nil
-		}
+	// One that started before since less the longest an execution runs
+	// cannot have ended after since.
+	err = a.eachExecution(ctx, sm, env, ts, since.Add(-deploy.MaxExecution), func(e executions.Execution, r Row) error {
 		out, _ := executions.Decode[deploy.State](e.Output)
 		at := Attempt{Environment: r.Environment, Start: e.Start, Stop: e.Stop, Outcome: OutcomeOf(e.Status, e.Error, out.Deployment.Done)}
 		at.PushedAt = pushTime(e.Input)
 		attempts = append(attempts, at)
-		return false, nil
+		return nil
 	})
 	if err != nil {
 		return err
@@ -94,6 +75,33 @@ func (a *App) stats(ctx context.Context, args []string) error {
 		fmt.Fprintf(a.Out, "\nChart: %s\n", *chart)
 	}
 	return nil
+}
+
+// eachExecution visits the executions started since notBefore, newest
+// first, of one environment (env) or all, each described once.
+func (a *App) eachExecution(ctx context.Context, sm, env string, ts config.Targets, notBefore time.Time, visit func(executions.Execution, Row) error) error {
+	keep := func(string) bool { return true }
+	if env != "" {
+		keep = executions.MayBe(env)
+	}
+	reader := a.executions(sm)
+	return reader.List(ctx, executions.Query{PageSize: 1000}, func(ex sfntypes.ExecutionListItem) (bool, error) {
+		if aws.ToTime(ex.StartDate).Before(notBefore) {
+			return true, nil
+		}
+		if !keep(aws.ToString(ex.Name)) {
+			return false, nil
+		}
+		e, err := reader.Describe(ctx, aws.ToString(ex.ExecutionArn))
+		if err != nil {
+			return true, err
+		}
+		r := row(e, ts)
+		if env != "" && r.Environment != env {
+			return false, nil
+		}
+		return false, visit(e, r)
+	})
 }
 
 // sinceFlagOf defines --since, how far back stats and audit read.

@@ -18,21 +18,23 @@ import (
 // deployer CLI: exactly the calls the CLI makes, on this stack's resources
 // (the local stack's CLI tests run under it, so a call it lacks fails them):
 //   - cloudformation:DescribeStacks on this stack (the state machine's ARN);
-//   - states:StartExecution and ListExecutions on the state machine,
-//     DescribeExecution and GetExecutionHistory on its executions;
+//   - states:ListExecutions on the state machine, DescribeExecution and
+//     GetExecutionHistory on its executions;
 //   - ecr:BatchGetImage and ecr:PutImage on the configured repositories
 //     (promote reads the source tag's manifest and writes the new tag);
 //   - ecs:DescribeServiceDeployments, ContinueServiceDeployment and
 //     StopServiceDeployment on the configured services and their service
 //     deployments (continue and rollback answer a pause hook or stop a
 //     deployment in flight; each action needs both resource types);
-//   - lambda:InvokeFunctionUrl on the deployer API's functions (approve,
-//     reject, and the record of who continued or rolled back), only
-//     through their URLs with AuthType AWS_IAM.
+//   - lambda:InvokeFunctionUrl on the deployer API's functions (start,
+//     rollback, overrides, approve, reject, and the record of who continued
+//     or rolled back), only through their URLs with AuthType AWS_IAM.
 //
-// It holds no states:SendTaskSuccess: a decision reaches a waiting
-// execution only through the deployer API, which records the identity IAM
-// authenticated. rolePolicies splits it by duty.
+// It holds no states:SendTaskSuccess and no states:StartExecution: a
+// decision reaches a waiting execution, and a start the workflow, only
+// through the deployer API, which records the identity IAM authenticated
+// (a start's input is the API's, not the caller's). rolePolicies splits it
+// by duty.
 //
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
@@ -40,7 +42,7 @@ import (
 func operatorPolicy(stack awscdk.Stack, targets []config.Resolved, smName, smARN *string, apis map[string]*string) []awsiam.ManagedPolicy {
 	h := newHumanPolicies(stack, targets, smName, smARN)
 	base := append(h.viewer(), h.promoter()...)
-	base = append(base, h.invokeURL(apis["ApproverApi"], apis["PromoterApi"]))
+	base = append(base, h.invokeURL(apis["ApproverApi"], apis["PromoterApi"], apis["OverriderApi"]))
 	return h.pack("OperatorPolicy", "ecr-deployer CLI: start, follow and inspect deployments, promote images, decide through the deployer API", base,
 		"ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment")
 }
@@ -54,10 +56,13 @@ type rolePolicy struct {
 // rolePolicies are the operator's rights split by duty, so that the person
 // who promotes a change is not the one who approves it:
 //   - viewer: status, history, follow, stats (read-only);
-//   - promoter: the viewer's, and promote, start, rollback (ECR's tag, the
-//     execution, StopServiceDeployment, the promoter API's record);
+//   - promoter: the viewer's, and promote, start, rollback (ECR's tag;
+//     StopServiceDeployment; the promoter API, which starts and records);
 //   - approver: the viewer's, and approve, reject, continue (the approver
-//     API; ContinueServiceDeployment).
+//     API; ContinueServiceDeployment);
+//   - overrider: the overrider API alone (starts with --override-guard,
+//     --override-window, --skip-migration), given with a promoter's or an
+//     administrator's rights to those who may pass a gate.
 //
 // Each is one managed policy for a few dozen services (its output names
 // the first; a larger configuration has more, named ...2, ...3).
@@ -68,10 +73,12 @@ func rolePolicies(stack awscdk.Stack, targets []config.Resolved, smName, smARN *
 		"ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment")
 	approver := h.pack("ApproverPolicy", "ecr-deployer approver: approve, reject, continue (through the deployer API)", append(h.viewer(), h.invokeURL(apis["ApproverApi"])),
 		"ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment")
+	overrider := h.pack("OverriderPolicy", "ecr-deployer overrider: starts past the guard, the windows or the migration (through the deployer API)", append(append(h.viewer(), h.describeClusters()...), h.invokeURL(apis["OverriderApi"])))
 	return []rolePolicy{
 		{"ViewerPolicyArn", "Attach to people who follow deployments: deployer status, history, follow, stats", viewer[0]},
 		{"PromoterPolicyArn", "Attach to people and CI roles that ship: deployer promote, start, rollback (with the viewer's rights)", promoter[0]},
 		{"ApproverPolicyArn", "Attach to people who decide: deployer approve, reject, continue (with the viewer's rights); not to those who promote", approver[0]},
+		{"OverriderPolicyArn", "Attach, with PromoterPolicyArn, to the few who may start past a gate: deployer start --override-guard, --override-window, --skip-migration", overrider[0]},
 	}
 }
 
@@ -132,10 +139,10 @@ func (h *humanPolicies) describeClusters() []awsiam.PolicyStatement {
 	return []awsiam.PolicyStatement{statement(arns, "ecs:DescribeServiceDeployments")}
 }
 
-// promoter: a tag moved in ECR, an execution started.
+// promoter: a tag moved in ECR (an execution is started through the
+// deployer API, never with states:StartExecution).
 func (h *humanPolicies) promoter() []awsiam.PolicyStatement {
 	return []awsiam.PolicyStatement{
-		statement([]*string{h.smARN}, "states:StartExecution"),
 		statement(h.repoArns, "ecr:BatchGetImage", "ecr:PutImage"),
 	}
 }

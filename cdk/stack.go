@@ -73,11 +73,12 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	turns := turnsTable(stack)
 	notified := notifiedTable(stack)
 	descriptions := map[string]string{
-		"Trigger":     "ecr-deployer: Trigger: starts the deployment an ECR push asks for, named after its environment, image and event",
-		"Wake":        "ecr-deployer: Wake: ends the wait of the execution an ECS event is about",
-		"Notify":      "ecr-deployer: Notify: tells the notification topic how a deployment ended, and emits its metrics",
-		"ApproverApi": "ecr-deployer API, approver: approve, reject, continue at a pause hook, as the IAM identity that called its URL",
-		"PromoterApi": "ecr-deployer API, promoter: records a rollback at a pause hook, as the IAM identity that called its URL",
+		"Trigger":      "ecr-deployer: Trigger: starts the deployment an ECR push asks for, named after its environment, image and event",
+		"Wake":         "ecr-deployer: Wake: ends the wait of the execution an ECS event is about",
+		"Notify":       "ecr-deployer: Notify: tells the notification topic how a deployment ended, and emits its metrics",
+		"ApproverApi":  "ecr-deployer API, approver: approve, reject, continue at a pause hook, as the IAM identity that called its URL",
+		"PromoterApi":  "ecr-deployer API, promoter: starts and rolls back deployments, records a rollback at a pause hook, as the IAM identity that called its URL",
+		"OverriderApi": "ecr-deployer API, overrider: starts deployments with overrides (guard, window, migration), as the IAM identity that called its URL",
 	}
 	for _, f := range statemachine.Functions {
 		logs := awslogs.NewLogGroup(stack, jsii.String(f.Name+"Logs"), &awslogs.LogGroupProps{Retention: logRetention})
@@ -97,8 +98,8 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 			env = &map[string]*string{"STATE_MACHINE_ARN": smARN}
 		}
 		switch f.Name {
-		case "Trigger":
-			// Trigger starts executions through the alias (stateMachineRelease).
+		case "Trigger", "PromoterApi", "OverriderApi":
+			// They start executions through the alias (stateMachineRelease).
 			(*env)["STATE_MACHINE_ALIAS_ARN"] = awscdk.Fn_Join(jsii.String(":"), &[]*string{smARN, jsii.String(statemachine.AliasName)})
 		case "Notify":
 			// Notify claims each execution's end in the notified table
@@ -246,8 +247,9 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		jsii.String("#/statemachines/view/"), sm.StateMachineArn(),
 	}))
 	out("ApproverApiUrl", "The deployer API for approvers (deployer approve, reject, continue): a Lambda function URL with AuthType AWS_IAM", urls["ApproverApi"].Url())
-	out("PromoterApiUrl", "The deployer API for promoters (deployer rollback's record of who asked): a Lambda function URL with AuthType AWS_IAM", urls["PromoterApi"].Url())
-	apis := map[string]*string{"ApproverApi": fns["ApproverApi"].FunctionArn(), "PromoterApi": fns["PromoterApi"].FunctionArn()}
+	out("PromoterApiUrl", "The deployer API for promoters (deployer start, rollback): a Lambda function URL with AuthType AWS_IAM", urls["PromoterApi"].Url())
+	out("OverriderApiUrl", "The deployer API for overrides (deployer start --override-guard, --override-window, --skip-migration): a Lambda function URL with AuthType AWS_IAM", urls["OverriderApi"].Url())
+	apis := map[string]*string{"ApproverApi": fns["ApproverApi"].FunctionArn(), "PromoterApi": fns["PromoterApi"].FunctionArn(), "OverriderApi": fns["OverriderApi"].FunctionArn()}
 	for _, role := range rolePolicies(stack, targets, smName, smARN, apis) {
 		out(role.output, role.description, role.policy.ManagedPolicyArn())
 	}
@@ -699,8 +701,13 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	allow("Wake", []string{"states:GetExecutionHistory"}, []*string{execARN}, nil)
 	suppress("Wake", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",
 		execNag)
-	// The deployer API finds the execution that waits for a person and
-	// answers its wait as the caller IAM authenticated (internal/api).
+	// The deployer API starts executions as the caller IAM authenticated
+	// (the promoter's and the overrider's URLs), finds the execution that
+	// waits for a person and answers its wait (the approver's and the
+	// promoter's; internal/api). The overrider's only starts.
+	for _, fn := range []string{"PromoterApi", "OverriderApi"} {
+		allow(fn, []string{"states:StartExecution"}, []*string{smARN}, nil)
+	}
 	for _, fn := range []string{"ApproverApi", "PromoterApi"} {
 		allow(fn, []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smARN}, nil)
 		allow(fn, []string{"states:DescribeExecution", "states:GetExecutionHistory"}, []*string{execARN}, nil)

@@ -542,10 +542,11 @@ func TestPeoplesPolicies(t *testing.T) {
 		return slices.Compact(out)
 	}
 	want := map[string][]string{
-		"ViewerPolicy":   with(),
-		"PromoterPolicy": with("ecr:BatchGetImage", "ecr:PutImage", "ecs:StopServiceDeployment", "lambda:InvokeFunctionUrl", "states:StartExecution"),
-		"ApproverPolicy": with("ecs:ContinueServiceDeployment", "lambda:InvokeFunctionUrl"),
-		"OperatorPolicy": with("ecr:BatchGetImage", "ecr:PutImage", "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment", "lambda:InvokeFunctionUrl", "states:StartExecution"),
+		"ViewerPolicy":    with(),
+		"PromoterPolicy":  with("ecr:BatchGetImage", "ecr:PutImage", "ecs:StopServiceDeployment", "lambda:InvokeFunctionUrl"),
+		"ApproverPolicy":  with("ecs:ContinueServiceDeployment", "lambda:InvokeFunctionUrl"),
+		"OverriderPolicy": with("lambda:InvokeFunctionUrl"),
+		"OperatorPolicy":  with("ecr:BatchGetImage", "ecr:PutImage", "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment", "lambda:InvokeFunctionUrl"),
 	}
 	got := map[string][]string{}
 	invokes := map[string][]string{}
@@ -569,7 +570,7 @@ func TestPeoplesPolicies(t *testing.T) {
 			got[role] = append(got[role], actions...)
 			if slices.Contains(actions, "lambda:InvokeFunctionUrl") {
 				b, _ := json.Marshal(s)
-				for _, fn := range []string{"ApproverApi", "PromoterApi"} {
+				for _, fn := range []string{"ApproverApi", "PromoterApi", "OverriderApi"} {
 					if strings.Contains(string(b), `"`+fn) {
 						invokes[role] = append(invokes[role], fn)
 					}
@@ -587,17 +588,45 @@ func TestPeoplesPolicies(t *testing.T) {
 			t.Errorf("%s actions = %v, want %v", role, g, actions)
 		}
 	}
-	for role, fns := range map[string][]string{"PromoterPolicy": {"PromoterApi"}, "ApproverPolicy": {"ApproverApi"}, "OperatorPolicy": {"ApproverApi", "PromoterApi"}} {
+	for role, fns := range map[string][]string{"PromoterPolicy": {"PromoterApi"}, "ApproverPolicy": {"ApproverApi"}, "OverriderPolicy": {"OverriderApi"}, "OperatorPolicy": {"ApproverApi", "PromoterApi", "OverriderApi"}} {
 		if !slices.Equal(invokes[role], fns) {
 			t.Errorf("%s invokes the URLs of %v, want %v", role, invokes[role], fns)
 		}
 	}
-	for _, o := range []string{"OperatorPolicyArn", "ViewerPolicyArn", "PromoterPolicyArn", "ApproverPolicyArn"} {
+	for _, o := range []string{"OperatorPolicyArn", "ViewerPolicyArn", "PromoterPolicyArn", "ApproverPolicyArn", "OverriderPolicyArn"} {
 		template().HasOutput(jsii.String(o), &map[string]any{"Value": map[string]any{"Ref": assertions.Match_AnyValue()}})
 	}
 	// The API's URLs authenticate with IAM.
-	template().ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Url"), &map[string]any{"AuthType": "AWS_IAM"}, jsii.Number(2))
-	template().ResourceCountIs(jsii.String("AWS::Lambda::Url"), jsii.Number(2))
+	template().ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Url"), &map[string]any{"AuthType": "AWS_IAM"}, jsii.Number(3))
+	template().ResourceCountIs(jsii.String("AWS::Lambda::Url"), jsii.Number(3))
+	// What each URL's function may do in Step Functions: the approver's
+	// answers waits and starts nothing; the overrider's only starts.
+	apiStates := map[string][]string{}
+	for id, p := range resources("AWS::IAM::Policy") {
+		for _, fn := range []string{"ApproverApi", "PromoterApi", "OverriderApi"} {
+			if !strings.HasPrefix(id, fn+"Role") {
+				continue
+			}
+			for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				for _, a := range strings.Fields(strings.Trim(fmt.Sprint(st.(map[string]any)["Action"]), "[]")) {
+					if strings.HasPrefix(a, "states:") {
+						apiStates[fn] = append(apiStates[fn], a)
+					}
+				}
+			}
+		}
+	}
+	for fn, want := range map[string][]string{
+		"ApproverApi":  {"states:DescribeExecution", "states:GetExecutionHistory", "states:ListExecutions", "states:SendTaskSuccess"},
+		"PromoterApi":  {"states:DescribeExecution", "states:GetExecutionHistory", "states:ListExecutions", "states:SendTaskSuccess", "states:StartExecution"},
+		"OverriderApi": {"states:StartExecution"},
+	} {
+		got := apiStates[fn]
+		sort.Strings(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s's role: %v, want %v", fn, got, want)
+		}
+	}
 }
 
 // Alarms tell people what needs them, through one encrypted topic.

@@ -132,8 +132,7 @@ func TestDecisions(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "Reached traffic-shifted") || !strings.Contains(out, "keeps watching") || strings.Contains(out, "Result:") {
 			t.Fatalf("exit %d\n%s%s", code, out, errOut)
 		}
-		name := out[strings.Index(out, "Started ")+len("Started "):]
-		name = name[:strings.Index(name, "\n")]
+		name := strings.Fields(out[strings.Index(out, "Started ")+len("Started "):])[0]
 		r, _ := result(t, s, pushed{arn: s.ExecutionARN(name), name: name})
 		expect(t, r.Status == "SUCCEEDED", "the execution went on to %s %s", r.Status, r.Error)
 		// It ended on ECS's final status, after the bake the CLI did not wait for.

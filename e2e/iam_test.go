@@ -102,15 +102,17 @@ func withoutStatement(t *testing.T, rolePrefix, action string) string {
 }
 
 // The CLI runs under the stack's OperatorPolicy: without its
-// states:StartExecution, deployer start is refused with IAM's message.
+// lambda:InvokeFunctionUrl, deployer start (through the promoter's URL) is
+// refused before the function runs, and the CLI says which policy grants
+// it.
 func TestOperatorPolicyGovernsTheCLI(t *testing.T) {
-	s := startStackWith(t, withoutStatement(t, "OperatorPolicy", "states:StartExecution"))
+	s := startStackWith(t, withoutStatement(t, "OperatorPolicy", "lambda:InvokeFunctionUrl"))
 	cliEnv(t, s)
 	code, _, errOut := deployer(t, "start", "staging")
-	if code == 0 || !strings.Contains(errOut, "is not authorized to perform: states:StartExecution") {
-		t.Fatalf("deployer start exited %d: %s; want a refusal of states:StartExecution", code, errOut)
+	if code == 0 || !strings.Contains(errOut, "AccessDenied") || !strings.Contains(errOut, "PromoterPolicy") {
+		t.Fatalf("deployer start exited %d: %s; want AccessDenied naming the PromoterPolicy", code, errOut)
 	}
-	if d := s.Denied(); len(d) != 1 {
-		t.Fatalf("denials = %v, want the one StartExecution", d)
+	if d := s.Denied(); len(d) != 1 || !strings.Contains(d[0], "lambda:InvokeFunctionUrl") {
+		t.Fatalf("denials = %v, want the one InvokeFunctionUrl", d)
 	}
 }

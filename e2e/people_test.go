@@ -47,9 +47,9 @@ func postAPI(t *testing.T, url, key, secret string, body string) (int, string) {
 
 // Gates hold against the people they gate: a decision carries the identity
 // IAM authenticated through the deployer API's URL, never one the client
-// writes; the promoter's policy cannot approve, nobody's can answer a wait
-// directly, the person who started a deployment cannot approve it, and a
-// target's approvers list is enforced.
+// writes; the promoter's policy cannot approve or override, nobody's can
+// answer a wait or start an execution directly, the person who started a
+// deployment cannot approve it, and a target's approvers list is enforced.
 func TestWhoDecides(t *testing.T) {
 	s := startStackWith(t, "") // refusals are the point: not startStack's failure on any
 	cliEnv(t, s)
@@ -73,13 +73,41 @@ func TestWhoDecides(t *testing.T) {
 		status, body := postAPI(t, approverURL, rig.ApproverAccessKey, "guessed", `{"action":"approve","environment":"gated"}`)
 		expect(t, status == http.StatusForbidden && strings.Contains(body, "Forbidden"), "forged signature: %d %s", status, body)
 	})
-	t.Run("nobody's policy answers the wait directly", func(t *testing.T) {
-		for _, key := range []string{rig.OperatorAccessKey, rig.ApproverAccessKey, rig.PromoterAccessKey, rig.ViewerAccessKey} {
+	t.Run("nobody's policy answers a wait or starts an execution directly", func(t *testing.T) {
+		for _, key := range []string{rig.OperatorAccessKey, rig.ApproverAccessKey, rig.PromoterAccessKey, rig.ViewerAccessKey, rig.OverriderAccessKey} {
 			c := sfn.NewFromConfig(aws.Config{Region: emulator.Region, BaseEndpoint: aws.String(s.Endpoint),
 				Credentials: credentials.NewStaticCredentialsProvider(key, rig.SecretOf(key), "")})
 			_, err := c.SendTaskSuccess(t.Context(), &sfn.SendTaskSuccessInput{TaskToken: aws.String("any"), Output: aws.String(`{"approved":true,"by":"the boss"}`)})
 			expect(t, err != nil && strings.Contains(err.Error(), "not authorized to perform: states:SendTaskSuccess"), "%s: SendTaskSuccess %v", key, err)
+			_, err = c.StartExecution(t.Context(), &sfn.StartExecutionInput{StateMachineArn: aws.String(outputs["StateMachineAliasArn"]), Name: aws.String("forged-" + strings.ToLower(key)),
+				Input: aws.String(`{"environment":"gated","by":"arn:aws:iam::123456789012:user/the-boss","verified":"trust me"}`)})
+			expect(t, err != nil && strings.Contains(err.Error(), "not authorized to perform: states:StartExecution"), "%s: StartExecution %v", key, err)
 		}
+	})
+	t.Run("a promoter cannot override a gate", func(t *testing.T) {
+		as(t, rig.PromoterAccessKey)
+		for _, flags := range [][]string{{"--override-window"}, {"--override-guard"}, {"--skip-migration"}} {
+			code, _, errOut := deployer(t, append([]string{"start", "staging", "--reason", "in a hurry"}, flags...)...)
+			expect(t, code == 1 && strings.Contains(errOut, "AccessDenied") && strings.Contains(errOut, "OverriderPolicy"), "promoter %v: exit %d %s", flags, code, errOut)
+		}
+		// Nor by calling its own URL with an override in the body.
+		status, body := postAPI(t, outputs["PromoterApiUrl"], rig.PromoterAccessKey, rig.SecretOf(rig.PromoterAccessKey),
+			`{"action":"start","environment":"staging","skipMigration":true,"reason":"x","token":"abcd","requestedAt":"`+time.Now().UTC().Format(time.RFC3339)+`"}`)
+		expect(t, status == http.StatusForbidden && strings.Contains(body, "WrongCapability"), "promoter URL with an override: %d %s", status, body)
+	})
+	t.Run("a start's by is the identity IAM authenticated, not the body's", func(t *testing.T) {
+		status, body := postAPI(t, outputs["OverriderApiUrl"], rig.OverriderAccessKey, rig.SecretOf(rig.OverriderAccessKey),
+			`{"action":"start","environment":"staging","skipMigration":true,"reason":"hotfix","by":"arn:aws:iam::123456789012:user/the-boss","token":"e2e1","requestedAt":"`+time.Now().UTC().Format(time.RFC3339)+`"}`)
+		var ans struct {
+			Execution, By string
+		}
+		if status != http.StatusOK || json.Unmarshal([]byte(body), &ans) != nil {
+			t.Fatalf("overrider start: %d %s", status, body)
+		}
+		r, st := result(t, s, pushed{arn: ans.Execution, name: lastPart(ans.Execution)})
+		overrider := rig.PersonARN(rig.OverriderAccessKey)
+		expect(t, ans.By == overrider && st.Trigger.By == overrider && st.Trigger.Verified != "" && st.Migration.Skipped && r.Status == "SUCCEEDED",
+			"ended %s %s; answer %s, trigger %+v", r.Status, r.Error, body, st.Trigger)
 	})
 	t.Run("who started it cannot approve it", func(t *testing.T) {
 		code, _, errOut := deployer(t, "approve", "gated", "--reason", "looks good to me")
@@ -125,7 +153,7 @@ func TestWhoDecides(t *testing.T) {
 				approved = &audit.Decisions[i]
 			}
 		}
-		expect(t, started != nil && started.By == rig.PersonARN(rig.OperatorAccessKey) && started.Verified == "", "the start: %+v", started)
+		expect(t, started != nil && started.By == rig.PersonARN(rig.OperatorAccessKey) && started.Verified != "", "the start: %+v", started)
 		expect(t, approved != nil && approved.By == approver && approved.Verified != "" && approved.Reason == "reviewed" && strings.HasPrefix(approved.Digest, "sha256:"),
 			"the approval: %+v in %s", approved, out)
 		code, out, _ = deployer(t, "audit", "gated")

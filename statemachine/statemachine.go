@@ -32,6 +32,7 @@ var Functions = []Function{
 	{Name: "Notify", Dir: "notify", Event: true},
 	{Name: "ApproverApi", Dir: "approver-api", Event: true, URL: true},
 	{Name: "PromoterApi", Dir: "promoter-api", Event: true, URL: true},
+	{Name: "OverriderApi", Dir: "overrider-api", Event: true, URL: true},
 }
 
 // Function is one Lambda of the workflow.

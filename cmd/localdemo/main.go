@@ -112,7 +112,8 @@ In another shell:
 	fmt.Printf("Wait states pause %s here (-wait); in AWS they last the seconds the history names (\"retry in 30s\").\n\n", *wait)
 	// A push goes the way the push rule sends it, through the Trigger
 	// function; a manual start (a scenario's input) straight to the state
-	// machine, as deployer start does.
+	// machine, as an administrator's StartExecution does (deployer start
+	// goes through the deployer API, which writes the input with who asked).
 	run := stack.RunPush
 	if isManual(sc.Input) {
 		run = stack.Run

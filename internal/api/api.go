@@ -1,11 +1,12 @@
-// Package api is the deployer API: the decisions people make about a
-// waiting deployment (approve, reject; continue or roll back at a pause
-// hook), performed on their behalf through a Lambda function URL with
+// Package api is the deployer API: the decisions people make (start a
+// deployment, with or without overrides; roll back; approve, reject;
+// continue or roll back at a pause hook), performed on their behalf
+// through a Lambda function URL with
 // AuthType AWS_IAM. IAM authenticated the caller before the function runs
 // and the URL's event carries who it is (requestContext.authorizer.iam), so
 // the identity a decision records is AWS's, never the client's: a "by" in
 // the request is ignored. People hold lambda:InvokeFunctionUrl on the URL of
-// their role and never states:SendTaskSuccess (docs/architecture.md,
+// their role and never states:SendTaskSuccess or states:StartExecution (docs/architecture.md,
 // "Who decides").
 package api
 
@@ -36,15 +37,24 @@ const (
 	// Approver approves and rejects deployments that wait for a person, and
 	// continues a deployment at a pause hook.
 	Approver Capability = "approver"
-	// Promoter rolls back a deployment at a pause hook or in flight (the
-	// record of who asked; the ECS call is the promoter's own).
+	// Promoter starts deployments without overrides, rolls back by
+	// redeploying an earlier image, and records a rollback at a pause hook
+	// or in flight (the ECS call is the promoter's own).
 	Promoter Capability = "promoter"
+	// Overrider starts deployments with overrides: past the promotion
+	// guard, outside the deployment windows, without the migration.
+	Overrider Capability = "overrider"
 )
 
 // Actions.
 const (
 	ActionApprove = "approve"
 	ActionReject  = "reject"
+	// ActionStart starts a deployment of Environment (deployer start).
+	ActionStart = "start"
+	// ActionRedeploy rolls Environment back by deploying an image it
+	// deployed before again (Digest, or the one before the current).
+	ActionRedeploy = "redeploy"
 	// ActionRecord records a pause-hook decision (CONTINUE or ROLLBACK) in
 	// the execution's deployment wait.
 	ActionRecord = "record"
@@ -63,6 +73,21 @@ type Request struct {
 	// By and At are the API's).
 	Execution string           `json:"execution,omitempty"`
 	Decision  *deploy.Decision `json:"decision,omitempty"`
+	// A start's: the image (optional; a redeploy's earlier image) and the
+	// overrides, which only the overrider URL takes.
+	Digest         string `json:"digest,omitempty"`
+	SkipMigration  bool   `json:"skipMigration,omitempty"`
+	OverrideGuard  bool   `json:"overrideGuard,omitempty"`
+	OverrideWindow bool   `json:"overrideWindow,omitempty"`
+	// Token and RequestedAt name a start's execution: the same request
+	// sent again starts nothing new.
+	Token       string    `json:"token,omitempty"`
+	RequestedAt time.Time `json:"requestedAt,omitzero"`
+}
+
+// Overrides says whether a start asks to pass a gate: the overrider URL's.
+func (in Request) Overrides() bool {
+	return in.SkipMigration || in.OverrideGuard || in.OverrideWindow
 }
 
 // Answer is the body of a successful call.
@@ -74,6 +99,11 @@ type Answer struct {
 	// Recorded is false when the execution was not in a deployment wait
 	// (between two waits, or ended): the caller tries again.
 	Recorded bool `json:"recorded"`
+	// A start's: its name, who started it (as IAM authenticated them) and,
+	// for a redeploy, the images it goes from and to.
+	Name     string               `json:"name,omitempty"`
+	By       string               `json:"by,omitempty"`
+	Redeploy *deploy.RedeployPlan `json:"redeploy,omitempty"`
 }
 
 // SFNAPI is what the API calls in Step Functions.
@@ -81,6 +111,7 @@ type SFNAPI interface {
 	executions.API
 	executions.HistoryReader
 	deploy.TokenAPI
+	Starter
 }
 
 // Server answers the function URL of one capability.
@@ -88,9 +119,11 @@ type Server struct {
 	Capability      Capability
 	SFN             SFNAPI
 	StateMachineARN string
-	Config          *config.Config
-	Now             func() time.Time
-	Log             *slog.Logger
+	// StartARN is the alias starts go through (STATE_MACHINE_ALIAS_ARN).
+	StartARN string
+	Config   *config.Config
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // Error is a refusal with its HTTP status; its code names it.
@@ -144,6 +177,10 @@ func (s *Server) serve(ctx context.Context, req events.LambdaFunctionURLRequest)
 	switch in.Action {
 	case ActionApprove, ActionReject:
 		return s.approval(ctx, who, in)
+	case ActionStart:
+		return s.start(ctx, who, in)
+	case ActionRedeploy:
+		return s.redeploy(ctx, who, in)
 	default:
 		return s.record(ctx, who, in)
 	}
@@ -188,15 +225,22 @@ func (c Capability) allows(in Request) error {
 			return refuse(http.StatusBadRequest, "BadRequest", "record needs a decision")
 		}
 		ok = (c == Approver && in.Decision.Action == Continue) || (c == Promoter && in.Decision.Action == Rollback)
+	case ActionStart:
+		ok = c == Overrider || (c == Promoter && !in.Overrides())
+	case ActionRedeploy:
+		ok = c == Promoter && !in.Overrides()
 	default:
-		return refuse(http.StatusBadRequest, "BadRequest", "action %q: want approve, reject or record", in.Action)
+		return refuse(http.StatusBadRequest, "BadRequest", "action %q: want start, redeploy, approve, reject or record", in.Action)
 	}
 	if !ok {
 		what := in.Action
 		if in.Decision != nil {
 			what += " " + in.Decision.Action
 		}
-		return refuse(http.StatusForbidden, "WrongCapability", "the %s URL does not take %s (approve, reject and CONTINUE are the approver's; ROLLBACK the promoter's)", c, strings.ToLower(what))
+		if in.Overrides() {
+			what += " with overrides"
+		}
+		return refuse(http.StatusForbidden, "WrongCapability", "the %s URL does not take %s (approve, reject and CONTINUE are the approver's; start, redeploy and ROLLBACK the promoter's; a start with overrides the overrider's)", c, strings.ToLower(what))
 	}
 	return nil
 }

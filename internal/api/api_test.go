@@ -80,7 +80,22 @@ func TestCapabilityAllows(t *testing.T) {
 		{Promoter, Request{Action: ActionApprove}, http.StatusForbidden},
 		{Promoter, Request{Action: ActionReject}, http.StatusForbidden},
 		{Approver, Request{Action: ActionRecord}, http.StatusBadRequest},
-		{Approver, Request{Action: "start"}, http.StatusBadRequest},
+		{Approver, Request{Action: "deploy"}, http.StatusBadRequest},
+		{Promoter, Request{Action: ActionStart}, http.StatusOK},
+		{Promoter, Request{Action: ActionRedeploy}, http.StatusOK},
+		{Overrider, Request{Action: ActionStart}, http.StatusOK},
+		{Overrider, Request{Action: ActionStart, OverrideGuard: true}, http.StatusOK},
+		{Overrider, Request{Action: ActionStart, OverrideWindow: true}, http.StatusOK},
+		{Overrider, Request{Action: ActionStart, SkipMigration: true}, http.StatusOK},
+		{Promoter, Request{Action: ActionStart, OverrideGuard: true}, http.StatusForbidden},
+		{Promoter, Request{Action: ActionStart, OverrideWindow: true}, http.StatusForbidden},
+		{Promoter, Request{Action: ActionStart, SkipMigration: true}, http.StatusForbidden},
+		{Promoter, Request{Action: ActionRedeploy, SkipMigration: true}, http.StatusForbidden},
+		{Overrider, Request{Action: ActionRedeploy}, http.StatusForbidden},
+		{Overrider, Request{Action: ActionApprove}, http.StatusForbidden},
+		{Overrider, Request{Action: ActionRecord, Decision: &deploy.Decision{Action: Rollback}}, http.StatusForbidden},
+		{Approver, Request{Action: ActionStart}, http.StatusForbidden},
+		{Approver, Request{Action: ActionRedeploy}, http.StatusForbidden},
 	}
 	for _, tc := range cases {
 		if got := status(tc.c.allows(tc.in)); got != tc.want {

@@ -141,5 +141,5 @@ func API(ctx context.Context, c api.Capability) (*api.Server, error) {
 		return nil, err
 	}
 	return &api.Server{Capability: c, SFN: sfn.NewFromConfig(cfg), StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
-		Config: targets, Log: lambdacontext.NewLogger()}, nil
+		StartARN: os.Getenv("STATE_MACHINE_ALIAS_ARN"), Config: targets, Log: lambdacontext.NewLogger()}, nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
@@ -25,7 +27,50 @@ import (
 // https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html
 
 // apiURLs names each capability's stack output.
-var apiURLs = map[api.Capability]string{api.Approver: "ApproverApiUrl", api.Promoter: "PromoterApiUrl"}
+var apiURLs = map[api.Capability]string{api.Approver: "ApproverApiUrl", api.Promoter: "PromoterApiUrl", api.Overrider: "OverriderApiUrl"}
+
+// startAttempts bounds how often a start is sent: again after a lost
+// answer or a throttled or failed call, with the same token and time, so
+// that the API starts one execution however often it arrives.
+const startAttempts = 3
+
+// startThroughAPI sends a start (or a redeploy) to the capability's URL,
+// again on a transient failure with the same request.
+func (a *App) startThroughAPI(ctx context.Context, c api.Capability, req api.Request) (api.Answer, error) {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	req.Token, req.RequestedAt = hex.EncodeToString(b), a.Now().UTC()
+	var err error
+	for attempt := 1; ; attempt++ {
+		var ans api.Answer
+		ans, err = a.callAPI(ctx, c, req)
+		if err == nil || attempt == startAttempts || !transient(err) {
+			return ans, err
+		}
+		select {
+		case <-ctx.Done():
+			return api.Answer{}, err
+		case <-time.After(time.Duration(attempt) * a.Poll):
+		}
+	}
+}
+
+// transient says whether a call may succeed sent again: no answer came, or
+// Lambda throttled or failed (429, 5xx); a refusal (4xx) stands.
+func transient(err error) bool {
+	var e *apiError
+	if errors.As(err, &e) {
+		return e.status == http.StatusTooManyRequests || e.status >= http.StatusInternalServerError
+	}
+	var c *callError
+	return errors.As(err, &c)
+}
+
+// callError is a call that got no answer.
+type callError struct{ err error }
+
+func (e *callError) Error() string { return e.err.Error() }
+func (e *callError) Unwrap() error { return e.err }
 
 // apiError is a refusal of the deployer API.
 type apiError struct {
@@ -66,7 +111,7 @@ func (a *App) callAPI(ctx context.Context, c api.Capability, req api.Request) (a
 	}
 	resp, err := a.httpClient().Do(httpReq)
 	if err != nil {
-		return api.Answer{}, fmt.Errorf("call the deployer API (%s): %w", apiURLs[c], err)
+		return api.Answer{}, &callError{fmt.Errorf("call the deployer API (%s): %w", apiURLs[c], err)}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -297,20 +297,6 @@ func (a *App) stateMachine(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("stack %s has no StateMachineArn output: is it ecr-deployer's stack? (--stack)", a.global.stack)
 }
 
-// startARN is what the CLI starts executions with: the stack's alias (the
-// release new deployments run on), or the state machine itself when one was
-// named by hand or the stack publishes no alias (a release before
-// versions).
-func (a *App) startARN(ctx context.Context, sm string) string {
-	if a.global.stateMachine != "" || a.Getenv("DEPLOYER_STATE_MACHINE_ARN") != "" {
-		return sm
-	}
-	if outputs, err := a.stackOutputs(ctx); err == nil && outputs["StateMachineAliasArn"] != "" {
-		return outputs["StateMachineAliasArn"]
-	}
-	return sm
-}
-
 // stackOutputs reads the stack's outputs once.
 func (a *App) stackOutputs(ctx context.Context) (map[string]string, error) {
 	if a.outputs != nil {

@@ -29,30 +29,6 @@ func TestRenderStatusGolden(t *testing.T) {
 	golden.Check(t, "status", b.String())
 }
 
-func TestRollbackTarget(t *testing.T) {
-	d := func(digest, rolledBackFrom string) Deployed {
-		return Deployed{Digest: digest, Execution: digest, RolledBackFrom: rolledBackFrom}
-	}
-	cases := map[string]struct {
-		newestFirst     []Deployed
-		current, target string
-		ok              bool
-	}{
-		"nothing deployed":           {nil, "", "", false},
-		"one image only":             {[]Deployed{d("B", ""), d("B", "")}, "B", "", false},
-		"the image before":           {[]Deployed{d("C", ""), d("C", ""), d("B", ""), d("A", "")}, "C", "B", true},
-		"a rollback is not undone":   {[]Deployed{d("B", "C"), d("C", ""), d("B", ""), d("A", "")}, "B", "A", true},
-		"twice goes further back":    {[]Deployed{d("A", "B"), d("B", "C"), d("C", ""), d("B", ""), d("A", "")}, "A", "", false},
-		"an image pushed again wins": {[]Deployed{d("D", ""), d("B", "C"), d("C", "")}, "D", "B", true},
-	}
-	for name, tc := range cases {
-		cur, target, ok := RollbackTarget(tc.newestFirst)
-		if cur.Digest != tc.current || target.Digest != tc.target || ok != tc.ok {
-			t.Errorf("%s: current %q, target %q, %v; want %q, %q, %v", name, cur.Digest, target.Digest, ok, tc.current, tc.target, tc.ok)
-		}
-	}
-}
-
 func TestUntil(t *testing.T) {
 	full, half := 100.0, 50.0
 	at := func(stage string, traffic *float64) deploy.State {

@@ -61,7 +61,7 @@ func (a *App) followCmd(ctx context.Context, args []string) error {
 // that holds the turn, else the newest running one, else the newest.
 func (a *App) executionOf(ctx context.Context, sm string, ts config.Targets, env string) (string, error) {
 	var running, latest string
-	err := a.executions(sm).Scan(ctx, executions.Query{Limit: rollbackScan}, executions.MayBe(env), func(e executions.Execution) (bool, error) {
+	err := a.executions(sm).Scan(ctx, executions.Query{Limit: deploy.RedeployScan}, executions.MayBe(env), func(e executions.Execution) (bool, error) {
 		if row(e, ts).Environment != env {
 			return false, nil
 		}
@@ -92,7 +92,7 @@ func (a *App) executionOf(ctx context.Context, sm string, ts config.Targets, env
 	case latest != "":
 		return latest, nil
 	}
-	return "", fmt.Errorf("no execution of %s in the history (the newest %d executions): start one with deployer start %s", env, rollbackScan, env)
+	return "", fmt.Errorf("no execution of %s in the history (the newest %d executions): start one with deployer start %s", env, deploy.RedeployScan, env)
 }
 
 // Version is the CLI's version: set with -ldflags "-X …/internal/cli.Version=v1.2.3",

@@ -2,29 +2,20 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/api"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
-	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
 var digestSyntax = regexp.MustCompile(`^sha(256|384|512):[0-9a-f]{32,128}$`)
-
-// rollbackScan bounds how many executions rollback reads to find
-// the image to return to (one DescribeExecution each).
-const rollbackScan = 200
 
 func (a *App) rollback(ctx context.Context, args []string) error {
 	fs := a.flags("rollback", `Roll an environment back. A deployment in flight is rolled back by ECS (StopServiceDeployment ROLLBACK, or
@@ -76,7 +67,7 @@ the current one is deployed again, without the migration, as a queued execution 
 	} else if other != "" {
 		return fmt.Errorf("execution %s of %s is running but has not started its service deployment yet: wait until it does (then rollback stops it) or ends, or stop it (aws stepfunctions stop-execution --execution-arn %s)", lastPart(other), env, other)
 	}
-	return a.redeploy(ctx, sm, env, *to, *reason, *follow)
+	return a.redeploy(ctx, env, *to, *reason, *follow)
 }
 
 // runningOf is a running execution of the environment, if any.
@@ -148,100 +139,28 @@ func orTarget(service, env string) string {
 	return service
 }
 
-// Deployed is one succeeded execution that deployed an image.
-type Deployed struct {
-	Digest, Execution string
-	Stop              time.Time
-	// RolledBackFrom is set when it was a rollback: the image it replaced.
-	RolledBackFrom string
-}
-
-// RollbackTarget picks the image to return to from an environment's
-// deployments, newest first: the latest one that is not the current image
-// and that no rollback has since moved away from (rolling back twice goes
-// further back, not to the image the first rollback left).
-func RollbackTarget(newestFirst []Deployed) (current, target Deployed, ok bool) {
-	if len(newestFirst) == 0 {
-		return Deployed{}, Deployed{}, false
-	}
-	current = newestFirst[0]
-	left := map[string]bool{}
-	for _, d := range newestFirst {
-		if d.RolledBackFrom != "" {
-			left[d.RolledBackFrom] = true
-		}
-		if d.Digest != current.Digest && !left[d.Digest] {
-			return current, d, true
-		}
-	}
-	return current, Deployed{}, false
-}
-
-// deployedImages lists the environment's successful deployments, newest
-// first, from the workflow's own execution history (90 days). Executions of
-// every status are read, and DescribeExecution's status decides: one that
-// just succeeded may still be listed RUNNING (ListExecutions is eventually
-// consistent).
-func (a *App) deployedImages(ctx context.Context, sm, env string) ([]Deployed, error) {
-	var out []Deployed
-	err := a.executions(sm).Scan(ctx, executions.Query{Limit: rollbackScan}, executions.MayBe(env), func(e executions.Execution) (bool, error) {
-		st, ok := executions.Decode[deploy.State](e.Output)
-		if e.Status != sfntypes.ExecutionStatusSucceeded || !ok || st.Environment != env || !st.Deployment.Done {
-			return false, nil
-		}
-		dd := Deployed{Digest: st.Image.Digest, Execution: e.Name, Stop: e.Stop}
-		if st.Image.DeployedDigest != "" {
-			dd.Digest = st.Image.DeployedDigest
-		}
-		if st.Rollback != nil {
-			dd.RolledBackFrom = st.Rollback.Of
-		}
-		out = append(out, dd)
-		return false, nil
-	})
-	return out, err
-}
-
-// redeploy starts an execution that deploys an earlier image again.
-func (a *App) redeploy(ctx context.Context, sm, env, to, reason string, follow bool) error {
-	deployed, err := a.deployedImages(ctx, sm, env)
+// redeploy has the promoter API deploy an earlier image again: the API
+// picks it from the environment's record (the one before the current, or
+// to, which must have deployed here) and starts the execution as the caller.
+func (a *App) redeploy(ctx context.Context, env, to, reason string, follow bool) error {
+	ans, err := a.startThroughAPI(ctx, api.Promoter, api.Request{Action: api.ActionRedeploy, Environment: env, Digest: to, Reason: reason})
 	if err != nil {
 		return err
 	}
-	current, target, ok := RollbackTarget(deployed)
-	switch {
-	case len(deployed) == 0:
-		return fmt.Errorf("no deployment of %s succeeded in the execution history (the last %d succeeded executions, 90 days at most): there is nothing to roll back from; deploy an image with deployer start or promote", env, rollbackScan)
-	case to == current.Digest:
-		return fmt.Errorf("%s already runs %s (execution %s): nothing to roll back", env, to, current.Execution)
-	case to != "":
-		target = Deployed{Digest: to}
-	case !ok:
-		return fmt.Errorf("%s has run only %s in its recorded deployments: no earlier image to return to; give one with --to sha256:…", env, current.Digest)
+	arn, plan := ans.Execution, ans.Redeploy
+	if plan == nil {
+		return fmt.Errorf("the deployer API started %s but did not say what it rolls back: deploy this release of the stack (make deploy)", ans.Name)
 	}
-	by, err := a.caller(ctx)
-	if err != nil {
-		return err
-	}
-	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: target.Digest, Reason: reason, Rollback: &deploy.RollbackRequest{Of: current.Digest, By: by}})
-	b := make([]byte, 2)
-	_, _ = rand.Read(b)
-	name := executions.ExecutionName(env, target.Digest, a.Now(), "rb"+hex.EncodeToString(b))
-	out, err := a.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(a.startARN(ctx, sm)), Name: aws.String(name), Input: aws.String(string(input))})
-	if err != nil {
-		return fmt.Errorf("start execution: %w", err)
-	}
-	arn := aws.ToString(out.ExecutionArn)
 	if a.global.output == "json" && !follow {
-		return json.NewEncoder(a.Out).Encode(map[string]string{"executionArn": arn, "name": name, "consoleUrl": deploy.ExecutionConsoleURL(a.region, arn),
-			"environment": env, "from": current.Digest, "to": target.Digest, "by": by})
+		return json.NewEncoder(a.Out).Encode(map[string]string{"executionArn": arn, "name": ans.Name, "consoleUrl": deploy.ExecutionConsoleURL(a.region, arn),
+			"environment": env, "from": plan.From.Digest, "to": plan.To.Digest, "by": ans.By})
 	}
 	from := ""
-	if target.Execution != "" {
-		from = fmt.Sprintf(" (deployed by %s, %s)", target.Execution, target.Stop.UTC().Format("2006-01-02 15:04Z"))
+	if plan.To.Execution != "" {
+		from = fmt.Sprintf(" (deployed by %s, %s)", plan.To.Execution, plan.To.Stop.UTC().Format("2006-01-02 15:04Z"))
 	}
-	fmt.Fprintf(a.Out, "Rolling back %s from %s to %s%s, without the migration; its tag moves back to that image.\nStarted %s\n  %s\n",
-		env, current.Digest, target.Digest, from, name, deploy.ExecutionConsoleURL(a.region, arn))
+	fmt.Fprintf(a.Out, "Rolling back %s from %s to %s%s, without the migration; its tag moves back to that image.\nStarted %s as %s\n  %s\n",
+		env, plan.From.Digest, plan.To.Digest, from, ans.Name, ans.By, deploy.ExecutionConsoleURL(a.region, arn))
 	if !follow {
 		return nil
 	}

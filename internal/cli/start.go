@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -15,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/api"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 	"github.com/ecr-deployer/ecr-deployer/internal/history"
@@ -55,27 +54,23 @@ func (a *App) start(ctx context.Context, args []string) error {
 	if *digest != "" && !digestSyntax.MatchString(*digest) {
 		return &usageError{fmt.Sprintf("--digest %q is not an image digest (sha256:<hex>)", *digest)}
 	}
-	sm, err := a.workflowFor(ctx, env)
+	if _, err := a.workflowFor(ctx, env); err != nil {
+		return err
+	}
+	req := api.Request{Action: api.ActionStart, Environment: env, Digest: *digest, SkipMigration: *skip, Reason: *reason, OverrideGuard: *override, OverrideWindow: *overrideWindow}
+	capability := api.Promoter
+	if req.Overrides() {
+		capability = api.Overrider
+	}
+	ans, err := a.startThroughAPI(ctx, capability, req)
 	if err != nil {
 		return err
 	}
-	by, err := a.caller(ctx)
-	if err != nil {
-		return err
-	}
-	input, _ := json.Marshal(deploy.ManualInput{Environment: env, Digest: *digest, SkipMigration: *skip, Reason: *reason, OverrideGuard: *override, OverrideWindow: *overrideWindow, By: by})
-	b := make([]byte, 2)
-	_, _ = rand.Read(b)
-	name := executions.ExecutionName(env, *digest, a.Now(), hex.EncodeToString(b))
-	out, err := a.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(a.startARN(ctx, sm)), Name: aws.String(name), Input: aws.String(string(input))})
-	if err != nil {
-		return fmt.Errorf("start execution: %w", err)
-	}
-	arn := aws.ToString(out.ExecutionArn)
+	arn, name := ans.Execution, ans.Name
 	if a.global.output == "json" && !*follow {
-		return json.NewEncoder(a.Out).Encode(map[string]string{"executionArn": arn, "name": name, "consoleUrl": deploy.ExecutionConsoleURL(a.region, arn)})
+		return json.NewEncoder(a.Out).Encode(map[string]string{"executionArn": arn, "name": name, "consoleUrl": deploy.ExecutionConsoleURL(a.region, arn), "by": ans.By})
 	}
-	fmt.Fprintf(a.Out, "Started %s\n  %s\n", name, deploy.ExecutionConsoleURL(a.region, arn))
+	fmt.Fprintf(a.Out, "Started %s as %s\n  %s\n", name, ans.By, deploy.ExecutionConsoleURL(a.region, arn))
 	if !*follow {
 		return nil
 	}

@@ -21,12 +21,13 @@ const PublishedOutputPrefix = "Target"
 // allows MaxOutputs outputs per template, and the stack has StackOutputs of
 // its own (StateMachineArn, StateMachineAliasArn, StateMachineConsoleUrl,
 // OperatorPolicyArn, OperatorPolicyArns, DeadLetterQueueUrl,
-// NotificationTopicArn, ApproverApiUrl, PromoterApiUrl, ViewerPolicyArn,
-// PromoterPolicyArn, ApproverPolicyArn; a CDK test counts them).
+// NotificationTopicArn, ApproverApiUrl, PromoterApiUrl, OverriderApiUrl,
+// ViewerPolicyArn, PromoterPolicyArn, ApproverPolicyArn, OverriderPolicyArn;
+// a CDK test counts them).
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
 const (
 	MaxOutputs   = 200
-	StackOutputs = 12
+	StackOutputs = 14
 	MaxTargets   = MaxOutputs - StackOutputs
 )
 

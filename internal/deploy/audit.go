@@ -32,10 +32,10 @@ const (
 const skipRequested = "skipMigration was set in the input"
 
 // AuditOf lists the people's decisions an execution's state records, oldest
-// first: its manual start and the overrides it carried (by the CLI's
-// sts:GetCallerIdentity: not verified), the approval decision and the
-// answers at pause hooks (through the deployer API: verified, in releases
-// that have it).
+// first: its manual start and the overrides it carried, the approval
+// decision and the answers at pause hooks (each verified when the deployer
+// API performed it: releases before it recorded the CLI's
+// sts:GetCallerIdentity, unverified).
 func AuditOf(s State) []AuditEntry {
 	var out []AuditEntry
 	start := s.Execution.StartTime
@@ -45,15 +45,18 @@ func AuditOf(s State) []AuditEntry {
 		if t.Type == "rollback" {
 			kind = AuditRollbackStart
 		}
-		out = append(out, AuditEntry{Kind: kind, By: t.By, At: start, Reason: t.Reason, Digest: digest})
+		entry := func(kind string) AuditEntry {
+			return AuditEntry{Kind: kind, By: t.By, At: start, Reason: t.Reason, Digest: digest, Verified: t.Verified}
+		}
+		out = append(out, entry(kind))
 		if s.Turn.OverrideGuard {
-			out = append(out, AuditEntry{Kind: AuditOverrideGuard, By: t.By, At: start, Reason: t.Reason, Digest: digest})
+			out = append(out, entry(AuditOverrideGuard))
 		}
 		if s.Window != nil && s.Window.Decision == WindowOverridden {
-			out = append(out, AuditEntry{Kind: AuditOverrideWindow, By: t.By, At: start, Reason: t.Reason, Digest: digest})
+			out = append(out, entry(AuditOverrideWindow))
 		}
 		if s.Migration.Skipped && t.Type == "manual" && s.Migration.SkipReason == skipRequested {
-			out = append(out, AuditEntry{Kind: AuditSkipMigration, By: t.By, At: start, Reason: t.Reason, Digest: digest})
+			out = append(out, entry(AuditSkipMigration))
 		}
 	}
 	if s.Approval != nil && s.Approval.Decision != nil {

@@ -47,16 +47,20 @@ type ManualInput struct {
 	// OverrideWindow deploys now although the target's deployment windows
 	// are closed; it needs a reason, which the output and the history keep.
 	OverrideWindow bool `json:"overrideWindow,omitempty"`
-	// By is who starts it (the CLI sends its caller's identity), for the
-	// output and the notification.
-	By string `json:"by,omitempty"`
+	// By is who starts it, for the output, the notification and the
+	// approval's separation of duties. The deployer API writes the caller
+	// IAM authenticated, and Verified says so; whoever may call
+	// StartExecution directly (the stack's administrators: no people's
+	// policy grants it) can write anything here.
+	By       string `json:"by,omitempty"`
+	Verified string `json:"verified,omitempty"`
 }
 
 // RollbackRequest says what a rollback undoes.
 type RollbackRequest struct {
 	// Of is the digest the environment runs, which the rollback replaces.
 	Of string `json:"of"`
-	// By is who asked for it, as the CLI found it (sts:GetCallerIdentity).
+	// By is who asked for it (the deployer API: as IAM authenticated them).
 	By string `json:"by,omitempty"`
 }
 
@@ -134,6 +138,9 @@ func parseManual(b []byte) (Request, error) {
 	if len(in.By) > 2048 {
 		return Request{}, invalid(`"by" is longer than 2048 characters (an IAM ARN is at most 2048)`)
 	}
+	if len(in.Verified) > 256 {
+		return Request{}, invalid(`"verified" is longer than 256 characters (it names how "by" was established)`)
+	}
 	if n := utf8.RuneCountInString(in.Reason); n > MaxReasonRunes {
 		return Request{}, invalid(fmt.Sprintf(`"reason" is %d characters long; at most %d fit (the execution's state carries it)`, n, MaxReasonRunes))
 	}
@@ -147,7 +154,7 @@ func parseManual(b []byte) (Request, error) {
 		Environment:    in.Environment,
 		Digest:         in.Digest,
 		SkipMigration:  in.SkipMigration,
-		Trigger:        Trigger{Type: "manual", Reason: in.Reason, By: in.By},
+		Trigger:        Trigger{Type: "manual", Reason: in.Reason, By: in.By, Verified: in.Verified},
 		OverrideGuard:  in.OverrideGuard,
 		OverrideWindow: in.OverrideWindow,
 	}

@@ -293,9 +293,11 @@ type Trigger struct {
 	Type    string `json:"type"`
 	EventID string `json:"eventId,omitempty"`
 	Reason  string `json:"reason,omitempty"`
-	// By is who started a manual start, as the CLI found it
-	// (sts:GetCallerIdentity); empty for a start by other means.
-	By string `json:"by,omitempty"`
+	// By is who started a manual start: as IAM authenticated them when
+	// Verified says so (the deployer API started it), else as the input
+	// said; empty for a push (the ECR event names no one).
+	By       string `json:"by,omitempty"`
+	Verified string `json:"verified,omitempty"`
 }
 
 // Image is the image being deployed.

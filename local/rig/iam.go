@@ -34,24 +34,30 @@ const OperatorAccessKey = "LOCALOperator"
 
 // The access keys of people with one duty's policy attached (the stack's
 // ViewerPolicy, PromoterPolicy, ApproverPolicy), and nothing else; Outsider
-// holds the ApproverPolicy but is named in no target's approvers.
+// holds the ApproverPolicy but is named in no target's approvers; Overrider
+// holds the PromoterPolicy and the OverriderPolicy.
 const (
-	ViewerAccessKey   = "LOCALViewer"
-	PromoterAccessKey = "LOCALPromoter"
-	ApproverAccessKey = "LOCALApprover"
-	OutsiderAccessKey = "LOCALOutsider"
+	ViewerAccessKey    = "LOCALViewer"
+	PromoterAccessKey  = "LOCALPromoter"
+	ApproverAccessKey  = "LOCALApprover"
+	OutsiderAccessKey  = "LOCALOutsider"
+	OverriderAccessKey = "LOCALOverrider"
 )
 
 // person is an IAM user of the local stack: its name, and the managed
-// policies attached to it (the template's with that logical ID prefix).
-type person struct{ name, policy string }
+// policies attached to it (the template's with those logical ID prefixes).
+type person struct {
+	name     string
+	policies []string
+}
 
 var people = map[string]person{
-	OperatorAccessKey: {"operator", "OperatorPolicy"},
-	ViewerAccessKey:   {"viewer", "ViewerPolicy"},
-	PromoterAccessKey: {"promoter", "PromoterPolicy"},
-	ApproverAccessKey: {"approver", "ApproverPolicy"},
-	OutsiderAccessKey: {"outsider", "ApproverPolicy"},
+	OperatorAccessKey:  {"operator", []string{"OperatorPolicy"}},
+	ViewerAccessKey:    {"viewer", []string{"ViewerPolicy"}},
+	PromoterAccessKey:  {"promoter", []string{"PromoterPolicy"}},
+	ApproverAccessKey:  {"approver", []string{"ApproverPolicy"}},
+	OutsiderAccessKey:  {"outsider", []string{"ApproverPolicy"}},
+	OverriderAccessKey: {"overrider", []string{"PromoterPolicy", "OverriderPolicy"}},
 }
 
 // PersonARN is the principal ARN AWS authenticates a person's key as.
@@ -122,16 +128,18 @@ func newGuard(templateFile string) (*guard, error) {
 	// Each person has every policy of their role attached (one for a few
 	// dozen services, more beyond: OperatorPolicy, OperatorPolicy2, …).
 	for key, who := range people {
-		for id, p := range tpl.Managed {
-			if strings.HasPrefix(id, who.policy) {
-				if g.roles[key] == nil {
-					g.roles[key], g.names[key] = &iam.Policy{Role: who.name}, who.name
+		g.roles[key], g.names[key] = &iam.Policy{Role: who.name}, who.name
+		for _, policy := range who.policies {
+			found := false
+			for id, p := range tpl.Managed {
+				if strings.HasPrefix(id, policy) {
+					found = true
+					g.roles[key].Statements = append(g.roles[key].Statements, p.Statements...)
 				}
-				g.roles[key].Statements = append(g.roles[key].Statements, p.Statements...)
 			}
-		}
-		if g.roles[key] == nil {
-			return nil, fmt.Errorf("%s: no %s", templateFile, who.policy)
+			if !found {
+				return nil, fmt.Errorf("%s: no %s", templateFile, policy)
+			}
 		}
 	}
 	out := &guard{}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/cli"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/local/rig"
@@ -308,6 +309,30 @@ func TestApproval(t *testing.T) {
 			t.Fatalf("ended %s %s (%s)", r.Status, r.Error, r.Cause)
 		}
 		expect(t, len(s.Emulator.Calls("RunTask")) == migrations, "the migration ran")
+		// A failed execution has no output: audit and stats read the
+		// rejection from its history.
+		code, out, errOut := deployer(t, "audit", "gated", "--output", "json")
+		var audit struct {
+			Decisions []cli.AuditRow `json:"decisions"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &audit) != nil {
+			t.Fatalf("audit: exit %d %s%s", code, out, errOut)
+		}
+		rejected := false
+		for _, row := range audit.Decisions {
+			rejected = rejected || (row.Execution == lastPart(arn) && row.Kind == deploy.AuditRejected && row.By == approver && row.Verified != "")
+		}
+		expect(t, rejected, "audit lists no verified rejection of %s: %s", lastPart(arn), out)
+		code, out, errOut = deployer(t, "stats", "gated", "--output", "json")
+		var stats struct {
+			Environments []cli.Stats `json:"environments"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &stats) != nil || len(stats.Environments) != 1 {
+			t.Fatalf("stats: exit %d %s%s", code, out, errOut)
+		}
+		g := stats.Environments[0]
+		expect(t, g.Decisions[deploy.AuditRejected] == 1 && g.Decisions[deploy.AuditApproved] == 1 && g.Decisions[deploy.AuditStart] == 2 && g.Unverified == 0,
+			"stats' decisions: %+v", g)
 	})
 
 	t.Run("nobody decides: ApprovalTimedOut", func(t *testing.T) {

@@ -64,13 +64,7 @@ func (a *App) auditRows(ctx context.Context, sm, env string, since time.Time) ([
 	}
 	var rows []AuditRow
 	err = a.eachExecution(ctx, sm, env, ts, since, func(e executions.Execution, r Row) error {
-		st, ok := executions.Decode[deploy.State](e.Output)
-		if !e.Ended() || !ok {
-			if run, running, err := deploy.LatestState(ctx, a.sfn, e.ARN); err == nil && running {
-				st = run.State
-			}
-		}
-		for _, entry := range deploy.AuditOf(st) {
+		for _, entry := range deploy.AuditOf(a.stateOf(ctx, e)) {
 			rows = append(rows, AuditRow{Environment: r.Environment, Execution: e.Name, AuditEntry: entry})
 		}
 		return nil
@@ -90,4 +84,16 @@ func short(digest string) string {
 		return digest[:19]
 	}
 	return orDash(digest)
+}
+
+// stateOf is an execution's last State: its output, or (running, or failed
+// without output) the latest one its history has.
+func (a *App) stateOf(ctx context.Context, e executions.Execution) deploy.State {
+	st, ok := executions.Decode[deploy.State](e.Output)
+	if !e.Ended() || !ok {
+		if last, found, err := deploy.LastState(ctx, a.sfn, e.ARN); err == nil && found {
+			st = last
+		}
+	}
+	return st
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"flag"
+	"maps"
 	"math"
 	"strings"
 	"testing"
@@ -108,6 +109,30 @@ func TestComputeStats(t *testing.T) {
 		if !ok {
 			t.Errorf("%s: %+v", name, p)
 		}
+	}
+	// People's decisions count whatever the outcome (a rejection skips the
+	// change), within the period only.
+	decided := func(env, outcome string, ago time.Duration, kinds ...string) Attempt {
+		a := at(env, outcome, ago, 0)
+		for i, k := range kinds {
+			e := deploy.AuditEntry{Kind: k, By: "arn:aws:iam::123456789012:user/alice"}
+			if i > 0 {
+				e.Verified = "IAM"
+			}
+			a.Decisions = append(a.Decisions, e)
+		}
+		return a
+	}
+	ds := ComputeStats([]Attempt{
+		decided("qa", OutcomeSkipped, 3*h, deploy.AuditStart, deploy.AuditRejected),
+		decided("qa", OutcomeDeployed, 2*h, deploy.AuditStart, deploy.AuditOverrideGuard, deploy.AuditApproved),
+		decided("qa", OutcomeDeployed, 300*h, deploy.AuditStart, deploy.AuditApproved), // before the period
+	}, since, now)
+	if len(ds) != 1 || ds[0].Deployed != 1 || !maps.Equal(ds[0].Decisions, map[string]int{"start": 2, "rejected": 1, "override-guard": 1, "approved": 1}) || ds[0].Unverified != 2 {
+		t.Errorf("decisions: %+v", ds)
+	}
+	if cell := decisionsCell(ds[0]); cell != "1 approved, 1 override-guard, 1 rejected, 2 start (2 unverified)" {
+		t.Errorf("decisions cell %q", cell)
 	}
 	for name, tc := range map[string]struct {
 		status, err string

@@ -11,6 +11,7 @@ import (
 
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
@@ -32,8 +33,12 @@ type Attempt struct {
 	PushedAt time.Time
 	// Outcome is deployed, failed (a change that failed: migration or
 	// deployment), or skipped (superseded, duplicate, refused before
-	// anything ran, still running): skipped attempts count nowhere.
+	// anything ran, still running): skipped attempts count nowhere in the
+	// DORA figures.
 	Outcome string
+	// Decisions are the people's decisions it recorded (deploy.AuditOf),
+	// counted whatever the outcome: a rejection skips the change.
+	Decisions []deploy.AuditEntry
 }
 
 // Outcomes of an attempt.
@@ -77,6 +82,12 @@ type Stats struct {
 	Restores                int      `json:"restores"`
 	// Days are the attempts per UTC day, oldest first, for the chart.
 	Days []Day `json:"days"`
+	// Decisions counts the people's decisions by kind (start, approved,
+	// override-guard, …: deployer audit lists them); Unverified are those
+	// whose identity IAM did not establish (a raw StartExecution, or a
+	// release before the deployer API).
+	Decisions  map[string]int `json:"decisions,omitempty"`
+	Unverified int            `json:"unverifiedDecisions"`
 }
 
 // Day is one UTC day's attempts.
@@ -90,17 +101,35 @@ type Day struct {
 // ended within [since, now).
 func ComputeStats(attempts []Attempt, since, now time.Time) []Stats {
 	byEnv := map[string][]Attempt{}
+	decided := map[string][]deploy.AuditEntry{}
 	for _, a := range attempts {
-		if a.Outcome == OutcomeSkipped || a.Stop.Before(since) || !a.Stop.Before(now) {
+		if a.Stop.Before(since) || !a.Stop.Before(now) {
 			continue
 		}
-		byEnv[a.Environment] = append(byEnv[a.Environment], a)
+		if len(a.Decisions) > 0 {
+			decided[a.Environment] = append(decided[a.Environment], a.Decisions...)
+			if byEnv[a.Environment] == nil {
+				byEnv[a.Environment] = []Attempt{}
+			}
+		}
+		if a.Outcome != OutcomeSkipped {
+			byEnv[a.Environment] = append(byEnv[a.Environment], a)
+		}
 	}
 	days := math.Max(1, now.Sub(since).Hours()/24)
 	var out []Stats
 	for env, as := range byEnv {
 		sort.Slice(as, func(i, j int) bool { return as[i].Stop.Before(as[j].Stop) })
 		s := Stats{Environment: env}
+		for _, d := range decided[env] {
+			if s.Decisions == nil {
+				s.Decisions = map[string]int{}
+			}
+			s.Decisions[d.Kind]++
+			if d.Verified == "" {
+				s.Unverified++
+			}
+		}
 		var lead, restore []float64
 		perDay := map[string]*Day{}
 		for i, a := range as {
@@ -168,12 +197,35 @@ func RenderStats(w io.Writer, ss []Stats, since, now time.Time) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENVIRONMENT\tDEPLOYED\tFAILED\tPER DAY\tLEAD TIME p50/p90\tCHANGE FAILURE RATE\tTIME TO RESTORE p50")
+	fmt.Fprintln(tw, "ENVIRONMENT\tDEPLOYED\tFAILED\tPER DAY\tLEAD TIME p50/p90\tCHANGE FAILURE RATE\tTIME TO RESTORE p50\tPEOPLE'S DECISIONS")
 	for _, s := range ss {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%s / %s (%d pushes)\t%s\t%s (%d)\n", s.Environment, s.Deployed, s.Failed, s.PerDay,
-			dur(s.LeadTimeP50Seconds), dur(s.LeadTimeP90Seconds), s.LeadTimeSamples, pct(s.ChangeFailureRate), dur(s.TimeToRestoreP50Seconds), s.Restores)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%s / %s (%d pushes)\t%s\t%s (%d)\t%s\n", s.Environment, s.Deployed, s.Failed, s.PerDay,
+			dur(s.LeadTimeP50Seconds), dur(s.LeadTimeP90Seconds), s.LeadTimeSamples, pct(s.ChangeFailureRate), dur(s.TimeToRestoreP50Seconds), s.Restores, decisionsCell(s))
 	}
 	_ = tw.Flush()
+	fmt.Fprintln(w, "\nPeople's decisions: who and why, by execution: deployer audit.")
+}
+
+// decisionsCell says an environment's decisions by kind, and how many
+// IAM did not verify.
+func decisionsCell(s Stats) string {
+	if len(s.Decisions) == 0 {
+		return "none"
+	}
+	kinds := make([]string, 0, len(s.Decisions))
+	for k := range s.Decisions {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%d %s", s.Decisions[k], strings.ToLower(k))
+	}
+	out := strings.Join(parts, ", ")
+	if s.Unverified > 0 {
+		out += fmt.Sprintf(" (%d unverified)", s.Unverified)
+	}
+	return out
 }
 
 func dur(s *float64) string {

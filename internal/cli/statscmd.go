@@ -48,6 +48,11 @@ func (a *App) stats(ctx context.Context, args []string) error {
 		out, _ := executions.Decode[deploy.State](e.Output)
 		at := Attempt{Environment: r.Environment, Start: e.Start, Stop: e.Stop, Outcome: OutcomeOf(e.Status, e.Error, out.Deployment.Done)}
 		at.PushedAt = pushTime(e.Input)
+		if !out.Deployment.Done {
+			// Failed, rejected: its output, if any, may not hold its decisions.
+			out = a.stateOf(ctx, e)
+		}
+		at.Decisions = deploy.AuditOf(out)
 		attempts = append(attempts, at)
 		return nil
 	})

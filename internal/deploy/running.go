@@ -36,6 +36,18 @@ func LatestState(ctx context.Context, api executions.HistoryReader, arn string) 
 	return Running{ARN: arn, State: st}, ok, nil
 }
 
+// LastState reads an execution's latest state document from its latest
+// history events, whether it runs or ended: a failed execution has no
+// output, and the state its Fail state entered with is its last.
+func LastState(ctx context.Context, api executions.HistoryReader, arn string) (State, bool, error) {
+	events, err := executions.LatestEvents(ctx, api, arn, 5)
+	if err != nil {
+		return State{}, false, fmt.Errorf("read the history of %s: %w", arn, err)
+	}
+	st, ok := executions.Latest[State](events)
+	return st, ok, nil
+}
+
 // FindRunning finds the first running execution (newest first) whose latest
 // state and wait match; nil: none.
 func FindRunning(ctx context.Context, api executions.HistoryReader, r *executions.Reader, match func(State, *Parked) bool) (*Running, error) {

@@ -277,6 +277,9 @@ func (f Facts) trigger() string {
 		line := "rollback"
 		if f.State != nil && f.State.Rollback != nil && f.State.Rollback.By != "" {
 			line += " by " + f.State.Rollback.By
+			if t.Verified != "" {
+				line += " (verified by IAM)"
+			}
 		}
 		if t.Reason != "" {
 			line += ": " + t.Reason
@@ -286,6 +289,9 @@ func (f Facts) trigger() string {
 	line := "started by hand"
 	if t.By != "" {
 		line += " by " + t.By
+		if t.Verified != "" {
+			line += " (verified by IAM)"
+		}
 	}
 	if t.Reason != "" {
 		line += ": " + t.Reason

@@ -81,6 +81,15 @@ func TestCompose(t *testing.T) {
 			textHas: []string{"started by hand by arn:aws:iam::123456789012:user/ana: hotfix", "1s", "deployer rollback prod"},
 			chatHas: []string{"*Trigger* started by hand"},
 		},
+		"manual start through the deployer API: verified": {
+			facts: Facts{ExecutionARN: arn, Name: "prod-1", Status: "FAILED", Error: "DeploymentRolledBack", Cause: "rolled back",
+				Start: t0, Stop: t0.Add(time.Second), State: state(func(s *deploy.State) {
+					s.Trigger = deploy.Trigger{Type: "manual", Reason: "hotfix", By: "arn:aws:iam::123456789012:user/ana", Verified: "IAM"}
+				})},
+			subject: "ecr-deployer: prod deployment failed: DeploymentRolledBack",
+			textHas: []string{"started by hand by arn:aws:iam::123456789012:user/ana (verified by IAM): hotfix"},
+			chatHas: []string{"*Trigger* started by hand"},
+		},
 		"deployed": {
 			facts:   Facts{ExecutionARN: arn, Name: "prod-1", Status: "SUCCEEDED", Start: t0, Stop: t0.Add(6 * time.Minute), State: state(nil)},
 			subject: "ecr-deployer: prod deployed",

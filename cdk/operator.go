@@ -20,8 +20,6 @@ import (
 //   - cloudformation:DescribeStacks on this stack (the state machine's ARN);
 //   - states:ListExecutions on the state machine, DescribeExecution and
 //     GetExecutionHistory on its executions;
-//   - ecr:BatchGetImage and ecr:PutImage on the configured repositories
-//     (promote reads the source tag's manifest and writes the new tag);
 //   - ecs:DescribeServiceDeployments, ContinueServiceDeployment and
 //     StopServiceDeployment on the configured services and their service
 //     deployments (continue and rollback answer a pause hook or stop a
@@ -41,8 +39,7 @@ import (
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
 func operatorPolicy(stack awscdk.Stack, targets []config.Resolved, smName, smARN *string, apis map[string]*string) []awsiam.ManagedPolicy {
 	h := newHumanPolicies(stack, targets, smName, smARN)
-	base := append(h.viewer(), h.promoter()...)
-	base = append(base, h.invokeURL(apis["ApproverApi"], apis["PromoterApi"], apis["OverriderApi"]))
+	base := append(h.viewer(), h.invokeURL(apis["ApproverApi"], apis["PromoterApi"], apis["OverriderApi"]))
 	return h.pack("OperatorPolicy", "ecr-deployer CLI: start, follow and inspect deployments, promote images, decide through the deployer API", base,
 		"ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment")
 }
@@ -56,8 +53,9 @@ type rolePolicy struct {
 // rolePolicies are the operator's rights split by duty, so that the person
 // who promotes a change is not the one who approves it:
 //   - viewer: status, history, follow, stats (read-only);
-//   - promoter: the viewer's, and promote, start, rollback (ECR's tag;
-//     StopServiceDeployment; the promoter API, which starts and records);
+//   - promoter: the viewer's, and promote, start, rollback
+//     (StopServiceDeployment; the promoter API, which retags, starts and
+//     records);
 //   - approver: the viewer's, and approve, reject, continue (the approver
 //     API; ContinueServiceDeployment);
 //   - overrider: the overrider API alone (starts with --override-guard,
@@ -69,7 +67,7 @@ type rolePolicy struct {
 func rolePolicies(stack awscdk.Stack, targets []config.Resolved, smName, smARN *string, apis map[string]*string) []rolePolicy {
 	h := newHumanPolicies(stack, targets, smName, smARN)
 	viewer := h.pack("ViewerPolicy", "ecr-deployer viewer: status, history, follow, stats", append(h.viewer(), h.describeClusters()...))
-	promoter := h.pack("PromoterPolicy", "ecr-deployer promoter: promote, start, rollback", append(append(h.viewer(), h.promoter()...), h.invokeURL(apis["PromoterApi"])),
+	promoter := h.pack("PromoterPolicy", "ecr-deployer promoter: promote, start, rollback", append(h.viewer(), h.invokeURL(apis["PromoterApi"])),
 		"ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment")
 	approver := h.pack("ApproverPolicy", "ecr-deployer approver: approve, reject, continue (through the deployer API)", append(h.viewer(), h.invokeURL(apis["ApproverApi"])),
 		"ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment")
@@ -137,14 +135,6 @@ func (h *humanPolicies) describeClusters() []awsiam.PolicyStatement {
 			h.stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ecs"), Resource: jsii.String("service-deployment"), ResourceName: jsii.String(t.Cluster + "/*")}))
 	}
 	return []awsiam.PolicyStatement{statement(arns, "ecs:DescribeServiceDeployments")}
-}
-
-// promoter: a tag moved in ECR (an execution is started through the
-// deployer API, never with states:StartExecution).
-func (h *humanPolicies) promoter() []awsiam.PolicyStatement {
-	return []awsiam.PolicyStatement{
-		statement(h.repoArns, "ecr:BatchGetImage", "ecr:PutImage"),
-	}
 }
 
 // invokeURL: the deployer API's functions, through their IAM-authenticated URLs only.

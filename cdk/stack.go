@@ -72,6 +72,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	topic := notificationTopic(stack)
 	turns := turnsTable(stack)
 	notified := notifiedTable(stack)
+	promotions := promotionsTable(stack)
 	descriptions := map[string]string{
 		"Trigger":      "ecr-deployer: Trigger: starts the deployment an ECR push asks for, named after its environment, image and event",
 		"Wake":         "ecr-deployer: Wake: ends the wait of the execution an ECS event is about",
@@ -111,6 +112,12 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 				Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem"),
 				Resources: &[]*string{notified.TableArn()},
 			}))
+		case "ResolveTarget":
+			// ResolveTarget reads who promoted the pushed image (deploy/promotion.go).
+			env = &map[string]*string{"PROMOTIONS_TABLE": promotions.TableName()}
+			role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions: jsii.Strings("dynamodb:GetItem"), Resources: &[]*string{promotions.TableArn()},
+			}))
 		case "Watch":
 			// Watch tells the topic when a deployment waits for approval.
 			env = &map[string]*string{"TOPIC_ARN": topic.TopicArn()}
@@ -136,6 +143,14 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 				Reason:    jsii.String("Read-only: DescribeStacks of this stack alone; the stack ID after its name is not known before the stack exists."),
 				AppliesTo: &[]interface{}{"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/" + *stack.StackName() + "/*"},
 			}}, jsii.Bool(true))
+		}
+		if f.Name == "PromoterApi" {
+			// The promoter's API records who promoted an image before it
+			// moves the tag (a TransactWriteItems Put is dynamodb:PutItem).
+			(*env)["PROMOTIONS_TABLE"] = promotions.TableName()
+			role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions: jsii.Strings("dynamodb:PutItem"), Resources: &[]*string{promotions.TableArn()},
+			}))
 		}
 		fn := awslambda.NewFunction(stack, jsii.String(f.Name), &awslambda.FunctionProps{
 			Description:   jsii.String(desc),
@@ -469,6 +484,24 @@ func turnsTable(stack awscdk.Stack) awsdynamodb.Table {
 	return t
 }
 
+// promotionsTable holds who promoted each image through the deployer API
+// (deploy/promotion.go): one small item per promotion, deleted by
+// DynamoDB's TTL a day later (ResolveTarget reads it within minutes).
+func promotionsTable(stack awscdk.Stack) awsdynamodb.Table {
+	t := awsdynamodb.NewTable(stack, jsii.String("Promotions"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("promotion"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String("expires"),
+		RemovalPolicy:       awscdk.RemovalPolicy_DESTROY,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(t, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-DDB3"),
+		Reason: jsii.String("The table holds who promoted an image for the minutes until its push is resolved; each execution keeps its own copy in its history. " +
+			"Losing it loses the audit line of the pushes in flight, nothing to restore."),
+	}}, nil)
+	return t
+}
+
 // notifiedTable holds which execution ends Notify has told (notify's
 // once.go): one small item per execution, deleted by DynamoDB's TTL after
 // 30 days.
@@ -708,6 +741,9 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	for _, fn := range []string{"PromoterApi", "OverriderApi"} {
 		allow(fn, []string{"states:StartExecution"}, []*string{smARN}, nil)
 	}
+	// deployer promote: the promoter's API retags the configured
+	// repositories' images as the caller.
+	allow("PromoterApi", []string{"ecr:BatchGetImage", "ecr:PutImage"}, repos, nil)
 	for _, fn := range []string{"ApproverApi", "PromoterApi"} {
 		allow(fn, []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smARN}, nil)
 		allow(fn, []string{"states:DescribeExecution", "states:GetExecutionHistory"}, []*string{execARN}, nil)

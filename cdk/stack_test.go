@@ -347,7 +347,7 @@ func TestLeastPrivilege(t *testing.T) {
 		"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "sqs:SendMessage", "kms:GenerateDataKey*", "logs:CreateLogStream", "logs:PutLogEvents", "ecr:PutImage"}
 	// Where each service's actions may point: the stack's own resource of
 	// that type (by its logical id's prefix), never another.
-	ownResource := map[string][]string{"dynamodb:": {`"Turns`, `"Notified`}, "sqs:": {`"DeadLetterQueue`}, "sns:": {`"Notifications`}, "kms:": {`"NotificationsKey`}}
+	ownResource := map[string][]string{"dynamodb:": {`"Turns`, `"Notified`, `"Promotions`}, "sqs:": {`"DeadLetterQueue`}, "sns:": {`"Notifications`}, "kms:": {`"NotificationsKey`}}
 	found := map[string]bool{}
 	for name, policy := range resources("AWS::IAM::Policy") {
 		for _, st := range policy["PolicyDocument"].(map[string]any)["Statement"].([]any) {
@@ -543,10 +543,10 @@ func TestPeoplesPolicies(t *testing.T) {
 	}
 	want := map[string][]string{
 		"ViewerPolicy":    with(),
-		"PromoterPolicy":  with("ecr:BatchGetImage", "ecr:PutImage", "ecs:StopServiceDeployment", "lambda:InvokeFunctionUrl"),
+		"PromoterPolicy":  with("ecs:StopServiceDeployment", "lambda:InvokeFunctionUrl"),
 		"ApproverPolicy":  with("ecs:ContinueServiceDeployment", "lambda:InvokeFunctionUrl"),
 		"OverriderPolicy": with("lambda:InvokeFunctionUrl"),
-		"OperatorPolicy":  with("ecr:BatchGetImage", "ecr:PutImage", "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment", "lambda:InvokeFunctionUrl"),
+		"OperatorPolicy":  with("ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment", "lambda:InvokeFunctionUrl"),
 	}
 	got := map[string][]string{}
 	invokes := map[string][]string{}

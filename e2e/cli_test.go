@@ -94,6 +94,9 @@ func TestCLI(t *testing.T) {
 		if r.Status != "SUCCEEDED" || r.Digest != emulator.NewDigest || r.Trigger != "push app:staging" || r.Environment != "staging" {
 			t.Errorf("status row = %+v", r)
 		}
+		// The push names its promoter, as the deployer API recorded them.
+		_, st := result(t, s, pushed{arn: s.ExecutionARN(r.Execution), name: r.Execution})
+		expect(t, st.Trigger.By == rig.PersonARN(rig.OperatorAccessKey) && st.Trigger.Verified != "" && !st.Trigger.PromotedAt.IsZero(), "the push's trigger: %+v", st.Trigger)
 		code, out, _ = deployer(t, "history", r.Execution)
 		for _, want := range []string{"ResolveTarget", "RunMigration", "task STOPPED, exit code 0", "CheckDeployment", "COMPLETED", "Result: SUCCEEDED"} {
 			if !strings.Contains(out, want) {
@@ -182,17 +185,15 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
-	t.Run("promote refuses a tag no target deploys when asked to follow, and says what the targets are", func(t *testing.T) {
-		code, _, errOut := deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "nightly", "--follow")
-		expect(t, code == 1 && strings.Contains(errOut, "app:nightly is not a target of stack EcrDeployer") && strings.Contains(errOut, "app:staging → staging") && strings.Contains(errOut, "nothing was retagged"),
-			"exit %d\n%s", code, errOut)
-		// (Under OperatorPolicy IAM refuses any other repository first; an
-		// administrator learns it does not exist.)
-		t.Setenv("AWS_ACCESS_KEY_ID", "admin")
-		code, _, errOut = deployer(t, "promote", "--repository", "nope", "--from", "sha-2", "--to", "staging")
-		expect(t, code == 1 && strings.Contains(errOut, `there is no ECR repository "nope"`), "exit %d\n%s", code, errOut)
+	t.Run("promote refuses a tag no target deploys, and says what the targets are", func(t *testing.T) {
+		for _, args := range [][]string{{"--repository", "app", "--to", "nightly", "--follow"}, {"--repository", "app", "--to", "nightly"}, {"--repository", "nope", "--to", "staging"}} {
+			code, _, errOut := deployer(t, append([]string{"promote", "--from", "sha-2"}, args...)...)
+			expect(t, code == 1 && strings.Contains(errOut, "is not a target of stack EcrDeployer") && strings.Contains(errOut, "app:staging → staging") && strings.Contains(errOut, "nothing was retagged"),
+				"%v: exit %d\n%s", args, code, errOut)
+		}
 		// Without the stack's targets, promote does not act.
-		code, _, errOut = deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "staging", "--stack", "Nope")
+		t.Setenv("AWS_ACCESS_KEY_ID", "admin")
+		code, _, errOut := deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "staging", "--stack", "Nope")
 		expect(t, code == 1 && strings.Contains(errOut, `read the stack "Nope"`) && strings.Contains(errOut, "does not exist") && strings.Contains(errOut, "nothing was retagged"),
 			"exit %d\n%s", code, errOut)
 	})

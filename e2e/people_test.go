@@ -159,4 +159,25 @@ func TestWhoDecides(t *testing.T) {
 		code, out, _ = deployer(t, "audit", "gated")
 		expect(t, code == 0 && strings.Contains(out, "approved") && strings.Contains(out, approver) && strings.Contains(out, "IAM"), "audit says:\n%s", out)
 	})
+	t.Run("who promoted an image cannot approve its deployment", func(t *testing.T) {
+		as(t, rig.OperatorAccessKey) // one of gated's approvers
+		code, out, errOut := deployer(t, "promote", "--repository", "app", "--from", "sha-2", "--to", "gated", "--reason", "ship it")
+		if code != 0 || !strings.Contains(out, "as "+rig.PersonARN(rig.OperatorAccessKey)) {
+			t.Fatalf("promote: exit %d %s%s", code, out, errOut)
+		}
+		var promoted string
+		for deadline := time.Now().Add(30 * time.Second); promoted == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			code, out, errOut = deployer(t, "approve", "gated", "--reason", "my own promotion")
+			if strings.Contains(errOut, "NothingWaits") || strings.Contains(errOut, "no deployment of gated waits") {
+				continue // the push's execution has not reached its approval yet
+			}
+			promoted = errOut
+		}
+		expect(t, code == 1 && strings.Contains(promoted, "started this deployment and cannot approve"), "the promoter approves: exit %d %s%s", code, out, promoted)
+		as(t, rig.ApproverAccessKey)
+		untilExit0(t, "approve", "gated", "--reason", "reviewed the promotion")
+		as(t, rig.ViewerAccessKey)
+		code, out, _ = deployer(t, "audit", "gated", "--output", "json")
+		expect(t, code == 0 && strings.Contains(out, `"kind":"promote"`) && strings.Contains(out, "ship it"), "audit lists no promotion:\n%s", out)
+	})
 }

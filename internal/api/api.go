@@ -55,6 +55,8 @@ const (
 	// ActionRedeploy rolls Environment back by deploying an image it
 	// deployed before again (Digest, or the one before the current).
 	ActionRedeploy = "redeploy"
+	// ActionPromote retags From as To in Repository (deployer promote).
+	ActionPromote = "promote"
 	// ActionRecord records a pause-hook decision (CONTINUE or ROLLBACK) in
 	// the execution's deployment wait.
 	ActionRecord = "record"
@@ -79,6 +81,11 @@ type Request struct {
 	SkipMigration  bool   `json:"skipMigration,omitempty"`
 	OverrideGuard  bool   `json:"overrideGuard,omitempty"`
 	OverrideWindow bool   `json:"overrideWindow,omitempty"`
+	// A promotion's: the repository, the image (a tag or a digest) and
+	// the target's tag to give it.
+	Repository string `json:"repository,omitempty"`
+	From       string `json:"from,omitempty"`
+	To         string `json:"to,omitempty"`
 	// Token and RequestedAt name a start's execution: the same request
 	// sent again starts nothing new.
 	Token       string    `json:"token,omitempty"`
@@ -104,6 +111,10 @@ type Answer struct {
 	Name     string               `json:"name,omitempty"`
 	By       string               `json:"by,omitempty"`
 	Redeploy *deploy.RedeployPlan `json:"redeploy,omitempty"`
+	// A promotion's: the digest the tag names now, and AlreadyTagged when
+	// it did before (ECR sends no event: nothing starts).
+	Digest        string `json:"digest,omitempty"`
+	AlreadyTagged bool   `json:"alreadyTagged,omitempty"`
 }
 
 // SFNAPI is what the API calls in Step Functions.
@@ -121,9 +132,13 @@ type Server struct {
 	StateMachineARN string
 	// StartARN is the alias starts go through (STATE_MACHINE_ALIAS_ARN).
 	StartARN string
-	Config   *config.Config
-	Now      func() time.Time
-	Log      *slog.Logger
+	// ECR retags, and Promotions (PROMOTIONS_TABLE) records who promoted.
+	ECR             ECRAPI
+	Promotions      deploy.PromotionsAPI
+	PromotionsTable string
+	Config          *config.Config
+	Now             func() time.Time
+	Log             *slog.Logger
 }
 
 // Error is a refusal with its HTTP status; its code names it.
@@ -181,6 +196,8 @@ func (s *Server) serve(ctx context.Context, req events.LambdaFunctionURLRequest)
 		return s.start(ctx, who, in)
 	case ActionRedeploy:
 		return s.redeploy(ctx, who, in)
+	case ActionPromote:
+		return s.promote(ctx, who, in)
 	default:
 		return s.record(ctx, who, in)
 	}
@@ -227,10 +244,10 @@ func (c Capability) allows(in Request) error {
 		ok = (c == Approver && in.Decision.Action == Continue) || (c == Promoter && in.Decision.Action == Rollback)
 	case ActionStart:
 		ok = c == Overrider || (c == Promoter && !in.Overrides())
-	case ActionRedeploy:
+	case ActionRedeploy, ActionPromote:
 		ok = c == Promoter && !in.Overrides()
 	default:
-		return refuse(http.StatusBadRequest, "BadRequest", "action %q: want start, redeploy, approve, reject or record", in.Action)
+		return refuse(http.StatusBadRequest, "BadRequest", "action %q: want promote, start, redeploy, approve, reject or record", in.Action)
 	}
 	if !ok {
 		what := in.Action
@@ -240,7 +257,7 @@ func (c Capability) allows(in Request) error {
 		if in.Overrides() {
 			what += " with overrides"
 		}
-		return refuse(http.StatusForbidden, "WrongCapability", "the %s URL does not take %s (approve, reject and CONTINUE are the approver's; start, redeploy and ROLLBACK the promoter's; a start with overrides the overrider's)", c, strings.ToLower(what))
+		return refuse(http.StatusForbidden, "WrongCapability", "the %s URL does not take %s (approve, reject and CONTINUE are the approver's; promote, start, redeploy and ROLLBACK the promoter's; a start with overrides the overrider's)", c, strings.ToLower(what))
 	}
 	return nil
 }

@@ -96,6 +96,9 @@ func TestCapabilityAllows(t *testing.T) {
 		{Overrider, Request{Action: ActionRecord, Decision: &deploy.Decision{Action: Rollback}}, http.StatusForbidden},
 		{Approver, Request{Action: ActionStart}, http.StatusForbidden},
 		{Approver, Request{Action: ActionRedeploy}, http.StatusForbidden},
+		{Promoter, Request{Action: ActionPromote}, http.StatusOK},
+		{Approver, Request{Action: ActionPromote}, http.StatusForbidden},
+		{Overrider, Request{Action: ActionPromote}, http.StatusForbidden},
 	}
 	for _, tc := range cases {
 		if got := status(tc.c.allows(tc.in)); got != tc.want {

@@ -71,6 +71,7 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 	}
 	sfnClient := sfn.NewFromConfig(cfg)
 	ecsClient := ecs.NewFromConfig(cfg)
+	db := dynamodb.NewFromConfig(cfg)
 	var notices deploy.NoticeAPI
 	if topic := os.Getenv("TOPIC_ARN"); topic != "" {
 		// Watch tells the topic what awaits approval.
@@ -85,7 +86,8 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 		Notices: notices, Live: live,
 		ECS: ecsClient, Tags: ecsClient, ECR: ecr.NewFromConfig(cfg), SFN: sfnClient, Tokens: sfnClient, History: sfnClient, Starter: sfnClient,
 		Logs:  cloudwatchlogs.NewFromConfig(cfg),
-		Turns: dynamodb.NewFromConfig(cfg), TurnsTable: os.Getenv("TURNS_TABLE"),
+		Turns: db, TurnsTable: os.Getenv("TURNS_TABLE"),
+		Promotions: db, PromotionsTable: os.Getenv("PROMOTIONS_TABLE"),
 		StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
 		StartARN:        os.Getenv("STATE_MACHINE_ALIAS_ARN"),
 		Config:          targets, Region: cfg.Region, Log: lambdacontext.NewLogger(),
@@ -141,5 +143,6 @@ func API(ctx context.Context, c api.Capability) (*api.Server, error) {
 		return nil, err
 	}
 	return &api.Server{Capability: c, SFN: sfn.NewFromConfig(cfg), StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
-		StartARN: os.Getenv("STATE_MACHINE_ALIAS_ARN"), Config: targets, Log: lambdacontext.NewLogger()}, nil
+		StartARN: os.Getenv("STATE_MACHINE_ALIAS_ARN"), ECR: ecr.NewFromConfig(cfg),
+		Promotions: dynamodb.NewFromConfig(cfg), PromotionsTable: os.Getenv("PROMOTIONS_TABLE"), Config: targets, Log: lambdacontext.NewLogger()}, nil
 }

@@ -3,25 +3,23 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/api"
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 	"github.com/ecr-deployer/ecr-deployer/internal/history"
 )
 
-// promote retags an image: BatchGetImage, then PutImage of the exact manifest
-// bytes and media type under the new tag. ECR emits a PUSH event for the new
+// promote has the promoter's deployer API retag an image (BatchGetImage,
+// then PutImage of the exact manifest bytes and media type under the
+// target's tag) and record who asked. ECR emits a PUSH event for the new
 // tag, which starts the deployment.
 // https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-retag.html
 func (a *App) promote(ctx context.Context, args []string) error {
@@ -29,7 +27,8 @@ func (a *App) promote(ctx context.Context, args []string) error {
 		"deployer promote --repository app --from sha-4f2c1e9 --to staging\n  deployer promote --repository app --from sha-4f2c1e9 --to prod --follow --until traffic-shifted")
 	repo := fs.String("repository", "", "ECR repository (required)")
 	from := fs.String("from", "", "the image to promote: a tag or a sha256: digest (required)")
-	to := fs.String("to", "", "the tag to give it, e.g. staging (required)")
+	to := fs.String("to", "", "the tag to give it, e.g. staging (required; a target's tag)")
+	reason := fs.String("reason", "", "why, recorded with who you are")
 	follow := fs.Bool("follow", false, "wait for the deployment the push starts and follow it; exit 0 only if it SUCCEEDED")
 	wait := fs.Duration("wait", time.Minute, "with --follow: how long to wait for the push event to start the execution")
 	untilFlag := fs.String("until", "", "with --follow: return (exit 0) once the deployment reaches this point: migrated, deploying, traffic-shifted, baking or an ECS lifecycle stage; the workflow keeps watching to the end")
@@ -50,66 +49,33 @@ func (a *App) promote(ctx context.Context, args []string) error {
 	if err := a.connect(ctx); err != nil {
 		return err
 	}
-	id := ecrtypes.ImageIdentifier{ImageTag: from}
-	if strings.HasPrefix(*from, "sha256:") {
-		id = ecrtypes.ImageIdentifier{ImageDigest: from}
-	}
-	got, err := deploy.GetManifest(ctx, a.ecr, &ecr.BatchGetImageInput{RepositoryName: repo, ImageIds: []ecrtypes.ImageIdentifier{id}})
-	var noRepo *ecrtypes.RepositoryNotFoundException
-	var api smithy.APIError
-	switch {
-	case errors.As(err, &noRepo):
-		return fmt.Errorf("there is no ECR repository %q in %s for the account of your credentials: check --repository (and --region)", *repo, a.region)
-	case errors.As(err, &api) && api.ErrorCode() == "AccessDeniedException":
-		return fmt.Errorf("your credentials may not read images of ECR repository %q (ecr:BatchGetImage was denied): check --repository; the stack's OperatorPolicy covers the targets' repositories only", *repo)
-	}
-	if err != nil {
-		return fmt.Errorf("get image %s:%s: %w", *repo, *from, err)
-	}
-	if len(got.Images) == 0 {
-		reason := "not found"
-		if len(got.Failures) > 0 {
-			reason = string(got.Failures[0].FailureCode) + ": " + aws.ToString(got.Failures[0].FailureReason)
-		}
-		return fmt.Errorf("image %s:%s: %s", *repo, *from, reason)
-	}
-	img := got.Images[0]
 	ts, err := a.targets(ctx)
 	if err != nil {
 		return fmt.Errorf("%w; nothing was retagged", err)
 	}
 	t, configured := ts.ByImage(*repo, *to)
-	if !configured && *follow {
-		return fmt.Errorf("%s:%s is not a target of stack %s, so its push would start no deployment to follow (targets: %s); nothing was retagged", *repo, *to, a.global.stack, describeTargets(ts))
+	if !configured {
+		return fmt.Errorf("%s:%s is not a target of stack %s, so its push would deploy nothing (targets: %s); nothing was retagged. The deployer promotes to a target's tag only; retag anything else with your registry tools", *repo, *to, a.global.stack, describeTargets(ts))
 	}
 	// Executions that started before this push are not its own, though an
 	// earlier push of the same image to the same tag looks the same: the
 	// margin allows for this machine's clock running ahead of AWS's.
 	pushedAfter := a.Now().Add(-pushClockMargin)
-	put, err := a.ecr.PutImage(ctx, &ecr.PutImageInput{
-		RepositoryName: repo, ImageManifest: img.ImageManifest, ImageManifestMediaType: img.ImageManifestMediaType, ImageTag: to,
-	})
-	var exists *ecrtypes.ImageAlreadyExistsException
-	if errors.As(err, &exists) {
-		digest := aws.ToString(img.ImageId.ImageDigest)
-		if !*follow || !configured {
-			fmt.Fprintf(a.Out, "%s:%s already names this image. ECR sends no event when a tag does not move, so no deployment starts.\n", *repo, *to)
-			if configured {
-				fmt.Fprintf(a.Out, "To deploy it again: deployer start %s\n", t.Environment)
-			}
+	// The promoter's deployer API retags as you and records that you did:
+	// the deployment the push starts names you as its starter.
+	ans, err := a.callAPI(ctx, api.Promoter, api.Request{Action: api.ActionPromote, Repository: *repo, From: *from, To: *to, Reason: *reason})
+	if err != nil {
+		return fmt.Errorf("%w; nothing was retagged", err)
+	}
+	digest := ans.Digest
+	if ans.AlreadyTagged {
+		if !*follow {
+			fmt.Fprintf(a.Out, "%s:%s already names this image. ECR sends no event when a tag does not move, so no deployment starts.\nTo deploy it again: deployer start %s\n", *repo, *to, t.Environment)
 			return nil
 		}
 		return a.alreadyTagged(ctx, t, digest, until)
 	}
-	if err != nil {
-		return fmt.Errorf("put image %s:%s: %w", *repo, *to, err)
-	}
-	digest := aws.ToString(put.Image.ImageId.ImageDigest)
-	fmt.Fprintf(a.Out, "Promoted %s@%s to %s:%s.\n", *repo, history.ShortDigest(digest), *repo, *to)
-	if !configured {
-		fmt.Fprintf(a.Out, "Note: %s:%s is not a target of stack %s, so no deployment starts (targets: %s).\n", *repo, *to, a.global.stack, describeTargets(ts))
-		return nil
-	}
+	fmt.Fprintf(a.Out, "Promoted %s@%s to %s:%s as %s.\n", *repo, history.ShortDigest(digest), *repo, *to, ans.By)
 	env := t.Environment
 	if !*follow {
 		fmt.Fprintf(a.Out, "ECR sends the push event; the %s deployment starts within seconds. Follow it with: deployer status %s\n", env, env)

@@ -20,6 +20,7 @@ type AuditEntry struct {
 // Audit kinds.
 const (
 	AuditStart          = "start"
+	AuditPromote        = "promote"
 	AuditRollbackStart  = "rollback"
 	AuditOverrideGuard  = "override-guard"
 	AuditOverrideWindow = "override-window"
@@ -40,6 +41,9 @@ func AuditOf(s State) []AuditEntry {
 	var out []AuditEntry
 	start := s.Execution.StartTime
 	digest := s.Image.Digest
+	if t := s.Trigger; t.Type == "push" && t.By != "" {
+		out = append(out, AuditEntry{Kind: AuditPromote, By: t.By, At: t.PromotedAt, Reason: t.Reason, Digest: digest, Verified: t.Verified})
+	}
 	if t := s.Trigger; t.Type == "manual" || t.Type == "rollback" {
 		kind := AuditStart
 		if t.Type == "rollback" {

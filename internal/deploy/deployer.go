@@ -61,6 +61,11 @@ type Deployer struct {
 	// Turns holds each service's turn in the table TurnsTable (CheckTurn).
 	Turns      TurnsAPI
 	TurnsTable string
+	// Promotions holds who promoted each image (the deployer API writes,
+	// ResolveTarget reads) in PromotionsTable; unset, a push's starter is
+	// unknown.
+	Promotions      PromotionsAPI
+	PromotionsTable string
 	// Notices, when set, tells the notification topic what awaits a person.
 	Notices NoticeAPI
 	// StateMachineARN is the workflow whose executions Wake wakes.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -13,10 +14,11 @@ import (
 
 // Request is what a start asks for, from either kind of input.
 type Request struct {
-	// From an ECR event: the repository, tag and digest pushed.
+	// From an ECR event: the repository, tag and digest pushed, and when.
 	Repository string
 	Tag        string
 	Registry   string
+	PushedAt   time.Time
 	// From a manual start: the environment.
 	Environment string
 	// Digest is the event's digest, or the one a person asked for (optional).
@@ -117,6 +119,7 @@ func parseEvent(b []byte) (Request, error) {
 		Repository: d.RepositoryName,
 		Tag:        d.ImageTag,
 		Registry:   ev.Account,
+		PushedAt:   ev.Time,
 		Digest:     d.ImageDigest,
 		Trigger:    Trigger{Type: "push", EventID: ev.ID},
 	}, nil

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseInput(t *testing.T) {
@@ -38,12 +39,12 @@ func TestParseInput(t *testing.T) {
 		want       Request
 		invalidHas string
 	}{
-		"documented sample event": {input: string(sample), want: Request{Repository: "my-repository-name", Tag: "latest", Registry: "123456789012",
+		"documented sample event": {input: string(sample), want: Request{Repository: "my-repository-name", Tag: "latest", Registry: "123456789012", PushedAt: time.Date(2019, 11, 16, 1, 54, 34, 0, time.UTC),
 			Digest: "sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234", Trigger: Trigger{Type: "push", EventID: "13cde686-328b-6117-af20-0e5566167482"}}},
 		"staging push with media types": {input: with(func(m map[string]any) {
 			detail("image-tag", "staging")(m)
 			detail("manifest-media-type", "application/vnd.oci.image.manifest.v1+json")(m)
-		}), want: Request{Repository: "my-repository-name", Tag: "staging", Registry: "123456789012",
+		}), want: Request{Repository: "my-repository-name", Tag: "staging", Registry: "123456789012", PushedAt: time.Date(2019, 11, 16, 1, 54, 34, 0, time.UTC),
 			Digest: "sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234", Trigger: Trigger{Type: "push", EventID: "13cde686-328b-6117-af20-0e5566167482"}}},
 		"manual":                   {input: `{"environment":"staging"}`, want: Request{Environment: "staging", Trigger: Trigger{Type: "manual"}}},
 		"manual with every option": {input: `{"environment":"prod","digest":"sha256:` + strings.Repeat("ab", 32) + `","skipMigration":true,"reason":"rollback"}`, want: Request{Environment: "prod", Digest: "sha256:" + strings.Repeat("ab", 32), SkipMigration: true, Trigger: Trigger{Type: "manual", Reason: "rollback"}}},

@@ -47,6 +47,7 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 	if req.Rollback != nil {
 		s.Rollback = &Rollback{Of: req.Rollback.Of, To: s.Image.Digest, By: req.Rollback.By}
 	}
+	d.promoter(ctx, &s, req)
 	if len(target.Windows) > 0 {
 		// Decided as of the execution's start, as the queue reads it for
 		// other executions (Candidate.Ready), so that both agree.
@@ -549,4 +550,23 @@ func decideWindow(ws config.Windows, req Request, now time.Time) *Window {
 		w.Reason = fmt.Sprintf("outside the deployment window (%s): waits until it opens at %s (in %s)", ws.String(), until.Format(time.RFC3339), until.Sub(now).Round(time.Minute))
 	}
 	return w
+}
+
+// promoter names a push's starter from the promotion the deployer API
+// recorded for it, if any (promotion.go). A record that cannot be read
+// leaves the starter unknown, as for any push, and says so in the state:
+// the deployment is not held back for its audit line.
+func (d *Deployer) promoter(ctx context.Context, s *State, req Request) {
+	if req.Trigger.Type != "push" || d.Promotions == nil || d.PromotionsTable == "" {
+		return
+	}
+	p, err := LookupPromotion(ctx, d.Promotions, d.PromotionsTable, req.Repository, req.Tag, s.Image.Digest, req.PushedAt)
+	switch {
+	case err != nil:
+		d.log().WarnContext(ctx, "who promoted is unknown", "error", err)
+		s.Trigger.Note = "who promoted this image could not be read (" + err.Error() + "): the starter is unknown, as for a push by other means"
+	case p != nil:
+		s.Trigger.By, s.Trigger.Verified, s.Trigger.Reason = p.By, p.Verified, p.Reason
+		s.Trigger.PromotedAt = p.At
+	}
 }

@@ -293,11 +293,15 @@ type Trigger struct {
 	Type    string `json:"type"`
 	EventID string `json:"eventId,omitempty"`
 	Reason  string `json:"reason,omitempty"`
-	// By is who started a manual start: as IAM authenticated them when
-	// Verified says so (the deployer API started it), else as the input
-	// said; empty for a push (the ECR event names no one).
-	By       string `json:"by,omitempty"`
-	Verified string `json:"verified,omitempty"`
+	// By is who started a manual start, or promoted a push through the
+	// deployer API (PromotedAt: when): as IAM authenticated them when
+	// Verified says so, else as the input said; empty for a push by other
+	// means (the ECR event names no one).
+	By         string    `json:"by,omitempty"`
+	Verified   string    `json:"verified,omitempty"`
+	PromotedAt time.Time `json:"promotedAt,omitzero"`
+	// Note says why a push's promoter is unknown when it could not be read.
+	Note string `json:"note,omitempty"`
 }
 
 // Image is the image being deployed.

@@ -272,6 +272,15 @@ func (f Facts) trigger() string {
 		if f.PushedAt != nil {
 			line += " at " + f.PushedAt.UTC().Format(time.RFC3339)
 		}
+		if t.By != "" {
+			line += ", promoted by " + t.By
+			if t.Verified != "" {
+				line += " (verified by IAM)"
+			}
+		}
+		if t.Reason != "" {
+			line += ": " + t.Reason
+		}
 		return line
 	case "rollback":
 		line := "rollback"

@@ -81,6 +81,15 @@ func TestCompose(t *testing.T) {
 			textHas: []string{"started by hand by arn:aws:iam::123456789012:user/ana: hotfix", "1s", "deployer rollback prod"},
 			chatHas: []string{"*Trigger* started by hand"},
 		},
+		"a push promoted through the deployer API names its promoter": {
+			facts: Facts{ExecutionARN: arn, Name: "prod-1", Status: "FAILED", Error: "DeploymentRolledBack", Cause: "rolled back",
+				Start: t0, Stop: t0.Add(time.Second), PushedAt: &pushed, State: state(func(s *deploy.State) {
+					s.Trigger = deploy.Trigger{Type: "push", Reason: "release 42", By: "arn:aws:iam::123456789012:user/ana", Verified: "IAM"}
+				})},
+			subject: "ecr-deployer: prod deployment failed: DeploymentRolledBack",
+			textHas: []string{"push to ECR at 2026-11-26T09:59:00Z, promoted by arn:aws:iam::123456789012:user/ana (verified by IAM): release 42"},
+			chatHas: []string{"*Trigger* push to ECR"},
+		},
 		"manual start through the deployer API: verified": {
 			facts: Facts{ExecutionARN: arn, Name: "prod-1", Status: "FAILED", Error: "DeploymentRolledBack", Cause: "rolled back",
 				Start: t0, Stop: t0.Add(time.Second), State: state(func(s *deploy.State) {

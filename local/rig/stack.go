@@ -126,8 +126,9 @@ type Stack struct {
 	targets  map[string]func(body []byte)
 	wakeRule map[string]bool
 	// turnsTable is the stack's turns table (CheckTurn's TURNS_TABLE),
-	// notifiedTable its notified table (Notify's NOTIFIED_TABLE).
-	turnsTable, notifiedTable string
+	// notifiedTable its notified table (Notify's NOTIFIED_TABLE), promotionsTable
+	// its promotions table (PROMOTIONS_TABLE: the promoter API, ResolveTarget).
+	turnsTable, notifiedTable, promotionsTable string
 	// topicARN is the stack's notification topic (Notify's TOPIC_ARN).
 	topicARN string
 	// dlq holds the dead letters and the alarms.
@@ -302,6 +303,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			s.turnsTable = name
 		case strings.HasPrefix(name, "Notified"):
 			s.notifiedTable = name
+		case strings.HasPrefix(name, "Promotions"):
+			s.promotionsTable = name
 		}
 	}
 	s.dlq = loadDeadLetters(res)
@@ -623,6 +626,7 @@ func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name
 		"TURNS_TABLE="+s.turnsTable,
 		"STACK_NAME="+StackName,
 		"NOTIFIED_TABLE="+s.notifiedTable,
+		"PROMOTIONS_TABLE="+s.promotionsTable,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60",
 		"DEPLOYER_CONFIG_FILE="+configFile,

@@ -451,6 +451,19 @@ func (d *Deployer) judgeDeployment(ctx context.Context, s *State) (DeploymentVer
 		sd = *found
 	}
 	phase, reading := JudgeServiceDeployment(sd, v.Current)
+	if phase == DeploymentStoppedPhase || phase == DeploymentFailedNoRollback {
+		// The service was read before its service deployment: a newer
+		// deployment that stopped ours in between (ECS stops a deployment
+		// a newer one replaces) is only in a fresher read of the service.
+		// Read it again before concluding that no one replaced ours.
+		again, err := d.describeService(ctx, s.Cluster, s.Service)
+		if err != nil {
+			return v, err
+		}
+		v = JudgeDeployment(again, s.Deployment.ID, s.Deployment.RolloutState == string(ecstypes.DeploymentRolloutStateFailed))
+		v.Current = aws.ToString(again.CurrentServiceDeployment)
+		phase, reading = JudgeServiceDeployment(sd, v.Current)
+	}
 	v.Phase, v.SD = phase, &reading
 	s.Deployment.JudgedBy = "serviceDeployment"
 	return v, nil

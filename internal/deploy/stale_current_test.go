@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -100,5 +101,49 @@ func TestCheckDeploymentDoesNotJudgeAStaleCurrentServiceDeployment(t *testing.T)
 				t.Fatalf("next look: %q (%s), %v; want ours", out.Deployment.ServiceDeploymentARN, out.Deployment.JudgedBy, err)
 			}
 		}
+	}
+}
+
+// replacedECS is a service whose deployment a newer one replaces between
+// two reads: the first DescribeServices still names ours as current, the
+// service deployment read after it is STOPPED, and a fresher read names
+// the newer one.
+type replacedECS struct {
+	ECSAPI
+	created time.Time
+	reads   int
+}
+
+func (f *replacedECS) DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	f.reads++
+	current, deps := "ours", []ecstypes.Deployment{{Id: aws.String("ecs-svc/ours"), Status: aws.String("PRIMARY"), CreatedAt: aws.Time(f.created)}}
+	if f.reads > 1 {
+		current = "newer"
+		deps = []ecstypes.Deployment{{Id: aws.String("ecs-svc/newer"), Status: aws.String("PRIMARY"), TaskDefinition: aws.String("app:8"), CreatedAt: aws.Time(f.created.Add(time.Minute))},
+			{Id: aws.String("ecs-svc/ours"), Status: aws.String("ACTIVE"), CreatedAt: aws.Time(f.created)}}
+	}
+	return &ecs.DescribeServicesOutput{Services: []ecstypes.Service{{ServiceName: aws.String("staging-service"), Status: aws.String("ACTIVE"),
+		CurrentServiceDeployment: aws.String(current), Deployments: deps}}}, nil
+}
+
+func (f *replacedECS) DescribeServiceDeployments(context.Context, *ecs.DescribeServiceDeploymentsInput, ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error) {
+	return &ecs.DescribeServiceDeploymentsOutput{ServiceDeployments: []ecstypes.ServiceDeployment{{ServiceDeploymentArn: aws.String("ours"),
+		Status: ecstypes.ServiceDeploymentStatusStopped, StatusReason: aws.String("Stopped because a new service deployment started."), CreatedAt: aws.Time(f.created)}}}, nil
+}
+
+// A STOPPED service deployment read after a service that still named it
+// current is judged on a fresher read: superseded by the newer one, not
+// stopped by a person.
+func TestCheckDeploymentRereadsTheServiceBeforeJudgingStopped(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 5, 0, 0, time.UTC)
+	created := now.Add(-3 * time.Minute)
+	f := &replacedECS{created: created}
+	d := &Deployer{ECS: f, Log: quiet, Now: func() time.Time { return now }}
+	s := State{Cluster: "staging", Service: "staging-service", Deployment: Deployment{ID: "ecs-svc/ours", ServiceDeploymentARN: "ours",
+		CreatedAt: &created, TimeoutSeconds: 1800, StartedAt: &created, Deadline: ptrTime(now.Add(time.Hour))}}
+	_, err := d.CheckDeployment(context.Background(), s)
+	var superseded *DeploymentSuperseded
+	if !errors.As(err, &superseded) || f.reads != 2 {
+		t.Fatalf("CheckDeployment = %v after %d reads of the service, want DeploymentSuperseded after a second read", err, f.reads)
 	}
 }

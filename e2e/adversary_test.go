@@ -143,6 +143,12 @@ func TestAdversarialLocalStack(t *testing.T) {
 		// A throttled asynchronous invocation is not a function error:
 		// Lambda keeps the event and retries it (for up to 6 hours), so
 		// the push still starts its execution.
+		// The seeded draws are the Trigger's alone only once nothing else
+		// runs: the earlier pushes' executions and their end events.
+		waitAll(t, s)
+		for deadline := time.Now().Add(time.Minute); s.EventsInFlight() && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond) // polling an observable condition, with a deadline
+		}
 		s.SetScenario(emulator.Scenario{Adversary: &emulator.AdversaryScript{Seed: 1, Rate: 0.9, Only: []string{emulator.AdvLambdaThrottled}}})
 		before := len(s.SFN.ExecutionARNs())
 		throttled := promote("throttled", 7004)

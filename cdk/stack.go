@@ -488,34 +488,29 @@ func turnsTable(stack awscdk.Stack) awsdynamodb.Table {
 // (deploy/promotion.go): one small item per promotion, deleted by
 // DynamoDB's TTL a day later (ResolveTarget reads it within minutes).
 func promotionsTable(stack awscdk.Stack) awsdynamodb.Table {
-	t := awsdynamodb.NewTable(stack, jsii.String("Promotions"), &awsdynamodb.TableProps{
-		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("promotion"), Type: awsdynamodb.AttributeType_STRING},
-		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
-		TimeToLiveAttribute: jsii.String("expires"),
-		RemovalPolicy:       awscdk.RemovalPolicy_DESTROY,
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(t, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-DDB3"),
-		Reason: jsii.String("The table holds who promoted an image for the minutes until its push is resolved; each execution keeps its own copy in its history. " +
-			"Losing it loses the audit line of the pushes in flight, nothing to restore."),
-	}}, nil)
-	return t
+	return ttlTable(stack, "Promotions", "promotion", "The table holds who promoted an image for the minutes until its push is resolved; each execution keeps its own copy in its history. "+
+		"Losing it loses the audit line of the pushes in flight, nothing to restore.")
 }
 
 // notifiedTable holds which execution ends Notify has told (notify's
 // once.go): one small item per execution, deleted by DynamoDB's TTL after
 // 30 days.
 func notifiedTable(stack awscdk.Stack) awsdynamodb.Table {
-	t := awsdynamodb.NewTable(stack, jsii.String("Notified"), &awsdynamodb.TableProps{
-		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("execution"), Type: awsdynamodb.AttributeType_STRING},
+	return ttlTable(stack, "Notified", "execution", "The table holds only which execution ends were notified, for 30 days. Losing it loses nothing to restore: "+
+		"at worst a duplicated delivery of an end that came before the loss is notified twice.")
+}
+
+// ttlTable is a small on-demand table of short-lived items (TTL attribute
+// "expires"), without point-in-time recovery, for the reason given.
+func ttlTable(stack awscdk.Stack, id, key, noRecovery string) awsdynamodb.Table {
+	t := awsdynamodb.NewTable(stack, jsii.String(id), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String(key), Type: awsdynamodb.AttributeType_STRING},
 		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		TimeToLiveAttribute: jsii.String("expires"),
 		RemovalPolicy:       awscdk.RemovalPolicy_DESTROY,
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(t, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-DDB3"),
-		Reason: jsii.String("The table holds only which execution ends were notified, for 30 days. Losing it loses nothing to restore: " +
-			"at worst a duplicated delivery of an end that came before the loss is notified twice."),
+		Id: jsii.String("AwsSolutions-DDB3"), Reason: jsii.String(noRecovery),
 	}}, nil)
 	return t
 }

@@ -266,38 +266,29 @@ func (f Facts) trigger() string {
 	default:
 		return ""
 	}
+	var line, by string
 	switch t.Type {
 	case "push":
-		line := "push to ECR"
+		line = "push to ECR"
 		if f.PushedAt != nil {
 			line += " at " + f.PushedAt.UTC().Format(time.RFC3339)
 		}
 		if t.By != "" {
-			line += ", promoted by " + t.By
-			if t.Verified != "" {
-				line += " (verified by IAM)"
-			}
+			by = ", promoted by " + t.By
 		}
-		if t.Reason != "" {
-			line += ": " + t.Reason
-		}
-		return line
 	case "rollback":
-		line := "rollback"
+		line = "rollback"
 		if f.State != nil && f.State.Rollback != nil && f.State.Rollback.By != "" {
-			line += " by " + f.State.Rollback.By
-			if t.Verified != "" {
-				line += " (verified by IAM)"
-			}
+			by = " by " + f.State.Rollback.By
 		}
-		if t.Reason != "" {
-			line += ": " + t.Reason
+	default:
+		line = "started by hand"
+		if t.By != "" {
+			by = " by " + t.By
 		}
-		return line
 	}
-	line := "started by hand"
-	if t.By != "" {
-		line += " by " + t.By
+	if by != "" {
+		line += by
 		if t.Verified != "" {
 			line += " (verified by IAM)"
 		}

@@ -5,21 +5,8 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/ecr-deployer/ecr-deployer/internal/api"
 	"github.com/ecr-deployer/ecr-deployer/internal/awsconf"
 )
 
-func main() {
-	s, err := awsconf.API(context.Background(), api.Overrider)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "overrider-api:", err)
-		os.Exit(1)
-	}
-	lambda.Start(s.Handle)
-}
+func main() { awsconf.ServeAPI(api.Overrider) }

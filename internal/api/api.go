@@ -122,7 +122,7 @@ type SFNAPI interface {
 	executions.API
 	executions.HistoryReader
 	deploy.TokenAPI
-	Starter
+	deploy.StarterAPI
 }
 
 // Server answers the function URL of one capability.
@@ -134,7 +134,7 @@ type Server struct {
 	StartARN string
 	// ECR retags, and Promotions (PROMOTIONS_TABLE) records who promoted.
 	ECR             ECRAPI
-	Promotions      deploy.PromotionsAPI
+	Promotions      deploy.ItemsAPI
 	PromotionsTable string
 	Config          *config.Config
 	Now             func() time.Time

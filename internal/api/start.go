@@ -17,11 +17,6 @@ import (
 	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
-// Starter is what a start calls in Step Functions.
-type Starter interface {
-	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
-}
-
 // tokenSyntax is a request token: the execution name's suffix.
 var tokenSyntax = regexp.MustCompile(`^[0-9a-z]{4,12}$`)
 

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -145,4 +146,16 @@ func API(ctx context.Context, c api.Capability) (*api.Server, error) {
 	return &api.Server{Capability: c, SFN: sfn.NewFromConfig(cfg), StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
 		StartARN: os.Getenv("STATE_MACHINE_ALIAS_ARN"), ECR: ecr.NewFromConfig(cfg),
 		Promotions: dynamodb.NewFromConfig(cfg), PromotionsTable: os.Getenv("PROMOTIONS_TABLE"), Config: targets, Log: lambdacontext.NewLogger()}, nil
+}
+
+// ServeAPI is the main of a deployer API function: the capability's server,
+// started by the Lambda runtime; a configuration it cannot build ends the
+// process with why.
+func ServeAPI(c api.Capability) {
+	s, err := API(context.Background(), c)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s-api: %v\n", c, err)
+		os.Exit(1)
+	}
+	lambda.Start(s.Handle)
 }

@@ -59,12 +59,12 @@ type Deployer struct {
 	// Starter starts executions (Trigger).
 	Starter StarterAPI
 	// Turns holds each service's turn in the table TurnsTable (CheckTurn).
-	Turns      TurnsAPI
+	Turns      ItemsAPI
 	TurnsTable string
 	// Promotions holds who promoted each image (the deployer API writes,
 	// ResolveTarget reads) in PromotionsTable; unset, a push's starter is
 	// unknown.
-	Promotions      PromotionsAPI
+	Promotions      ItemsAPI
 	PromotionsTable string
 	// Notices, when set, tells the notification topic what awaits a person.
 	Notices NoticeAPI

@@ -19,14 +19,6 @@ import (
 // promoter as its starter: they cannot approve it. A push by other means
 // has no record, and its starter stays unknown.
 
-// PromotionsAPI is the part of DynamoDB promotions are recorded and read with.
-type PromotionsAPI interface {
-	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
-}
-
-var _ PromotionsAPI = (*dynamodb.Client)(nil)
-
 // Promotion is one promotion's record.
 type Promotion struct {
 	Repository, Tag, Digest string
@@ -52,7 +44,7 @@ func promotionID(repo, tag, digest string) string { return repo + ":" + tag + "@
 // authorized as dynamodb:PutItem, as the turns and the notified tables are
 // written). A record of the same image and tag is replaced: the latest
 // promotion names the promoter.
-func RecordPromotion(ctx context.Context, db PromotionsAPI, table string, p Promotion) error {
+func RecordPromotion(ctx context.Context, db ItemsAPI, table string, p Promotion) error {
 	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
 	item := map[string]ddbtypes.AttributeValue{
 		promotionKey: s(promotionID(p.Repository, p.Tag, p.Digest)),
@@ -77,7 +69,7 @@ func RecordPromotion(ctx context.Context, db PromotionsAPI, table string, p Prom
 
 // LookupPromotion reads the record of the promotion a push of
 // repository:tag@digest at pushedAt was, if there is one that fits it.
-func LookupPromotion(ctx context.Context, db PromotionsAPI, table, repo, tag, digest string, pushedAt time.Time) (*Promotion, error) {
+func LookupPromotion(ctx context.Context, db ItemsAPI, table, repo, tag, digest string, pushedAt time.Time) (*Promotion, error) {
 	id := promotionID(repo, tag, digest)
 	got, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
 		Key: map[string]ddbtypes.AttributeValue{promotionKey: &ddbtypes.AttributeValueMemberS{Value: id}}})

@@ -28,13 +28,16 @@ import (
 // ended (an execution stopped by hand runs no last step).
 // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
 
-// TurnsAPI is the part of DynamoDB CheckTurn holds turns with.
-type TurnsAPI interface {
+// ItemsAPI is the part of DynamoDB the stack's tables are read and written
+// with: GetItem, and TransactWriteItems for conditional Puts (authorized as
+// dynamodb:PutItem). CheckTurn holds turns with it, Notify claims ends,
+// the promoter API records promotions and ResolveTarget reads them.
+type ItemsAPI interface {
 	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
-var _ TurnsAPI = (*dynamodb.Client)(nil)
+var _ ItemsAPI = (*dynamodb.Client)(nil)
 
 // The turns table's attributes: the partition key, then the holder.
 const (

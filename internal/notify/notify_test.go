@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 )
 
 const smARN = "arn:aws:states:us-west-2:123456789012:stateMachine:EcrDeployer-deploy"
@@ -40,7 +41,7 @@ func (f *fakeSNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sn
 // Lambda's retry of it publishes once and counts the deployment once.
 // failedEnd is a failed execution's end, as the status change rule
 // delivers it to a Notifier, whose history holds its last document.
-func failedEnd(t *testing.T, pub *fakeSNS, once OnceAPI, metrics io.Writer) (*Notifier, events.CloudWatchEvent) {
+func failedEnd(t *testing.T, pub *fakeSNS, once deploy.ItemsAPI, metrics io.Writer) (*Notifier, events.CloudWatchEvent) {
 	t.Helper()
 	cfg, err := config.Parse("targets.json", []byte(`{"targets":[{"repository":"app","tag":"prod"}]}`))
 	if err != nil {

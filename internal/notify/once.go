@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 )
 
 // Notify once. EventBridge delivers an event at least once, and Lambda
@@ -27,17 +29,9 @@ import (
 // and no later delivery of an execution's end can come that late).
 // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html
 
-// OnceAPI is the part of DynamoDB Notify claims an execution's end with.
-type OnceAPI interface {
-	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
-}
-
-var _ OnceAPI = (*dynamodb.Client)(nil)
-
 // Once holds the claims: the table (NOTIFIED_TABLE) and its client.
 type Once struct {
-	DB    OnceAPI
+	DB    deploy.ItemsAPI
 	Table string
 	Now   func() time.Time
 }

@@ -78,7 +78,7 @@ func TestTurnRaceOneWriteWins(t *testing.T) {
 	start := time.Now().UTC().Add(-time.Minute)
 	fake := &laggingSFN{start: start, status: map[string]sfntypes.ExecutionStatus{"a": "RUNNING", "b": "RUNNING"}}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	deployer := func(turns deploy.TurnsAPI) *deploy.Deployer {
+	deployer := func(turns deploy.ItemsAPI) *deploy.Deployer {
 		return &deploy.Deployer{ECS: ecsAPI, SFN: fake, Turns: turns, TurnsTable: testTable, Config: cfg, Log: quiet}
 	}
 	sm := "arn:aws:states:" + Region + ":" + Account + ":stateMachine:sm"

@@ -101,6 +101,7 @@ In another shell:
   go run ./cmd/deployer promote --repository app --from sha-2 --to staging
   go run ./cmd/deployer status
   go run ./cmd/deployer start staging --follow
+  AWS_ACCESS_KEY_ID=admin AWS_SECRET_ACCESS_KEY=local go run ./cmd/deployer check --targets local/targets.json  # as whoever deploys the stack
 `, stack.Endpoint, emulator.Region, rig.StackName, rig.OperatorAccessKey, rig.SecretOf(rig.OperatorAccessKey))
 		<-ctx.Done()
 		return 0

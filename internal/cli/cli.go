@@ -17,8 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -71,6 +73,8 @@ type App struct {
 	ecs     ECSAPI
 	sts     STSAPI
 	stopper StopperAPI
+	// setup is what init, check and plan read.
+	setup   Setup
 	outputs map[string]string
 	// creds sign the deployer API's requests (callAPI).
 	creds aws.CredentialsProvider
@@ -108,6 +112,7 @@ Commands:
   continue  continue a deployment that waits at a pause hook
   rollback  roll an environment back: stop the deployment in flight, or deploy the previous image again
   preflight before make deploy or make destroy: the running deployments the change would strand
+  check     check targets.json against the account before a push: services, task definitions, roles, logs, timeouts, image, stack, permissions
 
 Flags of every command:
   --region R           AWS region (default: the SDK's: AWS_REGION, profile)
@@ -144,6 +149,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		"continue": a.continueCmd, "rollback": a.rollback, "follow": a.followCmd, "stats": a.stats,
 		"audit":   a.audit,
 		"approve": a.approve, "reject": a.reject, "preflight": a.preflight,
+		"check": a.check,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -270,6 +276,8 @@ func (a *App) connect(ctx context.Context) error {
 	ecsClient := ecs.NewFromConfig(cfg)
 	a.ecs, a.sts = ecsClient, sts.NewFromConfig(cfg)
 	a.stopper = stopper{sfn: sfn.NewFromConfig(cfg), ecs: ecsClient}
+	a.setup = Setup{ECS: ecsClient, ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg),
+		Resources: cloudformation.NewFromConfig(cfg)}
 	return nil
 }
 

@@ -151,7 +151,7 @@ func (d *Deployer) resolveService(ctx context.Context, s *State, req Request, ta
 	case req.SkipMigration:
 		s.Migration = Migration{Skipped: true, SkipReason: skipRequested, Done: true}
 	default:
-		if s.Migration, err = planMigration(target, td.TaskDefinition, d.Region); err != nil {
+		if s.Migration, err = PlanMigration(target, td.TaskDefinition, d.Region); err != nil {
 			return err
 		}
 	}
@@ -192,7 +192,7 @@ func (d *Deployer) resolveServices(ctx context.Context, target config.Resolved, 
 		// Where the container of the target's image logs: a failed
 		// deployment's cause carries the log of one of its stopped tasks.
 		t.Migration.Container = ""
-		if m, err := planMigration(t, td.TaskDefinition, d.Region); err == nil && m.LogGroup != "" {
+		if m, err := PlanMigration(t, td.TaskDefinition, d.Region); err == nil && m.LogGroup != "" {
 			r.Log = &TaskLog{Container: m.Container, Group: m.LogGroup, StreamPrefix: m.LogStreamPrefix, Region: m.LogRegion}
 		}
 		out = append(out, r)
@@ -229,34 +229,65 @@ func (d *Deployer) resolveDigest(ctx context.Context, req Request, t config.Reso
 	if byDigest {
 		id = ecrtypes.ImageIdentifier{ImageDigest: aws.String(req.Digest)}
 	}
-	in := &ecr.DescribeImagesInput{RepositoryName: aws.String(t.Repository), ImageIds: []ecrtypes.ImageIdentifier{id}}
-	if req.Registry != "" {
-		in.RegistryId = aws.String(req.Registry)
+	what := "tag " + t.Tag
+	if byDigest {
+		what = "digest " + req.Digest
 	}
-	out, err := d.ECR.DescribeImages(ctx, in)
-	var notFound *ecrtypes.ImageNotFoundException
-	var noRepo *ecrtypes.RepositoryNotFoundException
-	switch {
-	case errors.As(err, &noRepo):
-		return "", noRepository(t.Repository)
-	case errors.As(err, &notFound) || (err == nil && len(out.ImageDetails) == 0):
-		what := "tag " + t.Tag
-		if byDigest {
-			what = "digest " + req.Digest
-		}
-		return "", noImage(t.Repository, what)
-	case err != nil:
-		return "", fmt.Errorf("describe image %s:%s: %w", t.Repository, t.Tag, err)
+	digest, err := DescribeImage(ctx, d.ECR, req.Registry, t.Repository, id, what)
+	if err != nil {
+		return "", err
 	}
-	digest := aws.ToString(out.ImageDetails[0].ImageDigest)
 	if req.Trigger.Type == "manual" && req.Digest != "" && req.Digest != digest {
 		return "", digestNotTheTags(req.Digest, t.Tag, digest)
 	}
 	return digest, nil
 }
 
+// ImagesAPI reads an image's details.
+type ImagesAPI interface {
+	DescribeImages(context.Context, *ecr.DescribeImagesInput, ...func(*ecr.Options)) (*ecr.DescribeImagesOutput, error)
+}
+
+// DescribeImage finds an image of a repository by tag or digest (what says
+// which, for the error) and returns its digest, or ImageNotFound naming a
+// missing repository or image.
+func DescribeImage(ctx context.Context, api ImagesAPI, registry, repository string, id ecrtypes.ImageIdentifier, what string) (string, error) {
+	in := &ecr.DescribeImagesInput{RepositoryName: aws.String(repository), ImageIds: []ecrtypes.ImageIdentifier{id}}
+	if registry != "" {
+		in.RegistryId = aws.String(registry)
+	}
+	out, err := api.DescribeImages(ctx, in)
+	var notFound *ecrtypes.ImageNotFoundException
+	var noRepo *ecrtypes.RepositoryNotFoundException
+	switch {
+	case errors.As(err, &noRepo):
+		return "", noRepository(repository)
+	case errors.As(err, &notFound) || (err == nil && len(out.ImageDetails) == 0):
+		return "", noImage(repository, what)
+	case err != nil:
+		return "", fmt.Errorf("describe image %s (%s): %w", repository, what, err)
+	}
+	return aws.ToString(out.ImageDetails[0].ImageDigest), nil
+}
+
 func (d *Deployer) describeService(ctx context.Context, cluster, service string) (ecstypes.Service, error) {
-	out, err := d.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
+	return DescribeService(ctx, d.ECS, cluster, service)
+}
+
+// ServicesAPI reads a service and its task definition: ResolveTarget, and
+// deployer check, plan and init, which judge a target as ResolveTarget would.
+type ServicesAPI interface {
+	DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+	DescribeTaskDefinition(context.Context, *ecs.DescribeTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+}
+
+var _ ServicesAPI = (*ecs.Client)(nil)
+
+// DescribeService reads an ACTIVE service, or says why it cannot be
+// deployed: no cluster, no service (DescribeServices answers it as a
+// failure, not an error), or a service DRAINING or INACTIVE.
+func DescribeService(ctx context.Context, api ServicesAPI, cluster, service string) (ecstypes.Service, error) {
+	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
 	var noCluster *ecstypes.ClusterNotFoundException
 	if errors.As(err, &noCluster) {
 		return ecstypes.Service{}, clusterNotFound(cluster)
@@ -303,9 +334,9 @@ func launchOf(svc ecstypes.Service) Launch {
 	return l
 }
 
-// planMigration picks the migration container and its log location from the
+// PlanMigration picks the migration container and its log location from the
 // service's task definition.
-func planMigration(t config.Resolved, td *ecstypes.TaskDefinition, region string) (Migration, error) {
+func PlanMigration(t config.Resolved, td *ecstypes.TaskDefinition, region string) (Migration, error) {
 	m := Migration{
 		Container:            t.Migration.Container,
 		Command:              t.Migration.Command,

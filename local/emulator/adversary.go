@@ -59,6 +59,8 @@ const (
 	AdvLambdaThrottled     = "lambda-throttled"
 	AdvLambdaTimedOut      = "lambda-timed-out"
 	AdvECSListShortPage    = "ecs-list-service-deployments-short-page"
+	AdvLogsShortPage       = "logs-describe-log-groups-short-page"
+	AdvIAMShortPage        = "iam-simulate-short-page"
 	defaultAdversarialRate = 0.1
 )
 
@@ -92,6 +94,10 @@ var Behaviours = []Behaviour{
 		`"Best effort delivery means that the service attempts to send all events to EventBridge, but in some rare cases an event might not be delivered" (EventBridge user guide, Event delivery from AWS services; ECS and ECR are best effort).`},
 	{AdvECSListShortPage, "ECS ListServiceDeployments",
 		`"If you provided maxResults, it's possible the number of results is fewer than maxResults" (ecs ListServiceDeploymentsInput.NextToken): a page may be short, or empty, and carry a nextToken.`},
+	{AdvLogsShortPage, "CloudWatch Logs DescribeLogGroups",
+		`"limit: The maximum number of items returned" and "nextToken: The token for the next set of items to return" (DescribeLogGroupsInput): a maximum, not a count, so the stricter reading is that a page may be short, or empty, and carry a nextToken, as ListServiceDeployments' may.`},
+	{AdvIAMShortPage, "IAM SimulatePrincipalPolicy",
+		`"Note that IAM might return fewer results, even when there are more results available. In that case, the IsTruncated response element returns true, and Marker contains a value to include in the subsequent call" (iam SimulatePrincipalPolicyInput.MaxItems).`},
 	{AdvLambdaResponseLost, "Lambda (Step Functions Task)",
 		`Step Functions "Lambda.ServiceException" and the retry best practice: "Handle transient Lambda service exceptions" (Step Functions developer guide, bp-lambda-serviceexception); the function may have run.`},
 	{AdvLambdaThrottled, "Lambda (Step Functions Task)",

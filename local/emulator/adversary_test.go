@@ -3,6 +3,7 @@ package emulator
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -391,5 +392,41 @@ func TestAdversaryListServiceDeploymentsShortPage(t *testing.T) {
 	}
 	if len(seen) != len(all.ServiceDeployments) || short == 0 {
 		t.Fatalf("paged %d of %d deployments in %d short pages; want all, after at least one short page", len(seen), len(all.ServiceDeployments), short)
+	}
+}
+
+// DescribeLogGroups lists by prefix in ASCII order; under the adversary a
+// page may be short or empty with a nextToken, and paging on reaches every
+// group once.
+func TestDescribeLogGroupsPagesByPrefix(t *testing.T) {
+	e, _, _ := clients(t)
+	lg := logsClient(t, e)
+	ctx := t.Context()
+	for _, g := range []string{"/ecs/app-worker", "/ecs/app-web", "/other/app"} {
+		e.CreateLogGroup(g)
+	}
+	list := func() ([]string, int) {
+		var names []string
+		pages := 0
+		p := cloudwatchlogs.NewDescribeLogGroupsPaginator(lg, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/app"), Limit: aws.Int32(2)})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil || pages > 20 {
+				t.Fatalf("page %d: %v (paging does not end)", pages, err)
+			}
+			pages++
+			for _, g := range out.LogGroups {
+				names = append(names, aws.ToString(g.LogGroupName))
+			}
+		}
+		return names, pages
+	}
+	want := []string{"/ecs/app", "/ecs/app-web", "/ecs/app-worker"}
+	if got, pages := list(); !slices.Equal(got, want) || pages != 2 {
+		t.Fatalf("kind listing = %v in %d pages; want %v in 2 (limit 2)", got, pages, want)
+	}
+	e.SetScenario(Scenario{Adversary: &AdversaryScript{Seed: 3, Rate: 0.5, Only: []string{AdvLogsShortPage}}})
+	if got, pages := list(); !slices.Equal(got, want) || pages <= 2 {
+		t.Fatalf("adversarial listing = %v in %d pages; want %v in more than 2", got, pages, want)
 	}
 }

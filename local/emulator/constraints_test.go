@@ -81,6 +81,18 @@ func TestConstraintsOverTheWire(t *testing.T) {
 			_, err := lg.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogStreamName: aws.String("s")})
 			return err
 		}, "InvalidParameterException", "Either logGroupName or logGroupIdentifier"},
+		"DescribeLogGroups with a prefix and a pattern": {func(ctx context.Context) error {
+			_, err := lg.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/"), LogGroupNamePattern: aws.String("app")})
+			return err
+		}, "InvalidParameterException", "mutually exclusive"},
+		"DescribeLogGroups with identifiers and a prefix": {func(ctx context.Context) error {
+			_, err := lg.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupIdentifiers: []string{"/ecs/app"}, LogGroupNamePrefix: aws.String("/ecs/")})
+			return err
+		}, "InvalidParameterException", "cannot be combined"},
+		"DescribeLogGroups limit 51": {func(ctx context.Context) error {
+			_, err := lg.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{Limit: aws.Int32(51)})
+			return err
+		}, "InvalidParameterException", "limit"},
 		"GetLogEvents limit 10001": {func(ctx context.Context) error {
 			_, err := lg.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/ecs/app"), LogStreamName: aws.String("s"), Limit: aws.Int32(10001)})
 			return err

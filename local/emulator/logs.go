@@ -16,7 +16,60 @@ import (
 // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html
 
 var logsOps = map[string]func(*Emulator, json.RawMessage) (any, *apiError){
-	"GetLogEvents": (*Emulator).getLogEvents,
+	"GetLogEvents":      (*Emulator).getLogEvents,
+	"DescribeLogGroups": (*Emulator).describeLogGroups,
+}
+
+// CreateLogGroup makes an empty log group, as a team's infrastructure does
+// before a task definition names it in awslogs-group.
+func (e *Emulator) CreateLogGroup(name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.logs[name] == nil {
+		e.logs[name] = map[string][]logEvent{}
+	}
+}
+
+// describeLogGroups lists the groups whose names begin with the prefix,
+// "ASCII-sorted by log group name", a page of at most limit (default 50).
+// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeLogGroups.html
+func (e *Emulator) describeLogGroups(body json.RawMessage) (any, *apiError) {
+	var in struct {
+		LogGroupNamePrefix string `json:"logGroupNamePrefix"`
+		Limit              int    `json:"limit"`
+		NextToken          string `json:"nextToken"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var names []string
+	for name := range e.logs {
+		if strings.HasPrefix(name, in.LogGroupNamePrefix) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	from, to, next, ok := Page(in.NextToken, in.Limit, 50, len(names))
+	if !ok {
+		return nil, errorf("InvalidParameterException", "The specified nextToken is invalid.")
+	}
+	to, next = e.adv.ShortPage(AdvLogsShortPage, from, to, next)
+	type wGroup struct {
+		LogGroupName string `json:"logGroupName"`
+		ARN          string `json:"arn"`
+		LogGroupARN  string `json:"logGroupArn"`
+	}
+	out := struct {
+		LogGroups []wGroup `json:"logGroups"`
+		NextToken string   `json:"nextToken,omitempty"`
+	}{LogGroups: []wGroup{}, NextToken: next}
+	for _, name := range names[from:to] {
+		arn := e.arn("logs", "log-group:"+name)
+		// arn ends in :*, logGroupArn does not ("This version of the ARN
+		// doesn't include a trailing :* after the log group name", LogGroup).
+		out.LogGroups = append(out.LogGroups, wGroup{LogGroupName: name, ARN: arn + ":*", LogGroupARN: arn})
+	}
+	return out, nil
 }
 
 type logEvent struct {

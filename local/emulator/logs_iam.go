@@ -20,4 +20,9 @@ var logsAuthz = map[string]func(e *Emulator, r request) []iam.Request{
 		}
 		return out
 	},
+	// DescribeLogGroups has no resource types (Service Authorization
+	// Reference): only a statement on "*" allows it.
+	"DescribeLogGroups": func(e *Emulator, r request) []iam.Request {
+		return []iam.Request{{Action: "logs:DescribeLogGroups", Resource: "*"}}
+	},
 }

@@ -25,4 +25,22 @@ var logsRules = map[string][]rule{
 				return ""
 			}},
 	},
+	"DescribeLogGroups": {
+		{Cite: `DescribeLogGroupsInput.LogGroupNamePrefix: "logGroupNamePrefix and logGroupNamePattern are mutually exclusive. Only one of these parameters can be passed."`,
+			Code: "InvalidParameterException",
+			Check: func(r request) string {
+				if r.has("logGroupNamePrefix") && r.has("logGroupNamePattern") {
+					return "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters."
+				}
+				return ""
+			}},
+		{Cite: `DescribeLogGroupsInput.LogGroupIdentifiers: "If you specify this parameter, the only other filter that you can choose to specify is includeLinkedAccounts."`,
+			Code: "InvalidParameterException",
+			Check: func(r request) string {
+				if r.has("logGroupIdentifiers") && (r.has("logGroupNamePrefix") || r.has("logGroupNamePattern") || r.has("logGroupClass")) {
+					return "logGroupIdentifiers cannot be combined with other filters besides includeLinkedAccounts."
+				}
+				return ""
+			}},
+	},
 }

@@ -23,6 +23,7 @@ var (
 )
 
 // SeedStandardWorld creates:
+//   - log group /ecs/app, where every app container logs (awslogs);
 //   - repository "app" with two images: Digest tagged sha-1, staging, prod
 //     and qa, and NewDigest tagged sha-2 (built, not yet promoted);
 //   - cluster "staging" with "staging-service": EC2, bridge networking, task definition app:1;
@@ -40,6 +41,7 @@ var (
 // every service with the deployment circuit breaker and rollback on.
 func (e *Emulator) SeedStandardWorld() error {
 	e.PushManifest(Repository, "sha-1", SampleManifest(1))
+	e.CreateLogGroup(LogGroup)
 	e.PushManifest(Repository, "sha-2", SampleManifest(2))
 	for _, tag := range []string{"staging", "prod", "qa"} {
 		e.PushImage(Repository, tag, Digest)

@@ -158,3 +158,64 @@ func (s *Stack) describeStacks(w http.ResponseWriter, r *http.Request, form url.
 	w.Header().Set("Content-Type", "text/xml")
 	_ = xml.NewEncoder(w).Encode(resp)
 }
+
+// ListStackResources lists the local stack's resources, a page at a time,
+// in logical ID order. A role's physical ID is its name (the local stack
+// names it after its logical ID; CloudFormation would add the stack's name
+// and a suffix); another resource's is what Ref evaluates to here, else its
+// logical ID. deployer check finds the functions' roles this way.
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackResources.html
+func (s *Stack) listStackResources(w http.ResponseWriter, r *http.Request, form url.Values) {
+	name := form.Get("StackName")
+	resource := StackID
+	if name != StackName && name != StackID {
+		resource = fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/unknown", emulator.Region, emulator.Account, name)
+	}
+	if denied := s.guard.authorize(emulator.AccessKey(r), []iam.Request{{Action: "cloudformation:ListStackResources", Resource: resource}}); denied != nil {
+		queryError(w, http.StatusForbidden, "AccessDenied", denied.Error())
+		return
+	}
+	if resource != StackID {
+		queryError(w, http.StatusBadRequest, "ValidationError", fmt.Sprintf("Stack with id %s does not exist", name))
+		return
+	}
+	res, err := readResources(s.templateFile())
+	if err != nil {
+		queryError(w, http.StatusInternalServerError, "InternalFailure", err.Error())
+		return
+	}
+	ids := make([]string, 0, len(res.types))
+	for id := range res.types {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	from, to, next, ok := emulator.Page(form.Get("NextToken"), 0, 100, len(ids))
+	if !ok {
+		queryError(w, http.StatusBadRequest, "ValidationError", "Invalid NextToken")
+		return
+	}
+	type summary struct {
+		LogicalID  string `xml:"LogicalResourceId"`
+		PhysicalID string `xml:"PhysicalResourceId"`
+		Type       string `xml:"ResourceType"`
+		Updated    string `xml:"LastUpdatedTimestamp"`
+		Status     string `xml:"ResourceStatus"`
+	}
+	var resp struct {
+		XMLName   xml.Name  `xml:"ListStackResourcesResponse"`
+		NS        string    `xml:"xmlns,attr"`
+		Summaries []summary `xml:"ListStackResourcesResult>StackResourceSummaries>member"`
+		NextToken string    `xml:"ListStackResourcesResult>NextToken,omitempty"`
+		RequestID string    `xml:"ResponseMetadata>RequestId"`
+	}
+	resp.NS, resp.NextToken, resp.RequestID = "http://cloudformation.amazonaws.com/doc/2010-05-15/", next, "00000000-0000-0000-0000-000000000000"
+	for _, id := range ids[from:to] {
+		physical, ok := res.ref(id)
+		if !ok {
+			physical = id
+		}
+		resp.Summaries = append(resp.Summaries, summary{id, physical, res.types[id], "2026-01-01T00:00:00.000Z", "CREATE_COMPLETE"})
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	_ = xml.NewEncoder(w).Encode(resp)
+}

@@ -32,6 +32,10 @@ func (s *Stack) serveQuery(w http.ResponseWriter, r *http.Request) {
 		s.getCallerIdentity(w, r)
 	case "DescribeStacks":
 		s.describeStacks(w, r, form)
+	case "ListStackResources":
+		s.listStackResources(w, r, form)
+	case "SimulatePrincipalPolicy":
+		s.simulatePrincipalPolicy(w, r, form)
 	default:
 		if emulator.ServesQuery(form.Get("Action")) {
 			if s.Emulator.Adversary().Roll(emulator.AdvThrottle) {

@@ -126,7 +126,7 @@ func (d *Deployer) resolveService(ctx context.Context, s *State, req Request, ta
 	if err := CheckBakeTime(svc, target); err != nil {
 		return err
 	}
-	s.Launch = launchOf(svc)
+	s.Launch = LaunchOf(svc)
 	if len(target.Services) > 0 {
 		if s.Services, err = d.resolveServices(ctx, target, svc); err != nil {
 			return err
@@ -309,7 +309,9 @@ func DescribeService(ctx context.Context, api ServicesAPI, cluster, service stri
 	return ecstypes.Service{}, noService(service, cluster, reason)
 }
 
-func launchOf(svc ecstypes.Service) Launch {
+// LaunchOf is how the migration's task runs: the service's task
+// definition, launch type or capacity provider strategy, and network.
+func LaunchOf(svc ecstypes.Service) Launch {
 	l := Launch{
 		TaskDefinition:  aws.ToString(svc.TaskDefinition),
 		LaunchType:      string(svc.LaunchType),

@@ -285,6 +285,10 @@ func (s State) servicesFailure(first ServiceRollout) string {
 	return b.String()
 }
 
+// FailState is the Fail state a typed error ends an execution in (its
+// error name); false for an untyped error (an AWS call that failed).
+func FailState(err error) (string, bool) { return stepFunctionsName(err) }
+
 // stepFunctionsName is the error name of a typed error (what its Fail
 // state is called); failed is false for an untyped error, which is an
 // AWS call that failed, not a judgement of the deployment.

@@ -56,7 +56,7 @@ func TestSimulatePrincipalPolicyOverTheWire(t *testing.T) {
 		want iamtypes.PolicyEvaluationDecisionType
 	}{
 		"a configured family on a configured cluster": {runTask("app:7", "staging"), iamtypes.PolicyEvaluationDecisionTypeAllowed},
-		"another family":                              {runTask("web:1", "staging"), iamtypes.PolicyEvaluationDecisionTypeImplicitDeny},
+		"another family": {runTask("web:1", "staging"), iamtypes.PolicyEvaluationDecisionTypeImplicitDeny},
 		"another cluster (the ecs:cluster condition)": {runTask("app:7", "elsewhere"), iamtypes.PolicyEvaluationDecisionTypeImplicitDeny},
 		"an action the role does not have": {&iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(role), ActionNames: []string{"ecs:UpdateService"},
 			ResourceArns: []string{"arn:aws:ecs:us-west-2:123456789012:service/staging/staging-service"}}, iamtypes.PolicyEvaluationDecisionTypeImplicitDeny},

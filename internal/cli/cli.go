@@ -112,6 +112,7 @@ Commands:
   continue  continue a deployment that waits at a pause hook
   rollback  roll an environment back: stop the deployment in flight, or deploy the previous image again
   preflight before make deploy or make destroy: the running deployments the change would strand
+  init      write a targets.json from the account: each tag's service, family, migration container, roles, log group, timeout
   plan      what a push of an environment's tag would do now: digest, task definition, migration, strategies, gates, queue, time
   check     check targets.json against the account before a push: services, task definitions, roles, logs, timeouts, image, stack, permissions
 
@@ -150,7 +151,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		"continue": a.continueCmd, "rollback": a.rollback, "follow": a.followCmd, "stats": a.stats,
 		"audit":   a.audit,
 		"approve": a.approve, "reject": a.reject, "preflight": a.preflight,
-		"check": a.check, "plan": a.plan,
+		"check": a.check, "plan": a.plan, "init": a.initCmd,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

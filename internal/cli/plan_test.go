@@ -15,7 +15,7 @@ func TestEstimateOf(t *testing.T) {
 		seconds int
 		basis   string
 	}{
-		"the median of earlier deployments": {[]float64{300, 100, 200}, PlanJSON{}, 200, "about 3m20s, the median of the 3 deployments with a migration in 30 days"},
+		"the median of earlier deployments":  {[]float64{300, 100, 200}, PlanJSON{}, 200, "about 3m20s, the median of the 3 deployments with a migration in 30 days"},
 		"none: the longest strategy's bakes": {nil, linear, 3840, "no deployment with a migration in 30 days to go by: the migration and the rollout, plus at least 1h4m of the strategy's bakes"},
 		"none, rolling":                      {nil, PlanJSON{}, 0, "no deployment with a migration in 30 days to go by: the migration and the rollout"},
 		"a closed window adds its wait": {[]float64{60}, PlanJSON{Gates: []PlannedGate{{Gate: "window", WaitsUntil: &opens}}}, 60 + 5400,

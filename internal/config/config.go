@@ -123,11 +123,14 @@ func (r *ServiceRef) UnmarshalJSON(b []byte) error {
 
 // Target is one entry of targets.json as written.
 type Target struct {
-	Repository  string `json:"repository"`
-	Tag         string `json:"tag"`
-	Environment string `json:"environment,omitempty"`
-	Cluster     string `json:"cluster,omitempty"`
-	Service     string `json:"service,omitempty"`
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+	// Comment is for people (deployer init writes what it assumed there);
+	// the deployer ignores it.
+	Comment     []string `json:"comment,omitempty"`
+	Environment string   `json:"environment,omitempty"`
+	Cluster     string   `json:"cluster,omitempty"`
+	Service     string   `json:"service,omitempty"`
 	// Services, instead of Service, deploys several services of the
 	// cluster from the one image behind one migration (web, worker,
 	// scheduler): the migration runs on the first one's task definition,

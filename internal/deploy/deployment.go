@@ -190,7 +190,7 @@ func (d *Deployer) verifyDigest(ctx context.Context, s *State) error {
 	}
 	for _, t := range tasks {
 		for _, c := range t.Containers {
-			if imageRepository(aws.ToString(c.Image)) == s.Image.Repository && aws.ToString(c.ImageDigest) != "" {
+			if ImageRepository(aws.ToString(c.Image)) == s.Image.Repository && aws.ToString(c.ImageDigest) != "" {
 				s.Image.DeployedDigest = aws.ToString(c.ImageDigest)
 			}
 		}

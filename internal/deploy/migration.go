@@ -223,7 +223,7 @@ func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
 func ranOtherImage(containers []ecstypes.Container, repository, want string) (container, digest string) {
 	for _, c := range containers {
 		got := aws.ToString(c.ImageDigest)
-		if got != "" && got != want && imageRepository(aws.ToString(c.Image)) == repository {
+		if got != "" && got != want && ImageRepository(aws.ToString(c.Image)) == repository {
 			return aws.ToString(c.Name), got
 		}
 	}

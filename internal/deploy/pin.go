@@ -80,7 +80,7 @@ func pinned(td *ecstypes.TaskDefinition, tags []ecstypes.Tag, repository, digest
 	for i := range in.ContainerDefinitions {
 		c := &in.ContainerDefinitions[i]
 		image := aws.ToString(c.Image)
-		if imageRepository(image) != repository {
+		if ImageRepository(image) != repository {
 			continue
 		}
 		changed = append(changed, aws.ToString(c.Name))

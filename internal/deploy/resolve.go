@@ -381,7 +381,7 @@ func PlanMigration(t config.Resolved, td *ecstypes.TaskDefinition, region string
 // repository, else the first essential container, else the first.
 func defaultContainer(cs []ecstypes.ContainerDefinition, repository string) *ecstypes.ContainerDefinition {
 	for i := range cs {
-		if imageRepository(aws.ToString(cs[i].Image)) == repository {
+		if ImageRepository(aws.ToString(cs[i].Image)) == repository {
 			return &cs[i]
 		}
 	}
@@ -393,9 +393,9 @@ func defaultContainer(cs []ecstypes.ContainerDefinition, repository string) *ecs
 	return &cs[0]
 }
 
-// imageRepository returns the repository part of an image reference:
+// ImageRepository returns the repository part of an image reference:
 // "123.dkr.ecr.us-east-1.amazonaws.com/team/app:tag" → "team/app".
-func imageRepository(image string) string {
+func ImageRepository(image string) string {
 	if i := strings.Index(image, "@"); i >= 0 {
 		image = image[:i]
 	}
@@ -534,7 +534,7 @@ func CheckTagMode(t config.Resolved, td *ecstypes.TaskDefinition) error {
 	var wrong []string
 	for _, c := range td.ContainerDefinitions {
 		image := aws.ToString(c.Image)
-		if imageRepository(image) == t.Repository && image != imageName(image)+":"+t.Tag {
+		if ImageRepository(image) == t.Repository && image != imageName(image)+":"+t.Tag {
 			wrong = append(wrong, fmt.Sprintf("container %s runs %s", aws.ToString(c.Name), image))
 		}
 	}

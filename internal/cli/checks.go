@@ -123,6 +123,9 @@ func timeoutsCover(svc ecstypes.Service, t config.Resolved) string {
 // written is a duration as targets.json writes it: 30m, not 30m0s.
 func written(d time.Duration) string {
 	s := d.String()
+	if s == "0s" {
+		return s
+	}
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
 	}

@@ -306,10 +306,13 @@ func launchWords(l deploy.Launch) string {
 	return strings.Join(parts, ", ")
 }
 
-// plural is "1 task", "2 tasks".
+// plural is "1 task", "2 tasks", "2 pushes".
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
+	}
+	if strings.HasSuffix(word, "sh") {
+		return fmt.Sprintf("%d %ses", n, word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -11,6 +11,7 @@ import (
 
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/chart"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
@@ -232,7 +233,7 @@ func dur(s *float64) string {
 	if s == nil {
 		return "n/a"
 	}
-	return (time.Duration(*s * float64(time.Second))).Round(time.Second).String()
+	return written((time.Duration(*s * float64(time.Second))).Round(time.Second))
 }
 
 func pct(r *float64) string {
@@ -242,36 +243,73 @@ func pct(r *float64) string {
 	return fmt.Sprintf("%.0f%%", *r*100)
 }
 
-// WriteStatsSVG draws each environment's deployments per day, deployed
-// (green) stacked under failed (red).
+// Colours of the stats chart's outcomes.
+const (
+	deployedColor = "#2e7d32"
+	failedColor   = "#c62828"
+)
+
+// WriteStatsSVG draws each environment's deployments per UTC day, deployed
+// stacked under failed, on a labelled scale with dates, and the four DORA
+// figures beside its bars (n/a where there is nothing to measure).
 func WriteStatsSVG(w io.Writer, ss []Stats) {
-	const barW, gap, chartH, rowH, left = 6, 2, 60, 90, 90
-	width := left + 20
-	for _, s := range ss {
-		width = max(width, left+len(s.Days)*(barW+gap)+20)
+	const left, plotW, plotH, rowH, top, figuresW = 80, 540, 110, 190, 96, 360
+	from, to := "", ""
+	if len(ss) > 0 && len(ss[0].Days) > 0 {
+		from, to = ss[0].Days[0].Date, ss[0].Days[len(ss[0].Days)-1].Date
 	}
-	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", width, len(ss)*rowH+20)
+	height := top + max(1, len(ss))*rowH
+	chart.Start(w, left+plotW+40+figuresW, height, fmt.Sprintf("Deployments per day by outcome, %s to %s (UTC)", from, to))
+	chart.Text(w, 20, 50, chart.SmallSize, "", "", "From the workflow's execution history (deployer stats); the four DORA figures beside each environment")
+	x := chart.Swatch(w, 20, 74, deployedColor, "deployed", false)
+	chart.Swatch(w, x, 74, failedColor, "failed (a change failure)", false)
+	if len(ss) == 0 {
+		chart.Text(w, 20, top+30, chart.LabelSize, "", "", "No deployments in that period.")
+	}
 	for r, s := range ss {
-		top := 10 + r*rowH
-		peak := 1
-		for _, d := range s.Days {
-			peak = max(peak, d.Deployed+d.Failed)
-		}
-		fmt.Fprintf(w, `<text x="4" y="%d">%s</text>`+"\n", top+chartH/2, xmlEscape(s.Environment))
-		for i, d := range s.Days {
-			x := left + i*(barW+gap)
-			hd, hf := d.Deployed*chartH/peak, d.Failed*chartH/peak
-			fmt.Fprintf(w, `<rect x="%d" y="%d" width="%d" height="%d" fill="#2e7d32"><title>%s: %d deployed</title></rect>`+"\n", x, top+chartH-hd, barW, hd, d.Date, d.Deployed)
-			fmt.Fprintf(w, `<rect x="%d" y="%d" width="%d" height="%d" fill="#c62828"><title>%s: %d failed</title></rect>`+"\n", x, top+chartH-hd-hf, barW, hf, d.Date, d.Failed)
-		}
-		if n := len(s.Days); n > 0 {
-			fmt.Fprintf(w, `<text x="%d" y="%d">%s</text><text x="%d" y="%d" text-anchor="end">%s</text>`+"\n",
-				left, top+chartH+14, s.Days[0].Date, left+n*(barW+gap), top+chartH+14, s.Days[n-1].Date)
-		}
+		writeStatsRow(w, s, chart.Plot{X: left, Y: top + r*rowH + 30, W: plotW, H: plotH}, left+plotW+40)
 	}
-	fmt.Fprintln(w, "</svg>")
+	chart.End(w)
 }
 
-func xmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+// writeStatsRow draws one environment: its name, bars, scale and dates,
+// and its figures at fx.
+func writeStatsRow(w io.Writer, s Stats, plot chart.Plot, fx int) {
+	peak := 1
+	for _, d := range s.Days {
+		peak = max(peak, d.Deployed+d.Failed)
+	}
+	ticks := chart.CountTicks(peak)
+	plot.Max = ticks[len(ticks)-1]
+	chart.Text(w, plot.X, plot.Y-12, chart.LabelSize, "", "bold", s.Environment)
+	plot.Axes(w, ticks, "deployments")
+	n := max(1, len(s.Days))
+	slot := float64(plot.W) / float64(n)
+	barW := max(2, int(slot*0.7))
+	every := max(1, int(math.Ceil(float64(chart.Width("00-00", chart.SmallSize)+12)/slot)))
+	for i, d := range s.Days {
+		bx := plot.X + int(float64(i)*slot+(slot-float64(barW))/2)
+		if d.Deployed > 0 {
+			plot.Bar(w, bx, barW, float64(d.Deployed), deployedColor, fmt.Sprintf("%s: %d deployed", d.Date, d.Deployed))
+		}
+		if d.Failed > 0 {
+			y0 := plot.YOf(float64(d.Deployed))
+			y1 := plot.YOf(float64(d.Deployed + d.Failed))
+			fmt.Fprintf(w, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s"><title>%s: %d failed</title></rect>`+"\n", bx, y1, barW, y0-y1, failedColor, d.Date, d.Failed)
+		}
+		if i%every == 0 {
+			chart.Text(w, bx+barW/2, plot.Y+plot.H+16, chart.SmallSize, "middle", "", d.Date[5:])
+		}
+	}
+	lines := [][2]string{
+		{"Deployment frequency", fmt.Sprintf("%.2f a day (%d deployed, %d failed)", s.PerDay, s.Deployed, s.Failed)},
+		{"Lead time p50 / p90", fmt.Sprintf("%s / %s (%s)", dur(s.LeadTimeP50Seconds), dur(s.LeadTimeP90Seconds), plural(s.LeadTimeSamples, "push"))},
+		{"Change failure rate", pct(s.ChangeFailureRate)},
+		{"Time to restore p50", fmt.Sprintf("%s (%s)", dur(s.TimeToRestoreP50Seconds), plural(s.Restores, "restore"))},
+	}
+	for i, l := range lines {
+		y := plot.Y + 14 + i*26
+		chart.Text(w, fx, y, chart.SmallSize, "", "bold", l[0])
+		chart.Text(w, fx+150, y, chart.SmallSize, "", "", l[1])
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/chart"
 )
 
 // Targets the issue sets for the deployer, checked in the report.
@@ -89,63 +91,94 @@ func verdict(s string, ok bool) string {
 	return "FAIL " + s
 }
 
-// WriteSVG draws the lag p50/p95 per phase, Describe calls per minute and
-// transitions per 10 minutes for each strategy, as grouped bars.
+// svgPanel is one panel of the bench chart: a figure per strategy (or
+// several, grouped), on its own scale, with a target or baseline line.
+type svgPanel struct {
+	title, unit string
+	series      []string
+	// value is a strategy's figure; ok false draws n/a.
+	value     func(Result, int) (v float64, ok bool)
+	reference float64
+	refLabel  string
+}
+
+// Colours of the series (colour-blind safe pairs) and of the reference line.
+var (
+	seriesColors = []string{"#1f77b4", "#9ecae1", "#e6550d", "#fdae6b"}
+	refColor     = "#c62828"
+)
+
+// WriteSVG draws, per strategy, the detection lag p50/p95 of each phase,
+// the ECS Describe calls per deployment-minute and the state transitions
+// per 10 minutes, each panel on its own labelled scale with the target or
+// baseline dashed; the script's transitions are n/a (it has no workflow).
 func WriteSVG(w io.Writer, rs []Result) {
-	type panel struct {
-		title  string
-		series []string
-		value  func(Result, int) float64
-		target float64
+	if len(rs) == 0 {
+		return
 	}
-	panels := []panel{
-		{"detection lag (seconds)", []string{"mig p50", "mig p95", "dep p50", "dep p95"}, func(r Result, i int) float64 {
-			return []float64{r.LagSeconds["migration"].P50, r.LagSeconds["migration"].P95, r.LagSeconds["deployment"].P50, r.LagSeconds["deployment"].P95}[i]
-		}, TargetLagP95},
-		{"ECS Describe calls per deployment-minute", []string{"calls/min"}, func(r Result, _ int) float64 { return r.DescribePerMinute }, rs[0].DescribePerMinute},
-		{"state transitions per 10 minutes", []string{"transitions"}, func(r Result, _ int) float64 { return r.TransitionsPer10Min }, TargetTransitions10m},
+	base := rs[0]
+	panels := []svgPanel{
+		{"Detection lag", "seconds (ECS time)", []string{"migration p50", "migration p95", "deployment p50", "deployment p95"}, func(r Result, i int) (float64, bool) {
+			return []float64{r.LagSeconds["migration"].P50, r.LagSeconds["migration"].P95, r.LagSeconds["deployment"].P50, r.LagSeconds["deployment"].P95}[i], true
+		}, TargetLagP95, fmt.Sprintf("target p95 ≤ %.0f s", TargetLagP95)},
+		{"ECS Describe calls", "calls per deployment-minute", []string{"Describe calls"}, func(r Result, _ int) (float64, bool) { return r.DescribePerMinute, true },
+			base.DescribePerMinute, fmt.Sprintf("baseline: %s, %.2f", base.Short, base.DescribePerMinute)},
+		{"State transitions", "transitions per 10 minutes", []string{"transitions"}, func(r Result, _ int) (float64, bool) { return r.TransitionsPer10Min, !r.Script },
+			TargetTransitions10m, fmt.Sprintf("target < %.0f", TargetTransitions10m)},
 	}
-	colors := []string{"#4c78a8", "#9ecae9", "#f58518", "#ffbf79"}
-	const pw, ph, top = 300, 220, 60
-	width := len(panels)*(pw+40) + 40
-	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", width, ph+top+60)
-	fmt.Fprintf(w, `<text x="20" y="24" font-size="15" font-weight="bold">ecr-deployer make bench: each strategy on the same ECS timeline (dashed: target or baseline)</text>`+"\n")
-	for pi, p := range panels {
-		x0 := 40 + pi*(pw+40)
-		max := p.target
-		for _, r := range rs {
-			for si := range p.series {
-				if v := p.value(r, si); v > max {
-					max = v
-				}
-			}
-		}
-		if max == 0 {
-			max = 1
-		}
-		fmt.Fprintf(w, `<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", x0, top-10, p.title)
-		fmt.Fprintf(w, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>`+"\n", x0, top+ph, x0+pw, top+ph)
-		groupW := pw / len(rs)
-		barW := (groupW - 10) / len(p.series)
-		for ri, r := range rs {
-			for si := range p.series {
-				v := p.value(r, si)
-				h := int(float64(ph) * v / max)
-				bx := x0 + ri*groupW + 5 + si*barW
-				fmt.Fprintf(w, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s"><title>%s %s: %.2f</title></rect>`+"\n", bx, top+ph-h, barW-2, h, colors[si%len(colors)], r.Strategy, p.series[si], v)
-				fmt.Fprintf(w, `<text x="%d" y="%d" font-size="9" text-anchor="middle">%.1f</text>`+"\n", bx+barW/2, top+ph-h-3, v)
-			}
-			fmt.Fprintf(w, `<text x="%d" y="%d" font-size="9" text-anchor="middle">%s</text>`+"\n", x0+ri*groupW+groupW/2, top+ph+14, shortName(r.Strategy))
-		}
-		ty := top + ph - int(float64(ph)*p.target/max)
-		fmt.Fprintf(w, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#c00" stroke-dasharray="4,3"/>`+"\n", x0, ty, x0+pw, ty)
-		if len(p.series) > 1 {
-			for si, name := range p.series {
-				fmt.Fprintf(w, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", x0+si*70, top+ph+30, colors[si], x0+si*70+14, top+ph+39, name)
+	const pw, ph, gap, left, top = 300, 240, 90, 80, 110
+	width := left + len(panels)*pw + (len(panels)-1)*gap + 30
+	chart.Start(w, width, top+ph+90, "make bench: what each waiting strategy costs on the same ECS timeline")
+	chart.Text(w, 20, 50, chart.SmallSize, "", "", fmt.Sprintf("%d deployments per strategy; lower is better in every panel; n/a: the script has no workflow", rs[0].Deployments))
+	for i, p := range panels {
+		writePanel(w, p, rs, chart.Plot{X: left + i*(pw+gap), Y: top, W: pw, H: ph})
+	}
+	x := left
+	for si, name := range panels[0].series {
+		x = chart.Swatch(w, x, top+ph+70, seriesColors[si], name, false)
+	}
+	chart.Swatch(w, x, top+ph+70, refColor, "target or baseline", true)
+	chart.End(w)
+}
+
+// writePanel draws one panel: its title, scale, bars, n/a, the reference
+// line and each strategy's name under its bars, on lines that fit.
+func writePanel(w io.Writer, p svgPanel, rs []Result, plot chart.Plot) {
+	peak := p.reference
+	for _, r := range rs {
+		for si := range p.series {
+			if v, ok := p.value(r, si); ok {
+				peak = math.Max(peak, v)
 			}
 		}
 	}
-	fmt.Fprintln(w, "</svg>")
+	ticks := chart.Ticks(peak)
+	plot.Max = ticks[len(ticks)-1]
+	chart.Text(w, plot.X, plot.Y-30, chart.LabelSize, "", "bold", p.title)
+	fmt.Fprintf(w, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2" stroke-dasharray="5,3"/>`+"\n", plot.X, plot.Y-14, plot.X+18, plot.Y-14, refColor)
+	chart.Text(w, plot.X+24, plot.Y-10, chart.SmallSize, "", "", p.refLabel)
+	plot.Axes(w, ticks, p.unit)
+	groupW := plot.W / len(rs)
+	barW := (groupW - 16) / len(p.series)
+	for ri, r := range rs {
+		gx := plot.X + ri*groupW + 8
+		for si := range p.series {
+			v, ok := p.value(r, si)
+			if !ok {
+				chart.Text(w, gx+(groupW-16)/2, plot.Y+plot.H-6, chart.SmallSize, "middle", "", "n/a")
+				break
+			}
+			plot.Bar(w, gx+si*barW, barW-2, v, seriesColors[si%len(seriesColors)], fmt.Sprintf("%s, %s: %s", r.Strategy, p.series[si], chart.Number(v)))
+			if len(p.series) == 1 {
+				chart.Text(w, gx+si*barW+barW/2, plot.YOf(v)-5, chart.SmallSize, "middle", "", chart.Number(v))
+			}
+		}
+		for li, line := range chart.Lines(r.Short, groupW-4, chart.SmallSize) {
+			chart.Text(w, plot.X+ri*groupW+groupW/2, plot.Y+plot.H+18+li*14, chart.SmallSize, "middle", "", line)
+		}
+	}
+	y := plot.YOf(p.reference)
+	fmt.Fprintf(w, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2" stroke-dasharray="5,3"/>`+"\n", plot.X, y, plot.X+plot.W, y, refColor)
 }
 
 func shortName(s string) string {

@@ -174,12 +174,14 @@ func (a *App) follow(ctx context.Context, arn string, until Until) error {
 			}
 			if ok {
 				fmt.Fprintf(a.Out, "Reached %s (%s). The workflow keeps watching the deployment to its end; follow it with deployer follow %s\n", until, what, lastPart(arn))
+				a.reportToGitHub(followed{arn: arn, status: string(desc.Status), reached: string(until)})
 				return nil
 			}
 		}
 		if done {
 			history.RenderResult(a.Out, history.Result{ExecutionARN: arn, Status: string(desc.Status), Output: desc.Output,
 				Error: desc.Error, Cause: desc.Cause})
+			a.reportToGitHub(followed{arn: arn, status: string(desc.Status), errName: desc.Error, cause: desc.Cause})
 			if desc.Status != sfntypes.ExecutionStatusSucceeded {
 				fmt.Fprintf(a.Err, "deployer: the deployment ended %s: %s: %s\n", desc.Status, desc.Error, history.CauseMessage(desc.Cause))
 				return &exitError{code: 1}

@@ -181,14 +181,6 @@ func writePanel(w io.Writer, p svgPanel, rs []Result, plot chart.Plot) {
 	fmt.Fprintf(w, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2" stroke-dasharray="5,3"/>`+"\n", plot.X, y, plot.X+plot.W, y, refColor)
 }
 
-func shortName(s string) string {
-	s = strings.TrimPrefix(s, "ecr-deployer ")
-	if i := strings.Index(s, " ("); i > 0 && !strings.HasPrefix(s, "script") {
-		s = s[:i]
-	}
-	return s
-}
-
 // WriteFunctions prints each function's deployment zip size (arm64, as
 // shipped) and its cold and warm invocation times under the RIE here.
 func WriteFunctions(w io.Writer, rs []Result, zipBytes map[string]int64) {

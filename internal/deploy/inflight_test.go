@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 )
@@ -172,4 +174,60 @@ func TestWaitsBackOff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deniedECS denies ListServiceDeployments, as IAM does once a stack update
+// removed the service from the policy.
+type deniedECS struct{ ECSAPI }
+
+func (deniedECS) ListServiceDeployments(context.Context, *ecs.ListServiceDeploymentsInput, ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "User: … is not authorized to perform: ecs:ListServiceDeployments"}
+}
+
+// liveTargetsOf is the stack's published targets, read at each call.
+type liveTargetsOf func() config.Targets
+
+func (l liveTargetsOf) Targets(context.Context) (config.Targets, error) { return l(), nil }
+
+// A stack update that removes the target replaces the policies before the
+// outputs: CheckTurn read the target (still published), then IAM denies
+// its read of the service. Read again, the target is gone: TargetRemoved,
+// not the denial; while the target is still published the denial stands.
+func TestCheckTurnDeniedByAStackUpdate(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	staging := config.Published{Environment: "staging", Repository: "app", Tag: "staging", Cluster: "staging", Service: "staging-service"}
+	for _, tc := range []struct {
+		name    string
+		updated bool
+	}{{"the update removed the target", true}, {"the target is still published", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			reads := 0
+			live := liveTargetsOf(func() config.Targets {
+				reads++
+				if tc.updated && reads > 1 {
+					return config.Targets{}
+				}
+				return config.Targets{staging}
+			})
+			fake := &statusSFN{fakeSFN: fakeSFN{input: map[string]string{"me": `{"environment":"staging"}`}, starts: map[string]time.Time{"me": now.Add(-time.Minute)}},
+				status: map[string]sfntypes.ExecutionStatus{"me": sfntypes.ExecutionStatusRunning}}
+			d := &Deployer{ECS: deniedECS{}, SFN: fake, Turns: &fakeTurns{}, TurnsTable: "turns", Config: stagingConfig(t), Live: live, Log: quiet, Now: func() time.Time { return now }}
+			s := State{Execution: Execution{ID: "me", Name: "me", StartTime: now.Add(-time.Minute), StateMachine: "sm"}, Environment: "staging", Cluster: "staging", Service: "staging-service",
+				Trigger: Trigger{Type: "manual"}, Turn: Turn{PollSeconds: 15}}
+			_, err := d.CheckTurn(context.Background(), s)
+			var removed *TargetRemoved
+			if tc.updated != errors.As(err, &removed) || (!tc.updated && !strings.Contains(fmt.Sprint(err), "AccessDeniedException")) {
+				t.Fatalf("err = %v; want TargetRemoved %v, else the denial", err, tc.updated)
+			}
+		})
+	}
+}
+
+func stagingConfig(t *testing.T) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse("t.json", []byte(`{"targets":[{"repository":"app","tag":"staging"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -74,6 +74,9 @@ func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
 			return s, nil
 		}
 		if waits, err := d.waitForECS(q.ctx, &s, me, now); err != nil || waits {
+			if executions.Denied(err) {
+				return s, d.deniedAtTurn(q.ctx, s, err)
+			}
 			if err != nil {
 				return q.waitIfThrottled(d, s, err)
 			}
@@ -131,6 +134,25 @@ func (q queueRead) waitIfThrottled(d *Deployer, s State, err error) (State, erro
 	t.Reason = fmt.Sprintf("could not read the queue in time (Step Functions throttled its reads: %v); checks again in %d s", err, t.WaitSeconds)
 	d.log().WarnContext(q.parent, "queue read throttled", "execution", s.Execution.ID, "error", err)
 	return s, nil
+}
+
+// deniedAtTurn judges an AccessDenied on the target's own service at the
+// turn. A stack update replaces the policies before CloudFormation
+// publishes the new outputs, so the deployment that removed this target
+// (or changed its services) can deny the read of the service after
+// CheckTurn read the old outputs: the outputs are read again, and a target
+// gone ends TargetRemoved, as regate ends it. A target still published
+// keeps the denial: a permission is missing.
+func (d *Deployer) deniedAtTurn(ctx context.Context, s State, denied error) error {
+	live, err := d.liveTargets(ctx)
+	if err != nil {
+		return errors.Join(denied, fmt.Errorf("read the stack's targets again: %w", err))
+	}
+	target, found := live.ByEnvironment(s.Environment)
+	if _, err := Regate(s, target, found, d.now()); err != nil {
+		return err
+	}
+	return denied
 }
 
 // self reads this execution as the queue sees it. The queue orders by the

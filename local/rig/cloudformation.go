@@ -124,22 +124,31 @@ func (s *Stack) stackOutputs() ([]cfnOutput, error) {
 	return out, nil
 }
 
-// describeStacks answers DescribeStacks for the local stack, by name or ID.
-func (s *Stack) describeStacks(w http.ResponseWriter, r *http.Request, form url.Values) {
+// theStack says whether a call names the local stack (by name or ID) and
+// IAM lets the caller make it, else answers as CloudFormation does. IAM
+// decides before the stack is looked up, on the stack's ARN (an unknown
+// stack's ARN has no ID yet: the name and a placeholder).
+func (s *Stack) theStack(w http.ResponseWriter, r *http.Request, form url.Values, action string) bool {
 	name := form.Get("StackName")
-	// IAM decides before the stack is looked up, on the stack's ARN (an
-	// unknown stack's ARN has no ID yet: the name and a placeholder).
 	resource := StackID
 	if name != StackName && name != StackID {
 		resource = fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/unknown", emulator.Region, emulator.Account, name)
 	}
-	if denied := s.guard.authorize(emulator.AccessKey(r), []iam.Request{{Action: "cloudformation:DescribeStacks", Resource: resource}}); denied != nil {
+	if denied := s.guard.authorize(emulator.AccessKey(r), []iam.Request{{Action: action, Resource: resource}}); denied != nil {
 		queryError(w, http.StatusForbidden, "AccessDenied", denied.Error())
-		return
+		return false
 	}
 	if resource != StackID {
-		// DescribeStacks without a name lists every stack; the CLI always names one.
 		queryError(w, http.StatusBadRequest, "ValidationError", fmt.Sprintf("Stack with id %s does not exist", name))
+		return false
+	}
+	return true
+}
+
+// describeStacks answers DescribeStacks for the local stack, by name or ID.
+func (s *Stack) describeStacks(w http.ResponseWriter, r *http.Request, form url.Values) {
+	// DescribeStacks without a name lists every stack; the CLI always names one.
+	if !s.theStack(w, r, form, "cloudformation:DescribeStacks") {
 		return
 	}
 	outputs, err := s.stackOutputs()
@@ -166,17 +175,7 @@ func (s *Stack) describeStacks(w http.ResponseWriter, r *http.Request, form url.
 // logical ID. deployer check finds the functions' roles this way.
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackResources.html
 func (s *Stack) listStackResources(w http.ResponseWriter, r *http.Request, form url.Values) {
-	name := form.Get("StackName")
-	resource := StackID
-	if name != StackName && name != StackID {
-		resource = fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/unknown", emulator.Region, emulator.Account, name)
-	}
-	if denied := s.guard.authorize(emulator.AccessKey(r), []iam.Request{{Action: "cloudformation:ListStackResources", Resource: resource}}); denied != nil {
-		queryError(w, http.StatusForbidden, "AccessDenied", denied.Error())
-		return
-	}
-	if resource != StackID {
-		queryError(w, http.StatusBadRequest, "ValidationError", fmt.Sprintf("Stack with id %s does not exist", name))
+	if !s.theStack(w, r, form, "cloudformation:ListStackResources") {
 		return
 	}
 	res, err := readResources(s.templateFile())

@@ -398,3 +398,34 @@ func resolve(v any, ps Pseudo) string {
 	}
 	return fmt.Sprintf("unresolved:%v", v)
 }
+
+// ParsePolicy reads a policy document (an identity policy, or a role's
+// trust policy with its principals) as IAM stores it: plain JSON, no
+// intrinsics. name names it in decisions.
+func ParsePolicy(name string, doc []byte) (*Policy, error) {
+	var d any
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", name, err)
+	}
+	st, err := statements(d, Pseudo{})
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", name, err)
+	}
+	return &Policy{Role: name, Statements: st}, nil
+}
+
+// ParseTrustPolicy reads a role's trust policy: its statements name no
+// Resource, since they apply to the role they are attached to.
+func ParseTrustPolicy(name string, doc []byte) (*Policy, error) {
+	p, err := ParsePolicy(name, doc)
+	if err != nil {
+		return nil, err
+	}
+	for i := range p.Statements {
+		if len(p.Statements[i].Resources) > 0 {
+			return nil, fmt.Errorf("policy %s: statement %d names a Resource, which a trust policy may not", name, i)
+		}
+		p.Statements[i].Resources = []string{"*"}
+	}
+	return p, nil
+}

@@ -120,6 +120,9 @@ type Stack struct {
 	waits map[string]bool
 	// guard enforces the template's IAM policies.
 	guard *guard
+	// accounts are the other accounts and Regions (accounts.go).
+	accounts     *accounts
+	accountsOnce sync.Once
 	// routed are the EventBridge rules events are matched against, and
 	// targets what each rule's target does with an event.
 	routed   []eventpattern.Rule
@@ -234,7 +237,7 @@ func (s *Stack) route(w http.ResponseWriter, r *http.Request) {
 	case isQuery(r):
 		s.serveQuery(w, r)
 	default:
-		s.Emulator.ServeHTTP(w, r)
+		s.serveJSON(w, r)
 	}
 }
 

@@ -30,6 +30,8 @@ func (s *Stack) serveQuery(w http.ResponseWriter, r *http.Request) {
 	switch form.Get("Action") {
 	case "GetCallerIdentity":
 		s.getCallerIdentity(w, r)
+	case "AssumeRole":
+		s.assumeRole(w, r, form)
 	case "DescribeStacks":
 		s.describeStacks(w, r, form)
 	case "ListStackResources":
@@ -80,7 +82,8 @@ func (s *Stack) getCallerIdentity(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/xml")
 	var out callerIdentity
 	out.NS = "https://sts.amazonaws.com/doc/2011-06-15/"
-	out.Result.ARN, out.Result.UserID, out.Result.Account = s.guard.identity(emulator.AccessKey(r)), emulator.AccessKey(r), emulator.Account
+	out.Result.ARN, out.Result.UserID = s.callerARN(emulator.AccessKey(r)), emulator.AccessKey(r)
+	out.Result.Account = accountOf(out.Result.ARN)
 	out.RequestID = "00000000-0000-0000-0000-000000000000"
 	_ = xml.NewEncoder(w).Encode(out)
 }

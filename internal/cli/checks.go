@@ -193,7 +193,7 @@ func (c *checker) logGroup(ctx context.Context, t config.Resolved, m deploy.Migr
 // declares it: the stack's policies and rules were made from that file.
 func (c *checker) stack(t config.Resolved) CheckRow {
 	if c.stackErr != nil {
-		return checked(t, "stack", fmt.Errorf("%w", c.stackErr), "")
+		return checked(t, "stack", c.stackErr, "")
 	}
 	p, ok := c.published.ByEnvironment(t.Environment)
 	if !ok {

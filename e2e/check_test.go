@@ -133,6 +133,14 @@ func TestCheck(t *testing.T) {
 		}
 		expect(t, code == 1, "exit %d, want 1", code)
 	})
+	t.Run("throttled reads, short pages and empty simulator pages still pass a working target", func(t *testing.T) {
+		s.SetScenario(emulator.Scenario{Adversary: &emulator.AdversaryScript{Seed: 11, Rate: 0.3,
+			Only: []string{emulator.AdvThrottle, emulator.AdvLogsShortPage, emulator.AdvIAMShortPage}}})
+		defer s.SetScenario(emulator.Scenario{})
+		code, out, errOut := deployer(t, "check", "staging", "--targets", local)
+		counts := s.Emulator.Adversary().Counts()
+		expect(t, code == 0 && counts[emulator.AdvThrottle] > 0 && counts[emulator.AdvIAMShortPage] > 0, "exit %d, adversary %v\n%s%s", code, counts, out, errOut)
+	})
 	t.Run("it makes no write call", func(t *testing.T) {
 		for _, op := range []string{"RunTask", "UpdateService", "RegisterTaskDefinition", "PutImage", "StopTask", "TagResource"} {
 			expect(t, len(s.Emulator.Calls(op)) == 0, "check called %s", op)

@@ -7,11 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -26,36 +23,19 @@ import (
 
 	ecrdeployer "github.com/ecr-deployer/ecr-deployer"
 	"github.com/ecr-deployer/ecr-deployer/internal/api"
+	"github.com/ecr-deployer/ecr-deployer/internal/awsretry"
 	deployerconfig "github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/notify"
 )
 
-// MaxAttempts bounds the SDK's retries of one call. ECS throttles per account
-// and region (ThrottlingException), and the other deploy tools of the account
-// share that budget, so a burst is ridden out with jittered exponential backoff
-// rather than failing the deployment after the SDK's default 3 attempts.
-const MaxAttempts = 10
+// MaxAttempts bounds the SDK's retries of one call (awsretry).
+const MaxAttempts = awsretry.MaxAttempts
 
 // Load reads the default AWS configuration (region, credentials and the
 // AWS_ENDPOINT_URL_* variables) with the deployer's retry policy.
 func Load(ctx context.Context) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = MaxAttempts
-			o.MaxBackoff = 20 * time.Second
-			// The standard retryer's client-side retry quota (500 tokens, 5 per
-			// throttled retry) is shared by every invocation of a warm instance:
-			// a long throttling burst would drain it and fail deployments with
-			// "retry quota exceeded" although ECS was only slow. Each invocation
-			// is short and the workflow bounds the total time, so it is off.
-			o.RateLimiter = ratelimit.None
-			// SNS answers its throttling as "Throttled" (ThrottledException),
-			// a code the standard retryer does not know: Notify's and
-			// Watch's Publish would fail on it.
-			o.Retryables = append(o.Retryables, retry.RetryableErrorCode{Codes: map[string]struct{}{"Throttled": {}}})
-		})
-	}))
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(awsretry.New))
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/awsretry"
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/deploy"
 	"github.com/ecr-deployer/ecr-deployer/internal/executions"
@@ -259,7 +260,8 @@ func (a *App) connect(ctx context.Context) error {
 	if a.sfn != nil {
 		return nil
 	}
-	var opts []func(*awsconfig.LoadOptions) error
+	// The Lambdas' retry policy: a throttled read is ridden out, not an exit 1.
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRetryer(awsretry.New)}
 	if a.global.region != "" {
 		opts = append(opts, awsconfig.WithRegion(a.global.region))
 	}

@@ -34,9 +34,17 @@ func (s *Stack) serveQuery(w http.ResponseWriter, r *http.Request) {
 		s.assumeRole(w, r, form)
 	case "DescribeStacks":
 		s.describeStacks(w, r, form)
-	case "ListStackResources":
-		s.listStackResources(w, r, form)
-	case "SimulatePrincipalPolicy":
+	case "ListStackResources", "SimulatePrincipalPolicy":
+		if s.Emulator.Adversary().Roll(emulator.AdvThrottle) {
+			// IAM and CloudFormation throttle per account too, answering
+			// the code "Throttling" (the SDK's standard retryer retries it).
+			queryError(w, http.StatusBadRequest, "Throttling", "Rate exceeded")
+			return
+		}
+		if form.Get("Action") == "ListStackResources" {
+			s.listStackResources(w, r, form)
+			return
+		}
 		s.simulatePrincipalPolicy(w, r, form)
 	default:
 		if emulator.ServesQuery(form.Get("Action")) {

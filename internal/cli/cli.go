@@ -114,8 +114,8 @@ Commands:
   rollback  roll an environment back: stop the deployment in flight, or deploy the previous image again
   preflight before make deploy or make destroy: the running deployments the change would strand
   init      write a targets.json from the account: each tag's service, family, migration container, roles, log group, timeout
-  plan      what a push of an environment's tag would do now: digest, task definition, migration, strategies, gates, queue, time
   check     check targets.json against the account before a push: services, task definitions, roles, logs, timeouts, image, stack, permissions
+  plan      what a push of an environment's tag would do now: digest, task definition, migration, strategies, gates, queue, time
 
 Flags of every command:
   --region R           AWS region (default: the SDK's: AWS_REGION, profile)

@@ -59,13 +59,17 @@ func (c *checker) target(ctx context.Context, t config.Resolved) []CheckRow {
 	digest, err := deploy.DescribeImage(ctx, c.api.ECR, "", t.Repository, ecrtypes.ImageIdentifier{ImageTag: aws.String(t.Tag)}, "tag "+t.Tag)
 	rows := []CheckRow{checked(t, "image", err, fmt.Sprintf("%s:%s is %s", t.Repository, t.Tag, digest))}
 	var first *ecstypes.TaskDefinition
+	var others []deploy.Runs
 	for i, ref := range t.AllServices() {
 		st := t
 		st.Service, st.TaskDefinitionFamily = ref.Service, ref.TaskDefinitionFamily
 		svcRows, td := c.service(ctx, st, i == 0, len(t.AllServices()) > 1)
 		rows = append(rows, svcRows...)
-		if i == 0 {
+		switch {
+		case i == 0:
 			first = td
+		case td != nil:
+			others = append(others, runsOfTD(td))
 		}
 	}
 	var runs deploy.Runs
@@ -80,7 +84,10 @@ func (c *checker) target(ctx context.Context, t config.Resolved) []CheckRow {
 	if first == nil {
 		return append(rows, skipped(t, "permissions", "the service's task definition could not be read"))
 	}
-	return append(rows, c.permissions(ctx, t, runs))
+	if len(others) != len(t.AllServices())-1 {
+		return append(rows, skipped(t, "permissions", "a service's task definition could not be read"))
+	}
+	return append(rows, c.permissions(ctx, t, runs, others))
 }
 
 // service checks one service as ResolveTarget does: it exists and is
@@ -138,12 +145,7 @@ func written(d time.Duration) string {
 // migration checks the migration's container and the log group a failed
 // migration's cause is read from, and returns what the migration runs.
 func (c *checker) migration(ctx context.Context, t config.Resolved, td *ecstypes.TaskDefinition) ([]CheckRow, deploy.Runs) {
-	runs := deploy.Runs{TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn), Family: aws.ToString(td.Family)}
-	for _, r := range []*string{td.TaskRoleArn, td.ExecutionRoleArn} {
-		if aws.ToString(r) != "" {
-			runs.Roles = append(runs.Roles, aws.ToString(r))
-		}
-	}
+	runs := runsOfTD(td)
 	if t.Migration.Disabled {
 		return []CheckRow{checked(t, "migration", nil, `none ("migration": false)`), checked(t, "log group", nil, "no migration, no log to read")}, runs
 	}
@@ -154,6 +156,18 @@ func (c *checker) migration(ctx context.Context, t config.Resolved, td *ecstypes
 	runs.Container, runs.LogGroup, runs.LogStreamPrefix = plan.Container, plan.LogGroup, plan.LogStreamPrefix
 	rows := []CheckRow{checked(t, "migration", nil, fmt.Sprintf("%s in container %s", strings.Join(plan.Command, " "), plan.Container))}
 	return append(rows, checked(t, "log group", c.logGroup(ctx, t, plan), logGroupOK(plan))), runs
+}
+
+// runsOfTD is what a task definition runs as the stack's policies see it:
+// its revision, family and roles.
+func runsOfTD(td *ecstypes.TaskDefinition) deploy.Runs {
+	runs := deploy.Runs{TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn), Family: aws.ToString(td.Family)}
+	for _, r := range []*string{td.TaskRoleArn, td.ExecutionRoleArn} {
+		if aws.ToString(r) != "" {
+			runs.Roles = append(runs.Roles, aws.ToString(r))
+		}
+	}
+	return runs
 }
 
 func logGroupOK(m deploy.Migration) string {
@@ -209,11 +223,11 @@ func (c *checker) stack(t config.Resolved) CheckRow {
 
 // permissions asks IAM's policy simulator whether each of the stack's
 // roles may make each call a push of the target makes.
-func (c *checker) permissions(ctx context.Context, t config.Resolved, runs deploy.Runs) CheckRow {
+func (c *checker) permissions(ctx context.Context, t config.Resolved, runs deploy.Runs, others []deploy.Runs) CheckRow {
 	if c.rolesErr != nil {
 		return skipped(t, "permissions", oneLine(c.rolesErr.Error()))
 	}
-	needs := deploy.NeedsOf(t, runs, c.acct)
+	needs := deploy.NeedsOf(t, runs, others, c.acct)
 	var denied []string
 	roles := map[string]bool{}
 	for _, n := range needs {

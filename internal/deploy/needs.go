@@ -46,9 +46,10 @@ const exampleTask = "0123456789abcdef0123456789abcdef"
 // resources, function by function (the stack's own table, queue, topic and
 // executions are not the target's, and CDK grants them whatever the
 // targets). The resources are those the calls name at run time: the
-// revision the service runs, its roles, a task and a service deployment of
-// the target's cluster.
-func NeedsOf(t config.Resolved, run Runs, a Account) []Need {
+// revision each service runs (run is the first service's, where the
+// migration runs; others the other services', in order), its roles, a task
+// and a service deployment of the target's cluster.
+func NeedsOf(t config.Resolved, run Runs, others []Runs, a Account) []Need {
 	var out []Need
 	add := func(fn, action, resource string, ctx map[string]string) {
 		out = append(out, Need{Function: fn, Action: action, Resource: resource, Context: ctx})
@@ -77,13 +78,29 @@ func NeedsOf(t config.Resolved, run Runs, a Account) []Need {
 			add("CheckMigration", "logs:GetLogEvents", a.arn("logs", "log-group:"+run.LogGroup+":log-stream:"+streamOf(run.LogStreamPrefix, run.Container)), nil)
 		}
 	}
-	if t.Image == config.ImageDigest {
-		next := a.arn("ecs", "task-definition/"+run.Family+":999999")
-		add("PinImage", "ecs:RegisterTaskDefinition", next, nil)
-		add("PinImage", "ecs:TagResource", next, map[string]string{"ecs:CreateAction": "RegisterTaskDefinition"})
-		for _, r := range run.Roles {
-			add("PinImage", "iam:PassRole", r, passed)
-			add("StartDeployment", "iam:PassRole", r, passed)
+	services := append([]Runs{run}, others...)
+	for i, svc := range t.ServiceNames() {
+		if i >= len(services) {
+			break
+		}
+		r := services[i]
+		if t.Image == config.ImageDigest {
+			next := a.arn("ecs", "task-definition/"+r.Family+":999999")
+			add("PinImage", "ecs:RegisterTaskDefinition", next, nil)
+			add("PinImage", "ecs:TagResource", next, map[string]string{"ecs:CreateAction": "RegisterTaskDefinition"})
+			for _, role := range r.Roles {
+				add("PinImage", "iam:PassRole", role, passed)
+				add("StartDeployment", "iam:PassRole", role, passed)
+			}
+		}
+		if t.OnFailure == config.OnFailureRollbackOthers {
+			// CheckDeployment deploys the revision a service ran before.
+			service := a.arn("ecs", "service/"+t.Cluster+"/"+svc)
+			add("CheckDeployment", "ecs:UpdateService", service, onCluster)
+			add("CheckDeployment", "ecs:TagResource", service, nil)
+			for _, role := range r.Roles {
+				add("CheckDeployment", "iam:PassRole", role, passed)
+			}
 		}
 	}
 	return out

@@ -25,12 +25,17 @@ func TestNeedsOf(t *testing.T) {
 	noPrefix.LogStreamPrefix = ""
 	noLogs := runs
 	noLogs.LogGroup = ""
+	worker := Runs{TaskDefinitionARN: "arn:aws:ecs:us-west-2:123456789012:task-definition/worker:3", Family: "worker",
+		Roles: []string{"arn:aws:iam::123456789012:role/worker-task"}}
+	rollback := several
+	rollback.Image, rollback.OnFailure = config.ImageDigest, config.OnFailureRollbackOthers
 	cases := map[string]struct {
-		t    config.Resolved
-		runs Runs
-		want []string
+		t      config.Resolved
+		runs   Runs
+		others []Runs
+		want   []string
 	}{
-		"tag mode": {tag, runs, []string{
+		"tag mode": {tag, runs, nil, []string{
 			"ResolveTarget ecr:DescribeImages arn:aws:ecr:us-west-2:123456789012:repository/team/app",
 			"ResolveTarget ecs:DescribeTaskDefinition *",
 			"ResolveTarget ecs:DescribeServices arn:aws:ecs:us-west-2:123456789012:service/staging/staging-service ecs:cluster=arn:aws:ecs:us-west-2:123456789012:cluster/staging",
@@ -45,24 +50,31 @@ func TestNeedsOf(t *testing.T) {
 			"CheckMigration ecs:DescribeTasks arn:aws:ecs:us-west-2:123456789012:task/staging/0123456789abcdef0123456789abcdef ecs:cluster=arn:aws:ecs:us-west-2:123456789012:cluster/staging",
 			"CheckMigration logs:GetLogEvents arn:aws:logs:us-west-2:123456789012:log-group:/ecs/app:log-stream:app/web/0123456789abcdef0123456789abcdef",
 		}},
-		"digest mode pins: RegisterTaskDefinition, its tags and the roles": {digest, runs, []string{
+		"digest mode pins: RegisterTaskDefinition, its tags and the roles": {digest, runs, nil, []string{
 			"PinImage ecs:RegisterTaskDefinition arn:aws:ecs:us-west-2:123456789012:task-definition/app:999999",
 			"PinImage ecs:TagResource arn:aws:ecs:us-west-2:123456789012:task-definition/app:999999 ecs:CreateAction=RegisterTaskDefinition",
 			"PinImage iam:PassRole arn:aws:iam::123456789012:role/app-task iam:PassedToService=ecs-tasks.amazonaws.com",
 			"StartDeployment iam:PassRole arn:aws:iam::123456789012:role/app-task iam:PassedToService=ecs-tasks.amazonaws.com",
 		}},
-		"no migration: no RunTask, no log": {noMigration, runs, nil},
-		"a stream without a prefix is the task's ID": {tag, noPrefix, []string{
+		"no migration: no RunTask, no log": {noMigration, runs, nil, nil},
+		"a stream without a prefix is the task's ID": {tag, noPrefix, nil, []string{
 			"CheckMigration logs:GetLogEvents arn:aws:logs:us-west-2:123456789012:log-group:/ecs/app:log-stream:0123456789abcdef0123456789abcdef"}},
-		"no awslogs: no log to read": {tag, noLogs, nil},
-		"several services: each one's": {several, runs, []string{
+		"no awslogs: no log to read": {tag, noLogs, nil, nil},
+		"several services in digest mode with rollback-others: each one's family, roles and rollback": {rollback, runs, []Runs{worker}, []string{
+			"PinImage ecs:RegisterTaskDefinition arn:aws:ecs:us-west-2:123456789012:task-definition/worker:999999",
+			"StartDeployment iam:PassRole arn:aws:iam::123456789012:role/worker-task iam:PassedToService=ecs-tasks.amazonaws.com",
+			"CheckDeployment ecs:UpdateService arn:aws:ecs:us-west-2:123456789012:service/staging/web ecs:cluster=arn:aws:ecs:us-west-2:123456789012:cluster/staging",
+			"CheckDeployment ecs:TagResource arn:aws:ecs:us-west-2:123456789012:service/staging/worker",
+			"CheckDeployment iam:PassRole arn:aws:iam::123456789012:role/worker-task iam:PassedToService=ecs-tasks.amazonaws.com",
+			"CheckDeployment iam:PassRole arn:aws:iam::123456789012:role/app-task iam:PassedToService=ecs-tasks.amazonaws.com"}},
+		"several services: each one's": {several, runs, nil, []string{
 			"StartDeployment ecs:UpdateService arn:aws:ecs:us-west-2:123456789012:service/staging/worker ecs:cluster=arn:aws:ecs:us-west-2:123456789012:cluster/staging",
 			"CheckDeployment ecs:DescribeServiceDeployments arn:aws:ecs:us-west-2:123456789012:service-deployment/staging/web/example"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			var got []string
-			for _, n := range NeedsOf(tc.t, tc.runs, acct) {
+			for _, n := range NeedsOf(tc.t, tc.runs, tc.others, acct) {
 				line := n.Function + " " + n.Action + " " + n.Resource
 				for k, v := range n.Context {
 					line += fmt.Sprintf(" %s=%s", k, v)

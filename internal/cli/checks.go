@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
@@ -101,20 +100,20 @@ func (c *checker) service(ctx context.Context, t config.Resolved, first, several
 		}
 		return check
 	}
-	svc, err := deploy.DescribeService(ctx, c.api.ECS, t.Cluster, t.Service)
-	rows := []CheckRow{checked(t, name("service"), err, fmt.Sprintf("%s/%s is ACTIVE, %d/%d running", t.Cluster, t.Service, svc.RunningCount, svc.DesiredCount))}
-	if err != nil {
+	sc := deploy.CheckService(ctx, c.api.ECS, t, first)
+	svc := sc.Service
+	rows := []CheckRow{checked(t, name("service"), sc.Found, fmt.Sprintf("%s/%s is ACTIVE, %d/%d running", t.Cluster, t.Service, svc.RunningCount, svc.DesiredCount))}
+	if sc.Found != nil {
 		why := "the service could not be read"
 		return append(rows, skipped(t, name("controller"), why), skipped(t, name("timeouts"), why), skipped(t, name("task definition"), why)), nil
 	}
-	rows = append(rows, checked(t, name("controller"), deploy.CheckController(svc, t), "the ECS deployment controller"))
-	rows = append(rows, checked(t, name("timeouts"), deploy.CheckBakeTime(svc, t), timeoutsCover(svc, t)))
-	out, err := c.api.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition})
-	if err != nil {
-		return append(rows, checked(t, name("task definition"), fmt.Errorf("describe task definition %s: %w", aws.ToString(svc.TaskDefinition), err), "")), nil
+	rows = append(rows, checked(t, name("controller"), sc.Controller, "the ECS deployment controller"))
+	rows = append(rows, checked(t, name("timeouts"), sc.BakeTime, timeoutsCover(svc, t)))
+	td := sc.TaskDefinition
+	if td == nil {
+		return append(rows, checked(t, name("task definition"), sc.Definition, "")), nil
 	}
-	td := out.TaskDefinition
-	err = errors.Join(deploy.CheckTaskDefinition(t, td, first), deploy.CheckTagMode(t, td))
+	err := errors.Join(sc.Definition, sc.Tag)
 	return append(rows, checked(t, name("task definition"), err, fmt.Sprintf("%s: family %s, its roles in taskRoles", aws.ToString(td.TaskDefinitionArn), aws.ToString(td.Family)))), td
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
@@ -182,26 +181,11 @@ func (a *App) planServices(ctx context.Context, t config.Resolved, p *PlanJSON) 
 	for i, ref := range t.AllServices() {
 		st := t
 		st.Service, st.TaskDefinitionFamily = ref.Service, ref.TaskDefinitionFamily
-		svc, err := deploy.DescribeService(ctx, a.setup.ECS, t.Cluster, ref.Service)
-		if err != nil {
+		sc := deploy.CheckService(ctx, a.setup.ECS, st, i == 0)
+		if err := sc.Err(); err != nil {
 			return first, nil, err
 		}
-		if err := deploy.CheckController(svc, st); err != nil {
-			return first, nil, err
-		}
-		if err := deploy.CheckBakeTime(svc, st); err != nil {
-			return first, nil, err
-		}
-		out, err := a.setup.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition})
-		if err != nil {
-			return first, nil, fmt.Errorf("describe task definition %s: %w", aws.ToString(svc.TaskDefinition), err)
-		}
-		if err := deploy.CheckTaskDefinition(st, out.TaskDefinition, i == 0 && !t.Migration.Disabled); err != nil {
-			return first, nil, err
-		}
-		if err := deploy.CheckTagMode(st, out.TaskDefinition); err != nil {
-			return first, nil, err
-		}
+		svc := sc.Service
 		least, how := deploy.MinimumDuration(svc.DeploymentConfiguration)
 		strategy := "ROLLING"
 		if c := svc.DeploymentConfiguration; c != nil && c.Strategy != "" {
@@ -210,7 +194,7 @@ func (a *App) planServices(ctx context.Context, t config.Resolved, p *PlanJSON) 
 		p.Services = append(p.Services, PlannedService{Service: ref.Service, TaskDefinition: aws.ToString(svc.TaskDefinition), Strategy: strategy,
 			MinimumSeconds: int(least / time.Second), How: how, DesiredCount: svc.DesiredCount})
 		if i == 0 {
-			first, firstTD = svc, out.TaskDefinition
+			first, firstTD = svc, sc.TaskDefinition
 		}
 	}
 	return first, firstTD, nil

@@ -82,10 +82,11 @@ lint: ## gofmt, go vet, golangci-lint (.golangci.yml; pinned in tools/go.mod), a
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	@cd tools && $(GO) mod tidy -diff || { echo "tools/go.mod is not tidy: cd tools && go mod tidy"; exit 1; }
 
-synth: deps ## regenerate template.json (and local/template.json, the local stack's) from the CDK app (byte-stable; a test fails when stale)
+synth: deps ## regenerate template.json (and local/template.json, local/multi-account/*.json: the local stacks') from the CDK app (byte-stable; a test fails when stale)
 	cd cdk && rm -rf cdk.out && $(WITH_NODE) $(GO) run . && cp cdk.out/$(STACK).template.json ../template.json
 	cd cdk && rm -rf cdk.out && DEPLOYER_CONFIG_FILE=../local/targets.json $(WITH_NODE) $(GO) run . && cp cdk.out/$(STACK).template.json ../local/template.json
-	@echo "template.json and local/template.json written"
+	cd cdk && rm -rf cdk.out && DEPLOYER_CONFIG_FILE=../local/multi-account/targets.json $(WITH_NODE) $(GO) run . && cp cdk.out/$(STACK).template.json ../local/multi-account/template.json && cp cdk.out/$(STACK)Target-*.template.json ../local/multi-account/
+	@echo "template.json, local/template.json and local/multi-account/*.template.json written"
 
 package: ## build the arm64 Lambda zips into dist/; with BUCKET=…, upload them and print the CloudFormation command
 	@version=$$($(GO) run ./cmd/package -out dist) || exit 1; echo "code version $$version"; \

@@ -54,6 +54,12 @@ func run() error {
 	app := NewApp(jsii.String(outdir))
 	assets, _ := app.Node().TryGetContext(jsii.String("assets")).(string)
 	NewDeployerStack(app, StackName, Props(cfg, assets))
+	// A target account stack for each account and Region of the targets
+	// elsewhere (docs/multi-account.md).
+	_, remote := splitTargets(cfg.Targets())
+	for _, at := range placesOf(remote) {
+		NewTargetStack(app, TargetStackName(at), &TargetStackProps{Targets: targetsAt(remote, at), DeployerStack: StackName})
+	}
 	app.Synth(nil)
 	tpl, err := os.ReadFile(filepath.Join(outdir, StackName+".template.json"))
 	if err != nil {

@@ -184,6 +184,8 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		}
 	}
 	grantWorkflow(stack, roles, targets, smName, smARN)
+	_, remote := splitTargets(targets)
+	grantRemote(stack, roles, fns, remote)
 
 	smLogs := awslogs.NewLogGroup(stack, jsii.String("StateMachineLogs"), &awslogs.LogGroupProps{
 		// Vended logs under /aws/vendedlogs/ keep the account's log resource
@@ -275,6 +277,9 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		operatorArns = append(operatorArns, p.ManagedPolicyArn())
 	}
 	out("OperatorPolicyArns", "Every policy the deployer CLI needs, comma-separated: one for a few dozen services, more beyond (IAM's 6,144 characters a policy)", awscdk.Fn_Join(jsii.String(","), &operatorArns))
+	if _, remote := splitTargets(targets); len(remote) > 0 {
+		out("ExternalId", "What each target account stack's roles require as external ID (its ExternalId parameter): this stack's ID", stack.StackId())
+	}
 	out("DeadLetterQueueUrl", "Pushes whose execution could not be started, and ECS events Wake could not handle, land here", dlq.QueueUrl())
 	out("NotificationTopicArn", "How each deployment ended (failures always; successes where a target sets notifyOnSuccess) and the alarms publish here: subscribe an email (parameter NotificationEmail) or Amazon Q Developer in chat applications", topic.TopicArn())
 	// What each push deploys, for the deployer CLI (config.ReadPublished).
@@ -384,8 +389,15 @@ func wakeRules(stack awscdk.Stack, wake awslambda.Function, targets []config.Res
 		rules.DeploymentStateRule:  "ecr-deployer: wake the execution whose service deployment changed state",
 		rules.HookStateRule:        "ecr-deployer: wake the execution whose service deployment waits at a pause hook",
 	}
-	for _, r := range rules.Wake(targets, func(resource, name string) *string {
-		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ecs"), Resource: jsii.String(resource), ResourceName: jsii.String(name)})
+	for _, r := range rules.Wake(targets, func(account, region, resource, name string) *string {
+		c := &awscdk.ArnComponents{Service: jsii.String("ecs"), Resource: jsii.String(resource), ResourceName: jsii.String(name)}
+		if account != "" {
+			c.Account = jsii.String(account)
+		}
+		if region != "" {
+			c.Region = jsii.String(region)
+		}
+		return stack.FormatArn(c)
 	}) {
 		awsevents.NewRule(stack, jsii.String(r.Name), &awsevents.RuleProps{
 			Description:  jsii.String(descriptions[strings.TrimRight(r.Name, "0123456789")]),
@@ -515,7 +527,17 @@ func ttlTable(stack awscdk.Stack, id, key, noRecovery string) awsdynamodb.Table 
 	return t
 }
 
-func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []config.Resolved, smName, smARN *string) {
+// A deployer stack passes its state machine's name and ARN, and every
+// target: ECR for all of them, ECS, Logs and iam:PassRole for those in its
+// own account and Region (the others are the target account stacks', whose
+// roles it assumes: grantRemote). A target account stack passes nil and
+// the targets of its account and Region: no ECR, no Step Functions.
+func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, all []config.Resolved, smName, smARN *string) {
+	deployer := smARN != nil
+	targets := all
+	if deployer {
+		targets, _ = splitTargets(all)
+	}
 	arn := func(service, resource, name string) *string {
 		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String(service), Resource: jsii.String(resource), ResourceName: jsii.String(name)})
 	}
@@ -531,8 +553,10 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 			*list = append(*list, v)
 		}
 	}
-	for _, t := range targets {
+	for _, t := range all {
 		add(&repos, "repo/"+t.Repository, arn("ecr", "repository", t.Repository))
+	}
+	for _, t := range targets {
 		add(&clusters, "cluster/"+t.Cluster, arn("ecs", "cluster", t.Cluster))
 		add(&tasks, "task/"+t.Cluster, arn("ecs", "task", t.Cluster+"/*"))
 		// Every service of the target: a target of several deploys each.
@@ -596,7 +620,9 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 		}}, jsii.Bool(true))
 	}
 
-	allow("ResolveTarget", []string{"ecr:DescribeImages"}, repos, nil)
+	if deployer {
+		allow("ResolveTarget", []string{"ecr:DescribeImages"}, repos, nil)
+	}
 	allow("ResolveTarget", []string{"ecs:DescribeServices"}, services, nil)
 	// DescribeTaskDefinition has no resource-level permissions.
 	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
@@ -661,8 +687,10 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	}
 	// It tags the service with the execution deploying it, for Wake.
 	allow("StartDeployment", []string{"ecs:TagResource"}, services, nil)
-	// A rollback moves the environment's tag back to the image it deploys again.
-	allow("StartDeployment", []string{"ecr:BatchGetImage", "ecr:PutImage"}, repos, nil)
+	if deployer {
+		// A rollback moves the environment's tag back to the image it deploys again.
+		allow("StartDeployment", []string{"ecr:BatchGetImage", "ecr:PutImage"}, repos, nil)
+	}
 	// rollback-others: when one service of a target fails, CheckDeployment
 	// deploys the previous revision of those that deployed (and tags them
 	// for Wake, as StartDeployment does). Only those targets' services.
@@ -695,54 +723,40 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 	suppress("CheckDeployment", "Read-only. ecs:ListTasks is scoped by the ecs:cluster condition to the configured clusters; DescribeTasks to their tasks, DescribeServiceDeployments to the configured services' deployments, whose IDs are not known in advance, and GetLogEvents to the streams (named after tasks) of the configured log groups.",
 		append(append(append([]string{"Resource::*"}, dedupe(taskWildcards)...), dedupe(sdWildcards)...), dedupe(logWildcards)...)...)
 
-	// CheckTurn reads this state machine's executions.
-	execARN, execNag := executionArns(stack, smName)
-	allow("CheckTurn", []string{"states:ListExecutions"}, []*string{smARN}, nil)
-	allow("CheckTurn", []string{"states:DescribeExecution"}, []*string{execARN}, nil)
+	var execARN *string
+	var execNag string
+	if deployer {
+		// CheckTurn reads this state machine's executions.
+		execARN, execNag = executionArns(stack, smName)
+		allow("CheckTurn", []string{"states:ListExecutions"}, []*string{smARN}, nil)
+		allow("CheckTurn", []string{"states:DescribeExecution"}, []*string{execARN}, nil)
+	}
 	// Before it takes a turn, CheckTurn asks ECS whether a rollout of its
 	// services is still under way (inflight.go).
 	allow("CheckTurn", []string{"ecs:ListServiceDeployments"}, services, nil)
-	suppress("CheckTurn", "Read-only: the executions of this stack's own state machine, whose names are not known in advance.",
-		execNag)
+	if deployer {
+		suppress("CheckTurn", "Read-only: the executions of this stack's own state machine, whose names are not known in advance.",
+			execNag)
+	}
 
 	// Watch looks once, as the Check functions do, and may end its own wait;
 	// Wake finds the waiting execution in the history and ends its wait.
 	// Task tokens are granted on the state machine, as grantTaskResponse does.
 	allow("Watch", []string{"ecs:DescribeTasks"}, tasks, onClusters)
 	allow("Watch", []string{"ecs:DescribeServices", "ecs:DescribeServiceDeployments"}, servicesAndDeployments, nil)
-	allow("Watch", []string{"states:SendTaskSuccess"}, []*string{smARN}, nil)
+	if deployer {
+		allow("Watch", []string{"states:SendTaskSuccess"}, []*string{smARN}, nil)
+	}
 	// After the others: a role's inline policy keeps the statements that
 	// fit its 10,240 characters in order, and this one, of every service,
 	// goes to the overflow policy without moving the smaller ones.
 	allow("Watch", []string{"ecs:ListServiceDeployments"}, services, nil)
 	suppress("Watch", "Read-only: tasks of the configured clusters (and the ecs:cluster condition) and the configured services' deployments, whose IDs are not known in advance.",
 		append(dedupe(taskWildcards), dedupe(sdWildcards)...)...)
-	// Trigger starts this state machine's executions on ECR pushes.
-	allow("Trigger", []string{"states:StartExecution"}, []*string{smARN}, nil)
-	// Notify reads the ended execution's last states for its message.
-	allow("Notify", []string{"states:GetExecutionHistory"}, []*string{execARN}, nil)
-	suppress("Notify", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",
-		execNag)
 	// Wake reads which execution a service's event is about from its tag.
 	allow("Wake", []string{"ecs:ListTagsForResource"}, services, nil)
-	allow("Wake", []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smARN}, nil)
-	allow("Wake", []string{"states:GetExecutionHistory"}, []*string{execARN}, nil)
-	suppress("Wake", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",
-		execNag)
-	// The deployer API starts executions as the caller IAM authenticated
-	// (the promoter's and the overrider's URLs), finds the execution that
-	// waits for a person and answers its wait (the approver's and the
-	// promoter's; internal/api). The overrider's only starts.
-	for _, fn := range []string{"PromoterApi", "OverriderApi"} {
-		allow(fn, []string{"states:StartExecution"}, []*string{smARN}, nil)
-	}
-	// deployer promote: the promoter's API retags the configured
-	// repositories' images as the caller.
-	allow("PromoterApi", []string{"ecr:BatchGetImage", "ecr:PutImage"}, repos, nil)
-	for _, fn := range []string{"ApproverApi", "PromoterApi"} {
-		allow(fn, []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smARN}, nil)
-		allow(fn, []string{"states:DescribeExecution", "states:GetExecutionHistory"}, []*string{execARN}, nil)
-		suppress(fn, "Read-only: the executions of this stack's own state machine, whose names are not known in advance.", execNag)
+	if deployer {
+		grantStates(allow, suppress, repos, smARN, execARN, execNag)
 	}
 
 	// PinImage ("image": "digest") registers revisions of the configured families.
@@ -773,6 +787,36 @@ func grantWorkflow(stack awscdk.Stack, roles map[string]awsiam.Role, targets []c
 		}
 	}
 	suppress("PinImage", pinReason, dedupe(pinApplies)...)
+}
+
+// grantStates gives the deployer stack's functions what they call of its
+// own state machine, and the promoter's API its retag.
+func grantStates(allow func(string, []string, []*string, *map[string]interface{}), suppress func(string, string, ...string), repos []*string, smARN, execARN *string, execNag string) {
+	// Trigger starts this state machine's executions on ECR pushes.
+	allow("Trigger", []string{"states:StartExecution"}, []*string{smARN}, nil)
+	// Notify reads the ended execution's last states for its message.
+	allow("Notify", []string{"states:GetExecutionHistory"}, []*string{execARN}, nil)
+	suppress("Notify", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",
+		execNag)
+	allow("Wake", []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smARN}, nil)
+	allow("Wake", []string{"states:GetExecutionHistory"}, []*string{execARN}, nil)
+	suppress("Wake", "Read-only: the history of this stack's own state machine's executions, whose names are not known in advance.",
+		execNag)
+	// The deployer API starts executions as the caller IAM authenticated
+	// (the promoter's and the overrider's URLs), finds the execution that
+	// waits for a person and answers its wait (the approver's and the
+	// promoter's; internal/api). The overrider's only starts.
+	for _, fn := range []string{"PromoterApi", "OverriderApi"} {
+		allow(fn, []string{"states:StartExecution"}, []*string{smARN}, nil)
+	}
+	// deployer promote: the promoter's API retags the configured
+	// repositories' images as the caller.
+	allow("PromoterApi", []string{"ecr:BatchGetImage", "ecr:PutImage"}, repos, nil)
+	for _, fn := range []string{"ApproverApi", "PromoterApi"} {
+		allow(fn, []string{"states:ListExecutions", "states:SendTaskSuccess"}, []*string{smARN}, nil)
+		allow(fn, []string{"states:DescribeExecution", "states:GetExecutionHistory"}, []*string{execARN}, nil)
+		suppress(fn, "Read-only: the executions of this stack's own state machine, whose names are not known in advance.", execNag)
+	}
 }
 
 // statementARNs is how many resources one policy statement names: as many

@@ -305,7 +305,7 @@ func TestWakeRulesAgainstTheDocumentedSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]map[string]any{}
-	for _, r := range wakerules.Wake(cfg.Targets(), func(resource, name string) *string {
+	for _, r := range wakerules.Wake(cfg.Targets(), func(_, _, resource, name string) *string {
 		return jsii.String("arn:aws:ecs:" + region + ":" + account + ":" + resource + "/" + name)
 	}) {
 		want[r.Name] = r.Pattern.Map()

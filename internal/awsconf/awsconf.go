@@ -14,10 +14,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
@@ -51,7 +49,9 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 		return nil, err
 	}
 	sfnClient := sfn.NewFromConfig(cfg)
-	ecsClient := ecs.NewFromConfig(cfg)
+	smARN := os.Getenv("STATE_MACHINE_ARN")
+	places := NewPlaces(cfg, deploy.HomeOf(smARN, cfg.Region))
+	ecsClient := PlacedECS{places}
 	db := dynamodb.NewFromConfig(cfg)
 	var notices deploy.NoticeAPI
 	if topic := os.Getenv("TOPIC_ARN"); topic != "" {
@@ -66,10 +66,10 @@ func Deployer(ctx context.Context) (*deploy.Deployer, error) {
 	return &deploy.Deployer{
 		Notices: notices, Live: live,
 		ECS: ecsClient, Tags: ecsClient, ECR: ecr.NewFromConfig(cfg), SFN: sfnClient, Tokens: sfnClient, History: sfnClient, Starter: sfnClient,
-		Logs:  cloudwatchlogs.NewFromConfig(cfg),
+		Logs:  PlacedLogs{places},
 		Turns: db, TurnsTable: os.Getenv("TURNS_TABLE"),
 		Promotions: db, PromotionsTable: os.Getenv("PROMOTIONS_TABLE"),
-		StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
+		StateMachineARN: smARN,
 		StartARN:        os.Getenv("STATE_MACHINE_ALIAS_ARN"),
 		Config:          targets, Region: cfg.Region, Log: lambdacontext.NewLogger(),
 	}, nil

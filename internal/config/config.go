@@ -79,6 +79,11 @@ type Settings struct {
 	// that deployed when another failed: OnFailureLeaveOthers (default) or
 	// OnFailureRollbackOthers.
 	OnFailure *string `json:"onFailure,omitempty"`
+	// Account and Region are where the target's cluster is, when not in the
+	// deployer stack's own account and Region: the workflow assumes the
+	// target account stack's roles there (docs/multi-account.md).
+	Account *string `json:"account,omitempty"`
+	Region  *string `json:"region,omitempty"`
 }
 
 // What a target of several services does when one of them fails.
@@ -311,6 +316,26 @@ type Resolved struct {
 	// definition family; Service is the first of them.
 	Services  []ServiceRef `json:"services,omitempty"`
 	OnFailure string       `json:"onFailure,omitempty"`
+	// Account and Region are the target's when it is not in the deployer
+	// stack's own (empty: the stack's).
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
+}
+
+// Place is an AWS account and Region.
+type Place struct{ Account, Region string }
+
+// PlaceIn is where the target's cluster is: its account and Region, each
+// defaulting to the deployer stack's own (home).
+func (r Resolved) PlaceIn(home Place) Place {
+	p := Place{Account: r.Account, Region: r.Region}
+	if p.Account == "" {
+		p.Account = home.Account
+	}
+	if p.Region == "" {
+		p.Region = home.Region
+	}
+	return p
 }
 
 // ServiceNames lists the names of the services the target deploys.
@@ -629,6 +654,9 @@ func Parse(name string, b []byte) (*Config, error) {
 			}
 		}
 		errs = append(errs, validateSettings(name, field, t.Settings)...)
+		if (r.Account == "") != (r.Region == "") {
+			errs = append(errs, &FieldError{name, field, "give both \"account\" and \"region\" (here or in defaults), or neither for the deployer stack's own: a target account stack is made per account and Region"})
+		}
 		if !r.Migration.Disabled && len(r.Migration.Command) == 0 {
 			errs = append(errs, &FieldError{name, field + ".migration.command", "must not be empty (use \"migration\": false for a target without a migration)"})
 		}
@@ -662,6 +690,8 @@ var (
 	familyName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 	// logGroupName is a CloudWatch Logs group name (CreateLogGroup: 1-512 of [.\-_/#A-Za-z0-9]).
 	logGroupName = regexp.MustCompile(`^[.\-_/#A-Za-z0-9]{1,512}$`)
+	accountID    = regexp.MustCompile(`^[0-9]{12}$`)
+	regionName   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 	roleRef      = regexp.MustCompile(`^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}|[\w+=,.@-]{1,64})$`)
 )
 
@@ -751,6 +781,12 @@ func validateSettings(file, field string, s Settings) []error {
 	}
 	if s.Image != nil && *s.Image != ImageTag && *s.Image != ImageDigest {
 		errs = append(errs, &FieldError{file, field + ".image", fmt.Sprintf("%q must be \"tag\" or \"digest\"", *s.Image)})
+	}
+	if s.Account != nil && !accountID.MatchString(*s.Account) {
+		errs = append(errs, &FieldError{file, field + ".account", fmt.Sprintf("%q is not an AWS account ID (12 digits, as a string)", *s.Account)})
+	}
+	if s.Region != nil && !regionName.MatchString(*s.Region) {
+		errs = append(errs, &FieldError{file, field + ".region", fmt.Sprintf("%q is not an AWS Region code (us-east-1, eu-west-1, …)", *s.Region)})
 	}
 	if s.CapacityRetries != nil && (*s.CapacityRetries < 0 || *s.CapacityRetries > 100) {
 		errs = append(errs, &FieldError{file, field + ".capacityRetries", "must be between 0 and 100"})
@@ -848,6 +884,14 @@ func resolve(d Settings, t Target) Resolved {
 	for _, v := range []*bool{d.NotifyOnSuccess, t.NotifyOnSuccess} {
 		if v != nil {
 			r.NotifyOnSuccess = *v
+		}
+	}
+	for _, v := range [][2]*string{{d.Account, d.Region}, {t.Account, t.Region}} {
+		if v[0] != nil {
+			r.Account = *v[0]
+		}
+		if v[1] != nil {
+			r.Region = *v[1]
 		}
 	}
 	r.CapacityRetries = DefaultCapacityRetries

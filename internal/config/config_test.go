@@ -418,3 +418,38 @@ func TestMayApprove(t *testing.T) {
 		}
 	}
 }
+
+// A target names its account and Region, or takes the defaults', or the
+// stack's own (empty, PlaceIn); bad ones name the field.
+func TestAccountAndRegion(t *testing.T) {
+	c, err := Parse("t.json", []byte(`{"defaults": {"account": "222222222222"}, "targets": [
+	  {"repository": "app", "tag": "staging", "region": "us-east-1"},
+	  {"repository": "app", "tag": "prod", "account": "333333333333", "region": "eu-west-1"},
+	  {"repository": "app", "tag": "dev", "account": "123456789012", "region": "us-east-1"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := Place{Account: "123456789012", Region: "us-east-1"}
+	for env, want := range map[string]Place{
+		"staging": {"222222222222", "us-east-1"},
+		"prod":    {"333333333333", "eu-west-1"},
+		"dev":     home,
+	} {
+		r, _ := c.ByEnvironment(env)
+		if got := r.PlaceIn(home); got != want {
+			t.Errorf("%s: PlaceIn = %+v, want %+v", env, got, want)
+		}
+	}
+	for _, tc := range []struct{ doc, want string }{
+		{`{"targets":[{"repository":"app","tag":"prod","account":"12345678901"}]}`, "targets[0].account"},
+		{`{"targets":[{"repository":"app","tag":"prod","account":"1234567890123"}]}`, "targets[0].account"},
+		{`{"defaults":{"region":"EU-west-1"},"targets":[{"repository":"app","tag":"prod"}]}`, "defaults.region"},
+		{`{"targets":[{"repository":"app","tag":"prod","account":"123456789012","region":"eu-west"}]}`, "targets[0].region"},
+		{`{"targets":[{"repository":"app","tag":"prod","region":"eu-west-1"}]}`, `give both "account" and "region"`},
+	} {
+		_, err := Parse("t.json", []byte(tc.doc))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want one naming %s", tc.doc, err, tc.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/golden"
 )
 
@@ -75,6 +76,8 @@ func TestCausesRender(t *testing.T) {
 		{"nothingToPin", nothingToPin(td, "app", digest)},
 		{"targetRemoved", targetRemoved("prod", "was removed from targets.json")},
 		{"waitedPastWorkSpan", waitedPastWorkSpan(20*time.Hour, "execution staging-…-a1", "staging/staging-service", 19*time.Hour, WorkSpan, "staging")},
+		{"targetRoleRefused", targetRoleRefused(&TargetRoleRefused{Place: config.Place{Account: "222222222222", Region: "eu-west-1"}, Role: "arn:aws:iam::222222222222:role/EcrDeployer-ResolveTarget-eu-west-1",
+			Err: errors.New("AccessDenied: User: arn:aws:sts::123456789012:assumed-role/EcrDeployer-ResolveTargetRole/ecr-deployer-resolve-target is not authorized to perform: sts:AssumeRole")})},
 		{"internalError", internalError(errors.New("describe service staging/staging-service: AccessDeniedException: not authorized"))},
 		{"invalidInput", invalidInput("no environment")},
 		{"servicesFailed", servicesFailed("web: deployment rolled back; worker: deployed")},

@@ -47,6 +47,7 @@ func (d *Deployer) tagForWake(ctx context.Context, svc ecstypes.Service, executi
 // (ourEarlier). Only one execution per service gets here at a time
 // (CheckTurn), so no other ecr-deployer deployment can be mistaken for ours.
 func (d *Deployer) StartDeployment(ctx context.Context, s State) (State, error) {
+	ctx = d.in(ctx, s)
 	if len(s.Services) > 0 {
 		return d.startServices(ctx, s)
 	}
@@ -243,6 +244,7 @@ func (d *Deployer) deploymentTasks(ctx context.Context, cluster, service, deploy
 // CheckDeployment looks at the service once and judges our deployment (a
 // target of several services: each of them, see checkServices).
 func (d *Deployer) CheckDeployment(ctx context.Context, s State) (State, error) {
+	ctx = d.in(ctx, s)
 	if len(s.Services) > 0 {
 		return d.checkServices(ctx, s)
 	}

@@ -306,7 +306,12 @@ func ForStepFunctions(err error) error {
 		return nil
 	}
 	var sfe stepFunctionsError
-	if !errors.As(err, &sfe) {
+	var noRole *TargetRoleRefused
+	switch {
+	case errors.As(err, &sfe):
+	case errors.As(err, &noRole):
+		sfe = targetRoleRefused(noRole)
+	default:
 		sfe = internalError(err)
 	}
 	if msg := sfe.Error(); BoundCause(msg) != msg {
@@ -320,6 +325,11 @@ func ForStepFunctions(err error) error {
 // internalError wraps an error no Fail state names.
 func internalError(err error) *InternalError {
 	return &InternalError{newf("ecr-deployer hit an unexpected error: %v. Check the function's CloudWatch logs and its IAM permissions, then start the deployment again.", err)}
+}
+
+func targetRoleRefused(e *TargetRoleRefused) *TargetMisconfigured {
+	return &TargetMisconfigured{newf("ecr-deployer could not act in account %s, Region %s: STS refused to let it assume role %s (%v). Deploy the target account stack there (make deploy-target ACCOUNT=%s REGION=%s, or target-template.json with the ExternalId the deployer stack outputs), then start the deployment again; deployer check tells what is missing.",
+		e.Place.Account, e.Place.Region, e.Role, e.Err, e.Place.Account, e.Place.Region)}
 }
 
 // Inputs that are not the workflow's: events and payloads the Lambdas refuse.

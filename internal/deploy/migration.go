@@ -69,6 +69,7 @@ func CapacityBackoff(intervalSeconds, next int) int {
 // capacity it returns the State with RetryInSeconds set and no task; the state
 // machine waits and calls it again, up to MaxAttempts.
 func (d *Deployer) RunMigration(ctx context.Context, s State) (State, error) {
+	ctx = d.in(ctx, s)
 	m := &s.Migration
 	m.Attempt++
 	m.RetryInSeconds = 0
@@ -173,6 +174,7 @@ func notStarted(m *Migration, s State, failures []ecstypes.Failure) error {
 // Done set when the migration succeeded, and a typed error when it failed, was
 // lost or ran out of time (after stopping it).
 func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
+	ctx = d.in(ctx, s)
 	m := &s.Migration
 	task, missing, err := d.describeMigration(ctx, s)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 // A target of several services pins each one's task definition; the first
 // one's pinned revision also runs the migration.
 func (d *Deployer) PinImage(ctx context.Context, s State) (State, error) {
+	ctx = d.in(ctx, s)
 	arn, err := d.pin(ctx, s, s.Launch.TaskDefinition)
 	if err != nil {
 		return s, err

@@ -190,7 +190,7 @@ func (d *Deployer) mayShare(me Candidate, items []sfntypes.ExecutionListItem) []
 	var out []sfntypes.ExecutionListItem
 	for _, ex := range items {
 		if env, ok := executions.EnvironmentOfName(aws.ToString(ex.Name)); ok {
-			if t, known := d.Config.ByEnvironment(env); known && !shares(me, Candidate{Services: servicesOf(t.Cluster, t.ServiceNames())}) {
+			if t, known := d.Config.ByEnvironment(env); known && !shares(me, Candidate{Services: d.serviceKeys(t.PlaceIn(d.home()), t.Cluster, t.ServiceNames())}) {
 				continue
 			}
 		}
@@ -246,7 +246,7 @@ func describe(d *Deployer, e executions.Execution, succeeded bool) described {
 	if err != nil {
 		return described{}
 	}
-	info := described{ok: true, services: servicesOf(target.Cluster, target.ServiceNames()), final: succeeded}
+	info := described{ok: true, services: d.serviceKeys(target.PlaceIn(d.home()), target.Cluster, target.ServiceNames()), final: succeeded}
 	if !req.OverrideWindow {
 		info.windows = target.Windows
 	}

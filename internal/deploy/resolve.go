@@ -57,7 +57,7 @@ func (d *Deployer) ResolveTarget(ctx context.Context, in ResolveInput) (State, e
 		}
 		s.Window = decideWindow(target.Windows, req, at)
 	}
-	if err := d.resolveService(ctx, &s, req, target); err != nil {
+	if err := d.resolveService(d.in(ctx, s), &s, req, target); err != nil {
 		return State{}, err
 	}
 	now := d.now()
@@ -90,6 +90,8 @@ func newState(ex Execution, req Request, target config.Resolved) State {
 		Environment: target.Environment,
 		Cluster:     target.Cluster,
 		Service:     target.Service,
+		Account:     target.Account,
+		Region:      target.Region,
 		Image:       Image{Registry: req.Registry, Repository: target.Repository, Tag: target.Tag, Mode: target.Image},
 		Turn: Turn{
 			SettleSeconds:          int(time.Duration(target.QueueSettle) / time.Second),

@@ -24,20 +24,24 @@ type State struct {
 	// wrote it; absent, 1, from a release before versions), and Build the
 	// deployer build whose function wrote it. How the document may change
 	// between versions: docs/architecture.md, "Upgrades".
-	Version     int        `json:"version"`
-	Build       string     `json:"build,omitempty"`
-	Execution   Execution  `json:"execution"`
-	Trigger     Trigger    `json:"trigger"`
-	Turn        Turn       `json:"turn"`
-	Environment string     `json:"environment"`
-	Cluster     string     `json:"cluster"`
-	Service     string     `json:"service"`
-	Image       Image      `json:"image"`
-	Launch      Launch     `json:"launch"`
-	Migration   Migration  `json:"migration"`
-	Deployment  Deployment `json:"deployment"`
-	Poll        Poll       `json:"poll"`
-	Phases      Phases     `json:"phases"`
+	Version     int       `json:"version"`
+	Build       string    `json:"build,omitempty"`
+	Execution   Execution `json:"execution"`
+	Trigger     Trigger   `json:"trigger"`
+	Turn        Turn      `json:"turn"`
+	Environment string    `json:"environment"`
+	Cluster     string    `json:"cluster"`
+	Service     string    `json:"service"`
+	// Account and Region are the target's when it is not in the deployer's
+	// own account and Region (absent: the deployer's; place.go).
+	Account    string     `json:"account,omitempty"`
+	Region     string     `json:"region,omitempty"`
+	Image      Image      `json:"image"`
+	Launch     Launch     `json:"launch"`
+	Migration  Migration  `json:"migration"`
+	Deployment Deployment `json:"deployment"`
+	Poll       Poll       `json:"poll"`
+	Phases     Phases     `json:"phases"`
 	// Window is set for a target with deployment windows.
 	Window *Window `json:"window,omitempty"`
 	// Approval is set for a target with an approval gate.

@@ -34,6 +34,7 @@ type SFNAPI = executions.API
 // table (decideHeld, queue.go and turns.go), the promotion guard (guard.go);
 // then it takes the turn or says why not (applyTurn).
 func (d *Deployer) CheckTurn(ctx context.Context, s State) (State, error) {
+	ctx = d.in(ctx, s)
 	t := &s.Turn
 	t.Checks++
 	q := newQueueRead(ctx)
@@ -181,7 +182,7 @@ func (d *Deployer) self(q queueRead, s *State) (Candidate, bool, error) {
 		t.Decision, t.Reason, t.WaitSeconds = TurnWait, "letting other executions that started at the same time be listed", int(math.Ceil(wait.Seconds()))
 		return Candidate{}, true, nil
 	}
-	me := Candidate{Name: s.Execution.Name, Start: e.Start, Ready: e.Start, Status: "RUNNING", Services: servicesOf(s.Cluster, s.ServiceNames())}
+	me := Candidate{Name: s.Execution.Name, Start: e.Start, Ready: e.Start, Status: "RUNNING", Services: d.serviceKeys(d.placeOf(*s), s.Cluster, s.ServiceNames())}
 	if w := s.Window; w != nil && w.WaitUntil != nil {
 		me.Ready = *w.WaitUntil
 	}

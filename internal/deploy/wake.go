@@ -14,6 +14,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
@@ -40,6 +41,10 @@ type ECSEvent struct {
 	Time       string          `json:"time"`
 	Resources  []string        `json:"resources"`
 	Detail     json.RawMessage `json:"detail"`
+	// Account and Region are where the event happened: a target account
+	// forwards its ECS events to the deployer's bus unchanged.
+	Account string `json:"account"`
+	Region  string `json:"region"`
 }
 
 // Change is what an ECS event says happened, reduced to what a waiting
@@ -52,10 +57,20 @@ type Change struct {
 	// DeploymentID and EventName are set for a deployment state change;
 	// EventName and HookID for a hook state change.
 	DeploymentID, EventName, HookID string
+	// Place is the event's account and Region (empty in an event without
+	// them: then any).
+	Place config.Place
 }
 
 // ParseECSEvent reads an ECS task or deployment state change event.
 func ParseECSEvent(ev ECSEvent) (Change, error) {
+	c, err := parseECSDetail(ev)
+	c.Place = config.Place{Account: ev.Account, Region: ev.Region}
+	return c, err
+}
+
+// parseECSDetail reads what an ECS event's detail says changed.
+func parseECSDetail(ev ECSEvent) (Change, error) {
 	if ev.Source != "aws.ecs" {
 		return Change{}, notAnECSEvent(ev.Source, ev.DetailType)
 	}
@@ -144,6 +159,12 @@ func Wakes(c Change, p Parked) bool {
 	}
 }
 
+// wakes is Wakes for a change in the place the parked execution's target
+// is: the same cluster and service names may be in several accounts.
+func (d *Deployer) wakes(c Change, p Parked) bool {
+	return Wakes(c, p) && (c.Place == config.Place{} || c.Place == d.placeOf(p.State))
+}
+
 // ParkedFrom finds the wait an execution is in from its latest history
 // events, newest first: a TaskScheduled of a lambda:invoke.waitForTaskToken
 // state not yet followed by its end. Its parameters hold the Payload with
@@ -197,20 +218,21 @@ type deploys struct {
 	cluster  string
 	services []string
 	taskARN  string
+	place    config.Place
 }
 
-func deploysOf(s State) deploys {
+func (d *Deployer) deploysOf(s State) deploys {
 	var services []string
 	for _, n := range s.ServiceNames() {
 		services = append(services, lastSegment(n))
 	}
-	return deploys{lastSegment(s.Cluster), services, s.Migration.TaskARN}
+	return deploys{lastSegment(s.Cluster), services, s.Migration.TaskARN, d.placeOf(s)}
 }
 
 // rulesOut says the change cannot be about the execution.
 func (k deploys) rulesOut(c Change) bool {
 	switch {
-	case k.cluster != c.Cluster:
+	case k.cluster != c.Cluster, c.Place != config.Place{} && c.Place != k.place:
 		return true
 	case c.Service != "":
 		return !slices.Contains(k.services, c.Service)
@@ -243,6 +265,10 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 	if d.StateMachineARN == "" {
 		return out, errors.New("wake: no state machine ARN (STATE_MACHINE_ARN)")
 	}
+	if c.Place != (config.Place{}) {
+		// The service's tags are read where the event happened.
+		ctx = WithPlace(ctx, c.Place)
+	}
 	if name, ok := d.namedBy(ctx, c); ok {
 		arn := executions.ARN(d.StateMachineARN, name)
 		events, err := executions.LatestEvents(ctx, d.History, arn, 5)
@@ -256,7 +282,7 @@ func (d *Deployer) Wake(ctx context.Context, ev ECSEvent) (WakeOutput, error) {
 			return out, fmt.Errorf("read the history of %s, which the event names: %w", arn, err)
 		}
 		out.Read++
-		if p, parked := ParkedFrom(arn, events); parked && Wakes(c, p) {
+		if p, parked := ParkedFrom(arn, events); parked && d.wakes(c, p) {
 			return d.wake(ctx, ev, c, p, out)
 		}
 		d.log().InfoContext(ctx, "the execution the event names does not wait for it", "event", ev.ID, "execution", arn)
@@ -274,7 +300,7 @@ func (d *Deployer) namedBy(ctx context.Context, c Change) (string, bool) {
 	if c.Service == "" || d.Tags == nil {
 		return "", false
 	}
-	out, err := d.Tags.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: aws.String(serviceARNOf(d.StateMachineARN, c.Cluster, c.Service))})
+	out, err := d.Tags.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: aws.String(d.serviceARNOf(c))})
 	if err != nil {
 		d.log().WarnContext(ctx, "could not read the service's tags: reading the running executions instead", "cluster", c.Cluster, "service", c.Service, "error", err)
 		return "", false
@@ -287,14 +313,16 @@ func (d *Deployer) namedBy(ctx context.Context, c Change) (string, bool) {
 	return "", false
 }
 
-// serviceARNOf is a service's long ARN in the state machine's account and Region.
-func serviceARNOf(stateMachineARN, cluster, service string) string {
+// serviceARNOf is the long ARN of the service a change is about, in the
+// event's account and Region, else the state machine's.
+func (d *Deployer) serviceARNOf(c Change) string {
 	// arn:partition:states:region:account:stateMachine:name
-	p := strings.SplitN(stateMachineARN, ":", 6)
+	p := strings.SplitN(d.StateMachineARN, ":", 6)
 	if len(p) < 6 {
 		return ""
 	}
-	return fmt.Sprintf("arn:%s:ecs:%s:%s:service/%s/%s", p[1], p[3], p[4], cluster, service)
+	at := config.Resolved{Account: c.Place.Account, Region: c.Place.Region}.PlaceIn(d.home())
+	return fmt.Sprintf("arn:%s:ecs:%s:%s:service/%s/%s", p[1], at.Region, at.Account, c.Cluster, c.Service)
 }
 
 // wake sends the parked execution's token for the event.
@@ -328,12 +356,12 @@ func (d *Deployer) scanForWaiter(ctx context.Context, ev ECSEvent, c Change, out
 		p, parked := ParkedFrom(arn, events)
 		if !parked {
 			if s, ok := executions.Latest[State](events); ok {
-				d.wakeCache.Put(arn, deploysOf(s))
+				d.wakeCache.Put(arn, d.deploysOf(s))
 			}
 			return false, nil
 		}
-		d.wakeCache.Put(arn, deploysOf(p.State))
-		if !Wakes(c, p) {
+		d.wakeCache.Put(arn, d.deploysOf(p.State))
+		if !d.wakes(c, p) {
 			return false, nil
 		}
 		// One execution per service is past its turn: nobody else waits for this.

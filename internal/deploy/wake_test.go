@@ -17,6 +17,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/executions"
 )
 
@@ -38,6 +39,7 @@ func sampleEvent(t *testing.T, file string, change func(ev *ECSEvent, detail map
 }
 
 func TestParseECSEvent(t *testing.T) {
+	sampled := config.Place{Account: "111122223333", Region: "us-west-2"}
 	cases := map[string]struct {
 		event   ECSEvent
 		want    Change
@@ -45,11 +47,11 @@ func TestParseECSEvent(t *testing.T) {
 	}{
 		"task state change (AWS's sample)": {
 			event: sampleEvent(t, "ecs-task-state-change-event.json", func(*ECSEvent, map[string]any) {}),
-			want:  Change{Cluster: "FargateCluster", TaskARN: "arn:aws:ecs:us-west-2:111122223333:task/FargateCluster/c13b4cb40f1f4fe4a2971f76ae5a47ad", LastStatus: "STOPPED", StartedBy: "ecr-deployer"},
+			want:  Change{Cluster: "FargateCluster", TaskARN: "arn:aws:ecs:us-west-2:111122223333:task/FargateCluster/c13b4cb40f1f4fe4a2971f76ae5a47ad", LastStatus: "STOPPED", StartedBy: "ecr-deployer", Place: sampled},
 		},
 		"deployment state change (AWS's sample)": {
 			event: sampleEvent(t, "ecs-deployment-state-change-event.json", func(*ECSEvent, map[string]any) {}),
-			want:  Change{Cluster: "default", Service: "servicetest", DeploymentID: "ecs-svc/123", EventName: "SERVICE_DEPLOYMENT_IN_PROGRESS"},
+			want:  Change{Cluster: "default", Service: "servicetest", DeploymentID: "ecs-svc/123", EventName: "SERVICE_DEPLOYMENT_IN_PROGRESS", Place: sampled},
 		},
 		"an ECR event": {
 			event:   sampleEvent(t, "ecr-image-push-event.json", func(*ECSEvent, map[string]any) {}),
@@ -357,7 +359,7 @@ func TestWakeFindsTheWaitingExecution(t *testing.T) {
 			"ex-ours": parkedHistory("tok-ours", "staging", "staging-service", WaitingForDeployment),
 		},
 	}
-	d := &Deployer{History: f, Tokens: f, StateMachineARN: "sm", Log: quiet}
+	d := &Deployer{History: f, Tokens: f, StateMachineARN: "arn:aws:states:us-west-2:111122223333:stateMachine:ecr-deployer", Log: quiet}
 	ev := sampleEvent(t, "ecs-deployment-state-change-event.json", func(ev *ECSEvent, det map[string]any) {
 		ev.Resources = []string{"arn:aws:ecs:us-west-2:1:service/staging/staging-service"}
 		det["eventName"] = "SERVICE_DEPLOYMENT_COMPLETED"
@@ -437,7 +439,7 @@ func TestWatch(t *testing.T) {
 func TestDeploysRulesOut(t *testing.T) {
 	k := deploys{cluster: "scale", services: []string{"s1"}, taskARN: "arn:task/scale/1"}
 	noTask := deploys{cluster: "scale", services: []string{"s1"}}
-	several := deploysOf(State{Cluster: "scale", Service: "web", Services: []ServiceRollout{{Service: "web"}, {Service: "worker"}}})
+	several := (&Deployer{}).deploysOf(State{Cluster: "scale", Service: "web", Services: []ServiceRollout{{Service: "web"}, {Service: "worker"}}})
 	cases := map[string]struct {
 		known deploys
 		c     Change
@@ -466,7 +468,7 @@ func TestDeploysRulesOut(t *testing.T) {
 // an ECS Hook State Change Wake cannot read; a listed execution whose
 // history is not readable.
 func TestWakeIgnoresEventsThatAreNotOurs(t *testing.T) {
-	smARN := "arn:aws:states:us-west-2:1:stateMachine:ecr-deployer"
+	smARN := "arn:aws:states:us-west-2:111122223333:stateMachine:ecr-deployer" // the samples' account and Region
 	old := executions.ARN(smARN, "staging-old-20250101T000000Z-1")
 	cases := map[string]struct {
 		ev      func(t *testing.T) ECSEvent

@@ -65,6 +65,7 @@ func (d *Deployer) Watch(ctx context.Context, in WatchInput) (WatchOutput, error
 		return WatchOutput{}, watchWithoutToken()
 	}
 	s := in.State
+	ctx = d.in(ctx, s)
 	now := d.now()
 	var changed bool
 	var reason string

@@ -21,8 +21,10 @@ type Pattern struct {
 	Detail     map[string]any
 }
 
-// ARN makes the ARN of an ECS resource ("cluster" or "service") and name.
-type ARN func(resource, name string) *string
+// ARN makes the ARN of an ECS resource ("cluster" or "service") and name,
+// in an account and Region (empty: the stack's own; a target elsewhere
+// forwards its events to the deployer's bus unchanged, docs/multi-account.md).
+type ARN func(account, region, resource, name string) *string
 
 // Rule is a wake rule's name and pattern.
 type Rule struct {
@@ -56,18 +58,18 @@ func arnChars(resource, name string) int {
 // named once), and pause hooks awaiting action. A list of ARNs too long
 // for one pattern is spread over several rules of the kind.
 func Wake(targets []config.Resolved, arn ARN) []Rule {
-	type named struct{ resource, name string }
+	type named struct{ account, region, resource, name string }
 	var clusters, services []named
-	seen := map[string]bool{}
+	seen := map[named]bool{}
 	for _, t := range targets {
-		if c := "cluster/" + t.Cluster; !seen[c] {
+		if c := (named{t.Account, t.Region, "cluster", t.Cluster}); !seen[c] {
 			seen[c] = true
-			clusters = append(clusters, named{"cluster", t.Cluster})
+			clusters = append(clusters, c)
 		}
 		for _, ref := range t.AllServices() {
-			if svc := "service/" + t.Cluster + "/" + ref.Service; !seen[svc] {
+			if svc := (named{t.Account, t.Region, "service", t.Cluster + "/" + ref.Service}); !seen[svc] {
 				seen[svc] = true
-				services = append(services, named{"service", t.Cluster + "/" + ref.Service})
+				services = append(services, svc)
 			}
 		}
 	}
@@ -80,7 +82,7 @@ func Wake(targets []config.Resolved, arn ARN) []Rule {
 			if len(cur) > 0 && size+c > patternBudget {
 				out, cur, size = append(out, cur), nil, 0
 			}
-			cur, size = append(cur, arn(n.resource, n.name)), size+c
+			cur, size = append(cur, arn(n.account, n.region, n.resource, n.name)), size+c
 		}
 		return append(out, cur)
 	}

@@ -457,8 +457,9 @@ func (s *Stack) wakeRules() ([]eventpattern.Rule, error) {
 		return nil, err
 	}
 	var out []eventpattern.Rule
-	for _, r := range rules.Wake(cfg.Targets(), func(resource, name string) *string {
-		arn := fmt.Sprintf("arn:aws:ecs:%s:%s:%s/%s", emulator.Region, emulator.Account, resource, name)
+	for _, r := range rules.Wake(cfg.Targets(), func(account, region, resource, name string) *string {
+		at := config.Resolved{Account: account, Region: region}.PlaceIn(config.Place{Account: emulator.Account, Region: emulator.Region})
+		arn := fmt.Sprintf("arn:aws:ecs:%s:%s:%s/%s", at.Region, at.Account, resource, name)
 		return &arn
 	}) {
 		out = append(out, eventpattern.Rule{Name: r.Name, Pattern: r.Pattern.Map()})

@@ -115,3 +115,19 @@ const FleetSize = 5
 
 // FleetTag is the tag (and cluster and environment) of fleet service n.
 func FleetTag(n int) string { return fmt.Sprintf("fleet%d", n) }
+
+// SeedWorkload seeds a workload account's emulator with one environment's
+// service (docs/multi-account.md): cluster env with env-service (EC2, the
+// circuit breaker on), its task definition of family app running
+// app:env from this account's own registry, where ECR replication put the
+// tools account's image (the tag names digest), the roles app-task and
+// app-execution of this account, and the log group /ecs/app.
+func (e *Emulator) SeedWorkload(env, digest string) error {
+	e.CreateLogGroup(LogGroup)
+	e.PushImage(Repository, env, digest)
+	essential := true
+	td := e.RegisterTaskDefinition(TaskDefinitionSpec{Family: "app", Compatibilities: []string{"EC2"},
+		Containers: []ContainerSpec{{Name: "app", Image: e.imageURI(Repository, env), Essential: &essential, LogGroup: LogGroup, LogStreamPrefix: "app"}},
+		TaskRoleARN: "arn:aws:iam::" + e.Account + ":role/app-task", ExecutionRoleARN: "arn:aws:iam::" + e.Account + ":role/app-execution"})
+	return e.CreateService(ServiceSpec{Cluster: env, Name: env + "-service", TaskDefinition: td, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true})
+}

@@ -205,6 +205,18 @@ type Template struct {
 	// Topics holds the topic policies (AWS::SNS::TopicPolicy) by topic
 	// ARN: resource-based, evaluated with EvaluateFor.
 	Topics map[string]*Policy
+	// Roles holds the roles (AWS::IAM::Role) by logical ID: their name, if
+	// the template gives one, and trust policy.
+	Roles map[string]Role
+	// BusPolicies holds the statements of the event bus policies
+	// (AWS::Events::EventBusPolicy): who may put events on the bus.
+	BusPolicies []Statement
+}
+
+// Role is a role of a template.
+type Role struct {
+	Name  string
+	Trust *Policy
 }
 
 // FromTemplate reads the AWS::IAM::Policy and AWS::IAM::ManagedPolicy
@@ -219,7 +231,7 @@ func FromTemplate(tpl []byte, ps Pseudo) (*Template, error) {
 	if err := json.Unmarshal(tpl, &doc); err != nil {
 		return nil, fmt.Errorf("read template: %w", err)
 	}
-	t := &Template{Policies: map[string]*Policy{}, FunctionRoles: map[string]string{}, Managed: map[string]*Policy{}, Topics: map[string]*Policy{}}
+	t := &Template{Policies: map[string]*Policy{}, FunctionRoles: map[string]string{}, Managed: map[string]*Policy{}, Topics: map[string]*Policy{}, Roles: map[string]Role{}}
 	policy := func(role string) *Policy {
 		if t.Policies[role] == nil {
 			t.Policies[role] = &Policy{Role: role}
@@ -274,6 +286,25 @@ func FromTemplate(tpl []byte, ps Pseudo) (*Template, error) {
 			for _, topic := range strs(r.Properties["Topics"], ps) {
 				t.Topics[topic] = &Policy{Role: id, Statements: stmts}
 			}
+		case "AWS::IAM::Role":
+			stmts, err := statements(r.Properties["AssumeRolePolicyDocument"], ps)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", id, err)
+			}
+			for i := range stmts {
+				stmts[i].Resources = []string{"*"} // a trust policy is about its role
+			}
+			role := Role{Trust: &Policy{Role: id + " trust", Statements: stmts}}
+			if n, ok := r.Properties["RoleName"]; ok {
+				role.Name = resolve(n, ps)
+			}
+			t.Roles[id] = role
+		case "AWS::Events::EventBusPolicy":
+			stmts, err := statements(map[string]any{"Statement": []any{r.Properties["Statement"]}}, ps)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", id, err)
+			}
+			t.BusPolicies = append(t.BusPolicies, stmts...)
 		case "AWS::Lambda::Function":
 			if g, ok := r.Properties["Role"].(map[string]any)["Fn::GetAtt"].([]any); ok && len(g) == 2 {
 				t.FunctionRoles[id] = fmt.Sprint(g[0])

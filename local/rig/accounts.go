@@ -259,6 +259,8 @@ func (s *Stack) mayAssume(key, caller, roleARN, ext string) (*role, error) {
 	principalARN := caller
 	if ses, ok := s.sessionOf(key); ok {
 		principalARN = ses.role.arn // aws:PrincipalArn of a role session is the role's ARN
+	} else if arn := s.guard.roleARN(key); arn != "" {
+		principalARN = arn // a function's key is a session of its role
 	}
 	req.Context = map[string]string{"aws:PrincipalArn": principalARN, "aws:PrincipalAccount": account}
 	if ext != "" {

@@ -73,6 +73,8 @@ func (s *Stack) stackOutputs() ([]cfnOutput, error) {
 			return "aws", nil
 		case "AWS::StackName":
 			return StackName, nil
+		case "AWS::StackId":
+			return StackID, nil
 		}
 		if v, ok := res.ref(id); ok {
 			return v, nil

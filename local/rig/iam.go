@@ -65,6 +65,21 @@ func PersonARN(key string) string {
 	return "arn:aws:iam::" + emulator.Account + ":user/" + people[key].name
 }
 
+// roleName is the name CloudFormation gives the role of a logical ID of
+// the stack: the stack's name, the logical ID and a random suffix, which
+// the local stack leaves out. A target account stack's trust policy names
+// the deployer's roles by it (arn:…:role/EcrDeployer-RunMigrationRole*).
+func roleName(logicalID string) string { return StackName + "-" + logicalID }
+
+// roleARN is the ARN of the role a function's key is a session of (what
+// aws:PrincipalArn is for it); "" for another key.
+func (g *guard) roleARN(key string) string {
+	if g == nil || people[key].name != "" || g.pol().names[key] == "" {
+		return ""
+	}
+	return "arn:aws:iam::" + emulator.Account + ":role/" + roleName(g.pol().roles[key].Role)
+}
+
 // guard evaluates each Lambda's requests against its role's policy in the
 // template, as IAM does, and remembers every denial.
 type guard struct {
@@ -162,7 +177,7 @@ func (g *guard) authorize(key string, reqs []iam.Request) error {
 	}
 	for _, r := range reqs {
 		if d := p.Evaluate(r); !d.Allowed {
-			principal := fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", emulator.Account, p.Role, pol.names[key])
+			principal := fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", emulator.Account, roleName(p.Role), pol.names[key])
 			if _, ok := people[key]; ok {
 				principal = PersonARN(key)
 			}

@@ -46,6 +46,8 @@ func (r *resources) ref(id string) (string, bool) {
 	switch r.types[id] {
 	case "AWS::StepFunctions::StateMachine":
 		return fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", emulator.Region, emulator.Account, StateMachineName), true
+	case "AWS::IAM::Role":
+		return roleName(id), true
 	case "AWS::IAM::ManagedPolicy":
 		return fmt.Sprintf("arn:aws:iam::%s:policy/%s", emulator.Account, id), true
 	case "AWS::SNS::Topic":

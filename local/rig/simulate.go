@@ -156,7 +156,7 @@ func (g *guard) roleNamed(name string) *iam.Policy {
 	}
 	pol := g.pol()
 	for key, p := range pol.roles {
-		if _, person := people[key]; !person && p.Role == name {
+		if _, person := people[key]; !person && roleName(p.Role) == name {
 			return p
 		}
 	}

@@ -44,7 +44,7 @@ func TestSimulatePrincipalPolicyOverTheWire(t *testing.T) {
 	s, cfg := queryStack(t)
 	c := iam.NewFromConfig(cfg)
 	ctx := t.Context()
-	role := "arn:aws:iam::123456789012:role/" + s.guard.pol().roles[accessKey(functionNamed(t, "RunMigration"))].Role
+	role := "arn:aws:iam::123456789012:role/" + roleName(s.guard.pol().roles[accessKey(functionNamed(t, "RunMigration"))].Role)
 	runTask := func(td, cluster string) *iam.SimulatePrincipalPolicyInput {
 		return &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(role), ActionNames: []string{"ecs:RunTask"},
 			ResourceArns: []string{"arn:aws:ecs:us-west-2:123456789012:task-definition/" + td},
@@ -113,7 +113,8 @@ func TestSimulatePrincipalPolicyOverTheWire(t *testing.T) {
 }
 
 // ListStackResources pages through the template's resources (more than
-// one page of 100), each role named after its logical ID.
+// one page of 100), each role named after its logical ID as CloudFormation
+// names it (the stack's name first).
 func TestListStackResourcesPages(t *testing.T) {
 	_, cfg := queryStack(t)
 	c := cloudformation.NewFromConfig(cfg)
@@ -129,7 +130,7 @@ func TestListStackResourcesPages(t *testing.T) {
 			all++
 			if aws.ToString(r.ResourceType) == "AWS::IAM::Role" {
 				roles++
-				if aws.ToString(r.PhysicalResourceId) != aws.ToString(r.LogicalResourceId) {
+				if aws.ToString(r.PhysicalResourceId) != StackName+"-"+aws.ToString(r.LogicalResourceId) {
 					t.Errorf("role %s's physical ID is %s", aws.ToString(r.LogicalResourceId), aws.ToString(r.PhysicalResourceId))
 				}
 			}

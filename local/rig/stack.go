@@ -636,6 +636,7 @@ func (s *Stack) startInstance(ctx context.Context, f statemachine.Function, name
 		"DEPLOYER_CONFIG_FILE="+configFile,
 		"STATE_MACHINE_ALIAS_ARN="+s.SFN.StateMachineARN+":"+statemachine.AliasName,
 	)
+	cmd.Env = append(cmd.Env, s.targetEnv(f)...)
 	rw := &reportWriter{out: s.opts.LambdaLog}
 	s.reports[f.Dir] = append(s.reports[f.Dir], rw)
 	cmd.Stdout, cmd.Stderr = rw, s.opts.LambdaLog

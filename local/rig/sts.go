@@ -104,7 +104,7 @@ func (g *guard) identity(key string) string {
 	case people[key].name != "":
 		return PersonARN(key)
 	case g.pol().names[key] != "":
-		return fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", emulator.Account, g.pol().roles[key].Role, g.pol().names[key])
+		return fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", emulator.Account, roleName(g.pol().roles[key].Role), g.pol().names[key])
 	}
 	return "arn:aws:iam::" + emulator.Account + ":user/admin"
 }

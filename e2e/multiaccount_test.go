@@ -1,0 +1,173 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
+	"github.com/ecr-deployer/ecr-deployer/local/emulator"
+	"github.com/ecr-deployer/ecr-deployer/local/rig"
+)
+
+// The multi-account layout of local/multi-account/targets.json: the tools
+// account (the local stack's own, with ECR and the deployer stack), staging
+// in account 222222222222 of the same Region, prod in 333333333333 in
+// another Region (docs/multi-account.md).
+var (
+	stagingAt = config.Place{Account: "222222222222", Region: "us-west-2"}
+	prodAt    = config.Place{Account: "333333333333", Region: "eu-west-1"}
+)
+
+// targetStack is how a test deploys a target account stack: its template
+// (changed by edit, if set) and its ExternalId.
+type targetStack struct {
+	edit       func(map[string]any)
+	externalID string
+}
+
+// startMultiAccount starts the local stack with the multi-account
+// deployer template, seeds each workload account's environment (its image
+// replicated into its registry) and deploys their target account stacks.
+func startMultiAccount(t *testing.T, stacks map[config.Place]targetStack) *rig.Stack {
+	t.Helper()
+	dir := filepath.Join(root, "local", "multi-account")
+	opts := rig.Options{Root: root, BinDir: binDir, ConfigFile: filepath.Join(dir, "targets.json"), Template: filepath.Join(dir, "template.json"),
+		Wait: 100 * time.Millisecond, Retry: 20 * time.Millisecond}
+	if os.Getenv("E2E_LAMBDA_LOG") != "" {
+		opts.LambdaLog = os.Stderr
+	}
+	s, err := rig.Start(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if err := s.Emulator.SeedStandardWorld(); err != nil {
+		t.Fatal(err)
+	}
+	for at, env := range map[config.Place]string{stagingAt: "staging", prodAt: "prod"} {
+		if err := s.AddAccount(at.Account, at.Region).SeedWorkload(env, emulator.Digest); err != nil {
+			t.Fatal(err)
+		}
+		ts, ok := stacks[at]
+		if !ok {
+			continue // no target account stack there
+		}
+		tpl := filepath.Join(dir, "EcrDeployerTarget-"+at.Account+"-"+at.Region+".template.json")
+		if ts.edit != nil {
+			tpl = editTemplate(t, tpl, ts.edit)
+		}
+		if ts.externalID == "" {
+			ts.externalID = rig.StackID
+		}
+		if err := s.DeployTargetStack(tpl, at.Account, at.Region, map[string]string{
+			"DeployerAccount": emulator.Account, "DeployerRegion": emulator.Region, "ExternalId": ts.externalID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// editTemplate writes a changed copy of a template.
+func editTemplate(t *testing.T, file string, edit func(map[string]any)) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	edit(doc)
+	out, _ := json.Marshal(doc)
+	path := filepath.Join(t.TempDir(), filepath.Base(file))
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// withoutForwarding removes a target account stack's forwarding rules.
+func withoutForwarding(doc map[string]any) {
+	res := doc["Resources"].(map[string]any)
+	for id, r := range res {
+		if r.(map[string]any)["Type"] == "AWS::Events::Rule" {
+			delete(res, id)
+		}
+	}
+}
+
+func callsIn(s *rig.Stack, at config.Place, op string) int {
+	return len(s.AddAccount(at.Account, at.Region).Calls(op))
+}
+
+// One push in the tools account migrates and deploys in the staging
+// account, and prod (another account, another Region) after it, each
+// through its own target account stack's roles, woken by the ECS events
+// that stack forwards; nothing runs in the tools account's clusters.
+func TestMultiAccount(t *testing.T) {
+	s := startMultiAccount(t, map[config.Place]targetStack{stagingAt: {}, prodAt: {}})
+	t.Cleanup(func() {
+		for _, d := range s.Denied() {
+			t.Errorf("IAM refused a Lambda's request: %s", d)
+		}
+	})
+	staging := push(t, s, "staging")
+	r, out := result(t, s, staging)
+	if r.Status != "SUCCEEDED" {
+		t.Fatalf("staging ended %s %s (%s)", r.Status, r.Error, r.Cause)
+	}
+	expect(t, out.Account == stagingAt.Account && out.Region == stagingAt.Region, "state at %s/%s", out.Account, out.Region)
+	expect(t, callsIn(s, stagingAt, "RunTask") == 1 && callsIn(s, stagingAt, "UpdateService") == 1, "staging account: %d RunTask, %d UpdateService",
+		callsIn(s, stagingAt, "RunTask"), callsIn(s, stagingAt, "UpdateService"))
+	expect(t, len(s.Emulator.Calls("RunTask")) == 0 && len(s.Emulator.Calls("UpdateService")) == 0, "something ran in the tools account")
+	expect(t, wakeOf(t, r, "WaitForDeployment").By == "event", "the deployment wait ended by %+v, want the forwarded ECS event", wakeOf(t, r, "WaitForDeployment"))
+
+	// prod requires staging: the guard reads the tools account's history.
+	s.Emulator.PushImage(emulator.Repository, "prod", staging.digest)
+	s.AddAccount(prodAt.Account, prodAt.Region).PushImage(emulator.Repository, "prod", staging.digest) // replicated
+	r, out = result(t, s, startPush(t, s, "prod", staging.digest, "prod-multi"))
+	if r.Status != "SUCCEEDED" {
+		t.Fatalf("prod ended %s %s (%s)", r.Status, r.Error, r.Cause)
+	}
+	expect(t, out.Turn.Guard != nil && out.Turn.Guard.Evidence == staging.name, "guard = %+v", out.Turn.Guard)
+	expect(t, callsIn(s, prodAt, "RunTask") == 1 && callsIn(s, prodAt, "UpdateService") == 1, "prod account: %d RunTask, %d UpdateService",
+		callsIn(s, prodAt, "RunTask"), callsIn(s, prodAt, "UpdateService"))
+	expect(t, callsIn(s, config.Place{Account: prodAt.Account, Region: stagingAt.Region}, "UpdateService") == 0, "prod deployed in the wrong Region")
+}
+
+// A target account whose stack forwards no ECS events still deploys: each
+// wait ends on its safety poll (or Watch), never on an event; a target
+// account whose roles do not trust this deployer (another external ID)
+// ends TargetMisconfigured before anything runs, saying what to deploy.
+func TestMultiAccountMisconfigured(t *testing.T) {
+	s := startMultiAccount(t, map[config.Place]targetStack{
+		stagingAt: {edit: withoutForwarding},
+		prodAt:    {externalID: "arn:aws:cloudformation:us-west-2:123456789012:stack/AnotherDeployer/1"},
+	})
+	t.Run("no forwarding: the safety poll", func(t *testing.T) {
+		r, _ := result(t, s, push(t, s, "staging"))
+		if r.Status != "SUCCEEDED" {
+			t.Fatalf("ended %s %s (%s)", r.Status, r.Error, r.Cause)
+		}
+		for _, w := range wakesOf(r, "WaitForDeployment") {
+			expect(t, w.By != "event", "a wait ended by an event nobody forwarded: %+v", w)
+		}
+		expect(t, s.Invocations("wake") == 0, "Wake invoked %d times", s.Invocations("wake"))
+	})
+	t.Run("no trust: TargetMisconfigured before anything runs", func(t *testing.T) {
+		s.Emulator.PushImage(emulator.Repository, "prod", emulator.Digest)
+		r, _ := result(t, s, startPush(t, s, "prod", emulator.Digest, "prod-untrusted"))
+		// ResolveTarget's first read of the service is refused: nothing
+		// else ran (the guard comes after it, at the turn).
+		if r.Status != "FAILED" || r.Error != "TargetMisconfigured" {
+			t.Fatalf("ended %s %s (%s)", r.Status, r.Error, r.Cause)
+		}
+		expect(t, strings.Contains(r.Cause, "account 333333333333, Region eu-west-1") && strings.Contains(r.Cause, "make deploy-target ACCOUNT=333333333333 REGION=eu-west-1"), "cause %q", r.Cause)
+		expect(t, callsIn(s, prodAt, "RunTask") == 0 && callsIn(s, prodAt, "UpdateService") == 0 && callsIn(s, prodAt, "DescribeServices") == 0, "something reached the prod account")
+	})
+}

@@ -127,7 +127,7 @@ func (e *Emulator) SeedWorkload(env, digest string) error {
 	e.PushImage(Repository, env, digest)
 	essential := true
 	td := e.RegisterTaskDefinition(TaskDefinitionSpec{Family: "app", Compatibilities: []string{"EC2"},
-		Containers: []ContainerSpec{{Name: "app", Image: e.imageURI(Repository, env), Essential: &essential, LogGroup: LogGroup, LogStreamPrefix: "app"}},
+		Containers:  []ContainerSpec{{Name: "app", Image: e.imageURI(Repository, env), Essential: &essential, LogGroup: LogGroup, LogStreamPrefix: "app"}},
 		TaskRoleARN: "arn:aws:iam::" + e.Account + ":role/app-task", ExecutionRoleARN: "arn:aws:iam::" + e.Account + ":role/app-execution"})
 	return e.CreateService(ServiceSpec{Cluster: env, Name: env + "-service", TaskDefinition: td, DesiredCount: 2, LaunchType: "EC2", CircuitBreakerRollback: true})
 }

@@ -14,7 +14,7 @@ STACK     := EcrDeployer
 BUCKET    ?=
 SCENARIO  ?=
 
-.PHONY: help deps build install demo serve promote start bench bench-realtime bench-scale soak mutate mutate-judges test lint synth deploy destroy bootstrap package clean
+.PHONY: help deps build install demo serve promote start bench bench-realtime bench-scale soak mutate mutate-judges test lint synth deploy deploy-target destroy bootstrap package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -83,7 +83,7 @@ lint: ## gofmt, go vet, golangci-lint (.golangci.yml; pinned in tools/go.mod), a
 	@cd tools && $(GO) mod tidy -diff || { echo "tools/go.mod is not tidy: cd tools && go mod tidy"; exit 1; }
 
 synth: deps ## regenerate template.json (and local/template.json, local/multi-account/*.json: the local stacks') from the CDK app (byte-stable; a test fails when stale)
-	cd cdk && rm -rf cdk.out && $(WITH_NODE) $(GO) run . && cp cdk.out/$(STACK).template.json ../template.json
+	cd cdk && rm -rf cdk.out && $(WITH_NODE) $(GO) run . && cp cdk.out/$(STACK).template.json ../template.json && { ls cdk.out/$(STACK)Target-*.template.json >/dev/null 2>&1 && cp cdk.out/$(STACK)Target-*.template.json .. || true; }
 	cd cdk && rm -rf cdk.out && DEPLOYER_CONFIG_FILE=../local/targets.json $(WITH_NODE) $(GO) run . && cp cdk.out/$(STACK).template.json ../local/template.json
 	cd cdk && rm -rf cdk.out && DEPLOYER_CONFIG_FILE=../local/multi-account/targets.json $(WITH_NODE) $(GO) run . && cp cdk.out/$(STACK).template.json ../local/multi-account/template.json && cp cdk.out/$(STACK)Target-*.template.json ../local/multi-account/
 	@echo "template.json, local/template.json and local/multi-account/*.template.json written"
@@ -103,6 +103,15 @@ $(CDK): cdk/_cli/package.json cdk/_cli/package-lock.json
 deploy: deps package $(CDK) ## cdk deploy to the account of your AWS credentials (once per account/region: make bootstrap); EMAIL=you@example.com subscribes to the alarms; refuses to remove a target a running deployment needs (FORCE=1 deploys anyway)
 	$(GO) run ./cmd/deployer preflight --stack $(STACK) --targets $(or $(DEPLOYER_CONFIG_FILE),targets.json) $(if $(FORCE),--force)
 	cd cdk && $(WITH_NODE) ./_cli/node_modules/.bin/cdk deploy --no-notices --require-approval broadening $(if $(EMAIL),--parameters NotificationEmail=$(EMAIL)) $(STACK)
+
+deploy-target: deps $(CDK) ## with a target account's credentials and AWS_REGION: deploy its target account stack (ACCOUNT=… REGION=…; TOOLS_PROFILE=… reads the deployer stack's ExternalId with the tools account's profile). docs/multi-account.md
+	@test -n "$(ACCOUNT)" -a -n "$(REGION)" || { echo "usage: make deploy-target ACCOUNT=222222222222 REGION=eu-west-1 [TOOLS_PROFILE=tools]"; exit 2; }
+	@me=$$(aws sts get-caller-identity --query Account --output text) && test "$$me" = "$(ACCOUNT)" || { echo "these credentials are account $$me's, not $(ACCOUNT)'s: use the target account's"; exit 2; }
+	ext=$$(aws cloudformation describe-stacks --stack-name $(STACK) $(if $(TOOLS_PROFILE),--profile $(TOOLS_PROFILE)) --query "Stacks[0].Outputs[?OutputKey=='ExternalId'].OutputValue" --output text) && \
+	  case "$$ext" in arn:*:cloudformation:*) ;; *) echo "the $(STACK) stack has no ExternalId output: deploy it first with a targets file that names account $(ACCOUNT), Region $(REGION)"; exit 2;; esac && \
+	  cd cdk && AWS_REGION=$(REGION) $(WITH_NODE) ./_cli/node_modules/.bin/cdk deploy --no-notices --require-approval broadening \
+	    --parameters DeployerAccount=$$(echo $$ext | cut -d: -f5) --parameters DeployerRegion=$$(echo $$ext | cut -d: -f4) --parameters ExternalId=$$ext \
+	    $(STACK)Target-$(ACCOUNT)-$(REGION)
 
 destroy: deps $(CDK) ## delete the stack; refuses while deployments run (STOP=1 stops them and their migration tasks first); keeps the logs and the dead-letter queue
 	$(GO) run ./cmd/deployer preflight --stack $(STACK) --destroy $(if $(STOP),--stop)

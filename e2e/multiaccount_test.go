@@ -48,25 +48,18 @@ func startMultiAccount(t *testing.T, stacks map[config.Place]targetStack) *rig.S
 	if err := s.Emulator.SeedStandardWorld(); err != nil {
 		t.Fatal(err)
 	}
-	for at, env := range map[config.Place]string{stagingAt: "staging", prodAt: "prod"} {
-		if err := s.AddAccount(at.Account, at.Region).SeedWorkload(env, emulator.Digest); err != nil {
-			t.Fatal(err)
-		}
+	err = s.SetUpTargetAccounts(dir, func(at config.Place, tpl string, params map[string]string) (string, bool) {
 		ts, ok := stacks[at]
-		if !ok {
-			continue // no target account stack there
-		}
-		tpl := filepath.Join(dir, "EcrDeployerTarget-"+at.Account+"-"+at.Region+".template.json")
 		if ts.edit != nil {
 			tpl = editTemplate(t, tpl, ts.edit)
 		}
-		if ts.externalID == "" {
-			ts.externalID = rig.StackID
+		if ts.externalID != "" {
+			params["ExternalId"] = ts.externalID
 		}
-		if err := s.DeployTargetStack(tpl, at.Account, at.Region, map[string]string{
-			"DeployerAccount": emulator.Account, "DeployerRegion": emulator.Region, "ExternalId": ts.externalID}); err != nil {
-			t.Fatal(err)
-		}
+		return tpl, ok
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return s
 }

@@ -75,9 +75,14 @@ func run() int {
 	if *verbose {
 		lambdaLog = os.Stderr
 	}
-	stack, err := rig.Start(ctx, rig.Options{
+	opts := rig.Options{
 		Root: root, BinDir: bin, ConfigFile: filepath.Join(root, "local", "targets.json"), Wait: *wait, LambdaLog: lambdaLog, Addr: listen,
-	})
+	}
+	multi := filepath.Join(root, "local", "multi-account")
+	if sc.Layout == "multi-account" {
+		opts.ConfigFile, opts.Template = filepath.Join(multi, "targets.json"), filepath.Join(multi, "template.json")
+	}
+	stack, err := rig.Start(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "localdemo:", err)
 		return 1
@@ -86,6 +91,12 @@ func run() int {
 	if err := stack.Emulator.SeedStandardWorld(); err != nil {
 		fmt.Fprintln(os.Stderr, "localdemo:", err)
 		return 1
+	}
+	if sc.Layout == "multi-account" {
+		if err := stack.SetUpTargetAccounts(multi, nil); err != nil {
+			fmt.Fprintln(os.Stderr, "localdemo:", err)
+			return 1
+		}
 	}
 	fmt.Printf("Local stack: ECS/ECR emulator at %s, %d Lambdas under aws-lambda-rie, ASL in aws-local-stepfunctions.\n", stack.Endpoint, len(statemachine.Functions))
 	if *serve {

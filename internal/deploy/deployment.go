@@ -339,7 +339,7 @@ func (d *Deployer) rolledBack(ctx context.Context, s *State, v DeploymentVerdict
 		if by := rollbackRequest(dep); by != "" {
 			return rolledBackOnRequest(dep.ID, s.Service, by, outcome, dep.ServiceDeploymentARN)
 		}
-		return deploymentRolledBack(dep.ID, s.Service, v.SD.failedCause(), outcome, d.stoppedTasks(ctx, *s), strings.TrimSuffix(eventList(v.Events), "."), dep.ServiceDeploymentARN, ServiceDeploymentConsoleURL(d.Region, s.Cluster, s.Service))
+		return deploymentRolledBack(dep.ID, s.Service, v.SD.failedCause(), outcome, d.stoppedTasks(ctx, *s), strings.TrimSuffix(eventList(v.Events), "."), dep.ServiceDeploymentARN, ServiceDeploymentConsoleURL(d.placeOf(*s).Region, s.Cluster, s.Service))
 	}
 	// Hold the service until ECS's rollback has settled, so that the next
 	// queued execution does not deploy over it.

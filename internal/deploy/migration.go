@@ -211,9 +211,9 @@ func (d *Deployer) CheckMigration(ctx context.Context, s State) (State, error) {
 		d.log().InfoContext(ctx, "migration succeeded", "execution", s.Execution.ID, "taskArn", m.TaskARN)
 		return s, nil
 	case MigrationExitedNonZero:
-		return s, migrationFailed(m.Container, *v.ExitCode, m.TaskARN, withReason(v.Reason), d.logHint(s), TaskConsoleURL(d.Region, s.Cluster, m.TaskARN), d.logTail(ctx, s))
+		return s, migrationFailed(m.Container, *v.ExitCode, m.TaskARN, withReason(v.Reason), d.logHint(s), TaskConsoleURL(d.placeOf(s).Region, s.Cluster, m.TaskARN), d.logTail(ctx, s))
 	default:
-		return s, containerNeverRan(m.TaskARN, m.Container, v.Reason, TaskConsoleURL(d.Region, s.Cluster, m.TaskARN), d.logTail(ctx, s))
+		return s, containerNeverRan(m.TaskARN, m.Container, v.Reason, TaskConsoleURL(d.placeOf(s).Region, s.Cluster, m.TaskARN), d.logTail(ctx, s))
 	}
 }
 

@@ -153,7 +153,7 @@ func (d *Deployer) resolveService(ctx context.Context, s *State, req Request, ta
 	case req.SkipMigration:
 		s.Migration = Migration{Skipped: true, SkipReason: skipRequested, Done: true}
 	default:
-		if s.Migration, err = PlanMigration(target, td.TaskDefinition, d.Region); err != nil {
+		if s.Migration, err = PlanMigration(target, td.TaskDefinition, target.PlaceIn(d.home()).Region); err != nil {
 			return err
 		}
 	}
@@ -194,7 +194,7 @@ func (d *Deployer) resolveServices(ctx context.Context, target config.Resolved, 
 		// Where the container of the target's image logs: a failed
 		// deployment's cause carries the log of one of its stopped tasks.
 		t.Migration.Container = ""
-		if m, err := PlanMigration(t, td.TaskDefinition, d.Region); err == nil && m.LogGroup != "" {
+		if m, err := PlanMigration(t, td.TaskDefinition, t.PlaceIn(d.home()).Region); err == nil && m.LogGroup != "" {
 			r.Log = &TaskLog{Container: m.Container, Group: m.LogGroup, StreamPrefix: m.LogStreamPrefix, Region: m.LogRegion}
 		}
 		out = append(out, r)

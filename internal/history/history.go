@@ -287,6 +287,9 @@ func RenderResult(w io.Writer, r Result) {
 	} else {
 		fmt.Fprintf(w, "  environment: %s (cluster %s, service %s)\n", s.Environment, s.Cluster, s.Service)
 	}
+	if s.Account != "" {
+		fmt.Fprintf(w, "  account:     %s, Region %s (its target account stack's roles)\n", s.Account, s.Region)
+	}
 	fmt.Fprintf(w, "  image:       %s@%s\n", s.Image.Repository, s.Image.Digest)
 	if d := s.Turn.Decision; d == "SUPERSEDED" || d == "DUPLICATE" {
 		fmt.Fprintf(w, "  deployed:    nothing (%s): %s\n", strings.ToLower(d), s.Turn.Reason)

@@ -188,6 +188,9 @@ func Compose(f Facts) Message {
 		}
 	}
 	extra := map[string]string{"environment": env, "outcome": outcome, "execution": f.ExecutionARN}
+	if s := f.State; s != nil && s.Account != "" {
+		extra["account"], extra["region"] = s.Account, s.Region
+	}
 	if d := f.digest(); d != "" {
 		extra["digest"] = d
 	}
@@ -217,6 +220,10 @@ func (f Facts) lines() [][2]string {
 			add("Services", s.Cluster+"/"+strings.Join(s.ServiceNames(), ", "))
 		} else {
 			add("Service", s.Cluster+"/"+s.Service)
+		}
+		if s.Account != "" {
+			// A target in another account or Region (docs/multi-account.md).
+			add("Account", s.Account+", "+s.Region)
 		}
 	} else if r := f.Request; r != nil && r.Repository != "" {
 		add("Image", fmt.Sprintf("%s:%s @ %s", r.Repository, r.Tag, r.Digest))

@@ -72,6 +72,13 @@ func TestCompose(t *testing.T) {
 			chatHas:   []string{"*Cause*", "exit status 1", "<https://us-west-2.console.aws.amazon.com/states/home"},
 			nextSteps: 2,
 		},
+		"a target in another account names the account and Region": {
+			facts: Facts{ExecutionARN: arn, Name: "prod-1", Status: "FAILED", Error: "DeploymentRolledBack", Cause: "rolled back",
+				Start: t0, Stop: t0.Add(time.Second), State: state(func(s *deploy.State) { s.Account, s.Region = "333333333333", "eu-west-1" })},
+			subject: "ecr-deployer: prod deployment failed: DeploymentRolledBack",
+			textHas: []string{"prod/prod-service", "333333333333, eu-west-1"},
+			chatHas: []string{"333333333333, eu-west-1"},
+		},
 		"manual start with a reason, by someone": {
 			facts: Facts{ExecutionARN: arn, Name: "prod-1", Status: "FAILED", Error: "DeploymentRolledBack", Cause: "rolled back",
 				Start: t0, Stop: t0.Add(time.Second), State: state(func(s *deploy.State) {

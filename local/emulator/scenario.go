@@ -17,6 +17,10 @@ import (
 type Scenario struct {
 	// Description is printed by the demo.
 	Description string `json:"description,omitempty"`
+	// Layout "multi-account" runs the demo on local/multi-account: the
+	// deployer in the local stack's own account, its targets in two others
+	// (docs/multi-account.md).
+	Layout string `json:"layout,omitempty"`
 	// Input replaces the execution input (default: AWS's documented ECR push
 	// event with the tag "staging" and the seeded image's digest).
 	Input json.RawMessage `json:"input,omitempty"`
@@ -258,6 +262,9 @@ func (r RolloutScript) validate(field string) error {
 
 // Validate checks the scenario's values.
 func (s Scenario) Validate() error {
+	if s.Layout != "" && s.Layout != "multi-account" {
+		return fmt.Errorf("scenario: layout %q must be \"multi-account\" or absent", s.Layout)
+	}
 	if err := s.Rollout.validate("rollout"); err != nil {
 		return err
 	}

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/eventpattern"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
 	"github.com/ecr-deployer/ecr-deployer/local/iam"
@@ -128,3 +130,48 @@ func (s *Stack) targetEnv(f statemachine.Function) []string {
 	}
 	return nil
 }
+
+// SetUpTargetAccounts makes each account and Region the stack's targets
+// file names besides its own a workload account, as the multi-account
+// layout has it: its environment seeded (emulator.SeedWorkload, the tools
+// account's image replicated) and its target account stack deployed from
+// dir's EcrDeployerTarget-<account>-<region>.template.json, trusting this
+// deployer stack. change, if set, may deploy another template or other
+// parameters in a place, or none there (false).
+func (s *Stack) SetUpTargetAccounts(dir string, change TargetStackChange) error {
+	cfg, err := config.LoadFile(s.opts.ConfigFile)
+	if err != nil {
+		return err
+	}
+	done := map[config.Place]bool{}
+	for _, t := range cfg.Targets() {
+		if t.Account == "" {
+			continue
+		}
+		at := config.Place{Account: t.Account, Region: t.Region}
+		if err := s.AddAccount(at.Account, at.Region).SeedWorkload(t.Environment, emulator.Digest); err != nil {
+			return err
+		}
+		if done[at] {
+			continue
+		}
+		done[at] = true
+		tpl := filepath.Join(dir, fmt.Sprintf("EcrDeployerTarget-%s-%s.template.json", at.Account, at.Region))
+		params := map[string]string{"DeployerAccount": emulator.Account, "DeployerRegion": emulator.Region, "ExternalId": StackID}
+		if change != nil {
+			var deploy bool
+			if tpl, deploy = change(at, tpl, params); !deploy {
+				continue
+			}
+		}
+		if err := s.DeployTargetStack(tpl, at.Account, at.Region, params); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TargetStackChange changes how a place's target account stack is
+// deployed: the template (returned) and the parameters (changed in place);
+// false deploys none there.
+type TargetStackChange func(at config.Place, template string, params map[string]string) (string, bool)

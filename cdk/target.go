@@ -73,13 +73,6 @@ func TargetStackName(at Place) string {
 	return fmt.Sprintf("%sTarget-%s-%s", StackName, at.Account, at.Region)
 }
 
-// targetRoleName is a function's role in the target account stack of a
-// Region: "<deployer stack>-<function>-<region>" (IAM role names are the
-// account's, so the Region keeps two target stacks of one account apart).
-func targetRoleName(deployerStack, fn, region string) string {
-	return deployerStack + "-" + fn + "-" + region
-}
-
 // grantRemote lets each target function of the deployer stack assume its
 // role in every target account stack, tells it the role's name and the
 // external ID (the stack's ID), and lets each target account put events on

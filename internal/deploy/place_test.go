@@ -3,6 +3,9 @@ package deploy
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 	"reflect"
 	"testing"
 
@@ -64,5 +67,53 @@ func TestWakeMatchesTheEventsAccount(t *testing.T) {
 		if out.Woken != tc.woken {
 			t.Errorf("an event of account %s woke %q, want %q", tc.account, out.Woken, tc.woken)
 		}
+	}
+}
+
+// A context names a place only with both its account and Region; the home
+// is the state machine's account and Region, or d.Region without an ARN.
+func TestPlaceOfAndHome(t *testing.T) {
+	for _, tc := range []struct {
+		p  config.Place
+		ok bool
+	}{
+		{config.Place{Account: "222222222222", Region: "eu-west-1"}, true},
+		{config.Place{Account: "222222222222"}, false},
+		{config.Place{Region: "eu-west-1"}, false},
+	} {
+		got, ok := PlaceOf(WithPlace(context.Background(), tc.p))
+		if ok != tc.ok || (ok && got != tc.p) {
+			t.Errorf("PlaceOf(WithPlace(%+v)) = %+v, %v", tc.p, got, ok)
+		}
+	}
+	if _, ok := PlaceOf(context.Background()); ok {
+		t.Error("a context without a place names one")
+	}
+	if got := HomeOf(homeSM, "eu-west-1"); got != (config.Place{Account: "111111111111", Region: "us-east-1"}) {
+		t.Errorf("HomeOf = %+v", got)
+	}
+	if got := HomeOf("", "eu-west-1"); got != (config.Place{Region: "eu-west-1"}) {
+		t.Errorf("HomeOf without an ARN = %+v", got)
+	}
+	d := &Deployer{StateMachineARN: homeSM}
+	if d.remote(d.home()) || !d.remote(config.Place{Account: "111111111111", Region: "eu-west-1"}) {
+		t.Error("remote misjudges a place")
+	}
+	if got, _ := PlaceOf(d.in(context.Background(), State{Account: "222222222222", Region: "eu-west-1"})); got != (config.Place{Account: "222222222222", Region: "eu-west-1"}) {
+		t.Errorf("in = %+v", got)
+	}
+}
+
+// A refusal to assume a target's role is told as TargetMisconfigured,
+// naming the place and the role, whatever wraps it.
+func TestTargetRoleRefusedIsTargetMisconfigured(t *testing.T) {
+	refused := &TargetRoleRefused{Place: config.Place{Account: "222222222222", Region: "eu-west-1"}, Role: "arn:aws:iam::222222222222:role/EcrDeployer-RunMigration-eu-west-1", Err: errors.New("AccessDenied")}
+	err := ForStepFunctions(fmt.Errorf("describe service staging/staging-service: %w", refused))
+	var tm *TargetMisconfigured
+	if !errors.As(err, &tm) || !strings.Contains(err.Error(), "account 222222222222, Region eu-west-1") || !strings.Contains(err.Error(), refused.Role) {
+		t.Fatalf("%T %v", err, err)
+	}
+	if !errors.Is(refused, refused.Err) || !strings.Contains(refused.Error(), "AccessDenied") {
+		t.Errorf("TargetRoleRefused = %v", refused)
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"reflect"
+	"strings"
 	"testing"
 
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"

@@ -164,3 +164,26 @@ func TestMultiAccountMisconfigured(t *testing.T) {
 		expect(t, callsIn(s, prodAt, "RunTask") == 0 && callsIn(s, prodAt, "UpdateService") == 0 && callsIn(s, prodAt, "DescribeServices") == 0, "something reached the prod account")
 	})
 }
+
+// deployer check and plan do not read other accounts yet: for a target
+// elsewhere they say so and fail, never pass on a read of the tools
+// account's ECS.
+func TestMultiAccountCheckAndPlanSayWhatTheyDoNotRead(t *testing.T) {
+	s := startMultiAccount(t, map[config.Place]targetStack{stagingAt: {}, prodAt: {}})
+	cliEnv(t, s)
+	asAdmin(t)
+	file := filepath.Join(root, "local", "multi-account", "targets.json")
+	code, out, errOut := deployer(t, "check", "staging", "--targets", file)
+	if code != 1 || !strings.Contains(out, "account 222222222222, Region us-west-2, which this command does not read yet") ||
+		!strings.Contains(out, "3 checks: 2 passed, 0 failed, 1 skipped") {
+		t.Errorf("check exited %d:\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = deployer(t, "check", "qa", "--targets", file)
+	if code != 0 {
+		t.Errorf("check of the tools account's own target exited %d:\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = deployer(t, "plan", "prod", "--targets", file)
+	if code == 0 || !strings.Contains(out+errOut, "account 333333333333, Region eu-west-1") {
+		t.Errorf("plan exited %d:\n%s%s", code, out, errOut)
+	}
+}

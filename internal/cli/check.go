@@ -117,4 +117,10 @@ func skipped(t config.Resolved, check, why string) CheckRow {
 	return CheckRow{Target: t.Environment, Check: check, Status: CheckSkipped, Detail: "not checked: " + why}
 }
 
+// elsewhere says why check and plan stop at a target in another account
+// or Region.
+func elsewhere(t config.Resolved) string {
+	return fmt.Sprintf("the target is in account %s, Region %s, which this command does not read yet: push once (a missing target account stack or trust ends TargetMisconfigured before anything runs), docs/multi-account.md", t.Account, t.Region)
+}
+
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

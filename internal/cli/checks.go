@@ -57,6 +57,9 @@ func (a *App) checker(ctx context.Context) *checker {
 func (c *checker) target(ctx context.Context, t config.Resolved) []CheckRow {
 	digest, err := deploy.DescribeImage(ctx, c.api.ECR, "", t.Repository, ecrtypes.ImageIdentifier{ImageTag: aws.String(t.Tag)}, "tag "+t.Tag)
 	rows := []CheckRow{checked(t, "image", err, fmt.Sprintf("%s:%s is %s", t.Repository, t.Tag, digest))}
+	if t.Account != "" {
+		return append(rows, c.stack(t), skipped(t, "target account", elsewhere(t)))
+	}
 	var first *ecstypes.TaskDefinition
 	var others []deploy.Runs
 	for i, ref := range t.AllServices() {

@@ -105,6 +105,9 @@ func (a *App) plan(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if ts[0].Account != "" {
+		return fmt.Errorf("plan %s: %s", ts[0].Environment, elsewhere(ts[0]))
+	}
 	if err := a.connect(ctx); err != nil {
 		return err
 	}

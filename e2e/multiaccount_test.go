@@ -187,3 +187,20 @@ func TestMultiAccountCheckAndPlanSayWhatTheyDoNotRead(t *testing.T) {
 		t.Errorf("plan exited %d:\n%s%s", code, out, errOut)
 	}
 }
+
+// What AWS may do on the way to another account happens too: STS and the
+// services throttle, forwarded events are duplicated, late or lost. One
+// push still migrates once and deploys once, in the staging account.
+func TestMultiAccountUnkind(t *testing.T) {
+	s := startMultiAccount(t, map[config.Place]targetStack{stagingAt: {}, prodAt: {}})
+	s.SetScenario(emulator.Scenario{Adversary: &emulator.AdversaryScript{Seed: 7, Rate: 0.3,
+		Only: []string{emulator.AdvThrottle, emulator.AdvEventDuplicated, emulator.AdvEventDelayed, emulator.AdvEventLost}}})
+	r, _ := result(t, s, push(t, s, "staging"))
+	if r.Status != "SUCCEEDED" {
+		t.Fatalf("ended %s %s (%s)", r.Status, r.Error, r.Cause)
+	}
+	counts := s.Emulator.Adversary().Counts()
+	expect(t, counts[emulator.AdvThrottle] > 0, "nothing was throttled: %v", counts)
+	expect(t, callsIn(s, stagingAt, "RunTask") == 1 && callsIn(s, stagingAt, "UpdateService") == 1, "staging account: %d RunTask, %d UpdateService",
+		callsIn(s, stagingAt, "RunTask"), callsIn(s, stagingAt, "UpdateService"))
+}

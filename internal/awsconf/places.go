@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -40,6 +41,10 @@ type Places struct {
 	mu sync.Mutex
 	at map[config.Place]*placeClients
 }
+
+// SessionRenewal is how long before its expiry a target role's session is
+// renewed.
+const SessionRenewal = 5 * time.Minute
 
 type placeClients struct {
 	ecs  *ecs.Client
@@ -95,7 +100,12 @@ func (p *Places) clients(ctx context.Context) (*placeClients, error) {
 			if p.ExternalID != "" {
 				o.ExternalID = aws.String(p.ExternalID)
 			}
-		}))
+		}), func(o *aws.CredentialsCacheOptions) {
+			// Renewed well before the session expires: a call signed a
+			// moment before would otherwise reach AWS after it and be
+			// refused ExpiredToken, which no retry renews.
+			o.ExpiryWindow = SessionRenewal
+		})
 		// Assumed now, so that a refusal is told as such before any call.
 		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 			return nil, p.refused(at, c.role, err)

@@ -18,15 +18,21 @@ import (
 type fakeSTS struct {
 	calls []sts.AssumeRoleInput
 	err   error
+	// lasts is how long a session lasts (default an hour).
+	lasts time.Duration
 }
 
 func (f *fakeSTS) AssumeRole(_ context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
 	f.calls = append(f.calls, *in)
+	lasts := f.lasts
+	if lasts == 0 {
+		lasts = time.Hour
+	}
 	if f.err != nil {
 		return nil, f.err
 	}
 	return &sts.AssumeRoleOutput{Credentials: &ststypes.Credentials{AccessKeyId: aws.String("ASIA1"), SecretAccessKey: aws.String("s"),
-		SessionToken: aws.String("t"), Expiration: aws.Time(time.Now().Add(time.Hour))}}, nil
+		SessionToken: aws.String("t"), Expiration: aws.Time(time.Now().Add(lasts))}}, nil
 }
 
 // A call at home uses the function's own credentials; one elsewhere
@@ -69,6 +75,18 @@ func TestPlaces(t *testing.T) {
 		if aws.ToString(in.RoleArn) != "arn:aws:iam::222222222222:role/EcrDeployer-RunMigration-eu-west-1" ||
 			aws.ToString(in.ExternalId) != p.ExternalID || aws.ToString(in.RoleSessionName) != "ecr-deployer-run-migration" {
 			t.Errorf("AssumeRole %+v", in)
+		}
+	})
+	t.Run("renewed before it expires", func(t *testing.T) {
+		f := &fakeSTS{lasts: SessionRenewal - time.Minute}
+		p := newPlaces(f, "EcrDeployer-RunMigration")
+		ctx := deploy.WithPlace(context.Background(), remote)
+		c, err := p.clients(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ecs.Options().Credentials.Retrieve(ctx); err != nil || len(f.calls) != 2 {
+			t.Errorf("a session %s from its expiry was not renewed (%d AssumeRole calls, %v)", f.lasts, len(f.calls), err)
 		}
 	})
 	t.Run("refused", func(t *testing.T) {

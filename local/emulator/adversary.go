@@ -66,8 +66,8 @@ const (
 
 // Behaviours lists every behaviour of the adversarial mode with its source.
 var Behaviours = []Behaviour{
-	{AdvThrottle, "ECS, ECR, CloudWatch Logs, DynamoDB, Step Functions; IAM SimulatePrincipalPolicy and CloudFormation ListStackResources (deployer check)",
-		`IAM and CloudFormation answer "Throttling: Rate exceeded" past their per-account request rates (IAM and CloudFormation quotas); ECS, ECR and CloudWatch Logs throttle per account and Region with a token bucket and answer ThrottlingException (ECS API reference, Request throttling); DynamoDB: "The request was denied due to request throttling … The Amazon Web Services SDKs for DynamoDB automatically retry requests that receive this exception" (dynamodb types/errors.go).`},
+	{AdvThrottle, "ECS, ECR, CloudWatch Logs, DynamoDB, Step Functions; IAM SimulatePrincipalPolicy and CloudFormation ListStackResources (deployer check); STS AssumeRole (targets in other accounts)",
+		`IAM, STS and CloudFormation answer "Throttling: Rate exceeded" past their per-account request rates (IAM and STS quotas: "requests per second per account" for STS; CloudFormation quotas); ECS, ECR and CloudWatch Logs throttle per account and Region with a token bucket and answer ThrottlingException (ECS API reference, Request throttling); DynamoDB: "The request was denied due to request throttling … The Amazon Web Services SDKs for DynamoDB automatically retry requests that receive this exception" (dynamodb types/errors.go).`},
 	{AdvTransactConflict, "DynamoDB TransactWriteItems",
 		`TransactionCanceledException: "There is an ongoing TransactWriteItems operation that conflicts with a concurrent TransactWriteItems request", code TransactionConflict (dynamodb types/errors.go).`},
 	{AdvTransactThrottled, "DynamoDB TransactWriteItems",

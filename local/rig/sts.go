@@ -31,6 +31,13 @@ func (s *Stack) serveQuery(w http.ResponseWriter, r *http.Request) {
 	case "GetCallerIdentity":
 		s.getCallerIdentity(w, r)
 	case "AssumeRole":
+		if s.Emulator.Adversary().Roll(emulator.AdvThrottle) {
+			// STS limits its request rate per account and Region (IAM
+			// and STS quotas) and answers "Throttling", which the SDK's
+			// retryer takes as throttling.
+			queryError(w, http.StatusBadRequest, "Throttling", "Rate exceeded")
+			return
+		}
 		s.assumeRole(w, r, form)
 	case "DescribeStacks":
 		s.describeStacks(w, r, form)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
@@ -14,8 +16,8 @@ import (
 
 // synthMultiAccount synthesizes the app for local/multi-account/targets.json
 // into a directory: the deployer stack and a target account stack per
-// account and Region.
-func synthMultiAccount(t *testing.T) string {
+// account and Region (returned, the deployer stack first).
+func synthMultiAccount(t *testing.T) (string, []awscdk.Stack) {
 	t.Helper()
 	cfg, err := config.LoadFile("../local/multi-account/targets.json")
 	if err != nil {
@@ -23,20 +25,38 @@ func synthMultiAccount(t *testing.T) string {
 	}
 	out := t.TempDir()
 	app := NewApp(jsii.String(out))
-	NewDeployerStack(app, StackName, Props(cfg, ""))
+	stacks := []awscdk.Stack{NewDeployerStack(app, StackName, Props(cfg, ""))}
 	_, remote := splitTargets(cfg.Targets())
 	for _, at := range placesOf(remote) {
-		NewTargetStack(app, TargetStackName(at), &TargetStackProps{Targets: targetsAt(remote, at), DeployerStack: StackName})
+		stacks = append(stacks, NewTargetStack(app, TargetStackName(at), &TargetStackProps{Targets: targetsAt(remote, at), DeployerStack: StackName}))
 	}
 	app.Synth(nil)
-	return out
+	return out, stacks
+}
+
+// THEN cdk-nag's AwsSolutions checks pass on the deployer stack and on
+// each target account stack: no unsuppressed error or warning.
+func TestTargetAccountStacksPassCdkNag(t *testing.T) {
+	_, stacks := synthMultiAccount(t)
+	if len(stacks) != 3 {
+		t.Fatalf("%d stacks, want the deployer's and two target account stacks", len(stacks))
+	}
+	for _, st := range stacks {
+		ann := assertions.Annotations_FromStack(st)
+		for _, e := range *ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
+			t.Errorf("%s: cdk-nag error at %s: %v", *st.StackName(), *e.Id, e.Entry.Data) //nolint:staticcheck // jsii's SynthesisMessage.Id is the only id the Go binding has
+		}
+		for _, w := range *ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
+			t.Errorf("%s: cdk-nag warning at %s: %v", *st.StackName(), *w.Id, w.Entry.Data) //nolint:staticcheck // jsii's SynthesisMessage.Id is the only id the Go binding has
+		}
+	}
 }
 
 // THEN the multi-account templates the local stack deploys are what make
 // synth writes, byte for byte: the deployer stack and one target account
 // stack per account and Region.
 func TestMultiAccountTemplatesAreUpToDate(t *testing.T) {
-	out := synthMultiAccount(t)
+	out, _ := synthMultiAccount(t)
 	names := []string{StackName + ".template.json"}
 	for _, at := range []Place{{Account: "222222222222", Region: "us-west-2"}, {Account: "333333333333", Region: "eu-west-1"}} {
 		names = append(names, TargetStackName(at)+".template.json")
@@ -66,7 +86,7 @@ func TestMultiAccountTemplatesAreUpToDate(t *testing.T) {
 // the target stack forwards its clusters' ECS events to the deployer's bus,
 // which accepts them from that account.
 func TestTargetAccountStacks(t *testing.T) {
-	out := synthMultiAccount(t)
+	out, _ := synthMultiAccount(t)
 	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join(out, name+".template.json"))
 		if err != nil {

@@ -41,6 +41,9 @@ type Published struct {
 	Service     string `json:"service"`
 	// Services is set for a target of several services (Service is the first).
 	Services []string `json:"services,omitempty"`
+	// Account and Region are the target's when not the stack's own.
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
 	// The gates, which an execution that waited reads again at its turn
 	// (deploy.Regate): the approval's timeout (0: none), the environment
 	// required first and how long to wait for it, the deployment windows.
@@ -61,7 +64,7 @@ func (p Published) ServiceNames() []string {
 // Published is the target's output value.
 func (r Resolved) Published() Published {
 	p := Published{Environment: r.Environment, Repository: r.Repository, Tag: r.Tag, Cluster: r.Cluster, Service: r.Service,
-		Requires: r.Requires, Windows: r.Windows}
+		Account: r.Account, Region: r.Region, Requires: r.Requires, Windows: r.Windows}
 	for _, s := range r.Services {
 		p.Services = append(p.Services, s.Service)
 	}

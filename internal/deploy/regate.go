@@ -44,6 +44,14 @@ type Regated struct {
 	Notes []string
 }
 
+// placeName names an account and Region as targets.json gives them.
+func placeName(account, region string) string {
+	if account == "" {
+		return "the deployer stack's own account and Region"
+	}
+	return "account " + account + ", Region " + region
+}
+
 // Regate compares what an execution started with to its target as the
 // deployed stack publishes it now. It reports TargetRemoved when the target
 // is gone or deploys other services.
@@ -55,6 +63,10 @@ func Regate(s State, target config.Published, found bool, now time.Time) (Regate
 	case target.Cluster != s.Cluster || !slices.Equal(sorted(target.ServiceNames()), sorted(services)):
 		return Regated{}, targetRemoved(s.Environment, fmt.Sprintf("now deploys %s in cluster %s, not %s in cluster %s",
 			strings.Join(target.ServiceNames(), ", "), target.Cluster, strings.Join(services, ", "), s.Cluster))
+	case target.Account != s.Account || target.Region != s.Region:
+		// Its services are another account's or Region's now: the roles
+		// this execution would act with there may be gone.
+		return Regated{}, targetRemoved(s.Environment, fmt.Sprintf("now deploys in %s, not in %s", placeName(target.Account, target.Region), placeName(s.Account, s.Region)))
 	}
 	var r Regated
 	if s.Approval == nil && target.ApprovalSeconds > 0 {

@@ -395,8 +395,17 @@ func startStack(t *testing.T) *rig.Stack {
 // ("": local/template.json).
 func startStackWith(t *testing.T, template string) *rig.Stack {
 	t.Helper()
+	s := startRig(t, filepath.Join(root, "local", "targets.json"), template)
+	s.Emulator.PushImage(emulator.Repository, "dev", emulator.Digest)
+	return s
+}
+
+// startRig starts the local stack for a targets file and a template ("":
+// local/template.json) and seeds its standard world.
+func startRig(t *testing.T, configFile, template string) *rig.Stack {
+	t.Helper()
 	opts := rig.Options{
-		Root: root, BinDir: binDir, ConfigFile: filepath.Join(root, "local", "targets.json"),
+		Root: root, BinDir: binDir, ConfigFile: configFile,
 		Wait: 100 * time.Millisecond, Retry: 20 * time.Millisecond, Template: template,
 	}
 	if os.Getenv("E2E_LAMBDA_LOG") != "" {
@@ -410,7 +419,6 @@ func startStackWith(t *testing.T, template string) *rig.Stack {
 	if err := s.Emulator.SeedStandardWorld(); err != nil {
 		t.Fatal(err)
 	}
-	s.Emulator.PushImage(emulator.Repository, "dev", emulator.Digest)
 	return s
 }
 

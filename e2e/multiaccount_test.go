@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/local/emulator"
@@ -35,20 +34,8 @@ type targetStack struct {
 func startMultiAccount(t *testing.T, stacks map[config.Place]targetStack) *rig.Stack {
 	t.Helper()
 	dir := filepath.Join(root, "local", "multi-account")
-	opts := rig.Options{Root: root, BinDir: binDir, ConfigFile: filepath.Join(dir, "targets.json"), Template: filepath.Join(dir, "template.json"),
-		Wait: 100 * time.Millisecond, Retry: 20 * time.Millisecond}
-	if os.Getenv("E2E_LAMBDA_LOG") != "" {
-		opts.LambdaLog = os.Stderr
-	}
-	s, err := rig.Start(t.Context(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	if err := s.Emulator.SeedStandardWorld(); err != nil {
-		t.Fatal(err)
-	}
-	err = s.SetUpTargetAccounts(dir, func(at config.Place, tpl string, params map[string]string) (string, bool) {
+	s := startRig(t, filepath.Join(dir, "targets.json"), filepath.Join(dir, "template.json"))
+	err := s.SetUpTargetAccounts(dir, func(at config.Place, tpl string, params map[string]string) (string, bool) {
 		ts, ok := stacks[at]
 		if ts.edit != nil {
 			tpl = editTemplate(t, tpl, ts.edit)

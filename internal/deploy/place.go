@@ -13,8 +13,10 @@ import (
 // ECS and CloudWatch Logs with (in), and the clients the Lambdas are built
 // with (awsconf's router) call that account and Region with the role's
 // session. A call without a place goes to the deployer's own account and
-// Region, where a remote target's resources are not: it fails, loudly,
-// rather than acting on another cluster.
+// Region, where the stack's roles may not touch a remote target's cluster
+// (unless a target at home has the same names): so every step sets the
+// place first thing, and the multi-account e2e test fails on a step that
+// does not.
 
 type placeKey struct{}
 

@@ -161,9 +161,24 @@ func TestMultiAccountCheckAndPlanSayWhatTheyDoNotRead(t *testing.T) {
 	asAdmin(t)
 	file := filepath.Join(root, "local", "multi-account", "targets.json")
 	code, out, errOut := deployer(t, "check", "staging", "--targets", file)
-	if code != 1 || !strings.Contains(out, "account 222222222222, Region us-west-2, which this command does not read yet") ||
-		!strings.Contains(out, "3 checks: 2 passed, 0 failed, 1 skipped") {
+	if code != 1 || !strings.Contains(out, "repository app has no policy, so account 222222222222 cannot pull from it") ||
+		!strings.Contains(out, "4 checks: 2 passed, 1 failed, 1 skipped") {
+		t.Errorf("check without a repository policy exited %d:\n%s%s", code, out, errOut)
+	}
+	// The central repository lets the staging account pull, not prod's.
+	if err := s.Emulator.SetRepositoryPolicy(emulator.Repository, `{"Version":"2012-10-17","Statement":[{"Sid":"staging pulls","Effect":"Allow",
+		"Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}`); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = deployer(t, "check", "staging", "--targets", file)
+	if code != 1 || !strings.Contains(out, "account 222222222222 may pull from app") ||
+		!strings.Contains(out, "account 222222222222, Region us-west-2, which this command does not read yet") ||
+		!strings.Contains(out, "4 checks: 3 passed, 0 failed, 1 skipped") {
 		t.Errorf("check exited %d:\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = deployer(t, "check", "prod", "--targets", file)
+	if code != 1 || !strings.Contains(out, "it does not allow account 333333333333 ecr:BatchGetImage, ecr:GetDownloadUrlForLayer") {
+		t.Errorf("check of prod exited %d:\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = deployer(t, "check", "qa", "--targets", file)
 	if code != 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -58,7 +59,7 @@ func (c *checker) target(ctx context.Context, t config.Resolved) []CheckRow {
 	digest, err := deploy.DescribeImage(ctx, c.api.ECR, "", t.Repository, ecrtypes.ImageIdentifier{ImageTag: aws.String(t.Tag)}, "tag "+t.Tag)
 	rows := []CheckRow{checked(t, "image", err, fmt.Sprintf("%s:%s is %s", t.Repository, t.Tag, digest))}
 	if t.Account != "" {
-		return append(rows, c.stack(t), skipped(t, "target account", elsewhere(t)))
+		return append(rows, c.pull(ctx, t), c.stack(t), skipped(t, "target account", elsewhere(t)))
 	}
 	var first *ecstypes.TaskDefinition
 	var others []deploy.Runs
@@ -90,6 +91,31 @@ func (c *checker) target(ctx context.Context, t config.Resolved) []CheckRow {
 		return append(rows, skipped(t, "permissions", "a service's task definition could not be read"))
 	}
 	return append(rows, c.permissions(ctx, t, runs, others))
+}
+
+// pull checks that the repository's policy lets a target's account pull
+// from it (the central-repository layout of docs/multi-account.md).
+func (c *checker) pull(ctx context.Context, t config.Resolved) CheckRow {
+	const check = "repository policy"
+	replicated := fmt.Sprintf(" (with ECR replication into account %s the services pull their own replica, and this does not apply)", t.Account)
+	out, err := c.api.Policies.GetRepositoryPolicy(ctx, &ecr.GetRepositoryPolicyInput{RepositoryName: aws.String(t.Repository)})
+	var none *ecrtypes.RepositoryPolicyNotFoundException
+	switch {
+	case errors.As(err, &none):
+		return checked(t, check, fmt.Errorf("repository %s has no policy, so account %s cannot pull from it: allow it %s%s", t.Repository, t.Account, strings.Join(deploy.PullActions, " and "), replicated), "")
+	case err != nil:
+		return checked(t, check, err, "")
+	}
+	g, err := deploy.JudgePull(aws.ToString(out.PolicyText), t.Account)
+	switch {
+	case err != nil:
+		return checked(t, check, err, "")
+	case !g.Granted:
+		return checked(t, check, fmt.Errorf("repository %s's policy: %s%s", t.Repository, g.Why, replicated), "")
+	case len(g.Conditional) > 0:
+		return checked(t, check, nil, fmt.Sprintf("account %s may pull from %s if the policy's conditions hold for it (%s)", t.Account, t.Repository, strings.Join(g.Conditional, ", ")))
+	}
+	return checked(t, check, nil, fmt.Sprintf("account %s may pull from %s", t.Account, t.Repository))
 }
 
 // service checks one service as ResolveTarget does: it exists and is

@@ -280,7 +280,8 @@ func (a *App) connect(ctx context.Context) error {
 	ecsClient := ecs.NewFromConfig(cfg)
 	a.ecs, a.sts = ecsClient, sts.NewFromConfig(cfg)
 	a.stopper = stopper{sfn: sfn.NewFromConfig(cfg), ecs: ecsClient}
-	a.setup = Setup{ECS: ecsClient, ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg),
+	ecrClient := ecr.NewFromConfig(cfg)
+	a.setup = Setup{ECS: ecsClient, ECR: ecrClient, Policies: ecrClient, Logs: cloudwatchlogs.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg),
 		Resources: cloudformation.NewFromConfig(cfg)}
 	return nil
 }

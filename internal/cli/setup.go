@@ -23,6 +23,12 @@ type LogGroupsAPI interface {
 	DescribeLogGroups(context.Context, *cloudwatchlogs.DescribeLogGroupsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error)
 }
 
+// RepositoryPolicyAPI reads a repository's policy (deployer check of a
+// target in another account: may it pull?).
+type RepositoryPolicyAPI interface {
+	GetRepositoryPolicy(context.Context, *ecr.GetRepositoryPolicyInput, ...func(*ecr.Options)) (*ecr.GetRepositoryPolicyOutput, error)
+}
+
 // SimulatorAPI asks IAM's policy simulator whether a role may make a call.
 type SimulatorAPI interface {
 	SimulatePrincipalPolicy(context.Context, *iam.SimulatePrincipalPolicyInput, ...func(*iam.Options)) (*iam.SimulatePrincipalPolicyOutput, error)
@@ -34,16 +40,18 @@ type StackResourcesAPI interface {
 }
 
 var (
-	_ LogGroupsAPI      = (*cloudwatchlogs.Client)(nil)
-	_ SimulatorAPI      = (*iam.Client)(nil)
-	_ StackResourcesAPI = (*cloudformation.Client)(nil)
-	_ deploy.ImagesAPI  = (*ecr.Client)(nil)
+	_ LogGroupsAPI        = (*cloudwatchlogs.Client)(nil)
+	_ SimulatorAPI        = (*iam.Client)(nil)
+	_ StackResourcesAPI   = (*cloudformation.Client)(nil)
+	_ deploy.ImagesAPI    = (*ecr.Client)(nil)
+	_ RepositoryPolicyAPI = (*ecr.Client)(nil)
 )
 
 // Setup is what the setup commands call.
 type Setup struct {
 	ECS       deploy.ServicesAPI
 	ECR       deploy.ImagesAPI
+	Policies  RepositoryPolicyAPI
 	Logs      LogGroupsAPI
 	IAM       SimulatorAPI
 	Resources StackResourcesAPI

@@ -12,11 +12,51 @@ var ecrOps = map[string]func(*Emulator, json.RawMessage) (any, *apiError){
 	"DescribeImages": (*Emulator).describeImages,
 	"BatchGetImage":  (*Emulator).batchGetImage,
 	"PutImage":       (*Emulator).putImage,
+	// deployer check reads who may pull (targets in other accounts).
+	"GetRepositoryPolicy": (*Emulator).getRepositoryPolicy,
 }
 
 type repository struct {
 	name   string
 	images []*image
+	// policy is the repository policy's text ("": none).
+	policy string
+}
+
+// SetRepositoryPolicy sets a repository's policy (SetRepositoryPolicy's
+// effect, for seeding): the repository must exist.
+func (e *Emulator) SetRepositoryPolicy(repo, policy string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.repos[repo]
+	if r == nil {
+		return fmt.Errorf("no repository %s", repo)
+	}
+	r.policy = policy
+	return nil
+}
+
+// GetRepositoryPolicy: a missing repository is RepositoryNotFoundException,
+// one without a policy RepositoryPolicyNotFoundException ("The specified
+// repository and registry combination does not have an associated
+// repository policy", ecr types/errors.go).
+// https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetRepositoryPolicy.html
+func (e *Emulator) getRepositoryPolicy(body json.RawMessage) (any, *apiError) {
+	var in struct {
+		RegistryID     string `json:"registryId"`
+		RepositoryName string `json:"repositoryName"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	r, aerr := e.repository(in.RegistryID, in.RepositoryName)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if r.policy == "" {
+		return nil, errorf("RepositoryPolicyNotFoundException", "Repository policy does not exist for the repository with name '%s' in the registry with id '%s'", r.name, e.Account)
+	}
+	return map[string]string{"registryId": e.Account, "repositoryName": r.name, "policyText": r.policy}, nil
 }
 
 // find is the image an imageId names: by digest, by tag, or both.

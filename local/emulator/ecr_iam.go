@@ -6,9 +6,10 @@ import "github.com/ecr-deployer/ecr-deployer/local/iam"
 // on the repository.
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
 var ecrAuthz = map[string]func(e *Emulator, r request) []iam.Request{
-	"DescribeImages": onRepository("ecr:DescribeImages"),
-	"BatchGetImage":  onRepository("ecr:BatchGetImage"),
-	"PutImage":       onRepository("ecr:PutImage"),
+	"DescribeImages":      onRepository("ecr:DescribeImages"),
+	"BatchGetImage":       onRepository("ecr:BatchGetImage"),
+	"PutImage":            onRepository("ecr:PutImage"),
+	"GetRepositoryPolicy": onRepository("ecr:GetRepositoryPolicy"),
 }
 
 func onRepository(action string) func(e *Emulator, r request) []iam.Request {

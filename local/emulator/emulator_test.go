@@ -273,3 +273,28 @@ func TestRollbackRunsThePreviousDigest(t *testing.T) {
 	}
 	t.Fatal("the rollback never completed")
 }
+
+// GetRepositoryPolicy over the wire: no policy is
+// RepositoryPolicyNotFoundException, a missing repository
+// RepositoryNotFoundException, a policy comes back as its text.
+func TestGetRepositoryPolicy(t *testing.T) {
+	e, _, c := clients(t)
+	_, err := c.GetRepositoryPolicy(t.Context(), &ecr.GetRepositoryPolicyInput{RepositoryName: aws.String(Repository)})
+	var none *ecrtypes.RepositoryPolicyNotFoundException
+	if !errors.As(err, &none) {
+		t.Fatalf("no policy: %v", err)
+	}
+	_, err = c.GetRepositoryPolicy(t.Context(), &ecr.GetRepositoryPolicyInput{RepositoryName: aws.String("nope")})
+	var missing *ecrtypes.RepositoryNotFoundException
+	if !errors.As(err, &missing) {
+		t.Fatalf("no repository: %v", err)
+	}
+	const policy = `{"Version":"2012-10-17","Statement":[]}`
+	if err := e.SetRepositoryPolicy(Repository, policy); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.GetRepositoryPolicy(t.Context(), &ecr.GetRepositoryPolicyInput{RepositoryName: aws.String(Repository)})
+	if err != nil || aws.ToString(out.PolicyText) != policy || aws.ToString(out.RegistryId) != Account {
+		t.Fatalf("%+v, %v", out, err)
+	}
+}

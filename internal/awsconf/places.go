@@ -27,8 +27,10 @@ import (
 // refreshed by the SDK before it expires (docs/multi-account.md).
 type Places struct {
 	Home config.Place
-	Base aws.Config
-	STS  stscreds.AssumeRoleAPIClient
+	// Partition is the deployer's ("aws" when empty).
+	Partition string
+	Base      aws.Config
+	STS       stscreds.AssumeRoleAPIClient
 	// RoleName is this function's role in a target account stack, without
 	// its Region ("EcrDeployer-RunMigration"); empty: the stack knows no
 	// other account, and a call for one is refused.
@@ -55,7 +57,11 @@ type placeClients struct {
 // NewPlaces routes the calls of a function whose configuration is cfg;
 // the stack sets TARGET_ROLE_NAME and TARGET_EXTERNAL_ID.
 func NewPlaces(cfg aws.Config, home config.Place) *Places {
-	return &Places{Home: home, Base: cfg, STS: sts.NewFromConfig(cfg),
+	partition := "aws"
+	if parts := strings.SplitN(os.Getenv("STATE_MACHINE_ARN"), ":", 3); len(parts) == 3 {
+		partition = parts[1]
+	}
+	return &Places{Home: home, Partition: partition, Base: cfg, STS: sts.NewFromConfig(cfg),
 		RoleName: os.Getenv("TARGET_ROLE_NAME"), ExternalID: os.Getenv("TARGET_EXTERNAL_ID"),
 		Session: sessionName(os.Getenv("AWS_LAMBDA_FUNCTION_NAME"))}
 }
@@ -70,9 +76,9 @@ func sessionName(fn string) string {
 
 // RoleARN is the role a function assumes in a place.
 func (p *Places) RoleARN(at config.Place) string {
-	partition := "aws"
-	if parts := strings.SplitN(os.Getenv("STATE_MACHINE_ARN"), ":", 3); len(parts) == 3 {
-		partition = parts[1]
+	partition := p.Partition
+	if partition == "" {
+		partition = "aws"
 	}
 	return fmt.Sprintf("arn:%s:iam::%s:role/%s-%s", partition, at.Account, p.RoleName, at.Region)
 }

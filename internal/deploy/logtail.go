@@ -38,6 +38,7 @@ const (
 // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html
 func (d *Deployer) logTail(ctx context.Context, s State) string {
 	m := s.Migration
+	region := d.placeOf(s).Region
 	switch {
 	case d.Logs == nil:
 		return ""
@@ -53,7 +54,7 @@ func (d *Deployer) logTail(ctx context.Context, s State) string {
 		return fmt.Sprintf("\nThe %s container's awslogs configuration has no awslogs-stream-prefix, so its log stream in %s is named after the Docker container ID, which ecr-deployer cannot tell: look in that log group, or set \"awslogs-stream-prefix\" in the task definition to see the log here.", m.Container, m.LogGroup)
 	case m.LogStream == "":
 		return ""
-	case m.LogRegion != "" && d.placeOf(s).Region != "" && m.LogRegion != d.placeOf(s).Region:
+	case m.LogRegion != "" && region != "" && m.LogRegion != region:
 		return fmt.Sprintf("\nIts log is in %s, another Region than the service's: %s", m.LogRegion, LogConsoleURL(m.LogRegion, m.LogGroup, m.LogStream))
 	}
 	events, pages, err := d.latestLogEvents(ctx, m.LogGroup, m.LogStream)
@@ -71,7 +72,7 @@ func (d *Deployer) logTail(ctx context.Context, s State) string {
 	lines := TailLines(events)
 	switch {
 	case len(lines) == 0 && pages >= maxLogPages:
-		return fmt.Sprintf("\nIts log stream %s returned %d empty pages in a row and may hold more: read it at %s", m.LogStream, pages, LogConsoleURL(d.placeOf(s).Region, m.LogGroup, m.LogStream))
+		return fmt.Sprintf("\nIts log stream %s returned %d empty pages in a row and may hold more: read it at %s", m.LogStream, pages, LogConsoleURL(region, m.LogGroup, m.LogStream))
 	case len(lines) == 0:
 		return fmt.Sprintf("\nIts log stream %s is empty.", m.LogStream)
 	}

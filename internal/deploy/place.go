@@ -45,8 +45,12 @@ func (d *Deployer) home() config.Place { return HomeOf(d.StateMachineARN, d.Regi
 
 // placeOf is where a State's target is: its account and Region, or the
 // deployer's own (a State written before issue 27 has neither).
-func (d *Deployer) placeOf(s State) config.Place {
-	return config.Resolved{Account: s.Account, Region: s.Region}.PlaceIn(d.home())
+func (d *Deployer) placeOf(s State) config.Place { return d.at(s.Account, s.Region) }
+
+// at is an account and Region as a State or an event gives them, each
+// defaulting to the deployer's own.
+func (d *Deployer) at(account, region string) config.Place {
+	return config.Resolved{Account: account, Region: region}.PlaceIn(d.home())
 }
 
 // in is ctx for the calls of a step on s's target.

@@ -162,8 +162,12 @@ func Wakes(c Change, p Parked) bool {
 // wakes is Wakes for a change in the place the parked execution's target
 // is: the same cluster and service names may be in several accounts.
 func (d *Deployer) wakes(c Change, p Parked) bool {
-	return Wakes(c, p) && (c.Place == config.Place{} || c.Place == d.placeOf(p.State))
+	return Wakes(c, p) && c.in(d.placeOf(p.State))
 }
+
+// in says whether the change may have happened in a place: an event
+// without an account and Region may be anywhere.
+func (c Change) in(p config.Place) bool { return c.Place == (config.Place{}) || c.Place == p }
 
 // ParkedFrom finds the wait an execution is in from its latest history
 // events, newest first: a TaskScheduled of a lambda:invoke.waitForTaskToken
@@ -232,7 +236,7 @@ func (d *Deployer) deploysOf(s State) deploys {
 // rulesOut says the change cannot be about the execution.
 func (k deploys) rulesOut(c Change) bool {
 	switch {
-	case k.cluster != c.Cluster, c.Place != config.Place{} && c.Place != k.place:
+	case k.cluster != c.Cluster, !c.in(k.place):
 		return true
 	case c.Service != "":
 		return !slices.Contains(k.services, c.Service)
@@ -321,7 +325,7 @@ func (d *Deployer) serviceARNOf(c Change) string {
 	if len(p) < 6 {
 		return ""
 	}
-	at := config.Resolved{Account: c.Place.Account, Region: c.Place.Region}.PlaceIn(d.home())
+	at := d.at(c.Place.Account, c.Place.Region)
 	return fmt.Sprintf("arn:%s:ecs:%s:%s:service/%s/%s", p[1], at.Region, at.Account, c.Cluster, c.Service)
 }
 

@@ -95,14 +95,21 @@ func (s *Stack) AddRole(account, name string, trust, permissions []byte, maxSess
 	if err != nil {
 		return "", err
 	}
+	return s.putRole(account, name, t, p, maxSession), nil
+}
+
+// putRole makes a role of an account from its parsed policies (maxSession
+// 0: IAM's default, one hour) and returns its ARN.
+func (s *Stack) putRole(account, name string, trust, permissions *iam.Policy, maxSession time.Duration) string {
+	arn := fmt.Sprintf("arn:aws:iam::%s:role/%s", account, name)
 	if maxSession == 0 {
 		maxSession = time.Hour
 	}
 	a := s.others()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.roles[arn] = &role{arn: arn, trust: t, permissions: p, maxSession: maxSession}
-	return arn, nil
+	a.roles[arn] = &role{arn: arn, trust: trust, permissions: permissions, maxSession: maxSession}
+	return arn
 }
 
 // sessionOf is the live session of an access key, if it is one.

@@ -96,6 +96,8 @@ type policies struct {
 	names map[string]string      // access key → function name
 	// topics are the topics' resource policies, by ARN.
 	topics map[string]*iam.Policy
+	// bus is the default event bus's policy: who may put events on it.
+	bus *iam.Policy
 }
 
 func (g *guard) pol() *policies { return g.policies.Load() }
@@ -124,7 +126,8 @@ func newGuard(templateFile string) (*guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &policies{roles: map[string]*iam.Policy{}, names: map[string]string{}, topics: tpl.Topics}
+	g := &policies{roles: map[string]*iam.Policy{}, names: map[string]string{}, topics: tpl.Topics,
+		bus: &iam.Policy{Role: "default bus", Statements: tpl.BusPolicies}}
 	for fnID, role := range tpl.FunctionRoles {
 		for _, f := range statemachine.Functions {
 			if functionOf(fnID) == "ecr-deployer-"+f.Dir {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/ecr-deployer/ecr-deployer/internal/config"
 	"github.com/ecr-deployer/ecr-deployer/internal/eventpattern"
@@ -34,7 +33,14 @@ func (s *Stack) DeployTargetStack(templateFile, account, region string, params m
 	if err != nil {
 		return fmt.Errorf("%s: %w", templateFile, err)
 	}
-	a := s.others()
+	to := params["DeployerAccount"] + "/" + params["DeployerRegion"]
+	if to != emulator.Account+"/"+emulator.Region {
+		return fmt.Errorf("%s: DeployerAccount/DeployerRegion %s is not the local deployer stack's %s/%s", templateFile, to, emulator.Account, emulator.Region)
+	}
+	forwarding, err := eventpattern.FromTemplate(b, eventpattern.Pseudo{Partition: "aws", Region: region, AccountID: account})
+	if err != nil {
+		return fmt.Errorf("%s: %w", templateFile, err)
+	}
 	for id, r := range tpl.Roles {
 		if r.Name == "" {
 			continue // EventBridge's own role: events.amazonaws.com assumes it
@@ -43,18 +49,7 @@ func (s *Stack) DeployTargetStack(templateFile, account, region string, params m
 		if permissions == nil {
 			permissions = &iam.Policy{Role: r.Name}
 		}
-		arn := fmt.Sprintf("arn:aws:iam::%s:role/%s", account, r.Name)
-		a.mu.Lock()
-		a.roles[arn] = &role{arn: arn, trust: r.Trust, permissions: permissions, maxSession: time.Hour}
-		a.mu.Unlock()
-	}
-	forwarding, err := eventpattern.FromTemplate(b, eventpattern.Pseudo{Partition: "aws", Region: region, AccountID: account})
-	if err != nil {
-		return fmt.Errorf("%s: %w", templateFile, err)
-	}
-	to := params["DeployerAccount"] + "/" + params["DeployerRegion"]
-	if to != emulator.Account+"/"+emulator.Region {
-		return fmt.Errorf("%s: DeployerAccount/DeployerRegion %s is not the local deployer stack's %s/%s", templateFile, to, emulator.Account, emulator.Region)
+		s.putRole(account, r.Name, r.Trust, permissions, 0)
 	}
 	s.AddAccount(account, region).OnEvent = func(ev map[string]any) { s.forward(account, forwarding, ev) }
 	return nil
@@ -84,24 +79,11 @@ func (s *Stack) forward(account string, forwarding []eventpattern.Rule, ev map[s
 	}
 }
 
-// busAdmits says whether the deployer stack's event bus policy lets an
-// account put events on its default bus.
+// busAdmits says whether the deployer stack's event bus policy (read with
+// its other policies, guard) lets an account put events on its default bus.
 func (s *Stack) busAdmits(account string) bool {
-	b, err := os.ReadFile(s.templateFile())
-	if err != nil {
-		return false
-	}
-	res, err := readResources(s.templateFile())
-	if err != nil {
-		return false
-	}
-	tpl, err := iam.FromTemplate(b, iam.Pseudo{Partition: "aws", Region: emulator.Region, AccountID: emulator.Account, StackName: StackName, Ref: res.ref, GetAtt: res.getAtt})
-	if err != nil {
-		return false
-	}
-	bus := iam.Policy{Role: "default bus", Statements: tpl.BusPolicies}
 	req := iam.Request{Action: "events:PutEvents", Resource: fmt.Sprintf("arn:aws:events:%s:%s:event-bus/default", emulator.Region, emulator.Account)}
-	return bus.EvaluateFor("aws:arn:aws:iam::"+account+":root", req).Allowed
+	return s.guard.pol().bus.EvaluateFor("aws:arn:aws:iam::"+account+":root", req).Allowed
 }
 
 // targetEnv is what a function is told of the target account stacks: its
